@@ -1,0 +1,158 @@
+"""Certified three-valued comparisons and precision escalation.
+
+Two tiers decide every sign the reference needs:
+
+1. **float64 interval arithmetic** (vectorised numpy). Every value is carried as an enclosure
+   ``[lo, hi]``. Correctly rounded operations (``+ - * /``) are widened outward by one ulp with
+   ``nextafter``; recursive sums of ``k`` non-negative terms are widened by the classical bound
+   ``gamma_k = k u / (1 - k u)`` (Higham, *Accuracy and Stability*, section 4.2); ``exp`` and
+   ``log`` are widened by :data:`LIBM_REL_ERROR`, a relative error far above what any libm in use
+   commits (they are accurate to a few ulps, i.e. ~1e-15), plus :data:`TINY` absolutely for
+   subnormal results. A comparison whose enclosure excludes 0 is decided.
+2. **mpmath interval arithmetic** (``mpmath.iv``, directed rounding at every step), at precisions
+   from :data:`PRECISION_LADDER`, for the comparisons the first tier could not decide. Whatever is
+   still undecided at ``max_prec`` bits is reported as :attr:`Decision.UNDECIDED`, never guessed.
+
+>>> decide_negative(-2.0, -1.0), decide_negative(-1.0, 1.0), decide_negative(0.0, 3.0)
+(<Decision.TRUE: 'true'>, <Decision.UNDECIDED: 'undecided'>, <Decision.FALSE: 'false'>)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+from collections.abc import Iterator
+
+import mpmath
+import numpy as np
+from mpmath import iv
+
+__all__ = [
+    "Decision",
+    "decide_negative",
+    "UNIT_ROUNDOFF",
+    "LIBM_REL_ERROR",
+    "TINY",
+    "PRECISION_LADDER",
+    "DEFAULT_MAX_PREC",
+    "down",
+    "up",
+    "exp_enclosure",
+    "log_enclosure",
+    "cumsum_enclosure",
+    "iv_precision",
+    "iv_bounds",
+    "precisions",
+]
+
+#: Unit roundoff of IEEE binary64 (round to nearest).
+UNIT_ROUNDOFF = 2.0**-53
+#: Relative error allowed for numpy's float64 ``exp``/``log``: 2**-40 is about 8000 ulps, a safety
+#: factor of more than 1000 over the documented accuracy of the implementations numpy ships.
+LIBM_REL_ERROR = 2.0**-40
+#: Absolute slack for results in the subnormal range, where relative bounds do not hold.
+TINY = 1e-300
+#: Bits of precision tried in turn by the mpmath tier.
+PRECISION_LADDER = (128, 256, 512, 1024, 2048, 4096, 8192)
+#: Default precision limit (bits) beyond which a comparison is reported undecided.
+DEFAULT_MAX_PREC = 4096
+
+
+class Decision(enum.Enum):
+    """The value of a predicate: certainly true, certainly false, or undecided."""
+
+    TRUE = "true"
+    FALSE = "false"
+    UNDECIDED = "undecided"
+
+    def __bool__(self) -> bool:  # an undecided comparison has no truth value
+        if self is Decision.UNDECIDED:
+            raise ValueError("an undecided comparison has no truth value; handle Decision.UNDECIDED explicitly")
+        return self is Decision.TRUE
+
+
+def decide_negative(lo, hi) -> Decision:
+    """Decide ``x < 0`` for ``x`` known to lie in ``[lo, hi]``."""
+    if hi < 0:
+        return Decision.TRUE
+    if lo >= 0:
+        return Decision.FALSE
+    return Decision.UNDECIDED
+
+
+def down(x):
+    """The next float below ``x``: a lower bound for the exact result of a rounded operation."""
+    return np.nextafter(x, -np.inf)
+
+
+def up(x):
+    """The next float above ``x``."""
+    return np.nextafter(x, np.inf)
+
+
+def exp_enclosure(x_lo: np.ndarray, x_hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Enclosure of ``exp(x)`` for ``x`` in ``[x_lo, x_hi]``, with ``x <= 0``."""
+    with np.errstate(under="ignore", over="ignore"):
+        lo = np.maximum(np.exp(x_lo) * (1.0 - LIBM_REL_ERROR) - TINY, 0.0)
+        hi = np.minimum(np.exp(x_hi) * (1.0 + LIBM_REL_ERROR) + TINY, 1.0)
+    return lo, hi
+
+
+def log_enclosure(y_lo: np.ndarray, y_hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Enclosure of ``log(y)`` for ``y`` in ``[y_lo, y_hi]``, ``y > 0`` (``y_lo`` may be 0)."""
+    with np.errstate(divide="ignore"):
+        a = np.log(y_lo)
+        b = np.log(y_hi)
+    lo = a - np.abs(a) * LIBM_REL_ERROR - TINY
+    hi = b + np.abs(b) * LIBM_REL_ERROR + TINY
+    return lo, hi
+
+
+def _gamma(k: np.ndarray) -> np.ndarray:
+    # gamma_k = k u / (1 - k u); the extra 2 absorbs the rounding of (1 -/+ gamma) itself.
+    ku = (k + 2.0) * UNIT_ROUNDOFF
+    return up(ku / (1.0 - ku))
+
+
+def cumsum_enclosure(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Enclosures of the prefix sums of non-negative terms enclosed by ``[lo, hi]``.
+
+    The computed recursive sum ``s_k`` of ``k`` non-negative floats satisfies
+    ``|s_k - S_k| <= gamma_{k-1} S_k``, hence ``S_k`` lies in ``[s_k / (1 + g), s_k / (1 - g)]``,
+    which ``[s_k (1 - g), s_k (1 + 2g)]`` contains for the tiny ``g`` that occur here.
+    """
+    k = np.arange(1, lo.shape[-1] + 1, dtype=np.float64)
+    g = _gamma(k)
+    with np.errstate(over="ignore"):
+        s_lo = down(np.cumsum(lo, axis=-1) * (1.0 - g))
+        s_hi = up(np.cumsum(hi, axis=-1) * (1.0 + 2.0 * g))
+    return np.maximum(s_lo, 0.0), s_hi
+
+
+@contextlib.contextmanager
+def iv_precision(prec: int) -> Iterator[None]:
+    """Run a block with ``mpmath.iv`` at ``prec`` bits, restoring the previous precision after."""
+    old = iv.prec
+    iv.prec = int(prec)
+    try:
+        yield
+    finally:
+        iv.prec = old
+
+
+def iv_bounds(x) -> tuple[mpmath.mpf, mpmath.mpf]:
+    """The endpoints of an ``mpmath.iv`` interval as ``mpmath.mpf`` numbers (exactly)."""
+    a, b = x._mpi_
+    return mpmath.mp.make_mpf(a), mpmath.mp.make_mpf(b)
+
+
+def precisions(max_prec: int = DEFAULT_MAX_PREC) -> tuple[int, ...]:
+    """The escalation ladder up to ``max_prec`` bits (always at least one rung).
+
+    >>> precisions(600)
+    (128, 256, 512)
+    """
+    if max_prec < 64:
+        raise ValueError(f"max_prec must be at least 64 bits, got {max_prec}")
+    rungs = tuple(p for p in PRECISION_LADDER if p <= max_prec)
+    return rungs or (int(max_prec),)

@@ -1,0 +1,58 @@
+"""llama.cpp's dynamic temperature, ``temp_ext`` (SPEC section 4), exactly.
+
+``delta <= 0``: plain temperature ``temp``. Otherwise, with ``n`` the number of entries in the
+candidate array (masked ``-inf`` entries included): ``n <= 1`` is a no-op (returned as ``None``);
+else ``T = T_min + (T_max - T_min) * (H / ln n) ** exponent`` with ``T_min = max(0, temp - delta)``,
+``T_max = temp + delta`` and ``H`` the entropy (nats) of ``softmax(logits)``. ``exponent = 0``
+gives ``T_max`` (``0**0 = 1``). A negative exponent with ``H = 0`` is an error (llama.cpp divides
+by zero there). ``T <= 0`` means greedy. Results are correct to ``dps`` digits.
+
+>>> float(dynatemp_temperature([0.0, 0.0], temp=1.0, delta=0.5, exponent=1.0))  # H = ln n
+1.5
+>>> dynatemp_temperature([0.3], temp=1.0, delta=0.5, exponent=1.0) is None      # n = 1: no-op
+True
+>>> float(dynatemp_temperature([0.0, -float("inf")], 1.0, 0.5, 1.0))            # H = 0: T_min
+0.5
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mpmath
+from mpmath import iv
+
+from .. import spec
+from .entropy import enclose, entropy_interval
+from .rows import as_row
+
+__all__ = ["dynatemp_temperature"]
+
+
+def dynatemp_temperature(
+    logits: Any, temp: float, delta: float, exponent: float, dps: int = 30
+) -> mpmath.mpf | None:
+    """The dynatemp temperature for one row, or ``None`` when llama.cpp applies nothing."""
+    temp, delta, exponent = spec.check_dynatemp_params(temp, delta, exponent)
+    row = as_row(logits)
+    if delta <= 0:
+        return mpmath.mpf(temp)
+    if row.size <= 1:
+        return None
+    with mpmath.workprec(200):  # temp -/+ delta of two doubles is exact at 200 bits
+        t_min = max(mpmath.mpf(0), mpmath.mpf(temp) - mpmath.mpf(delta))
+        t_max = mpmath.mpf(temp) + mpmath.mpf(delta)
+    if exponent == 0:
+        with mpmath.workdps(dps):
+            return +t_max
+    if row.n == 1:  # H = 0
+        if exponent < 0:
+            raise ValueError("dynatemp with a negative exponent is undefined at entropy 0 (a single candidate)")
+        with mpmath.workdps(dps):
+            return +t_min
+    def compute(prec: int):
+        H = entropy_interval(row, 1.0, prec)
+        ratio = H / iv.log(iv.mpf(row.size))
+        return iv.mpf(t_min) + (iv.mpf(t_max) - iv.mpf(t_min)) * iv.exp(iv.mpf(exponent) * iv.log(ratio))
+
+    return enclose(compute, dps)

@@ -1,0 +1,52 @@
+"""EDT, entropy-based dynamic temperature (SPEC section 3): ``T = T0 * N**(theta / H)``.
+
+``H`` is the entropy (nats) of ``softmax(logits)`` over the unmasked tokens (``entropy_of="raw"``,
+the default) or of ``softmax(logits / T0)`` (``"tempered"``). ``H = 0`` (a single candidate) gives
+the greedy limit ``T = 0``; ``theta = 0`` gives ``T = T0`` (the formula is constant in ``H``, so its
+limit at ``H = 0`` is ``T0`` too). Results are correct to ``dps`` digits.
+
+>>> import math
+>>> T = edt_temperature([0.0, 0.0], T0=1.0, theta=math.log(2))   # H = ln 2 = theta
+>>> float(T)                                                      # N * T0
+0.8
+>>> edt_temperature([5.0, -float("inf")], T0=1.0, theta=1.0)     # one candidate: greedy
+mpf('0.0')
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mpmath
+from mpmath import iv
+
+from .. import spec
+from .entropy import enclose, entropy_interval
+from .rows import as_row
+
+__all__ = ["edt_temperature"]
+
+
+def edt_temperature(
+    logits: Any,
+    T0: float,
+    theta: float,
+    N: float = spec.EDT_DEFAULT_N,
+    entropy_of: str = "raw",
+    dps: int = 30,
+) -> mpmath.mpf:
+    """The EDT temperature for one row, correct to ``dps`` digits (0 means greedy)."""
+    T0, theta, N = spec.check_edt_params(T0, theta, N)
+    entropy_of = spec.check_entropy_of(entropy_of)
+    row = as_row(logits)
+    tau = 1.0 if entropy_of == "raw" else T0
+    if theta == 0:
+        return mpmath.mpf(T0)
+    if row.n == 1:
+        return mpmath.mpf(0)
+
+    def compute(prec: int):
+        H = entropy_interval(row, tau, prec)
+        return iv.mpf(T0) * iv.exp(iv.mpf(theta) * iv.log(iv.mpf(N)) / H)
+
+    return enclose(compute, dps)

@@ -1,0 +1,105 @@
+"""Entropy and softmax of a row, to a requested number of correct digits (SPEC section 1).
+
+Entropy is in nats with ``0 ln 0 = 0``: ``H = ln S + A / S`` with ``S = sum e_i``,
+``A = sum e_i a_i``, ``e_i = p_i / p_max = exp(-a_i)``; masked tokens contribute nothing.
+Values are enclosed with ``mpmath.iv`` and the precision is raised until the enclosure is
+narrower than the digits asked for, so every digit returned is correct up to the last one.
+
+>>> float(entropy([0.0, 0.0]))                 # ln 2
+0.6931471805599453
+>>> float(entropy([1.0, -float("inf")]))       # one candidate
+0.0
+>>> [float(p) for p in softmax(from_probs([0.25, 0.75]))]
+[0.25, 0.75]
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import mpmath
+import numpy as np
+from mpmath import iv
+
+from .. import spec
+from .certify import PRECISION_LADDER, iv_bounds, iv_precision
+from .rows import ExactRow, as_row, from_probs
+
+__all__ = ["entropy", "softmax", "entropy_interval", "enclose", "from_probs"]
+
+
+def entropy_interval(row: ExactRow, temperature: float, prec: int):
+    """An ``mpmath.iv`` enclosure of the entropy (nats) of ``softmax(values / temperature)``.
+
+    The far tail (each ``e_i < 2**-(prec+40)/n``) is bounded in bulk rather than summed, which is
+    rigorous because ``e`` and ``e*a`` are both decreasing along the sorted tail once ``a > 1``.
+    """
+    n = row.n
+    if n == 1:
+        return iv.mpf(0)
+    a_lo = row.float_weights(temperature)[2]
+    cutoff = (prec + 40) * math.log(2) + math.log(n)
+    head = min(n, max(2, int(np.searchsorted(a_lo, cutoff, side="left"))))
+    with iv_precision(prec):
+        es, as_ = row.iv_weights(temperature, head)
+        S = iv.mpf(0)
+        A = iv.mpf(0)
+        for e, a in zip(es, as_):
+            S += e
+            A += e * a
+        if head < n:
+            a0 = iv.mpf(float(a_lo[head]))
+            e0 = iv.exp(-a0)
+            S += iv.mpf([0, 1]) * (n - head) * e0
+            A += iv.mpf([0, 1]) * (n - head) * e0 * a0
+        H = iv.log(S) + A / S
+        if H.a < 0:
+            H = iv.mpf([0, iv_bounds(H)[1]])
+        return H
+
+
+def enclose(compute: Callable[[int], Any], dps: int) -> mpmath.mpf:
+    """Evaluate ``compute(prec)`` (an ``iv`` interval) at rising precision until its width is
+    below ``10**-dps`` relative to its magnitude; return the midpoint rounded to ``dps`` digits.
+
+    Raises ``ArithmeticError`` if even the top of the ladder is not enough (never a guess).
+    """
+    rel = mpmath.mpf(10) ** (-dps - 2)
+    for prec in PRECISION_LADDER:
+        with iv_precision(prec):
+            x = compute(prec)
+            lo, hi = iv_bounds(x)
+        with mpmath.workprec(prec):
+            mid = (lo + hi) / 2
+            if hi - lo <= rel * abs(mid) or (lo == hi):
+                with mpmath.workdps(dps):
+                    return +mid
+    raise ArithmeticError(f"could not enclose the value to {dps} digits within {PRECISION_LADDER[-1]} bits")
+
+
+def entropy(logits: Any, temperature: float = 1.0, dps: int = 30) -> mpmath.mpf:
+    """Entropy in nats of ``softmax(logits / temperature)``, correct to ``dps`` digits."""
+    row = as_row(logits)
+    tau = spec.check_temperature(temperature)
+    if row.n == 1:
+        return mpmath.mpf(0)
+    return enclose(lambda prec: entropy_interval(row, tau, prec), dps)
+
+
+def softmax(logits: Any, temperature: float = 1.0, dps: int = 30) -> list[mpmath.mpf]:
+    """``softmax(logits / temperature)`` in token-id order, each entry to ``dps`` digits."""
+    row = as_row(logits)
+    tau = spec.check_temperature(temperature)
+    out = [mpmath.mpf(0)] * row.size
+    with mpmath.workdps(dps + 20):
+        top = mpmath.mpf(row.values[0])
+        if row.kind == "logits":
+            e = [mpmath.exp((mpmath.mpf(v) - top) / tau) for v in row.values]
+        else:
+            e = [(mpmath.mpf(v) / top) ** (1 / mpmath.mpf(tau)) for v in row.values]
+        total = mpmath.fsum(e)
+        for tok, w in zip(row.order, e):
+            out[tok] = w / total
+    with mpmath.workdps(dps):
+        return [+x for x in out]

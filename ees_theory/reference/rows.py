@@ -1,0 +1,157 @@
+"""One row of input, read exactly, in canonical sorted order.
+
+An :class:`ExactRow` holds either logits or probabilities exactly as the binary floats they are,
+the canonical order (weight descending, ties by id ascending), and the structural facts the
+certified algorithms use (how many candidates, how many tie with the maximum). It produces, for a
+temperature ``tau``, the relative weights ``e_i = p_(i) / p_(1)`` and their negative logs
+``a_i = -ln e_i >= 0`` either as float64 enclosures or as ``mpmath.iv`` intervals.
+
+>>> row = from_probs([0.2, 0.5, 0.3])
+>>> row.order, row.n, row.top_ties
+((1, 2, 0), 3, 1)
+>>> row = as_row([2.0, -float("inf"), 2.0, 0.5])
+>>> row.order, row.n, row.size, row.top_ties
+((0, 2, 3), 3, 4, 2)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+from mpmath import iv
+
+from .. import spec
+from .certify import down, exp_enclosure, log_enclosure, up
+
+__all__ = ["ExactRow", "as_row", "from_probs"]
+
+
+@dataclass(frozen=True)
+class ExactRow:
+    """A validated row: ``kind`` is ``"logits"`` or ``"probs"``.
+
+    ``values`` are the candidates' values (finite logits or positive probabilities) as float64 in
+    canonical order, ``order`` their token ids, ``size`` the length of the original row (masked
+    entries included), ``dtype`` the dtype the row came in.
+    """
+
+    kind: str
+    values: np.ndarray
+    order: tuple[int, ...]
+    size: int
+    dtype: str
+    original: np.ndarray = field(repr=False, compare=False)
+
+    @property
+    def n(self) -> int:
+        """Number of candidates (tokens with positive probability)."""
+        return len(self.order)
+
+    @cached_property
+    def top_ties(self) -> int:
+        """How many candidates share the largest value."""
+        return int(np.count_nonzero(self.values == self.values[0]))
+
+    @property
+    def all_tied(self) -> bool:
+        """True when every candidate has the same value (the distribution is uniform over them)."""
+        return self.top_ties == self.n
+
+    # ---- float64 enclosures -------------------------------------------------------------------
+    def float_weights(self, temperature: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Enclosures ``(e_lo, e_hi, a_lo, a_hi)`` of ``e_i = p_i/p_1`` and ``a_i = -ln e_i``."""
+        v = self.values
+        tau = float(temperature)
+        tied = v == v[0]
+        if self.kind == "logits":
+            with np.errstate(over="ignore"):
+                d = v - v[0]  # <= 0; rounded, so enclosed by its neighbours
+                x_lo = down(down(d) / tau)
+                x_hi = np.minimum(up(up(d) / tau), 0.0)
+        else:
+            with np.errstate(under="ignore"):
+                r = v / v[0]
+            r_lo, r_hi = down(r), np.minimum(up(r), 1.0)
+            if tau == 1.0:
+                e_lo, e_hi = r_lo, r_hi
+                e_lo[tied], e_hi[tied] = 1.0, 1.0
+                l_lo, l_hi = log_enclosure(e_lo, e_hi)
+                return e_lo, e_hi, np.maximum(-l_hi, 0.0), -l_lo
+            l_lo, l_hi = log_enclosure(r_lo, r_hi)
+            with np.errstate(over="ignore"):
+                x_lo = down(l_lo / tau)
+                x_hi = np.minimum(up(l_hi / tau), 0.0)
+        x_lo[tied], x_hi[tied] = 0.0, 0.0
+        e_lo, e_hi = exp_enclosure(x_lo, x_hi)
+        e_lo[tied], e_hi[tied] = 1.0, 1.0
+        return e_lo, e_hi, -x_hi, -x_lo
+
+    # ---- mpmath interval weights -----------------------------------------------------------------
+    def iv_weights(self, temperature: float, count: int | None = None) -> tuple[list, list]:
+        """``mpmath.iv`` intervals for ``e_i`` and ``a_i`` of the first ``count`` candidates.
+
+        Uses the current ``iv.prec`` (set it with :func:`~.certify.iv_precision`).
+        """
+        m = self.n if count is None else count
+        v = self.values
+        tau = iv.mpf(float(temperature))
+        es, as_ = [], []
+        if self.kind == "logits":
+            top = iv.mpf(float(v[0]))
+            for i in range(m):
+                x = (iv.mpf(float(v[i])) - top) / tau
+                es.append(iv.exp(x))
+                as_.append(-x)
+        else:
+            top = iv.mpf(float(v[0]))
+            for i in range(m):
+                r = iv.mpf(float(v[i])) / top
+                if float(temperature) == 1.0:
+                    es.append(r)
+                    as_.append(-iv.log(r))
+                else:
+                    x = iv.log(r) / tau
+                    es.append(iv.exp(x))
+                    as_.append(-x)
+        return es, as_
+
+
+def _check_row(arr: np.ndarray, name: str) -> None:
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one row (1-D) here, got shape {arr.shape}; pass rows one at a time")
+
+
+def as_row(logits: Any) -> ExactRow:
+    """Validate one row of logits (or pass an :class:`ExactRow` through unchanged)."""
+    if isinstance(logits, ExactRow):
+        return logits
+    arr = spec.as_logits(logits)
+    _check_row(arr, "logits")
+    v64 = arr.astype(np.float64)  # exact: float16/32 embed in float64
+    order = spec.sorted_order(v64)
+    finite = np.isfinite(v64[order])
+    order = order[finite]
+    return ExactRow("logits", v64[order], tuple(int(i) for i in order), int(arr.shape[0]), str(arr.dtype), arr)
+
+
+def from_probs(probs: Any, sum_tolerance: float | None = None) -> ExactRow:
+    """The exact-reference entry for probabilities given directly (SPEC section 1).
+
+    Entries must be finite and ``>= 0`` and sum to 1 within ``sum_tolerance``; they are then used
+    exactly as given and renormalised. Zero entries are masked tokens. The result can be passed
+    wherever the reference takes logits.
+
+    >>> import ees_theory as et
+    >>> et.reference.ees(et.reference.from_probs([0.5, 0.3, 0.2])).kept
+    (0, 1)
+    """
+    arr = spec.as_probs(probs, sum_tolerance=sum_tolerance)
+    _check_row(arr, "probs")
+    v64 = arr.astype(np.float64)
+    order = spec.sorted_order(v64)
+    order = order[v64[order] > 0]
+    return ExactRow("probs", v64[order], tuple(int(i) for i in order), int(arr.shape[0]), str(arr.dtype), arr)
+

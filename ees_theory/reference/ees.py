@@ -189,11 +189,13 @@ class _IntervalCurve:
 
 
 def _float_down(x: mpmath.mpf) -> float:
-    return float(mpmath.libmp.to_float(x._mpf_, rnd="d"))
+    """The largest float <= x (mpmath's "f" is floor; its "d" would round toward zero)."""
+    return float(mpmath.libmp.to_float(x._mpf_, rnd="f"))
 
 
 def _float_up(x: mpmath.mpf) -> float:
-    return float(mpmath.libmp.to_float(x._mpf_, rnd="u"))
+    """The smallest float >= x."""
+    return float(mpmath.libmp.to_float(x._mpf_, rnd="c"))
 
 
 @dataclass(frozen=True)

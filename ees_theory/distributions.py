@@ -1,0 +1,341 @@
+"""Named, seeded, parametrised families of logit rows: the edge distributions samplers meet.
+
+Every family draws one row of float64 logits (``-inf`` = masked, at least one finite entry) from a
+``numpy.random.Generator``; the same generator state gives the same row. Families are the raw
+material of the property tests, the claim searches (:mod:`ees_theory.claims`) and the stress runs.
+
+=================  ==========================================================================
+family             shape of the row
+=================  ==========================================================================
+``normal``         i.i.d. normal logits (a dense, generic row)
+``peaked``         one logit far above the rest: near one-hot
+``uniform``        all logits equal (exactly uniform)
+``near_uniform``   equal logits with a tiny jitter
+``bimodal``        two clusters of logits
+``zipf``           ``p_i`` proportional to ``rank**-exponent``, ids shuffled
+``head_tail``      a few dominant tokens over a long, nearly flat tail
+``tied_top``       an exact tie among the top ``ties`` tokens
+``tied_boundary``  an exact tie that straddles the EES decision boundary (float64 estimate)
+``near_tie``       adjacent sorted logits exactly 1 ulp apart
+``masked``         a normal row with a share of ``-inf`` (masked) entries
+``wide_range``     logits spanning more than the exp-underflow range of ``underflow_dtype``
+``fp16_subnormal`` a head whose tail probabilities fall in float16's subnormal range
+=================  ==========================================================================
+
+Common parameters: ``vocab`` from 2 to 262,144 (:data:`MAX_VOCAB`); ``dtype`` (``"float64"``
+default, or ``"float32"``, ``"float16"``, ``"bfloat16"``) rounds every logit to that format, so the
+row is exactly representable there (it is still returned as float64). ``shuffle`` (default True)
+permutes token ids, so that the canonical sorted order is not the id order.
+
+>>> import numpy as np
+>>> z = sample("peaked", np.random.default_rng(0), 5, gap=20.0)
+>>> z.shape, z.dtype, int(np.argmax(z)) in range(5)
+((5,), dtype('float64'), True)
+>>> sample("uniform", np.random.default_rng(0), 4).tolist()
+[0.0, 0.0, 0.0, 0.0]
+>>> FAMILIES["zipf"]
+Family('zipf', exponent=1.1, dtype='float64', shuffle=True)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = [
+    "FAMILY_NAMES",
+    "FAMILIES",
+    "Family",
+    "MAX_VOCAB",
+    "DTYPES",
+    "UNDERFLOW_LOG",
+    "sample",
+    "describe",
+    "round_to_dtype",
+    "float_kstar",
+]
+
+#: Largest vocabulary a family draws (a 2**18 vocabulary covers every current LLM tokenizer).
+MAX_VOCAB = 262_144
+#: Formats a row can be rounded to.
+DTYPES = ("float64", "float32", "float16", "bfloat16")
+#: ``ln`` of the smallest positive subnormal of each format: ``exp(x)`` underflows to 0 below it.
+UNDERFLOW_LOG = {
+    "float64": math.log(2.0**-1074),
+    "float32": math.log(2.0**-149),
+    "float16": math.log(2.0**-24),
+    "bfloat16": math.log(2.0**-133),
+}
+
+
+def round_to_dtype(values: np.ndarray, dtype: str) -> np.ndarray:
+    """Round float64 values to ``dtype`` (round to nearest even) and return them as float64.
+
+    bfloat16 is the top half of a float32; it is rounded here by integer arithmetic on the bits,
+    so no torch is needed.
+
+    >>> round_to_dtype(np.array([1.0 + 2.0**-9, -np.inf]), "bfloat16").tolist()
+    [1.0, -inf]
+    >>> round_to_dtype(np.array([0.1]), "float16").tolist()
+    [0.0999755859375]
+    """
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}; got {dtype!r}")
+    v = np.asarray(values, dtype=np.float64)
+    if dtype == "float64":
+        return v.copy()
+    if dtype != "bfloat16":
+        with np.errstate(over="ignore"):
+            return v.astype(dtype).astype(np.float64)
+    with np.errstate(over="ignore"):
+        bits = v.astype(np.float32).view(np.uint32).astype(np.uint64)
+    finite = np.isfinite(v)
+    rounding = ((bits >> 16) & 1) + 0x7FFF  # round half to even on the dropped 16 bits
+    rounded = np.where(finite, (bits + rounding) & 0xFFFF0000, bits & 0xFFFF0000)
+    return rounded.astype(np.uint32).view(np.float32).astype(np.float64)
+
+
+def float_kstar(logits: np.ndarray, temperature: float = 1.0) -> int:
+    """A float64 *estimate* of the EES ``k*`` (default rule), used only to place ties in a family.
+
+    It evaluates the reference's float64 curve enclosure at its midpoints: good enough to aim a
+    tie at the boundary, never a certificate (use :func:`ees_theory.reference.ees` for that).
+
+    >>> float_kstar(np.array([2.0, 1.0, 0.0]))
+    1
+    """
+    from .reference import curve_enclosure
+    from .reference.rows import as_row
+
+    row = as_row(logits)
+    if row.n == 1:
+        return 1
+    f = curve_enclosure(row, temperature).f_mid[1:]
+    neg = np.flatnonzero(f < 0)
+    return int(neg[0] + 1) if len(neg) else row.n
+
+
+# ---- samplers: each takes (rng, vocab, **params) and returns float64 logits in sorted-free order --
+
+
+def _normal(rng, vocab, scale=2.0):
+    return rng.normal(0.0, scale, vocab)
+
+
+def _peaked(rng, vocab, gap=None, scale=1.0):
+    gap = rng.uniform(6.0, 25.0) if gap is None else float(gap)
+    z = rng.normal(0.0, scale, vocab)
+    z[0] = z.max() + gap
+    return z
+
+
+def _uniform(rng, vocab, level=0.0):
+    return np.full(vocab, float(level))
+
+
+def _near_uniform(rng, vocab, jitter=1e-6):
+    return rng.uniform(-jitter, jitter, vocab)
+
+
+def _bimodal(rng, vocab, separation=None, spread=0.3, share=None):
+    separation = rng.uniform(1.0, 8.0) if separation is None else float(separation)
+    share = rng.uniform(0.05, 0.5) if share is None else float(share)
+    upper = max(1, min(vocab - 1, int(round(share * vocab)))) if vocab > 1 else 1
+    z = rng.normal(0.0, spread, vocab)
+    z[:upper] += separation
+    return z
+
+
+def _zipf(rng, vocab, exponent=1.1):
+    return -float(exponent) * np.log(np.arange(1, vocab + 1, dtype=np.float64))
+
+
+def _head_tail(rng, vocab, heads=None, gap=None, head_spread=None, tail_jitter=None, drop=None):
+    """Heads at 0 (spread ``head_spread``), a flat tail ``gap`` below (jitter ``tail_jitter``),
+    and the last tail token ``drop`` further down (the shape that breaks EES-UNIQUE)."""
+    heads = int(rng.integers(1, 4)) if heads is None else int(heads)
+    heads = max(1, min(heads, vocab - 1)) if vocab > 1 else 1
+    gap = rng.uniform(0.5, 12.0) if gap is None else float(gap)
+    head_spread = rng.uniform(0.0, 2.0) if head_spread is None else float(head_spread)
+    tail_jitter = 10.0 ** rng.uniform(-4, -0.5) if tail_jitter is None else float(tail_jitter)
+    drop = rng.exponential(1.0) if drop is None else float(drop)
+    z = np.empty(vocab)
+    z[:heads] = -np.abs(rng.normal(0.0, head_spread, heads)) if head_spread > 0 else 0.0
+    z[0] = 0.0
+    z[heads:] = -gap + rng.uniform(-tail_jitter, tail_jitter, vocab - heads)
+    if vocab - heads >= 2:
+        z[-1] -= drop
+    return z
+
+
+def _tied_top(rng, vocab, ties=None, gap=None, scale=1.0):
+    if ties is None:  # leave at least one untied token when the vocabulary allows it
+        ties = int(rng.integers(2, max(3, min(vocab - 1, 8) + 1)))
+    ties = max(1, min(int(ties), vocab))
+    gap = rng.uniform(0.0, 4.0) if gap is None else float(gap)
+    z = -gap - np.abs(rng.normal(0.0, scale, vocab))
+    z[:ties] = 0.0
+    return z
+
+
+def _tied_boundary(rng, vocab, base="normal", attempts=8):
+    """Tie the last kept token with the first dropped one (by the float64 estimate of ``k*``)
+    until the boundary falls strictly inside a block of equal logits; a row that the tying turns
+    uniform is redrawn."""
+    z = FAMILIES[base].draw(rng, vocab, shuffle=False)
+    for _ in range(attempts):
+        trial = z.copy()
+        for _ in range(attempts):
+            order = np.argsort(-trial, kind="stable")
+            k = float_kstar(trial)
+            n = int(np.isfinite(trial).sum())
+            if k >= n:
+                break
+            last_kept, first_dropped = order[k - 1], order[k]
+            if trial[last_kept] == trial[first_dropped]:
+                return trial
+            trial[first_dropped] = trial[last_kept]
+        z = FAMILIES[base].draw(rng, vocab, shuffle=False)
+    return z
+
+
+def _near_tie(rng, vocab, pairs=None, scale=2.0):
+    """Pairs of sorted-adjacent logits 1 ulp apart (the smallest possible non-tie)."""
+    z = np.sort(rng.normal(0.0, scale, vocab))[::-1].copy()
+    pairs = max(1, vocab // 4) if pairs is None else int(pairs)
+    starts = rng.choice(np.arange(0, max(vocab - 1, 1), 2), size=min(pairs, max(1, vocab // 2)), replace=False) if vocab > 1 else []
+    for i in starts:
+        if i + 1 < vocab:
+            z[i + 1] = np.nextafter(z[i], -np.inf)
+    return z
+
+
+def _masked(rng, vocab, share=None, scale=2.0):
+    share = rng.uniform(0.1, 0.9) if share is None else float(share)
+    z = rng.normal(0.0, scale, vocab)
+    masked = rng.random(vocab) < share
+    masked[int(rng.integers(vocab))] = False  # always keep a finite entry
+    z[masked] = -np.inf
+    return z
+
+
+def _wide_range(rng, vocab, underflow_dtype="float32", factor=1.5):
+    if underflow_dtype not in UNDERFLOW_LOG:
+        raise ValueError(f"underflow_dtype must be one of {', '.join(UNDERFLOW_LOG)}; got {underflow_dtype!r}")
+    span = float(factor) * abs(UNDERFLOW_LOG[underflow_dtype])
+    z = -rng.uniform(0.0, span, vocab)
+    z[0] = 0.0
+    z[-1] = -span if vocab > 1 else 0.0
+    return z
+
+
+def _fp16_subnormal(rng, vocab, heads=1):
+    """Tail logits in ``[ln 2**-24, ln 2**-14]`` below the head: fp16 subnormal probabilities."""
+    heads = max(1, min(int(heads), vocab))
+    z = rng.uniform(UNDERFLOW_LOG["float16"] + 0.05, math.log(2.0**-14), vocab)
+    z[:heads] = 0.0
+    return z
+
+
+@dataclass(frozen=True)
+class Family:
+    """A named family: ``draw(rng, vocab, **params)`` gives one row; ``defaults`` are the fixed
+    parameters (others are drawn from ``rng`` when not given)."""
+
+    name: str
+    doc: str
+    sampler: Callable[..., np.ndarray] = field(repr=False)
+    defaults: dict = field(default_factory=dict)
+    ties: bool = False  # whether the family produces exact ties on purpose
+
+    def __repr__(self) -> str:
+        params = dict(self.defaults, dtype="float64", shuffle=True)
+        inner = ", ".join(f"{k}={v!r}" for k, v in params.items())
+        return f"Family({self.name!r}, {inner})"
+
+    def draw(self, rng: np.random.Generator, vocab: int, dtype: str = "float64", shuffle: bool = True, **params: Any) -> np.ndarray:
+        """One row of float64 logits; see :func:`sample`."""
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        if isinstance(vocab, bool) or not isinstance(vocab, (int, np.integer)):
+            raise TypeError(f"vocab must be an int, got {type(vocab).__name__}")
+        if not 1 <= vocab <= MAX_VOCAB:
+            raise ValueError(f"vocab must lie in 1..{MAX_VOCAB}, got {vocab}")
+        if dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}; got {dtype!r}")
+        kwargs = dict(self.defaults, **params)
+        try:
+            z = np.asarray(self.sampler(rng, int(vocab), **kwargs), dtype=np.float64)
+        except TypeError as exc:
+            raise TypeError(f"family {self.name!r}: {exc}") from None
+        if shuffle and vocab > 1:
+            z = z[rng.permutation(vocab)]
+        z = round_to_dtype(z, dtype)
+        if not np.isfinite(z).any():  # cannot happen by construction; a clear error if it ever does
+            raise ValueError(f"family {self.name!r} drew a row with no finite logit")
+        return z
+
+
+FAMILIES: dict[str, Family] = {
+    f.name: f
+    for f in (
+        Family("normal", "i.i.d. normal logits (scale 2): a dense, generic row", _normal, {}),
+        Family("peaked", "one logit `gap` (6..25) above the rest: near one-hot", _peaked, {}),
+        Family("uniform", "all logits equal: exactly uniform", _uniform, {}, ties=True),
+        Family("near_uniform", "equal logits jittered by at most `jitter` (1e-6)", _near_uniform, {}),
+        Family("bimodal", "two clusters `separation` apart, the upper one a `share` of the vocabulary", _bimodal, {}),
+        Family("zipf", "p_i proportional to rank**-exponent", _zipf, {"exponent": 1.1}),
+        Family("head_tail", "1-3 dominant tokens over a long nearly flat tail `gap` below, last tail token lower", _head_tail, {}),
+        Family("tied_top", "an exact tie among the top `ties` tokens", _tied_top, {}, ties=True),
+        Family("tied_boundary", "an exact tie straddling the EES boundary (float64 estimate of k*)", _tied_boundary, {}, ties=True),
+        Family("near_tie", "pairs of sorted-adjacent logits exactly 1 ulp apart", _near_tie, {}),
+        Family("masked", "a normal row with a `share` of -inf (masked) entries", _masked, {}),
+        Family("wide_range", "logits spanning `factor` x the exp-underflow range of `underflow_dtype`", _wide_range, {"underflow_dtype": "float32"}),
+        Family("fp16_subnormal", "a head over a tail whose probabilities are float16 subnormals", _fp16_subnormal, {}),
+    )
+}
+
+#: The family names, in a fixed order.
+FAMILY_NAMES: tuple[str, ...] = tuple(FAMILIES)
+
+
+def _family(name: str) -> Family:
+    if not isinstance(name, str):
+        raise TypeError(f"family must be a name (str), got {type(name).__name__}")
+    try:
+        return FAMILIES[name]
+    except KeyError:
+        raise ValueError(f"unknown family {name!r}; expected one of {', '.join(FAMILY_NAMES)}") from None
+
+
+def sample(family: str, rng: np.random.Generator, vocab: int, **params: Any) -> np.ndarray:
+    """One row of float64 logits from ``family`` (``-inf`` = masked; at least one finite entry).
+
+    ``params`` override the family's parameters; ``dtype`` rounds the row to a format and
+    ``shuffle=False`` keeps the family's own (mostly sorted) id order.
+
+    >>> import numpy as np
+    >>> z = sample("tied_top", np.random.default_rng(1), 6, ties=3, shuffle=False)
+    >>> z[:3].tolist(), bool(np.all(z[3:] < 0))
+    ([0.0, 0.0, 0.0], True)
+    >>> sample("zipf", np.random.default_rng(0), 3, exponent=1.0, shuffle=False).round(4).tolist()
+    [0.0, -0.6931, -1.0986]
+    >>> sample("nope", np.random.default_rng(0), 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown family 'nope'; expected one of normal, peaked, ...
+    """
+    return _family(family).draw(rng, vocab, **params)
+
+
+def describe(family: str) -> str:
+    """A one-line description of ``family``.
+
+    >>> describe("peaked")
+    'peaked: one logit `gap` (6..25) above the rest: near one-hot'
+    """
+    f = _family(family)
+    return f"{f.name}: {f.doc}"

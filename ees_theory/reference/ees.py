@@ -327,7 +327,7 @@ def ees(
     n = row.n
     empty = DecisionTable(np.zeros(0, int), np.zeros(0), np.zeros(0), np.zeros(0, int), {})
     if n <= m or n == 1:
-        return EESResult(n, row.order, True, rule, tau, m, n, empty, None, row)
+        return EESResult(n, tuple(row.ids.tolist()), True, rule, tau, m, n, empty, None, row)
     enc = curve_enclosure(row, tau)
 
     # outcome[i - 2] for i = 2..n: 1 crossing, 0 not, -1 undecided (float64 tier + structure)
@@ -400,4 +400,4 @@ def ees(
     ks = np.arange(2, n + 1)[sel]
     table = DecisionTable(ks, lo[sel], hi[sel], outcome[sel], {i: v for i, v in methods.items() if ks[0] <= i <= ks[-1]} if len(ks) else {})
     certified = bool(np.all(table.outcome != -1))
-    return EESResult(k, row.order[:k], certified, rule, tau, m, n, table, enc, row)
+    return EESResult(k, tuple(row.ids[:k].tolist()), certified, rule, tau, m, n, table, enc, row)

@@ -34,21 +34,26 @@ class ExactRow:
     """A validated row: ``kind`` is ``"logits"`` or ``"probs"``.
 
     ``values`` are the candidates' values (finite logits or positive probabilities) as float64 in
-    canonical order, ``order`` their token ids, ``size`` the length of the original row (masked
+    canonical order, ``ids`` their token ids (``order`` is the same as a tuple), ``size`` the length of the original row (masked
     entries included), ``dtype`` the dtype the row came in.
     """
 
     kind: str
     values: np.ndarray
-    order: tuple[int, ...]
+    ids: np.ndarray = field(repr=False)
     size: int
     dtype: str
     original: np.ndarray = field(repr=False, compare=False)
 
+    @cached_property
+    def order(self) -> tuple[int, ...]:
+        """Candidate token ids in canonical order."""
+        return tuple(self.ids.tolist())
+
     @property
     def n(self) -> int:
         """Number of candidates (tokens with positive probability)."""
-        return len(self.order)
+        return len(self.ids)
 
     @cached_property
     def top_ties(self) -> int:
@@ -132,9 +137,8 @@ def as_row(logits: Any) -> ExactRow:
     _check_row(arr, "logits")
     v64 = arr.astype(np.float64)  # exact: float16/32 embed in float64
     order = spec.sorted_order(v64)
-    finite = np.isfinite(v64[order])
-    order = order[finite]
-    return ExactRow("logits", v64[order], tuple(int(i) for i in order), int(arr.shape[0]), str(arr.dtype), arr)
+    order = order[: int(np.count_nonzero(np.isfinite(v64)))]  # -inf sorts last
+    return ExactRow("logits", v64[order], order, int(arr.shape[0]), str(arr.dtype), arr)
 
 
 def from_probs(probs: Any, sum_tolerance: float | None = None) -> ExactRow:
@@ -152,6 +156,6 @@ def from_probs(probs: Any, sum_tolerance: float | None = None) -> ExactRow:
     _check_row(arr, "probs")
     v64 = arr.astype(np.float64)
     order = spec.sorted_order(v64)
-    order = order[v64[order] > 0]
-    return ExactRow("probs", v64[order], tuple(int(i) for i in order), int(arr.shape[0]), str(arr.dtype), arr)
+    order = order[: int(np.count_nonzero(v64 > 0))]  # zeros sort last
+    return ExactRow("probs", v64[order], order, int(arr.shape[0]), str(arr.dtype), arr)
 

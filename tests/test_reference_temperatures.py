@@ -78,3 +78,17 @@ def test_digits_are_correct():
     got = edt_temperature(z, T0=1.3, theta=0.9, dps=40)
     with mpmath.workdps(80):
         assert abs(got - expect) / expect < mpmath.mpf(10) ** -39
+
+
+def test_tiny_entropy_keeps_its_relative_accuracy():
+    # p2 = e^-d / (1 + e^-d): H = -p1 ln p1 - p2 ln p2 is ~ (d + 1) e^-d, far below any fixed precision
+    for d in (1000.0, 100000.0):
+        with mpmath.workdps(60):
+            x = mpmath.exp(-mpmath.mpf(d))
+            p1, p2 = 1 / (1 + x), x / (1 + x)
+            expect = -(p1 * mpmath.log1p(-p2) + p2 * mpmath.log(p2))
+            got = entropy([0.0, -d])
+            assert abs(got - expect) / expect < mpmath.mpf(10) ** -28
+    # EDT there is the greedy limit in all but name, and still an exact positive number
+    T = edt_temperature([0.0, -1000.0], T0=1.0, theta=1.0)
+    assert 0 < T < mpmath.mpf(10) ** -1000

@@ -40,20 +40,21 @@ def entropy_interval(row: ExactRow, temperature: float, prec: int):
         return iv.mpf(0)
     a_lo = row.float_weights(temperature)[2]
     cutoff = (prec + 40) * math.log(2) + math.log(n)
-    head = min(n, max(2, int(np.searchsorted(a_lo, cutoff, side="left"))))
+    head = min(n, max(row.top_ties, 2, int(np.searchsorted(a_lo, cutoff, side="left"))))
+    t = row.top_ties  # e_i = 1 exactly for the tied top block
     with iv_precision(prec):
         es, as_ = row.iv_weights(temperature, head)
-        S = iv.mpf(0)
+        R = iv.mpf(0)  # S = t + R; ln S = ln t + log1p(R / t) keeps relative accuracy when R is tiny
         A = iv.mpf(0)
-        for e, a in zip(es, as_):
-            S += e
+        for e, a in zip(es[t:], as_[t:]):
+            R += e
             A += e * a
         if head < n:
             a0 = iv.mpf(float(a_lo[head]))
             e0 = iv.exp(-a0)
-            S += iv.mpf([0, 1]) * (n - head) * e0
+            R += iv.mpf([0, 1]) * (n - head) * e0
             A += iv.mpf([0, 1]) * (n - head) * e0 * a0
-        H = iv.log(S) + A / S
+        H = iv.log(iv.mpf(t)) + iv.log1p(R / t) + A / (t + R)
         if H.a < 0:
             H = iv.mpf([0, iv_bounds(H)[1]])
         return H

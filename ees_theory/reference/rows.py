@@ -136,8 +136,8 @@ def as_row(logits: Any) -> ExactRow:
     arr = spec.as_logits(logits)
     _check_row(arr, "logits")
     v64 = arr.astype(np.float64)  # exact: float16/32 embed in float64
-    order = spec.sorted_order(v64)
-    order = order[: int(np.count_nonzero(np.isfinite(v64)))]  # -inf sorts last
+    order = spec.sorted_order(arr)  # in the input dtype: same order, cheaper keys
+    order = order[: int(np.count_nonzero(np.isfinite(arr)))]  # -inf sorts last
     return ExactRow("logits", v64[order], order, int(arr.shape[0]), str(arr.dtype), arr)
 
 

@@ -14,8 +14,10 @@ from .edt import edt_temperature
 from .ees import Comparison, CurveEnclosure, CurveRecord, EESResult, curve_enclosure, ees, exact_curve
 from .entropy import entropy, softmax
 from .rows import ExactRow, as_row, from_probs
+from .truncation import truncate
 
 __all__ = [
+    "truncate",
     "ees",
     "EESResult",
     "Comparison",

@@ -1,0 +1,270 @@
+"""Certified signs for the boundary comparisons of the truncation samplers.
+
+Every comparison a truncation sampler makes is the sign of a *gap* ``g`` (kept iff ``g >= 0``, or
+``g > 0`` for a strict rule). :class:`ExactContext` decides such signs for one row at one
+temperature in three ways, in this order:
+
+1. ``mpmath.iv`` interval arithmetic at 128 bits: decided when the enclosure excludes 0;
+2. an exact test when the enclosure contains 0 and the gap is a *form*, a rational combination of
+   products of the weights ``e_i = p_(i)/p_(1)``:
+
+   * probabilities given directly at ``tau = 1`` (or ``1/tau`` a positive integer): every ``e_i`` is
+     rational, so the form is evaluated exactly with :class:`fractions.Fraction`;
+   * logits: ``e_i = exp(x_i)`` with ``x_i = (z_i - z_1)/tau`` rational, so a form is
+     ``sum_j c_j exp(beta_j)`` with rational ``c_j`` and distinct rational ``beta_j``. By the
+     Lindemann-Weierstrass theorem such a sum is 0 **exactly when every** ``c_j`` **is 0**; that is
+     decidable by grouping the terms by exponent. A zero is then certified ("exact-lw"), and a
+     non-zero gap is refined by intervals;
+
+3. ``mpmath.iv`` at rising precision (:func:`~.certify.precisions`); still undecided at
+   ``max_prec`` bits means *undecided*, reported, never guessed.
+
+>>> from fractions import Fraction
+>>> from .rows import as_row
+>>> ctx = ExactContext(as_row([0.0, 0.0, -1.0]), 1.0)
+>>> c = ctx.decide("p0 - p1", 0, lambda prec: ctx.p(0, prec) - ctx.p(1, prec), lambda: [(Fraction(1), (0,)), (Fraction(-1), (1,))])
+>>> c.sign, c.method
+(0, 'exact-lw')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Callable, Optional
+
+import mpmath
+import numpy as np
+from mpmath import iv
+
+from .certify import DEFAULT_MAX_PREC, iv_bounds, iv_precision, precisions
+from .rows import ExactRow
+
+__all__ = ["Check", "ExactContext", "Monomials"]
+
+#: A form: ``[(coefficient, (i, j, ...)), ...]`` meaning ``sum coefficient * e_i * e_j * ...``.
+Monomials = list
+
+
+def _float_down(x: mpmath.mpf) -> float:
+    return float(mpmath.libmp.to_float(x._mpf_, rnd="d"))
+
+
+def _float_up(x: mpmath.mpf) -> float:
+    return float(mpmath.libmp.to_float(x._mpf_, rnd="u"))
+
+
+def _fraction_bounds(q: Fraction) -> tuple[float, float]:
+    f = float(q)
+    lo = f if Fraction(f) <= q else float(np.nextafter(f, -np.inf))
+    hi = f if Fraction(f) >= q else float(np.nextafter(f, np.inf))
+    return lo, hi
+
+
+@dataclass(frozen=True)
+class Check:
+    """One certified comparison: the sign of a gap ``g`` and certified bounds ``lo <= g <= hi``.
+
+    ``what`` names the gap (e.g. ``"p_(i) - epsilon"``), ``index`` the sorted position (0-based)
+    or count it concerns; ``sign`` is -1, 0 or +1 when certified and ``None`` when undecided;
+    ``method`` is what decided it: ``structure``, ``exact-rational``, ``exact-lw`` or
+    ``mpmath-<bits>``.
+
+    >>> Check("g", 0, 1, 0.25, 0.5, "mpmath-128").margin
+    0.25
+    """
+
+    what: str
+    index: int
+    sign: Optional[int]
+    lo: float
+    hi: float
+    method: str
+
+    @property
+    def margin(self) -> float:
+        """A certified lower bound on ``|g|`` (0 when the enclosure contains 0)."""
+        if self.lo > 0:
+            return self.lo
+        if self.hi < 0:
+            return -self.hi
+        return 0.0
+
+    def passes(self, strict: bool) -> Optional[bool]:
+        """Whether ``g > 0`` (``strict``) or ``g >= 0`` holds; ``None`` when undecided.
+
+        >>> Check("g", 0, 0, 0.0, 0.0, "exact-lw").passes(strict=True)
+        False
+        """
+        if self.sign is None:
+            return None
+        return self.sign > 0 if strict else self.sign >= 0
+
+    def estimate(self, strict: bool) -> bool:
+        """The midpoint's answer, used only where :meth:`passes` is ``None`` (reported undecided)."""
+        mid = 0.5 * (self.lo + self.hi)
+        return mid > 0 if strict else mid >= 0
+
+
+class ExactContext:
+    """Interval weights of one row at one temperature, cached per precision.
+
+    ``e(i, prec)`` is ``p_(i)/p_(1)``, ``a(i, prec) = -ln e(i)``, ``S(prec) = sum e``,
+    ``p(i, prec) = e_i / S`` (positions 0-based, canonical order); ``est_p`` the float64 estimate.
+
+    >>> from .rows import from_probs
+    >>> ctx = ExactContext(from_probs([0.25, 0.75]), 1.0)
+    >>> ctx.rational_weights
+    (Fraction(1, 1), Fraction(1, 3))
+    """
+
+    def __init__(self, row: ExactRow, temperature: float, max_prec: int = DEFAULT_MAX_PREC):
+        self.row = row
+        self.tau = float(temperature)
+        self.max_prec = int(max_prec)
+        self.n = row.n
+        self._cache: dict[int, tuple[list, list]] = {}
+        self._sums: dict[tuple[str, int], object] = {}
+        v = row.values
+        if row.kind == "logits":
+            with np.errstate(under="ignore"):
+                e = np.exp((v - v[0]) / self.tau)
+        else:
+            with np.errstate(under="ignore"):
+                e = (v / v[0]) ** (1.0 / self.tau)
+        e[v == v[0]] = 1.0
+        self.est_e = e
+        self.est_p = e / e.sum()
+        with np.errstate(divide="ignore"):
+            self.est_a = -np.log(e)
+
+    # ---- exact structure ------------------------------------------------------------------------
+    @property
+    def exponents(self) -> Optional[tuple[Fraction, ...]]:
+        """Rational ``x_i = (z_i - z_1)/tau`` for logits rows (``e_i = exp(x_i)``), else None."""
+        if self.row.kind != "logits":
+            return None
+        if not hasattr(self, "_exponents"):
+            top = Fraction(float(self.row.values[0]))
+            t = Fraction(self.tau)
+            self._exponents = tuple((Fraction(float(v)) - top) / t for v in self.row.values)
+        return self._exponents
+
+    @property
+    def rational_weights(self) -> Optional[tuple[Fraction, ...]]:
+        """Exact rational ``e_i`` for probability rows when ``1/tau`` is a positive integer."""
+        if self.row.kind != "probs":
+            return None
+        if not hasattr(self, "_rational"):
+            inv = Fraction(1) / Fraction(self.tau)
+            if inv.denominator != 1:
+                self._rational = None
+            else:
+                top = Fraction(float(self.row.values[0]))
+                self._rational = tuple((Fraction(float(v)) / top) ** int(inv) for v in self.row.values)
+        return self._rational
+
+    def exact_sign(self, form: Monomials) -> tuple[Optional[int], str]:
+        """The exact sign of a form, or ``(None, reason)`` when only non-zero-ness is known."""
+        rat = self.rational_weights
+        if rat is not None:
+            total = Fraction(0)
+            for c, idx in form:
+                term = Fraction(c)
+                for i in idx:
+                    term *= rat[i]
+                total += term
+            return (total > 0) - (total < 0), "exact-rational"
+        xs = self.exponents
+        if xs is None:
+            return None, "no exact form"
+        grouped: dict[Fraction, Fraction] = {}
+        for c, idx in form:
+            beta = sum((xs[i] for i in idx), Fraction(0))
+            grouped[beta] = grouped.get(beta, Fraction(0)) + Fraction(c)
+        if all(c == 0 for c in grouped.values()):
+            return 0, "exact-lw"
+        return None, "nonzero"
+
+    # ---- intervals ------------------------------------------------------------------------------
+    def _weights(self, prec: int) -> tuple[list, list]:
+        if prec not in self._cache:
+            with iv_precision(prec):
+                self._cache[prec] = self.row.iv_weights(self.tau)
+        return self._cache[prec]
+
+    def e(self, i: int, prec: int):
+        return self._weights(prec)[0][i]
+
+    def a(self, i: int, prec: int):
+        return self._weights(prec)[1][i]
+
+    def _sum(self, name: str, prec: int, term: Callable[[int], object]):
+        key = (name, prec)
+        if key not in self._sums:
+            total = iv.mpf(0)
+            for i in range(self.n):
+                total += term(i)
+            self._sums[key] = total
+        return self._sums[key]
+
+    def S(self, prec: int):
+        """``sum_i e_i``."""
+        return self._sum("S", prec, lambda i: self.e(i, prec))
+
+    def S2(self, prec: int):
+        """``sum_i e_i**2``."""
+        return self._sum("S2", prec, lambda i: self.e(i, prec) ** 2)
+
+    def A(self, prec: int):
+        """``sum_i e_i a_i``; the entropy is ``ln S + A/S``."""
+        return self._sum("A", prec, lambda i: self.e(i, prec) * self.a(i, prec))
+
+    def prefix(self, k: int, prec: int):
+        """``sum_{i<k} e_i``."""
+        total = iv.mpf(0)
+        for i in range(k):
+            total += self.e(i, prec)
+        return total
+
+    def p(self, i: int, prec: int):
+        return self.e(i, prec) / self.S(prec)
+
+    def entropy(self, prec: int):
+        S = self.S(prec)
+        H = iv.log(S) + self.A(prec) / S
+        return H
+
+    # ---- the decision procedure -----------------------------------------------------------------
+    def decide(
+        self,
+        what: str,
+        index: int,
+        gap: Callable[[int], object],
+        form: Optional[Callable[[], Monomials]] = None,
+    ) -> Check:
+        """Certify the sign of ``gap(prec)`` (an ``iv`` interval), escalating as the module says.
+
+        ``form()``, when given, returns the gap times a positive factor as a form.
+        """
+        lo = hi = 0.0
+        method = "undecided"
+        for step, prec in enumerate(precisions(self.max_prec)):
+            with iv_precision(prec):
+                glo, ghi = iv_bounds(gap(prec))
+            lo, hi = _float_down(glo), _float_up(ghi)
+            method = f"mpmath-{prec}"
+            if glo > 0:
+                return Check(what, index, 1, lo, hi, method)
+            if ghi < 0:
+                return Check(what, index, -1, lo, hi, method)
+            if step == 0 and form is not None:
+                sign, how = self.exact_sign(form())
+                if sign is not None:
+                    return Check(what, index, sign, 0.0 if sign == 0 else lo, 0.0 if sign == 0 else hi, how)
+        return Check(what, index, None, lo, hi, "undecided")
+
+    def decide_fraction(self, what: str, index: int, value: Fraction) -> Check:
+        """A gap known exactly as a rational number."""
+        lo, hi = _fraction_bounds(value)
+        return Check(what, index, (value > 0) - (value < 0), lo, hi, "exact-rational")

@@ -1,0 +1,841 @@
+"""The comparison family of truncation samplers, certified, with the engines' boundary policies.
+
+``truncate(method, logits, temperature=1.0, policy="paper", **params)`` returns the kept token ids
+(canonical order: probability descending, ties by id ascending) of one row, every boundary
+comparison certified (see :mod:`.trunc_exact`) or reported undecided. ``p = softmax(z / tau)``
+as everywhere in the toolkit: the truncation sees the tempered distribution. (llama.cpp's default
+chain applies temperature *after* its truncation samplers; to reproduce it pass ``temperature=1``.)
+
+Methods (:data:`METHODS`), with what each policy means. ``paper`` is the default; ``transformers``
+and ``llama.cpp`` reproduce those engines' conventions in exact arithmetic.
+
+* ``top-k`` (``k``): paper: the ``k`` most probable tokens, ties at the k-th value broken by the
+  canonical order (exactly ``min(k, n)`` kept). transformers: ``k = max(k, min_tokens_to_keep)``,
+  every token tied with the k-th value is kept (may keep more than ``k``). llama.cpp: ``k <= 0``
+  is a no-op; exactly ``min(k, n)`` kept (llama.cpp's unstable partial sort picks any of a tie; the
+  reference picks the canonical ones).
+* ``top-p`` (``p``): keep the smallest sorted prefix whose mass reaches ``p`` (``P_k >= p``; the
+  crossing token is kept). All three engines agree on this in exact arithmetic; they differ in the
+  domain (paper ``0 < p <= 1``; transformers ``0 <= p <= 1``, ``p = 0`` keeps
+  ``min_tokens_to_keep``; llama.cpp any ``p``, ``p >= 1`` a no-op).
+* ``min-p`` (``min_p``): keep ``p_i >= min_p * p_max`` (decided in the log domain). llama.cpp:
+  ``min_p <= 0`` is a no-op.
+* ``typical`` (``mass``, Meister et al. 2022): order tokens by ``|-ln p_i - H|`` ascending (ties:
+  canonical order), keep the shortest prefix of that order with mass ``>= mass``. transformers: the
+  same cut, plus every later token whose score ties the boundary token's. llama.cpp: the cut is
+  the first prefix with mass ``> mass`` (strict); ``mass >= 1`` is a no-op.
+* ``epsilon`` (``epsilon``, Hewitt et al. 2022): paper keeps ``p_i > epsilon`` (strict);
+  transformers keeps ``p_i >= epsilon`` and every token tied with the
+  ``min_tokens_to_keep``-th largest.
+* ``eta`` (``epsilon``): threshold ``eta = min(epsilon, sqrt(epsilon) exp(-H))``, ``H`` in nats;
+  paper keeps ``p_i > eta``, transformers ``p_i >= eta`` (plus the ties as for ``epsilon``).
+* ``p-less`` / ``p-less-norm`` (arXiv 2509.23234): keep ``p_i >= sum p^2``, resp.
+  ``p_i >= (V sum p^2 - 1)/(V - 1)`` with ``V`` the row length (masked entries included).
+* ``top-n-sigma`` (``n``, arXiv 2411.07641): keep ``l_i >= max l - n sigma`` over the scaled
+  logits of the candidates; paper and llama.cpp use the population ``sigma`` (divide by ``N``),
+  ``sample-std`` the unbiased one (``torch.std``'s default, divide by ``N - 1``); llama.cpp:
+  ``n <= 0`` is a no-op.
+* ``mirostat-v1`` (``tau``, ``eta``, ``mu``, ``u``, ``m=100``, ``n_vocab``; Basu et al. 2020) and
+  ``mirostat-v2`` (``tau``, ``eta``, ``mu``, ``u``): stateful. The result carries the chosen
+  ``token`` (inverse CDF of the renormalised kept set at the uniform draw ``u``: the first kept
+  token whose cumulative mass exceeds ``u``) and the updated ``mu = mu - eta (surprise - tau)``,
+  surprise in bits. paper: surprise under the untruncated distribution, v1 rounds the Zipf
+  estimate ``k`` to nearest (half up); llama.cpp: surprise under the renormalised kept set, v1
+  truncates ``k`` to an integer.
+
+Every method takes ``min_tokens_to_keep`` where an engine has it (default 1; the kept set is
+never empty).
+
+>>> truncate("top-p", [2.0, 1.0, 0.0, -1.0], p=0.9).kept
+(0, 1, 2)
+>>> truncate("min-p", [2.0, 1.0, 0.0], min_p=0.3).kept      # e**-1 = 0.37 >= 0.3 > e**-2
+(0, 1)
+>>> truncate("top-k", [1.0, 3.0, 3.0, 0.0], k=1, policy="transformers").kept   # both tied kept
+(1, 2)
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import cmp_to_key
+from typing import Any, Callable, Optional
+
+import mpmath
+import numpy as np
+from mpmath import iv
+
+from .. import spec
+from .certify import DEFAULT_MAX_PREC, iv_bounds, iv_precision, precisions
+from .rows import ExactRow, as_row
+from .trunc_exact import Check, ExactContext
+
+__all__ = ["truncate", "TruncationResult", "METHODS", "POLICIES", "check_params", "Check"]
+
+POLICIES = ("paper", "transformers", "llama.cpp", "sample-std")
+DEFAULT_POLICY = "paper"
+
+
+# ---- the parameter table: one place for every domain ------------------------------------------
+def _real(name: str, v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(v).__name__}")
+    x = float(v)
+    if not math.isfinite(x):
+        raise ValueError(f"{name} must be finite, got {v!r}")
+    return x
+
+
+def _int(name: str, v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(v).__name__}")
+    return int(v)
+
+
+def _in(name: str, x: float, lo: float, hi: float, lo_open: bool, hi_open: bool, policy: str) -> float:
+    ok = (x > lo if lo_open else x >= lo) and (x < hi if hi_open else x <= hi)
+    if not ok:
+        rng = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+        raise ValueError(f"{name} must lie in {rng} under policy {policy!r}, got {x!r}")
+    return x
+
+
+def _unit(name: str, lo_open: bool, hi_open: bool, free_policies: tuple[str, ...] = ()):
+    def check(v: Any, policy: str) -> float:
+        x = _real(name, v)
+        return x if policy in free_policies else _in(name, x, 0.0, 1.0, lo_open, hi_open, policy)
+
+    return check
+
+
+def _k(v: Any, policy: str) -> int:
+    k = _int("k", v)
+    if policy != "llama.cpp" and k < 1:
+        raise ValueError(f"k must be >= 1 under policy {policy!r} (llama.cpp reads k <= 0 as a no-op), got {k}")
+    return k
+
+
+def _min_keep(v: Any, policy: str) -> int:
+    return spec.check_min_tokens_to_keep(v)
+
+
+def _positive(name: str):
+    def check(v: Any, policy: str) -> float:
+        x = _real(name, v)
+        if x <= 0:
+            raise ValueError(f"{name} must be > 0, got {x!r}")
+        return x
+
+    return check
+
+
+def _nonneg(name: str, free_policies: tuple[str, ...] = ()):
+    def check(v: Any, policy: str) -> float:
+        x = _real(name, v)
+        if x < 0 and policy not in free_policies:
+            raise ValueError(f"{name} must be >= 0 under policy {policy!r}, got {x!r}")
+        return x
+
+    return check
+
+
+def _mu(v: Any, policy: str) -> Optional[float]:
+    return None if v is None else _real("mu", v)
+
+
+def _u(v: Any, policy: str) -> float:
+    x = _real("u", v)
+    if not 0.0 <= x < 1.0:
+        raise ValueError(f"u (the uniform draw) must lie in [0, 1), got {x!r}")
+    return x
+
+
+def _m(v: Any, policy: str) -> int:
+    m = _int("m", v)
+    if m < 2:
+        raise ValueError(f"m (tokens used to fit the Zipf exponent) must be >= 2, got {m}")
+    return m
+
+
+def _n_vocab(v: Any, policy: str) -> Optional[int]:
+    if v is None:
+        return None
+    nv = _int("n_vocab", v)
+    if nv < 2:
+        raise ValueError(f"n_vocab must be >= 2, got {nv}")
+    return nv
+
+
+_REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A sampler: its parameters ``{name: (default, check(value, policy))}`` and policies."""
+
+    name: str
+    params: dict
+    policies: tuple[str, ...]
+    summary: str
+
+
+_MK = {"min_tokens_to_keep": (1, _min_keep)}
+_MIRO = {
+    "tau": (_REQUIRED, _positive("tau")),
+    "eta": (_REQUIRED, _positive("eta")),
+    "mu": (None, _mu),
+    "u": (_REQUIRED, _u),
+}
+
+#: Every method with its parameters (default, validator) and the policies it has.
+METHODS: dict[str, MethodSpec] = {
+    s.name: s
+    for s in (
+        MethodSpec("top-k", {"k": (_REQUIRED, _k), **_MK}, ("paper", "transformers", "llama.cpp"), "the k most probable tokens"),
+        MethodSpec(
+            "top-p",
+            {"p": (_REQUIRED, None), **_MK},
+            ("paper", "transformers", "llama.cpp"),
+            "smallest sorted prefix with mass >= p",
+        ),
+        MethodSpec(
+            "min-p",
+            {"min_p": (_REQUIRED, None), **_MK},
+            ("paper", "transformers", "llama.cpp"),
+            "p_i >= min_p * p_max",
+        ),
+        MethodSpec(
+            "typical",
+            {"mass": (_REQUIRED, None), **_MK},
+            ("paper", "transformers", "llama.cpp"),
+            "shortest prefix by |-ln p - H| with mass >= mass",
+        ),
+        MethodSpec("epsilon", {"epsilon": (_REQUIRED, _unit("epsilon", True, True)), **_MK}, ("paper", "transformers"), "p_i > epsilon"),
+        MethodSpec(
+            "eta",
+            {"epsilon": (_REQUIRED, _unit("epsilon", True, True)), **_MK},
+            ("paper", "transformers"),
+            "p_i > min(epsilon, sqrt(epsilon) exp(-H))",
+        ),
+        MethodSpec("p-less", {}, ("paper",), "p_i >= sum p^2"),
+        MethodSpec("p-less-norm", {}, ("paper",), "p_i >= (V sum p^2 - 1)/(V - 1)"),
+        MethodSpec(
+            "top-n-sigma",
+            {"n": (_REQUIRED, _nonneg("n", ("llama.cpp",)))},
+            ("paper", "llama.cpp", "sample-std"),
+            "l_i >= max l - n sigma(l)",
+        ),
+        MethodSpec(
+            "mirostat-v1",
+            {**_MIRO, "m": (100, _m), "n_vocab": (None, _n_vocab)},
+            ("paper", "llama.cpp"),
+            "top-k with k from a Zipf fit, steered by mu",
+        ),
+        MethodSpec("mirostat-v2", dict(_MIRO), ("paper", "llama.cpp"), "surprise -log2 p_i <= mu, steered by mu"),
+    )
+}
+
+# Domains that differ by policy (paper / transformers / llama.cpp).
+_P_CHECKS = {
+    "top-p": {"paper": _unit("p", True, False), "transformers": _unit("p", False, False), "llama.cpp": lambda v, pol: _real("p", v)},
+    "min-p": {"paper": _unit("min_p", False, False), "transformers": _unit("min_p", False, False), "llama.cpp": lambda v, pol: _real("min_p", v)},
+    "typical": {"paper": _unit("mass", True, False), "transformers": _unit("mass", True, True), "llama.cpp": lambda v, pol: _real("mass", v)},
+}
+_P_NAME = {"top-p": "p", "min-p": "min_p", "typical": "mass"}
+
+
+def check_params(method: Any, policy: Any, params: dict) -> dict:
+    """Validate a method name, a policy and its parameters; return them with defaults filled in.
+
+    >>> check_params("top-p", "paper", {"p": 0.9})
+    {'p': 0.9, 'min_tokens_to_keep': 1}
+    >>> check_params("top-p", "paper", {"p": 0.0})
+    Traceback (most recent call last):
+    ...
+    ValueError: p must lie in (0, 1] under policy 'paper', got 0.0
+    >>> check_params("p-less", "transformers", {})
+    Traceback (most recent call last):
+    ...
+    ValueError: policy 'transformers' is not defined for p-less; it has: paper
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown truncation method {method!r}; expected one of {', '.join(METHODS)}")
+    ms = METHODS[method]
+    if policy not in ms.policies:
+        raise ValueError(f"policy {policy!r} is not defined for {method}; it has: {', '.join(ms.policies)}")
+    unknown = sorted(set(params) - set(ms.params))
+    if unknown:
+        raise TypeError(f"{method} got unexpected parameter(s) {', '.join(unknown)}; it takes: {', '.join(ms.params) or 'none'}")
+    out = {}
+    for name, (default, check) in ms.params.items():
+        if name in params:
+            value = params[name]
+        elif default is _REQUIRED:
+            raise TypeError(f"{method} needs the parameter {name!r}")
+        else:
+            value = default
+        if check is None:
+            check = _P_CHECKS[method][policy]
+        out[name] = check(value, policy) if value is not None or default is not None else None
+    if method == "top-k" and policy == "llama.cpp" and out["min_tokens_to_keep"] != 1:
+        raise ValueError("llama.cpp's top-k has no min_keep; leave min_tokens_to_keep at 1 under policy 'llama.cpp'")
+    return out
+
+
+# ---- the result ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TruncationResult:
+    """The certified kept set of one truncation sampler on one row.
+
+    ``kept`` are the kept ids in canonical order (probability descending, ties by id ascending),
+    ``k = len(kept)``, ``n`` the number of candidates. ``certified`` is True when every decisive
+    comparison (``decisions``) was certified; ``undecided`` lists those that were not (then
+    ``kept`` follows their midpoints). Mirostat results also carry ``token`` (the chosen id) and
+    ``mu`` (the updated state, correct to 30 digits) with ``surprise`` (bits); ``extras`` holds
+    method-specific values (``s_hat``, ``k_hat`` of mirostat v1, the typical order, ...).
+    """
+
+    method: str
+    policy: str
+    params: dict
+    temperature: float
+    kept: tuple[int, ...]
+    certified: bool
+    n: int
+    decisions: tuple[Check, ...] = field(repr=False)
+    token: Optional[int] = None
+    mu: Optional[mpmath.mpf] = None
+    surprise: Optional[mpmath.mpf] = None
+    extras: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def k(self) -> int:
+        """Number of kept tokens."""
+        return len(self.kept)
+
+    @property
+    def undecided(self) -> tuple[Check, ...]:
+        """Decisive comparisons that could not be certified within the precision limit."""
+        return tuple(c for c in self.decisions if c.sign is None)
+
+    @property
+    def margin(self) -> float:
+        """Smallest certified ``|gap|`` over the decisive comparisons (``inf`` if none)."""
+        return min((c.margin for c in self.decisions), default=math.inf)
+
+
+# ---- shared machinery ---------------------------------------------------------------------------
+def _prefix_cut(
+    ctx: ExactContext,
+    est: np.ndarray,
+    strict: bool,
+    decide: Callable[[int], Check],
+) -> tuple[int, list[Check]]:
+    """Length of the kept prefix for a gap non-increasing along the sorted order.
+
+    ``est`` are float estimates of the gaps; ``decide(i)`` certifies the gap of position ``i``.
+    Monotonicity makes two certified comparisons enough: position ``k-1`` passes, ``k`` fails.
+    """
+    n = ctx.n
+    k = int(np.count_nonzero(est > 0 if strict else est >= 0))
+    # the estimate of a monotone gap is monotone up to rounding; start from its count
+    checks: dict[int, Check] = {}
+    while True:
+        if k < n:
+            c = checks.setdefault(k, decide(k))
+            ok = c.passes(strict)
+            if ok is None:
+                ok = c.estimate(strict)
+            if ok:
+                k += 1
+                continue
+        if k > 0:
+            c = checks.setdefault(k - 1, decide(k - 1))
+            ok = c.passes(strict)
+            if ok is None:
+                ok = c.estimate(strict)
+            if not ok:
+                k -= 1
+                continue
+        break
+    keep = [checks[i] for i in (k - 1, k) if i in checks]
+    return k, keep
+
+
+def _floor(row: ExactRow, k: int, m: int, ties: bool) -> int:
+    """At least ``m`` tokens (and at least one); ``ties`` also keeps every token tied with the m-th."""
+    n = row.n
+    m = min(max(m, 1), n)
+    if ties:
+        v = row.values
+        m = int(np.count_nonzero(v >= v[m - 1]))
+    return max(k, m)
+
+
+def _result(method, policy, params, tau, row, k, checks, **kw) -> TruncationResult:
+    certified = all(c.sign is not None for c in checks)
+    return TruncationResult(method, policy, params, tau, row.order[:k], certified, row.n, tuple(checks), **kw)
+
+
+# ---- the samplers ---------------------------------------------------------------------------
+def _top_k(row, ctx, tau, policy, prm):
+    n, k = row.n, prm["k"]
+    if policy == "llama.cpp":
+        return (n if k <= 0 else min(k, n)), []
+    if policy == "transformers":
+        kk = min(max(k, prm["min_tokens_to_keep"]), row.size)
+        if kk > n:  # the k-th value is -inf: every candidate is kept
+            return n, []
+        return int(np.count_nonzero(row.values >= row.values[kk - 1])), []
+    return max(min(k, n), min(prm["min_tokens_to_keep"], n)), []
+
+
+def _top_p(row, ctx, tau, policy, prm):
+    p = prm["p"]
+    n = row.n
+    m = prm["min_tokens_to_keep"]
+    if p >= 1.0:  # P_i < 1 <= p for every i < n: all kept (llama.cpp: a no-op)
+        return n, []
+    if p <= 0.0:  # no mass above a token is < p
+        return _floor(row, 0, m, ties=False), []
+    pf = Fraction(p)
+    est = p - np.concatenate([[0.0], np.cumsum(ctx.est_p)[:-1]])
+
+    def decide(i):  # token i is kept iff the mass before it, P_i, is < p
+        return ctx.decide(
+            "p - P_before",
+            i,
+            lambda prec: iv.mpf(p) - ctx.prefix(i, prec) / ctx.S(prec),
+            lambda: [(pf, (j,)) for j in range(n)] + [(Fraction(-1), (j,)) for j in range(i)],
+        )
+
+    k, checks = _prefix_cut(ctx, est, True, decide)
+    return _floor(row, k, m, ties=False), checks
+
+
+def _min_p(row, ctx, tau, policy, prm):
+    mp = prm["min_p"]
+    m = prm["min_tokens_to_keep"]
+    if policy == "llama.cpp" and mp <= 0:
+        return row.n, []
+    if mp <= 0:
+        return row.n, []
+    mf = Fraction(mp)
+    est = ctx.est_e - mp
+
+    def decide(i):  # e_i = p_i / p_max  vs  min_p
+        return ctx.decide("p_i/p_max - min_p", i, lambda prec: ctx.e(i, prec) - iv.mpf(mp), lambda: [(Fraction(1), (i,)), (-mf, (0,))])
+
+    k, checks = _prefix_cut(ctx, est, False, decide)
+    return _floor(row, k, m, ties=False), checks
+
+
+def _epsilon_checks(ctx, eps, strict):
+    ef = Fraction(eps)
+    n = ctx.n
+
+    def decide(i):
+        return ctx.decide(
+            "p_i - epsilon",
+            i,
+            lambda prec: ctx.p(i, prec) - iv.mpf(eps),
+            lambda: [(Fraction(1), (i,))] + [(-ef, (j,)) for j in range(n)],
+        )
+
+    return _prefix_cut(ctx, ctx.est_p - eps, strict, decide)
+
+
+def _epsilon(row, ctx, tau, policy, prm):
+    strict = policy == "paper"
+    k, checks = _epsilon_checks(ctx, prm["epsilon"], strict)
+    return _floor(row, k, prm["min_tokens_to_keep"], ties=policy == "transformers"), checks
+
+
+def _eta(row, ctx, tau, policy, prm):
+    eps = prm["epsilon"]
+    strict = policy == "paper"
+    k1, checks = _epsilon_checks(ctx, eps, strict)
+    # ln p_i + H - ln(sqrt(eps)) = A/S - a_i - ln(eps)/2  (no exact form: intervals only)
+    p = ctx.est_p
+    with np.errstate(divide="ignore", invalid="ignore"):
+        H = float(-np.sum(np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)))
+        est = np.log(p) + H - 0.5 * math.log(eps)
+
+    def decide(i):
+        return ctx.decide(
+            "ln p_i + H - ln(eps)/2",
+            i,
+            lambda prec: ctx.A(prec) / ctx.S(prec) - ctx.a(i, prec) - iv.log(iv.mpf(eps)) / 2,
+        )
+
+    k2, checks2 = _prefix_cut(ctx, est, strict, decide)
+    return _floor(row, max(k1, k2), prm["min_tokens_to_keep"], ties=policy == "transformers"), checks + checks2
+
+
+def _p_less(row, ctx, tau, policy, prm, norm: bool):
+    n, V = row.n, row.size
+    if n == 1:
+        return 1, []
+    p = ctx.est_p
+    s2 = float(np.sum(p * p))
+    thr = (V * s2 - 1.0) / (V - 1) if norm else s2
+
+    def gap(i, prec):
+        S, S2 = ctx.S(prec), ctx.S2(prec)
+        if not norm:
+            return ctx.e(i, prec) / S - S2 / (S * S)
+        return ctx.e(i, prec) / S - (V * S2 / (S * S) - 1) / (V - 1)
+
+    def form(i):
+        if not norm:  # e_i S - sum e^2
+            return [(Fraction(1), (i, j)) for j in range(n)] + [(Fraction(-1), (j, j)) for j in range(n)]
+        # (V-1) e_i S - V sum e^2 + S^2
+        out = [(Fraction(V - 1), (i, j)) for j in range(n)] + [(Fraction(-V), (j, j)) for j in range(n)]
+        return out + [(Fraction(1), (j, l)) for j in range(n) for l in range(n)]
+
+    def decide(i):
+        return ctx.decide("p_i - threshold", i, lambda prec: gap(i, prec), lambda: form(i))
+
+    k, checks = _prefix_cut(ctx, p - thr, False, decide)
+    return max(k, 1), checks
+
+
+def _top_n_sigma(row, ctx, tau, policy, prm):
+    nn = prm["n"]
+    n = row.n
+    if policy == "llama.cpp" and nn <= 0:
+        return n, []
+    sample = policy == "sample-std"
+    if n == 1 or (sample and n < 2):
+        return n, []
+    denom = n - 1 if sample else n
+    xs = ctx.exponents
+    if xs is not None:  # logits: a_i = -x_i rational, sigma^2 rational: decide a_i^2 <= n^2 sigma^2 exactly
+        a = [-x for x in xs]
+        mean = sum(a, Fraction(0)) / n
+        var = sum(((ai - mean) ** 2 for ai in a), Fraction(0)) / denom
+        bound = Fraction(nn) ** 2 * var
+        est = np.array([float(bound - ai * ai) for ai in a])
+
+        def decide(i):
+            return ctx.decide_fraction("n^2 sigma^2 - (max - l_i)^2", i, bound - a[i] * a[i])
+
+    else:
+        a_est = ctx.est_a
+        est = nn * float(np.std(a_est, ddof=1 if sample else 0)) - a_est
+
+        def sigma(prec):
+            mean = ctx._sum("a", prec, lambda j: ctx.a(j, prec)) / n
+            var = ctx._sum(f"var{denom}", prec, lambda j: (ctx.a(j, prec) - mean) ** 2) / denom
+            return iv.sqrt(var)
+
+        def decide(i):
+            return ctx.decide("n sigma - (max - l_i)", i, lambda prec: iv.mpf(nn) * sigma(prec) - ctx.a(i, prec))
+
+    k, checks = _prefix_cut(ctx, est, False, decide)
+    return max(k, 1), checks
+
+
+def _typical(row, ctx, tau, policy, prm):
+    mass = prm["mass"]
+    m = prm["min_tokens_to_keep"]
+    n = row.n
+    if policy == "llama.cpp" and mass >= 1.0:
+        return tuple(range(n)), [], None
+    if n == 1:
+        return (0,), [], None
+    xs = ctx.exponents
+    p = ctx.est_p
+    with np.errstate(divide="ignore", invalid="ignore"):
+        H = float(-np.sum(np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)))
+    checks: list[Check] = []
+    prec0 = precisions(ctx.max_prec)[0]
+    with iv_precision(prec0):
+        h = ctx.A(prec0) / ctx.S(prec0)  # H - ln S: the shifted score is |a_i - h|
+        enc = []
+        for i in range(n):
+            lo, hi = iv_bounds(abs(ctx.a(i, prec0) - h))
+            enc.append((float(mpmath.libmp.to_float(lo._mpf_, rnd="d")), float(mpmath.libmp.to_float(hi._mpf_, rnd="u"))))
+    cmp_cache: dict[tuple[int, int], Check] = {}
+
+    def compare(i: int, j: int) -> Check:
+        """Certified sign of score_j - score_i."""
+        key = (i, j)
+        if key in cmp_cache:
+            return cmp_cache[key]
+        if row.values[i] == row.values[j]:
+            c = Check("score_j - score_i", j, 0, 0.0, 0.0, "structure")
+        else:
+
+            def gap(prec):
+                hh = ctx.A(prec) / ctx.S(prec)
+                return abs(ctx.a(j, prec) - hh) - abs(ctx.a(i, prec) - hh)
+
+            def form():  # the mirror tie a_i + a_j = 2h, i.e. sum_l e_l (a_i + a_j - 2 a_l) = 0
+                ai, aj = -xs[i], -xs[j]
+                return [(ai + aj + 2 * xs[l], (l,)) for l in range(n)]
+
+            # a zero of the mirror form means h = (a_i + a_j)/2: the two scores tie exactly
+            c = ctx.decide("score_j - score_i", j, gap, form if xs is not None else None)
+        cmp_cache[key] = c
+        return c
+
+    def cmp(i: int, j: int) -> int:
+        lo_i, hi_i = enc[i]
+        lo_j, hi_j = enc[j]
+        if hi_i < lo_j:
+            return -1
+        if hi_j < lo_i:
+            return 1
+        c = compare(i, j)
+        if c.sign is None:
+            checks.append(c)
+            s = 1 if 0.5 * (c.lo + c.hi) > 0 else -1
+        else:
+            s = c.sign
+        if s == 0:
+            return -1 if i < j else 1  # exact tie: canonical order (probability desc, id asc)
+        return -s
+
+    order = sorted(range(n), key=cmp_to_key(cmp))
+    strict = policy == "llama.cpp"
+    mf = Fraction(mass)
+
+    def decide(r):  # gap of the prefix of r+1 tokens in score order: C_{r+1} - mass
+        idx = order[: r + 1]
+        return ctx.decide(
+            "C_r - mass",
+            r + 1,
+            lambda prec: sum((ctx.e(j, prec) for j in idx), iv.mpf(0)) / ctx.S(prec) - iv.mpf(mass),
+            lambda: [(Fraction(1), (j,)) for j in idx] + [(-mf, (j,)) for j in range(n)],
+        )
+
+    # "not reached yet" (C_r < mass, or C_r <= mass for llama.cpp) holds on a prefix of r = 1..n;
+    # the kept count is the first r where it fails: the crossing token is kept.
+    def not_reached(i):
+        c = decide(i)
+        return Check("mass - C_r", c.index, None if c.sign is None else -c.sign, -c.hi, -c.lo, c.method)
+
+    r, cut_checks = _prefix_cut(ctx, mass - np.cumsum(p[order]), not strict, not_reached)
+    keep_count = min(r + 1, n)  # the crossing token is kept
+    if policy == "transformers" and keep_count < n:
+        boundary = order[keep_count - 1]
+        extra = 0
+        for j in order[keep_count:]:
+            c = compare(boundary, j)
+            if c.sign == 0:
+                extra += 1
+                checks.append(c)
+            else:
+                checks.append(c)
+                break
+        keep_count += extra
+    keep_count = max(keep_count, min(m, n))
+    kept_positions = order[:keep_count]
+    return tuple(sorted(kept_positions)), checks + cut_checks, order
+
+
+def _sample(ctx: ExactContext, k: int, u: float) -> tuple[int, list[Check]]:
+    """Inverse CDF over the renormalised first ``k`` tokens: first ``j`` with ``S_{j+1} > u S_k``."""
+    uf = Fraction(u)
+    cum = np.cumsum(ctx.est_e[:k])
+    est = u * cum[-1] - cum  # "not yet past u" gaps, non-increasing: >= 0 means not past
+
+    def decide(j):
+        return ctx.decide(
+            "u S_k - S_{j+1}",
+            j,
+            lambda prec: iv.mpf(u) * ctx.prefix(k, prec) - ctx.prefix(j + 1, prec),
+            lambda: [(uf, (l,)) for l in range(k)] + [(Fraction(-1), (l,)) for l in range(j + 1)],
+        )
+
+    sub = _Sub(ctx, k)
+    j, checks = _prefix_cut(sub, est, False, decide)
+    return min(j, k - 1), checks
+
+
+class _Sub:
+    """A view of a context restricted to its first ``k`` positions (for :func:`_prefix_cut`)."""
+
+    def __init__(self, ctx: ExactContext, k: int):
+        self.n = k
+        self.max_prec = ctx.max_prec
+
+
+def _enclose(compute: Callable[[int], Any], max_prec: int) -> tuple[mpmath.mpf, bool]:
+    """A value to 30 digits (``certified``) or the best midpoint when the ladder is not enough."""
+    rel = mpmath.mpf(10) ** -32
+    mid = None
+    for prec in precisions(max_prec):
+        with iv_precision(prec):
+            lo, hi = iv_bounds(compute(prec))
+        with mpmath.workprec(prec):
+            mid = (lo + hi) / 2
+            if hi - lo <= rel * max(abs(mid), 1):
+                with mpmath.workdps(30):
+                    return +mid, True
+    with mpmath.workdps(30):
+        return +mid, False
+
+
+def _mirostat(row, ctx, tau_temp, policy, prm, version: int):
+    n = row.n
+    target, eta, u = prm["tau"], prm["eta"], prm["u"]
+    mu = prm["mu"] if prm["mu"] is not None else 2.0 * target
+    ln2 = math.log(2.0)
+    checks: list[Check] = []
+    extras: dict = {"mu_in": mu}
+    if version == 2:
+        # keep surprise -log2 p_i <= mu:  mu ln 2 - a_i - ln S >= 0
+        with np.errstate(divide="ignore"):
+            est = mu * ln2 + np.log(ctx.est_p)
+
+        def decide(i):
+            return ctx.decide(
+                "mu ln2 - ln(1/p_i)",
+                i,
+                lambda prec: iv.mpf(mu) * iv.log(iv.mpf(2)) - ctx.a(i, prec) - iv.log(ctx.S(prec)),
+            )
+
+        k, checks = _prefix_cut(ctx, est, False, decide)
+        k = max(k, 1)
+    else:
+        mm = min(prm["m"], n)
+        nv = prm["n_vocab"] if prm["n_vocab"] is not None else row.size
+        if nv < 2:
+            raise ValueError("mirostat-v1 needs a vocabulary of at least 2 tokens (n_vocab)")
+        vals = row.values[:mm]
+        if mm < 2 or np.all(vals == vals[0]):
+            k = n  # a flat (or one-token) head: the Zipf fit is degenerate, nothing is cut
+            extras.update(s_hat=0, k_hat=math.inf)
+        else:
+
+            def s_hat(prec):
+                num = iv.mpf(0)
+                den = iv.mpf(0)
+                for i in range(mm - 1):
+                    t = iv.log(iv.mpf(i + 2) / (i + 1))
+                    num += t * (ctx.a(i + 1, prec) - ctx.a(i, prec))
+                    den += t * t
+                return num / den
+
+            def log_k_hat(prec):
+                s = s_hat(prec)
+                y = (s - 1) * iv.log(iv.mpf(nv))
+                # eps/(1 - N^-eps) = 1/(ln N * phi(eps ln N)), phi(y) = (1 - e^-y)/y decreasing, phi(0) = 1
+                ylo, yhi = iv_bounds(y)
+
+                def phi(x):
+                    if x == 0:
+                        return iv.mpf(1)
+                    xv = iv.mpf(x)
+                    return (1 - iv.exp(-xv)) / xv
+
+                plo, phi_hi = phi(yhi), phi(ylo)
+                ph = iv.mpf([iv_bounds(plo)[0], iv_bounds(phi_hi)[1]])
+                return (iv.mpf(mu) * iv.log(iv.mpf(2)) - iv.log(iv.log(iv.mpf(nv))) - iv.log(ph)) / s
+
+            half = policy == "paper"  # round half up: floor(k_hat + 1/2)
+
+            def q(prec):
+                kh = iv.exp(log_k_hat(prec))
+                return kh + iv.mpf(0.5) if half else kh
+
+            with iv_precision(128):
+                qlo, qhi = iv_bounds(q(128))
+                extras["s_hat"] = float(mpmath.mpf(iv_bounds(s_hat(128))[0]))
+                extras["k_hat"] = float(mpmath.mpf(iv_bounds(iv.exp(log_k_hat(128)))[0]))
+            j = n if qlo >= n else max(int(mpmath.floor(qlo)), 1)
+            # certify j <= q (when j >= 2) and q < j + 1 (when j < n), walking if the guess was off
+            while True:
+                if j >= 2:
+                    c = ctx.decide("q - j", j, lambda prec, j=j: q(prec) - j)
+                    ok = c.passes(False)
+                    if ok is None:
+                        ok = c.estimate(False)
+                    if not ok:
+                        j -= 1
+                        continue
+                    checks = [c]
+                else:
+                    checks = []
+                if j < n:
+                    c2 = ctx.decide("j + 1 - q", j, lambda prec, j=j: (j + 1) - q(prec))
+                    ok = c2.passes(True)
+                    if ok is None:
+                        ok = c2.estimate(True)
+                    if not ok:
+                        j += 1
+                        continue
+                    checks.append(c2)
+                break
+            k = j
+    tok_pos, sample_checks = _sample(ctx, k, u)
+    checks = list(checks) + sample_checks
+    renorm = policy == "llama.cpp"
+
+    def surprise(prec):  # bits
+        denom = ctx.prefix(k, prec) if renorm else ctx.S(prec)
+        return (ctx.a(tok_pos, prec) + iv.log(denom)) / iv.log(iv.mpf(2))
+
+    s_val, ok_s = _enclose(surprise, ctx.max_prec)
+    mu_val, ok_m = _enclose(lambda prec: iv.mpf(mu) - iv.mpf(eta) * (surprise(prec) - iv.mpf(target)), ctx.max_prec)
+    if not (ok_s and ok_m):
+        checks.append(Check("mu to 30 digits", 0, None, float(mu_val), float(mu_val), "undecided"))
+    return k, checks, row.order[tok_pos], mu_val, s_val, extras
+
+
+# ---- the entry point ------------------------------------------------------------------------
+def truncate(
+    method: str,
+    logits: Any,
+    temperature: float = 1.0,
+    policy: str = DEFAULT_POLICY,
+    *,
+    max_prec: int = DEFAULT_MAX_PREC,
+    **params: Any,
+) -> TruncationResult:
+    """The certified kept set of ``method`` on one row (logits, or a ``from_probs`` row).
+
+    >>> r = truncate("epsilon", [0.0, 0.0], epsilon=0.5)          # p = 0.5 each: 0.5 > 0.5 fails
+    >>> r.kept, r.decisions[0].method
+    ((0,), 'exact-lw')
+    >>> truncate("epsilon", [0.0, 0.0], policy="transformers", epsilon=0.5).kept   # >= keeps both
+    (0, 1)
+    >>> r = truncate("mirostat-v2", [2.0, 1.0, 0.0], tau=1.0, eta=0.1, u=0.5)
+    >>> r.kept, r.token, round(float(r.mu), 6)      # p = (.665, .245, .090); mu0 = 2 bits keeps p >= 1/4
+    ((0,), 0, 2.041195)
+    >>> # mu = 2 - 0.1 (-log2 0.665 - 1) = 2 - 0.1 (0.588 - 1)
+    """
+    row = as_row(logits)
+    tau = spec.check_temperature(temperature)
+    prm = check_params(method, policy, params)
+    ctx = ExactContext(row, tau, max_prec)
+    token = mu = surprise = None
+    extras: dict = {}
+    if method == "typical":
+        kept_pos, checks, order = _typical(row, ctx, tau, policy, prm)
+        if order is not None:
+            extras["order"] = tuple(row.order[i] for i in order)
+        kept = tuple(row.order[i] for i in kept_pos)
+        certified = all(c.sign is not None for c in checks)
+        return TruncationResult(method, policy, prm, tau, kept, certified, row.n, tuple(checks), extras=extras)
+    if method in ("mirostat-v1", "mirostat-v2"):
+        k, checks, token, mu, surprise, extras = _mirostat(row, ctx, tau, policy, prm, 1 if method == "mirostat-v1" else 2)
+    elif method in ("p-less", "p-less-norm"):
+        k, checks = _p_less(row, ctx, tau, policy, prm, method == "p-less-norm")
+    else:
+        k, checks = _SAMPLERS[method](row, ctx, tau, policy, prm)
+    return _result(method, policy, prm, tau, row, k, checks, token=token, mu=mu, surprise=surprise, extras=extras)
+
+
+_SAMPLERS = {
+    "top-k": _top_k,
+    "top-p": _top_p,
+    "min-p": _min_p,
+    "epsilon": _epsilon,
+    "eta": _eta,
+    "top-n-sigma": _top_n_sigma,
+}

@@ -1,0 +1,56 @@
+"""``ees-theory claims``: the claims ledger (SPEC section 5) as a table, JSON or one claim in detail.
+
+Exits 1 when a verdict differs from the one recorded in ``ees_theory/ledger/verdicts.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("claims", help="verdicts on the papers' claims: proved, refuted or open")
+    p.add_argument("--claim", metavar="ID", help="one claim in detail, with its counterexample's gap table")
+    p.add_argument("--json", metavar="FILE", help="also write the verdicts as JSON to FILE ('-' for stdout)")
+    p.add_argument("--search", action="store_true", help="search for counterexamples afresh and spot-check 10x more rows (slow)")
+    p.add_argument("--rows", type=int, default=None, help="rows per spot check (default 12, or 120 with --search)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the spot checks and the search")
+    p.add_argument("--record", action="store_true", help="write the verdicts and counterexamples to the package ledger")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from .. import claims
+
+    ids = None
+    if args.claim:
+        cid = args.claim.upper()
+        ids = [cid]
+    verdicts = claims.run_ledger(search=args.search, ids=ids, rows=args.rows, seed=args.seed)
+    recorded = claims.recorded_verdicts()
+    if args.claim:
+        print(claims.format_detail(verdicts[0]))
+    else:
+        print(claims.format_table(verdicts, recorded))
+    if args.json:
+        text = json.dumps([v.to_json() for v in verdicts], indent=1)
+        if args.json == "-":
+            print(text)
+        else:
+            with open(args.json, "w", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+    if args.record:
+        if ids is not None:
+            raise ValueError("--record writes the whole ledger: use it without --claim")
+        claims.write_ledger(verdicts)
+        print(f"recorded {len(verdicts)} verdicts in {claims.LEDGER_PATH}")
+        return 0
+    changed = [v.claim_id for v in verdicts if recorded.get(v.claim_id, {}).get("verdict", v.verdict) != v.verdict]
+    missing = [v.claim_id for v in verdicts if v.claim_id not in recorded]
+    if missing:
+        print(f"note: no recorded verdict for {', '.join(missing)}", file=sys.stderr)
+    if changed:
+        print(f"verdict changed from the recorded one: {', '.join(changed)}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,261 @@
+"""Batched float kernels for the truncation family (top-k, top-p, min-p, typical, epsilon, eta,
+mirostat v1/v2, p-less, p-less-norm, top-n-sigma), with the same methods, parameters and policies
+as :func:`ees_theory.reference.truncate` (see :mod:`ees_theory.reference.truncation` for what each
+policy means). Device-agnostic; no Python loop over the vocabulary or the batch.
+
+``truncate_mask(method, logits, temperature=1.0, policy="paper", accumulate="float32", **params)``
+returns a bool tensor of the logits' shape, True = kept. The work runs on ``softmax(logits / tau)``
+in the dtype chosen by ``accumulate`` (:func:`ees_theory.torch._core.compute_dtype`). Canonical
+order (probability descending, ties by id ascending) is a stable descending sort.
+
+>>> import torch
+>>> z = torch.tensor([[2.0, 1.0, 0.0, -1.0], [0.0, 0.0, 0.0, 0.0]])
+>>> truncate_mask("top-p", z, p=0.9).tolist()
+[[True, True, True, False], [True, True, True, True]]
+>>> mask, token, mu = mirostat_step("mirostat-v2", torch.tensor([2.0, 1.0, 0.0]), tau=1.0, eta=0.1, u=0.5)
+>>> mask.tolist(), int(token), round(float(mu), 4)
+([True, False, False], 0, 2.0412)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from ..reference.truncation import METHODS, check_params
+from ._core import check_logits, compute_dtype, row_temperature
+
+__all__ = ["truncate_mask", "mirostat_step"]
+
+
+def _prepare(logits, temperature, accumulate):
+    logits = check_logits(logits)
+    cd = compute_dtype(logits.dtype, accumulate)
+    tau = row_temperature(temperature, logits.shape[:-1], cd, logits.device)
+    x = logits.to(cd) / tau
+    masked = torch.isneginf(logits)
+    x = x.masked_fill(masked, -math.inf)
+    sx, idx = torch.sort(x, dim=-1, descending=True, stable=True)
+    sp = torch.softmax(sx, dim=-1)
+    n = (~masked).sum(dim=-1, keepdim=True)
+    pos = torch.arange(x.shape[-1], device=x.device).expand_as(x)
+    return x, masked, sx, idx, sp, n, pos
+
+
+def _unsort(sorted_keep: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    return torch.zeros_like(sorted_keep).scatter(-1, idx, sorted_keep)
+
+
+def _floor(keep, pos, n, m, sx=None):
+    """At least ``m`` (and one) of the candidates; with ``sx`` every token tied with the m-th too."""
+    mm = torch.clamp(torch.minimum(torch.full_like(n, max(m, 1)), n), min=1)
+    if sx is None:
+        return keep | (pos < mm)
+    thr = torch.gather(sx, -1, mm - 1)
+    return keep | (sx >= thr)
+
+
+def _log_probs(sx):
+    return torch.log_softmax(sx, dim=-1)
+
+
+def _entropy(sp, slp):
+    return -torch.where(sp > 0, sp * slp, torch.zeros_like(sp)).sum(dim=-1, keepdim=True)
+
+
+def _mirostat_k(method, policy, prm, sx, sp, n, mu, size):
+    """Per-row kept count of mirostat (sorted prefix length)."""
+    slp = _log_probs(sx)
+    if method == "mirostat-v2":
+        keep = slp >= -mu * math.log(2.0)
+        k = keep.sum(dim=-1, keepdim=True)
+        return torch.clamp(k, min=1)
+    m = prm["m"]
+    nv = prm["n_vocab"] if prm["n_vocab"] is not None else size
+    width = min(m, sx.shape[-1]) - 1
+    mm = torch.clamp(torch.minimum(n, torch.full_like(n, m)), min=1)
+    if width < 1:
+        return n
+    i = torch.arange(width, device=sx.device, dtype=sx.dtype)
+    t = torch.log((i + 2) / (i + 1))
+    b = slp[..., :-1][..., :width] - slp[..., 1:][..., :width]
+    valid = i < (mm - 1)
+    b = torch.where(valid, b, torch.zeros_like(b))
+    tt = torch.where(valid, t * t, torch.zeros_like(b))
+    num = (t * b).sum(dim=-1, keepdim=True)
+    den = tt.sum(dim=-1, keepdim=True)
+    s = torch.where(den > 0, num / torch.where(den > 0, den, torch.ones_like(den)), torch.zeros_like(num))
+    eps = s - 1
+    ln_n = math.log(nv)
+    y = eps * ln_n
+    # eps / (1 - N^-eps) = 1 / (ln N * phi(y)), phi(y) = -expm1(-y)/y, phi(0) = 1
+    safe_y = torch.where(y == 0, torch.ones_like(y), y)
+    phi = torch.where(y == 0, torch.ones_like(y), -torch.expm1(-safe_y) / safe_y)
+    safe_s = torch.where(s > 0, s, torch.ones_like(s))
+    log_k = (mu * math.log(2.0) - math.log(ln_n) - torch.log(phi)) / safe_s
+    k_hat = torch.exp(log_k)
+    q = k_hat + 0.5 if policy == "paper" else k_hat
+    big = q >= n.to(q.dtype)
+    k = torch.where(big, n.to(q.dtype), torch.floor(torch.where(big, torch.zeros_like(q), q)))
+    k = torch.clamp(k.to(n.dtype), min=1)
+    return torch.where(s > 0, torch.minimum(k, n), n)
+
+
+def _as_row_param(value, name, batch_shape, dtype, device, lo=None, hi_open=None):
+    t = torch.as_tensor(value, dtype=torch.float64, device=device)
+    try:
+        t = torch.broadcast_to(t, batch_shape)
+    except RuntimeError:
+        raise ValueError(f"{name} of shape {tuple(t.shape)} does not match the batch shape {tuple(batch_shape)}") from None
+    if not bool(torch.isfinite(t).all()):
+        raise ValueError(f"{name} must be finite")
+    if lo is not None and bool((t < lo).any()) or hi_open is not None and bool((t >= hi_open).any()):
+        raise ValueError(f"{name} must lie in [{lo}, {hi_open})")
+    return t.to(dtype).unsqueeze(-1)
+
+
+def _mask(method, logits, temperature, policy, accumulate, params, want_state=False):
+    if method not in METHODS:
+        raise ValueError(f"unknown truncation method {method!r}; expected one of {', '.join(METHODS)}")
+    miro = method.startswith("mirostat")
+    scalar = {k: v for k, v in params.items() if not (miro and k in ("mu", "u") and isinstance(v, torch.Tensor))}
+    if miro:
+        scalar.setdefault("u", 0.0)
+        for k in ("mu", "u"):
+            if isinstance(params.get(k), torch.Tensor):
+                scalar[k] = None if k == "mu" else 0.0
+    prm = check_params(method, policy, scalar)
+    x, masked, sx, idx, sp, n, pos = _prepare(logits, temperature, accumulate)
+    cand = pos < n
+    m = prm.get("min_tokens_to_keep", 1)
+    V = x.shape[-1]
+    if method == "top-k":
+        k = prm["k"]
+        if policy == "transformers":
+            kk = min(max(k, m), V)
+            keep = sx >= sx[..., kk - 1 : kk]
+        elif policy == "llama.cpp":
+            keep = pos < (V if k <= 0 else k)
+        else:
+            keep = pos < max(k, m)
+    elif method == "top-p":
+        p = prm["p"]
+        before = torch.cumsum(sp, dim=-1) - sp
+        keep = torch.ones_like(cand) if p >= 1 else (before < p)
+        keep = _floor(keep, pos, n, m)
+    elif method == "min-p":
+        mp = prm["min_p"]
+        keep = torch.ones_like(cand) if mp <= 0 else (sx - sx[..., :1] >= math.log(mp))
+        keep = _floor(keep, pos, n, m)
+    elif method in ("epsilon", "eta"):
+        eps = prm["epsilon"]
+        thr = torch.full_like(sp[..., :1], eps)
+        if method == "eta":
+            H = _entropy(sp, _log_probs(sx))
+            thr = torch.minimum(thr, math.sqrt(eps) * torch.exp(-H))
+        keep = sp > thr if policy == "paper" else sp >= thr
+        keep = _floor(keep, pos, n, m, sx if policy == "transformers" else None)
+    elif method in ("p-less", "p-less-norm"):
+        s2 = (sp * sp).sum(dim=-1, keepdim=True)
+        thr = (V * s2 - 1) / (V - 1) if (method == "p-less-norm" and V > 1) else s2
+        keep = _floor(sp >= thr, pos, n, 1)
+    elif method == "top-n-sigma":
+        nn = prm["n"]
+        if policy == "llama.cpp" and nn <= 0:
+            keep = torch.ones_like(cand)
+        else:
+            nf = n.to(sx.dtype)
+            vals = torch.where(cand, sx, torch.zeros_like(sx))
+            mean = vals.sum(dim=-1, keepdim=True) / nf
+            dev = torch.where(cand, sx - mean, torch.zeros_like(sx))
+            denom = nf - 1 if policy == "sample-std" else nf
+            var = (dev * dev).sum(dim=-1, keepdim=True) / torch.clamp(denom, min=1)
+            sigma = torch.sqrt(var)
+            keep = (sx >= sx[..., :1] - nn * sigma) | (n <= 1)
+            keep = _floor(keep, pos, n, 1)
+    elif method == "typical":
+        mass = prm["mass"]
+        if policy == "llama.cpp" and mass >= 1:
+            keep = torch.ones_like(cand)
+        else:
+            slp = _log_probs(sx)
+            H = _entropy(sp, slp)
+            score = torch.where(cand, (-slp - H).abs(), torch.full_like(sx, math.inf))
+            sscore, order = torch.sort(score, dim=-1, stable=True)  # ties keep the canonical order
+            cum = torch.cumsum(torch.gather(sp, -1, order), dim=-1)
+            reached_before = (cum <= mass) if policy == "llama.cpp" else (cum < mass)
+            count = torch.minimum(reached_before.sum(dim=-1, keepdim=True) + 1, n)
+            keep_o = pos < count
+            if policy == "transformers":
+                keep_o = keep_o | (sscore <= torch.gather(sscore, -1, count - 1))
+            keep_o = keep_o | (pos < min(max(m, 1), V))
+            keep = torch.zeros_like(keep_o).scatter(-1, order, keep_o)
+    else:  # mirostat
+        mu = params.get("mu")
+        mu_t = _as_row_param(2.0 * prm["tau"] if mu is None else mu, "mu", x.shape[:-1], sx.dtype, x.device)
+        k = _mirostat_k(method, policy, prm, sx, sp, n, mu_t, V)
+        keep = pos < k
+        if want_state:
+            u = _as_row_param(params["u"], "u", x.shape[:-1], sx.dtype, x.device, lo=0.0, hi_open=1.0)
+            kp = torch.where(keep, sp, torch.zeros_like(sp))
+            cum = torch.cumsum(kp, dim=-1)
+            total = cum[..., -1:]
+            j = torch.clamp((cum <= u * total).sum(dim=-1, keepdim=True), max=k - 1)
+            p_sel = torch.gather(sp, -1, j)
+            if policy == "llama.cpp":
+                p_sel = p_sel / total
+            surprise = -torch.log2(p_sel)
+            new_mu = mu_t - prm["eta"] * (surprise - prm["tau"])
+            token = torch.gather(idx, -1, j)
+            mask = _unsort(keep & cand, idx)
+            return mask, token.squeeze(-1), new_mu.squeeze(-1)
+    return _unsort(keep & cand, idx)
+
+
+def truncate_mask(
+    method: str,
+    logits: Any,
+    temperature: Any = 1.0,
+    policy: str = "paper",
+    accumulate: str = "float32",
+    **params: Any,
+) -> torch.Tensor:
+    """Kept mask of ``method`` for every row of ``logits`` (True = kept), same shape.
+
+    Mirostat methods need ``tau``, ``eta`` and take ``mu`` (default ``2 tau``; a float or a tensor
+    of the batch shape); their mask does not depend on the draw ``u``.
+
+    >>> import torch
+    >>> truncate_mask("top-k", torch.tensor([1.0, 3.0, 3.0, 0.0]), k=1, policy="transformers").tolist()
+    [False, True, True, False]
+    >>> truncate_mask("min-p", torch.tensor([2.0, 1.0, 0.0]), min_p=0.3).tolist()
+    [True, True, False]
+    """
+    return _mask(method, logits, temperature, policy, accumulate, params)
+
+
+def mirostat_step(
+    method: str,
+    logits: Any,
+    temperature: Any = 1.0,
+    policy: str = "paper",
+    accumulate: str = "float32",
+    **params: Any,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One mirostat step for every row: ``(mask, token, new_mu)``, deterministic given ``u``.
+
+    ``u`` (a float or a tensor of the batch shape, in ``[0, 1)``) picks the token by the inverse
+    CDF of the renormalised kept set; ``new_mu = mu - eta (surprise - tau)``, surprise in bits.
+
+    >>> import torch
+    >>> _, token, mu = mirostat_step("mirostat-v1", torch.tensor([[3.0, 2.0, 1.0, 0.0]]), tau=2.0, eta=0.1, u=0.9)
+    >>> token.tolist()      # all 4 kept; cumulative p = .644, .881, .968: u = 0.9 picks id 2
+    [2]
+    """
+    if method not in ("mirostat-v1", "mirostat-v2"):
+        raise ValueError(f"mirostat_step runs mirostat-v1 or mirostat-v2, got {method!r}")
+    if "u" not in params:
+        raise TypeError(f"{method} needs the parameter 'u' (the uniform draw)")
+    return _mask(method, logits, temperature, policy, accumulate, params, want_state=True)

@@ -1,0 +1,185 @@
+"""Shared pieces of the float kernels: validation, precision policy, the stable entropy primitive.
+
+Precision policy (``accumulate``):
+
+* ``"input"``: every operation is issued in the input dtype, as a direct port would write it.
+  (torch's ``sum``/``cumsum`` kernels accumulate half-precision inputs in float32 internally and
+  round each stored result to the input dtype; the error bounds in :mod:`ees_theory.tolerances`
+  do not rely on that and assume plain recursive summation in the input dtype.)
+* ``"float32"``: inputs are widened (exactly) to float32 -- float64 stays float64 -- and every
+  step, elementwise and reduction, runs in that dtype.
+
+>>> import torch
+>>> compute_dtype(torch.float16, "float32"), compute_dtype(torch.float16, "input")
+(torch.float32, torch.float16)
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import torch
+
+from .. import spec
+from ..tolerances import ACCUMULATE
+
+__all__ = [
+    "SUPPORTED_DTYPES",
+    "compute_dtype",
+    "check_accumulate",
+    "check_logits",
+    "row_temperature",
+    "relative_weights",
+    "row_entropy",
+    "weighted_log_terms",
+    "log_k_table",
+    "dtype_name",
+]
+
+SUPPORTED_DTYPES = (torch.float64, torch.float32, torch.float16, torch.bfloat16)
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    """``torch.float16`` -> ``"float16"`` (the keys of :data:`ees_theory.tolerances.UNIT_ROUNDOFF`)."""
+    return str(dtype).removeprefix("torch.")
+
+
+def check_accumulate(accumulate: Any) -> str:
+    """``accumulate`` is ``"input"`` or ``"float32"``."""
+    if accumulate not in ACCUMULATE:
+        raise ValueError(f"accumulate must be one of {', '.join(ACCUMULATE)}; got {accumulate!r}")
+    return accumulate
+
+
+def compute_dtype(dtype: torch.dtype, accumulate: str) -> torch.dtype:
+    """The dtype every step runs in: the input dtype, or at least float32."""
+    check_accumulate(accumulate)
+    if accumulate == "input" or dtype == torch.float64:
+        return dtype
+    return torch.float32
+
+
+def _first_index(mask: torch.Tensor) -> tuple[int, ...]:
+    flat = int(torch.nonzero(mask.reshape(-1))[0, 0])
+    return tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), mask.shape))
+
+
+def check_logits(logits: Any, name: str = "logits") -> torch.Tensor:
+    """Validate a logits tensor (SPEC section 1) with vectorised checks and one host sync.
+
+    >>> check_logits(torch.tensor([[0.0, 1.0], [2.0, float("nan")]]))
+    Traceback (most recent call last):
+    ...
+    ValueError: logits contain NaN in row 1 at position 1
+    >>> check_logits(torch.tensor([-float("inf"), -float("inf")]))
+    Traceback (most recent call last):
+    ...
+    ValueError: logits has no finite logit (every token is masked)
+    """
+    if not isinstance(logits, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(logits).__name__}")
+    if logits.dtype not in SUPPORTED_DTYPES:
+        raise TypeError(f"{name} dtype {logits.dtype} is not supported (float64/float32/float16/bfloat16)")
+    if logits.ndim == 0:
+        raise ValueError(f"{name} must have at least one axis (the vocabulary), got a scalar")
+    if logits.shape[-1] == 0:
+        raise ValueError(f"{name} is empty: the vocabulary axis has length 0")
+    if logits.numel() == 0:
+        return logits
+    nan = torch.isnan(logits)
+    posinf = torch.isposinf(logits)
+    no_finite = ~torch.isfinite(logits).any(dim=-1)
+    flags = torch.stack([nan.any(), posinf.any(), no_finite.any()]).tolist()  # one sync
+    for bad, what in ((nan, "NaN"), (posinf, "+inf")):
+        if flags[0 if what == "NaN" else 1]:
+            where = _first_index(bad)
+            raise ValueError(f"{name} contain {what}{spec._row_label(where[:-1])} at position {where[-1]}")
+    if flags[2]:
+        where = _first_index(no_finite) if no_finite.ndim else ()
+        raise ValueError(f"{name}{spec._row_label(where)} has no finite logit (every token is masked)")
+    return logits
+
+
+def row_temperature(temperature: Any, batch_shape: torch.Size, dtype: torch.dtype, device, name: str = "temperature") -> torch.Tensor:
+    """A validated temperature as a tensor of shape ``batch_shape + (1,)`` in ``dtype``.
+
+    A scalar applies to every row; a tensor must have the batch shape (or broadcast to it).
+
+    >>> row_temperature(0.5, torch.Size([2]), torch.float32, "cpu").tolist()
+    [[0.5], [0.5]]
+    >>> row_temperature(torch.tensor([1.0, -1.0]), torch.Size([2]), torch.float32, "cpu")
+    Traceback (most recent call last):
+    ...
+    ValueError: temperature must be a finite number > 0, got -1.0 in row 1
+    """
+    if isinstance(temperature, torch.Tensor):
+        if temperature.ndim == 0:
+            temperature = temperature.item()
+        else:
+            if not (temperature.is_floating_point() or temperature.dtype in (torch.int32, torch.int64)):
+                raise TypeError(f"{name} must be a real tensor, got dtype {temperature.dtype}")
+            try:
+                t = torch.broadcast_to(temperature.to(device), batch_shape)
+            except RuntimeError:
+                raise ValueError(f"{name} of shape {tuple(temperature.shape)} does not match the batch shape {tuple(batch_shape)}") from None
+            bad = ~(torch.isfinite(t) & (t > 0))
+            if bool(bad.any()):
+                where = _first_index(bad)
+                raise ValueError(f"{name} must be a finite number > 0, got {float(t[where])}{spec._row_label(where)}")
+            return t.to(dtype).unsqueeze(-1)
+    if not isinstance(temperature, numbers.Real) or isinstance(temperature, bool):
+        raise TypeError(f"{name} must be a real number or a tensor, got {type(temperature).__name__}")
+    tau = spec.check_temperature(temperature, name)
+    return torch.full((*batch_shape, 1), tau, dtype=dtype, device=device)
+
+
+def relative_weights(x: torch.Tensor, x_max: torch.Tensor, tau: torch.Tensor | float) -> tuple[torch.Tensor, torch.Tensor]:
+    """``a = (x_max - x) / tau >= 0`` and ``e = exp(-a) = p / p_max`` in ``x``'s dtype.
+
+    Masked tokens get ``a`` = the largest finite value and ``e = 0``. Tokens tied with the maximum get ``a = 0``, ``e = 1``
+    exactly, whatever the rounding elsewhere.
+    """
+    a = torch.sub(x_max, x).div_(tau)
+    # inf -> largest finite: exp still gives 0 and e * a is 0 * finite = 0, never 0 * inf = NaN
+    a.clamp_(max=torch.finfo(a.dtype).max)
+    e = torch.neg(a).exp_()
+    return a, e
+
+
+def weighted_log_terms(e: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+    """``e * a = -p/p_max * ln(p/p_max)``: ``0 ln 0 = 0`` holds because :func:`relative_weights`
+    caps ``a`` at the largest finite value, so a masked or underflowed token gives ``0 * finite``."""
+    return e * a
+
+
+def row_entropy(x: torch.Tensor, tau: torch.Tensor | float = 1.0) -> torch.Tensor:
+    """Entropy (nats) of ``softmax(x / tau)`` along the last axis, in ``x``'s dtype.
+
+    ``H = log1p(C) + A / (1 + C)`` with ``C = sum of e_i`` over all tokens but one maximum and
+    ``A = sum of e_i a_i``: both terms are non-negative (no cancellation) and ``log1p`` keeps
+    ``H`` relatively accurate for a peaked row, where ``C`` is tiny. ``x`` must be validated.
+
+    >>> round(row_entropy(torch.tensor([0.0, 0.0], dtype=torch.float64)).item(), 12)   # ln 2
+    0.693147180560
+    >>> row_entropy(torch.tensor([3.0, -float("inf")])).item()
+    0.0
+    """
+    x_max, arg = x.max(dim=-1, keepdim=True)
+    a, e = relative_weights(x, x_max, tau)
+    e.scatter_(-1, arg, 0.0)  # drop one maximum: C counts the other tokens only
+    C = e.sum(dim=-1)
+    A = weighted_log_terms(e, a).sum(dim=-1)
+    return torch.log1p(C) + A / (1 + C)
+
+
+def log_k_table(length: int, dtype: torch.dtype, device) -> torch.Tensor:
+    """``ln k`` for ``k = 1..length``, computed in float64 and rounded once to ``dtype``.
+
+    ``k = 1`` gets 1 (``Hbar_1`` is undefined and never read) so no division by zero happens.
+    """
+    k = torch.arange(1, length + 1, dtype=torch.float64, device=device)
+    lk = torch.log(k)
+    lk[0] = 1.0
+    return lk.to(dtype)
+

@@ -1,0 +1,345 @@
+"""Entropy Equilibrium Sampling as batched torch kernels (SPEC section 2).
+
+For each row, with candidates in canonical order (logit descending, ties by id ascending) and
+``p = softmax(z / tau)``, the kernel evaluates the equilibrium gap ``f(k) = Hbar_k - P_k`` in the
+numerically careful form the certified reference uses:
+
+* ``a_i = (z_max - z_(i)) / tau >= 0`` and ``e_i = exp(-a_i) = p_(i) / p_(1)`` (elementwise);
+* ``C_k = e_2 + ... + e_k`` and ``A_k = e_1 a_1 + ... + e_k a_k`` (two ``cumsum``);
+* ``H_k = log1p(C_k) + A_k / (1 + C_k)`` -- a sum of two non-negative terms, no cancellation;
+* ``Hbar_k = H_k / ln k`` (``ln k`` computed in float64, rounded once);
+* ``P_k = min(1, (1 + C_k) / T)`` with ``T = sum of e_i`` over the row in token order;
+* ``f(k) = Hbar_k - P_k``.
+
+Every step runs in the compute dtype (see :mod:`ees_theory.torch._core`: the input dtype for
+``accumulate="input"``, at least float32 for ``accumulate="float32"``). The sort and every
+comparison of logits run on the input values themselves, so the canonical order is exact.
+
+Two comparisons are decided by exact structure instead of by the rounded ``f``, as in the
+reference: a token tied with the maximum is never a crossing (``Hbar = 1 >= P`` there), and the
+last candidate ``k = n`` is a crossing exactly when the row is not uniform over its candidates.
+
+The kept set is turned into a mask without a scatter: token ``j`` is kept when its logit exceeds
+the ``k*``-th sorted logit ``v``, or equals ``v`` with an id no larger than the ``k*``-th sorted id.
+
+>>> import torch
+>>> ees_mask(torch.tensor([3.0, 1.0, 0.5, -2.0])).tolist()
+[True, False, False, False]
+>>> ees_mask(torch.tensor([[3.0, 1.0, 0.5, -2.0], [0.0, 0.0, 0.0, 0.0]]), rule="first-inclusive").tolist()
+[[True, True, False, False], [True, True, True, True]]
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import torch
+
+from .. import spec
+from ._core import check_accumulate, check_logits, compute_dtype, log_k_table, relative_weights, row_temperature, weighted_log_terms
+
+__all__ = ["ees_mask", "ees_keep_count", "ees_logits", "ees_curve", "EESCurve", "METHODS"]
+
+#: How ``ees_mask`` finds the crossing: ``"auto"`` (top-K for large vocabularies and the "first"
+#: rules), ``"sort"`` (always the full sort), ``"topk"`` (always start from the top-K candidates).
+METHODS = ("auto", "sort", "topk")
+#: ``"auto"`` uses the top-K path from this vocabulary size on.
+TOPK_MIN_VOCAB = 4096
+#: First number of candidates examined by the top-K path (doubled while no crossing is found).
+TOPK_INITIAL = 128
+#: The top-K path hands the rows still unresolved to the full sort once K exceeds V / this.
+TOPK_GIVE_UP_FRACTION = 16
+
+
+class _Rows(NamedTuple):
+    x: torch.Tensor  # (B, V) logits in the input dtype
+    tau: torch.Tensor  # (B, 1) temperature in the compute dtype
+    x_max: torch.Tensor  # (B, 1) row maximum, compute dtype (exact widening)
+    total: torch.Tensor  # (B, 1) T = sum_i exp((z_i - z_max) / tau), token order, compute dtype
+    n: torch.Tensor  # (B,) number of candidates (finite logits)
+    top_ties: torch.Tensor  # (B,) how many candidates equal the maximum
+    batch_shape: torch.Size
+    cdtype: torch.dtype
+
+
+def _prepare(logits: Any, temperature: Any, accumulate: str) -> _Rows:
+    x = check_logits(logits)
+    check_accumulate(accumulate)
+    cd = compute_dtype(x.dtype, accumulate)
+    batch_shape = x.shape[:-1]
+    x2 = x.reshape(-1, x.shape[-1])
+    tau = row_temperature(temperature, batch_shape, cd, x.device).reshape(-1, 1)
+    x_max_in = x2.max(dim=-1, keepdim=True).values
+    x_max = x_max_in.to(cd)
+    # T in token order, once for the whole batch: both search paths read the same bits.
+    _, e_all = relative_weights(x2.to(cd), x_max, tau)
+    total = e_all.sum(dim=-1, keepdim=True)
+    n = torch.isfinite(x2).sum(dim=-1)
+    top_ties = (x2 == x_max_in).sum(dim=-1)
+    return _Rows(x2, tau, x_max, total, n, top_ties, batch_shape, cd)
+
+
+def _gap(vals: torch.Tensor, rows: _Rows, sel: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(Hbar_k, P_k, f(k))`` for ``k = 1..W`` from the first ``W`` sorted logits ``vals``.
+
+    ``sel`` picks the rows of ``rows`` that ``vals`` belongs to (None: all). The values at
+    position ``k`` depend only on ``vals[:, :k]`` and the row constants, so a window of the top
+    ``W`` logits gives the same bits as the full sort for ``k <= W``. ``Hbar_1`` is meaningless.
+    """
+    pick = (lambda t: t) if sel is None else (lambda t: t[sel])
+    v = vals.to(rows.cdtype)
+    a, e = relative_weights(v, pick(rows.x_max), pick(rows.tau))
+    ea = weighted_log_terms(e, a)
+    del a
+    e[:, 0] = 0.0  # C_k = e_2 + ... + e_k keeps log1p accurate when the row is peaked
+    C = e.cumsum_(dim=-1)
+    A = ea.cumsum_(dim=-1)
+    S = C + 1.0
+    H = C.log1p_().add_(A.div_(S))
+    hbar = H.div_(log_k_table(vals.shape[-1], rows.cdtype, vals.device))
+    P = S.div_(pick(rows.total)).clamp_(max=1.0)
+    f = hbar - P
+    return hbar, P, f
+
+
+def _positions(width: int, device) -> torch.Tensor:
+    return torch.arange(1, width + 1, device=device)
+
+
+def _first_crossing(f: torch.Tensor, lo: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """First position ``i >= lo`` (1-based) with ``f(i) < 0`` in each row: ``(found, i)``."""
+    width = f.shape[-1]
+    lo_max = int(lo.max())
+    if lo_max > 1:  # positions before lo are not compared (k = 1, the tied top block, m)
+        head = min(lo_max - 1, width)
+        f[:, :head].masked_fill_(_positions(head, f.device) < lo.unsqueeze(-1), float("inf"))
+    cross = (f < 0).view(torch.uint8)
+    i = cross.argmax(dim=-1)
+    found = cross.gather(-1, i.unsqueeze(-1)).squeeze(-1).bool()
+    return found, i + 1
+
+
+def _resolve_first(found: torch.Tensor, i_raw: torch.Tensor, n: torch.Tensor, top_ties: torch.Tensor, rule: str) -> torch.Tensor:
+    """Kept count for the "first" rules once the window reaches the crossing (or covers ``n``)."""
+    before_n = found & (i_raw < n)
+    # at k = n the crossing is structural: it exists exactly when the row is not uniform
+    i_star = torch.where(before_n, i_raw, n)
+    has = before_n | (top_ties < n)
+    k = i_star - 1 if rule == "first-exclusive" else i_star
+    return torch.where(has, k, n)
+
+
+def _lower_limit(rows: _Rows, m: int) -> torch.Tensor:
+    # compare only i >= max(2, m + 1), and skip the tied top block (never a crossing)
+    return torch.clamp(rows.top_ties + 1, min=max(2, m + 1))
+
+
+def _finish(k: torch.Tensor, rows: _Rows, m: int) -> torch.Tensor:
+    return torch.where((rows.n <= m) | (rows.n == 1), rows.n, k)
+
+
+def _k_full_sort(rows: _Rows, m: int, rule: str, sel: torch.Tensor | None = None):
+    """Kept counts, sorted logits and ids by the full sort (all rows, or the rows ``sel``)."""
+    x = rows.x if sel is None else rows.x[sel]
+    vals, idx = torch.sort(x, dim=-1, descending=True, stable=True)  # stable: ties by id ascending
+    n = rows.n if sel is None else rows.n[sel]
+    top = rows.top_ties if sel is None else rows.top_ties[sel]
+    _, _, f = _gap(vals, rows, sel)
+    if rule == "last":
+        width = f.shape[-1]
+        pos = _positions(width, f.device)
+        noncross = (f >= 0) & (pos < n.unsqueeze(-1))
+        noncross |= pos <= top.unsqueeze(-1)  # tied top block: Hbar = 1 >= P
+        noncross &= pos >= 2
+        noncross |= (pos == n.unsqueeze(-1)) & (top == n).unsqueeze(-1)  # uniform row: f(n) = 0
+        k_last = (noncross * pos).amax(dim=-1)
+        k = torch.where(k_last >= 2, k_last, 1)
+        k = torch.maximum(k, torch.clamp(n, max=m))
+    else:
+        lo = torch.clamp(top + 1, min=max(2, m + 1))
+        found, i_raw = _first_crossing(f, lo)
+        k = _resolve_first(found, i_raw, n, top, rule)
+    return k, vals, idx
+
+
+def _canonical_topk(x: torch.Tensor, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``width`` largest logits of each row in canonical order (value desc, id asc)."""
+    vals, idx = torch.topk(x, width, dim=-1, largest=True, sorted=True)
+    idx, by_id = idx.sort(dim=-1)
+    vals = vals.gather(-1, by_id)
+    vals, by_val = vals.sort(dim=-1, descending=True, stable=True)
+    return vals, idx.gather(-1, by_val)
+
+
+def _kth(vals: torch.Tensor, idx: torch.Tensor, k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    g = (k - 1).clamp(min=0).unsqueeze(-1)
+    return vals.gather(-1, g), idx.gather(-1, g)
+
+
+def _keep_counts(rows: _Rows, m: int, rule: str, method: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per row: kept count ``k*``, the ``k*``-th sorted logit and its token id."""
+    B, V = rows.x.shape
+    use_topk = rule != "last" and (method == "topk" or (method == "auto" and V >= TOPK_MIN_VOCAB))
+    if not use_topk:
+        k, vals, idx = _k_full_sort(rows, m, rule)
+        k = _finish(k, rows, m)
+        v_k, id_k = _kth(vals, idx, k)
+        return k, v_k, id_k
+    device = rows.x.device
+    k_out = torch.empty(B, dtype=torch.long, device=device)
+    v_out = torch.empty(B, 1, dtype=rows.x.dtype, device=device)
+    id_out = torch.empty(B, 1, dtype=torch.long, device=device)
+    active = torch.arange(B, device=device)
+    width = min(V, max(TOPK_INITIAL, 2 * (m + 1)))
+    lo_all = _lower_limit(rows, m)
+    while active.numel():
+        if width < V and width > max(V // TOPK_GIVE_UP_FRACTION, TOPK_INITIAL):
+            width = V  # large K costs about a sort: finish with the full sort
+        if width >= V:
+            k, vals, idx = _k_full_sort(rows, m, rule, active)
+            k = _finish(k, rows._replace(n=rows.n[active]), m)
+            v_k, id_k = _kth(vals, idx, k)
+            k_out[active], v_out[active], id_out[active] = k, v_k, id_k
+            break
+        vals, idx = _canonical_topk(rows.x[active], width)
+        _, _, f = _gap(vals, rows, active)
+        n = rows.n[active]
+        top = rows.top_ties[active]
+        found, i_raw = _first_crossing(f, lo_all[active])
+        k = _resolve_first(found, i_raw, n, top, rule)
+        k = torch.where((n <= m) | (n == 1), n, k)
+        covers = n <= width
+        v_k, id_k = _kth(vals, idx, k)
+        # a k*-th logit tied with the last candidate may have tied twins outside the window
+        tie_safe = v_k.squeeze(-1) > vals[:, -1]
+        done = covers | (found & (i_raw < n) & tie_safe) | ((n <= m) | (n == 1))
+        done_rows = active[done]
+        k_out[done_rows], v_out[done_rows], id_out[done_rows] = k[done], v_k[done], id_k[done]
+        active = active[~done]
+        width *= 2
+    return k_out, v_out, id_out
+
+
+def _check_method(method: Any) -> str:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+    return method
+
+
+def ees_keep_count(
+    logits: torch.Tensor,
+    temperature: Any = 1.0,
+    min_tokens_to_keep: int = 1,
+    rule: str = spec.DEFAULT_RULE,
+    accumulate: str = "float32",
+    *,
+    method: str = "auto",
+) -> torch.Tensor:
+    """The number of kept tokens ``k*`` per row, shape ``logits.shape[:-1]`` (int64).
+
+    >>> import torch
+    >>> ees_keep_count(torch.tensor([[3.0, 1.0, 0.5, -2.0], [0.0, 0.0, -1.0, -float("inf")]])).tolist()
+    [1, 2]
+    """
+    m = spec.check_min_tokens_to_keep(min_tokens_to_keep)
+    rule = spec.check_rule(rule)
+    rows = _prepare(logits, temperature, accumulate)
+    k, _, _ = _keep_counts(rows, m, rule, _check_method(method))
+    return k.reshape(rows.batch_shape)
+
+
+def ees_mask(
+    logits: torch.Tensor,
+    temperature: Any = 1.0,
+    min_tokens_to_keep: int = 1,
+    rule: str = spec.DEFAULT_RULE,
+    accumulate: str = "float32",
+    *,
+    method: str = "auto",
+) -> torch.Tensor:
+    """EES kept-token mask (True = kept), same shape as ``logits``; any leading batch dims.
+
+    ``temperature`` (a number, or a tensor with the batch shape) is applied before EES:
+    ``p = softmax(logits / temperature)``. ``rule`` is one of ``spec.RULES``;
+    ``min_tokens_to_keep`` is at least 1. ``accumulate`` picks the compute dtype: ``"input"``
+    (every step in the logits' dtype) or ``"float32"`` (at least float32). ``method`` picks how
+    the crossing is found: ``"sort"`` sorts every row; ``"topk"`` examines the top ``K``
+    candidates (``torch.topk``), doubling ``K`` until the crossing is inside, and sorts the rows
+    it cannot settle with ``K <= V/16``; ``"auto"`` uses ``"topk"`` from ``V >= 4096`` for the
+    "first" rules. Both paths give identical masks. Masked (``-inf``) tokens are never kept.
+
+    >>> import torch
+    >>> z = torch.tensor([[2.0, 1.0, 0.0], [0.0, -1.0, -2.0]], dtype=torch.float16)
+    >>> ees_mask(z).tolist()
+    [[True, False, False], [True, False, False]]
+    >>> ees_mask(z, temperature=torch.tensor([1.0, 50.0]), rule="first-inclusive").tolist()
+    [[True, True, False], [True, True, True]]
+    >>> ees_mask(z, min_tokens_to_keep=3).tolist()
+    [[True, True, True], [True, True, True]]
+    """
+    m = spec.check_min_tokens_to_keep(min_tokens_to_keep)
+    rule = spec.check_rule(rule)
+    rows = _prepare(logits, temperature, accumulate)
+    _, v_k, id_k = _keep_counts(rows, m, rule, _check_method(method))
+    x = rows.x
+    ids = torch.arange(x.shape[-1], device=x.device)
+    keep = (x > v_k) | ((x == v_k) & (ids <= id_k))
+    return keep.reshape(logits.shape)
+
+
+def ees_logits(
+    logits: torch.Tensor,
+    temperature: Any = 1.0,
+    min_tokens_to_keep: int = 1,
+    rule: str = spec.DEFAULT_RULE,
+    accumulate: str = "float32",
+    *,
+    filter_value: float = float("-inf"),
+    method: str = "auto",
+) -> torch.Tensor:
+    """Processed logits for sampling: kept tokens get ``(z - z_max) / temperature``, dropped
+    tokens ``filter_value``. Same shape and dtype as ``logits``; the input is not modified.
+
+    Shifting by the row maximum leaves ``softmax`` unchanged and keeps a small temperature from
+    overflowing half precision; the division runs in the compute dtype.
+
+    >>> import torch
+    >>> ees_logits(torch.tensor([2.0, 1.0, 0.0]), temperature=0.5).tolist()
+    [0.0, -inf, -inf]
+    """
+    x = check_logits(logits)
+    mask = ees_mask(x, temperature, min_tokens_to_keep, rule, accumulate, method=method)
+    cd = compute_dtype(x.dtype, accumulate)
+    tau = row_temperature(temperature, x.shape[:-1], cd, x.device)
+    xc = x.to(cd)
+    scaled = (xc - xc.amax(dim=-1, keepdim=True)).div_(tau)
+    return scaled.masked_fill_(~mask, filter_value).to(x.dtype)
+
+
+class EESCurve(NamedTuple):
+    """The float EES curve of each row in canonical order (index ``k - 1``; ``k = 1`` meaningless).
+
+    ``order`` holds the token ids, ``n`` the number of candidates; entries beyond ``n`` are
+    masked tokens and carry no meaning.
+    """
+
+    order: torch.Tensor
+    hbar: torch.Tensor
+    P: torch.Tensor
+    f: torch.Tensor
+    n: torch.Tensor
+
+
+def ees_curve(logits: torch.Tensor, temperature: Any = 1.0, accumulate: str = "float32") -> EESCurve:
+    """``Hbar_k``, ``P_k`` and ``f(k)`` exactly as :func:`ees_mask` computes them (full sort).
+
+    >>> import torch
+    >>> c = ees_curve(torch.tensor([0.0, 0.0, -1.0], dtype=torch.float64))
+    >>> round(c.hbar[1].item(), 12), round(c.P[1].item(), 4)      # P_2 = 2 / (2 + e**-1)
+    (1.0, 0.8446)
+    """
+    rows = _prepare(logits, temperature, accumulate)
+    vals, idx = torch.sort(rows.x, dim=-1, descending=True, stable=True)
+    hbar, P, f = _gap(vals, rows, None)
+    shape = logits.shape
+    return EESCurve(idx.reshape(shape), hbar.reshape(shape), P.reshape(shape), f.reshape(shape), rows.n.reshape(rows.batch_shape))

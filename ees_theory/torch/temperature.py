@@ -1,0 +1,214 @@
+"""EDT and llama.cpp dynatemp temperatures as batched torch kernels (SPEC sections 3 and 4).
+
+Both take the entropy of a row from :func:`~ees_theory.torch._core.row_entropy`
+(``H = log1p(C) + A / (1 + C)``, no sort, no cancellation) in the compute dtype: the input dtype
+for ``accumulate="input"``, at least float32 for ``accumulate="float32"``. Temperatures are
+returned in the compute dtype, shape ``logits.shape[:-1]``, and are never NaN.
+
+The greedy limit ``T = 0`` is represented by 0; :func:`apply_temperature` turns it into a
+one-point (or tied-maximum) distribution without dividing by 0.
+
+>>> import math, torch
+>>> z = torch.tensor([[0.0, 0.0], [5.0, -float("inf")]], dtype=torch.float64)
+>>> edt_temperature(z, T0=1.0, theta=math.log(2)).tolist()   # H = ln 2 = theta -> N*T0; one candidate -> 0
+[0.8, 0.0]
+>>> dynatemp_temperature(z, temp=1.0, delta=0.5, exponent=1.0).tolist()   # H / ln 2 = 1 -> T_max; H = 0 -> T_min
+[1.5, 0.5]
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from .. import spec
+from ._core import _first_index, check_accumulate, check_logits, compute_dtype, row_entropy
+
+__all__ = ["edt_temperature", "dynatemp_temperature", "apply_temperature", "edt_logits", "dynatemp_logits", "GREEDY"]
+
+#: How :func:`apply_temperature` treats ``T = 0``: uniform over the tied maxima (EDT, SPEC section
+#: 3) or the first maximum in token order (llama.cpp, SPEC section 4).
+GREEDY = ("ties", "first")
+
+
+def _entropy(x: torch.Tensor, tau: float, accumulate: str) -> torch.Tensor:
+    cd = compute_dtype(x.dtype, check_accumulate(accumulate))
+    return row_entropy(x.to(cd), tau)
+
+
+def edt_temperature(
+    logits: torch.Tensor,
+    T0: float,
+    theta: float,
+    N: float = spec.EDT_DEFAULT_N,
+    entropy_of: str = "raw",
+    accumulate: str = "float32",
+) -> torch.Tensor:
+    """EDT temperature ``T = T0 * N**(theta / H)`` per row; ``H = 0`` gives the greedy ``T = 0``.
+
+    ``H`` is the entropy (nats) of ``softmax(logits)`` (``entropy_of="raw"``) or of
+    ``softmax(logits / T0)`` (``"tempered"``). Computed as ``T0 * exp((theta ln N) / H)`` with
+    ``theta ln N`` formed in float64 and rounded once: ``H = 0`` gives ``exp(-inf) = 0``, never NaN.
+
+    >>> import torch
+    >>> edt_temperature(torch.tensor([1.0, 1.0, 1.0, 1.0]), T0=2.0, theta=0.0).item()   # theta = 0: T0
+    2.0
+    >>> t = edt_temperature(torch.tensor([[2.0, 0.0, -1.0]]), T0=1.0, theta=0.5)
+    >>> t.shape, 0 < t.item() < 1
+    (torch.Size([1]), True)
+    """
+    T0, theta, N = spec.check_edt_params(T0, theta, N)
+    entropy_of = spec.check_entropy_of(entropy_of)
+    x = check_logits(logits)
+    cd = compute_dtype(x.dtype, check_accumulate(accumulate))
+    if theta == 0:
+        return torch.full(x.shape[:-1], T0, dtype=cd, device=x.device)
+    H = _entropy(x.reshape(-1, x.shape[-1]), 1.0 if entropy_of == "raw" else T0, accumulate)
+    c = theta * math.log(N)  # < 0
+    T = torch.exp(torch.full_like(H, c) / H) * T0  # H = 0: c / 0 = -inf, exp = 0
+    return T.reshape(x.shape[:-1])
+
+
+def dynatemp_temperature(
+    logits: torch.Tensor, temp: float, delta: float, exponent: float, accumulate: str = "float32"
+) -> torch.Tensor:
+    """llama.cpp dynamic temperature per row: ``T_min + (T_max - T_min) (H / ln n)**exponent``.
+
+    ``n`` is the length of the candidate array (the last axis, masked entries included),
+    ``T_min = max(0, temp - delta)``, ``T_max = temp + delta``. ``delta <= 0`` gives ``temp``.
+    For ``n <= 1`` llama.cpp applies no temperature at all; every temperature gives the same
+    one-token distribution there, and ``temp`` is returned. ``exponent = 0`` gives ``T_max``.
+    A row with one candidate (``H = 0``) and a negative exponent is an error, as in the
+    reference; so is a row whose entropy underflows to 0 in the compute dtype while it has
+    several candidates (the answer would need more range). ``T <= 0`` means greedy. The result
+    is clamped to ``[T_min, T_max]``, where the exact value lies.
+
+    >>> import torch
+    >>> dynatemp_temperature(torch.tensor([0.0, 0.0, 0.0, 0.0]), 1.0, 0.25, 2.0).item()
+    1.25
+    >>> dynatemp_temperature(torch.tensor([0.0, -float("inf")]), 1.0, 0.5, -1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: dynatemp with a negative exponent is undefined at entropy 0 (a single candidate) in row 0
+    """
+    temp, delta, exponent = spec.check_dynatemp_params(temp, delta, exponent)
+    x = check_logits(logits)
+    cd = compute_dtype(x.dtype, check_accumulate(accumulate))
+    shape = x.shape[:-1]
+    size = x.shape[-1]
+    if delta <= 0 or size <= 1:
+        return torch.full(shape, temp, dtype=cd, device=x.device)
+    t_min = max(0.0, temp - delta)
+    t_max = temp + delta
+    if exponent == 0:
+        return torch.full(shape, t_max, dtype=cd, device=x.device)
+    x2 = x.reshape(-1, size)
+    H = _entropy(x2, 1.0, accumulate)
+    if exponent < 0:
+        zero = H == 0
+        if bool(zero.any()):
+            r = _first_index(zero)[0]
+            single = int(torch.isfinite(x2[r]).sum()) == 1
+            why = "a single candidate" if single else f"the entropy underflows in {cd}"
+            raise ValueError(f"dynatemp with a negative exponent is undefined at entropy 0 ({why}) in row {r}")
+    ratio = (H / math.log(size)).clamp_(0.0, 1.0)
+    lo = torch.tensor(t_min, dtype=cd, device=x.device)
+    hi = torch.tensor(t_max, dtype=cd, device=x.device)
+    T = lo + (hi - lo) * ratio.pow(exponent)
+    return torch.minimum(torch.maximum(T, lo), hi).reshape(shape)
+
+
+def apply_temperature(
+    logits: torch.Tensor, T: Any, greedy: str = "ties", filter_value: float = float("-inf")
+) -> torch.Tensor:
+    """Logits for sampling at temperature ``T`` (a number or a tensor with the batch shape).
+
+    Returns ``(z - z_max) / T`` in ``logits``' dtype (the shift leaves ``softmax`` unchanged and
+    keeps half precision from overflowing). ``T = 0`` (greedy) never divides: the maxima keep 0
+    and every other token gets ``filter_value`` -- all tied maxima (``greedy="ties"``) or the first
+    one in token order (``greedy="first"``). ``T = inf`` gives 0 to every unmasked token.
+    Masked tokens stay ``-inf``. The input is not modified.
+
+    >>> import torch
+    >>> z = torch.tensor([[1.0, 3.0, 3.0], [1.0, 3.0, 3.0]])
+    >>> apply_temperature(z, torch.tensor([2.0, 0.0])).tolist()
+    [[-1.0, 0.0, 0.0], [-inf, 0.0, 0.0]]
+    >>> apply_temperature(z, 0.0, greedy="first").tolist()
+    [[-inf, 0.0, -inf], [-inf, 0.0, -inf]]
+    """
+    x = check_logits(logits)
+    if greedy not in GREEDY:
+        raise ValueError(f"greedy must be one of {', '.join(GREEDY)}; got {greedy!r}")
+    shape = x.shape[:-1]
+    if isinstance(T, torch.Tensor) and T.ndim > 0:
+        t = torch.broadcast_to(T.to(x.device), shape)
+        cd = torch.promote_types(t.dtype, torch.float32) if x.dtype != torch.float64 else torch.float64
+        t = t.to(cd)
+    else:
+        tv = float(T)
+        cd = torch.float64 if x.dtype == torch.float64 else torch.float32
+        t = torch.full(shape, tv, dtype=cd, device=x.device)
+    bad = torch.isnan(t) | (t < 0)
+    if bool(bad.any()):
+        where = _first_index(bad)
+        raise ValueError(f"temperature must be >= 0 (0 = greedy), got {float(t[where])}{spec._row_label(where)}")
+    xc = x.to(cd)
+    x_max = xc.amax(dim=-1, keepdim=True)
+    shifted = xc - x_max
+    t = t.unsqueeze(-1)
+    greedy_rows = t == 0
+    out = torch.where(greedy_rows, torch.zeros((), dtype=cd, device=x.device), shifted / torch.where(greedy_rows, 1.0, t))
+    out = torch.where(torch.isneginf(xc), float("-inf"), out)  # -inf / inf would be NaN
+    if bool(greedy_rows.any()):
+        is_max = xc == x_max
+        if greedy == "first":
+            first = torch.zeros_like(is_max).scatter_(-1, is_max.to(torch.uint8).argmax(dim=-1, keepdim=True), True)
+            is_max = first
+        out = torch.where(greedy_rows & ~is_max, filter_value, out)
+    return out.to(x.dtype)
+
+
+def edt_logits(
+    logits: torch.Tensor,
+    T0: float,
+    theta: float,
+    N: float = spec.EDT_DEFAULT_N,
+    entropy_of: str = "raw",
+    accumulate: str = "float32",
+    *,
+    filter_value: float = float("-inf"),
+) -> torch.Tensor:
+    """Logits for sampling with the EDT temperature (greedy rows: tied maxima kept, others dropped).
+
+    >>> import torch
+    >>> edt_logits(torch.tensor([4.0, -float("inf")]), T0=1.0, theta=1.0).tolist()
+    [0.0, -inf]
+    """
+    T = edt_temperature(logits, T0, theta, N, entropy_of, accumulate)
+    return apply_temperature(logits, T, greedy="ties", filter_value=filter_value)
+
+
+def dynatemp_logits(
+    logits: torch.Tensor,
+    temp: float,
+    delta: float,
+    exponent: float,
+    accumulate: str = "float32",
+    *,
+    filter_value: float = float("-inf"),
+) -> torch.Tensor:
+    """Logits for sampling with llama.cpp's dynamic temperature (``T <= 0``: the first maximum).
+
+    A candidate array of length 1 is returned unchanged (llama.cpp applies nothing).
+
+    >>> import torch
+    >>> dynatemp_logits(torch.tensor([1.0, 1.0, 0.0]), temp=0.0, delta=0.0, exponent=1.0).tolist()
+    [0.0, -inf, -inf]
+    """
+    x = check_logits(logits)
+    if x.shape[-1] <= 1:
+        return x.clone()
+    T = dynatemp_temperature(x, temp, delta, exponent, accumulate)
+    return apply_temperature(x, T.clamp(min=0), greedy="first", filter_value=filter_value)

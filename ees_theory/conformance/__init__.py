@@ -1,0 +1,1 @@
+"""Port validation harness (filled below)."""

@@ -1,0 +1,115 @@
+"""Conformance cases: one row of logits, a method, its parameters, and where it came from.
+
+A :class:`Case` stores its logits as float64 values; :meth:`Case.row` hands them to a port in the
+dtype under test and refuses values that dtype cannot hold exactly (the reference must judge the
+very numbers the port saw).
+
+>>> c = Case("demo-1", "ees", "hand", np.array([2.0, 1.0, -np.inf]), {"temperature": 1.0})
+>>> c.row("float16").dtype, c.vocab
+(dtype('float16'), 3)
+>>> Case.from_json(c.to_json()) == c
+True
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .codec import DTYPES, cast, exact_in, from_hex, from_hex_list, hex_list, to_hex
+
+__all__ = ["Case", "params_from_json", "params_to_json"]
+
+
+def params_to_json(params: dict[str, float]) -> dict[str, str]:
+    """Method parameters as hex strings (exact)."""
+    return {k: to_hex(v) for k, v in params.items()}
+
+
+def params_from_json(params: dict[str, Any]) -> dict[str, float]:
+    """Inverse of :func:`params_to_json` (also accepts plain JSON numbers)."""
+    return {k: from_hex(v) for k, v in params.items()}
+
+
+@dataclass(frozen=True, eq=False)
+class Case:
+    """One conformance case. ``logits`` are float64 values; ``comment`` says why the case exists."""
+
+    id: str
+    method: str
+    family: str
+    logits: np.ndarray
+    params: dict[str, float]
+    comment: str = ""
+    expected: dict | None = field(default=None)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Case):
+            return NotImplemented
+        return (self.id, self.method, self.family, self.params, self.comment) == (
+            other.id, other.method, other.family, other.params, other.comment
+        ) and np.array_equal(self.logits, other.logits)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def vocab(self) -> int:
+        """Length of the row (masked entries included)."""
+        return int(self.logits.shape[0])
+
+    @property
+    def dtypes(self) -> tuple[str, ...]:
+        """The dtypes that hold every logit of this case exactly."""
+        return tuple(d for d in DTYPES if exact_in(self.logits, d))
+
+    def row(self, dtype: str) -> np.ndarray:
+        """The logits in the port's numpy type for ``dtype`` (a fresh, writable array)."""
+        if not exact_in(self.logits, dtype):
+            raise ValueError(f"case {self.id}: its logits are not exactly representable in {dtype}")
+        return np.array(cast(self.logits, dtype), copy=True)
+
+    def with_logits(self, logits: np.ndarray, suffix: str = "") -> "Case":
+        """A copy with other logits (used while shrinking)."""
+        return Case(self.id + suffix, self.method, self.family, np.asarray(logits, dtype=np.float64), dict(self.params), self.comment)
+
+    def with_params(self, params: dict[str, float], suffix: str = "") -> "Case":
+        """A copy with other parameters."""
+        return Case(self.id + suffix, self.method, self.family, self.logits, dict(params), self.comment)
+
+    def to_json(self) -> dict:
+        """The case as a JSON object (floats as hex strings)."""
+        out = {
+            "id": self.id,
+            "method": self.method,
+            "family": self.family,
+            "params": params_to_json(self.params),
+            "logits": hex_list(self.logits),
+        }
+        if self.comment:
+            out["comment"] = self.comment
+        if self.expected is not None:
+            out["expected"] = self.expected
+        return out
+
+    def to_line(self) -> str:
+        """One JSON line."""
+        return json.dumps(self.to_json(), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, obj: dict, default_id: str = "case") -> "Case":
+        """Read a case written by :meth:`to_json` (``id``/``family``/``comment`` optional)."""
+        if "logits" not in obj:
+            raise ValueError("a case needs 'logits' (a list of hex floats)")
+        method = obj.get("method", "ees")
+        return cls(
+            str(obj.get("id", default_id)),
+            str(method),
+            str(obj.get("family", "given")),
+            from_hex_list(obj["logits"]),
+            params_from_json(obj.get("params", {})),
+            str(obj.get("comment", "")),
+            obj.get("expected"),
+        )

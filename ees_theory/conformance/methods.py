@@ -1,0 +1,635 @@
+"""The methods a port can be checked for, in a registry keyed by name.
+
+A :class:`Method` knows how to call a port (argument order), read what it returned, ask the
+certified reference, and judge the answer:
+
+* **EES** (kept mask): the kept set must be the reference's wherever every decisive comparison's
+  certified margin exceeds the dtype's error bound
+  (:func:`ees_theory.tolerances.ees_gap_bound`); where a comparison lies within the bound either
+  outcome is *admissible*. A comparison whose exact value is 0 (only at ``k = n`` of a row uniform
+  over its candidates) is binding: exact ties are exact in every dtype, and the strict rule keeps
+  all ``n``. A kept set that differs from the reference only in which of several exactly tied
+  tokens it keeps is admissible (``strict_ties`` makes it a failure).
+* **EDT / dynatemp** (a temperature): with ``rho = temperature_rtol(dtype)``, the answer must lie
+  in the interval the exact formula spans over entropies in ``[H (1 - rho) - rho, H (1 + rho) + rho]``
+  (a float entropy carries a relative error and, from rounding ``p ln p`` near ``p = 1``, an
+  absolute one), widened by ``rho`` relative and by the dtype's smallest normal number absolute
+  (below it a float has no relative accuracy; a result that underflows to 0 is right). No-ops
+  (``None``) are exact answers.
+
+A failed case carries a *fault class* and, where a known misreading of the definitions reproduces
+the port's answer, a diagnosis naming it. More methods (the classic truncation samplers) plug in
+with :func:`register_method`.
+
+>>> sorted(METHODS)
+['dynatemp', 'edt', 'ees']
+>>> v = judge("ees", np.array([2.0, 1.0, 0.0]), {"temperature": 1.0}, np.array([True, True, False]), "float64")
+>>> v.status, v.fault
+('fail', 'crossing-included')
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import mpmath
+import numpy as np
+
+from .. import reference, tolerances
+
+__all__ = [
+    "Method",
+    "Verdict",
+    "OutputFault",
+    "Options",
+    "METHODS",
+    "register_method",
+    "get_method",
+    "judge",
+]
+
+
+class OutputFault(Exception):
+    """A port's output that cannot be judged at all: ``fault`` is its class."""
+
+    def __init__(self, fault: str, message: str):
+        super().__init__(message)
+        self.fault = fault
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Options:
+    """How answers are judged: the accumulation mode assumed for the error bound, the EES rule of
+    the reference, and whether tie order must follow token ids."""
+
+    accumulate: str = "input"
+    rule: str = "first-exclusive"
+    strict_ties: bool = False
+
+
+@dataclass
+class Verdict:
+    """The judgement of one case: ``status`` is ``pass``, ``admissible`` or ``fail``.
+
+    ``fault`` names the fault class of a failure; ``severity`` orders cases by how close they came
+    (EES: bound / margin; temperatures: error / tolerance); ``details`` is JSON-ready.
+    """
+
+    status: str
+    message: str = ""
+    fault: str | None = None
+    certified: bool = True
+    severity: float = 0.0
+    details: dict = field(default_factory=dict)
+
+
+def _to_numpy(raw: Any) -> Any:
+    if hasattr(raw, "detach") and hasattr(raw, "cpu"):  # a torch tensor, without importing torch
+        t = raw.detach().cpu()
+        if str(t.dtype) == "torch.bfloat16":
+            t = t.float()
+        return t.numpy()
+    return raw
+
+
+class Method:
+    """Base class: subclasses define the parameters, the reference call and the judgement."""
+
+    name: str = ""
+    #: positional parameters after the logits, in the order a port receives them
+    params: tuple[str, ...] = ()
+    #: parameter grid for generated cases
+    grid: dict[str, tuple[float, ...]] = {}
+
+    def draw_params(self, rng: np.random.Generator) -> dict[str, float]:
+        """Parameters for a generated case."""
+        return {p: float(rng.choice(self.grid[p])) for p in self.params}
+
+    def call(self, fn: Callable, row: np.ndarray, params: dict[str, float]) -> Any:
+        """Call a one-row port."""
+        return fn(row, *(params[p] for p in self.params))
+
+    def call_batched(self, fn: Callable, rows: np.ndarray, params: list[dict[str, float]]) -> Any:
+        """Call a batched port: each parameter becomes a float64 array with one entry per row."""
+        cols = [np.array([p[name] for p in params], dtype=np.float64) for name in self.params]
+        return fn(rows, *cols)
+
+    def split_batched(self, raw: Any, count: int) -> list[Any]:
+        """Split a batched output into per-row outputs."""
+        raw = _to_numpy(raw)
+        if isinstance(raw, (list, tuple)) or isinstance(raw, np.ndarray):
+            if len(raw) != count:
+                raise OutputFault("bad-output", f"batched output has {len(raw)} rows, expected {count}")
+            return list(raw)
+        raise OutputFault("bad-output", f"batched output must be an array or a list, got {type(raw).__name__}")
+
+    def normalize(self, raw: Any, vocab: int) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def encode(self, value: Any) -> dict:  # pragma: no cover - abstract
+        """A normalised output as a JSON object (the JSON Lines protocol answer)."""
+        raise NotImplementedError
+
+    def decode(self, obj: dict, vocab: int) -> Any:  # pragma: no cover - abstract
+        """Read a JSON Lines answer into a normalised output (raises :class:`OutputFault`)."""
+        raise NotImplementedError
+
+    def reference(self, row: np.ndarray, params: dict[str, float], options: Options) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    def expected_json(self, ref: Any) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def judge(self, row: np.ndarray, params: dict[str, float], ref: Any, value: Any, dtype: str, options: Options) -> Verdict:  # pragma: no cover
+        raise NotImplementedError
+
+
+METHODS: dict[str, Method] = {}
+
+
+def register_method(method: Method) -> Method:
+    """Add a method to the registry (its ``name`` is the key ``--method`` takes)."""
+    if not method.name:
+        raise ValueError("a method needs a name")
+    METHODS[method.name] = method
+    return method
+
+
+def get_method(name: str) -> Method:
+    """The registered method called ``name``."""
+    try:
+        return METHODS[name]
+    except KeyError:
+        raise ValueError(f"unknown method {name!r}; expected one of {', '.join(sorted(METHODS))}") from None
+
+
+#: smallest positive normal number of each dtype: the absolute slack on a temperature
+_SMALLEST_NORMAL = {"float64": 2.0**-1022, "float32": 2.0**-126, "float16": 2.0**-14, "bfloat16": 2.0**-126}
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.3g}"
+
+
+# ----------------------------------------------------------------------------------------------
+# EES
+# ----------------------------------------------------------------------------------------------
+
+
+def _gap_bounds(ref: reference.EESResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Certified bounds on ``f(i)`` for ``i = 2..n`` (index ``i - 2``) and which are exactly 0."""
+    n = ref.n
+    enc = ref.enclosure
+    lo = enc.f_lo[1:].copy()
+    hi = enc.f_hi[1:].copy()
+    t = ref.table
+    for k, a, b in zip(t.k, t.f_lo, t.f_hi):
+        lo[k - 2] = max(lo[k - 2], a)
+        hi[k - 2] = min(hi[k - 2], b)
+    exact_zero = np.zeros(n - 1, dtype=bool)
+    if ref.row.all_tied:  # f(n) = 0 exactly for a row uniform over its candidates
+        exact_zero[-1] = True
+        lo[-1] = hi[-1] = 0.0
+    return lo, hi, exact_zero
+
+
+def ees_admissible(ref: reference.EESResult, bound: float) -> set[int]:
+    """The kept-set sizes a port with gap error at most ``bound`` may return.
+
+    >>> r = reference.ees([2.0, 1.0, 0.0])
+    >>> sorted(ees_admissible(r, 1e-12)), sorted(ees_admissible(r, 1.0))
+    ([1], [1, 2, 3])
+    """
+    n, m, rule = ref.n, ref.min_tokens_to_keep, ref.rule
+    if n <= m or n == 1 or ref.enclosure is None:
+        return {ref.k}
+    lo, hi, zero = _gap_bounds(ref)
+    can_cross = (lo - bound < 0) & ~zero
+    can_stay = hi + bound >= 0
+    ks: set[int] = set()
+    if rule in ("first-exclusive", "first-inclusive"):
+        for i in range(max(2, m + 1), n + 1):
+            if can_cross[i - 2]:
+                ks.add(i - 1 if rule == "first-exclusive" else i)
+            if not can_stay[i - 2]:
+                break
+        else:
+            ks.add(n)
+    else:
+        for i in range(n, 1, -1):
+            if can_stay[i - 2]:
+                ks.add(i)
+            if not can_cross[i - 2]:
+                break
+        else:
+            ks.add(1)
+        ks = {max(k, min(m, n)) for k in ks}
+    return ks
+
+
+def _first_crossing(values: list, m: int, n: int, strict: bool = True) -> int | None:
+    for i in range(max(2, m + 1), n + 1):
+        v = values[i - 2]
+        if (v < 0) if strict else (v <= 0):
+            return i
+    return None
+
+
+class EES(Method):
+    """Entropy Equilibrium Sampling: the port returns the kept mask of one row."""
+
+    name = "ees"
+    params = ("temperature",)
+    grid = {"temperature": (0.25, 0.5, 0.7, 1.0, 1.0, 1.0, 1.3, 2.0, 5.0)}
+
+    def normalize(self, raw: Any, vocab: int) -> np.ndarray:
+        raw = _to_numpy(raw)
+        if raw is None:
+            raise OutputFault("bad-output", "returned None, expected a boolean mask of the row's shape")
+        if not isinstance(raw, np.ndarray):
+            if isinstance(raw, (list, tuple)):
+                raw = np.asarray(raw)
+            else:
+                raise OutputFault("bad-output", f"returned {type(raw).__name__}, expected a numpy boolean mask")
+        if raw.shape != (vocab,):
+            raise OutputFault("bad-output", f"returned shape {raw.shape}, expected ({vocab},)")
+        if raw.dtype.kind == "f" and np.isnan(raw).any():
+            raise OutputFault("nan", f"returned a float mask containing NaN at position {int(np.flatnonzero(np.isnan(raw))[0])}")
+        if raw.dtype != np.bool_:
+            raise OutputFault("bad-output", f"returned dtype {raw.dtype}, expected bool (True = kept)")
+        return raw.copy()
+
+    def encode(self, value: np.ndarray) -> dict:
+        return {"kept": [int(i) for i in np.flatnonzero(value)]}
+
+    def decode(self, obj: dict, vocab: int) -> np.ndarray:
+        if "kept" in obj:
+            ids = obj["kept"]
+            if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+                raise OutputFault("bad-output", "'kept' must be a list of integer token ids")
+            if any(i < 0 or i >= vocab for i in ids):
+                raise OutputFault("bad-output", f"'kept' has a token id outside 0..{vocab - 1}")
+            if len(set(ids)) != len(ids):
+                raise OutputFault("bad-output", "'kept' lists a token id twice")
+            mask = np.zeros(vocab, dtype=bool)
+            mask[ids] = True
+            return mask
+        if "mask" in obj:
+            mask = obj["mask"]
+            if not isinstance(mask, list) or not all(isinstance(b, bool) for b in mask):
+                raise OutputFault("bad-output", "'mask' must be a list of booleans")
+            return self.normalize(np.array(mask, dtype=bool), vocab)
+        raise OutputFault("bad-output", "an EES answer needs 'kept' (token ids) or 'mask'")
+
+    def reference(self, row: np.ndarray, params: dict[str, float], options: Options) -> reference.EESResult:
+        return reference.ees(row, params["temperature"], rule=options.rule)
+
+    def expected_json(self, ref: reference.EESResult) -> dict:
+        return {
+            "k": ref.k,
+            "kept": list(ref.kept),
+            "certified": ref.certified,
+            "margin": float(ref.margin).hex() if math.isfinite(ref.margin) else "inf",
+        }
+
+    def bound(self, ref: reference.EESResult, dtype: str, options: Options) -> float:
+        """The dtype's error bound on the gap for this row."""
+        v = ref.row.values
+        logit_range = float(v[0] - v[-1]) / ref.temperature
+        return tolerances.ees_gap_bound(dtype, options.accumulate, ref.n, logit_range)
+
+    def judge(self, row, params, ref, value, dtype, options) -> Verdict:
+        n = ref.n
+        values = ref.row.values
+        order = ref.row.order
+        kept = set(int(i) for i in np.flatnonzero(value))
+        bound = self.bound(ref, dtype, options)
+        margin = ref.margin
+        details = {
+            "expected_k": ref.k,
+            "expected_kept": list(ref.kept),
+            "got_k": len(kept),
+            "got_kept": sorted(kept)[:64],
+            "margin": margin if math.isfinite(margin) else None,
+            "bound": bound,
+            "n": n,
+        }
+        severity = bound / margin if margin > 0 else math.inf
+        base = dict(certified=ref.certified, severity=severity, details=details)
+        candidates = set(order)
+        masked = sorted(kept - candidates)
+        if masked:
+            return Verdict("fail", f"kept masked token(s) {masked[:5]} (logit -inf, probability 0)", "kept-masked", **base)
+        k = len(kept)
+        if k == 0:
+            return Verdict("fail", "kept no token at all (EES keeps at least one)", "bad-output", **base)
+        b = values[k - 1]
+        above = {order[j] for j in range(n) if values[j] > b}
+        tied = {order[j] for j in range(n) if values[j] == b}
+        if not (above <= kept <= above | tied):
+            return Verdict(
+                "fail",
+                f"kept set is not the {k} most likely tokens: expected the top-{k} prefix {list(order[:k])[:8]}",
+                "not-a-prefix",
+                **base,
+            )
+        same_members = kept == set(ref.kept)
+        if k == ref.k:
+            if same_members:
+                return Verdict("pass", "", **base)
+            if options.strict_ties:
+                return Verdict("fail", f"kept the right count {k} but broke a tie against token id order (expected {list(ref.kept)[:8]})", "tie-order", **base)
+            return Verdict("admissible", f"kept {k} as the reference; a tie of equal logits at the boundary was broken in another order", **base)
+        admissible = ees_admissible(ref, bound)
+        details["admissible_k"] = sorted(admissible)[:16]
+        if k in admissible:
+            return Verdict(
+                "admissible",
+                f"kept {k} where the reference keeps {ref.k}: the deciding gap is within the {dtype} error bound {_fmt(bound)}",
+                **base,
+            )
+        fault, why = self.diagnose(ref, k, row, params, options)
+        details["diagnosis"] = why
+        decisive = [c for c in ref.decisions if c.margin > bound]
+        witness = ""
+        if decisive:
+            c = min(decisive, key=lambda c: abs(c.k - (k + 1)))
+            witness = f"; certified f({c.k}) in [{c.f_lo:.6g}, {c.f_hi:.6g}] ({'crossing' if c.crossing else 'no crossing'}), margin {_fmt(c.margin)} > bound {_fmt(bound)}"
+        msg = f"kept {k} token(s) where the reference keeps k*={ref.k} (admissible: {sorted(admissible)[:6]}){witness}"
+        if why:
+            msg += ". Diagnosis: " + "; ".join(why)
+        return Verdict("fail", msg, fault, **base)
+
+    #: misreadings the harness recognises: fault class -> explanation
+    MISREADINGS = {
+        "crossing-included": "the crossing token is kept (rule 'first-inclusive': k* = i* instead of i* - 1)",
+        "last-crossing": "the last crossing is used instead of the first (rule 'last')",
+        "non-strict": "'<=' used instead of '<' (a uniform row, where f(n) = 0 exactly, must keep all n)",
+        "hbar-ln-vocab": "Hbar normalised by ln V (vocabulary size) instead of ln k",
+        "hbar-ln-candidates": "Hbar normalised by ln n (number of candidates) instead of ln k",
+        "temperature-ignored": "the temperature is not applied before EES (p = softmax(z), not softmax(z / tau))",
+        "keeps-all": "every candidate kept: no crossing was detected (a NaN gap compares false, e.g. from 0*ln 0 of underflowed probabilities)",
+    }
+
+    def diagnose(self, ref, k: int, row, params, options) -> tuple[str, list[str]]:
+        """The misreadings of SPEC section 2 that reproduce ``k`` (explanations, uncertified)."""
+        n, m = ref.n, ref.min_tokens_to_keep
+        tau = params["temperature"]
+        found: list[str] = []
+        try:
+            if options.rule == "first-exclusive":
+                if reference.ees(row, tau, rule="first-inclusive").k == k:
+                    found.append("crossing-included")
+                if reference.ees(row, tau, rule="last").k == k:
+                    found.append("last-crossing")
+            if ref.row.all_tied and n > max(m, 1) and k == n - 1:
+                found.append("non-strict")
+            if n >= 2 and n <= 20000:
+                curve = reference.exact_curve(ref.row, tau, dps=25)
+                lnV = mpmath.log(ref.row.size)
+                lnn = mpmath.log(n)
+                Hs = [r.hbar * mpmath.log(r.k) for r in curve]
+                for fault, denom in (("hbar-ln-vocab", lnV), ("hbar-ln-candidates", lnn)):
+                    if denom == 0:
+                        continue
+                    if fault == "hbar-ln-candidates" and ref.row.size == n:
+                        continue  # same as ln V
+                    gaps = [H / denom - r.P for H, r in zip(Hs, curve)]
+                    i = _first_crossing(gaps, m, n)
+                    if (n if i is None else i - 1) == k:
+                        found.append(fault)
+            if tau != 1.0 and reference.ees(row, 1.0, rule=options.rule).k == k:
+                found.append("temperature-ignored")
+            if k == n and ref.k < n:
+                found.append("keeps-all")
+        except (ValueError, ZeroDivisionError):  # a diagnosis is best effort; the verdict stands
+            pass
+        fault = found[0] if found else "wrong-kept-set"
+        return fault, [f"{f}: {self.MISREADINGS[f]}" for f in found]
+
+
+# ----------------------------------------------------------------------------------------------
+# temperatures (EDT, dynatemp)
+# ----------------------------------------------------------------------------------------------
+
+
+class _Temperature(Method):
+    """Shared reading and interval judgement of a temperature."""
+
+    allows_none = False
+
+    def normalize(self, raw: Any, vocab: int) -> float | None:
+        raw = _to_numpy(raw)
+        if raw is None:
+            if self.allows_none:
+                return None
+            raise OutputFault("bad-output", "returned None, expected a temperature (a float)")
+        if isinstance(raw, np.ndarray):
+            if raw.size != 1:
+                raise OutputFault("bad-output", f"returned an array of shape {raw.shape}, expected one float")
+            raw = raw.reshape(())[()]
+        if isinstance(raw, (bool, np.bool_)) or not isinstance(raw, (int, float, np.integer, np.floating)):
+            raise OutputFault("bad-output", f"returned {type(raw).__name__}, expected a float")
+        t = float(raw)
+        if math.isnan(t):
+            raise OutputFault("nan", "returned NaN for the temperature (a port must never produce NaN: 0*ln 0 = 0 by definition)")
+        if math.isinf(t):
+            raise OutputFault("nan", f"returned {t} for the temperature (non-finite)")
+        return t
+
+    def encode(self, value: float | None) -> dict:
+        return {"temperature": None if value is None else float(value).hex()}
+
+    def decode(self, obj: dict, vocab: int) -> float | None:
+        if "temperature" not in obj:
+            raise OutputFault("bad-output", "a temperature answer needs 'temperature' (hex float, number or null)")
+        t = obj["temperature"]
+        if t is None:
+            return self.normalize(None, vocab)
+        from .codec import from_hex
+
+        try:
+            return self.normalize(from_hex(t), vocab)
+        except (TypeError, ValueError) as exc:
+            raise OutputFault("bad-output", f"'temperature': {exc}") from None
+
+    def expected_json(self, ref: Any) -> dict:
+        if ref is None:
+            return {"temperature": None}
+        return {"temperature": float(ref).hex(), "decimal": mpmath.nstr(ref, 25)}
+
+    def interval(self, H: mpmath.mpf, params: dict, n: int, rho: float) -> tuple[mpmath.mpf, mpmath.mpf]:  # pragma: no cover
+        raise NotImplementedError
+
+    @staticmethod
+    def entropy_span(H: mpmath.mpf, rho: float) -> tuple[mpmath.mpf, mpmath.mpf]:
+        """The entropies a float computation in a dtype with tolerance ``rho`` may produce."""
+        return max(mpmath.mpf(0), H * (1 - rho) - rho), H * (1 + rho) + rho
+
+    def _judge_interval(self, ref, value, lo, hi, rho, dtype, details) -> Verdict:
+        with mpmath.workdps(30):
+            tiny = _SMALLEST_NORMAL[dtype]
+            lo_w = lo - rho * abs(ref) - tiny
+            hi_w = hi + rho * abs(ref) + tiny
+            err = abs(mpmath.mpf(value) - ref)
+            scale = max(hi_w - ref, ref - lo_w)
+            severity = float(err / scale) if scale > 0 else (0.0 if err == 0 else math.inf)
+        details.update(expected=float(ref), got=value, allowed=[float(lo_w), float(hi_w)], rtol=rho)
+        if lo_w <= value <= hi_w:
+            return Verdict("pass", "", severity=severity, details=details)
+        return Verdict(
+            "fail",
+            f"temperature {value!r} where the reference gives {mpmath.nstr(ref, 17)}; allowed [{float(lo_w)!r}, {float(hi_w)!r}] ({dtype}, rtol {_fmt(rho)} on the entropy and the result)",
+            "wrong-temperature",
+            severity=severity,
+            details=details,
+        )
+
+    def _diagnose(self, value, alternatives, rho, dtype) -> tuple[str | None, list[str]]:
+        found = []
+        for fault, (lo, hi, why) in alternatives.items():
+            if lo is None:
+                continue
+            with mpmath.workdps(30):
+                mid = (lo + hi) / 2
+                tiny = _SMALLEST_NORMAL[dtype]
+                if lo - rho * abs(mid) - tiny <= value <= hi + rho * abs(mid) + tiny:
+                    found.append((fault, why))
+        return (found[0][0] if found else None), [f"{f}: {w}" for f, w in found]
+
+
+class EDT(_Temperature):
+    """EDT: the port returns ``T = T0 * N**(theta / H)`` for one row (0 = greedy)."""
+
+    name = "edt"
+    params = ("T0", "theta", "N")
+    grid = {"T0": (0.5, 0.8, 1.0, 1.5), "theta": (0.0, 0.1, 0.5, 1.0, 2.0), "N": (0.8, 0.8, 0.5, 0.95)}
+
+    def reference(self, row, params, options):
+        return reference.edt_temperature(row, params["T0"], params["theta"], params["N"])
+
+    @staticmethod
+    def formula(H, T0, theta, N):
+        if theta == 0:
+            return mpmath.mpf(T0)
+        if H <= 0:
+            return mpmath.mpf(0)
+        return T0 * mpmath.power(N, theta / H)
+
+    def judge(self, row, params, ref, value, dtype, options) -> Verdict:
+        rho = tolerances.temperature_rtol(dtype)
+        T0, theta, N = params["T0"], params["theta"], params["N"]
+        details: dict = {}
+        with mpmath.workdps(30):
+            H = reference.entropy(row)
+            H_lo, H_hi = self.entropy_span(H, rho)
+            lo = self.formula(H_lo, T0, theta, N)
+            hi = self.formula(H_hi, T0, theta, N)
+            details["entropy"] = float(H)
+        v = self._judge_interval(ref, value, lo, hi, rho, dtype, details)
+        if v.status == "fail":
+            with mpmath.workdps(30):
+                alts = {}
+                a, b = self.entropy_span(H / mpmath.log(2), rho)
+                alts["entropy-in-bits"] = (self.formula(a, T0, theta, N), self.formula(b, T0, theta, N), "the entropy is taken in bits instead of nats")
+                if T0 != 1.0:
+                    a, b = self.entropy_span(reference.entropy(row, T0), rho)
+                    alts["entropy-of-tempered"] = (self.formula(a, T0, theta, N), self.formula(b, T0, theta, N), "the entropy of softmax(z / T0) is used instead of the raw softmax(z)")
+            fault, why = self._diagnose(value, alts, rho, dtype)
+            if fault:
+                v.fault = fault
+                v.message += ". Diagnosis: " + "; ".join(why)
+                v.details["diagnosis"] = why
+        return v
+
+
+class Dynatemp(_Temperature):
+    """llama.cpp dynatemp: the port returns the temperature, or ``None`` for a no-op row."""
+
+    name = "dynatemp"
+    params = ("temp", "delta", "exponent")
+    grid = {"temp": (0.5, 0.8, 1.0, 1.5), "delta": (0.0, 0.25, 0.5, 1.0, 2.0), "exponent": (0.0, 0.5, 1.0, 1.0, 2.0)}
+    allows_none = True
+
+    def reference(self, row, params, options):
+        return reference.dynatemp_temperature(row, params["temp"], params["delta"], params["exponent"])
+
+    @staticmethod
+    def formula(H, ln_n, temp, delta, exponent):
+        t_min = max(mpmath.mpf(0), mpmath.mpf(temp) - delta)
+        t_max = mpmath.mpf(temp) + delta
+        if exponent == 0:
+            return t_max
+        if H <= 0:
+            return t_min if exponent > 0 else None
+        return t_min + (t_max - t_min) * mpmath.power(H / ln_n, exponent)
+
+    def _span(self, H, ln_n, params, rho):
+        H_lo, H_hi = self.entropy_span(H, rho)
+        a = self.formula(H_lo, ln_n, params["temp"], params["delta"], params["exponent"])
+        b = self.formula(H_hi, ln_n, params["temp"], params["delta"], params["exponent"])
+        if a is None or b is None:
+            return None, None
+        return min(a, b), max(a, b)
+
+    def judge(self, row, params, ref, value, dtype, options) -> Verdict:
+        rho = tolerances.temperature_rtol(dtype)
+        size = int(np.asarray(row).shape[0])
+        if ref is None or value is None:
+            if ref is None and value is None:
+                return Verdict("pass", "")
+            if ref is None:
+                return Verdict("fail", f"returned {value!r}, but a row of {size} entry is a no-op (llama.cpp applies no temperature: return None)", "no-op-applied", details={"expected": None, "got": value})
+            return Verdict("fail", f"returned None (no-op) where the reference applies T = {mpmath.nstr(ref, 12)} (n = {size} entries, -inf ones included)", "wrong-no-op", details={"expected": float(ref), "got": None})
+        temp, delta = params["temp"], params["delta"]
+        details: dict = {}
+        with mpmath.workdps(30):
+            if delta <= 0:
+                lo = hi = mpmath.mpf(temp)
+            else:
+                H = reference.entropy(row)
+                details["entropy"] = float(H)
+                lo, hi = self._span(H, mpmath.log(size), params, rho)
+        v = self._judge_interval(ref, value, lo, hi, rho, dtype, details)
+        if v.status == "fail" and delta > 0:
+            with mpmath.workdps(30):
+                n_finite = int(np.isfinite(np.asarray(row, dtype=np.float64)).sum())
+                alts = {}
+                if 1 < n_finite < size:
+                    a, b = self._span(H, mpmath.log(n_finite), params, rho)
+                    alts["n-finite-only"] = (a, b, "n counts only the finite entries; llama.cpp counts every entry of the candidate array, -inf included")
+                a, b = self._span(H / mpmath.log(2), mpmath.log(size), params, rho)
+                alts["entropy-in-bits"] = (a, b, "the entropy is taken in bits but normalised by ln n")
+            fault, why = self._diagnose(value, alts, rho, dtype)
+            if fault:
+                v.fault = fault
+                v.message += ". Diagnosis: " + "; ".join(why)
+                v.details["diagnosis"] = why
+        return v
+
+
+register_method(EES())
+register_method(EDT())
+register_method(Dynatemp())
+
+
+def judge(method: str, logits: Any, params: dict[str, float], output: Any, dtype: str, options: Options = Options()) -> Verdict:
+    """Judge one answer of a port against the certified reference (convenience entry).
+
+    ``logits`` must already be in the dtype's numpy type (exact values); ``output`` is what the port
+    returned.
+
+    >>> judge("edt", np.array([0.0, 0.0]), {"T0": 1.0, "theta": math.log(2), "N": 0.8}, 0.8, "float64").status
+    'pass'
+    """
+    m = get_method(method)
+    row = np.asarray(logits)
+    try:
+        value = m.normalize(output, row.shape[-1])
+    except OutputFault as exc:
+        return Verdict("fail", exc.message, exc.fault)
+    ref = m.reference(row, params, options)
+    return m.judge(row, params, ref, value, dtype, options)

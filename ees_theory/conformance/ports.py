@@ -1,0 +1,377 @@
+"""Ports: how the harness calls an implementation, in process or isolated in a subprocess.
+
+A port is named by a string (``PORT`` on the command line):
+
+* ``package.module:callable`` or ``path/to/file.py:callable`` -- a Python port, one row at a time
+  (``fn(logits, *params)``, see ``PROTOCOL.md``). An optional batched form -- an attribute
+  ``callable.batched`` or a module-level ``<callable>_batched`` taking a 2-D array and one array
+  per parameter -- is used when present (in process). With ``isolate=True`` (the command line's
+  default) the port runs in a worker subprocess that speaks the JSON Lines protocol, so a port
+  that kills its process or hangs costs one case, not the run.
+* ``exec:COMMAND ARGS...`` -- a port in any language speaking the JSON Lines protocol on
+  stdin/stdout, run as a subprocess.
+* ``builtin`` or ``builtin:ACCUMULATE`` -- the toolkit's own float variants (``ees_theory.torch``)
+  in the dtype under test, reductions in the input dtype or in float32.
+
+Every call yields an :class:`Outcome`: a normalised answer, or a fault (``raised``,
+``bad-output``, ``nan``, ``mutated-input``, ``timeout``, ``crashed``, ``protocol-error``) with a
+message.
+
+>>> port = open_port("ees_theory.conformance.ports:_demo_ees", "ees", "float64", isolate=False)
+>>> out = port.run("ees", [np.array([2.0, 1.0, 0.0])], [{"temperature": 1.0}])[0]
+>>> out.fault, out.value.tolist()
+(None, [True, False, False])
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import math
+import os
+import select
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .codec import check_dtype, hex_list
+from .cases import params_to_json
+from .methods import OutputFault, get_method
+
+__all__ = ["Outcome", "Port", "InProcessPort", "SubprocessPort", "open_port", "load_callable", "PortTimeout"]
+
+
+@dataclass
+class Outcome:
+    """What one call produced: ``value`` (normalised) or a ``fault`` class with a ``message``."""
+
+    value: Any = None
+    fault: str | None = None
+    message: str = ""
+    elapsed: float = 0.0
+
+
+class PortTimeout(Exception):
+    """Raised inside an in-process port call that ran past its time limit."""
+
+
+def _demo_ees(logits: np.ndarray, temperature: float) -> np.ndarray:
+    # A stand-in port for the doctest above: keeps only the most likely token.
+    mask = np.zeros(logits.shape, dtype=bool)
+    mask[int(np.argmax(logits))] = True
+    return mask
+
+
+def load_callable(spec: str) -> Callable:
+    """Import ``module:attr`` (dotted module or a ``.py`` file path; ``attr`` may be dotted).
+
+    >>> load_callable("math:sqrt")(4.0)
+    2.0
+    """
+    if ":" not in spec:
+        raise ValueError(f"a Python port is 'module:callable' or 'path/file.py:callable', got {spec!r}")
+    mod_name, _, attr = spec.rpartition(":")
+    if mod_name.endswith(".py") or os.sep in mod_name:
+        path = Path(mod_name)
+        if not path.is_file():
+            raise FileNotFoundError(f"port file {path} does not exist")
+        name = "_ees_port_" + path.stem
+        module_spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[name] = module
+        module_spec.loader.exec_module(module)
+    else:
+        if os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())
+        module = importlib.import_module(mod_name)
+    obj: Any = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise ValueError(f"{mod_name} has no attribute {attr!r}") from None
+    if not callable(obj):
+        raise TypeError(f"{spec} is not callable")
+    return obj
+
+
+def _find_batched(fn: Callable, spec: str | None) -> Callable | None:
+    batched = getattr(fn, "batched", None)
+    if callable(batched):
+        return batched
+    if spec:
+        mod_name, _, attr = spec.rpartition(":")
+        module = sys.modules.get(mod_name) or sys.modules.get("_ees_port_" + Path(mod_name).stem)
+        if module is not None and "." not in attr:
+            cand = getattr(module, attr + "_batched", None)
+            if callable(cand):
+                return cand
+    return None
+
+
+class Port:
+    """Base class: ``run(method, rows, params)`` returns one :class:`Outcome` per row."""
+
+    name = "port"
+    isolated = False
+    batched = False
+
+    def run(self, method: str, rows: list[np.ndarray], params: list[dict[str, float]], dtype: str = "float64") -> list[Outcome]:
+        raise NotImplementedError  # pragma: no cover
+
+    def close(self) -> None:
+        """Release the port's resources (a subprocess)."""
+
+
+class _Alarm:
+    """SIGALRM-based time limit for in-process calls (main thread only; elsewhere no limit)."""
+
+    def __init__(self, seconds: float | None):
+        self.seconds = seconds
+        self.active = bool(seconds) and threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
+
+    def __enter__(self):
+        if self.active:
+            def on_alarm(signum, frame):
+                raise PortTimeout()
+
+            self.previous = signal.signal(signal.SIGALRM, on_alarm)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, *exc):
+        if self.active:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous)
+        return False
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.dtype == b.dtype and a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=True))
+
+
+class InProcessPort(Port):
+    """A Python callable called in this process (fast; a crash of the port ends the run)."""
+
+    def __init__(self, fn: Callable, name: str, batched: Callable | None = None, timeout: float | None = 10.0):
+        self.fn = fn
+        self.name = name
+        self.batched_fn = batched
+        self.batched = batched is not None
+        self.timeout = timeout
+
+    def _one(self, method, row: np.ndarray, params: dict) -> Outcome:
+        m = get_method(method)
+        original = row.copy()
+        t0 = time.perf_counter()
+        try:
+            with _Alarm(self.timeout):
+                raw = m.call(self.fn, row, params)
+        except PortTimeout:
+            return Outcome(fault="timeout", message=f"no answer within {self.timeout:g} s", elapsed=time.perf_counter() - t0)
+        except KeyboardInterrupt:
+            raise
+        except SystemExit as exc:
+            return Outcome(fault="crashed", message=f"the port called sys.exit({exc.code!r})", elapsed=time.perf_counter() - t0)
+        except BaseException as exc:  # noqa: BLE001 - any error of the port is a verdict
+            return Outcome(fault="raised", message=f"{type(exc).__name__}: {exc}", elapsed=time.perf_counter() - t0)
+        elapsed = time.perf_counter() - t0
+        if not _same(row, original):
+            where = np.flatnonzero(~((row == original) | (np.isnan(row) & np.isnan(original))))
+            return Outcome(fault="mutated-input", message=f"the port modified its input logits in place (first changed position {int(where[0]) if len(where) else '?'}); a sampler must not write to the caller's logits", elapsed=elapsed)
+        try:
+            return Outcome(value=m.normalize(raw, row.shape[-1]), elapsed=elapsed)
+        except OutputFault as exc:
+            return Outcome(fault=exc.fault, message=exc.message, elapsed=elapsed)
+
+    def _batch(self, method, rows, params) -> list[Outcome] | None:
+        m = get_method(method)
+        stacked = np.stack(rows)
+        original = stacked.copy()
+        t0 = time.perf_counter()
+        try:
+            with _Alarm(self.timeout):
+                raw = m.call_batched(self.batched_fn, stacked, params)
+            if not _same(stacked, original):
+                return None  # attribute the mutation row by row
+            parts = m.split_batched(raw, len(rows))
+            values = [m.normalize(p, stacked.shape[-1]) for p in parts]
+        except KeyboardInterrupt:
+            raise
+        except BaseException:  # noqa: BLE001 - fall back to single rows to attribute the fault
+            return None
+        per = (time.perf_counter() - t0) / len(rows)
+        return [Outcome(value=v, elapsed=per) for v in values]
+
+    def run(self, method, rows, params, dtype="float64"):
+        if self.batched_fn is not None and len(rows) > 1 and len({r.shape for r in rows}) == 1:
+            out = self._batch(method, rows, params)
+            if out is not None:
+                return out
+        return [self._one(method, r, p) for r, p in zip(rows, params)]
+
+
+class SubprocessPort(Port):
+    """A port process speaking the JSON Lines protocol; restarted after a crash or a timeout."""
+
+    isolated = True
+
+    def __init__(self, command: list[str], name: str, timeout: float | None = 10.0, env: dict | None = None):
+        if not command:
+            raise ValueError("an external port needs a command")
+        self.command = command
+        self.name = name
+        self.timeout = timeout
+        self.env = env
+        self.proc: subprocess.Popen | None = None
+        self.buffer = b""
+        self.counter = 0
+
+    def _start(self) -> None:
+        self.stderr = tempfile.TemporaryFile()
+        try:
+            self.proc = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=self.env)
+        except OSError as exc:
+            raise ValueError(f"cannot start port {self.command!r}: {exc}") from None
+        self.buffer = b""
+
+    def _stderr_tail(self) -> str:
+        try:
+            self.stderr.seek(0)
+            text = self.stderr.read().decode("utf-8", "replace").strip()
+        except (OSError, ValueError):
+            return ""
+        return (" | stderr: " + text[-300:].replace("\n", " / ")) if text else ""
+
+    def _stop(self) -> int | None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            proc.kill()
+        try:
+            return proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a process that survives SIGKILL
+            return None
+
+    def _readline(self, deadline: float | None) -> bytes | None:
+        """One line from the port; None on end of file; raises PortTimeout past the deadline."""
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self.buffer:
+            wait = None if deadline is None else deadline - time.monotonic()
+            if wait is not None and wait <= 0:
+                raise PortTimeout()
+            ready, _, _ = select.select([fd], [], [], wait)
+            if not ready:
+                continue
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                return None
+            self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return line
+
+    def _crash_outcome(self, t0: float) -> Outcome:
+        status = self._stop()
+        tail = self._stderr_tail()
+        if status is not None and status < 0:
+            try:
+                how = f"killed by {signal.Signals(-status).name}"
+            except ValueError:
+                how = f"killed by signal {-status}"
+        else:
+            how = f"exited with status {status}"
+        return Outcome(fault="crashed", message=f"the port process {how} before answering{tail}", elapsed=time.perf_counter() - t0)
+
+    def _one(self, method: str, row: np.ndarray, params: dict, dtype: str) -> Outcome:
+        m = get_method(method)
+        if self.proc is None or self.proc.poll() is not None:
+            self._stop()
+            self._start()
+        self.counter += 1
+        rid = f"r{self.counter}"
+        request = {"id": rid, "method": method, "dtype": dtype, "logits": hex_list(row), "params": params_to_json(params)}
+        t0 = time.perf_counter()
+        try:
+            self.proc.stdin.write((json.dumps(request, separators=(",", ":")) + "\n").encode())
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            return self._crash_outcome(t0)
+        deadline = None if not self.timeout else time.monotonic() + self.timeout
+        try:
+            line = self._readline(deadline)
+        except PortTimeout:
+            self._stop()
+            return Outcome(fault="timeout", message=f"no answer within {self.timeout:g} s (the port process was killed and restarted)", elapsed=time.perf_counter() - t0)
+        elapsed = time.perf_counter() - t0
+        if line is None:
+            return self._crash_outcome(t0)
+        try:
+            obj = json.loads(line)
+            if not isinstance(obj, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            self._stop()  # the stream is out of step; start afresh
+            return Outcome(fault="protocol-error", message=f"answer is not a JSON object: {line[:120]!r}", elapsed=elapsed)
+        if obj.get("id") != rid:
+            self._stop()
+            return Outcome(fault="protocol-error", message=f"answer id {obj.get('id')!r} does not match request id {rid!r}", elapsed=elapsed)
+        if "error" in obj:
+            return Outcome(fault="raised", message=str(obj["error"]), elapsed=elapsed)
+        if obj.get("mutated"):
+            return Outcome(fault="mutated-input", message="the port modified its input logits in place; a sampler must not write to the caller's logits", elapsed=elapsed)
+        if "fault" in obj:
+            return Outcome(fault=str(obj["fault"]), message=str(obj.get("message", "")), elapsed=elapsed)
+        try:
+            return Outcome(value=m.decode(obj, row.shape[-1]), elapsed=elapsed)
+        except OutputFault as exc:
+            return Outcome(fault=exc.fault, message=exc.message, elapsed=elapsed)
+
+    def run(self, method, rows, params, dtype="float64"):
+        return [self._one(method, r, p, dtype) for r, p in zip(rows, params)]
+
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(timeout=2)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        self._stop()
+
+
+def _worker_env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (os.getcwd(), env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def open_port(spec: str, method: str, dtype: str, *, isolate: bool = True, timeout: float | None = 10.0) -> Port:
+    """Open the port named by ``spec`` (see the module docstring) for ``method`` in ``dtype``."""
+    get_method(method)
+    check_dtype(dtype)
+    if timeout is not None and (not math.isfinite(timeout) or timeout <= 0):
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if spec == "builtin" or spec.startswith("builtin:"):
+        from .builtin import builtin_port
+
+        accumulate = spec.partition(":")[2] or "float32"
+        return builtin_port(method, dtype, accumulate, timeout=timeout)
+    if spec.startswith("exec:"):
+        command = shlex.split(spec[len("exec:"):])
+        return SubprocessPort(command, spec, timeout)
+    if isolate:
+        load_callable(spec)  # fail early, here, on a name that does not import
+        return SubprocessPort([sys.executable, "-m", "ees_theory.conformance.worker", spec], spec, timeout, env=_worker_env())
+    fn = load_callable(spec)
+    return InProcessPort(fn, spec, _find_batched(fn, spec), timeout)

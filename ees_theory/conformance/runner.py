@@ -1,0 +1,404 @@
+"""Running a port over cases: judging, shrinking failures, the results journal and the report.
+
+Results go to a JSON Lines *journal* as they come: a header (what is checked, how, and a
+fingerprint of the planned cases), one line per case, and a summary line at the end. With
+``resume=True`` a journal whose header matches is continued: recorded cases are kept and skipped,
+a torn last line (a run killed mid-write) is dropped, and the run goes on from there, so no case is
+lost or repeated.
+
+>>> from ees_theory.conformance.ports import InProcessPort
+>>> from ees_theory.conformance.cases import Case
+>>> def top1(z, t):
+...     m = np.zeros(z.shape, bool); m[np.argmax(z)] = True; return m
+>>> cases = [Case("a", "ees", "hand", np.array([2.0, 1.0, 0.0]), {"temperature": 1.0}),
+...          Case("b", "ees", "hand", np.array([0.0, 0.0]), {"temperature": 1.0})]
+>>> report = run_check(InProcessPort(top1, "top1"), "ees", "float64", cases, shrink=False)
+>>> [(r["case"], r["status"], r["fault"]) for r in report.records]
+[('a', 'pass', None), ('b', 'fail', 'non-strict')]
+>>> report.ok
+False
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import math
+import os
+import shlex
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from .cases import Case, params_to_json
+from .codec import hex_list
+from .methods import Options, Verdict, get_method
+from .ports import Outcome, Port
+from .shrink import shrink_case
+
+__all__ = ["run_check", "Report", "Journal", "repro_line", "fingerprint", "JOURNAL_FORMAT"]
+
+JOURNAL_FORMAT = "ees-theory-results/1"
+#: a failing case's logits are stored in the journal up to this vocabulary size
+STORE_LOGITS_MAX = 4096
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        x = float(x)
+        return x if math.isfinite(x) else str(x)
+    if isinstance(x, np.bool_):
+        return bool(x)
+    return x
+
+
+def fingerprint(cases: Iterable[Case]) -> str:
+    """A short hash of the planned cases (ids, parameters and logits), to match a journal.
+
+    >>> fingerprint([]) == fingerprint([])
+    True
+    """
+    h = hashlib.sha256()
+    for c in cases:
+        h.update(c.to_line().encode())
+    return h.hexdigest()[:16]
+
+
+def repro_line(port_spec: str, case: Case, dtype: str, options: Options) -> str:
+    """A shell line that re-runs exactly this case against ``port_spec``.
+
+    >>> c = Case("x", "ees", "hand", np.array([1.0, 0.0]), {"temperature": 1.0})
+    >>> repro_line("my.port:ees", c, "float32", Options())
+    'ees-theory check my.port:ees --method ees --dtype float32 --case \\'{"logits":["0x1.0000000000000p+0","0x0.0p+0"],"params":{"temperature":"0x1.0000000000000p+0"}}\\''
+    """
+    payload = json.dumps({"logits": hex_list(case.logits), "params": params_to_json(case.params)}, separators=(",", ":"))
+    parts = ["ees-theory", "check", shlex.quote(port_spec), "--method", case.method, "--dtype", dtype]
+    if options.accumulate != "input":
+        parts += ["--accumulate", options.accumulate]
+    if options.rule != "first-exclusive":
+        parts += ["--rule", options.rule]
+    if options.strict_ties:
+        parts += ["--strict-ties"]
+    parts += ["--case", shlex.quote(payload)]
+    return " ".join(parts)
+
+
+class Journal:
+    """The append-only JSON Lines results file of one run (see the module docstring)."""
+
+    def __init__(self, path: str | Path, header: dict, resume: bool = False):
+        self.path = Path(path)
+        self.header = header
+        self.records: list[dict] = []
+        if resume and self.path.exists():
+            self._load()
+        else:
+            if resume:
+                pass  # nothing to resume: start afresh
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "w", encoding="utf-8") as fh:
+                fh.write(json.dumps(dict(header, kind="header")) + "\n")
+
+    def _load(self) -> None:
+        raw = self.path.read_bytes()
+        if raw and not raw.endswith(b"\n"):  # a torn last line: the run was killed mid-write
+            raw = raw[: raw.rfind(b"\n") + 1]
+            with open(self.path, "wb") as fh:
+                fh.write(raw)
+        lines = [ln for ln in raw.decode("utf-8").splitlines() if ln.strip()]
+        if not lines:
+            with open(self.path, "w", encoding="utf-8") as fh:
+                fh.write(json.dumps(dict(self.header, kind="header")) + "\n")
+            return
+        head = json.loads(lines[0])
+        keys = ("format", "port", "method", "dtype", "options", "plan")
+        diff = [k for k in keys if head.get(k) != self.header.get(k)]
+        if head.get("kind") != "header" or diff:
+            raise ValueError(
+                f"{self.path} was written by a different run ({', '.join(diff) or 'no header'} differ); "
+                "resume with the same port, method, dtype and options, or write to another file"
+            )
+        seen = set()
+        for ln in lines[1:]:
+            obj = json.loads(ln)
+            if obj.get("kind") == "case" and obj["case"] not in seen:
+                seen.add(obj["case"])
+                self.records.append(obj)
+
+    @property
+    def done(self) -> set[str]:
+        """Ids of the cases already recorded."""
+        return {r["case"] for r in self.records}
+
+    def append(self, record: dict) -> None:
+        """Record one case (written and flushed at once)."""
+        line = json.dumps(_jsonable(dict(record, kind="case")), separators=(",", ":"))
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        self.records.append(json.loads(line))
+
+    def finish(self, summary: dict) -> None:
+        """Append the summary line."""
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(_jsonable(dict(summary, kind="summary"))) + "\n")
+
+
+@dataclass
+class Report:
+    """The outcome of a run: per-case records, skipped cases, and how to print them."""
+
+    port: str
+    method: str
+    dtype: str
+    options: Options
+    records: list[dict]
+    skipped: list[dict] = field(default_factory=list)
+    journal: str | None = None
+
+    @property
+    def failures(self) -> list[dict]:
+        return [r for r in self.records if r["status"] == "fail"]
+
+    @property
+    def ok(self) -> bool:
+        """True when at least one case was judged and none failed (the exit status 0)."""
+        return bool(self.records) and not self.failures
+
+    def counts(self) -> dict[str, int]:
+        c = defaultdict(int)
+        for r in self.records:
+            c[r["status"]] += 1
+            c["uncertified"] += 0 if r.get("certified", True) else 1
+        return {"cases": len(self.records), "passed": c["pass"], "admissible": c["admissible"], "failed": c["fail"], "uncertified": c["uncertified"], "skipped": len(self.skipped)}
+
+    def by_family(self) -> dict[str, dict]:
+        fams: dict[str, list[dict]] = defaultdict(list)
+        for r in self.records:
+            fams[r["family"]].append(r)
+        out = {}
+        for fam in sorted(fams):
+            rs = fams[fam]
+            fails = [r for r in rs if r["status"] == "fail"]
+            pool = fails or rs
+
+            def sev(r):
+                s = r.get("severity")
+                return math.inf if s is None or s == "inf" else float(s)
+
+            worst = max(pool, key=sev)
+            out[fam] = {
+                "cases": len(rs),
+                "passed": sum(r["status"] == "pass" for r in rs),
+                "admissible": sum(r["status"] == "admissible" for r in rs),
+                "failed": len(fails),
+                "uncertified": sum(not r.get("certified", True) for r in rs),
+                "worst": worst["case"],
+                "worst_severity": sev(worst),
+                "worst_fault": worst.get("fault"),
+            }
+        return out
+
+    def summary(self) -> dict:
+        """JSON-ready totals, per-family rows and the verdict."""
+        return {"port": self.port, "method": self.method, "dtype": self.dtype, "ok": self.ok, "totals": self.counts(), "families": self.by_family()}
+
+    def table(self) -> str:
+        """The per-family table: cases, passed, admissible, failed, uncertified, worst case."""
+        sev_name = "bound/margin" if self.method == "ees" else "err/tol"
+        head = f"{'family':<16}{'cases':>6}{'passed':>8}{'admiss.':>8}{'failed':>7}{'uncert.':>8}  worst case ({sev_name})"
+        lines = [head, "-" * len(head)]
+        for fam, row in self.by_family().items():
+            worst = f"{row['worst']} ({row['worst_severity']:.3g}{', ' + row['worst_fault'] if row['worst_fault'] else ''})"
+            lines.append(f"{fam:<16}{row['cases']:>6}{row['passed']:>8}{row['admissible']:>8}{row['failed']:>7}{row['uncertified']:>8}  {worst}")
+        t = self.counts()
+        lines.append("-" * len(head))
+        lines.append(f"{'total':<16}{t['cases']:>6}{t['passed']:>8}{t['admissible']:>8}{t['failed']:>7}{t['uncertified']:>8}")
+        return "\n".join(lines)
+
+    def text(self) -> str:
+        """The full report: header, table, skipped cases, failures with their shrunk repro lines."""
+        o = self.options
+        out = [
+            f"ees-theory check {self.port}  method={self.method} dtype={self.dtype} accumulate={o.accumulate}"
+            + (f" rule={o.rule}" if self.method == "ees" else "")
+            + (" strict-ties" if o.strict_ties else ""),
+            "",
+            self.table(),
+        ]
+        if self.skipped:
+            reasons = defaultdict(int)
+            for s in self.skipped:
+                reasons[s["reason"]] += 1
+            out.append("")
+            out.append(f"skipped {len(self.skipped)} case(s): " + "; ".join(f"{n} {why}" for why, n in reasons.items()))
+        if self.failures:
+            out.append("")
+            out.append("failures:")
+            for r in self.failures[:20]:
+                out.append(f"  [{r['fault']}] {r['case']} ({r['family']}, vocab {r['vocab']}): {r['message']}")
+                s = r.get("shrunk")
+                if s:
+                    out.append(f"    shrunk to vocab {s['vocab']}: {s['message']}")
+                    out.append(f"    reproduce: {s['repro']}")
+                elif r.get("repro"):
+                    out.append(f"    reproduce: {r['repro']}")
+            if len(self.failures) > 20:
+                out.append(f"  ... and {len(self.failures) - 20} more (see the JSON results)")
+        t = self.counts()
+        out.append("")
+        if self.ok:
+            out.append(f"CONFORMS: {t['passed']} passed, {t['admissible']} admissible (within the {self.dtype} error bound), 0 failed")
+        elif not self.records:
+            out.append("NO VERDICT: no case was run")
+        else:
+            faults = defaultdict(int)
+            for r in self.failures:
+                faults[r["fault"]] += 1
+            out.append(f"DOES NOT CONFORM: {t['failed']} failed (" + ", ".join(f"{k} x{n}" for k, n in faults.items()) + ")")
+        if self.journal:
+            out.append(f"results: {self.journal}")
+        return "\n".join(out)
+
+
+def _stale(m, case: Case, ref: Any, options: Options) -> str | None:
+    if case.expected is None or (case.method == "ees" and options.rule != "first-exclusive"):
+        return None
+    now = m.expected_json(ref)
+    keys = ("k", "kept", "certified") if case.method == "ees" else ("temperature",)
+    for k in keys:
+        if now.get(k) != case.expected.get(k):
+            return f"golden vector {case.id}: stored {k}={case.expected.get(k)!r}, reference now gives {now.get(k)!r}; run `ees-theory vectors regen`"
+    return None
+
+
+def run_check(
+    port: Port,
+    method: str,
+    dtype: str,
+    cases: list[Case],
+    *,
+    options: Options = Options(),
+    port_spec: str | None = None,
+    journal: str | Path | None = None,
+    resume: bool = False,
+    shrink: bool = True,
+    skipped: list[dict] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    batch_size: int = 32,
+) -> Report:
+    """Judge ``port`` on ``cases`` in ``dtype``; see the module docstring for the journal.
+
+    Cases of another method, or whose logits ``dtype`` cannot hold exactly, are skipped and
+    counted (never silently dropped).
+    """
+    m = get_method(method)
+    spec = port_spec or port.name
+    skipped = list(skipped or [])
+    plan = []
+    for c in cases:
+        if c.method != method:
+            continue
+        if dtype not in c.dtypes:
+            skipped.append({"case": c.id, "family": c.family, "reason": f"not exactly representable in {dtype}"})
+            continue
+        plan.append(c)
+    header = {
+        "format": JOURNAL_FORMAT,
+        "port": spec,
+        "method": method,
+        "dtype": dtype,
+        "options": {"accumulate": options.accumulate, "rule": options.rule, "strict_ties": options.strict_ties},
+        "plan": {"cases": len(plan), "fingerprint": fingerprint(plan)},
+        "skipped": skipped,
+        "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    log = Journal(journal, header, resume) if journal else None
+    records: list[dict] = list(log.records) if log else []
+    done = {r["case"] for r in records}
+    pending = [c for c in plan if c.id not in done]
+    total = len(plan)
+    if progress:
+        progress(len(done), total)
+    step = batch_size if port.batched else 1
+    try:
+        i = 0
+        while i < len(pending):
+            chunk = [pending[i]]
+            while len(chunk) < step and i + len(chunk) < len(pending) and pending[i + len(chunk)].vocab == chunk[0].vocab:
+                chunk.append(pending[i + len(chunk)])
+            i += len(chunk)
+            rows = [c.row(dtype) for c in chunk]
+            outcomes = port.run(method, [r.copy() for r in rows], [c.params for c in chunk], dtype)
+            for c, row, out in zip(chunk, rows, outcomes):
+                rec = _judge_case(m, port, spec, c, row, out, dtype, options, shrink)
+                if log:
+                    log.append(rec)
+                    rec = log.records[-1]
+                records.append(rec)
+            if progress:
+                progress(len(records), total)
+    finally:
+        port.close()
+    report = Report(spec, method, dtype, options, records, skipped, str(journal) if journal else None)
+    if log:
+        log.finish(report.summary())
+    return report
+
+
+def _judge_case(m, port: Port, spec: str, c: Case, row: np.ndarray, out: Outcome, dtype: str, options: Options, shrink: bool) -> dict:
+    rec: dict[str, Any] = {
+        "case": c.id,
+        "family": c.family,
+        "vocab": c.vocab,
+        "params": dict(c.params),
+        "comment": c.comment,
+        "elapsed_s": round(out.elapsed, 6),
+    }
+    if out.fault:
+        verdict = Verdict("fail", out.message, out.fault, certified=True, severity=math.inf)
+    else:
+        try:
+            ref = m.reference(row, c.params, options)
+        except (ValueError, ZeroDivisionError) as exc:
+            rec.update(status="skipped", fault=None, message=f"the reference refuses this input: {exc}", certified=False, severity=None)
+            return rec
+        stale = _stale(m, c, ref, options)
+        if stale:
+            raise ValueError(stale)
+        verdict = m.judge(row, c.params, ref, out.value, dtype, options)
+    rec.update(
+        status=verdict.status,
+        fault=verdict.fault,
+        message=verdict.message,
+        certified=verdict.certified,
+        severity=verdict.severity if math.isfinite(verdict.severity) else None,
+        details=verdict.details,
+    )
+    if verdict.status == "fail":
+        if c.vocab <= STORE_LOGITS_MAX:
+            rec["logits"] = hex_list(c.logits)
+        rec["repro"] = repro_line(spec, c, dtype, options)
+        if shrink and verdict.fault not in ("timeout", "crashed"):
+            small, small_verdict, calls = shrink_case(port, c, dtype, options, verdict.fault)
+            if small_verdict is not None:
+                rec["shrunk"] = {
+                    "vocab": small.vocab,
+                    "logits": hex_list(small.logits),
+                    "params": dict(small.params),
+                    "message": small_verdict.message,
+                    "repro": repro_line(spec, small, dtype, options),
+                    "port_calls": calls,
+                }
+    return rec

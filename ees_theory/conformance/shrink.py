@@ -1,0 +1,105 @@
+"""Shrinking a failing case to a smaller input that still fails against the certified reference.
+
+Three kinds of steps, greedily, within a budget of port calls: drop tokens (halves, then
+quarters, ..., then single tokens), round the logits to fewer bits (integers, halves, quarters,
+...), and set parameters to plain values. A step is kept when the port still fails the new input
+with the *same fault class*, so the shrunk case shows the same fault, smaller.
+
+>>> from ees_theory.conformance.methods import Options
+>>> from ees_theory.conformance.ports import InProcessPort
+>>> def keeps_two(z, t):                      # keeps 2 tokens whatever the row
+...     m = np.zeros(z.shape, bool); m[np.argsort(-z, kind="stable")[:2]] = True; return m
+>>> case = Case("c", "ees", "demo", np.array([3.3, 1.1, -0.7, -2.9, -4.4, 0.15]), {"temperature": 0.8})
+>>> small, verdict, calls = shrink_case(InProcessPort(keeps_two, "demo"), case, "float64", Options(), "crossing-included")
+>>> small.logits.tolist(), small.params, verdict.fault
+([-5.0, 0.0], {'temperature': 1.0}, 'crossing-included')
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .cases import Case
+from .methods import Options, Verdict
+from .ports import Port
+
+__all__ = ["shrink_case", "evaluate"]
+
+#: plain parameter values tried while shrinking
+PLAIN = {"temperature": 1.0, "T0": 1.0, "theta": 1.0, "N": 0.5, "temp": 1.0, "delta": 0.5, "exponent": 1.0}
+
+
+def evaluate(port: Port, case: Case, dtype: str, options: Options) -> tuple[Verdict, object]:
+    """Run ``case`` through ``port`` and judge it; returns the verdict and the outcome."""
+    from .methods import get_method
+
+    m = get_method(case.method)
+    row = case.row(dtype)
+    outcome = port.run(case.method, [row.copy()], [case.params], dtype)[0]
+    if outcome.fault:
+        return Verdict("fail", outcome.message, outcome.fault), outcome
+    ref = m.reference(row, case.params, options)
+    return m.judge(row, case.params, ref, outcome.value, dtype, options), outcome
+
+
+def shrink_case(
+    port: Port, case: Case, dtype: str, options: Options, fault: str, max_calls: int = 150, max_seconds: float = 20.0
+) -> tuple[Case, Verdict | None, int]:
+    """The smallest variant of ``case`` found that still fails with ``fault``.
+
+    Returns ``(case, verdict, calls)``; ``verdict`` is None when no step succeeded.
+    """
+    calls = 0
+    start = time.monotonic()
+    best, best_verdict = case, None
+
+    def still_fails(candidate: Case) -> Verdict | None:
+        nonlocal calls
+        if calls >= max_calls or time.monotonic() - start > max_seconds:
+            return None
+        if not np.isfinite(candidate.logits).any() or dtype not in candidate.dtypes:
+            return None
+        calls += 1
+        try:
+            verdict, _ = evaluate(port, candidate, dtype, options)
+        except (ValueError, TypeError):  # the reference refuses this input: not a candidate
+            return None
+        return verdict if verdict.status == "fail" and verdict.fault == fault else None
+
+    # 1. drop tokens
+    size = max(1, best.vocab // 2)
+    while size >= 1 and best.vocab > 1:
+        progress = False
+        start_at = 0
+        while start_at < best.vocab and best.vocab > 1:
+            z = np.delete(best.logits, np.arange(start_at, min(start_at + size, best.vocab)))
+            if len(z):
+                v = still_fails(best.with_logits(z))
+                if v is not None:
+                    best, best_verdict, progress = best.with_logits(z), v, True
+                    continue
+            start_at += size
+        if not progress:
+            size //= 2
+    # 2. fewer bits: shift the top to 0, then round to integers, halves, quarters, ...
+    finite = np.isfinite(best.logits)
+    top = best.logits[finite].max()
+    for bits in range(0, 12):
+        scale = 2.0**bits
+        z = np.where(finite, np.round((best.logits - top) * scale) / scale, -np.inf)
+        if np.array_equal(z, best.logits):
+            break
+        v = still_fails(best.with_logits(z))
+        if v is not None:
+            best, best_verdict = best.with_logits(z), v
+            break
+    # 3. plain parameters
+    for name, plain in PLAIN.items():
+        if name in best.params and best.params[name] != plain:
+            params = dict(best.params, **{name: plain})
+            v = still_fails(best.with_params(params))
+            if v is not None:
+                best, best_verdict = best.with_params(params), v
+    return best, best_verdict, calls

@@ -1,0 +1,1 @@
+"""Example ports used by the conformance tests (importable as ``tests.ports.<name>``)."""

@@ -172,7 +172,8 @@ def _canonical_topk(x: torch.Tensor, width: int) -> tuple[torch.Tensor, torch.Te
 
 
 def _kth(vals: torch.Tensor, idx: torch.Tensor, k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    g = (k - 1).clamp(min=0).unsqueeze(-1)
+    # clamped for rows the window does not settle yet (their k is not read)
+    g = (k - 1).clamp(min=0, max=vals.shape[-1] - 1).unsqueeze(-1)
     return vals.gather(-1, g), idx.gather(-1, g)
 
 

@@ -50,7 +50,7 @@ def edt_temperature(
 
     ``H`` is the entropy (nats) of ``softmax(logits)`` (``entropy_of="raw"``) or of
     ``softmax(logits / T0)`` (``"tempered"``). Computed as ``T0 * exp((theta ln N) / H)`` with
-    ``theta ln N`` formed in float64 and rounded once: ``H = 0`` gives ``exp(-inf) = 0``, never NaN.
+    ``theta ln N`` formed in float64 and rounded once; ``H = 0`` gives 0 by a test on ``H``, never NaN.
 
     >>> import torch
     >>> edt_temperature(torch.tensor([1.0, 1.0, 1.0, 1.0]), T0=2.0, theta=0.0).item()   # theta = 0: T0
@@ -66,8 +66,9 @@ def edt_temperature(
     if theta == 0:
         return torch.full(x.shape[:-1], T0, dtype=cd, device=x.device)
     H = _entropy(x.reshape(-1, x.shape[-1]), 1.0 if entropy_of == "raw" else T0, accumulate)
-    c = theta * math.log(N)  # < 0
-    T = torch.exp(torch.full_like(H, c) / H) * T0  # H = 0: c / 0 = -inf, exp = 0
+    c = torch.full_like(H, theta * math.log(N))  # < 0, or -0 where theta ln N underflows
+    # H = 0 is the greedy limit; tested on H itself since c / 0 is NaN when c rounded to -0
+    T = torch.where(H > 0, torch.exp(c / H) * T0, 0.0)
     return T.reshape(x.shape[:-1])
 
 
@@ -116,7 +117,9 @@ def dynatemp_temperature(
     ratio = (H / math.log(size)).clamp_(0.0, 1.0)
     lo = torch.tensor(t_min, dtype=cd, device=x.device)
     hi = torch.tensor(t_max, dtype=cd, device=x.device)
-    T = lo + (hi - lo) * ratio.pow(exponent)
+    # 0**exponent = 0 for exponent > 0 even where the exponent rounds to 0 in the compute dtype
+    power = torch.where(ratio > 0, ratio.pow(exponent), 0.0) if exponent > 0 else ratio.pow(exponent)
+    T = lo + (hi - lo) * power
     return torch.minimum(torch.maximum(T, lo), hi).reshape(shape)
 
 

@@ -1,0 +1,157 @@
+"""transformers drop-ins: EES, EDT and llama.cpp dynatemp as logits warpers.
+
+Each class has transformers' ``LogitsProcessor`` interface: ``warper(input_ids, scores)``
+returns new scores of the same shape and dtype (the input is never modified in place); dropped
+tokens get ``filter_value``. Pass them to ``model.generate(do_sample=True,
+logits_processor=LogitsProcessorList([...]))``. They subclass ``transformers.LogitsProcessor``
+when transformers is installed and work as plain callables without it.
+
+The returned scores are the processed logits of :mod:`ees_theory.torch`: shifted by the row
+maximum (which leaves ``softmax`` unchanged) and divided by the temperature.
+
+>>> import torch
+>>> scores = torch.tensor([[2.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
+>>> EESLogitsWarper()(None, scores).tolist()
+[[0.0, -inf, -inf], [0.0, 0.0, 0.0]]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from . import spec
+from . import torch as et_torch
+
+try:  # transformers is an optional extra
+    from transformers import LogitsProcessor as _Base
+except ImportError:  # pragma: no cover - exercised only without transformers
+
+    class _Base:  # type: ignore[no-redef]
+        """Stand-in with the same call signature when transformers is not installed."""
+
+
+__all__ = ["EESLogitsWarper", "EDTLogitsWarper", "DynaTempLogitsWarper"]
+
+
+def _check_filter_value(filter_value: Any) -> float:
+    if isinstance(filter_value, bool) or not isinstance(filter_value, (int, float)):
+        raise TypeError(f"filter_value must be a number, got {type(filter_value).__name__}")
+    return float(filter_value)
+
+
+class EESLogitsWarper(_Base):
+    """Entropy Equilibrium Sampling (SPEC section 2) as a logits warper.
+
+    ``temperature`` is applied before EES and stays in the sampling distribution (the authors
+    placed a temperature warper before theirs); leave it at 1.0 when another warper applies
+    the temperature first. ``rule``, ``min_tokens_to_keep`` and ``accumulate`` are those of
+    :func:`ees_theory.torch.ees_mask`.
+
+    >>> import torch
+    >>> w = EESLogitsWarper(temperature=2.0, filter_value=-100.0)
+    >>> w(None, torch.tensor([[3.0, 1.0, 0.5, -2.0]])).tolist()
+    [[0.0, -1.0, -100.0, -100.0]]
+    """
+
+    def __init__(
+        self,
+        temperature: float = 1.0,
+        min_tokens_to_keep: int = 1,
+        rule: str = spec.DEFAULT_RULE,
+        accumulate: str = "float32",
+        filter_value: float = float("-inf"),
+    ):
+        self.temperature = spec.check_temperature(temperature)
+        self.min_tokens_to_keep = spec.check_min_tokens_to_keep(min_tokens_to_keep)
+        self.rule = spec.check_rule(rule)
+        self.accumulate = et_torch._core.check_accumulate(accumulate)
+        self.filter_value = _check_filter_value(filter_value)
+
+    def __call__(self, input_ids: torch.LongTensor | None, scores: torch.FloatTensor) -> torch.FloatTensor:
+        return et_torch.ees_logits(
+            scores, self.temperature, self.min_tokens_to_keep, self.rule, self.accumulate, filter_value=self.filter_value
+        )
+
+
+def _greedy_keep_at_least(scores: torch.Tensor, out: torch.Tensor, T: torch.Tensor, m: int) -> torch.Tensor:
+    """In greedy rows (``T <= 0``) keep the ``m`` largest finite scores, with equal weight.
+
+    Outside greedy rows a temperature drops nothing, so ``min_tokens_to_keep`` has nothing to do.
+    """
+    if m <= 1:
+        return out
+    greedy = (T <= 0).reshape(*scores.shape[:-1], 1)
+    top = torch.topk(scores, min(m, scores.shape[-1]), dim=-1).indices
+    in_top = torch.zeros_like(scores, dtype=torch.bool).scatter_(-1, top, True)
+    restore = greedy & in_top & torch.isfinite(scores)
+    return torch.where(restore, torch.zeros((), dtype=out.dtype, device=out.device), out)
+
+
+class EDTLogitsWarper(_Base):
+    """EDT (SPEC section 3): divide by ``T = T0 * N**(theta / H)``; ``H = 0`` is greedy.
+
+    In the greedy limit every token tied at the maximum gets score 0 and the others
+    ``filter_value``; ``min_tokens_to_keep = m > 1`` keeps the ``m`` largest with equal weight.
+
+    >>> import torch
+    >>> w = EDTLogitsWarper(T0=1.0, theta=1.0)
+    >>> w(None, torch.tensor([[4.0, -float("inf")]])).tolist()
+    [[0.0, -inf]]
+    """
+
+    def __init__(
+        self,
+        T0: float,
+        theta: float,
+        N: float = spec.EDT_DEFAULT_N,
+        entropy_of: str = "raw",
+        accumulate: str = "float32",
+        min_tokens_to_keep: int = 1,
+        filter_value: float = float("-inf"),
+    ):
+        self.T0, self.theta, self.N = spec.check_edt_params(T0, theta, N)
+        self.entropy_of = spec.check_entropy_of(entropy_of)
+        self.accumulate = et_torch._core.check_accumulate(accumulate)
+        self.min_tokens_to_keep = spec.check_min_tokens_to_keep(min_tokens_to_keep)
+        self.filter_value = _check_filter_value(filter_value)
+
+    def __call__(self, input_ids: torch.LongTensor | None, scores: torch.FloatTensor) -> torch.FloatTensor:
+        T = et_torch.edt_temperature(scores, self.T0, self.theta, self.N, self.entropy_of, self.accumulate)
+        out = et_torch.apply_temperature(scores, T, greedy="ties", filter_value=self.filter_value)
+        return _greedy_keep_at_least(scores, out, T, self.min_tokens_to_keep)
+
+
+class DynaTempLogitsWarper(_Base):
+    """llama.cpp's dynamic temperature (SPEC section 4) over the scores as given.
+
+    ``T <= 0`` is greedy: the first maximum in token order (llama.cpp's choice) gets score 0, the
+    others ``filter_value``; ``min_tokens_to_keep = m > 1`` keeps the ``m`` largest with equal weight.
+
+    >>> import torch
+    >>> w = DynaTempLogitsWarper(temp=1.0, delta=0.5, exponent=1.0)
+    >>> w(None, torch.tensor([[0.0, 0.0]])).tolist()      # H = ln 2 = ln n: T = T_max = 1.5
+    [[0.0, 0.0]]
+    """
+
+    def __init__(
+        self,
+        temp: float,
+        delta: float,
+        exponent: float = 1.0,
+        accumulate: str = "float32",
+        min_tokens_to_keep: int = 1,
+        filter_value: float = float("-inf"),
+    ):
+        self.temp, self.delta, self.exponent = spec.check_dynatemp_params(temp, delta, exponent)
+        self.accumulate = et_torch._core.check_accumulate(accumulate)
+        self.min_tokens_to_keep = spec.check_min_tokens_to_keep(min_tokens_to_keep)
+        self.filter_value = _check_filter_value(filter_value)
+
+    def __call__(self, input_ids: torch.LongTensor | None, scores: torch.FloatTensor) -> torch.FloatTensor:
+        if scores.shape[-1] <= 1:  # llama.cpp applies nothing to a single candidate
+            return scores.clone()
+        T = et_torch.dynatemp_temperature(scores, self.temp, self.delta, self.exponent, self.accumulate).clamp(min=0)
+        out = et_torch.apply_temperature(scores, T, greedy="first", filter_value=self.filter_value)
+        return _greedy_keep_at_least(scores, out, T, self.min_tokens_to_keep)

@@ -1,1 +1,135 @@
-"""Port validation harness (filled below)."""
+"""Port validation: is someone's EES, EDT or dynatemp implementation right?
+
+A *port* (a Python callable, or a program in any language speaking the JSON Lines protocol of
+``PROTOCOL.md``) is run on the golden vectors and on generated cases from the property suite's
+families, and every answer is judged against the certified reference:
+
+* EES: the kept set must equal the reference's wherever every decisive comparison's certified
+  margin exceeds the dtype's error bound; inside the bound either decision is *admissible*;
+* EDT / dynatemp: the temperature must lie within ``temperature_rtol(dtype)`` of the exact value
+  (relative on the entropy and on the result); within the row's error bound it is admissible.
+
+A port that raises, returns the wrong shape or type, returns NaN, mutates its input, hangs or kills
+its process gets a verdict for that case, and the run goes on. Failures are shrunk to a small input
+and printed with a line that reproduces them. The methods live in a registry
+(:data:`METHODS`), so further samplers plug in with :func:`register_method`.
+
+>>> from ees_theory import conformance as cf
+>>> report = cf.check("tests.ports.numpy_port:ees", "ees", "float32", isolate=False, examples=20)
+>>> report.ok, report.counts()["failed"]
+(True, 0)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from .cases import Case
+from .codec import DTYPES
+from .generate import generated_cases
+from .methods import METHODS, Method, Options, OutputFault, Verdict, get_method, judge, register_method
+from .ports import InProcessPort, Outcome, Port, SubprocessPort, load_callable, open_port
+from .runner import Journal, Report, repro_line, run_check
+from .vectors import is_current, load_vectors, regen, vectors_path
+
+__all__ = [
+    "check",
+    "check_builtin",
+    "plan",
+    "Case",
+    "DTYPES",
+    "METHODS",
+    "Method",
+    "Options",
+    "OutputFault",
+    "Verdict",
+    "get_method",
+    "judge",
+    "register_method",
+    "Port",
+    "InProcessPort",
+    "SubprocessPort",
+    "Outcome",
+    "open_port",
+    "load_callable",
+    "Report",
+    "Journal",
+    "run_check",
+    "repro_line",
+    "generated_cases",
+    "load_vectors",
+    "regen",
+    "is_current",
+    "vectors_path",
+]
+
+
+def plan(
+    method: str,
+    dtype: str,
+    *,
+    vectors: str | Path | bool = True,
+    examples: int = 0,
+    seed: int = 0,
+    families: Sequence[str] | None = None,
+) -> list[Case]:
+    """The cases of a run: the golden vectors of ``method`` (``vectors=True``: the packaged file;
+    a path: another file; ``False``: none) followed by ``examples`` generated cases.
+
+    >>> len(plan("edt", "float32", vectors=False, examples=5))
+    5
+    """
+    get_method(method)
+    cases: list[Case] = []
+    if vectors:
+        cases += load_vectors(None if vectors is True else vectors, method=method)
+    if examples:
+        cases += generated_cases(method, dtype, examples, seed=seed, families=families)
+    return cases
+
+
+def check(
+    port: str,
+    method: str,
+    dtype: str = "float64",
+    *,
+    vectors: str | Path | bool = True,
+    examples: int = 0,
+    seed: int = 0,
+    families: Sequence[str] | None = None,
+    options: Options = Options(),
+    isolate: bool = True,
+    timeout: float | None = 10.0,
+    journal: str | Path | None = None,
+    resume: bool = False,
+    shrink: bool = True,
+    progress=None,
+) -> Report:
+    """Check the port named ``port`` (see :func:`open_port`) for ``method`` in ``dtype``."""
+    cases = plan(method, dtype, vectors=vectors, examples=examples, seed=seed, families=families)
+    p = open_port(port, method, dtype, isolate=isolate, timeout=timeout)
+    return run_check(p, method, dtype, cases, options=options, port_spec=port, journal=journal, resume=resume, shrink=shrink, progress=progress)
+
+
+def check_builtin(
+    methods: Sequence[str] = ("ees", "edt", "dynatemp"),
+    dtypes: Sequence[str] = DTYPES,
+    accumulate: Sequence[str] = ("input", "float32"),
+    *,
+    examples: int = 0,
+    seed: int = 0,
+) -> list[Report]:
+    """Check the built-in float variants (``ees_theory.torch``) on the golden vectors (and
+    ``examples`` generated cases) for every method, dtype and accumulation mode; one report each.
+
+    Every report must be ``ok``: the toolkit's own kernels conform in every dtype.
+    """
+    reports = []
+    for method in methods:
+        for dtype in dtypes:
+            for acc in accumulate:
+                reports.append(
+                    check(f"builtin:{acc}", method, dtype, examples=examples, seed=seed, options=Options(accumulate=acc), isolate=False, shrink=True)
+                )
+    return reports

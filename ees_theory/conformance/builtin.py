@@ -5,9 +5,8 @@ Rows arrive as numpy arrays of the dtype under test (bfloat16 as float32 arrays 
 values, converted to ``torch.bfloat16`` here). A dynatemp row of at most one entry is a no-op in
 llama.cpp; the wrapper answers ``None`` for it, as the port protocol asks.
 
->>> port = builtin_port("ees", "float32", "float32")          # doctest: +SKIP
->>> port.name                                                # doctest: +SKIP
-'builtin:float32:float32'
+>>> BUILTIN_DTYPES
+('float64', 'float32', 'float16', 'bfloat16')
 """
 
 from __future__ import annotations
@@ -38,6 +37,8 @@ def builtin_functions(method: str, dtype: str, accumulate: str) -> tuple[Callabl
     if accumulate not in tolerances.ACCUMULATE:
         raise ValueError(f"accumulate must be one of {', '.join(tolerances.ACCUMULATE)}; got {accumulate!r}")
     try:
+        import torch
+
         from .. import torch as kernels
     except ImportError as exc:
         raise ImportError(f"the built-in float variants need ees_theory.torch (and torch): {exc}") from None
@@ -56,7 +57,7 @@ def builtin_functions(method: str, dtype: str, accumulate: str) -> tuple[Callabl
 
     elif method == "edt":
         def one(row, T0, theta, N):
-            return float(kernels.edt_temperature(_tensor(row, dtype), T0, theta, N, accumulate=accumulate).float())
+            return float(kernels.edt_temperature(_tensor(row, dtype), T0, theta, N, accumulate=accumulate).to(torch.float64).item())
 
         def batched(rows, T0, theta, N):
             return [one(r, a, b, c) for r, a, b, c in zip(rows, T0, theta, N)]
@@ -65,7 +66,7 @@ def builtin_functions(method: str, dtype: str, accumulate: str) -> tuple[Callabl
         def one(row, temp, delta, exponent):
             if delta > 0 and row.shape[-1] <= 1:
                 return None  # llama.cpp applies nothing to a single-entry array
-            return float(kernels.dynatemp_temperature(_tensor(row, dtype), temp, delta, exponent, accumulate=accumulate).float())
+            return float(kernels.dynatemp_temperature(_tensor(row, dtype), temp, delta, exponent, accumulate=accumulate).to(torch.float64).item())
 
         def batched(rows, temp, delta, exponent):
             return [one(r, a, b, c) for r, a, b, c in zip(rows, temp, delta, exponent)]

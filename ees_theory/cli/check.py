@@ -1,0 +1,106 @@
+"""``ees-theory check``: judge a port of EES, EDT or dynatemp against the certified reference.
+
+Runs the golden vectors and generated cases (the property suite's families) through the port and
+prints a per-family table (cases, passed, admissible, failed, worst case) with every failure
+shrunk to a small input and a line that reproduces it. Exit status 0 only on conformance.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from .. import spec
+from ..tolerances import ACCUMULATE
+
+__all__ = ["register", "run", "progress_bar"]
+
+
+def register(sub) -> None:
+    p = sub.add_parser("check", help="check a port of EES, EDT or dynatemp against the certified reference",
+                       description=__doc__.split("\n\n")[1])
+    add_port_arguments(p)
+    p.add_argument("--vectors", metavar="FILE", default=None,
+                   help="golden vector file (default: the packaged one; 'none' for no vectors)")
+    p.add_argument("--examples", "-n", type=int, default=200, metavar="N", help="generated cases after the vectors (default 200)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the generated cases (default 0)")
+    p.add_argument("--family", action="append", metavar="NAME", help="generate only from this family (repeatable)")
+    p.add_argument("--case", metavar="JSON", help='check one case only: {"logits": [hex...], "params": {...}}')
+    p.add_argument("--json", metavar="OUT", help="JSON Lines results, appended case by case (header, cases, summary)")
+    p.add_argument("--resume", action="store_true", help="continue the run recorded in --json OUT")
+    p.add_argument("--no-shrink", action="store_true", help="do not shrink failures")
+    p.add_argument("--quiet", "-q", action="store_true", help="print only the verdict line")
+    p.set_defaults(func=run)
+
+
+def add_port_arguments(p, port_required: bool = True) -> None:
+    """The arguments ``check`` and ``stress`` share: the port, method, dtype and judging options."""
+    if port_required:
+        p.add_argument("port", metavar="PORT",
+                       help="module:callable, path/file.py:callable, 'exec:COMMAND ...' (JSON Lines), or builtin[:ACCUMULATE]")
+    p.add_argument("--method", "-m", default="ees", help="ees, edt or dynatemp (default ees)")
+    p.add_argument("--dtype", default="float64", choices=("float64", "float32", "float16", "bfloat16"),
+                   help="dtype of the logits handed to the port (default float64)")
+    p.add_argument("--accumulate", choices=ACCUMULATE, default="input",
+                   help="accumulation mode assumed for the error bound (default input: the larger bound)")
+    p.add_argument("--rule", choices=spec.RULES, default=spec.DEFAULT_RULE, help="EES rule of the reference")
+    p.add_argument("--strict-ties", action="store_true", help="require ties broken by token id (default: any tie order)")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds per case before a port is declared hung (default 10)")
+    p.add_argument("--in-process", action="store_true",
+                   help="call a Python port in this process (faster; a crash of the port ends the run)")
+
+
+def progress_bar(enabled: bool, desc: str):
+    """A ``progress(done, total)`` callback drawing a tqdm bar on stderr (None when disabled)."""
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    state = {}
+
+    def progress(done: int, total: int) -> None:
+        bar = state.get("bar")
+        if bar is None:
+            bar = state["bar"] = tqdm(total=total, initial=done, desc=desc, file=sys.stderr, unit="case", leave=False)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return progress
+
+
+def run(args) -> int:
+    from .. import conformance as cf
+
+    options = cf.Options(accumulate=args.accumulate, rule=args.rule, strict_ties=args.strict_ties)
+    cf.get_method(args.method)
+    if args.resume and not args.json:
+        raise ValueError("--resume continues the run recorded in --json OUT; give --json")
+    if args.examples < 0:
+        raise ValueError(f"--examples must be >= 0, got {args.examples}")
+    if args.case:
+        try:
+            obj = json.loads(args.case)
+        except ValueError as exc:
+            raise ValueError(f"--case is not JSON: {exc}") from None
+        if not isinstance(obj, dict):
+            raise ValueError("--case must be a JSON object with 'logits' and 'params'")
+        obj.setdefault("method", args.method)
+        obj.setdefault("id", "given")
+        cases = [cf.Case.from_json(obj)]
+    else:
+        vectors = True if args.vectors is None else (False if args.vectors == "none" else Path(args.vectors))
+        cases = cf.plan(args.method, args.dtype, vectors=vectors, examples=args.examples, seed=args.seed, families=args.family)
+    port = cf.open_port(args.port, args.method, args.dtype, isolate=not args.in_process, timeout=args.timeout)
+    try:
+        report = cf.run_check(port, args.method, args.dtype, cases, options=options, port_spec=args.port, journal=args.json,
+                              resume=args.resume, shrink=not args.no_shrink,
+                              progress=progress_bar(sys.stderr.isatty() and not args.quiet, f"check {args.method}/{args.dtype}"))
+    except KeyboardInterrupt:
+        where = f"; continue with --resume --json {args.json}" if args.json else ""
+        print(f"ees-theory check: interrupted{where}", file=sys.stderr)
+        return 130
+    text = report.text()
+    print(text.splitlines()[-2 if report.journal else -1] if args.quiet else text)
+    return 0 if report.ok else 1

@@ -1,0 +1,231 @@
+"""Golden conformance vectors: versioned JSON Lines shipped in ``ees_theory/vectors/``.
+
+The file is a pure function of this module, :mod:`ees_theory.distributions` and the reference:
+``ees-theory vectors regen`` rewrites it and a test checks that it is current. Line 1 is a header;
+every other line is one case::
+
+    {"id": "v1-ees-0007", "method": "ees", "family": "tied_top",
+     "params": {"temperature": "0x1.0p+0"}, "logits": ["0x0.0p+0", "-inf", ...],
+     "dtypes": ["float64", "float32", "float16", "bfloat16"],
+     "expected": {"k": 3, "kept": [4, 0, 2], "certified": true, "margin": "0x1.5p-4"},
+     "comment": "an exact tie among the top tokens"}
+
+``dtypes`` lists the dtypes that hold every logit exactly (a port is checked on the cases of its
+dtype). EES ``expected`` holds the certified kept ids in sorted order, ``k``, whether every
+decisive comparison was certified and the certified ``margin`` (smallest ``|f|`` over them). EDT
+and dynatemp ``expected`` hold the temperature as a hex float (the double nearest the exact
+value; ``null`` = dynatemp no-op) and 25 significant digits; their ``margin`` is the certified
+relative accuracy of those digits.
+
+>>> cases = load_vectors(method="dynatemp")
+>>> noop = [c for c in cases if c.expected["temperature"] is None]
+>>> noop[0].logits.tolist(), noop[0].comment
+([0.5], 'a single entry: llama.cpp applies no temperature (None)')
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from .. import reference
+from .cases import Case
+from .codec import DTYPES
+from .generate import fit_to_dtype
+from .methods import Options, get_method
+
+__all__ = ["VECTORS_VERSION", "VECTORS_FILE", "vectors_path", "load_vectors", "golden_cases", "vectors_text", "regen", "is_current"]
+
+VECTORS_VERSION = 1
+VECTORS_FILE = f"golden-v{VECTORS_VERSION}.jsonl"
+#: vocabulary sizes of the family cases (two large rows per method come on top)
+FAMILY_VOCABS = (8, 32, 100)
+LARGE_VOCAB = 1024
+NEG = -math.inf
+
+
+def vectors_path() -> Path:
+    """Where the packaged golden vectors live."""
+    return Path(str(resources.files("ees_theory") / "vectors" / VECTORS_FILE))
+
+
+def _quantise(z: np.ndarray, j: int) -> np.ndarray:
+    # Most rows hold values exact in all four dtypes (float16 then bfloat16 rounding); every
+    # third row keeps float32 precision, so float64/float32 ports see full mantissas too.
+    if j % 3 == 2:
+        return fit_to_dtype(z, "float32")
+    return fit_to_dtype(fit_to_dtype(z, "float16"), "bfloat16")
+
+
+def _family_cases() -> list[tuple[str, str, np.ndarray, dict, str]]:
+    from .. import distributions
+
+    out = []
+    for method in ("ees", "edt", "dynatemp"):
+        m = get_method(method)
+        j = 0
+        for family in distributions.FAMILY_NAMES:
+            for vocab in FAMILY_VOCABS:
+                rng = np.random.default_rng(np.random.SeedSequence([VECTORS_VERSION, len(method), j]))
+                z = _quantise(distributions.sample(family, rng, vocab), j)
+                out.append((method, family, z, m.draw_params(rng), f"{distributions.describe(family)} (vocab {vocab})"))
+                j += 1
+        for big in range(2):
+            family = ("head_tail", "zipf")[big]
+            rng = np.random.default_rng(np.random.SeedSequence([VECTORS_VERSION, len(method), 1000 + big]))
+            z = _quantise(distributions.sample(family, rng, LARGE_VOCAB), 0)
+            out.append((method, family, z, m.draw_params(rng), f"large vocabulary: {distributions.describe(family)} (vocab {LARGE_VOCAB})"))
+    return out
+
+
+def _tie_at_boundary() -> list[np.ndarray]:
+    """Rows where an exact tie straddles the EES boundary (found by the certified reference)."""
+    rows = []
+    for top in (1.0, 2.0, 3.0):
+        for block in (2, 3, 4):
+            for level in (0.0, -0.5, -1.0):
+                z = np.array([top] + [level] * block + [-3.0, -4.0])
+                r = reference.ees(z)
+                if 1 < r.k < 1 + block and r.certified:
+                    rows.append(z)
+                    break
+            if len(rows) >= 3:
+                return rows
+    return rows
+
+
+def _hand_cases() -> list[tuple[str, str, np.ndarray, dict, str]]:
+    a = np.array
+    ees, edt, dyn = "ees", "edt", "dynatemp"
+    out: list[tuple[str, str, np.ndarray, dict, str]] = []
+    t1 = {"temperature": 1.0}
+    # EES
+    out += [
+        (ees, "uniform", np.zeros(2), t1, "uniform over 2: f(2) = 0 exactly is no crossing, keep both"),
+        (ees, "uniform", np.full(7, 1.5), t1, "uniform over 7 at a non-zero level: keep all 7"),
+        (ees, "uniform", np.zeros(64), {"temperature": 0.5}, "uniform over 64 at temperature 0.5: keep all 64"),
+        (ees, "masked", a([0.0, NEG, 0.0, NEG, 0.0]), t1, "uniform over the 3 unmasked tokens: keep exactly those 3"),
+        (ees, "single", a([0.5]), t1, "a single token: keep it"),
+        (ees, "single", a([NEG, 2.0, NEG, NEG]), t1, "one candidate among masked tokens: keep only token 1"),
+        (ees, "masked", a([NEG, 1.0, NEG, 0.0, -1.0, NEG]), t1, "masked tokens are never candidates"),
+        (ees, "hand", a([1.0, 0.0]), t1, "two tokens, not uniform: the last token always crosses, keep 1"),
+        (ees, "hand", a([2.0, 1.0, 0.0]), t1, "Hbar_2 = 0.84 < P_2 = 0.91: token 2 is the crossing, keep 1"),
+        (ees, "tied_top", a([2.0, 2.0, 2.0, 0.0, -1.0]), t1, "three tied top tokens (Hbar = 1 on the tie block)"),
+        (ees, "tied_top", a([0.0, 3.0, 3.0, 1.0]), t1, "a tied top pair out of id order: kept ids follow the sorted order"),
+        (ees, "fp16_extreme", a([65504.0, 65472.0, 65440.0, -65504.0]), t1, "float16's largest logits (spacing 32) and its most negative one"),
+        (ees, "fp16_extreme", a([2.0**-24, 0.0, -(2.0**-24)]), t1, "logits one float16 subnormal apart: nearly uniform, not uniform"),
+        (ees, "fp16_extreme", a([0.0, -10.0, -17.5, -20.0, -25.0, -30.0]), t1, "tail probabilities below float16's smallest subnormal (underflow to 0)"),
+        (ees, "fp16_extreme", a([0.0, -0.5, -1.0, -18.0, -18.0, -18.0, -18.0, -18.0]), t1, "a flat tail that underflows in float16"),
+        (ees, "temperature", a([3.0, 1.0, 0.5, -2.0]), {"temperature": 2.0**-20}, "extreme low temperature: greedy in the limit"),
+        (ees, "temperature", a([3.0, 1.0, 0.5, -2.0]), {"temperature": 2.0**20}, "extreme high temperature: near uniform, keeps n - 1"),
+        (ees, "temperature", a([3.0, 1.0, 0.5, -2.0, -2.5, -7.0]), {"temperature": 1e-3}, "temperature 1e-3"),
+        (ees, "temperature", a([3.0, 1.0, 0.5, -2.0, -2.5, -7.0]), {"temperature": 1e3}, "temperature 1e3"),
+        (ees, "bf16_extreme", a([3.3895313892515355e38, 3.3895313892515355e38 * (1 - 2.0**-7), 0.0]), t1, "bfloat16's largest logits (not representable in float16)"),
+    ]
+    for z in _tie_at_boundary():
+        out.append((ees, "tied_boundary", z, t1, "an exact tie straddling the boundary: the count is fixed, ties go by token id"))
+    # EDT
+    ln = math.log
+    out += [
+        (edt, "hand", np.zeros(2), {"T0": 1.0, "theta": ln(2), "N": 0.8}, "H = ln 2 = theta: T = N T0 = 0.8"),
+        (edt, "uniform", np.zeros(5), {"T0": 1.5, "theta": ln(5), "N": 0.8}, "uniform over 5, theta = ln 5: T = 0.8 * 1.5"),
+        (edt, "hand", a([2.0, 1.0, 0.0]), {"T0": 1.0, "theta": 0.0, "N": 0.8}, "theta = 0: T = T0"),
+        (edt, "single", a([0.5]), {"T0": 1.0, "theta": 0.5, "N": 0.8}, "one candidate: H = 0, greedy T = 0"),
+        (edt, "single", a([NEG, 1.0, NEG]), {"T0": 2.0, "theta": 1.0, "N": 0.8}, "one candidate among masked: greedy T = 0"),
+        (edt, "masked", a([0.0, NEG, -1.0, NEG, -2.0]), {"T0": 1.5, "theta": 0.5, "N": 0.8}, "masked tokens do not enter the entropy; T0 != 1 tells raw from tempered"),
+        (edt, "hand", a([0.0, -1.0, -2.0, -3.0]), {"T0": 0.5, "theta": 1.0, "N": 0.5}, "T0 = 0.5: the raw entropy, not that of softmax(z / T0)"),
+        (edt, "peaked", a([0.0, -30.0, -30.0]), {"T0": 1.0, "theta": 1.0, "N": 0.8}, "tiny entropy: theta / H is huge, T underflows to 0, never NaN"),
+        (edt, "fp16_extreme", a([0.0, -10.0, -17.5, -20.0, -25.0, -30.0]), {"T0": 1.0, "theta": 0.5, "N": 0.8}, "probabilities below float16's subnormals: 0 ln 0 = 0"),
+        (edt, "uniform", np.zeros(100), {"T0": 1.0, "theta": 2.0, "N": 0.95}, "uniform over 100"),
+    ]
+    # dynatemp
+    p = lambda temp, delta, e: {"temp": temp, "delta": delta, "exponent": e}  # noqa: E731
+    out += [
+        (dyn, "single", a([0.5]), p(1.0, 0.5, 1.0), "a single entry: llama.cpp applies no temperature (None)"),
+        (dyn, "hand", a([2.0, 1.0, 0.0]), p(0.8, 0.0, 1.0), "delta = 0: plain temperature temp"),
+        (dyn, "hand", a([2.0, 1.0, 0.0]), p(0.8, -0.5, 1.0), "delta < 0: plain temperature temp"),
+        (dyn, "uniform", np.zeros(4), p(1.0, 0.25, 2.0), "uniform: H = ln n, T = T_max = 1.25"),
+        (dyn, "single", a([0.0, NEG]), p(1.0, 0.5, 1.0), "one finite of two entries: H = 0, T = T_min = 0.5"),
+        (dyn, "masked", a([0.0, NEG, 0.0, NEG]), p(1.0, 0.5, 1.0), "n counts -inf entries: H = ln 2, ln n = ln 4, T = 0.5 + 1 * 0.5 = 1.0"),
+        (dyn, "masked", a([0.0, -1.0, NEG, NEG, NEG, -2.0]), p(1.0, 1.0, 1.0), "n = 6 entries (3 masked), T_min = 0"),
+        (dyn, "hand", a([1.0, 0.0, -1.0]), p(0.3, 0.5, 1.0), "delta > temp: T_min = max(0, temp - delta) = 0"),
+        (dyn, "hand", a([1.0, 0.0, -1.0]), p(1.0, 0.5, 0.0), "exponent 0: T = T_max"),
+        (dyn, "hand", a([1.0, 0.0, -1.0, -2.0]), p(1.0, 0.5, -1.0), "negative exponent (H > 0)"),
+        (dyn, "fp16_extreme", a([0.0, -10.0, -17.5, -20.0, -25.0, -30.0]), p(1.0, 0.5, 1.0), "probabilities below float16's subnormals: 0 ln 0 = 0"),
+        (dyn, "temperature", a([0.0, -1.0, -2.0]), p(0.0, 0.5, 1.0), "temp = 0: T_min = 0"),
+    ]
+    return out
+
+
+def golden_cases() -> list[Case]:
+    """The golden cases with their certified expectations, in file order."""
+    cases = []
+    counters: dict[str, int] = {}
+    for method, family, z, params, comment in _hand_cases() + _family_cases():
+        m = get_method(method)
+        z = np.asarray(z, dtype=np.float64)
+        counters[method] = counters.get(method, 0) + 1
+        ref = m.reference(z, params, Options())
+        expected = m.expected_json(ref)
+        if method != "ees":
+            expected["margin"] = "0x1p-80"  # 25 correct digits: relative accuracy better than 2**-80
+        cases.append(Case(f"v{VECTORS_VERSION}-{method}-{counters[method]:04d}", method, family, z, dict(params), comment, expected))
+    return cases
+
+
+def vectors_text() -> str:
+    """The exact text of the golden vector file (header line, then one case per line)."""
+    cases = golden_cases()
+    header = {
+        "format": "ees-theory-golden",
+        "version": VECTORS_VERSION,
+        "cases": len(cases),
+        "methods": sorted({c.method for c in cases}),
+        "note": "logits and temperatures are hex floats; -inf masks a token; regenerate with `ees-theory vectors regen`",
+    }
+    lines = [json.dumps(header, separators=(",", ":"))]
+    for c in cases:
+        obj = c.to_json()
+        obj["dtypes"] = list(c.dtypes)
+        lines.append(json.dumps(obj, separators=(",", ":")))
+    return "\n".join(lines) + "\n"
+
+
+def regen(path: str | Path | None = None) -> Path:
+    """Rewrite the golden vector file (default: the packaged one); returns its path."""
+    target = Path(path) if path else vectors_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(vectors_text(), encoding="utf-8")
+    return target
+
+
+def is_current(path: str | Path | None = None) -> bool:
+    """Whether the file equals what :func:`regen` would write."""
+    target = Path(path) if path else vectors_path()
+    return target.exists() and target.read_text(encoding="utf-8") == vectors_text()
+
+
+def load_vectors(path: str | Path | None = None, method: str | None = None) -> list[Case]:
+    """Read golden vectors (default: the packaged file), optionally of one method."""
+    target = Path(path) if path else vectors_path()
+    if not target.exists():
+        raise FileNotFoundError(f"no vector file at {target}; run `ees-theory vectors regen`")
+    cases = []
+    with open(target, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                raise ValueError(f"{target}:{lineno}: not a JSON line") from None
+            if "logits" not in obj:
+                continue  # the header
+            case = Case.from_json(obj, default_id=f"{target.stem}-{lineno}")
+            if method is None or case.method == method:
+                cases.append(case)
+    return cases

@@ -126,6 +126,10 @@ def _hand_cases() -> list[tuple[str, str, np.ndarray, dict, str]]:
         (ees, "temperature", a([3.0, 1.0, 0.5, -2.0, -2.5, -7.0]), {"temperature": 1e3}, "temperature 1e3"),
         (ees, "bf16_extreme", a([3.3895313892515355e38, 3.3895313892515355e38 * (1 - 2.0**-7), 0.0]), t1, "bfloat16's largest logits (not representable in float16)"),
     ]
+    out += [
+        (ees, "head_flat_tail", np.concatenate([[2.75], np.zeros(31)]), t1, "f changes sign more than once: first crossing keeps 1, the last would keep 23"),
+        (ees, "head_flat_tail", np.concatenate([[3.25], np.zeros(63)]), t1, "f changes sign more than once: first crossing keeps 1, the last would keep 47"),
+    ]
     for z in _tie_at_boundary():
         out.append((ees, "tied_boundary", z, t1, "an exact tie straddling the boundary: the count is fixed, ties go by token id"))
     # EDT

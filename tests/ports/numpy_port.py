@@ -106,4 +106,5 @@ def dynatemp(logits, temp, delta, exponent, *, finite_n=False):
     if exponent == 0:
         return float(t_max)
     H = entropy(row)
-    return float(t_min + (t_max - t_min) * (H / np.log(n)) ** exponent)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a misreading may divide by ln 1 = 0
+        return float(t_min + (t_max - t_min) * (H / np.log(n)) ** exponent)

@@ -29,6 +29,7 @@ __all__ = [
     "compute_dtype",
     "check_accumulate",
     "check_logits",
+    "check_row_maxima",
     "row_temperature",
     "relative_weights",
     "row_entropy",
@@ -87,18 +88,23 @@ def check_logits(logits: Any, name: str = "logits") -> torch.Tensor:
         raise ValueError(f"{name} is empty: the vocabulary axis has length 0")
     if logits.numel() == 0:
         return logits
-    nan = torch.isnan(logits)
-    posinf = torch.isposinf(logits)
-    no_finite = ~torch.isfinite(logits).any(dim=-1)
-    flags = torch.stack([nan.any(), posinf.any(), no_finite.any()]).tolist()  # one sync
-    for bad, what in ((nan, "NaN"), (posinf, "+inf")):
-        if flags[0 if what == "NaN" else 1]:
+    check_row_maxima(logits, logits.amax(dim=-1), name)
+    return logits
+
+
+def check_row_maxima(logits: torch.Tensor, row_max: torch.Tensor, name: str = "logits") -> None:
+    """Validation from the row maxima alone (one host sync): ``amax`` propagates NaN, is
+    ``+inf`` when a row holds ``+inf`` and ``-inf`` when a row has no finite logit. Only a bad
+    input pays for the search that names the row and the position."""
+    if bool(torch.isfinite(row_max).all()):
+        return
+    for bad, what in ((torch.isnan(logits), "NaN"), (torch.isposinf(logits), "+inf")):
+        if bool(bad.any()):
             where = _first_index(bad)
             raise ValueError(f"{name} contain {what}{spec._row_label(where[:-1])} at position {where[-1]}")
-    if flags[2]:
-        where = _first_index(no_finite) if no_finite.ndim else ()
-        raise ValueError(f"{name}{spec._row_label(where)} has no finite logit (every token is masked)")
-    return logits
+    no_finite = torch.isneginf(row_max)
+    where = _first_index(no_finite) if no_finite.ndim else ()
+    raise ValueError(f"{name}{spec._row_label(where)} has no finite logit (every token is masked)")
 
 
 def row_temperature(temperature: Any, batch_shape: torch.Size, dtype: torch.dtype, device, name: str = "temperature") -> torch.Tensor:

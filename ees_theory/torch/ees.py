@@ -8,7 +8,7 @@ numerically careful form the certified reference uses:
 * ``C_k = e_2 + ... + e_k`` and ``A_k = e_1 a_1 + ... + e_k a_k`` (two ``cumsum``);
 * ``H_k = log1p(C_k) + A_k / (1 + C_k)`` -- a sum of two non-negative terms, no cancellation;
 * ``Hbar_k = H_k / ln k`` (``ln k`` computed in float64, rounded once);
-* ``P_k = min(1, (1 + C_k) / T)`` with ``T = sum of e_i`` over the row in token order;
+* ``P_k = (1 + C_k) / T`` with ``T = sum of e_i`` over the row in token order;
 * ``f(k) = Hbar_k - P_k``.
 
 Every step runs in the compute dtype (see :mod:`ees_theory.torch._core`: the input dtype for
@@ -36,7 +36,7 @@ from typing import Any, NamedTuple
 import torch
 
 from .. import spec
-from ._core import check_accumulate, check_logits, compute_dtype, log_k_table, relative_weights, row_temperature, weighted_log_terms
+from ._core import SUPPORTED_DTYPES, check_accumulate, check_logits, check_row_maxima, compute_dtype, log_k_table, row_temperature
 
 __all__ = ["ees_mask", "ees_keep_count", "ees_logits", "ees_curve", "EESCurve", "METHODS"]
 
@@ -63,17 +63,21 @@ class _Rows(NamedTuple):
 
 
 def _prepare(logits: Any, temperature: Any, accumulate: str) -> _Rows:
-    x = check_logits(logits)
+    if isinstance(logits, torch.Tensor) and logits.ndim >= 1 and logits.numel() > 0 and logits.dtype in SUPPORTED_DTYPES:
+        x2 = logits.reshape(-1, logits.shape[-1])
+        x_max_in = x2.amax(dim=-1, keepdim=True)
+        check_row_maxima(logits, x_max_in.reshape(logits.shape[:-1]))  # the maxima are needed anyway
+    else:
+        check_logits(logits)  # raises the precise TypeError / ValueError
+        raise ValueError(f"logits has an empty batch (shape {tuple(logits.shape)})")
+    x = logits
     check_accumulate(accumulate)
     cd = compute_dtype(x.dtype, accumulate)
     batch_shape = x.shape[:-1]
-    x2 = x.reshape(-1, x.shape[-1])
     tau = row_temperature(temperature, batch_shape, cd, x.device).reshape(-1, 1)
-    x_max_in = x2.max(dim=-1, keepdim=True).values
     x_max = x_max_in.to(cd)
     # T in token order, once for the whole batch: both search paths read the same bits.
-    _, e_all = relative_weights(x2.to(cd), x_max, tau)
-    total = e_all.sum(dim=-1, keepdim=True)
+    total = torch.sub(x2.to(cd), x_max).div_(tau).exp_().sum(dim=-1, keepdim=True)
     n = torch.isfinite(x2).sum(dim=-1)
     top_ties = (x2 == x_max_in).sum(dim=-1)
     return _Rows(x2, tau, x_max, total, n, top_ties, batch_shape, cd)
@@ -87,17 +91,17 @@ def _gap(vals: torch.Tensor, rows: _Rows, sel: torch.Tensor | None) -> tuple[tor
     ``W`` logits gives the same bits as the full sort for ``k <= W``. ``Hbar_1`` is meaningless.
     """
     pick = (lambda t: t) if sel is None else (lambda t: t[sel])
-    v = vals.to(rows.cdtype)
-    a, e = relative_weights(v, pick(rows.x_max), pick(rows.tau))
-    ea = weighted_log_terms(e, a)
-    del a
+    cd = rows.cdtype
+    # t = -a = (z_(i) - z_max) / tau <= 0, capped so that e * t is 0 * finite for masked tokens
+    t = torch.sub(vals.to(cd), pick(rows.x_max)).div_(pick(rows.tau)).clamp_(min=-torch.finfo(cd).max)
+    e = torch.exp(t)
+    neg_A = t.mul_(e).cumsum_(dim=-1)  # -A_k
     e[:, 0] = 0.0  # C_k = e_2 + ... + e_k keeps log1p accurate when the row is peaked
     C = e.cumsum_(dim=-1)
-    A = ea.cumsum_(dim=-1)
     S = C + 1.0
-    H = C.log1p_().add_(A.div_(S))
-    hbar = H.div_(log_k_table(vals.shape[-1], rows.cdtype, vals.device))
-    P = S.div_(pick(rows.total)).clamp_(max=1.0)
+    H = C.log1p_().sub_(neg_A.div_(S))
+    hbar = H.div_(log_k_table(vals.shape[-1], cd, vals.device))
+    P = S.div_(pick(rows.total))  # <= 1 up to rounding; left unclamped (one pass fewer)
     f = hbar - P
     return hbar, P, f
 
@@ -281,10 +285,15 @@ def ees_mask(
     m = spec.check_min_tokens_to_keep(min_tokens_to_keep)
     rule = spec.check_rule(rule)
     rows = _prepare(logits, temperature, accumulate)
-    _, v_k, id_k = _keep_counts(rows, m, rule, _check_method(method))
+    k, v_k, id_k = _keep_counts(rows, m, rule, _check_method(method))
     x = rows.x
-    ids = torch.arange(x.shape[-1], device=x.device)
-    keep = (x > v_k) | ((x == v_k) & (ids <= id_k))
+    keep = x >= v_k
+    # rows where tokens tied with the k*-th logit reach past k*: keep the tied ids up to id_k
+    over = torch.nonzero(keep.sum(dim=-1) > k).flatten()
+    if over.numel():
+        ids = torch.arange(x.shape[-1], device=x.device)
+        xo = x[over]
+        keep[over] = (xo > v_k[over]) | ((xo == v_k[over]) & (ids <= id_k[over]))
     return keep.reshape(logits.shape)
 
 

@@ -629,6 +629,10 @@ class Dynatemp(_Temperature):
             with mpmath.workdps(30):
                 n_finite = int(np.isfinite(np.asarray(row, dtype=np.float64)).sum())
                 alts = {}
+                exponent = params["exponent"]
+                t_min, t_max = max(0.0, temp - delta), temp + delta
+                if not (t_min <= ref <= t_max) and value in (t_min, t_max):
+                    alts["clamped"] = (mpmath.mpf(value), mpmath.mpf(value), f"T clamped to [T_min, T_max]; with exponent {exponent} < 0 llama.cpp's T leaves that range")
                 if 1 < n_finite < size:
                     a, b = self._span(H, mpmath.log(n_finite), params, rho)
                     alts["n-finite-only"] = (a, b, "n counts only the finite entries; llama.cpp counts every entry of the candidate array, -inf included")

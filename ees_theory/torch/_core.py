@@ -4,8 +4,8 @@ Precision policy (``accumulate``):
 
 * ``"input"``: every operation is issued in the input dtype, as a direct port would write it.
   (torch's ``sum``/``cumsum`` kernels accumulate half-precision inputs in float32 internally and
-  round each stored result to the input dtype; the error bounds in :mod:`ees_theory.tolerances`
-  do not rely on that and assume plain recursive summation in the input dtype.)
+  round each stored result to the input dtype; :func:`ees_theory.tolerances.ees_gap_bound` takes
+  that into account only when asked with ``accumulator="float32"``.)
 * ``"float32"``: inputs are widened (exactly) to float32 -- float64 stays float64 -- and every
   step, elementwise and reduction, runs in that dtype.
 

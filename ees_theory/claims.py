@@ -235,18 +235,18 @@ def register_claim(claim_id: str, statement: str | None = None, *, proof: str | 
     return wrap
 
 
-def recorded_verdicts(path: Path | str = LEDGER_PATH) -> dict[str, dict]:
+def recorded_verdicts(path: Path | str | None = None) -> dict[str, dict]:
     """The verdicts recorded in the repository (``ledger/verdicts.json``), by claim id."""
-    p = Path(path)
+    p = Path(LEDGER_PATH if path is None else path)
     if not p.exists():
         return {}
     return json.loads(p.read_text(encoding="utf-8"))["claims"]
 
 
-def write_ledger(verdicts: list[Verdict], path: Path | str = LEDGER_PATH) -> None:
+def write_ledger(verdicts: list[Verdict], path: Path | str | None = None) -> None:
     """Record verdicts (with their counterexamples) as the repository's ledger."""
     data = {"format": 1, "claims": {v.claim_id: {"verdict": v.verdict, "counterexample": v.counterexample.to_json() if v.counterexample else None} for v in verdicts}}
-    Path(path).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    Path(LEDGER_PATH if path is None else path).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 
 
 def _load_extensions() -> None:
@@ -257,7 +257,7 @@ def _load_extensions() -> None:
             raise
 
 
-def run_ledger(search: bool = False, ids: Iterable[str] | None = None, rows: int | None = None, seed: int = 0, path: Path | str = LEDGER_PATH) -> list[Verdict]:
+def run_ledger(search: bool = False, ids: Iterable[str] | None = None, rows: int | None = None, seed: int = 0, path: Path | str | None = None) -> list[Verdict]:
     """Run the checks (every registered claim, or ``ids``) and return their verdicts.
 
     ``search=False`` re-certifies the stored counterexamples and spot-checks the proved claims on

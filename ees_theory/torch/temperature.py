@@ -84,11 +84,15 @@ def dynatemp_temperature(
     A row with one candidate (``H = 0``) and a negative exponent is an error, as in the
     reference; so is a row whose entropy underflows to 0 in the compute dtype while it has
     several candidates (the answer would need more range). ``T <= 0`` means greedy. The result
-    is clamped to ``[T_min, T_max]``, where the exact value lies.
+    is clamped to where the exact value lies: ``[T_min, T_max]`` for ``exponent > 0``, and
+    ``[T_max, inf)`` for ``exponent < 0`` (then ``(H / ln n)**exponent >= 1``; llama.cpp leaves
+    the range there, and so does this kernel).
 
     >>> import torch
     >>> dynatemp_temperature(torch.tensor([0.0, 0.0, 0.0, 0.0]), 1.0, 0.25, 2.0).item()
     1.25
+    >>> dynatemp_temperature(torch.tensor([0.0, -1.0], dtype=torch.float64), 1.0, 0.5, -1.0).item() > 1.5
+    True
     >>> dynatemp_temperature(torch.tensor([0.0, -float("inf")]), 1.0, 0.5, -1.0)
     Traceback (most recent call last):
     ...
@@ -120,7 +124,8 @@ def dynatemp_temperature(
     # 0**exponent = 0 for exponent > 0 even where the exponent rounds to 0 in the compute dtype
     power = torch.where(ratio > 0, ratio.pow(exponent), 0.0) if exponent > 0 else ratio.pow(exponent)
     T = lo + (hi - lo) * power
-    return torch.minimum(torch.maximum(T, lo), hi).reshape(shape)
+    T = torch.minimum(torch.maximum(T, lo), hi) if exponent > 0 else torch.maximum(T, hi)
+    return T.reshape(shape)
 
 
 def apply_temperature(

@@ -674,8 +674,32 @@ def _check_edt_points(ctx):
     return _proved("rows: T(H = theta) = N T0 to the rounding of theta", checked, 0, bad)
 
 
+def _dyn_certify(z: np.ndarray, stored: Counterexample | None = None) -> Counterexample | None:
+    """A row and parameters with T outside [T_min, T_max], certified by the reference's 30 correct digits."""
+    p = stored.params if stored else {"temp": 1.0, "delta": 0.5, "exponent": -1.0}
+    temp, delta, e = float(p["temp"]), float(p["delta"]), float(p["exponent"])
+    T = dynatemp_temperature(z, temp, delta, e)
+    if T is None:
+        return None
+    with mpmath.workprec(200):  # temp -/+ delta of two doubles, exactly
+        t_min, t_max = max(mpmath.mpf(0), mpmath.mpf(temp) - delta), mpmath.mpf(temp) + delta
+    with mpmath.workdps(50):
+        tol = mpmath.mpf(10) ** -25 * (1 + abs(t_max))
+        if t_min - tol <= T <= t_max + tol:
+            return None
+    params = {"temp": temp, "delta": delta, "exponent": e, "T": mpmath.nstr(T, 20), "T_max": mpmath.nstr(t_max, 20)}
+    summary = (f"exponent {e:g} < 0: T = {mpmath.nstr(T, 12)} > T_max = {mpmath.nstr(t_max, 12)} "
+               f"(H < ln n, so (H / ln n)**exponent > 1); the range holds for exponent >= 0 (proof)")
+    return Counterexample(to_hex(z), len(z), [], params, summary, [], True)
+
+
 @register_claim("DYN-RANGE", test="tests/test_property_temperatures.py::test_dynatemp_range")
 def _check_dyn_range(ctx):
+    """Refuted as stated: the range part fails for a negative exponent, which llama.cpp accepts.
+
+    For ``exponent > 0`` the whole statement is proved (the page says how); the spot checks below
+    exercise that scope, and any violation there would be reported too.
+    """
     checked = 0
     bad = []
     for fam, z in _rows(ctx, max_vocab=30):
@@ -694,7 +718,10 @@ def _check_dyn_range(ctx):
             outside = not (t_min - tol <= T <= t_max + tol) or (H2 > H and T2 < T - tol)
         if outside:
             bad.append((fam, f"T={mpmath.nstr(T, 20)} outside [{mpmath.nstr(t_min, 20)}, {mpmath.nstr(t_max, 20)}] or falling in H"))
-    return _proved("rows (exponent > 0): T_min <= T <= T_max, non-decreasing in H", checked, 0, bad)
+    verdict, evidence, cex, undecided = _refuted(
+        ctx, _dyn_certify, lambda: _search(lambda z: 1.0, _dyn_certify, ctx.rng, range(2, 4), 7, 3, 0))
+    scoped = _proved("exponent > 0: T_min <= T <= T_max, non-decreasing in H", checked, 0, bad)
+    return verdict, f"{evidence}; {scoped[1]}", cex, undecided
 
 
 # SEED-TAU ----------------------------------------------------------------------------------------

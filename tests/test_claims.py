@@ -27,7 +27,7 @@ def test_every_spec_claim_is_checked_and_matches_the_record(ledger):
 
 def test_refuted_claims_carry_certified_counterexamples(ledger):
     refuted = [v for v in ledger.values() if v.verdict == "refuted" and v.claim_id in spec.CLAIMS]
-    assert {v.claim_id for v in refuted} == {"EES-MONO", "EES-UNIQUE", "EES-TAU-INV", "SEED-TAU"}
+    assert {v.claim_id for v in refuted} == {"EES-MONO", "EES-UNIQUE", "EES-TAU-INV", "SEED-TAU", "DYN-RANGE"}
     for v in refuted:
         c = v.counterexample
         assert c.certified and c.n == len(c.logits)

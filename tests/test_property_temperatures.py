@@ -4,6 +4,7 @@ import math
 
 import mpmath
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -57,9 +58,22 @@ def test_dynatemp_range(z, params):
 
 
 def test_dynatemp_negative_exponent_leaves_the_range():
-    # outside the claim's scope (exponent > 0): H < ln n and exponent -1 give T > T_max = 1.5
+    # DYN-RANGE's range part fails for a negative exponent: for logits (1, 0), H < ln 2, and with
+    # exponent -1 the factor (H / ln 2)**-1 exceeds 1, so T > T_max = 1.5. By hand:
+    p = 1 / (1 + math.exp(-1.0))
+    H = -(p * math.log(p) + (1 - p) * math.log(1 - p))
+    expect = 0.5 + 1.0 * (H / math.log(2)) ** -1.0
     T = et.reference.dynatemp_temperature([1.0, 0.0], temp=1.0, delta=0.5, exponent=-1.0)
-    assert T > 1.5
+    assert T > 1.5 and float(T) == pytest.approx(expect, rel=1e-12)
+
+
+def test_dyn_range_counterexample_refutes():
+    c = claims.Counterexample.from_json(claims.recorded_verdicts()["DYN-RANGE"]["counterexample"])
+    p = c.params
+    assert p["exponent"] < 0
+    T = et.reference.dynatemp_temperature(c.row, p["temp"], p["delta"], p["exponent"])
+    with mpmath.workdps(50):
+        assert T > mpmath.mpf(p["temp"]) + mpmath.mpf(p["delta"]) + mpmath.mpf(10) ** -20
 
 
 def test_seed_tau_counterexample_refutes():

@@ -53,11 +53,48 @@ def reference_selfcheck(quick: bool = False) -> list[tuple[str, bool, str]]:
     return checks
 
 
+def ledger_check() -> tuple[list, list[str]]:
+    """Re-establish every claim's verdict; return the verdicts and the ids whose verdict differs
+    from the one recorded in the package ledger (or that have no recorded verdict)."""
+    from .. import claims
+
+    verdicts = claims.run_ledger()
+    recorded = claims.recorded_verdicts()
+    drifted = [v.claim_id for v in verdicts if recorded.get(v.claim_id, {}).get("verdict") != v.verdict]
+    return verdicts, drifted
+
+
+def builtin_conformance() -> list:
+    """The built-in float variants on the golden vectors, per method, dtype and accumulation mode."""
+    from ..conformance import check_builtin
+
+    return check_builtin()
+
+
 def run(args) -> int:
     failures = 0
     print("== 1. certified reference on the built-in default rows")
     for name, ok, detail in reference_selfcheck(args.quick):
         failures += not ok
         print(f"  [{'PASS' if ok else 'FAIL'}] {name}: {detail}")
+
+    print("\n== 2. claims ledger (verdicts re-established now, compared with the recorded ones)")
+    verdicts, drifted = ledger_check()
+    for v in verdicts:
+        mark = "FAIL" if v.claim_id in drifted else "PASS"
+        undecided = f", {v.undecided} undecided" if v.undecided else ""
+        print(f"  [{mark}] {v.claim_id:<15} {v.verdict:<8} {v.evidence[:110]}{undecided}")
+    failures += len(drifted)
+    tally = {k: sum(v.verdict == k for v in verdicts) for k in ("proved", "refuted", "open")}
+    print(f"  {tally['proved']} proved, {tally['refuted']} refuted, {tally['open']} open")
+
+    print("\n== 3. built-in float variants on the golden vectors (admissible = inside the dtype's error bound)")
+    print(f"  {'method':<9} {'dtype':<9} {'accumulate':<10} {'cases':>5} {'passed':>6} {'admiss.':>7} {'failed':>6} {'skipped':>7}")
+    for r in builtin_conformance():
+        c = r.counts()
+        failures += not r.ok
+        print(f"  {r.method:<9} {r.dtype:<9} {r.options.accumulate:<10} {c['cases']:>5} {c['passed']:>6} "
+              f"{c['admissible']:>7} {c['failed']:>6} {c['skipped']:>7}  {'PASS' if r.ok else 'FAIL'}")
+    print("  (skipped: vectors whose logits are not exactly representable in that dtype)")
     print(f"\nverify: {'all checks passed' if not failures else f'{failures} check(s) FAILED'}")
     return 1 if failures else 0

@@ -281,11 +281,7 @@ def exact_curve(logits: Any, temperature: float = 1.0, dps: int = 30) -> tuple[C
     row = as_row(logits)
     tau = spec.check_temperature(temperature)
     with mpmath.workdps(dps + 10):
-        top = mpmath.mpf(row.values[0])
-        if row.kind == "logits":
-            e = [mpmath.exp((mpmath.mpf(v) - top) / tau) for v in row.values]
-        else:
-            e = [(mpmath.mpf(v) / top) ** (1 / mpmath.mpf(tau)) for v in row.values]
+        e = row.mp_weights(tau)
         total = mpmath.fsum(e)
         out = []
         s = mpmath.mpf(0)

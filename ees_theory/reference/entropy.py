@@ -94,11 +94,7 @@ def softmax(logits: Any, temperature: float = 1.0, dps: int = 30) -> list[mpmath
     tau = spec.check_temperature(temperature)
     out = [mpmath.mpf(0)] * row.size
     with mpmath.workdps(dps + 20):
-        top = mpmath.mpf(row.values[0])
-        if row.kind == "logits":
-            e = [mpmath.exp((mpmath.mpf(v) - top) / tau) for v in row.values]
-        else:
-            e = [(mpmath.mpf(v) / top) ** (1 / mpmath.mpf(tau)) for v in row.values]
+        e = row.mp_weights(tau)
         total = mpmath.fsum(e)
         for tok, w in zip(row.order, e):
             out[tok] = w / total

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+import mpmath
 import numpy as np
 from mpmath import iv
 
@@ -93,6 +94,13 @@ class ExactRow:
         e_lo, e_hi = exp_enclosure(x_lo, x_hi)
         e_lo[tied], e_hi[tied] = 1.0, 1.0
         return e_lo, e_hi, -x_hi, -x_lo
+
+    def mp_weights(self, temperature: float) -> list:
+        """``e_i = p_i / p_1`` as ``mpmath.mpf`` at the current ``mp`` precision (not certified)."""
+        top = mpmath.mpf(self.values[0])
+        if self.kind == "logits":
+            return [mpmath.exp((mpmath.mpf(v) - top) / temperature) for v in self.values]
+        return [(mpmath.mpf(v) / top) ** (1 / mpmath.mpf(temperature)) for v in self.values]
 
     # ---- mpmath interval weights -----------------------------------------------------------------
     def iv_weights(self, temperature: float, count: int | None = None) -> tuple[list, list]:

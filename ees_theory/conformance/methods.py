@@ -149,6 +149,10 @@ class Method:
     def judge(self, row: np.ndarray, params: dict[str, float], ref: Any, value: Any, dtype: str, options: Options) -> Verdict:  # pragma: no cover
         raise NotImplementedError
 
+    def judge_fault(self, ref: Any, fault: str, message: str, dtype: str) -> Verdict:
+        """The verdict on a call that produced no answer (raised, timed out, ...): a failure."""
+        return Verdict("fail", message, fault, severity=math.inf)
+
 
 METHODS: dict[str, Method] = {}
 
@@ -453,9 +457,28 @@ class _Temperature(Method):
         t = float(raw)
         if math.isnan(t):
             raise OutputFault("nan", "returned NaN for the temperature (a port must never produce NaN: 0*ln 0 = 0 by definition)")
-        if math.isinf(t):
-            raise OutputFault("nan", f"returned {t} for the temperature (non-finite)")
-        return t
+        return t  # inf is judged against the exact value: it is right only past the dtype's range
+
+    @staticmethod
+    def _overflows(ref: Any, dtype: str) -> bool:
+        big = float(np.finfo(np.float32 if dtype == "bfloat16" else dtype).max)
+        return ref is not None and abs(ref) > big
+
+    def _judge_infinite(self, ref: Any, value: float, dtype: str) -> Verdict:
+        if value > 0 and self._overflows(ref, dtype):
+            return Verdict("admissible", f"returned inf: the exact temperature {mpmath.nstr(ref, 6)} exceeds the largest {dtype} number", severity=0.0)
+        return Verdict("fail", f"returned {value} for the temperature (non-finite) where the reference gives {mpmath.nstr(ref, 12)}", "nan", severity=math.inf)
+
+    def judge_fault(self, ref: Any, fault: str, message: str, dtype: str) -> Verdict:
+        """A port may refuse (raise) where the exact temperature exceeds the dtype's largest
+        finite number: no answer in the dtype could be right there."""
+        if fault == "raised" and self._overflows(ref, dtype):
+            return Verdict(
+                "admissible",
+                f"refused ({message}); the exact temperature {mpmath.nstr(ref, 6)} exceeds the largest {dtype} number",
+                severity=0.0,
+            )
+        return super().judge_fault(ref, fault, message, dtype)
 
     def encode(self, value: float | None) -> dict:
         return {"temperature": None if value is None else float(value).hex()}
@@ -544,6 +567,8 @@ class EDT(_Temperature):
         return T0 * mpmath.power(N, theta / H)
 
     def judge(self, row, params, ref, value, dtype, options) -> Verdict:
+        if math.isinf(value):
+            return self._judge_infinite(ref, value, dtype)
         rho = tolerances.temperature_rtol(dtype)
         T0, theta, N = params["T0"], params["theta"], params["N"]
         details: dict = {}
@@ -577,7 +602,7 @@ class Dynatemp(_Temperature):
 
     name = "dynatemp"
     params = ("temp", "delta", "exponent")
-    grid = {"temp": (0.5, 0.8, 1.0, 1.5), "delta": (0.0, 0.25, 0.5, 1.0, 2.0), "exponent": (0.0, 0.5, 1.0, 1.0, 2.0)}
+    grid = {"temp": (0.5, 0.8, 1.0, 1.5), "delta": (0.0, 0.25, 0.5, 1.0, 2.0), "exponent": (0.0, 0.5, 1.0, 1.0, 2.0, -1.0)}
     allows_none = True
 
     def reference(self, row, params, options):
@@ -589,16 +614,14 @@ class Dynatemp(_Temperature):
         t_max = mpmath.mpf(temp) + delta
         if exponent == 0:
             return t_max
-        if H <= 0:
-            return t_min if exponent > 0 else None
+        if H <= 0:  # exponent < 0: T grows without bound as H -> 0
+            return t_min if exponent > 0 else mpmath.inf
         return t_min + (t_max - t_min) * mpmath.power(H / ln_n, exponent)
 
     def _span(self, H, ln_n, params, rho):
         H_lo, H_hi = self.entropy_span(H, rho)
         a = self.formula(H_lo, ln_n, params["temp"], params["delta"], params["exponent"])
         b = self.formula(H_hi, ln_n, params["temp"], params["delta"], params["exponent"])
-        if a is None or b is None:
-            return None, None
         return min(a, b), max(a, b)
 
     def judge(self, row, params, ref, value, dtype, options) -> Verdict:
@@ -610,6 +633,8 @@ class Dynatemp(_Temperature):
             if ref is None:
                 return Verdict("fail", f"returned {value!r}, but a row of {size} entry is a no-op (llama.cpp applies no temperature: return None)", "no-op-applied", details={"expected": None, "got": value})
             return Verdict("fail", f"returned None (no-op) where the reference applies T = {mpmath.nstr(ref, 12)} (n = {size} entries, -inf ones included)", "wrong-no-op", details={"expected": float(ref), "got": None})
+        if math.isinf(value):
+            return self._judge_infinite(ref, value, dtype)
         temp, delta = params["temp"], params["delta"]
         details: dict = {}
         bound = 0.0

@@ -174,19 +174,21 @@ class Report:
     @property
     def ok(self) -> bool:
         """True when at least one case was judged and none failed (the exit status 0)."""
-        return bool(self.records) and not self.failures
+        return self.counts()["cases"] > 0 and not self.failures
 
     def counts(self) -> dict[str, int]:
         c = defaultdict(int)
         for r in self.records:
             c[r["status"]] += 1
             c["uncertified"] += 0 if r.get("certified", True) else 1
-        return {"cases": len(self.records), "passed": c["pass"], "admissible": c["admissible"], "failed": c["fail"], "uncertified": c["uncertified"], "skipped": len(self.skipped)}
+        judged = len(self.records) - c["skipped"]
+        return {"cases": judged, "passed": c["pass"], "admissible": c["admissible"], "failed": c["fail"], "uncertified": c["uncertified"] - c["skipped"], "skipped": len(self.skipped) + c["skipped"]}
 
     def by_family(self) -> dict[str, dict]:
         fams: dict[str, list[dict]] = defaultdict(list)
         for r in self.records:
-            fams[r["family"]].append(r)
+            if r["status"] != "skipped":
+                fams[r["family"]].append(r)
         out = {}
         for fam in sorted(fams):
             rs = fams[fam]
@@ -237,12 +239,15 @@ class Report:
             "",
             self.table(),
         ]
-        if self.skipped:
-            reasons = defaultdict(int)
+        refused = [r for r in self.records if r["status"] == "skipped"]
+        if self.skipped or refused:
+            reasons: dict[str, int] = defaultdict(int)
             for s in self.skipped:
                 reasons[s["reason"]] += 1
+            for r in refused:
+                reasons["outside the domain (" + r["message"].split(": ", 1)[-1] + ")"] += 1
             out.append("")
-            out.append(f"skipped {len(self.skipped)} case(s): " + "; ".join(f"{n} {why}" for why, n in reasons.items()))
+            out.append(f"skipped {sum(reasons.values())} case(s): " + "; ".join(f"{n} {why}" for why, n in reasons.items()))
         if self.failures:
             out.append("")
             out.append("failures:")
@@ -366,17 +371,17 @@ def _judge_case(m, port: Port, spec: str, c: Case, row: np.ndarray, out: Outcome
         "comment": c.comment,
         "elapsed_s": round(out.elapsed, 6),
     }
+    try:
+        ref = m.reference(row, c.params, options)
+    except (ValueError, ZeroDivisionError) as exc:  # outside the domain: no verdict on the port
+        rec.update(status="skipped", fault=None, message=f"the reference refuses this input: {exc}", certified=False, severity=None)
+        return rec
+    stale = _stale(m, c, ref, options)
+    if stale:
+        raise ValueError(stale)
     if out.fault:
-        verdict = Verdict("fail", out.message, out.fault, certified=True, severity=math.inf)
+        verdict = m.judge_fault(ref, out.fault, out.message, dtype)
     else:
-        try:
-            ref = m.reference(row, c.params, options)
-        except (ValueError, ZeroDivisionError) as exc:
-            rec.update(status="skipped", fault=None, message=f"the reference refuses this input: {exc}", certified=False, severity=None)
-            return rec
-        stale = _stale(m, c, ref, options)
-        if stale:
-            raise ValueError(stale)
         verdict = m.judge(row, c.params, ref, out.value, dtype, options)
     rec.update(
         status=verdict.status,

@@ -37,10 +37,10 @@ def evaluate(port: Port, case: Case, dtype: str, options: Options) -> tuple[Verd
 
     m = get_method(case.method)
     row = case.row(dtype)
+    ref = m.reference(row, case.params, options)
     outcome = port.run(case.method, [row.copy()], [case.params], dtype)[0]
     if outcome.fault:
-        return Verdict("fail", outcome.message, outcome.fault), outcome
-    ref = m.reference(row, case.params, options)
+        return m.judge_fault(ref, outcome.fault, outcome.message, dtype), outcome
     return m.judge(row, case.params, ref, outcome.value, dtype, options), outcome
 
 

@@ -464,10 +464,12 @@ class _Temperature(Method):
         big = float(np.finfo(np.float32 if dtype == "bfloat16" else dtype).max)
         return ref is not None and abs(ref) > big
 
-    def _judge_infinite(self, ref: Any, value: float, dtype: str) -> Verdict:
-        if value > 0 and self._overflows(ref, dtype):
-            return Verdict("admissible", f"returned inf: the exact temperature {mpmath.nstr(ref, 6)} exceeds the largest {dtype} number", severity=0.0)
-        return Verdict("fail", f"returned {value} for the temperature (non-finite) where the reference gives {mpmath.nstr(ref, 12)}", "nan", severity=math.inf)
+    def _judge_infinite(self, ref: Any, value: float, hi_w: Any, dtype: str, details: dict) -> Verdict:
+        big = float(np.finfo(np.float32 if dtype == "bfloat16" else dtype).max)
+        if value > 0 and hi_w > big:
+            why = "the exact temperature" if self._overflows(ref, dtype) else "the allowed range of the temperature"
+            return Verdict("admissible", f"returned inf: {why} reaches past the largest {dtype} number ({big:.6g})", severity=0.0, details=details)
+        return Verdict("fail", f"returned {value} for the temperature (non-finite) where the reference gives {mpmath.nstr(ref, 12)}", "nan", severity=math.inf, details=details)
 
     def judge_fault(self, ref: Any, fault: str, message: str, dtype: str) -> Verdict:
         """A port may refuse (raise) where the exact temperature exceeds the dtype's largest
@@ -514,6 +516,9 @@ class _Temperature(Method):
             tiny = _SMALLEST_NORMAL[dtype]
             lo_w = lo - rho * abs(ref) - tiny
             hi_w = hi + rho * abs(ref) + tiny
+            if math.isinf(value):
+                details.update(expected=float(ref), got=value, rtol=rho, row_bound=table_bound)
+                return self._judge_infinite(ref, value, hi_w, dtype, details)
             err = abs(mpmath.mpf(value) - ref)
             scale = max(hi_w - ref, ref - lo_w)
             severity = float(err / scale) if scale > 0 else (0.0 if err == 0 else math.inf)
@@ -567,8 +572,6 @@ class EDT(_Temperature):
         return T0 * mpmath.power(N, theta / H)
 
     def judge(self, row, params, ref, value, dtype, options) -> Verdict:
-        if math.isinf(value):
-            return self._judge_infinite(ref, value, dtype)
         rho = tolerances.temperature_rtol(dtype)
         T0, theta, N = params["T0"], params["theta"], params["N"]
         details: dict = {}
@@ -633,8 +636,6 @@ class Dynatemp(_Temperature):
             if ref is None:
                 return Verdict("fail", f"returned {value!r}, but a row of {size} entry is a no-op (llama.cpp applies no temperature: return None)", "no-op-applied", details={"expected": None, "got": value})
             return Verdict("fail", f"returned None (no-op) where the reference applies T = {mpmath.nstr(ref, 12)} (n = {size} entries, -inf ones included)", "wrong-no-op", details={"expected": float(ref), "got": None})
-        if math.isinf(value):
-            return self._judge_infinite(ref, value, dtype)
         temp, delta = params["temp"], params["delta"]
         details: dict = {}
         bound = 0.0

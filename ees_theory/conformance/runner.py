@@ -45,6 +45,8 @@ __all__ = ["run_check", "Report", "Journal", "repro_line", "fingerprint", "JOURN
 JOURNAL_FORMAT = "ees-theory-results/1"
 #: a failing case's logits are stored in the journal up to this vocabulary size
 STORE_LOGITS_MAX = 4096
+#: reproduction lines longer than this are left to the JSON results instead of the printed report
+REPRO_PRINT_MAX = 1500
 
 
 def _jsonable(x: Any) -> Any:
@@ -256,15 +258,17 @@ class Report:
                 s = r.get("shrunk")
                 if s:
                     out.append(f"    shrunk to vocab {s['vocab']}: {s['message']}")
-                    out.append(f"    reproduce: {s['repro']}")
-                elif r.get("repro"):
-                    out.append(f"    reproduce: {r['repro']}")
+                line = (s or r).get("repro")
+                if line and len(line) <= REPRO_PRINT_MAX:
+                    out.append(f"    reproduce: {line}")
+                elif line:
+                    out.append(f"    reproduce: a {(s or r)['vocab']}-token case; the full line is in the JSON results ('repro')")
             if len(self.failures) > 20:
                 out.append(f"  ... and {len(self.failures) - 20} more (see the JSON results)")
         t = self.counts()
         out.append("")
         if self.ok:
-            out.append(f"CONFORMS: {t['passed']} passed, {t['admissible']} admissible (within the {self.dtype} error bound), 0 failed")
+            out.append(f"CONFORMS: {t['passed']} passed, {t['admissible']} admissible (inside the {self.dtype} error bounds), 0 failed")
         elif not self.records:
             out.append("NO VERDICT: no case was run")
         else:

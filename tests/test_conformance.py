@@ -193,3 +193,34 @@ def test_builtin_float_variants_conform_in_every_dtype(method):
     bad = [r.text() for r in reports if not r.ok]
     assert not bad, "\n\n".join(bad)
     assert len(reports) == 8
+
+
+def test_batched_form_is_detected_used_and_falls_back():
+    from ees_theory.conformance.ports import _find_batched, load_callable
+
+    calls = {"batched": 0, "one": 0}
+
+    def one(z, t):
+        calls["one"] += 1
+        return numpy_port.ees(z, t)
+
+    def batched(rows, temps):
+        calls["batched"] += 1
+        assert rows.ndim == 2 and temps.shape == (rows.shape[0],)
+        return numpy_port.ees_batched(rows, temps)
+
+    cases = cf.plan("ees", "float32", vectors=False, examples=40, seed=1, families=["normal"])
+    report = run_check(InProcessPort(one, "b", batched), "ees", "float32", cases)
+    assert report.ok and calls["batched"] >= 1 and calls["one"] < 40
+    # a batched form that raises: every row is run alone instead, and still judged
+    calls.update(batched=0, one=0)
+
+    def broken(rows, temps):
+        calls["batched"] += 1
+        raise RuntimeError("no batches today")
+
+    report = run_check(InProcessPort(one, "b", broken), "ees", "float32", cases)
+    assert report.ok and calls["one"] == 40
+    fn = load_callable("tests.ports.numpy_port:ees")
+    assert _find_batched(fn, "tests.ports.numpy_port:ees").__name__ == "ees_batched"
+    assert cf.open_port("tests.ports.numpy_port:ees", "ees", "float32", isolate=False).batched

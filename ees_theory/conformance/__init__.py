@@ -106,7 +106,12 @@ def check(
     shrink: bool = True,
     progress=None,
 ) -> Report:
-    """Check the port named ``port`` (see :func:`open_port`) for ``method`` in ``dtype``."""
+    """Check the port named ``port`` (see :func:`open_port`) for ``method`` in ``dtype``.
+
+    >>> r = check("tests.meta.mutant_ports:edt_bits", "edt", vectors=False, examples=10, isolate=False, shrink=False)
+    >>> r.ok, sorted({f["fault"] for f in r.failures})
+    (False, ['entropy-in-bits'])
+    """
     cases = plan(method, dtype, vectors=vectors, examples=examples, seed=seed, families=families)
     p = open_port(port, method, dtype, isolate=isolate, timeout=timeout)
     return run_check(p, method, dtype, cases, options=options, port_spec=port, journal=journal, resume=resume, shrink=shrink, progress=progress)
@@ -124,6 +129,9 @@ def check_builtin(
     ``examples`` generated cases) for every method, dtype and accumulation mode; one report each.
 
     Every report must be ``ok``: the toolkit's own kernels conform in every dtype.
+
+    >>> [(r.dtype, r.options.accumulate, r.ok) for r in check_builtin(["ees"], ["float16"])]
+    [('float16', 'input', True), ('float16', 'float32', True)]
     """
     reports = []
     for method in methods:

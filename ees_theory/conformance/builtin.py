@@ -32,7 +32,12 @@ def _tensor(rows: np.ndarray, dtype: str):
 
 
 def builtin_functions(method: str, dtype: str, accumulate: str) -> tuple[Callable, Callable]:
-    """One-row and batched callables for ``method`` wrapping ``ees_theory.torch``."""
+    """One-row and batched callables for ``method`` wrapping ``ees_theory.torch``.
+
+    >>> one, batched = builtin_functions("ees", "bfloat16", "float32")
+    >>> one(np.array([2.0, 1.0, 0.0], dtype=np.float32), 1.0).tolist()
+    [True, False, False]
+    """
     check_dtype(dtype)
     if accumulate not in tolerances.ACCUMULATE:
         raise ValueError(f"accumulate must be one of {', '.join(tolerances.ACCUMULATE)}; got {accumulate!r}")
@@ -77,7 +82,11 @@ def builtin_functions(method: str, dtype: str, accumulate: str) -> tuple[Callabl
 
 
 def builtin_port(method: str, dtype: str, accumulate: str = "float32", timeout: float | None = None):
-    """The built-in variant of ``method`` as an in-process port named ``builtin:<dtype>:<accumulate>``."""
+    """The built-in variant of ``method`` as an in-process port named ``builtin:<dtype>:<accumulate>``.
+
+    >>> builtin_port("dynatemp", "float16", "input").name
+    'builtin:float16:input'
+    """
     from .ports import InProcessPort
 
     one, batched = builtin_functions(method, dtype, accumulate)

@@ -25,12 +25,20 @@ __all__ = ["Case", "params_from_json", "params_to_json"]
 
 
 def params_to_json(params: dict[str, float]) -> dict[str, str]:
-    """Method parameters as hex strings (exact)."""
+    """Method parameters as hex strings (exact).
+
+    >>> params_to_json({"temperature": 0.5})
+    {'temperature': '0x1.0000000000000p-1'}
+    """
     return {k: to_hex(v) for k, v in params.items()}
 
 
 def params_from_json(params: dict[str, Any]) -> dict[str, float]:
-    """Inverse of :func:`params_to_json` (also accepts plain JSON numbers)."""
+    """Inverse of :func:`params_to_json` (also accepts plain JSON numbers).
+
+    >>> params_from_json({"T0": "0x1p+0", "theta": 0.5})
+    {'T0': 1.0, 'theta': 0.5}
+    """
     return {k: from_hex(v) for k, v in params.items()}
 
 

@@ -28,7 +28,11 @@ DTYPES = ("float64", "float32", "float16", "bfloat16")
 
 
 def to_hex(x: float) -> str:
-    """A float as a hex string that reads back bit for bit (``inf``, ``-inf``, ``nan`` spelled out)."""
+    """A float as a hex string that reads back bit for bit (``inf``, ``-inf``, ``nan`` spelled out).
+
+    >>> to_hex(1.5), to_hex(float("nan"))
+    ('0x1.8000000000000p+0', 'nan')
+    """
     x = float(x)
     if math.isnan(x):
         return "nan"
@@ -57,24 +61,42 @@ def from_hex(s: Any) -> float:
 
 
 def hex_list(values: Any) -> list[str]:
-    """A 1-D array as a list of hex strings."""
+    """A 1-D array as a list of hex strings.
+
+    >>> hex_list(np.array([0.5, -np.inf], dtype=np.float16))
+    ['0x1.0000000000000p-1', '-inf']
+    """
     return [to_hex(v) for v in np.asarray(values, dtype=np.float64).ravel()]
 
 
 def from_hex_list(items: Any) -> np.ndarray:
-    """The inverse of :func:`hex_list`, as a float64 array."""
+    """The inverse of :func:`hex_list`, as a float64 array.
+
+    >>> from_hex_list(["0x1p-1", "-inf", 2]).tolist()
+    [0.5, -inf, 2.0]
+    """
     return np.array([from_hex(v) for v in items], dtype=np.float64)
 
 
 def check_dtype(dtype: str) -> str:
-    """Validate a dtype name (one of :data:`DTYPES`)."""
+    """Validate a dtype name (one of :data:`DTYPES`).
+
+    >>> check_dtype("float8")
+    Traceback (most recent call last):
+    ...
+    ValueError: dtype must be one of float64, float32, float16, bfloat16; got 'float8'
+    """
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {', '.join(DTYPES)}; got {dtype!r}")
     return dtype
 
 
 def numpy_dtype(dtype: str) -> type:
-    """The numpy type rows of ``dtype`` are handed to a port in (bfloat16 travels as float32)."""
+    """The numpy type rows of ``dtype`` are handed to a port in (bfloat16 travels as float32).
+
+    >>> numpy_dtype("bfloat16").__name__, numpy_dtype("float16").__name__
+    ('float32', 'float16')
+    """
     check_dtype(dtype)
     return {"float64": np.float64, "float32": np.float32, "float16": np.float16, "bfloat16": np.float32}[dtype]
 

@@ -27,7 +27,11 @@ DEFAULT_VOCABS = (2, 3, 4, 5, 8, 12, 16, 32, 50, 64, 100, 128, 256, 512, 1000, 4
 
 
 def family_names() -> tuple[str, ...]:
-    """The property suite's family names."""
+    """The property suite's family names.
+
+    >>> "tied_boundary" in family_names()
+    True
+    """
     from .. import distributions
 
     return tuple(distributions.FAMILY_NAMES)

@@ -158,7 +158,13 @@ METHODS: dict[str, Method] = {}
 
 
 def register_method(method: Method) -> Method:
-    """Add a method to the registry (its ``name`` is the key ``--method`` takes)."""
+    """Add a method to the registry (its ``name`` is the key ``--method`` takes).
+
+    >>> register_method(Method())
+    Traceback (most recent call last):
+    ...
+    ValueError: a method needs a name
+    """
     if not method.name:
         raise ValueError("a method needs a name")
     METHODS[method.name] = method
@@ -166,7 +172,11 @@ def register_method(method: Method) -> Method:
 
 
 def get_method(name: str) -> Method:
-    """The registered method called ``name``."""
+    """The registered method called ``name``.
+
+    >>> get_method("edt").params
+    ('T0', 'theta', 'N')
+    """
     try:
         return METHODS[name]
     except KeyError:

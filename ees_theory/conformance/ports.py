@@ -357,7 +357,13 @@ def _worker_env() -> dict:
 
 
 def open_port(spec: str, method: str, dtype: str, *, isolate: bool = True, timeout: float | None = 10.0) -> Port:
-    """Open the port named by ``spec`` (see the module docstring) for ``method`` in ``dtype``."""
+    """Open the port named by ``spec`` (see the module docstring) for ``method`` in ``dtype``.
+
+    >>> port = open_port(f"exec:{sys.executable} tests/ports/jsonl_port.py", "edt", "float32", timeout=20)
+    >>> out = port.run("edt", [np.zeros(2, np.float32)], [{"T0": 1.0, "theta": 0.5, "N": 0.8}], "float32")[0]
+    >>> port.close(); out.fault, round(out.value, 6)           # T = 0.8**(0.5 / ln 2)
+    (None, 0.851323)
+    """
     get_method(method)
     check_dtype(dtype)
     if timeout is not None and (not math.isfinite(timeout) or timeout <= 0):

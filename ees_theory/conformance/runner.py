@@ -311,6 +311,14 @@ def run_check(
 
     Cases of another method, or whose logits ``dtype`` cannot hold exactly, are skipped and
     counted (never silently dropped).
+
+    >>> from ees_theory.conformance.ports import InProcessPort
+    >>> c = Case("tiny", "ees", "hand", np.array([0.1, 0.0]), {"temperature": 1.0})
+    >>> r = run_check(InProcessPort(lambda z, t: z == z.max(), "argmax"), "ees", "float16", [c])
+    >>> r.counts()
+    {'cases': 0, 'passed': 0, 'admissible': 0, 'failed': 0, 'uncertified': 0, 'skipped': 1}
+    >>> r.ok                                  # 0.1 is not a float16 number: nothing was judged
+    False
     """
     m = get_method(method)
     spec = port_spec or port.name

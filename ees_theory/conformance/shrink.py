@@ -32,7 +32,13 @@ PLAIN = {"temperature": 1.0, "T0": 1.0, "theta": 1.0, "N": 0.5, "temp": 1.0, "de
 
 
 def evaluate(port: Port, case: Case, dtype: str, options: Options) -> tuple[Verdict, object]:
-    """Run ``case`` through ``port`` and judge it; returns the verdict and the outcome."""
+    """Run ``case`` through ``port`` and judge it; returns the verdict and the outcome.
+
+    >>> from ees_theory.conformance.ports import InProcessPort
+    >>> c = Case("u", "ees", "hand", np.zeros(3), {"temperature": 1.0})
+    >>> evaluate(InProcessPort(lambda z, t: z == z.max(), "argmax"), c, "float64", Options())[0].status
+    'pass'
+    """
     from .methods import get_method
 
     m = get_method(case.method)

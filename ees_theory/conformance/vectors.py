@@ -49,7 +49,11 @@ NEG = -math.inf
 
 
 def vectors_path() -> Path:
-    """Where the packaged golden vectors live."""
+    """Where the packaged golden vectors live.
+
+    >>> vectors_path().name
+    'golden-v1.jsonl'
+    """
     return Path(str(resources.files("ees_theory") / "vectors" / VECTORS_FILE))
 
 
@@ -200,7 +204,13 @@ def vectors_text() -> str:
 
 
 def regen(path: str | Path | None = None) -> Path:
-    """Rewrite the golden vector file (default: the packaged one); returns its path."""
+    """Rewrite the golden vector file (default: the packaged one); returns its path.
+
+    >>> import tempfile, os
+    >>> path = regen(os.path.join(tempfile.mkdtemp(), "v.jsonl"))
+    >>> path.read_text() == vectors_path().read_text()
+    True
+    """
     target = Path(path) if path else vectors_path()
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(vectors_text(), encoding="utf-8")
@@ -208,7 +218,11 @@ def regen(path: str | Path | None = None) -> Path:
 
 
 def is_current(path: str | Path | None = None) -> bool:
-    """Whether the file equals what :func:`regen` would write."""
+    """Whether the file equals what :func:`regen` would write.
+
+    >>> is_current()
+    True
+    """
     target = Path(path) if path else vectors_path()
     return target.exists() and target.read_text(encoding="utf-8") == vectors_text()
 

@@ -94,7 +94,7 @@ def shrink_case(
     top = best.logits[finite].max()
     for bits in range(0, 12):
         scale = 2.0**bits
-        z = np.where(finite, np.round((best.logits - top) * scale) / scale, -np.inf)
+        z = np.where(finite, np.round((best.logits - top) * scale) / scale + 0.0, -np.inf)  # + 0.0: no -0.0
         if np.array_equal(z, best.logits):
             break
         v = still_fails(best.with_logits(z))

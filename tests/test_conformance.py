@@ -224,3 +224,24 @@ def test_batched_form_is_detected_used_and_falls_back():
     fn = load_callable("tests.ports.numpy_port:ees")
     assert _find_batched(fn, "tests.ports.numpy_port:ees").__name__ == "ees_batched"
     assert cf.open_port("tests.ports.numpy_port:ees", "ees", "float32", isolate=False).batched
+
+
+def test_hunt_finds_and_shrinks_a_failure_and_passes_a_correct_port(tmp_path):
+    from ees_theory.conformance.hunt import hunt
+    from tests.meta import mutant_ports
+
+    case, verdict, tried = hunt(InProcessPort(mutant_ports.ees_non_strict, "m"), "ees", "float64", examples=300)
+    assert verdict.fault == "non-strict"
+    assert case.vocab == 2 and case.logits[0] == case.logits[1]  # shrunk to the smallest uniform row
+    case, verdict, tried = hunt(InProcessPort(numpy_port.dynatemp, "ok"), "dynatemp", "float32", examples=150)
+    assert case is None and tried >= 100
+    out = tmp_path / "h.jsonl"
+    kw = dict(vectors=False, examples=2, isolate=False, journal=out)
+    cf.check("tests.ports.numpy_port:ees", "ees", "float64", **kw)
+    from ees_theory.conformance.runner import run_check as rc
+
+    report = rc(cf.open_port("tests.ports.numpy_port:ees", "ees", "float64", isolate=False), "ees", "float64",
+                cf.plan("ees", "float64", vectors=False, examples=2), journal=out, resume=True, hunt=50,
+                port_spec="tests.ports.numpy_port:ees")
+    ids = [r["case"] for r in report.records]
+    assert ids[-1] == "hunt-ees-float64" and len(ids) == 3 and report.ok

@@ -2,7 +2,8 @@
 
 Runs the golden vectors and generated cases (the property suite's families) through the port and
 prints a per-family table (cases, passed, admissible, failed, worst case) with every failure
-shrunk to a small input and a line that reproduces it. Exit status 0 only on conformance.
+shrunk to a small input and a line that reproduces it. ``--hunt N`` adds a hypothesis search
+steered toward close calls. Exit status 0 only on conformance.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ def register(sub) -> None:
     p.add_argument("--examples", "-n", type=int, default=200, metavar="N", help="generated cases after the vectors (default 200)")
     p.add_argument("--seed", type=int, default=0, help="seed of the generated cases (default 0)")
     p.add_argument("--family", action="append", metavar="NAME", help="generate only from this family (repeatable)")
+    p.add_argument("--hunt", type=int, default=0, metavar="N",
+                   help="after the cases, a hypothesis search of N inputs steered toward close calls (default 0: none)")
     p.add_argument("--case", metavar="JSON", help='check one case only: {"logits": [hex...], "params": {...}}')
     p.add_argument("--json", metavar="OUT", help="JSON Lines results, appended case by case (header, cases, summary)")
     p.add_argument("--resume", action="store_true", help="continue the run recorded in --json OUT")
@@ -95,7 +98,7 @@ def run(args) -> int:
     port = cf.open_port(args.port, args.method, args.dtype, isolate=not args.in_process, timeout=args.timeout)
     try:
         report = cf.run_check(port, args.method, args.dtype, cases, options=options, port_spec=args.port, journal=args.json,
-                              resume=args.resume, shrink=not args.no_shrink,
+                              resume=args.resume, shrink=not args.no_shrink, hunt=0 if args.case else args.hunt,
                               progress=progress_bar(sys.stderr.isatty() and not args.quiet, f"check {args.method}/{args.dtype}"))
     except KeyboardInterrupt:
         where = f"; continue with --resume --json {args.json}" if args.json else ""

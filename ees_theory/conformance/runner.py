@@ -306,11 +306,13 @@ def run_check(
     skipped: list[dict] | None = None,
     progress: Callable[[int, int], None] | None = None,
     batch_size: int = 32,
+    hunt: int = 0,
 ) -> Report:
     """Judge ``port`` on ``cases`` in ``dtype``; see the module docstring for the journal.
 
     Cases of another method, or whose logits ``dtype`` cannot hold exactly, are skipped and
-    counted (never silently dropped).
+    counted (never silently dropped). ``hunt > 0`` adds a hypothesis search of that many inputs
+    (:func:`~ees_theory.conformance.hunt.hunt`), recorded as one more case of family ``hunt``.
 
     >>> from ees_theory.conformance.ports import InProcessPort
     >>> c = Case("tiny", "ees", "hand", np.array([0.1, 0.0]), {"temperature": 1.0})
@@ -366,12 +368,42 @@ def run_check(
                 records.append(rec)
             if progress:
                 progress(len(records), total)
+        hunt_id = f"hunt-{method}-{dtype}"
+        if hunt and hunt_id not in done:
+            rec = _hunt_record(port, spec, method, dtype, options, hunt, hunt_id)
+            if log:
+                log.append(rec)
+                rec = log.records[-1]
+            records.append(rec)
     finally:
         port.close()
     report = Report(spec, method, dtype, options, records, skipped, str(journal) if journal else None)
     if log:
         log.finish(report.summary())
     return report
+
+
+def _hunt_record(port: Port, spec: str, method: str, dtype: str, options: Options, examples: int, hunt_id: str) -> dict:
+    from .hunt import hunt as search
+
+    case, verdict, tried = search(port, method, dtype, examples=examples, options=options)
+    rec: dict[str, Any] = {"case": hunt_id, "family": "hunt", "params": {}, "comment": f"hypothesis search over {tried} inputs", "certified": True}
+    if case is None:
+        rec.update(vocab=0, status="pass", fault=None, message=f"no failure found in {tried} searched inputs", severity=None)
+        return rec
+    rec.update(
+        vocab=case.vocab,
+        params=dict(case.params),
+        status="fail",
+        fault=verdict.fault,
+        message=f"{verdict.message} (found by a search of {tried} inputs, shrunk by hypothesis)",
+        certified=verdict.certified,
+        severity=verdict.severity if math.isfinite(verdict.severity) else None,
+        details=verdict.details,
+        logits=hex_list(case.logits),
+        repro=repro_line(spec, case, dtype, options),
+    )
+    return rec
 
 
 def _judge_case(m, port: Port, spec: str, c: Case, row: np.ndarray, out: Outcome, dtype: str, options: Options, shrink: bool) -> dict:

@@ -28,6 +28,7 @@ from typing import Sequence
 from .cases import Case
 from .codec import DTYPES
 from .generate import generated_cases
+from .hunt import hunt
 from .methods import METHODS, Method, Options, OutputFault, Verdict, get_method, judge, register_method
 from .ports import InProcessPort, Outcome, Port, SubprocessPort, load_callable, open_port
 from .runner import Journal, Report, repro_line, run_check
@@ -58,6 +59,7 @@ __all__ = [
     "run_check",
     "repro_line",
     "generated_cases",
+    "hunt",
     "load_vectors",
     "regen",
     "is_current",

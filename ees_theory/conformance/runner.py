@@ -312,7 +312,7 @@ def run_check(
 
     Cases of another method, or whose logits ``dtype`` cannot hold exactly, are skipped and
     counted (never silently dropped). ``hunt > 0`` adds a hypothesis search of that many inputs
-    (:func:`~ees_theory.conformance.hunt.hunt`), recorded as one more case of family ``hunt``.
+    (``ees_theory.conformance.hunt.hunt``), recorded as one more case of family ``hunt``.
 
     >>> from ees_theory.conformance.ports import InProcessPort
     >>> c = Case("tiny", "ees", "hand", np.array([0.1, 0.0]), {"temperature": 1.0})

@@ -29,6 +29,7 @@ A port's test, checked against the certified reference::
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import find  # noqa: F401  (the runnable examples draw with it)
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -61,7 +62,7 @@ def _check_vocab(min_vocab: int, max_vocab: int) -> None:
 def families(names=None, ties: bool = False) -> st.SearchStrategy[str]:
     """Family names: ``names`` if given, else the dense families (plus the tie families if ``ties``).
 
-    >>> families(["peaked", "zipf"]).example() in ("peaked", "zipf")
+    >>> find(families(["peaked", "zipf"]), lambda _: True) in ("peaked", "zipf")
     True
     """
     if names is None:
@@ -78,7 +79,7 @@ def families(names=None, ties: bool = False) -> st.SearchStrategy[str]:
 def family_rows(draw, family: str, min_vocab: int = 2, max_vocab: int = 64, dtype: str = "float64", **params):
     """Rows of one family; the vocabulary and the generator seed are drawn (and shrunk) by hypothesis.
 
-    >>> z = family_rows("peaked", 4, 4, gap=30.0).example()
+    >>> z = find(family_rows("peaked", 4, 4, gap=30.0), lambda _: True)
     >>> z.shape
     (4,)
     """
@@ -95,7 +96,7 @@ def logits(draw, min_vocab: int = 2, max_vocab: int = 64, families=None, ties: b
     ``families`` restricts the families drawn; ``ties=True`` adds the families that make exact
     ties; ``dtype`` rounds every row to that format.
 
-    >>> z = logits(min_vocab=2, max_vocab=5, families=["uniform"]).example()
+    >>> z = find(logits(min_vocab=2, max_vocab=5, families=["uniform"]), lambda _: True)
     >>> bool(np.all(z == z[0]))
     True
     """
@@ -116,7 +117,7 @@ def raw_logits(
 
     ``masked=True`` lets entries be ``-inf`` (at least one stays finite).
 
-    >>> z = raw_logits(3, 3).example()
+    >>> z = find(raw_logits(3, 3), lambda _: True)
     >>> z.shape, len(set(z.tolist()))
     ((3,), 3)
     """
@@ -139,7 +140,7 @@ def raw_logits(
 def temperatures(min_value: float = 1e-2, max_value: float = 1e2) -> st.SearchStrategy[float]:
     """Temperatures spread evenly in ``log(tau)`` over ``[min_value, max_value]`` (both > 0).
 
-    >>> 0.5 <= temperatures(0.5, 2.0).example() <= 2.0
+    >>> 0.5 <= find(temperatures(0.5, 2.0), lambda _: True) <= 2.0
     True
     """
     if not 0 < min_value <= max_value:
@@ -151,7 +152,7 @@ def temperatures(min_value: float = 1e-2, max_value: float = 1e2) -> st.SearchSt
 def logits_and_temperature(min_vocab: int = 2, max_vocab: int = 64, families=None, ties: bool = False):
     """Pairs ``(row, tau)``.
 
-    >>> z, tau = logits_and_temperature(max_vocab=4).example()
+    >>> z, tau = find(logits_and_temperature(max_vocab=4), lambda _: True)
     >>> z.ndim, tau > 0
     (1, True)
     """
@@ -161,7 +162,7 @@ def logits_and_temperature(min_vocab: int = 2, max_vocab: int = 64, families=Non
 def edt_params() -> st.SearchStrategy[tuple[float, float, float]]:
     """``(T0, theta, N)`` in the EDT domain (SPEC section 3): ``T0 > 0``, ``theta >= 0``, ``0 < N < 1``.
 
-    >>> T0, theta, N = edt_params().example()
+    >>> T0, theta, N = find(edt_params(), lambda _: True)
     >>> T0 > 0 and theta >= 0 and 0 < N < 1
     True
     """
@@ -175,7 +176,7 @@ def edt_params() -> st.SearchStrategy[tuple[float, float, float]]:
 def dynatemp_params(exponent_min: float = 0.0) -> st.SearchStrategy[tuple[float, float, float]]:
     """``(temp, delta, exponent)`` with ``delta > 0`` and ``exponent >= exponent_min``.
 
-    >>> temp, delta, e = dynatemp_params().example()
+    >>> temp, delta, e = find(dynatemp_params(), lambda _: True)
     >>> delta > 0 and e >= 0
     True
     """

@@ -51,8 +51,9 @@ def _floats(text: str, name: str, count: tuple[int, ...]) -> list[float]:
 def shown_indices(f_mid: np.ndarray, n: int) -> list[int]:
     """The ``k`` to show: the head, and the neighbourhood of each sign change of ``f``.
 
-    >>> shown_indices(np.array([np.nan, .3, .2, .1, -.1, -.2, -.3, -.4, -.5, -.6, -.7, -.8]), 12)
-    [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
+    >>> f = np.concatenate([[np.nan], np.linspace(0.5, 0.01, 13), np.linspace(-0.01, -0.5, 16)])
+    >>> shown_indices(f, 30)           # head 2..9, f(14) >= 0 > f(15) with 2 on each side, and n
+    [2, 3, 4, 5, 6, 7, 8, 9, 13, 14, 15, 16, 17, 30]
     """
     ks = set(range(2, min(n, HEAD_ROWS + 1) + 1))
     sign = f_mid[1:] < 0

@@ -38,6 +38,7 @@ __all__ = [
     "edt_temperature_bound",
     "dynatemp_temperature_bound",
     "temperature_rtol",
+    "truncation_bounds",
 ]
 
 #: Unit roundoff u = eps/2 of each floating dtype.
@@ -255,3 +256,52 @@ def temperature_rtol(dtype: str) -> float:
     bounds :func:`edt_temperature_bound` and :func:`dynatemp_temperature_bound` hold always.
     """
     return 64.0 * UNIT_ROUNDOFF[dtype]
+
+
+def truncation_bounds(
+    dtype: str,
+    accumulate: str,
+    n: int,
+    logit_range: float,
+    logit_scale: float,
+    entropy: float = 0.0,
+    *,
+    accumulator: str | None = None,
+) -> dict[str, float]:
+    """Error bounds for the comparisons of the truncation samplers (top-k ... mirostat).
+
+    ``logit_range`` is ``R`` as above (range of the finite scaled logits ``z / tau``),
+    ``logit_scale`` ``X = max |z / tau|`` over the finite entries (a port that divides before it
+    shifts rounds ``z / tau`` with an error ``u X``), ``entropy`` the exact row entropy (nats; only
+    ``eta``, ``typical`` and the mirostat surprise read it). Returns, each ``inf`` where the
+    first-order analysis makes no claim::
+
+        logit  = 2 (alpha R + 2u X + u)                        difference of two scaled logits
+        prob   = 2 (logit + 5u + gamma + u) + n eta / p        relative error of p_i = softmax
+        cum    = 2 (prob + gamma + 2u)                         absolute error of a mass sum_{i<k} p_i
+        logp   = max(logit + 2 (gamma + 5u + 4u ln n), prob / (1 - prob))
+                                                               absolute error of ln p_i (log_softmax, or log of p)
+        entropy = entropy_error_bound(...) + 2 prob H          absolute error of H (nats)
+
+    (``n eta / p`` is carried as ``underflow = n eta`` absolute; the judge adds it where a probability
+    is compared.) A comparison whose certified margin, measured in the gap's units, exceeds the
+    bound is decided the same way in float; inside the bound either outcome is admissible.
+
+    >>> b = truncation_bounds("float32", "float32", n=100, logit_range=10.0, logit_scale=10.0)
+    >>> 1e-6 < b["prob"] < 1e-4 and b["cum"] > b["prob"]
+    True
+    >>> truncation_bounds("float16", "input", n=4096, logit_range=5.0, logit_scale=5.0)["prob"]   # fp16 sums of 4096
+    inf
+    """
+    cd, u, n, R, alpha, gamma, eta = _setup(dtype, accumulate, n, logit_range, accumulator)
+    X = abs(float(logit_scale))
+    logit = 2.0 * (alpha * R + 2 * u * X + u)
+    prob = 2.0 * (logit + 5 * u + gamma + u)
+    out = {"logit": logit, "prob": prob, "underflow": n * eta, "sum": gamma}
+    if max(alpha * R + 2 * u * X, gamma) > _FIRST_ORDER_LIMIT or prob >= 0.5:
+        return {k: (v if k in ("underflow", "sum") else math.inf) for k, v in out.items()} | {"cum": math.inf, "logp": math.inf, "entropy": math.inf}
+    out["cum"] = 2.0 * (prob + gamma + 2 * u)
+    out["logp"] = max(logit + 2.0 * (gamma + 5 * u + 4 * u * math.log(n)), prob / (1 - prob))
+    H = abs(float(entropy))
+    out["entropy"] = entropy_error_bound(dtype, accumulate, n, logit_range, H, accumulator=accumulator) + 2 * prob * H + 2 * n * eta
+    return out

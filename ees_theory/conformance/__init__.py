@@ -30,6 +30,7 @@ from .codec import DTYPES
 from .generate import generated_cases
 from .hunt import hunt
 from .methods import METHODS, Method, Options, OutputFault, Verdict, get_method, judge, register_method
+from .truncation import TRUNCATION_METHODS, Truncation
 from .ports import InProcessPort, Outcome, Port, SubprocessPort, load_callable, open_port
 from .runner import Journal, Report, repro_line, run_check
 from .vectors import is_current, load_vectors, regen, vectors_path
@@ -48,6 +49,8 @@ __all__ = [
     "get_method",
     "judge",
     "register_method",
+    "TRUNCATION_METHODS",
+    "Truncation",
     "Port",
     "InProcessPort",
     "SubprocessPort",
@@ -115,7 +118,7 @@ def check(
     (False, ['entropy-in-bits'])
     """
     cases = plan(method, dtype, vectors=vectors, examples=examples, seed=seed, families=families)
-    p = open_port(port, method, dtype, isolate=isolate, timeout=timeout)
+    p = open_port(port, method, dtype, isolate=isolate, timeout=timeout, policy=options.policy)
     return run_check(p, method, dtype, cases, options=options, port_spec=port, journal=journal, resume=resume, shrink=shrink, progress=progress)
 
 
@@ -126,20 +129,31 @@ def check_builtin(
     *,
     examples: int = 0,
     seed: int = 0,
+    policies: Sequence[str] | None = None,
 ) -> list[Report]:
     """Check the built-in float variants (``ees_theory.torch``) on the golden vectors (and
     ``examples`` generated cases) for every method, dtype and accumulation mode; one report each.
+    A truncation sampler (:data:`TRUNCATION_METHODS`) is checked under each of its policies
+    (``policies`` limits them). The truncation samplers are not in the default ``methods``: pass
+    ``methods=TRUNCATION_METHODS`` (``ees-theory verify`` keeps to the default to stay fast).
 
     Every report must be ``ok``: the toolkit's own kernels conform in every dtype.
 
     >>> [(r.dtype, r.options.accumulate, r.ok) for r in check_builtin(["ees"], ["float16"])]
     [('float16', 'input', True), ('float16', 'float32', True)]
+    >>> [(r.options.policy, r.ok) for r in check_builtin(["min-p"], ["bfloat16"], ["input"])]
+    [('paper', True), ('transformers', True), ('llama.cpp', True)]
     """
+    from ..reference.truncation import METHODS as SAMPLERS
+
     reports = []
     for method in methods:
+        pols = SAMPLERS[method].policies if method in SAMPLERS else ("paper",)
+        pols = tuple(p for p in pols if policies is None or p in policies)
         for dtype in dtypes:
             for acc in accumulate:
-                reports.append(
-                    check(f"builtin:{acc}", method, dtype, examples=examples, seed=seed, options=Options(accumulate=acc), isolate=False, shrink=True)
-                )
+                for pol in pols:
+                    reports.append(
+                        check(f"builtin:{acc}", method, dtype, examples=examples, seed=seed, options=Options(accumulate=acc, policy=pol), isolate=False, shrink=True)
+                    )
     return reports

@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import tolerances
 from .codec import check_dtype
+from .truncation import TRUNCATION_METHODS
 
 __all__ = ["builtin_functions", "builtin_port", "BUILTIN_DTYPES"]
 
@@ -31,12 +32,16 @@ def _tensor(rows: np.ndarray, dtype: str):
     return t.to(torch.bfloat16) if dtype == "bfloat16" else t
 
 
-def builtin_functions(method: str, dtype: str, accumulate: str) -> tuple[Callable, Callable]:
-    """One-row and batched callables for ``method`` wrapping ``ees_theory.torch``.
+def builtin_functions(method: str, dtype: str, accumulate: str, policy: str = "paper") -> tuple[Callable, Callable]:
+    """One-row and batched callables for ``method`` wrapping ``ees_theory.torch``; a truncation
+    sampler follows ``policy`` (``truncate_mask``; mirostat: ``mirostat_step``).
 
     >>> one, batched = builtin_functions("ees", "bfloat16", "float32")
     >>> one(np.array([2.0, 1.0, 0.0], dtype=np.float32), 1.0).tolist()
     [True, False, False]
+    >>> one, _ = builtin_functions("top-k", "float16", "input", "transformers")
+    >>> one(np.array([1.0, 3.0, 3.0, 0.0], dtype=np.float16), 1.0, k=1, min_tokens_to_keep=1).tolist()
+    [False, True, True, False]
     """
     check_dtype(dtype)
     if accumulate not in tolerances.ACCUMULATE:
@@ -76,12 +81,55 @@ def builtin_functions(method: str, dtype: str, accumulate: str) -> tuple[Callabl
         def batched(rows, temp, delta, exponent):
             return [one(r, a, b, c) for r, a, b, c in zip(rows, temp, delta, exponent)]
 
+    elif method in TRUNCATION_METHODS:
+        return _truncation_functions(kernels, method, dtype, accumulate, policy)
     else:
         raise ValueError(f"no built-in variant for method {method!r}")
     return one, batched
 
 
-def builtin_port(method: str, dtype: str, accumulate: str = "float32", timeout: float | None = None):
+def _truncation_functions(kernels, method: str, dtype: str, accumulate: str, policy: str) -> tuple[Callable, Callable]:
+    mirostat = method.startswith("mirostat")
+
+    def one(row, temperature, **params):
+        t = _tensor(row, dtype)
+        if mirostat:
+            mask, token, mu = kernels.mirostat_step(method, t, temperature, policy, accumulate, **params)
+            return mask.cpu().numpy(), int(token), float(mu)
+        return kernels.truncate_mask(method, t, temperature, policy, accumulate, **params).cpu().numpy()
+
+    def batched(rows, temperature, **params):
+        # the kernel takes scalar sampler parameters: one call per distinct parameter set
+        # (mirostat's mu and u, and the temperature, go in as per-row tensors)
+        import torch
+
+        per_row = ("mu", "u") if mirostat else ()
+        keys = [k for k in params if k not in per_row]
+        groups: dict[tuple, list[int]] = {}
+        for i in range(len(rows)):
+            groups.setdefault(tuple(params[k][i].item() for k in keys), []).append(i)
+        out = np.zeros(rows.shape, dtype=bool)
+        tokens = np.zeros(len(rows), dtype=np.int64)
+        mus = np.zeros(len(rows), dtype=np.float64)
+        for values, idx in groups.items():
+            sel = np.array(idx)
+            scalar = dict(zip(keys, values))
+            temp = torch.from_numpy(np.ascontiguousarray(temperature[sel]))
+            t = _tensor(rows[sel], dtype)
+            if mirostat:
+                extra = {k: torch.from_numpy(np.ascontiguousarray(params[k][sel])) for k in per_row}
+                mask, token, mu = kernels.mirostat_step(method, t, temp, policy, accumulate, **scalar, **extra)
+                tokens[sel] = token.cpu().numpy()
+                mus[sel] = mu.to(torch.float64).cpu().numpy()
+            else:
+                mask = kernels.truncate_mask(method, t, temp, policy, accumulate, **scalar)
+            out[sel] = mask.cpu().numpy()
+        return (out, tokens, mus) if mirostat else out
+
+    return one, batched
+
+
+def builtin_port(method: str, dtype: str, accumulate: str = "float32", timeout: float | None = None, policy: str = "paper"):
     """The built-in variant of ``method`` as an in-process port named ``builtin:<dtype>:<accumulate>``.
 
     >>> builtin_port("dynatemp", "float16", "input").name
@@ -89,5 +137,5 @@ def builtin_port(method: str, dtype: str, accumulate: str = "float32", timeout: 
     """
     from .ports import InProcessPort
 
-    one, batched = builtin_functions(method, dtype, accumulate)
+    one, batched = builtin_functions(method, dtype, accumulate, policy)
     return InProcessPort(one, f"builtin:{dtype}:{accumulate}", batched, timeout)

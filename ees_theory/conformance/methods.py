@@ -21,11 +21,11 @@ certified reference, and judge the answer:
   too, and are ``inf`` where no claim can be made) is *admissible*. No-ops (``None``) are exact.
 
 A failed case carries a *fault class* and, where a known misreading of the definitions reproduces
-the port's answer, a diagnosis naming it. More methods (the classic truncation samplers) plug in
-with :func:`register_method`.
+the port's answer, a diagnosis naming it. The classic truncation samplers are registered by
+:mod:`ees_theory.conformance.truncation`; more methods plug in with :func:`register_method`.
 
->>> sorted(METHODS)
-['dynatemp', 'edt', 'ees']
+>>> sorted(METHODS)[:3], len(METHODS)      # EES, EDT, dynatemp and the 11 truncation samplers
+(['dynatemp', 'edt', 'ees'], 14)
 >>> v = judge("ees", np.array([2.0, 1.0, 0.0]), {"temperature": 1.0}, np.array([True, True, False]), "float64")
 >>> v.status, v.fault
 ('fail', 'crossing-included')
@@ -66,11 +66,14 @@ class OutputFault(Exception):
 @dataclass(frozen=True)
 class Options:
     """How answers are judged: the accumulation mode assumed for the error bound, the EES rule of
-    the reference, and whether tie order must follow token ids."""
+    the reference, the engine policy of a truncation sampler (``paper``, ``transformers``,
+    ``llama.cpp``, ``sample-std``; see :mod:`ees_theory.reference.truncation`), and whether tie
+    order must follow token ids."""
 
     accumulate: str = "input"
     rule: str = "first-exclusive"
     strict_ties: bool = False
+    policy: str = "paper"
 
 
 @dataclass

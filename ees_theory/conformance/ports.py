@@ -356,8 +356,9 @@ def _worker_env() -> dict:
     return env
 
 
-def open_port(spec: str, method: str, dtype: str, *, isolate: bool = True, timeout: float | None = 10.0) -> Port:
-    """Open the port named by ``spec`` (see the module docstring) for ``method`` in ``dtype``.
+def open_port(spec: str, method: str, dtype: str, *, isolate: bool = True, timeout: float | None = 10.0, policy: str = "paper") -> Port:
+    """Open the port named by ``spec`` (see the module docstring) for ``method`` in ``dtype``;
+    ``policy`` is the engine convention a built-in truncation sampler follows.
 
     >>> port = open_port(f"exec:{sys.executable} tests/ports/jsonl_port.py", "edt", "float32", timeout=20)
     >>> out = port.run("edt", [np.zeros(2, np.float32)], [{"T0": 1.0, "theta": 0.5, "N": 0.8}], "float32")[0]
@@ -372,7 +373,7 @@ def open_port(spec: str, method: str, dtype: str, *, isolate: bool = True, timeo
         from .builtin import builtin_port
 
         accumulate = spec.partition(":")[2] or "float32"
-        return builtin_port(method, dtype, accumulate, timeout=timeout)
+        return builtin_port(method, dtype, accumulate, timeout=timeout, policy=policy)
     if spec.startswith("exec:"):
         command = shlex.split(spec[len("exec:"):])
         return SubprocessPort(command, spec, timeout)

@@ -89,6 +89,8 @@ def repro_line(port_spec: str, case: Case, dtype: str, options: Options) -> str:
         parts += ["--accumulate", options.accumulate]
     if options.rule != "first-exclusive":
         parts += ["--rule", options.rule]
+    if options.policy != "paper":
+        parts += ["--policy", options.policy]
     if options.strict_ties:
         parts += ["--strict-ties"]
     parts += ["--case", shlex.quote(payload)]
@@ -220,7 +222,7 @@ class Report:
 
     def table(self) -> str:
         """The per-family table: cases, passed, admissible, failed, uncertified, worst case."""
-        sev_name = "bound/margin" if self.method == "ees" else "err/tol"
+        sev_name = {"ees": "bound/margin", "edt": "err/tol", "dynatemp": "err/tol"}.get(self.method, "1 = inside the bound")
         head = f"{'family':<16}{'cases':>6}{'passed':>8}{'admiss.':>8}{'failed':>7}{'uncert.':>8}  worst case ({sev_name})"
         lines = [head, "-" * len(head)]
         for fam, row in self.by_family().items():
@@ -237,6 +239,7 @@ class Report:
         out = [
             f"ees-theory check {self.port}  method={self.method} dtype={self.dtype} accumulate={o.accumulate}"
             + (f" rule={o.rule}" if self.method == "ees" else "")
+            + (f" policy={o.policy}" if self.method not in ("ees", "edt", "dynatemp") else "")
             + (" strict-ties" if o.strict_ties else ""),
             "",
             self.table(),
@@ -284,8 +287,10 @@ class Report:
 def _stale(m, case: Case, ref: Any, options: Options) -> str | None:
     if case.expected is None or (case.method == "ees" and options.rule != "first-exclusive"):
         return None
+    if "policy" in case.expected and case.expected["policy"] != options.policy:
+        return None  # a vector of another policy: judged afresh under this one
     now = m.expected_json(ref)
-    keys = ("k", "kept", "certified") if case.method == "ees" else ("temperature",)
+    keys = {"ees": ("k", "kept", "certified"), "edt": ("temperature",), "dynatemp": ("temperature",)}.get(case.method, ("kept", "certified", "token", "mu"))
     for k in keys:
         if now.get(k) != case.expected.get(k):
             return f"golden vector {case.id}: stored {k}={case.expected.get(k)!r}, reference now gives {now.get(k)!r}; run `ees-theory vectors regen`"
@@ -338,7 +343,7 @@ def run_check(
         "port": spec,
         "method": method,
         "dtype": dtype,
-        "options": {"accumulate": options.accumulate, "rule": options.rule, "strict_ties": options.strict_ties},
+        "options": {"accumulate": options.accumulate, "rule": options.rule, "strict_ties": options.strict_ties, "policy": options.policy},
         "plan": {"cases": len(plan), "fingerprint": fingerprint(plan)},
         "skipped": skipped,
         "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),

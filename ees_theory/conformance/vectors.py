@@ -11,7 +11,9 @@ every other line is one case::
      "comment": "an exact tie among the top tokens"}
 
 ``dtypes`` lists the dtypes that hold every logit exactly (a port is checked on the cases of its
-dtype). EES ``expected`` holds the certified kept ids in sorted order, ``k``, whether every
+dtype). A truncation sampler's ``expected`` names the ``policy`` it was computed under, with the
+kept ids, ``k``, ``certified`` and the certified ``margin`` (mirostat also ``token`` and ``mu``);
+a run under another policy judges the case afresh under its own. EES ``expected`` holds the certified kept ids in sorted order, ``k``, whether every
 decisive comparison was certified and the certified ``margin`` (smallest ``|f|`` over them). EDT
 and dynatemp ``expected`` hold the temperature as a hex float (the double nearest the exact
 value; ``null`` = dynatemp no-op) and 25 significant digits; their ``margin`` is the certified
@@ -169,17 +171,121 @@ def _hand_cases() -> list[tuple[str, str, np.ndarray, dict, str]]:
     return out
 
 
+#: vocabulary sizes of the truncation samplers' family rows, and how many rows each sampler gets
+TRUNCATION_FAMILY_VOCABS = (8, 32)
+TRUNCATION_FAMILY_ROWS = 4
+
+
+def _sampler_params(method: str, **given: float) -> dict:
+    """A truncation case's parameters: temperature 1 and the sampler's defaults, then ``given``."""
+    from .truncation import PARAMS
+
+    defaults = {"temperature": 1.0, "min_tokens_to_keep": 1, "m": 100}
+    return {p: float(given.get(p, defaults.get(p, math.nan))) for p in ("temperature",) + PARAMS[method]}
+
+
+def _truncation_hand_cases() -> list[tuple[str, str, np.ndarray, dict, str, str]]:
+    """Boundary cases of the truncation samplers: (method, family, logits, params, comment, policy)."""
+    a, P = np.array, _sampler_params
+    ln2 = math.log(2.0)
+    u4 = np.zeros(4)
+    out = [
+        # top-k: ties at the k-th value, k past the candidates, no-ops
+        ("top-k", "tied_boundary", a([1.0, 3.0, 3.0, 0.0]), P("top-k", k=1), "k = 1 with two tied top tokens: exactly one kept, the lower id", "paper"),
+        ("top-k", "tied_boundary", a([1.0, 3.0, 3.0, 0.0]), P("top-k", k=1), "k = 1 with two tied top tokens: transformers keeps every token tied with the k-th", "transformers"),
+        ("top-k", "tied_boundary", a([2.0, 1.0, 1.0, 1.0, 0.0]), P("top-k", k=2), "a three-way tie at the k-th value: transformers keeps 4", "transformers"),
+        ("top-k", "tied_boundary", a([2.0, 1.0, 1.0, 1.0, 0.0]), P("top-k", k=2), "a three-way tie at the k-th value: llama.cpp keeps exactly 2", "llama.cpp"),
+        ("top-k", "masked", a([1.0, NEG, 0.0, NEG]), P("top-k", k=3), "k larger than the 2 candidates: masked tokens are never kept", "paper"),
+        ("top-k", "hand", a([2.0, 1.0, 0.0, NEG]), P("top-k", k=0), "k = 0 is llama.cpp's no-op: every candidate kept", "llama.cpp"),
+        ("top-k", "hand", a([3.0, 2.0, 1.0, 0.0]), P("top-k", k=1, min_tokens_to_keep=3), "min_tokens_to_keep = 3 overrides k = 1", "transformers"),
+        # top-p: the crossing token, mass exactly at p, no-op and floor
+        ("top-p", "hand", a([2.0, 1.0, 0.0, -1.0]), P("top-p", p=0.9), "P_2 = 0.88 < 0.9 <= P_3 = 0.97: the crossing (third) token is kept, 3 tokens", "paper"),
+        ("top-p", "uniform", u4, P("top-p", p=0.5), "uniform over 4, p = 0.5: the mass of 2 tokens is exactly p, keep 2 (dyadic, exact in every dtype)", "paper"),
+        ("top-p", "uniform", u4, P("top-p", p=0.5), "uniform over 4, p = 0.5: mass exactly p, keep 2 (llama.cpp's cum_sum >= p)", "llama.cpp"),
+        ("top-p", "masked", a([0.0, NEG, 0.0, NEG]), P("top-p", p=0.5), "uniform over 2 candidates, p = 0.5: the first token alone reaches p", "paper"),
+        ("top-p", "tied_boundary", a([1.0, 0.0, 0.0, 0.0, -1.0]), P("top-p", p=0.6), "the crossing falls inside a tie block: the block is cut in token-id order", "paper"),
+        ("top-p", "hand", a([3.0, 0.0, -2.0, -5.0]), P("top-p", p=1.0), "p = 1: every candidate kept", "paper"),
+        ("top-p", "hand", a([1.0, 0.0, -1.0]), P("top-p", p=0.0, min_tokens_to_keep=2), "p = 0 keeps min_tokens_to_keep = 2 (transformers' domain)", "transformers"),
+        # min-p: equality at the threshold
+        ("min-p", "tied_top", a([1.0, 1.0, 0.0]), P("min-p", min_p=1.0), "min_p = 1: the tied top pair has p_i = min_p p_max exactly, both kept ('>=')", "paper"),
+        ("min-p", "uniform", u4, P("min-p", min_p=1.0), "uniform, min_p = 1: equality everywhere, all kept", "transformers"),
+        ("min-p", "hand", a([2.0, 1.0, 0.0]), P("min-p", min_p=0.3), "e^-1 = 0.37 >= 0.3 > e^-2 = 0.14: keep 2", "paper"),
+        ("min-p", "hand", a([0.0, -ln2, -1.0]), P("min-p", min_p=0.5), "p_1 / p_0 = exp(-fl(ln 2)) is 0.5 to 17 digits: inside every error bound, either answer", "paper"),
+        ("min-p", "hand", a([2.0, 1.0, 0.0, -1.0]), P("min-p", min_p=0.0), "min_p = 0 is a no-op", "llama.cpp"),
+        ("min-p", "hand", a([2.0, 0.0, -1.0, -3.0]), P("min-p", min_p=0.5, min_tokens_to_keep=3), "min_keep = 3 overrides the threshold", "llama.cpp"),
+        # typical: the cut at mass, strict for llama.cpp, score ties for transformers
+        ("typical", "uniform", u4, P("typical", mass=0.5), "uniform over 4, mass 0.5: the mass of 2 tokens is exactly 0.5, keep 2", "paper"),
+        ("typical", "uniform", u4, P("typical", mass=0.5), "uniform over 4, mass 0.5: llama.cpp stops at the first mass > 0.5, keep 3", "llama.cpp"),
+        ("typical", "tied_boundary", a([1.0, 0.0, 0.0, -1.0, -3.0]), P("typical", mass=0.3), "tied scores at the cut: transformers keeps the whole tie", "transformers"),
+        ("typical", "hand", a([2.0, 1.0, 0.0, -1.0]), P("typical", mass=0.9), "order by |-ln p - H|, not by p", "paper"),
+        ("typical", "hand", a([2.0, 1.0, 0.0, -1.0]), P("typical", mass=1.0), "mass 1 is llama.cpp's no-op", "llama.cpp"),
+        # epsilon / eta: strict for the paper, inclusive for transformers
+        ("epsilon", "uniform", np.zeros(2), P("epsilon", epsilon=0.5), "p_i = epsilon = 0.5 exactly: the paper's '>' drops both, one kept by the floor", "paper"),
+        ("epsilon", "uniform", np.zeros(2), P("epsilon", epsilon=0.5), "p_i = epsilon = 0.5 exactly: transformers' '>=' keeps both", "transformers"),
+        ("epsilon", "uniform", u4, P("epsilon", epsilon=0.25), "uniform over 4, epsilon = 1/4: '>=' keeps all 4", "transformers"),
+        ("epsilon", "hand", a([3.0, 0.0, -3.0, -6.0]), P("epsilon", epsilon=0.01), "p = (.95, .047, .0024, .0001): keep 2", "paper"),
+        ("epsilon", "tied_boundary", a([1.0, 0.0, 0.0, -5.0]), P("epsilon", epsilon=0.5, min_tokens_to_keep=2), "min_tokens_to_keep = 2 with a tie at the 2nd: transformers keeps the tie", "transformers"),
+        ("eta", "hand", a([2.0, 1.0, 0.0, -1.0, -2.0, -4.0]), P("eta", epsilon=0.01), "eta = min(eps, sqrt(eps) e^-H) with H in nats", "paper"),
+        ("eta", "uniform", np.zeros(8), P("eta", epsilon=0.1), "uniform over 8: sqrt(0.1) e^-ln 8 = 0.040 < 1/8, keep all", "transformers"),
+        ("eta", "masked", a([0.0, NEG, -1.0, NEG, -6.0]), P("eta", epsilon=0.05), "masked entries do not enter the entropy", "paper"),
+        # p-less: uniform rows, masked entries
+        ("p-less", "uniform", u4, P("p-less"), "uniform over 4: p_i = sum p^2 = 1/4 exactly, keep all (dyadic)", "paper"),
+        ("p-less", "uniform", np.zeros(3), P("p-less"), "uniform over 3: 1/3 = sum p^2 in exact arithmetic; float drift makes either answer admissible", "paper"),
+        ("p-less", "hand", a([2.0, 1.0, 0.0]), P("p-less"), "sum p^2 = 0.51: keep only the top token", "paper"),
+        ("p-less", "masked", a([0.0, NEG, -0.5, NEG, -4.0]), P("p-less"), "masked entries have p = 0 and add nothing to sum p^2", "paper"),
+        ("p-less-norm", "uniform", u4, P("p-less-norm"), "uniform over the whole row: threshold (V/V - 1)/(V - 1) = 0, keep all", "paper"),
+        ("p-less-norm", "masked", a([0.0, NEG, NEG, -0.25]), P("p-less-norm"), "V = 4 counts the masked entries: threshold (4 sum p^2 - 1)/3 = 0.34 keeps both", "paper"),
+        ("p-less-norm", "hand", a([3.0, 0.0, 0.0, 0.0]), P("p-less-norm"), "a peaked row: keep only the top token", "paper"),
+        # top-n-sigma: population sigma, -inf entries, no-ops
+        ("top-n-sigma", "hand", a([0.0, 0.0, -1.0, -1.0]), P("top-n-sigma", n=1.875), "population sigma 1/2: threshold -0.94 keeps 2", "paper"),
+        ("top-n-sigma", "hand", a([0.0, 0.0, -1.0, -1.0]), P("top-n-sigma", n=1.875), "sample sigma 0.577 (divide by N - 1): threshold -1.08 keeps 4", "sample-std"),
+        ("top-n-sigma", "masked", a([0.0, NEG, -1.0, NEG, -3.0]), P("top-n-sigma", n=1.0), "sigma over the finite entries only (-inf would make it NaN)", "paper"),
+        ("top-n-sigma", "tied_boundary", a([0.0, 0.0, -2.0, -2.0]), P("top-n-sigma", n=2.0), "max - 2 sigma = -2 exactly (sigma = 1): the lower pair sits on the threshold", "paper"),
+        ("top-n-sigma", "hand", a([1.0, 0.0, -1.0]), P("top-n-sigma", n=0.0), "n = 0 is llama.cpp's no-op", "llama.cpp"),
+        ("top-n-sigma", "tied_top", a([1.0, 1.0, 0.0]), P("top-n-sigma", n=0.0), "n = 0 under the paper keeps the maximum (ties included)", "paper"),
+        ("top-n-sigma", "temperature", a([4.0, 2.0, 1.0, -3.0]), P("top-n-sigma", n=1.0, temperature=0.5), "the kept set does not depend on the temperature", "paper"),
+        # mirostat: the chosen token and the new mu
+        ("mirostat-v2", "hand", a([2.0, 1.0, 0.0]), P("mirostat-v2", tau=1.0, eta=0.1, mu=2.0, u=0.5), "mu = 2 bits keeps p >= 1/4: token 0, surprise under the full distribution", "paper"),
+        ("mirostat-v2", "hand", a([2.0, 1.0, 0.0]), P("mirostat-v2", tau=1.0, eta=0.1, mu=2.0, u=0.5), "llama.cpp: the surprise under the renormalised kept set (0 bits)", "llama.cpp"),
+        ("mirostat-v2", "hand", a([2.0, 1.0, 0.0, -1.0]), P("mirostat-v2", tau=3.0, eta=0.5, mu=6.0, u=0.8), "mu = 6 bits keeps all 4; cumulative p = .64, .88: u = 0.8 picks the second token", "paper"),
+        ("mirostat-v1", "zipf", a([3.0, 2.0, 1.0, 0.0, -1.0, -2.0]), P("mirostat-v1", tau=2.0, eta=0.1, mu=4.0, u=0.9, m=100), "Zipf fit over the head, k rounded half up", "paper"),
+        ("mirostat-v1", "zipf", a([3.0, 2.0, 1.0, 0.0, -1.0, -2.0]), P("mirostat-v1", tau=2.0, eta=0.1, mu=4.0, u=0.9, m=100), "llama.cpp truncates k and renormalises the surprise", "llama.cpp"),
+        ("mirostat-v1", "tied_top", a([0.0, 0.0, 0.0, -1.0]), P("mirostat-v1", tau=2.0, eta=0.1, mu=3.0, u=0.3, m=3), "a flat head of m = 3: the Zipf fit is degenerate, nothing is cut", "paper"),
+    ]
+    return out
+
+
+def _truncation_family_cases() -> list[tuple[str, str, np.ndarray, dict, str, str]]:
+    from .. import distributions
+    from ..reference.truncation import METHODS as SAMPLERS
+    from .truncation import TRUNCATION_METHODS
+
+    out = []
+    names = distributions.FAMILY_NAMES
+    for mi, method in enumerate(TRUNCATION_METHODS):
+        m = get_method(method)
+        policies = SAMPLERS[method].policies
+        for j in range(TRUNCATION_FAMILY_ROWS):
+            family = names[(mi * TRUNCATION_FAMILY_ROWS + j) % len(names)]
+            vocab = TRUNCATION_FAMILY_VOCABS[j % len(TRUNCATION_FAMILY_VOCABS)]
+            rng = np.random.default_rng(np.random.SeedSequence([VECTORS_VERSION, 7, mi, j]))
+            z = _quantise(distributions.sample(family, rng, vocab), j)
+            out.append((method, family, z, m.draw_params(rng), f"{distributions.describe(family)} (vocab {vocab})", policies[j % len(policies)]))
+    return out
+
+
 def golden_cases() -> list[Case]:
     """The golden cases with their certified expectations, in file order."""
     cases = []
     counters: dict[str, int] = {}
-    for method, family, z, params, comment in _hand_cases() + _family_cases():
+    rows = [r + ("paper",) for r in _hand_cases() + _family_cases()] + _truncation_hand_cases() + _truncation_family_cases()
+    for method, family, z, params, comment, policy in rows:
         m = get_method(method)
         z = np.asarray(z, dtype=np.float64)
         counters[method] = counters.get(method, 0) + 1
-        ref = m.reference(z, params, Options())
+        ref = m.reference(z, params, Options(policy=policy))
         expected = m.expected_json(ref)
-        if method != "ees":
+        if method in ("edt", "dynatemp"):
             expected["margin"] = "0x1p-80"  # 25 correct digits: relative accuracy better than 2**-80
         cases.append(Case(f"v{VECTORS_VERSION}-{method}-{counters[method]:04d}", method, family, z, dict(params), comment, expected))
     return cases

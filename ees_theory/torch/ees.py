@@ -49,6 +49,10 @@ TOPK_MIN_VOCAB = 4096
 TOPK_INITIAL = 128
 #: The top-K path hands the rows still unresolved to the full sort once K exceeds V / this.
 TOPK_GIVE_UP_FRACTION = 16
+#: Large batches are processed this many elements at a time (whole rows): the dozen elementwise
+#: passes after the sort then run on data that stays in cache (measured on CPU at 64 x 131072:
+#: the passes cost 4x less per row in chunks of 8 rows than over the whole batch).
+CHUNK_ELEMENTS = 1 << 20
 
 
 class _Rows(NamedTuple):
@@ -225,6 +229,28 @@ def _keep_counts(rows: _Rows, m: int, rule: str, method: str) -> tuple[torch.Ten
     return k_out, v_out, id_out
 
 
+def _in_row_chunks(fn, logits: Any, temperature: Any, accumulate: str):
+    """``fn(logits_chunk, temperature_chunk)`` over chunks of whole rows, concatenated; None when
+    the batch is small enough to process at once (or the input is left to the usual checks).
+
+    The whole batch is validated first, so error messages keep their global row numbers.
+    """
+    if not (isinstance(logits, torch.Tensor) and logits.ndim >= 2 and logits.dtype in SUPPORTED_DTYPES):
+        return None
+    V = logits.shape[-1]
+    if V == 0 or logits.numel() <= CHUNK_ELEMENTS:
+        return None
+    x2 = logits.reshape(-1, V)
+    step = max(1, CHUNK_ELEMENTS // V)
+    if x2.shape[0] <= step:
+        return None
+    check_row_maxima(logits, logits.amax(dim=-1))
+    cd = compute_dtype(logits.dtype, check_accumulate(accumulate))
+    tau = row_temperature(temperature, logits.shape[:-1], cd, logits.device).reshape(-1)
+    parts = [fn(x2[i : i + step], tau[i : i + step]) for i in range(0, x2.shape[0], step)]
+    return torch.cat(parts)
+
+
 def _check_method(method: Any) -> str:
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
@@ -248,8 +274,12 @@ def ees_keep_count(
     """
     m = spec.check_min_tokens_to_keep(min_tokens_to_keep)
     rule = spec.check_rule(rule)
+    method = _check_method(method)
+    chunked = _in_row_chunks(lambda x, t: ees_keep_count(x, t, m, rule, accumulate, method=method), logits, temperature, accumulate)
+    if chunked is not None:
+        return chunked.reshape(logits.shape[:-1])
     rows = _prepare(logits, temperature, accumulate)
-    k, _, _ = _keep_counts(rows, m, rule, _check_method(method))
+    k, _, _ = _keep_counts(rows, m, rule, method)
     return k.reshape(rows.batch_shape)
 
 
@@ -284,8 +314,12 @@ def ees_mask(
     """
     m = spec.check_min_tokens_to_keep(min_tokens_to_keep)
     rule = spec.check_rule(rule)
+    method = _check_method(method)
+    chunked = _in_row_chunks(lambda x, t: ees_mask(x, t, m, rule, accumulate, method=method), logits, temperature, accumulate)
+    if chunked is not None:
+        return chunked.reshape(logits.shape)
     rows = _prepare(logits, temperature, accumulate)
-    k, v_k, id_k = _keep_counts(rows, m, rule, _check_method(method))
+    k, v_k, id_k = _keep_counts(rows, m, rule, method)
     x = rows.x
     keep = x >= v_k
     # rows where tokens tied with the k*-th logit reach past k*: keep the tied ids up to id_k

@@ -123,7 +123,7 @@ def check(
 
 
 def check_builtin(
-    methods: Sequence[str] = ("ees", "edt", "dynatemp"),
+    methods: Sequence[str] = ("ees", "edt", "dynatemp") + TRUNCATION_METHODS,
     dtypes: Sequence[str] = DTYPES,
     accumulate: Sequence[str] = ("input", "float32"),
     *,
@@ -134,8 +134,7 @@ def check_builtin(
     """Check the built-in float variants (``ees_theory.torch``) on the golden vectors (and
     ``examples`` generated cases) for every method, dtype and accumulation mode; one report each.
     A truncation sampler (:data:`TRUNCATION_METHODS`) is checked under each of its policies
-    (``policies`` limits them). The truncation samplers are not in the default ``methods``: pass
-    ``methods=TRUNCATION_METHODS`` (``ees-theory verify`` keeps to the default to stay fast).
+    (``policies`` limits them).
 
     Every report must be ``ok``: the toolkit's own kernels conform in every dtype.
 

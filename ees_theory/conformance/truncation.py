@@ -563,7 +563,7 @@ class Truncation(Method):
             elif name in ("epsilon", "eta") and kept > ref_set and pol == "paper":
                 if self._truncate(row, params, "transformers").kept and set(self._truncate(row, params, "transformers").kept) == kept:
                     found.append("non-strict-comparison")
-            elif name == "top-n-sigma" and pol in ("paper", "llama.cpp", "sample-std"):
+            elif name == "top-n-sigma" and params["n"] > 0:
                 other = "paper" if pol == "sample-std" else "sample-std"
                 if set(int(i) for i in self._truncate(row, params, other).kept) == kept:
                     found.append("population-std" if pol == "sample-std" else "sample-std")

@@ -235,6 +235,7 @@ def _truncation_hand_cases() -> list[tuple[str, str, np.ndarray, dict, str, str]
         ("p-less", "masked", a([0.0, NEG, -0.5, NEG, -4.0]), P("p-less"), "masked entries have p = 0 and add nothing to sum p^2", "paper"),
         ("p-less-norm", "uniform", u4, P("p-less-norm"), "uniform over the whole row: threshold (V/V - 1)/(V - 1) = 0, keep all", "paper"),
         ("p-less-norm", "masked", a([0.0, NEG, NEG, -0.25]), P("p-less-norm"), "V = 4 counts the masked entries: threshold (4 sum p^2 - 1)/3 = 0.34 keeps both", "paper"),
+        ("p-less-norm", "masked", a([0.0] + [NEG] * 6 + [-1.0]), P("p-less-norm"), "V = 8 with 6 masked: threshold (8 sum p^2 - 1)/7 = 0.55 keeps only the top (V = 2 would keep both)", "paper"),
         ("p-less-norm", "hand", a([3.0, 0.0, 0.0, 0.0]), P("p-less-norm"), "a peaked row: keep only the top token", "paper"),
         # top-n-sigma: population sigma, -inf entries, no-ops
         ("top-n-sigma", "hand", a([0.0, 0.0, -1.0, -1.0]), P("top-n-sigma", n=1.875), "population sigma 1/2: threshold -0.94 keeps 2", "paper"),

@@ -1,4 +1,4 @@
-"""Port validation: is someone's EES, EDT or dynatemp implementation right?
+"""Port validation: is someone's EES, EDT, dynatemp or truncation-sampler implementation right?
 
 A *port* (a Python callable, or a program in any language speaking the JSON Lines protocol of
 ``PROTOCOL.md``) is run on the golden vectors and on generated cases from the property suite's
@@ -7,7 +7,10 @@ families, and every answer is judged against the certified reference:
 * EES: the kept set must equal the reference's wherever every decisive comparison's certified
   margin exceeds the dtype's error bound; inside the bound either decision is *admissible*;
 * EDT / dynatemp: the temperature must lie within ``temperature_rtol(dtype)`` of the exact value
-  (relative on the entropy and on the result); within the row's error bound it is admissible.
+  (relative on the entropy and on the result); within the row's error bound it is admissible;
+* the truncation samplers (:mod:`.truncation`, under a ``policy``): the kept set (mirostat: also
+  the chosen token and the new ``mu``) must be the reference's wherever every deciding comparison
+  lies outside ``truncation_bounds(dtype)``; inside, either outcome is admissible.
 
 A port that raises, returns the wrong shape or type, returns NaN, mutates its input, hangs or kills
 its process gets a verdict for that case, and the run goes on. Failures are shrunk to a small input

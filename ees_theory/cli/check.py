@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from .. import spec
+from ..reference.truncation import POLICIES
 from ..tolerances import ACCUMULATE
 
 __all__ = ["register", "run", "progress_bar"]
@@ -42,7 +43,11 @@ def add_port_arguments(p, port_required: bool = True) -> None:
     if port_required:
         p.add_argument("port", metavar="PORT",
                        help="module:callable, path/file.py:callable, 'exec:COMMAND ...' (JSON Lines), or builtin[:ACCUMULATE]")
-    p.add_argument("--method", "-m", default="ees", help="ees, edt or dynatemp (default ees)")
+    p.add_argument("--method", "-m", default="ees",
+                   help="ees, edt, dynatemp, or a truncation sampler: top-k, top-p, min-p, typical, epsilon, eta, "
+                        "mirostat-v1, mirostat-v2, p-less, p-less-norm, top-n-sigma (default ees)")
+    p.add_argument("--policy", choices=POLICIES, default="paper",
+                   help="engine convention a truncation sampler is judged against (default: the paper's definition)")
     p.add_argument("--dtype", default="float64", choices=("float64", "float32", "float16", "bfloat16"),
                    help="dtype of the logits handed to the port (default float64)")
     p.add_argument("--accumulate", choices=ACCUMULATE, default="input",
@@ -76,7 +81,7 @@ def progress_bar(enabled: bool, desc: str):
 def run(args) -> int:
     from .. import conformance as cf
 
-    options = cf.Options(accumulate=args.accumulate, rule=args.rule, strict_ties=args.strict_ties)
+    options = cf.Options(accumulate=args.accumulate, rule=args.rule, strict_ties=args.strict_ties, policy=args.policy)
     cf.get_method(args.method)
     if args.resume and not args.json:
         raise ValueError("--resume continues the run recorded in --json OUT; give --json")
@@ -95,7 +100,8 @@ def run(args) -> int:
     else:
         vectors = True if args.vectors is None else (False if args.vectors == "none" else Path(args.vectors))
         cases = cf.plan(args.method, args.dtype, vectors=vectors, examples=args.examples, seed=args.seed, families=args.family)
-    port = cf.open_port(args.port, args.method, args.dtype, isolate=not args.in_process, timeout=args.timeout)
+    port = cf.open_port(args.port, args.method, args.dtype, isolate=not args.in_process, timeout=args.timeout,
+                        policy=args.policy)
     try:
         report = cf.run_check(port, args.method, args.dtype, cases, options=options, port_spec=args.port, journal=args.json,
                               resume=args.resume, shrink=not args.no_shrink, hunt=0 if args.case else args.hunt,

@@ -16,6 +16,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+from ..reference.truncation import POLICIES
 from ..tolerances import ACCUMULATE
 
 __all__ = ["register", "run", "parse_sweep", "parse_impl"]
@@ -75,7 +76,7 @@ def register(sub) -> None:
                        description=__doc__.split("\n\n")[1])
     p.add_argument("--impl", required=True,
                    help="DTYPE[:ACCUMULATE] for a built-in float variant, or a port (module:callable, exec:COMMAND, builtin)")
-    p.add_argument("--method", "-m", default="ees", help="ees, edt or dynatemp (default ees)")
+    p.add_argument("--method", "-m", default="ees", help="ees, edt, dynatemp or a truncation sampler (default ees)")
     p.add_argument("--dtype", choices=_DTYPES, help="dtype for a port (built-ins take it from --impl)")
     p.add_argument("--family", action="append", metavar="NAME", help="family to draw from (repeatable; default all)")
     p.add_argument("--vocab", default="8,64,512,4096", help="vocabulary size(s), comma-separated (default 8,64,512,4096)")
@@ -86,6 +87,8 @@ def register(sub) -> None:
     p.add_argument("--out", metavar="FILE.jsonl", help="results file (default .stress/<impl>-<method>-<dtype>.jsonl)")
     p.add_argument("--resume", action="store_true", help="continue the run recorded in the results file")
     p.add_argument("--rule", default="first-exclusive", help="EES rule of the reference")
+    p.add_argument("--policy", choices=POLICIES, default="paper",
+                   help="engine convention of a truncation sampler (default: the paper's definition)")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per row before a port is declared hung")
     p.add_argument("--in-process", action="store_true", help="call a Python port in this process")
     p.add_argument("--no-shrink", action="store_true", help="do not shrink failures")
@@ -144,8 +147,9 @@ def run(args) -> int:
     params = {SWEPT[args.method]: parse_sweep(args.temperature)} if args.temperature and args.method in SWEPT else None
     cases = cf.generated_cases(args.method, dtype, args.n, seed=args.seed, families=args.family, vocabs=vocabs, params=params)
     out = Path(args.out) if args.out else _default_out(args.impl, args.method, dtype)
-    options = cf.Options(accumulate=acc, rule=args.rule)
-    port = cf.open_port(port_spec, args.method, dtype, isolate=not args.in_process, timeout=args.timeout)
+    policy = args.policy
+    options = cf.Options(accumulate=acc, rule=args.rule, policy=policy)
+    port = cf.open_port(port_spec, args.method, dtype, isolate=not args.in_process, timeout=args.timeout, policy=policy)
     try:
         report = cf.run_check(port, args.method, dtype, cases, options=options, port_spec=port_spec, journal=out,
                               resume=args.resume, shrink=not args.no_shrink, hunt=args.hunt,

@@ -89,11 +89,11 @@ def run(args) -> int:
     print(f"  {tally['proved']} proved, {tally['refuted']} refuted, {tally['open']} open")
 
     print("\n== 3. built-in float variants on the golden vectors (admissible = inside the dtype's error bound)")
-    print(f"  {'method':<9} {'dtype':<9} {'accumulate':<10} {'cases':>5} {'passed':>6} {'admiss.':>7} {'failed':>6} {'skipped':>7}")
+    print(f"  {'method':<12} {'policy':<13} {'dtype':<9} {'accumulate':<10} {'cases':>5} {'passed':>6} {'admiss.':>7} {'failed':>6} {'skipped':>7}")
     for r in builtin_conformance():
         c = r.counts()
         failures += not r.ok
-        print(f"  {r.method:<9} {r.dtype:<9} {r.options.accumulate:<10} {c['cases']:>5} {c['passed']:>6} "
+        print(f"  {r.method:<12} {r.options.policy:<13} {r.dtype:<9} {r.options.accumulate:<10} {c['cases']:>5} {c['passed']:>6} "
               f"{c['admissible']:>7} {c['failed']:>6} {c['skipped']:>7}  {'PASS' if r.ok else 'FAIL'}")
     print("  (skipped: vectors whose logits are not exactly representable in that dtype)")
     print(f"\nverify: {'all checks passed' if not failures else f'{failures} check(s) FAILED'}")

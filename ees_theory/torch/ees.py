@@ -64,12 +64,15 @@ class _Rows(NamedTuple):
     top_ties: torch.Tensor  # (B,) how many candidates equal the maximum
     batch_shape: torch.Size
     cdtype: torch.dtype
+    unit_tau: bool  # every temperature is exactly 1: dividing by it is the identity, skipped
+    needs_clamp: bool  # (z_i - z_max) / tau can be -inf (masked tokens, overflow): clamp it
 
 
 def _prepare(logits: Any, temperature: Any, accumulate: str) -> _Rows:
     if isinstance(logits, torch.Tensor) and logits.ndim >= 1 and logits.numel() > 0 and logits.dtype in SUPPORTED_DTYPES:
         x2 = logits.reshape(-1, logits.shape[-1])
         x_max_in = x2.amax(dim=-1, keepdim=True)
+        x_min_in = x2.amin(dim=-1, keepdim=True)  # (torch.aminmax is far slower on CPU)
         check_row_maxima(logits, x_max_in.reshape(logits.shape[:-1]))  # the maxima are needed anyway
     else:
         check_logits(logits)  # raises the precise TypeError / ValueError
@@ -80,11 +83,16 @@ def _prepare(logits: Any, temperature: Any, accumulate: str) -> _Rows:
     batch_shape = x.shape[:-1]
     tau = row_temperature(temperature, batch_shape, cd, x.device).reshape(-1, 1)
     x_max = x_max_in.to(cd)
+    unit_tau = isinstance(temperature, (int, float)) and float(temperature) == 1.0
     # T in token order, once for the whole batch: both search paths read the same bits.
-    total = torch.sub(x2.to(cd), x_max).div_(tau).exp_().sum(dim=-1, keepdim=True)
+    shifted = torch.sub(x2.to(cd), x_max)
+    total = (shifted if unit_tau else shifted.div_(tau)).exp_().sum(dim=-1, keepdim=True)
     n = torch.isfinite(x2).sum(dim=-1)
     top_ties = (x2 == x_max_in).sum(dim=-1)
-    return _Rows(x2, tau, x_max, total, n, top_ties, batch_shape, cd)
+    # |z_i - z_max| / tau stays below the largest float unless a row is masked or spans too much
+    spread = (x_max_in.double() - x_min_in.double()).max() / tau.double().min()
+    needs_clamp = not bool(spread <= torch.finfo(cd).max / 2)
+    return _Rows(x2, tau, x_max, total, n, top_ties, batch_shape, cd, unit_tau, needs_clamp)
 
 
 def _gap(vals: torch.Tensor, rows: _Rows, sel: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -97,7 +105,11 @@ def _gap(vals: torch.Tensor, rows: _Rows, sel: torch.Tensor | None) -> tuple[tor
     pick = (lambda t: t) if sel is None else (lambda t: t[sel])
     cd = rows.cdtype
     # t = -a = (z_(i) - z_max) / tau <= 0, capped so that e * t is 0 * finite for masked tokens
-    t = torch.sub(vals.to(cd), pick(rows.x_max)).div_(pick(rows.tau)).clamp_(min=-torch.finfo(cd).max)
+    t = torch.sub(vals.to(cd), pick(rows.x_max))
+    if not rows.unit_tau:
+        t.div_(pick(rows.tau))
+    if rows.needs_clamp:
+        t.clamp_(min=-torch.finfo(cd).max)
     e = torch.exp(t)
     neg_A = t.mul_(e).cumsum_(dim=-1)  # -A_k
     e[:, 0] = 0.0  # C_k = e_2 + ... + e_k keeps log1p accurate when the row is peaked
@@ -247,7 +259,8 @@ def _in_row_chunks(fn, logits: Any, temperature: Any, accumulate: str):
     check_row_maxima(logits, logits.amax(dim=-1))
     cd = compute_dtype(logits.dtype, check_accumulate(accumulate))
     tau = row_temperature(temperature, logits.shape[:-1], cd, logits.device).reshape(-1)
-    parts = [fn(x2[i : i + step], tau[i : i + step]) for i in range(0, x2.shape[0], step)]
+    scalar = isinstance(temperature, (int, float))  # kept a number: the kernel skips dividing by 1
+    parts = [fn(x2[i : i + step], temperature if scalar else tau[i : i + step]) for i in range(0, x2.shape[0], step)]
     return torch.cat(parts)
 
 

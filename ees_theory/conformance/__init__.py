@@ -136,7 +136,7 @@ def check_builtin(
 ) -> list[Report]:
     """Check the built-in float variants (``ees_theory.torch``) on the golden vectors (and
     ``examples`` generated cases) for every method, dtype and accumulation mode; one report each.
-    A truncation sampler (:data:`TRUNCATION_METHODS`) is checked under each of its policies
+    A truncation sampler (``TRUNCATION_METHODS``) is checked under each of its policies
     (``policies`` limits them).
 
     Every report must be ``ok``: the toolkit's own kernels conform in every dtype.

@@ -2,11 +2,11 @@
 top-n-sigma, mirostat v1/v2) as conformance methods, one :class:`Truncation` each.
 
 **Port signature.** ``fn(logits, temperature, **params) -> bool mask`` (True = kept), the
-parameters by name as :data:`PARAMS` lists them (``k``, ``min_tokens_to_keep`` and ``m`` as ints,
+parameters by name as ``PARAMS`` lists them (``k``, ``min_tokens_to_keep`` and ``m`` as ints,
 the rest as floats). Mirostat ports also receive the state ``mu`` (bits) and the uniform draw
 ``u`` and return ``(mask, token, new_mu)``. The engine convention the answer is judged against is
 the run's ``policy`` (:class:`~.methods.Options`), the reference's policy of
-:func:`ees_theory.reference.truncate`; a port implements one engine's convention.
+:func:`ees_theory.reference.truncation.truncate`; a port implements one engine's convention.
 
 **Judgement.** Every comparison a sampler makes is certified by the reference. The error of a
 float port is bounded by :func:`ees_theory.tolerances.truncation_bounds` (for the row's size,

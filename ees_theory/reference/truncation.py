@@ -2,7 +2,7 @@
 
 ``truncate(method, logits, temperature=1.0, policy="paper", **params)`` returns the kept token ids
 (canonical order: probability descending, ties by id ascending) of one row, every boundary
-comparison certified (see :mod:`.trunc_exact`) or reported undecided. ``p = softmax(z / tau)``
+comparison certified (see ``ees_theory.reference.trunc_exact``) or reported undecided. ``p = softmax(z / tau)``
 as everywhere in the toolkit: the truncation sees the tempered distribution. (llama.cpp's default
 chain applies temperature *after* its truncation samplers; to reproduce it pass ``temperature=1``.)
 
@@ -72,7 +72,7 @@ from .certify import DEFAULT_MAX_PREC, iv_bounds, iv_precision, precisions
 from .rows import ExactRow, as_row
 from .trunc_exact import Check, ExactContext
 
-__all__ = ["truncate", "TruncationResult", "METHODS", "POLICIES", "check_params", "Check"]
+__all__ = ["truncate", "TruncationResult", "MethodSpec", "METHODS", "POLICIES", "check_params", "Check"]
 
 POLICIES = ("paper", "transformers", "llama.cpp", "sample-std")
 DEFAULT_POLICY = "paper"

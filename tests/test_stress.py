@@ -11,7 +11,7 @@ from ees_theory.cli.stress import parse_impl, parse_sweep
 def test_parse_sweep_and_impl():
     assert parse_sweep("2") == [2.0]
     assert parse_sweep("0.1:10:3") == [0.1, 1.0, 10.0]
-    for bad in ("0:1:3", "1:2", "x", "-1", "nan"):
+    for bad in ("0:1:3", "1:2", "x", "-1", "nan", "0.5:inf:3", "0.5:nan:3"):
         with pytest.raises(ValueError):
             parse_sweep(bad)
     assert parse_impl("bfloat16", None) == ("builtin:float32", "bfloat16", "float32")

@@ -37,8 +37,8 @@ def parse_sweep(text: str) -> list[float]:
         if len(parts) != 3:
             raise ValueError(f"a sweep is LO:HI:COUNT, got {text!r}")
         lo, hi, count = float(parts[0]), float(parts[1]), int(parts[2])
-        if not (0 < lo <= hi) or count < 1:
-            raise ValueError(f"a log sweep needs 0 < LO <= HI and COUNT >= 1, got {text!r}")
+        if not (0 < lo <= hi < math.inf) or count < 1:
+            raise ValueError(f"a log sweep needs 0 < LO <= HI < inf and COUNT >= 1, got {text!r}")
         if count == 1:
             return [lo]
         step = (math.log10(hi) - math.log10(lo)) / (count - 1)

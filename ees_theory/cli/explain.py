@@ -181,6 +181,10 @@ def plot(d: dict, path: str) -> None:
     ax.axvline(r.k, color="k", ls=":", lw=1, label=f"$k^*={r.k}$ kept")
     if r.n > 50:
         ax.set_xscale("log")
+    else:  # k is an integer: no fractional ticks
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("k (tokens in probability order)")
     ax.set_ylabel("value")
     ax.set_ylim(-0.02, 1.02)

@@ -80,12 +80,7 @@ DEFAULT_POLICY = "paper"
 
 # ---- the parameter table: one place for every domain ------------------------------------------
 def _real(name: str, v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(v).__name__}")
-    x = float(v)
-    if not math.isfinite(x):
-        raise ValueError(f"{name} must be finite, got {v!r}")
-    return x
+    return spec._finite(v, name)
 
 
 def _int(name: str, v: Any) -> int:

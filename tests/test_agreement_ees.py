@@ -10,7 +10,7 @@ For every drawn row the test asserts two things:
 
 Rows whose margin is inside the bound (or whose bound is ``inf``, or whose reference decision is
 undecided) are counted, with how many of them disagreed, and the counts are printed at the end
-of the session -- nothing is skipped silently.
+of the module -- nothing is skipped silently.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ ACCUMULATE = list(tolerances.ACCUMULATE)
 TORCH_DTYPE = {"float64": torch.float64, "float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 HALF = ("float16", "bfloat16")
 
-#: (dtype, accumulate) -> Counter of outcomes, printed at the end of the session
+#: (dtype, accumulate) -> Counter of outcomes, printed at the end of the module
 TALLY: dict[tuple[str, str], collections.Counter] = collections.defaultdict(collections.Counter)
 
 

@@ -92,3 +92,16 @@ def test_tiny_entropy_keeps_its_relative_accuracy():
     # EDT there is the greedy limit in all but name, and still an exact positive number
     T = edt_temperature([0.0, -1000.0], T0=1.0, theta=1.0)
     assert 0 < T < mpmath.mpf(10) ** -1000
+
+
+def test_astronomical_temperatures_are_reported_not_hung():
+    # (0, -1e5): H ~ 1e5 e^-1e5, so theta ln N / H ~ -6e43423 and T = exp(that): positive but far
+    # beyond what the reference evaluates -- a clear ValueError, promptly (it used to run for minutes)
+    with pytest.raises(ValueError, match=r"below T0 \* exp\(-2\*\*2048\)"):
+        edt_temperature([0.0, -1e5], T0=1.0, theta=1.0)
+    with pytest.raises(ValueError, match=r"below T0 \* exp\(-2\*\*2048\)"):
+        edt_temperature([0.0, -1e300], T0=1.0, theta=1.0)
+    # dynatemp there stays exact: T_min plus a negligible term, or a huge but finite number
+    assert dynatemp_temperature([0.0, -1e300], temp=1.0, delta=0.5, exponent=1.0) == mpmath.mpf(0.5)
+    big = dynatemp_temperature([0.0, -1e300], temp=1.0, delta=0.5, exponent=-1.0)
+    assert mpmath.isfinite(big) and big > mpmath.mpf(10) ** (10**20)

@@ -23,7 +23,7 @@ import mpmath
 from mpmath import iv
 
 from .. import spec
-from .entropy import enclose, entropy_interval
+from .entropy import bounded_exp, enclose, entropy_interval
 from .rows import as_row
 
 __all__ = ["dynatemp_temperature"]
@@ -53,6 +53,12 @@ def dynatemp_temperature(
     def compute(prec: int):
         H = entropy_interval(row, 1.0, prec)
         ratio = H / iv.log(iv.mpf(row.size))
-        return iv.mpf(t_min) + (iv.mpf(t_max) - iv.mpf(t_min)) * iv.exp(iv.mpf(exponent) * iv.log(ratio))
+        return iv.mpf(t_min) + (iv.mpf(t_max) - iv.mpf(t_min)) * bounded_exp(iv.mpf(exponent) * iv.log(ratio))
 
-    return enclose(compute, dps)
+    try:
+        return enclose(compute, dps)
+    except ArithmeticError:
+        raise ValueError(
+            "the dynatemp temperature of this row lies beyond exp(+/-2**2048) relative to its range "
+            "(the entropy is astronomically small): beyond every float format and what the reference "
+            "evaluates") from None

@@ -3,7 +3,9 @@
 ``H`` is the entropy (nats) of ``softmax(logits)`` over the unmasked tokens (``entropy_of="raw"``,
 the default) or of ``softmax(logits / T0)`` (``"tempered"``). ``H = 0`` (a single candidate) gives
 the greedy limit ``T = 0``; ``theta = 0`` gives ``T = T0`` (the formula is constant in ``H``, so its
-limit at ``H = 0`` is ``T0`` too). Results are correct to ``dps`` digits.
+limit at ``H = 0`` is ``T0`` too). Results are correct to ``dps`` digits. A temperature below
+``T0 * exp(-2**2048)`` (the entropy is astronomically small next to ``theta``) is reported with a
+``ValueError`` rather than evaluated.
 
 >>> import math
 >>> T = edt_temperature([0.0, 0.0], T0=1.0, theta=math.log(2))   # H = ln 2 = theta
@@ -21,7 +23,7 @@ import mpmath
 from mpmath import iv
 
 from .. import spec
-from .entropy import enclose, entropy_interval
+from .entropy import bounded_exp, enclose, entropy_interval
 from .rows import as_row
 
 __all__ = ["edt_temperature"]
@@ -47,6 +49,12 @@ def edt_temperature(
 
     def compute(prec: int):
         H = entropy_interval(row, tau, prec)
-        return iv.mpf(T0) * iv.exp(iv.mpf(theta) * iv.log(iv.mpf(N)) / H)
+        return iv.mpf(T0) * bounded_exp(iv.mpf(theta) * iv.log(iv.mpf(N)) / H)
 
-    return enclose(compute, dps)
+    try:
+        return enclose(compute, dps)
+    except ArithmeticError:
+        raise ValueError(
+            "the EDT temperature of this row is below T0 * exp(-2**2048) (its entropy is tiny next to "
+            "theta): positive, but beneath every float format and beyond what the reference evaluates; "
+            "any sampler is greedy here") from None

@@ -26,7 +26,13 @@ from .. import spec
 from .certify import PRECISION_LADDER, iv_bounds, iv_precision
 from .rows import ExactRow, as_row, from_probs
 
-__all__ = ["entropy", "softmax", "entropy_interval", "enclose", "from_probs"]
+__all__ = ["entropy", "softmax", "entropy_interval", "enclose", "bounded_exp", "EXP_LIMIT", "from_probs"]
+
+#: Beyond ``|x| > EXP_LIMIT`` an interval ``exp(x)`` is bounded, not evaluated: evaluating it would
+#: need ``log2|x|`` extra bits for the argument reduction (``|x|`` reaches 10**43423 for EDT on the
+#: row (0, -1e5), and overflows mpmath for (0, -1e300)); ``exp(-2**2048)`` is far below every float
+#: format, and up to that size mpmath evaluates quickly.
+EXP_LIMIT = mpmath.mpf(2) ** 2048
 
 
 def entropy_interval(row: ExactRow, temperature: float, prec: int):
@@ -60,6 +66,23 @@ def entropy_interval(row: ExactRow, temperature: float, prec: int):
         return H
 
 
+def bounded_exp(x):
+    """An ``iv`` enclosure of ``exp(x)``; parts of ``x`` beyond ``-EXP_LIMIT`` are enclosed by
+    ``[0, exp(-EXP_LIMIT)]`` and parts beyond ``+EXP_LIMIT`` by ``[exp(EXP_LIMIT), +inf]``."""
+    lo, hi = iv_bounds(x)
+    if -EXP_LIMIT <= lo and hi <= EXP_LIMIT:
+        return iv.exp(x)
+    lo_c = min(max(lo, -EXP_LIMIT), EXP_LIMIT)
+    hi_c = min(max(hi, -EXP_LIMIT), EXP_LIMIT)
+    core = iv.exp(iv.mpf([lo_c, hi_c]))
+    a, b = iv_bounds(core)
+    if lo < -EXP_LIMIT:
+        a = mpmath.mpf(0)
+    if hi > EXP_LIMIT:
+        b = mpmath.inf
+    return iv.mpf([a, b])
+
+
 def enclose(compute: Callable[[int], Any], dps: int) -> mpmath.mpf:
     """Evaluate ``compute(prec)`` (an ``iv`` interval) at rising precision until its width is
     below ``10**-dps`` relative to its magnitude; return the midpoint rounded to ``dps`` digits.
@@ -73,6 +96,8 @@ def enclose(compute: Callable[[int], Any], dps: int) -> mpmath.mpf:
             lo, hi = iv_bounds(x)
         with mpmath.workprec(prec):
             mid = (lo + hi) / 2
+            if not (mpmath.isfinite(lo) and mpmath.isfinite(hi)):
+                continue  # an unbounded enclosure is no answer
             if hi - lo <= rel * abs(mid) or (lo == hi):
                 with mpmath.workdps(dps):
                     return +mid

@@ -17,6 +17,8 @@ maximum (which leaves ``softmax`` unchanged) and divided by the temperature.
 
 from __future__ import annotations
 
+import math
+
 from typing import Any
 
 import torch
@@ -38,6 +40,8 @@ __all__ = ["EESLogitsWarper", "EDTLogitsWarper", "DynaTempLogitsWarper"]
 def _check_filter_value(filter_value: Any) -> float:
     if isinstance(filter_value, bool) or not isinstance(filter_value, (int, float)):
         raise TypeError(f"filter_value must be a number, got {type(filter_value).__name__}")
+    if math.isnan(filter_value) or filter_value == math.inf:
+        raise ValueError(f"filter_value must not be NaN or +inf (it would enter the scores), got {filter_value!r}")
     return float(filter_value)
 
 

@@ -63,6 +63,9 @@ def test_bad_arguments():
         EDTLogitsWarper(T0=1.0, theta=1.0, N=2.0)
     with pytest.raises(TypeError, match="filter_value must be a number"):
         DynaTempLogitsWarper(1.0, 0.5, filter_value="x")
+    for bad in (math.nan, math.inf):
+        with pytest.raises(ValueError, match="filter_value must not be NaN or \\+inf"):
+            EESLogitsWarper(filter_value=bad)
 
 
 @pytest.fixture(scope="module")

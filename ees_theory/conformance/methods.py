@@ -553,6 +553,14 @@ class _Temperature(Method):
             details=details,
         )
 
+    def _attach_diagnosis(self, verdict, value, alternatives, rho, dtype) -> None:
+        """Name the fault of a failing answer when it matches one of the known wrong formulas."""
+        fault, why = self._diagnose(value, alternatives, rho, dtype)
+        if fault:
+            verdict.fault = fault
+            verdict.message += ". Diagnosis: " + "; ".join(why)
+            verdict.details["diagnosis"] = why
+
     def _diagnose(self, value, alternatives, rho, dtype) -> tuple[str | None, list[str]]:
         found = []
         for fault, (lo, hi, why) in alternatives.items():
@@ -605,11 +613,7 @@ class EDT(_Temperature):
                 if T0 != 1.0:
                     a, b = self.entropy_span(reference.entropy(row, T0), rho)
                     alts["entropy-of-tempered"] = (self.formula(a, T0, theta, N), self.formula(b, T0, theta, N), "the entropy of softmax(z / T0) is used instead of the raw softmax(z)")
-            fault, why = self._diagnose(value, alts, rho, dtype)
-            if fault:
-                v.fault = fault
-                v.message += ". Diagnosis: " + "; ".join(why)
-                v.details["diagnosis"] = why
+            self._attach_diagnosis(v, value, alts, rho, dtype)
         return v
 
 
@@ -677,11 +681,7 @@ class Dynatemp(_Temperature):
                     alts["n-finite-only"] = (a, b, "n counts only the finite entries; llama.cpp counts every entry of the candidate array, -inf included")
                 a, b = self._span(H / mpmath.log(2), mpmath.log(size), params, rho)
                 alts["entropy-in-bits"] = (a, b, "the entropy is taken in bits but normalised by ln n")
-            fault, why = self._diagnose(value, alts, rho, dtype)
-            if fault:
-                v.fault = fault
-                v.message += ". Diagnosis: " + "; ".join(why)
-                v.details["diagnosis"] = why
+            self._attach_diagnosis(v, value, alts, rho, dtype)
         return v
 
 

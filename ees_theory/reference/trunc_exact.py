@@ -105,6 +105,15 @@ class Check:
         mid = 0.5 * (self.lo + self.hi)
         return mid > 0 if strict else mid >= 0
 
+    def outcome(self, strict: bool) -> bool:
+        """:meth:`passes` where certified, else the midpoint's :meth:`estimate` (reported undecided).
+
+        >>> Check("g", 0, None, -1e-30, 3e-30, "mpmath").outcome(strict=True)
+        True
+        """
+        ok = self.passes(strict)
+        return self.estimate(strict) if ok is None else ok
+
 
 class ExactContext:
     """Interval weights of one row at one temperature, cached per precision.

@@ -340,17 +340,13 @@ def _prefix_cut(
     while True:
         if k < n:
             c = checks.setdefault(k, decide(k))
-            ok = c.passes(strict)
-            if ok is None:
-                ok = c.estimate(strict)
+            ok = c.outcome(strict)
             if ok:
                 k += 1
                 continue
         if k > 0:
             c = checks.setdefault(k - 1, decide(k - 1))
-            ok = c.passes(strict)
-            if ok is None:
-                ok = c.estimate(strict)
+            ok = c.outcome(strict)
             if not ok:
                 k -= 1
                 continue
@@ -747,9 +743,7 @@ def _mirostat(row, ctx, tau_temp, policy, prm, version: int):
             while True:
                 if j >= 2:
                     c = ctx.decide("q - j", j, lambda prec, j=j: q(prec) - j)
-                    ok = c.passes(False)
-                    if ok is None:
-                        ok = c.estimate(False)
+                    ok = c.outcome(False)
                     if not ok:
                         j -= 1
                         continue
@@ -758,9 +752,7 @@ def _mirostat(row, ctx, tau_temp, policy, prm, version: int):
                     checks = []
                 if j < n:
                     c2 = ctx.decide("j + 1 - q", j, lambda prec, j=j: (j + 1) - q(prec))
-                    ok = c2.passes(True)
-                    if ok is None:
-                        ok = c2.estimate(True)
+                    ok = c2.outcome(True)
                     if not ok:
                         j += 1
                         continue

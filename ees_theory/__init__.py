@@ -1,7 +1,7 @@
 """ees_theory: certified ground truth for entropy-based LLM decoding rules.
 
-``ees_theory.reference`` is the exact, certified reference; ``ees_theory.torch`` holds the batched
-float kernels (needs torch). See ``SPEC.md`` for the definitions.
+``ees_theory.reference`` is the exact, certified reference; ``ees_theory.torch`` (the layer
+``ees_theory.kernels``) holds the batched float kernels (needs torch). See ``SPEC.md`` for the definitions.
 
 >>> import ees_theory as et
 >>> r = et.reference.ees([2.0, 1.0, 0.0])
@@ -18,9 +18,24 @@ __version__ = "0.1.0"
 __all__ = ["reference", "spec", "__version__"]
 
 
+#: Subpackages loaded on first use (so ``import ees_theory`` never needs torch), and the short
+#: public names that stay valid for the layered modules behind them.
+_LAZY = {
+    "torch": ".torch",
+    "kernels": ".kernels",
+    "hf": ".hf",
+    "families": ".families",
+    "ledger": ".ledger",
+    "harness": ".harness",
+    "engines": ".engines",
+    "distributions": ".families.distributions",
+    "strategies": ".families.strategies",
+    "claims": ".ledger.claims",
+    "conformance": ".harness",
+}
+
+
 def __getattr__(name: str) -> Any:
-    # Optional submodules (torch, hf, claims, ...) load on first use so `import ees_theory`
-    # never needs torch.
-    if name in {"torch", "hf", "distributions", "strategies", "claims", "conformance", "truncation"}:
-        return import_module(f".{name}", __name__)
+    if name in _LAZY:
+        return import_module(_LAZY[name], __name__)
     raise AttributeError(f"module 'ees_theory' has no attribute {name!r}")

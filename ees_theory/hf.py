@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from . import spec
-from . import torch as et_torch
+from . import kernels as et_torch
 
 try:  # transformers is an optional extra
     from transformers import LogitsProcessor as _Base

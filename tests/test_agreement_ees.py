@@ -130,7 +130,7 @@ def check_row(row64: np.ndarray, tau: float, dtype: str, m: int = 1) -> None:
 
 def _families():
     try:
-        from ees_theory import strategies
+        from ees_theory.families import strategies
     except ImportError:  # pragma: no cover - the strategies module ships with the package
         return None
     return strategies

@@ -19,7 +19,8 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import ees_theory as et  # noqa: E402
-from ees_theory import strategies, tolerances  # noqa: E402
+from ees_theory import tolerances
+from ees_theory.families import strategies  # noqa: E402
 from test_agreement_ees import DTYPES, TORCH_DTYPE, _accumulator, _print_past_capture, _round_row  # noqa: E402
 
 TALLY: dict[tuple[str, str, str], collections.Counter] = collections.defaultdict(collections.Counter)

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ees_theory import claims, spec
+from ees_theory import spec
+from ees_theory.ledger import claims
 from ees_theory.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ees_theory import conformance as cf
-from ees_theory import strategies
-from ees_theory.conformance import Case, InProcessPort, Options, judge, run_check
-from ees_theory.conformance.codec import cast, exact_in, from_hex, to_hex
-from ees_theory.conformance.methods import ees_admissible
+from ees_theory import harness as cf
+from ees_theory.families import strategies
+from ees_theory.harness import Case, InProcessPort, Options, judge, run_check
+from ees_theory.harness.codec import cast, exact_in, from_hex, to_hex
+from ees_theory.harness.methods import ees_admissible
 from ees_theory import reference
 from tests.ports import numpy_port
 
@@ -196,7 +196,7 @@ def test_builtin_float_variants_conform_in_every_dtype(method):
 
 
 def test_batched_form_is_detected_used_and_falls_back():
-    from ees_theory.conformance.ports import _find_batched, load_callable
+    from ees_theory.harness.ports import _find_batched, load_callable
 
     calls = {"batched": 0, "one": 0}
 
@@ -227,7 +227,7 @@ def test_batched_form_is_detected_used_and_falls_back():
 
 
 def test_hunt_finds_and_shrinks_a_failure_and_passes_a_correct_port(tmp_path):
-    from ees_theory.conformance.hunt import hunt
+    from ees_theory.harness.hunt import hunt
     from tests.meta import mutant_ports
 
     case, verdict, tried = hunt(InProcessPort(mutant_ports.ees_non_strict, "m"), "ees", "float64", examples=300)
@@ -238,7 +238,7 @@ def test_hunt_finds_and_shrinks_a_failure_and_passes_a_correct_port(tmp_path):
     out = tmp_path / "h.jsonl"
     kw = dict(vectors=False, examples=2, isolate=False, journal=out)
     cf.check("tests.ports.numpy_port:ees", "ees", "float64", **kw)
-    from ees_theory.conformance.runner import run_check as rc
+    from ees_theory.harness.runner import run_check as rc
 
     report = rc(cf.open_port("tests.ports.numpy_port:ees", "ees", "float64", isolate=False), "ees", "float64",
                 cf.plan("ees", "float64", vectors=False, examples=2), journal=out, resume=True, hunt=50,

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ees_theory.conformance import Case, InProcessPort, open_port, run_check
-from ees_theory.conformance.ports import SubprocessPort
+from ees_theory.harness import Case, InProcessPort, open_port, run_check
+from ees_theory.harness.ports import SubprocessPort
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,7 +71,7 @@ def test_temperature_port_nan_and_wrong_type():
 
 
 def test_jsonl_subprocess_port_conforms(monkeypatch):
-    from ees_theory import conformance as cf
+    from ees_theory import harness as cf
 
     monkeypatch.chdir(ROOT)
     for method in ("ees", "edt", "dynatemp"):
@@ -133,7 +133,7 @@ def test_resume_after_a_killed_run(tmp_path):
 
 
 def test_resume_refuses_a_different_run(tmp_path):
-    from ees_theory import conformance as cf
+    from ees_theory import harness as cf
 
     out = tmp_path / "r.jsonl"
     cf.check("tests.ports.numpy_port:ees", "ees", "float64", vectors=False, examples=3, isolate=False, journal=out)

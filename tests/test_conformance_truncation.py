@@ -8,10 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-from ees_theory import conformance as cf
+from ees_theory import harness as cf
 from ees_theory import tolerances
-from ees_theory.conformance import Options
-from ees_theory.conformance.methods import judge
+from ees_theory.harness import Options
+from ees_theory.harness.methods import judge
 from ees_theory.reference.truncation import METHODS as SAMPLERS
 
 

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from ees_theory import distributions as dist
+from ees_theory.families import distributions as dist
 
 
 @pytest.mark.parametrize("family", dist.FAMILY_NAMES)

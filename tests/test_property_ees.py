@@ -13,8 +13,8 @@ from hypothesis import assume, example, given, target
 from hypothesis import strategies as st
 
 import ees_theory as et
-from ees_theory import claims
-from ees_theory import strategies as ets
+from ees_theory.ledger import claims
+from ees_theory.families import strategies as ets
 
 LEDGER = claims.recorded_verdicts()
 

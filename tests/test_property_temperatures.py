@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import ees_theory as et
-from ees_theory import claims
-from ees_theory import strategies as ets
+from ees_theory.ledger import claims
+from ees_theory.families import strategies as ets
 
 
 @given(ets.logits(min_vocab=2, max_vocab=30, ties=True), ets.edt_params())

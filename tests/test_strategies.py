@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from hypothesis import given
 
-from ees_theory import distributions as dist
-from ees_theory import strategies as ets
+from ees_theory.families import distributions as dist
+from ees_theory.families import strategies as ets
 
 
 @given(ets.logits(min_vocab=2, max_vocab=30))

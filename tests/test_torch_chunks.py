@@ -4,7 +4,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from ees_theory.torch import ees as kernel  # noqa: E402
+from ees_theory.kernels import ees as kernel  # noqa: E402
 from ees_theory.torch import ees_keep_count, ees_mask  # noqa: E402
 
 

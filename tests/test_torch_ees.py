@@ -11,7 +11,7 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import ees_theory as et  # noqa: E402
-from ees_theory.torch import ees as ees_module  # noqa: E402
+from ees_theory.kernels import ees as ees_module  # noqa: E402
 
 ees_mask = et.torch.ees_mask
 ees_keep_count = et.torch.ees_keep_count

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from ees_theory import distributions as dist
+from ees_theory.families import distributions as dist
 from ees_theory import tolerances
 from ees_theory.reference import from_probs, truncate
 from ees_theory.reference.truncation import METHODS
@@ -207,7 +207,7 @@ PARAMS = {
 @pytest.mark.parametrize("dtype", ["float64", "float32", "float16", "bfloat16"])
 def test_torch_agrees_with_reference_away_from_boundaries(dtype):
     torch = pytest.importorskip("torch")
-    from ees_theory.torch import truncation as tt
+    from ees_theory.kernels import truncation as tt
 
     tdtype = getattr(torch, dtype)
     rng = np.random.default_rng(7)
@@ -241,7 +241,7 @@ def test_torch_agrees_with_reference_away_from_boundaries(dtype):
 
 def test_torch_mirostat_step_matches_reference():
     torch = pytest.importorskip("torch")
-    from ees_theory.torch.truncation import mirostat_step
+    from ees_theory.kernels.truncation import mirostat_step
 
     rng = np.random.default_rng(3)
     z = rng.normal(size=(6, 30)) * 2
@@ -260,7 +260,7 @@ def test_torch_mirostat_step_matches_reference():
 
 def test_torch_rejects_bad_input():
     torch = pytest.importorskip("torch")
-    from ees_theory.torch.truncation import truncate_mask
+    from ees_theory.kernels.truncation import truncate_mask
 
     with pytest.raises(ValueError, match="NaN"):
         truncate_mask("top-p", torch.tensor([0.0, float("nan")]), p=0.5)

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from ees_theory import claims
-from ees_theory import truncation_claims as tc
+from ees_theory.ledger import claims
+from ees_theory.ledger import truncation_claims as tc
 from ees_theory.reference import truncate
 
 IDS = sorted(tc.TRUNCATION_CLAIMS)

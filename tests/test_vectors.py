@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 
-from ees_theory import distributions
-from ees_theory.conformance import vectors as v
-from ees_theory.conformance.codec import DTYPES, from_hex
+from ees_theory.families import distributions
+from ees_theory.harness import vectors as v
+from ees_theory.harness.codec import DTYPES, from_hex
 
 
 def test_vectors_are_current():

@@ -79,7 +79,7 @@ def progress_bar(enabled: bool, desc: str):
 
 
 def run(args) -> int:
-    from .. import conformance as cf
+    from .. import harness as cf
 
     options = cf.Options(accumulate=args.accumulate, rule=args.rule, strict_ties=args.strict_ties, policy=args.policy)
     cf.get_method(args.method)

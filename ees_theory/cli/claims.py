@@ -21,7 +21,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from .. import claims
+    from ..ledger import claims
 
     ids = None
     if args.claim:

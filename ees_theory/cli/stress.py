@@ -133,7 +133,7 @@ def stress_summary(report) -> dict:
 
 
 def run(args) -> int:
-    from .. import conformance as cf
+    from .. import harness as cf
     from .check import progress_bar
 
     port_spec, dtype, acc = parse_impl(args.impl, args.dtype)

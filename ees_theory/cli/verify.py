@@ -56,7 +56,7 @@ def reference_selfcheck(quick: bool = False) -> list[tuple[str, bool, str]]:
 def ledger_check() -> tuple[list, list[str]]:
     """Re-establish every claim's verdict; return the verdicts and the ids whose verdict differs
     from the one recorded in the package ledger (or that have no recorded verdict)."""
-    from .. import claims
+    from ..ledger import claims
 
     verdicts = claims.run_ledger()
     recorded = claims.recorded_verdicts()
@@ -66,7 +66,7 @@ def ledger_check() -> tuple[list, list[str]]:
 
 def builtin_conformance() -> list:
     """The built-in float variants on the golden vectors, per method, dtype and accumulation mode."""
-    from ..conformance import check_builtin
+    from ..harness import check_builtin
 
     return check_builtin()
 

@@ -8,8 +8,8 @@ diagnosis of the failure, and the message must say what is wrong in words.
 import numpy as np
 import pytest
 
-from ees_theory import conformance as cf
-from ees_theory.conformance import InProcessPort, Options, run_check
+from ees_theory import harness as cf
+from ees_theory.harness import InProcessPort, Options, run_check
 from tests.meta import mutant_ports as mp
 from tests.ports import numpy_port
 

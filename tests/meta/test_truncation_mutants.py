@@ -3,8 +3,8 @@ class named; the correct numpy ports pass in every dtype."""
 
 import pytest
 
-from ees_theory import conformance as cf
-from ees_theory.conformance import InProcessPort, Options, run_check
+from ees_theory import harness as cf
+from ees_theory.harness import InProcessPort, Options, run_check
 from tests.meta import truncation_ports as tp
 
 MUTANTS = [

@@ -32,7 +32,7 @@ def family_names() -> tuple[str, ...]:
     >>> "tied_boundary" in family_names()
     True
     """
-    from .. import distributions
+    from ..families import distributions
 
     return tuple(distributions.FAMILY_NAMES)
 
@@ -71,7 +71,7 @@ def generated_cases(
 
     ``vocabs`` and ``params`` (lists of values per parameter name) override the defaults.
     """
-    from .. import distributions
+    from ..families import distributions
 
     m = get_method(method)
     check_dtype(dtype)

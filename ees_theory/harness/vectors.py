@@ -1,6 +1,6 @@
 """Golden conformance vectors: versioned JSON Lines shipped in ``ees_theory/vectors/``.
 
-The file is a pure function of this module, :mod:`ees_theory.distributions` and the reference:
+The file is a pure function of this module, :mod:`ees_theory.families.distributions` and the reference:
 ``ees-theory vectors regen`` rewrites it and a test checks that it is current. Line 1 is a header;
 every other line is one case::
 
@@ -68,7 +68,7 @@ def _quantise(z: np.ndarray, j: int) -> np.ndarray:
 
 
 def _family_cases() -> list[tuple[str, str, np.ndarray, dict, str]]:
-    from .. import distributions
+    from ..families import distributions
 
     out = []
     for method in ("ees", "edt", "dynatemp"):
@@ -257,7 +257,7 @@ def _truncation_hand_cases() -> list[tuple[str, str, np.ndarray, dict, str, str]
 
 
 def _truncation_family_cases() -> list[tuple[str, str, np.ndarray, dict, str, str]]:
-    from .. import distributions
+    from ..families import distributions
     from ..reference.truncation import METHODS as SAMPLERS
     from .truncation import TRUNCATION_METHODS
 

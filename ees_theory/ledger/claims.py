@@ -7,7 +7,7 @@ run) or **open** (with the evidence gathered). :func:`run_ledger` runs every reg
 with ``search=True`` the refuted claims are searched for afresh (structured families, temperature
 sweeps, a hill climb on the equilibrium gap) and the proved ones are spot-checked on many more rows.
 
-Other modules add claims with :func:`register_claim`; ``ees_theory.truncation_claims`` is imported
+Other modules add claims with :func:`register_claim`; ``ees_theory.ledger.truncation_claims`` is imported
 (when it exists) so that its claims join the ledger.
 
 >>> v = {x.claim_id: x for x in run_ledger(ids=["EES-MONO", "EES-INCR"])}
@@ -30,10 +30,10 @@ from typing import Any, Callable, Iterable
 import mpmath
 import numpy as np
 
-from . import distributions as dist
-from . import spec
-from .reference import curve_enclosure, dynatemp_temperature, edt_temperature, ees, entropy, softmax
-from .reference.rows import as_row
+from ..families import distributions as dist
+from .. import spec
+from ..reference import curve_enclosure, dynatemp_temperature, edt_temperature, ees, entropy, softmax
+from ..reference.rows import as_row
 
 __all__ = [
     "VERDICTS",
@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 VERDICTS = ("proved", "refuted", "open")
-LEDGER_PATH = Path(__file__).resolve().parent / "ledger" / "verdicts.json"
+LEDGER_PATH = Path(__file__).resolve().parent / "verdicts.json"
 PROOFS_DIR = "proofs"
 
 

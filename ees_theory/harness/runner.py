@@ -6,8 +6,8 @@ fingerprint of the planned cases), one line per case, and a summary line at the 
 a torn last line (a run killed mid-write) is dropped, and the run goes on from there, so no case is
 lost or repeated.
 
->>> from ees_theory.conformance.ports import InProcessPort
->>> from ees_theory.conformance.cases import Case
+>>> from ees_theory.harness.ports import InProcessPort
+>>> from ees_theory.harness.cases import Case
 >>> def top1(z, t):
 ...     m = np.zeros(z.shape, bool); m[np.argmax(z)] = True; return m
 >>> cases = [Case("a", "ees", "hand", np.array([2.0, 1.0, 0.0]), {"temperature": 1.0}),
@@ -317,9 +317,9 @@ def run_check(
 
     Cases of another method, or whose logits ``dtype`` cannot hold exactly, are skipped and
     counted (never silently dropped). ``hunt > 0`` adds a hypothesis search of that many inputs
-    (``ees_theory.conformance.hunt.hunt``), recorded as one more case of family ``hunt``.
+    (``ees_theory.harness.hunt.hunt``), recorded as one more case of family ``hunt``.
 
-    >>> from ees_theory.conformance.ports import InProcessPort
+    >>> from ees_theory.harness.ports import InProcessPort
     >>> c = Case("tiny", "ees", "hand", np.array([0.1, 0.0]), {"temperature": 1.0})
     >>> r = run_check(InProcessPort(lambda z, t: z == z.max(), "argmax"), "ees", "float16", [c])
     >>> r.counts()

@@ -17,7 +17,7 @@ its process gets a verdict for that case, and the run goes on. Failures are shru
 and printed with a line that reproduces them. The methods live in a registry
 (:data:`METHODS`), so further samplers plug in with :func:`register_method`.
 
->>> from ees_theory import conformance as cf
+>>> from ees_theory import harness as cf
 >>> report = cf.check("tests.ports.numpy_port:ees", "ees", "float32", isolate=False, examples=20)
 >>> report.ok, report.counts()["failed"]
 (True, 0)

@@ -22,7 +22,7 @@ certified reference, and judge the answer:
 
 A failed case carries a *fault class* and, where a known misreading of the definitions reproduces
 the port's answer, a diagnosis naming it. The classic truncation samplers are registered by
-:mod:`ees_theory.conformance.truncation`; more methods plug in with :func:`register_method`.
+:mod:`ees_theory.harness.truncation`; more methods plug in with :func:`register_method`.
 
 >>> sorted(METHODS)[:3], len(METHODS)      # EES, EDT, dynatemp and the 11 truncation samplers
 (['dynatemp', 'edt', 'ees'], 14)

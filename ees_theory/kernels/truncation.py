@@ -5,7 +5,7 @@ policy means). Device-agnostic; no Python loop over the vocabulary or the batch.
 
 ``truncate_mask(method, logits, temperature=1.0, policy="paper", accumulate="float32", **params)``
 returns a bool tensor of the logits' shape, True = kept. The work runs on ``softmax(logits / tau)``
-in the dtype chosen by ``accumulate`` (:func:`ees_theory.torch._core.compute_dtype`). Canonical
+in the dtype chosen by ``accumulate`` (:func:`ees_theory.kernels._core.compute_dtype`). Canonical
 order (probability descending, ties by id ascending) is a stable descending sort.
 
 >>> import torch

@@ -1,4 +1,4 @@
-"""Claims about the truncation family, registered with the claims ledger (:mod:`ees_theory.claims`).
+"""Claims about the truncation family, registered with the claims ledger (:mod:`ees_theory.ledger.claims`).
 
 Each check returns a verdict with the evidence: **proved** claims carry their proof (in
 ``notebooks/comparison.md``, section "Proofs") and certified spot checks on every distribution
@@ -31,11 +31,11 @@ from typing import Callable, Iterator
 import numpy as np
 from mpmath import iv
 
-from . import distributions as dist
+from ..families import distributions as dist
 from .claims import CheckContext, Counterexample, register_claim, to_hex
-from .reference.rows import as_row
-from .reference.trunc_exact import ExactContext
-from .reference.truncation import truncate
+from ..reference.rows import as_row
+from ..reference.trunc_exact import ExactContext
+from ..reference.truncation import truncate
 
 __all__ = ["TRUNCATION_CLAIMS", "TYPICAL_COUNTEREXAMPLE_LOGITS"]
 

@@ -1,6 +1,6 @@
 """EDT and llama.cpp dynatemp temperatures as batched torch kernels (SPEC sections 3 and 4).
 
-Both take the entropy of a row from :func:`~ees_theory.torch._core.row_entropy`
+Both take the entropy of a row from :func:`~ees_theory.kernels._core.row_entropy`
 (``H = log1p(C) + A / (1 + C)``, no sort, no cancellation) in the compute dtype: the input dtype
 for ``accumulate="input"``, at least float32 for ``accumulate="float32"``. Temperatures are
 returned in the compute dtype, shape ``logits.shape[:-1]``, and are never NaN.

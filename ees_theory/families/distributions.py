@@ -2,7 +2,7 @@
 
 Every family draws one row of float64 logits (``-inf`` = masked, at least one finite entry) from a
 ``numpy.random.Generator``; the same generator state gives the same row. Families are the raw
-material of the property tests, the claim searches (:mod:`ees_theory.claims`) and the stress runs.
+material of the property tests, the claim searches (:mod:`ees_theory.ledger.claims`) and the stress runs.
 
 =================  ==========================================================================
 family             shape of the row
@@ -107,8 +107,8 @@ def float_kstar(logits: np.ndarray, temperature: float = 1.0) -> int:
     >>> float_kstar(np.array([2.0, 1.0, 0.0]))
     1
     """
-    from .reference import curve_enclosure
-    from .reference.rows import as_row
+    from ..reference import curve_enclosure
+    from ..reference.rows import as_row
 
     row = as_row(logits)
     if row.n == 1:

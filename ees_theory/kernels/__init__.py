@@ -17,7 +17,7 @@ reference.
 
 from .ees import METHODS, EESCurve, ees_curve, ees_keep_count, ees_logits, ees_mask
 from .temperature import GREEDY, apply_temperature, dynatemp_logits, dynatemp_temperature, edt_logits, edt_temperature
-from .truncation import mirostat_step, truncate_mask  # noqa: F401  (the truncation family)
+from .truncation import mirostat_step, truncate_mask
 
 __all__ = [
     "ees_mask",
@@ -32,4 +32,6 @@ __all__ = [
     "edt_logits",
     "dynatemp_logits",
     "GREEDY",
+    "truncate_mask",
+    "mirostat_step",
 ]

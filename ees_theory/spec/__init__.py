@@ -57,7 +57,7 @@ ENTROPY_OF = ("raw", "tempered")
 #: The only EDT hyperparameter the paper confirms.
 EDT_DEFAULT_N = 0.8
 
-#: Claim ids of SPEC section 5 with their statements. The verdicts live in ``ees_theory.claims``.
+#: Claim ids of SPEC section 5 with their statements. The verdicts live in ``ees_theory.ledger.claims``.
 CLAIMS: dict[str, str] = {
     "EES-MONO": "f(k) = Hbar_k - P_k is strictly decreasing in k",
     "EES-UNIQUE": "the equilibrium crossing is unique: f changes sign exactly once",

@@ -17,7 +17,7 @@ Every call yields an :class:`Outcome`: a normalised answer, or a fault (``raised
 ``bad-output``, ``nan``, ``mutated-input``, ``timeout``, ``crashed``, ``protocol-error``) with a
 message.
 
->>> port = open_port("ees_theory.conformance.ports:_demo_ees", "ees", "float64", isolate=False)
+>>> port = open_port("ees_theory.harness.ports:_demo_ees", "ees", "float64", isolate=False)
 >>> out = port.run("ees", [np.array([2.0, 1.0, 0.0])], [{"temperature": 1.0}])[0]
 >>> out.fault, out.value.tolist()
 (None, [True, False, False])
@@ -379,6 +379,6 @@ def open_port(spec: str, method: str, dtype: str, *, isolate: bool = True, timeo
         return SubprocessPort(command, spec, timeout)
     if isolate:
         load_callable(spec)  # fail early, here, on a name that does not import
-        return SubprocessPort([sys.executable, "-m", "ees_theory.conformance.worker", spec], spec, timeout, env=_worker_env())
+        return SubprocessPort([sys.executable, "-m", "ees_theory.harness.worker", spec], spec, timeout, env=_worker_env())
     fn = load_callable(spec)
     return InProcessPort(fn, spec, _find_batched(fn, spec), timeout)

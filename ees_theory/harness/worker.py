@@ -1,4 +1,4 @@
-"""Run a Python port as a JSON Lines server: ``python -m ees_theory.conformance.worker module:fn``.
+"""Run a Python port as a JSON Lines server: ``python -m ees_theory.harness.worker module:fn``.
 
 The harness starts this worker to isolate a Python port: a port that kills its process or hangs
 then costs one case. The worker reads requests (``PROTOCOL.md``) from stdin, hands the logits to
@@ -9,7 +9,7 @@ answer per request. Whatever the port prints goes to stderr, never into the prot
 >>> requests = io.StringIO(json.dumps({"id": "a", "method": "ees", "dtype": "float32",
 ...     "logits": ["0x1p+1", "0x1p+0", "0x0p+0"], "params": {"temperature": "0x1p+0"}}) + "\\n")
 >>> answers = io.StringIO()
->>> serve(__import__("ees_theory.conformance.ports", fromlist=["_demo_ees"])._demo_ees, requests, answers)
+>>> serve(__import__("ees_theory.harness.ports", fromlist=["_demo_ees"])._demo_ees, requests, answers)
 >>> json.loads(answers.getvalue())
 {'id': 'a', 'kept': [0]}
 """
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: keep the protocol stream for answers and send the port's prints to stderr."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m ees_theory.conformance.worker module:callable", file=sys.stderr)
+        print("usage: python -m ees_theory.harness.worker module:callable", file=sys.stderr)
         return 2
     protocol = os.fdopen(os.dup(sys.stdout.fileno()), "w")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())

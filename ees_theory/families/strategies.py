@@ -1,7 +1,7 @@
 """Public hypothesis strategies for logit rows, temperatures and sampler parameters.
 
 Ports reuse these in their own test suites: the rows come from the named families of
-:mod:`ees_theory.distributions` (structured edge cases) or are raw float arrays. Rows are **dense
+:mod:`ees_theory.families.distributions` (structured edge cases) or are raw float arrays. Rows are **dense
 by default**: no family that makes exact ties on purpose is drawn unless asked for
 (``ties=True`` or naming it in ``families``), and :func:`raw_logits` draws distinct values
 (hypothesis' ``arrays`` would otherwise fill most entries with one repeated value).
@@ -10,7 +10,7 @@ A port's test, checked against the certified reference::
 
     from hypothesis import given
     import ees_theory as et
-    from ees_theory import strategies as ets
+    from ees_theory.families import strategies as ets
 
     @given(z=ets.logits(max_vocab=256), tau=ets.temperatures())
     def test_my_port_keeps_what_the_reference_keeps(z, tau):

@@ -1,13 +1,13 @@
 """Hunting: a hypothesis search for an input on which a port fails, steered toward close calls.
 
 Where the planned cases sample, the hunt *searches*: rows come from the property suite's
-strategies (:mod:`ees_theory.strategies`), parameters from its parameter strategies, and
+strategies (:mod:`ees_theory.families.strategies`), parameters from its parameter strategies, and
 ``hypothesis.target`` pushes toward the cases the port finds hardest (EES: the smallest certified
 margin relative to the error bound; temperatures: the largest error relative to the tolerance).
 The first failure hypothesis finds is shrunk by hypothesis itself. The search is derandomised, so
 the same arguments find the same case.
 
->>> from ees_theory.conformance.ports import InProcessPort
+>>> from ees_theory.harness.ports import InProcessPort
 >>> def top1(z, t):                                   # always keeps one token
 ...     m = np.zeros(z.shape, bool); m[np.argmax(z)] = True; return m
 >>> case, verdict, tried = hunt(InProcessPort(top1, "top1"), "ees", "float64", examples=50)
@@ -40,7 +40,7 @@ def param_strategy(method: str) -> st.SearchStrategy[dict]:
     >>> sorted(find(param_strategy("dynatemp"), lambda p: True))
     ['delta', 'exponent', 'temp']
     """
-    from .. import strategies
+    from ..families import strategies
 
     m = get_method(method)
     if method == "ees":
@@ -64,7 +64,7 @@ def hunt(
 ) -> tuple[Case | None, Verdict | None, int]:
     """Search for a failing input; returns ``(case, verdict, inputs tried)``, the case shrunk by
     hypothesis, or ``(None, None, tried)`` when none was found within ``examples`` inputs."""
-    from .. import strategies
+    from ..families import strategies
 
     get_method(method)
     check_dtype(dtype)

@@ -11,7 +11,7 @@ numerically careful form the certified reference uses:
 * ``P_k = (1 + C_k) / T`` with ``T = sum of e_i`` over the row in token order;
 * ``f(k) = Hbar_k - P_k``.
 
-Every step runs in the compute dtype (see :mod:`ees_theory.torch._core`: the input dtype for
+Every step runs in the compute dtype (see :mod:`ees_theory.kernels._core`: the input dtype for
 ``accumulate="input"``, at least float32 for ``accumulate="float32"``). The sort and every
 comparison of logits run on the input values themselves, so the canonical order is exact.
 

@@ -335,6 +335,8 @@ class Report:
             out.append(f"CONFORMS: {t['passed']} passed, {t['admissible']} admissible (inside the {self.dtype} error bounds), 0 failed")
         elif not self.records:
             out.append("NO VERDICT: no case was run")
+        elif t["cases"] == 0:
+            out.append("NO VERDICT: no case was judged (every case was skipped)")
         else:
             faults = defaultdict(int)
             for r in self.failures:

@@ -47,15 +47,35 @@ Monomials = list
 
 
 def _float_down(x: mpmath.mpf) -> float:
-    return float(mpmath.libmp.to_float(x._mpf_, rnd="d"))
+    """The largest float <= x (mpmath's "f" is floor; "d" would round toward zero, which for a
+    negative x gives a float above it)."""
+    return float(mpmath.libmp.to_float(x._mpf_, rnd="f"))
 
 
 def _float_up(x: mpmath.mpf) -> float:
-    return float(mpmath.libmp.to_float(x._mpf_, rnd="u"))
+    """The smallest float >= x ("c" is ceiling; "u" rounds away from zero)."""
+    return float(mpmath.libmp.to_float(x._mpf_, rnd="c"))
+
+
+_MAX = float(np.finfo(np.float64).max)
+
+
+def fraction_to_float(q: Fraction) -> float:
+    """``float(q)``, saturating to ``+-inf`` beyond the float range instead of raising.
+
+    >>> fraction_to_float(Fraction(10) ** 400), fraction_to_float(Fraction(1, 3))
+    (inf, 0.3333333333333333)
+    """
+    try:
+        return float(q)
+    except OverflowError:
+        return np.inf if q > 0 else -np.inf
 
 
 def _fraction_bounds(q: Fraction) -> tuple[float, float]:
-    f = float(q)
+    f = fraction_to_float(q)
+    if np.isinf(f):  # beyond the float range: the nearest finite float bounds it on one side
+        return (_MAX, np.inf) if f > 0 else (-np.inf, -_MAX)
     lo = f if Fraction(f) <= q else float(np.nextafter(f, -np.inf))
     hi = f if Fraction(f) >= q else float(np.nextafter(f, np.inf))
     return lo, hi

@@ -70,7 +70,7 @@ from mpmath import iv
 from .. import spec
 from .certify import DEFAULT_MAX_PREC, iv_bounds, iv_precision, precisions
 from .rows import ExactRow, as_row
-from .trunc_exact import Check, ExactContext
+from .trunc_exact import Check, ExactContext, fraction_to_float
 
 __all__ = ["truncate", "TruncationResult", "MethodSpec", "METHODS", "POLICIES", "check_params", "Check"]
 
@@ -508,7 +508,7 @@ def _top_n_sigma(row, ctx, tau, policy, prm):
         mean = sum(a, Fraction(0)) / n
         var = sum(((ai - mean) ** 2 for ai in a), Fraction(0)) / denom
         bound = Fraction(nn) ** 2 * var
-        est = np.array([float(bound - ai * ai) for ai in a])
+        est = np.array([fraction_to_float(bound - ai * ai) for ai in a])
 
         def decide(i):
             return ctx.decide_fraction("n^2 sigma^2 - (max - l_i)^2", i, bound - a[i] * a[i])

@@ -148,14 +148,12 @@ def _n_sigma_keep(sx, cand, n, nn, policy):
     keep, sigma = _sigma_test(sx, cand, n, nn, policy)
     bad = ~torch.isfinite(nn * sigma)
     if bool(bad.any()):
-        d = torch.where(cand, sx - sx[..., :1], torch.zeros_like(sx))
-        if not bool(torch.isfinite(d).all()):  # the shift itself overflowed: redo it in float64
-            d64 = torch.where(cand, sx.double() - sx[..., :1].double(), torch.zeros_like(sx, dtype=torch.float64))
-        else:
-            d64 = d.double()
-        span = d64.abs().amax(dim=-1, keepdim=True)
+        # scale first (by the largest magnitude), then shift: neither step can overflow
+        z = torch.where(cand, sx, torch.zeros_like(sx)).double()
+        span = z.abs().amax(dim=-1, keepdim=True)
         _, exponent = torch.frexp(torch.where(span > 0, span, torch.ones_like(span)))
-        scaled = torch.ldexp(d64, -exponent).to(sx.dtype)  # in [-1, 0]: exact unless it underflows
+        zs = torch.ldexp(z, -exponent)  # in [-1, 1]: exact unless it underflows
+        scaled = torch.where(cand, zs - zs[..., :1], torch.full_like(zs, -math.inf)).to(sx.dtype)
         keep2, _ = _sigma_test(scaled, cand, n, nn, policy)
         keep = torch.where(bad, keep2, keep)
     return keep

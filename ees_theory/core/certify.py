@@ -198,12 +198,32 @@ def float_down(x: mpmath.mpf) -> float:
     >>> float_down(third) < third < float_up(third)
     True
     """
-    return float(mpmath.libmp.to_float(_exact(x), rnd="f"))
+    v = _exact(x)
+    f = float(mpmath.libmp.to_float(v, rnd="f"))
+    if f == math.inf and v != mpmath.libmp.finf:  # beyond the range: the largest float is below x
+        return float(np.finfo(np.float64).max)
+    # below the normal range mpmath rounds to 53 bits first and the float conversion rounds
+    # again, to nearest: a subnormal result may land above x; step down until it does not
+    while math.isfinite(f) and mpmath.libmp.mpf_gt(mpmath.libmp.from_float(f), v):
+        f = float(np.nextafter(f, -np.inf))
+    return f
 
 
 def float_up(x: mpmath.mpf) -> float:
-    """The smallest float ``>= x`` (mpmath's rounding ``"c"``, ceiling)."""
-    return float(mpmath.libmp.to_float(_exact(x), rnd="c"))
+    """The smallest float ``>= x`` (mpmath's rounding ``"c"``, ceiling; corrected in the
+    subnormal range as :func:`float_down` is).
+
+    >>> x = mpmath.mpf("6.1610648966287791395e-311")
+    >>> float_down(x) <= x <= float_up(x)
+    True
+    """
+    v = _exact(x)
+    f = float(mpmath.libmp.to_float(v, rnd="c"))
+    if f == -math.inf and v != mpmath.libmp.fninf:
+        return -float(np.finfo(np.float64).max)
+    while math.isfinite(f) and mpmath.libmp.mpf_lt(mpmath.libmp.from_float(f), v):
+        f = float(np.nextafter(f, np.inf))
+    return f
 
 
 def float_bounds(lo: mpmath.mpf, hi: mpmath.mpf) -> tuple[float, float]:

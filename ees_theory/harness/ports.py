@@ -79,6 +79,10 @@ class PortLoadError(ValueError):
     """The port could not be loaded: its import raised, exited or hung (a verdict on the run)."""
 
 
+#: seconds the Python worker may take to start before it imports the port (then ``timeout`` applies)
+WORKER_START_S = 120.0
+
+
 def answer_limit(vocab: int) -> int:
     """The longest answer line (bytes) accepted for a row of ``vocab`` tokens: room for every
     token as a hex float with its id, plus 1 MiB; a longer line is a ``protocol-error``.
@@ -333,14 +337,16 @@ class SubprocessPort(Port):
             self._await_ready()
 
     def _await_ready(self) -> None:
-        deadline = None if not self.timeout else time.monotonic() + self.timeout
-        try:
-            line = self._readline(deadline, 1 << 20)
-        except PortTimeout:
-            self._stop()
-            raise PortLoadError(f"the port {self.name} did not finish loading within {self.timeout:g} s (an import that hangs?)") from None
-        except _Oversized:
-            line = b""
+        # first the worker's own start (Python and this package: slow on a loaded machine, so a
+        # generous fixed bound), then the port's import, bounded by the timeout
+        line = self._handshake_line(time.monotonic() + WORKER_START_S + (self.timeout or 0), "start its worker")
+        if line is not None:
+            try:
+                obj = json.loads(line)
+            except (ValueError, RecursionError):
+                obj = None
+            if isinstance(obj, dict) and obj.get("loading") is True:
+                line = self._handshake_line(None if not self.timeout else time.monotonic() + self.timeout, "finish loading")
         if line is None:
             status = self._stop()
             raise PortLoadError(f"the port {self.name} could not be loaded: its worker exited with status {status} while importing it{self._stderr_tail()}")
@@ -352,6 +358,17 @@ class SubprocessPort(Port):
             why = obj.get("error") if isinstance(obj, dict) and obj.get("error") else f"unexpected first line {line[:120]!r}"
             self._stop()
             raise PortLoadError(f"the port {self.name} could not be loaded: {why}")
+
+    def _handshake_line(self, deadline: float | None, what: str) -> bytes | None:
+        try:
+            return self._readline(deadline, 1 << 20)
+        except PortTimeout:
+            self._stop()
+            hint = " (an import that hangs?)" if what == "finish loading" else ""
+            limit = f"{self.timeout:g} s" if what == "finish loading" else f"{WORKER_START_S + (self.timeout or 0):g} s"
+            raise PortLoadError(f"the port {self.name} did not {what} within {limit}{hint}") from None
+        except _Oversized:
+            return b""
 
     def _stderr_tail(self) -> str:
         try:

@@ -90,9 +90,9 @@ def _die_with_parent() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: keep the protocol stream for answers and send the port's prints to stderr.
 
-    With ``--handshake`` (how the harness starts it) the first line says whether the port
-    loaded: ``{"ready": true}``, or ``{"ready": false, "error": ...}`` and exit status 3 when
-    its import raised or called ``sys.exit``.
+    With ``--handshake`` (how the harness starts it) the worker first writes ``{"loading": true}``
+    (it is up), then whether the port loaded: ``{"ready": true}``, or ``{"ready": false,
+    "error": ...}`` and exit status 3 when its import raised or called ``sys.exit``.
     """
     args = sys.argv[1:] if argv is None else list(argv)
     handshake = "--handshake" in args
@@ -107,6 +107,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if handshake:
         _die_with_parent()
+        # the worker itself is up (its own imports can be slow on a loaded machine); from here
+        # on the harness's --timeout bounds the port's import
+        protocol.write(json.dumps({"loading": True}) + "\n")
+        protocol.flush()
     try:
         fn = load_callable(args[0])
     except (ValueError, TypeError, FileNotFoundError) as exc:

@@ -17,7 +17,7 @@ tree (so the leaves partition ``[0, 1]^(j-1)`` by construction, and the tree mus
 exactly), clips each box to the ordered region, and re-evaluates the inequality the certificate
 says fails in its own interval arithmetic: every ``+ - * /`` result is moved one ulp outward
 (``nextafter``; round-to-nearest is within half an ulp), and ``log`` is widened by the libm error
-bound ``ees_theory.reference.certify.LIBM_REL_ERROR`` (the one assumption, shared with the
+bound ``ees_theory.core.certify.LIBM_REL_ERROR`` (the one assumption, shared with the
 reference). A leaf passes when that upper bound is at most ``-2**e`` (``e`` from the certificate).
 
 >>> report = check_certificate()
@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..reference.certify import LIBM_REL_ERROR
+from ..core.certify import LIBM_REL_ERROR
 
 __all__ = ["CertificateError", "CheckReport", "check_certificate", "check_pair", "DEFAULT_PATH"]
 

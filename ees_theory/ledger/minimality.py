@@ -39,7 +39,7 @@ import mpmath
 import numpy as np
 from mpmath import iv
 
-from ..reference.certify import down, iv_bounds, iv_precision, log_enclosure, up
+from ..core.certify import down, float_bounds, iv_bounds, iv_precision, log_enclosure, up
 
 __all__ = [
     "CODES",
@@ -179,13 +179,7 @@ def _iv_box(lo, hi, n: int, i: int, j: int, prec: int = 120):
 
 def _float_bounds(x) -> tuple[float, float]:
     """The endpoints of an ``mpmath.iv`` interval rounded outward to float64."""
-    a, b = iv_bounds(x)
-    fa, fb = float(a), float(b)
-    if fa > a:
-        fa = math.nextafter(fa, -math.inf)
-    if fb < b:
-        fb = math.nextafter(fb, math.inf)
-    return fa, fb
+    return float_bounds(*iv_bounds(x))
 
 
 def row_inequalities(logits, i: int, j: int, temperature: float = 1.0, prec: int = 120):
@@ -529,12 +523,13 @@ def format_minimality(m: dict) -> str:
 
 def main(argv=None) -> int:  # pragma: no cover - the search run that writes the committed certificate
     """``python -m ees_theory.ledger.minimality``: rebuild the certificate and print the box counts."""
-    from .claims import from_hex, recorded_verdicts
+    from ..spec.formats import from_hex_list
 
     cert = build_certificate()
-    stored = recorded_verdicts()["EES-UNIQUE"]["counterexample"]
+    # the stored counterexample, read from the ledger's file (importing the ledger would be a cycle)
+    stored = json.loads((Path(__file__).resolve().parent / "verdicts.json").read_text())["claims"]["EES-UNIQUE"]["counterexample"]
     t0 = time.perf_counter()
-    sv = survival(from_hex(stored["logits"]), int(stored["params"]["k_negative"]), int(stored["params"]["k_positive"]))
+    sv = survival(from_hex_list(stored["logits"]), int(stored["params"]["k_negative"]), int(stored["params"]["k_positive"]))
     cert["n8"] = {"summary": sv.summary(), "pairs": sv.pairs, "seconds": round(time.perf_counter() - t0, 3)}
     print(cert["n8"]["summary"])
     path = write_certificate(cert)

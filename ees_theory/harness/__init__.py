@@ -34,6 +34,7 @@ from .generate import generated_cases
 from .hunt import hunt
 from .methods import METHODS, Method, Options, OutputFault, Verdict, get_method, judge, register_method
 from .truncation import TRUNCATION_METHODS, Truncation
+from . import scaling  # noqa: F401 - registers --method temperature (plain temperature scaling)
 from .ports import InProcessPort, Outcome, Port, SubprocessPort, load_callable, open_port
 from .runner import Journal, Report, repro_line, run_check
 from .vectors import is_current, load_vectors, regen, vectors_path

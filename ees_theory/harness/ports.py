@@ -12,6 +12,8 @@ A port is named by a string (``PORT`` on the command line):
   stdin/stdout, run as a subprocess.
 * ``builtin`` or ``builtin:ACCUMULATE`` -- the toolkit's own float variants (``ees_theory.torch``)
   in the dtype under test, reductions in the input dtype or in float32.
+* ``engine:ENGINE:METHOD`` -- a real engine's implementation through its built-in adapter
+  (:mod:`ees_theory.engines`: ``transformers``, ``llama.cpp``, ...), isolated like a Python port.
 
 Every call yields an :class:`Outcome`: a normalised answer, or a fault (``raised``,
 ``bad-output``, ``nan``, ``mutated-input``, ``timeout``, ``crashed``, ``protocol-error``) with a
@@ -374,6 +376,10 @@ def open_port(spec: str, method: str, dtype: str, *, isolate: bool = True, timeo
 
         accumulate = spec.partition(":")[2] or "float32"
         return builtin_port(method, dtype, accumulate, timeout=timeout, policy=policy)
+    if spec.startswith("engine:"):
+        from ..engines.registry import engine_port
+
+        return engine_port(spec, method, dtype, isolate=isolate, timeout=timeout, policy=policy)
     if spec.startswith("exec:"):
         command = shlex.split(spec[len("exec:"):])
         return SubprocessPort(command, spec, timeout)

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from .. import spec
-from ..reference.truncation import POLICIES
+from ..spec.methods import POLICIES
 from ..tolerances import ACCUMULATE
 
 __all__ = ["register", "run", "progress_bar"]
@@ -40,6 +40,7 @@ def register(sub) -> None:
 
 def add_port_arguments(p, port_required: bool = True) -> None:
     """The arguments ``check`` and ``stress`` share: the port, method, dtype and judging options."""
+    from .. import engines  # noqa: F401 - registers the engine: port scheme
     if port_required:
         p.add_argument("port", metavar="PORT",
                        help="module:callable, path/file.py:callable, 'exec:COMMAND ...' (JSON Lines), builtin[:ACCUMULATE], "

@@ -276,6 +276,10 @@ def engine_port(spec: str, method: str, dtype: str, *, isolate: bool = True, tim
     return InProcessPort(fn, spec, None, timeout)
 
 
+def _open_engine(rest: str, spec: str, method: str, dtype: str, *, isolate: bool, timeout: float | None, policy: str):
+    return engine_port(spec, method, dtype, isolate=isolate, timeout=timeout, policy=policy)
+
+
 def split_skipped(spec: str, cases: list, method: str, dtype: str, policy: str) -> tuple[list, list[dict]]:
     """Cases an ``engine:`` port cannot be judged on (its row's ``skip_case``), moved to a
     skipped list with the reason (counted by the report, never dropped silently)."""
@@ -369,3 +373,11 @@ def run_row(row: EngineRow, dtype: str, *, examples: int = 50, seed: int = 0, sh
                      first_failure=failures[0] if failures else None, failures=failures,
                      skipped_reasons=reasons, **base)
 
+
+def _register_scheme() -> None:
+    from ..harness.ports import register_scheme
+
+    register_scheme("engine", _open_engine)
+
+
+_register_scheme()

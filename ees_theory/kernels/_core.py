@@ -101,10 +101,10 @@ def check_row_maxima(logits: torch.Tensor, row_max: torch.Tensor, name: str = "l
     for bad, what in ((torch.isnan(logits), "NaN"), (torch.isposinf(logits), "+inf")):
         if bool(bad.any()):
             where = _first_index(bad)
-            raise ValueError(f"{name} contain {what}{spec._row_label(where[:-1])} at position {where[-1]}")
+            raise ValueError(f"{name} contain {what}{spec.row_label(where[:-1])} at position {where[-1]}")
     no_finite = torch.isneginf(row_max)
     where = _first_index(no_finite) if no_finite.ndim else ()
-    raise ValueError(f"{name}{spec._row_label(where)} has no finite logit (every token is masked)")
+    raise ValueError(f"{name}{spec.row_label(where)} has no finite logit (every token is masked)")
 
 
 def row_temperature(temperature: Any, batch_shape: torch.Size, dtype: torch.dtype, device, name: str = "temperature") -> torch.Tensor:
@@ -132,7 +132,7 @@ def row_temperature(temperature: Any, batch_shape: torch.Size, dtype: torch.dtyp
             bad = ~(torch.isfinite(t) & (t > 0))
             if bool(bad.any()):
                 where = _first_index(bad)
-                raise ValueError(f"{name} must be a finite number > 0, got {float(t[where])}{spec._row_label(where)}")
+                raise ValueError(f"{name} must be a finite number > 0, got {float(t[where])}{spec.row_label(where)}")
             return t.to(dtype).unsqueeze(-1)
     if not isinstance(temperature, numbers.Real) or isinstance(temperature, bool):
         raise TypeError(f"{name} must be a real number or a tensor, got {type(temperature).__name__}")

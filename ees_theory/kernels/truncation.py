@@ -24,7 +24,8 @@ from typing import Any
 
 import torch
 
-from ..reference.truncation import METHODS, check_params
+from ..spec.methods import SAMPLERS as METHODS
+from ..spec.methods import check_params
 from ._core import check_logits, compute_dtype, row_temperature
 
 __all__ = ["truncate_mask", "mirostat_step"]

@@ -19,7 +19,9 @@ def register(sub) -> None:
                        description=__doc__.split("\n\n")[1])
     p.add_argument("--engine", "-e", action="append", metavar="NAME", help="only this engine (repeatable)")
     p.add_argument("--method", "-m", action="append", metavar="NAME", help="only this method (repeatable)")
-    p.add_argument("--dtype", action="append", choices=("float64", "float32", "float16", "bfloat16"),
+    from ..spec.formats import DTYPES
+
+    p.add_argument("--dtype", action="append", choices=DTYPES,
                    help="run in this dtype (repeatable; default: each row's own, float32)")
     p.add_argument("--examples", "-n", type=int, default=50, metavar="N", help="generated cases per row after the golden vectors (default 50)")
     p.add_argument("--seed", type=int, default=0, help="seed of the generated cases (default 0)")

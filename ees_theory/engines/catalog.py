@@ -13,11 +13,10 @@ True
 from __future__ import annotations
 
 from . import gpu, llamacpp_engine, own, transformers_engine
+from ..spec.formats import DTYPES as ALL_DTYPES
 from .registry import EngineRow, register
 
 __all__ = ["ALL_DTYPES"]
-
-ALL_DTYPES = ("float64", "float32", "float16", "bfloat16")
 
 _HF_CALLS = {
     "top-k": "TopKLogitsWarper", "top-p": "TopPLogitsWarper", "min-p": "MinPLogitsWarper",

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from .. import tolerances
-from .codec import from_hex_list, hex_list
+from ..spec.formats import from_hex_list, hex_list
 from .methods import Method, Options, OutputFault, Verdict, _to_numpy, register_method
 
 __all__ = ["Scaling", "judge_scaled", "scaled_reference"]

@@ -7,7 +7,7 @@ import pytest
 
 from ees_theory import harness as cf
 from ees_theory.cli import main
-from ees_theory.engines import registry
+from ees_theory.engines import registry, table
 from ees_theory.engines.registry import EngineRow, register, run_row
 from ees_theory.harness.scaling import judge_scaled
 
@@ -54,9 +54,9 @@ def test_draws_rows_use_their_runner_and_unknown_engines_are_errors():
     row = EngineRow("t-draws", "multinomial", "paper", form="draws", runner=runner)
     assert run_row(row, "float32").passed == 3
     with pytest.raises(ValueError, match="unknown engine"):
-        registry.find_rows(["no-such"])
+        table.find_rows(["no-such"])
     with pytest.raises(ValueError, match="implements top-k, but --method is top-p"):
-        registry.resolve_port("engine:transformers:top-k", "top-p", "float32", "transformers")
+        table.resolve_port("engine:transformers:top-k", "top-p", "float32", "transformers")
 
 
 def test_skip_case_counts_instead_of_judging():

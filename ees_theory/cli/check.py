@@ -104,7 +104,7 @@ def run(args) -> int:
         cases = cf.plan(args.method, args.dtype, vectors=vectors, examples=args.examples, seed=args.seed, families=args.family)
     skipped = []
     if args.port.startswith("engine:"):  # cases the engine's adapter cannot observe: skipped and counted
-        from ..engines.registry import split_skipped
+        from ..engines.table import split_skipped
 
         cases, skipped = split_skipped(args.port, cases, args.method, args.dtype, args.policy)
     port = cf.open_port(args.port, args.method, args.dtype, isolate=not args.in_process, timeout=args.timeout,

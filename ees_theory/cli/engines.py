@@ -32,7 +32,8 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from ..engines import matrix
-    from ..engines.registry import find_rows, not_run_reason
+    from ..engines.registry import not_run_reason
+    from ..engines.table import find_rows
 
     if args.examples < 0:
         raise ValueError(f"--examples must be >= 0, got {args.examples}")

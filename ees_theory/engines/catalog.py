@@ -5,7 +5,7 @@ samplers through llama-cpp-python (policy ``llama.cpp``), the toolkit's own kern
 warpers, and vLLM's and FlashInfer's ops (``not-run`` without CUDA). Token-level rows (form
 ``draws``) are registered by the modules that judge draws.
 
->>> from ees_theory.engines.registry import rows
+>>> from ees_theory.engines.table import rows
 >>> {r.engine for r in rows()} >= {"transformers", "llama.cpp", "ees_theory.kernels", "ees_theory.hf", "vllm", "flashinfer"}
 True
 """

@@ -22,7 +22,8 @@ import json
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from .registry import EngineRow, RowResult, find_rows, run_row
+from .registry import EngineRow, RowResult, run_row
+from .table import find_rows
 
 __all__ = ["run_matrix", "format_matrix", "write_jsonl", "read_jsonl"]
 

@@ -19,7 +19,7 @@ A row that cannot run here (engine not installed, needs CUDA, a dtype the engine
 is still listed, with verdict ``not-run`` and the reason: counted, never dropped.
 
 Adding rows (any module may do this; the built-in ones are registered by
-:mod:`ees_theory.engines.catalog`)::
+:mod:`ees_theory.engines.catalog`, and :mod:`ees_theory.engines.table` looks rows up)::
 
     from ees_theory.engines.registry import EngineRow, register
     register(EngineRow("myengine", "top-k", "paper", adapter="mypkg.adapters:make",
@@ -46,7 +46,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-__all__ = ["EngineRow", "RowResult", "register", "rows", "get_row", "find_rows", "resolve_port", "engine_port", "split_skipped", "run_row", "FORMS", "VERDICTS"]
+__all__ = ["EngineRow", "RowResult", "register", "registered", "not_run_reason", "split_cases", "run_row", "FORMS", "VERDICTS"]
 
 #: what a row judges: a kept mask / value through the port harness, or drawn tokens
 FORMS = ("mask", "draws")
@@ -179,7 +179,7 @@ def register(row: EngineRow, *, replace: bool = False) -> EngineRow:
     unless ``replace``.
 
     >>> r = register(EngineRow("demo", "top-k", "paper", adapter="ees_theory.engines.registry:_demo_adapter"), replace=True)
-    >>> get_row("demo", "top-k") is r
+    >>> registered()[-1] is r
     True
     >>> _ = _ROWS.pop(r.key)
     """
@@ -191,113 +191,10 @@ def register(row: EngineRow, *, replace: bool = False) -> EngineRow:
     return row
 
 
-def _load_catalog() -> None:
-    from . import catalog  # noqa: F401 - registers the built-in rows on import
-
-
-def rows() -> list[EngineRow]:
-    """Every registered row, in registration order (the built-in catalogue first)."""
-    _load_catalog()
+def registered() -> list[EngineRow]:
+    """The rows registered so far, in registration order (:func:`ees_theory.engines.table.rows`
+    adds the built-in catalogue first)."""
     return list(_ROWS.values())
-
-
-def find_rows(engines: Iterable[str] | None = None, methods: Iterable[str] | None = None) -> list[EngineRow]:
-    """The rows whose engine is in ``engines`` and method in ``methods`` (``None``: all).
-
-    >>> find_rows(["no-such-engine"])
-    Traceback (most recent call last):
-    ...
-    ValueError: unknown engine 'no-such-engine'; the matrix has: ...
-    """
-    all_rows = rows()
-    names = {r.engine for r in all_rows}
-    for e in engines or ():
-        if e not in names:
-            raise ValueError(f"unknown engine {e!r}; the matrix has: {', '.join(sorted(names))}")
-    meths = {r.method for r in all_rows}
-    for m in methods or ():
-        if m not in meths:
-            raise ValueError(f"no engine row for method {m!r}; the matrix has: {', '.join(sorted(meths))}")
-    return [r for r in all_rows if (not engines or r.engine in engines) and (not methods or r.method in methods)]
-
-
-def get_row(engine: str, method: str, policy: str | None = None) -> EngineRow:
-    """The mask row of ``engine`` for ``method`` (and ``policy`` when given; otherwise the only
-    or first registered one)."""
-    found = [r for r in rows() if r.engine == engine and r.method == method and (policy is None or r.policy == policy)]
-    if not found:
-        have = sorted(r.method for r in rows() if r.engine == engine)
-        if not have:
-            raise ValueError(f"unknown engine {engine!r}; the matrix has: {', '.join(sorted({r.engine for r in rows()}))}")
-        raise ValueError(f"engine {engine!r} has no row for method {method!r}" + (f" under policy {policy!r}" if policy else "") + f"; it has: {', '.join(have)}")
-    return found[0]
-
-
-def resolve_port(spec: str, method: str, dtype: str, policy: str) -> tuple[EngineRow, Callable]:
-    """Resolve ``engine:ENGINE[:METHOD]`` to its row and the adapter for ``method`` in ``dtype``.
-
-    The adapter's method must be ``method``; a row that cannot run here raises ValueError with
-    the reason (engine not installed, needs CUDA, a dtype it does not take).
-
-    >>> resolve_port("engine:llama.cpp:top-k", "top-p", "float32", "llama.cpp")
-    Traceback (most recent call last):
-    ...
-    ValueError: port engine:llama.cpp:top-k implements top-k, but --method is top-p
-    """
-    parts = spec.split(":")
-    if parts[0] != "engine" or len(parts) not in (2, 3) or not parts[1]:
-        raise ValueError(f"an engine port is 'engine:ENGINE:METHOD' (or 'engine:ENGINE'), got {spec!r}")
-    engine = parts[1]
-    wanted = parts[2] if len(parts) == 3 and parts[2] else method
-    if wanted != method:
-        raise ValueError(f"port {spec} implements {wanted}, but --method is {method}")
-    candidates = [r for r in rows() if r.engine == engine and r.method == method and r.form == "mask"]
-    row = next((r for r in candidates if r.policy == policy), None) or (candidates[0] if candidates else None)
-    if row is None:
-        get_row(engine, method)  # raises the precise error
-        raise ValueError(f"engine {engine!r} has no port form for {method!r} (its rows judge draws)")
-    why = not_run_reason(row, dtype)
-    if why:
-        raise ValueError(f"{spec} cannot run here: {why}")
-    return row, row.make_adapter(method, dtype)
-
-
-def engine_port(spec: str, method: str, dtype: str, *, isolate: bool = True, timeout: float | None = 10.0, policy: str = "paper"):
-    """The harness port for ``engine:ENGINE[:METHOD]``: the adapter in a worker subprocess
-    (``isolate``, the command line's default) or called in process."""
-    import sys
-
-    from ..harness.ports import InProcessPort, SubprocessPort, _worker_env
-
-    row, fn = resolve_port(spec, method, dtype, policy)
-    if isolate:
-        command = [sys.executable, "-m", "ees_theory.engines.worker", spec, method, dtype, policy]
-        return SubprocessPort(command, spec, timeout, env=_worker_env())
-    return InProcessPort(fn, spec, None, timeout)
-
-
-def _open_engine(rest: str, spec: str, method: str, dtype: str, *, isolate: bool, timeout: float | None, policy: str):
-    return engine_port(spec, method, dtype, isolate=isolate, timeout=timeout, policy=policy)
-
-
-def split_skipped(spec: str, cases: list, method: str, dtype: str, policy: str) -> tuple[list, list[dict]]:
-    """Cases an ``engine:`` port cannot be judged on (its row's ``skip_case``), moved to a
-    skipped list with the reason (counted by the report, never dropped silently)."""
-    row, _ = resolve_port(spec, method, dtype, policy)
-    return _split(row, cases, dtype)
-
-
-def _split(row: EngineRow, cases: list, dtype: str) -> tuple[list, list[dict]]:
-    if row.skip_case is None:
-        return list(cases), []
-    kept, skipped = [], []
-    for c in cases:
-        reason = row.skip_case(c.row(dtype), c.params) if c.method == row.method and dtype in c.dtypes else None
-        if reason:
-            skipped.append({"case": c.id, "family": c.family, "reason": reason})
-        else:
-            kept.append(c)
-    return kept, skipped
 
 
 def not_run_reason(row: EngineRow, dtype: str) -> str | None:
@@ -309,6 +206,20 @@ def not_run_reason(row: EngineRow, dtype: str) -> str | None:
     except Exception as exc:  # noqa: BLE001 - a broken install is a reason, not a crash
         why = f"{type(exc).__name__}: {exc}"
     return why or None
+
+
+def split_cases(row: EngineRow, cases: list, dtype: str) -> tuple[list, list[dict]]:
+    """``(judged, skipped)``: the cases the row's ``skip_case`` refuses go to ``skipped`` with the reason."""
+    if row.skip_case is None:
+        return list(cases), []
+    kept, skipped = [], []
+    for c in cases:
+        reason = row.skip_case(c.row(dtype), c.params) if c.method == row.method and dtype in c.dtypes else None
+        if reason:
+            skipped.append({"case": c.id, "family": c.family, "reason": reason})
+        else:
+            kept.append(c)
+    return kept, skipped
 
 
 def _summarise_failure(rec: dict) -> dict:
@@ -348,7 +259,7 @@ def run_row(row: EngineRow, dtype: str, *, examples: int = 50, seed: int = 0, sh
     from ..harness.ports import InProcessPort
 
     cases = cf.plan(row.method, dtype, vectors=True, examples=examples, seed=seed)
-    kept, skipped = _split(row, cases, dtype)
+    kept, skipped = split_cases(row, cases, dtype)
     fn = row.make_adapter(row.method, dtype)
     port = InProcessPort(fn, row.port, None, timeout=60.0)
     options = cf.Options(policy=row.policy)
@@ -373,11 +284,3 @@ def run_row(row: EngineRow, dtype: str, *, examples: int = 50, seed: int = 0, sh
                      first_failure=failures[0] if failures else None, failures=failures,
                      skipped_reasons=reasons, **base)
 
-
-def _register_scheme() -> None:
-    from ..harness.ports import register_scheme
-
-    register_scheme("engine", _open_engine)
-
-
-_register_scheme()

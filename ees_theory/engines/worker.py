@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     sys.stdout = sys.stderr
     from ..harness.worker import serve
-    from .registry import resolve_port
+    from .table import resolve_port
 
     _, fn = resolve_port(*args)
     serve(fn, sys.stdin, protocol)

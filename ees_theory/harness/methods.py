@@ -41,6 +41,8 @@ import mpmath
 import numpy as np
 
 from .. import reference, tolerances
+from ..core.ctx import FLOAT, MP
+from ..core.temperatures import dynatemp_range, dynatemp_temperature, edt_temperature
 
 __all__ = [
     "Method",
@@ -586,11 +588,7 @@ class EDT(_Temperature):
 
     @staticmethod
     def formula(H, T0, theta, N):
-        if theta == 0:
-            return mpmath.mpf(T0)
-        if H <= 0:
-            return mpmath.mpf(0)
-        return T0 * mpmath.power(N, theta / H)
+        return edt_temperature(H, T0, theta, N, MP)
 
     def judge(self, row, params, ref, value, dtype, options) -> Verdict:
         rho = tolerances.temperature_rtol(dtype)
@@ -630,13 +628,8 @@ class Dynatemp(_Temperature):
 
     @staticmethod
     def formula(H, ln_n, temp, delta, exponent):
-        t_min = max(mpmath.mpf(0), mpmath.mpf(temp) - delta)
-        t_max = mpmath.mpf(temp) + delta
-        if exponent == 0:
-            return t_max
-        if H <= 0:  # exponent < 0: T grows without bound as H -> 0
-            return t_min if exponent > 0 else mpmath.inf
-        return t_min + (t_max - t_min) * mpmath.power(H / ln_n, exponent)
+        t_min, t_max = dynatemp_range(temp, delta, MP)
+        return dynatemp_temperature(H, ln_n, t_min, t_max, exponent, MP)
 
     def _span(self, H, ln_n, params, rho):
         H_lo, H_hi = self.entropy_span(H, rho)
@@ -673,7 +666,7 @@ class Dynatemp(_Temperature):
                 n_finite = int(np.isfinite(np.asarray(row, dtype=np.float64)).sum())
                 alts = {}
                 exponent = params["exponent"]
-                t_min, t_max = max(0.0, temp - delta), temp + delta
+                t_min, t_max = dynatemp_range(temp, delta, FLOAT)
                 if not (t_min <= ref <= t_max) and value in (t_min, t_max):
                     alts["clamped"] = (mpmath.mpf(value), mpmath.mpf(value), f"T clamped to [T_min, T_max]; with exponent {exponent} < 0 llama.cpp's T leaves that range")
                 if 1 < n_finite < size:

@@ -27,14 +27,7 @@ from ..core.certify import PRECISION_LADDER, iv_bounds, iv_precision
 from ..core.certify import enclose as core_enclose
 from .rows import ExactRow, as_row, from_probs
 
-__all__ = ["entropy", "softmax", "entropy_interval", "enclose", "bounded_exp", "EXP_LIMIT", "from_probs"]
-
-#: Beyond ``|x| > EXP_LIMIT`` an interval ``exp(x)`` is bounded, not evaluated: evaluating it would
-#: need ``log2|x|`` extra bits for the argument reduction (``|x|`` reaches 10**43423 for EDT on the
-#: row (0, -1e5), and overflows mpmath for (0, -1e300)); ``exp(-2**2048)`` is far below every float
-#: format, and up to that size mpmath evaluates quickly.
-EXP_LIMIT = mpmath.mpf(2) ** 2048
-
+__all__ = ["entropy", "softmax", "entropy_interval", "enclose", "from_probs"]
 
 def entropy_interval(row: ExactRow, temperature: float, prec: int):
     """An ``mpmath.iv`` enclosure of the entropy (nats) of ``softmax(values / temperature)``.
@@ -65,23 +58,6 @@ def entropy_interval(row: ExactRow, temperature: float, prec: int):
         if H.a < 0:
             H = iv.mpf([0, iv_bounds(H)[1]])
         return H
-
-
-def bounded_exp(x):
-    """An ``iv`` enclosure of ``exp(x)``; parts of ``x`` beyond ``-EXP_LIMIT`` are enclosed by
-    ``[0, exp(-EXP_LIMIT)]`` and parts beyond ``+EXP_LIMIT`` by ``[exp(EXP_LIMIT), +inf]``."""
-    lo, hi = iv_bounds(x)
-    if -EXP_LIMIT <= lo and hi <= EXP_LIMIT:
-        return iv.exp(x)
-    lo_c = min(max(lo, -EXP_LIMIT), EXP_LIMIT)
-    hi_c = min(max(hi, -EXP_LIMIT), EXP_LIMIT)
-    core = iv.exp(iv.mpf([lo_c, hi_c]))
-    a, b = iv_bounds(core)
-    if lo < -EXP_LIMIT:
-        a = mpmath.mpf(0)
-    if hi > EXP_LIMIT:
-        b = mpmath.inf
-    return iv.mpf([a, b])
 
 
 def enclose(compute: Callable[[int], Any], dps: int) -> mpmath.mpf:

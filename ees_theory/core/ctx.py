@@ -11,6 +11,8 @@ a parameter, not a copy of the formula:
   beyond ``2**2048`` in magnitude is bounded, not evaluated (:func:`bounded_exp`);
 * :func:`torch_context`: torch tensors, in their dtype (torch is imported only when asked for).
 
+The array contexts (float64 and torch) also have ``where`` and ``sum`` (over the last axis).
+
 >>> float(FLOAT.exp(0.0)), MP.log(MP.num(1)), IV.exp(IV.num(0))
 (1.0, mpf('0.0'), mpi('1.0', '1.0'))
 """
@@ -40,6 +42,9 @@ class Context:
     log1p: Callable[[Any], Any]
     sqrt: Callable[[Any], Any]
     pow: Callable[[Any, Any], Any]
+    #: array contexts only: ``where(cond, a, b)`` and the sum over the last axis
+    where: Callable[[Any, Any, Any], Any] | None = None
+    sum: Callable[[Any], Any] | None = None
 
     def __repr__(self) -> str:
         return f"Context({self.name!r})"
@@ -78,7 +83,7 @@ def _float_num(x: Any) -> Any:
     return x if isinstance(x, np.ndarray) else float(x)
 
 
-FLOAT = Context("float64", _float_num, np.exp, np.log, np.log1p, np.sqrt, np.power)
+FLOAT = Context("float64", _float_num, np.exp, np.log, np.log1p, np.sqrt, np.power, np.where, lambda x: np.sum(x, axis=-1))
 MP = Context("mpmath", mpmath.mpf, mpmath.exp, mpmath.log, mpmath.log1p, mpmath.sqrt, mpmath.power)
 # x**y = exp(y ln x) for x > 0: the interval power through the bounded exponential
 IV = Context("mpmath.iv", iv.mpf, bounded_exp, iv.log, iv.log1p, iv.sqrt, lambda x, y: bounded_exp(y * iv.log(x)))
@@ -102,4 +107,4 @@ def torch_context() -> Context:
     """
     import torch
 
-    return Context("torch", lambda x: x, torch.exp, torch.log, torch.log1p, torch.sqrt, _torch_pow)
+    return Context("torch", lambda x: x, torch.exp, torch.log, torch.log1p, torch.sqrt, _torch_pow, torch.where, lambda x: x.sum(dim=-1))

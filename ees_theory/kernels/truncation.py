@@ -26,6 +26,8 @@ import torch
 
 from ..spec.methods import SAMPLERS as METHODS
 from ..spec.methods import check_params
+from ..core.ctx import torch_context
+from ..core.entropy import entropy_from_log_probs
 from ._core import check_logits, compute_dtype, row_temperature
 
 __all__ = ["truncate_mask", "mirostat_step"]
@@ -63,7 +65,7 @@ def _log_probs(sx):
 
 
 def _entropy(sp, slp):
-    return -torch.where(sp > 0, sp * slp, torch.zeros_like(sp)).sum(dim=-1, keepdim=True)
+    return entropy_from_log_probs(sp, slp, torch_context()).unsqueeze(-1)
 
 
 def _mirostat_k(method, policy, prm, sx, sp, n, mu, size):

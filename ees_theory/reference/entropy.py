@@ -25,6 +25,8 @@ from mpmath import iv
 from .. import spec
 from ..core.certify import PRECISION_LADDER, iv_bounds, iv_precision
 from ..core.certify import enclose as core_enclose
+from ..core.ctx import IV
+from ..core.entropy import entropy_from_weights
 from .rows import ExactRow, as_row, from_probs
 
 __all__ = ["entropy", "softmax", "entropy_interval", "enclose", "from_probs"]
@@ -44,7 +46,7 @@ def entropy_interval(row: ExactRow, temperature: float, prec: int):
     t = row.top_ties  # e_i = 1 exactly for the tied top block
     with iv_precision(prec):
         es, as_ = row.iv_weights(temperature, head)
-        R = iv.mpf(0)  # S = t + R; ln S = ln t + log1p(R / t) keeps relative accuracy when R is tiny
+        R = iv.mpf(0)  # S = t + R: the t tied top weights are 1 exactly
         A = iv.mpf(0)
         for e, a in zip(es[t:], as_[t:]):
             R += e
@@ -54,7 +56,7 @@ def entropy_interval(row: ExactRow, temperature: float, prec: int):
             e0 = iv.exp(-a0)
             R += iv.mpf([0, 1]) * (n - head) * e0
             A += iv.mpf([0, 1]) * (n - head) * e0 * a0
-        H = iv.log(iv.mpf(t)) + iv.log1p(R / t) + A / (t + R)
+        H = entropy_from_weights(iv.mpf(t - 1) + R, A, IV)  # C = the t - 1 other top weights + R
         if H.a < 0:
             H = iv.mpf([0, iv_bounds(H)[1]])
         return H

@@ -42,6 +42,7 @@ import numpy as np
 
 from .. import reference, tolerances
 from ..core.ctx import FLOAT, MP
+from ..core.ees import count_first, count_last, first_candidate
 from ..core.temperatures import dynatemp_range, dynatemp_temperature, edt_temperature
 
 __all__ = [
@@ -247,9 +248,9 @@ def ees_admissible(ref: reference.EESResult, bound: float) -> set[int]:
     can_stay = hi + bound >= 0
     ks: set[int] = set()
     if rule in ("first-exclusive", "first-inclusive"):
-        for i in range(max(2, m + 1), n + 1):
+        for i in range(first_candidate(m), n + 1):
             if can_cross[i - 2]:
-                ks.add(i - 1 if rule == "first-exclusive" else i)
+                ks.add(count_first(i, rule, n))
             if not can_stay[i - 2]:
                 break
         else:
@@ -262,12 +263,12 @@ def ees_admissible(ref: reference.EESResult, bound: float) -> set[int]:
                 break
         else:
             ks.add(1)
-        ks = {max(k, min(m, n)) for k in ks}
+        ks = {count_last(k, n, m) for k in ks}
     return ks
 
 
 def _first_crossing(values: list, m: int, n: int, strict: bool = True) -> int | None:
-    for i in range(max(2, m + 1), n + 1):
+    for i in range(first_candidate(m), n + 1):
         v = values[i - 2]
         if (v < 0) if strict else (v <= 0):
             return i

@@ -36,6 +36,7 @@ from typing import Any, NamedTuple
 import torch
 
 from .. import spec
+from ..core.ees import count_first, first_candidate, gap
 from ._core import SUPPORTED_DTYPES, check_accumulate, check_logits, check_row_maxima, compute_dtype, log_k_table, row_temperature
 
 __all__ = ["ees_mask", "ees_keep_count", "ees_logits", "ees_curve", "EESCurve", "METHODS"]
@@ -118,7 +119,7 @@ def _gap(vals: torch.Tensor, rows: _Rows, sel: torch.Tensor | None) -> tuple[tor
     H = C.log1p_().sub_(neg_A.div_(S))
     hbar = H.div_(log_k_table(vals.shape[-1], cd, vals.device))
     P = S.div_(pick(rows.total))  # <= 1 up to rounding; left unclamped (one pass fewer)
-    f = hbar - P
+    f = gap(hbar, P)
     return hbar, P, f
 
 
@@ -145,13 +146,13 @@ def _resolve_first(found: torch.Tensor, i_raw: torch.Tensor, n: torch.Tensor, to
     # at k = n the crossing is structural: it exists exactly when the row is not uniform
     i_star = torch.where(before_n, i_raw, n)
     has = before_n | (top_ties < n)
-    k = i_star - 1 if rule == "first-exclusive" else i_star
+    k = count_first(i_star, rule, n)
     return torch.where(has, k, n)
 
 
 def _lower_limit(rows: _Rows, m: int) -> torch.Tensor:
     # compare only i >= max(2, m + 1), and skip the tied top block (never a crossing)
-    return torch.clamp(rows.top_ties + 1, min=max(2, m + 1))
+    return torch.clamp(rows.top_ties + 1, min=first_candidate(m))
 
 
 def _finish(k: torch.Tensor, rows: _Rows, m: int) -> torch.Tensor:
@@ -176,7 +177,7 @@ def _k_full_sort(rows: _Rows, m: int, rule: str, sel: torch.Tensor | None = None
         k = torch.where(k_last >= 2, k_last, 1)
         k = torch.maximum(k, torch.clamp(n, max=m))
     else:
-        lo = torch.clamp(top + 1, min=max(2, m + 1))
+        lo = torch.clamp(top + 1, min=first_candidate(m))
         found, i_raw = _first_crossing(f, lo)
         k = _resolve_first(found, i_raw, n, top, rule)
     return k, vals, idx

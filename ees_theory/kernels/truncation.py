@@ -26,9 +26,8 @@ import torch
 
 from ..spec.methods import SAMPLERS as METHODS
 from ..spec.methods import check_params
-from ..core.ctx import torch_context
-from ..core.entropy import entropy_from_log_probs
 from ._core import check_logits, compute_dtype, row_temperature
+from ._workspace import scratch
 
 __all__ = ["truncate_mask", "mirostat_step"]
 
@@ -65,7 +64,11 @@ def _log_probs(sx):
 
 
 def _entropy(sp, slp):
-    return entropy_from_log_probs(sp, slp, torch_context()).unsqueeze(-1)
+    # 0 ln 0 = 0: a masked or underflowed token has p = 0 and log p = -inf, so its product is
+    # NaN and is replaced by 0 (the only NaN possible: p > 0 has a finite log); in a scratch
+    # buffer, as a fresh one per call costs more than the arithmetic on CPU (see ._workspace)
+    terms = torch.mul(sp, slp, out=scratch("entropy_terms", sp.shape, sp.dtype, sp.device))
+    return -terms.nan_to_num_(nan=0.0, posinf=math.inf, neginf=-math.inf).sum(dim=-1, keepdim=True)
 
 
 def _mirostat_k(method, policy, prm, sx, sp, n, mu, size):

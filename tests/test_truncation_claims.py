@@ -208,6 +208,14 @@ def test_typical_can_drop_mode():
 
 
 def test_registered_with_the_ledger():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    toc = (root / "book" / "_toc.yml").read_text()
     assert set(IDS) <= set(claims.CLAIM_REGISTRY)
     for cid in IDS:
-        assert claims.CLAIM_REGISTRY[cid].proof == f"proofs/{cid.lower()}.md"
+        claim = claims.CLAIM_REGISTRY[cid]
+        assert claim.proof == f"proofs/{cid.lower()}.md" and (root / claim.proof).exists()
+        assert f"file: proofs/{cid.lower()}\n" in toc  # the page is in the book
+        test_file, name = claim.test.split("::")
+        assert test_file == "tests/test_truncation_claims.py" and f"def {name}(" in Path(__file__).read_text()

@@ -71,7 +71,7 @@ from ..spec.methods import DEFAULT_POLICY, POLICIES, MethodSpec, check_params
 from ..spec.methods import SAMPLERS as METHODS
 from ..core.ctx import FLOAT
 from ..core.entropy import entropy_of_probs
-from ..core.certify import DEFAULT_MAX_PREC, enclose, float_bounds, iv_bounds, iv_precision, precisions
+from ..core.certify import DEFAULT_MAX_PREC, Decision, enclose, float_bounds, iv_bounds, iv_precision, precisions
 from .rows import ExactRow, as_row
 from .trunc_exact import Check, ExactContext
 
@@ -111,7 +111,7 @@ class TruncationResult:
     @property
     def undecided(self) -> tuple[Check, ...]:
         """Decisive comparisons that could not be certified within the precision limit."""
-        return tuple(c for c in self.decisions if c.sign is None)
+        return tuple(c for c in self.decisions if not c.certified)
 
     @property
     def margin(self) -> float:
@@ -164,7 +164,7 @@ def _floor(row: ExactRow, k: int, m: int, ties: bool) -> int:
 
 
 def _result(method, policy, params, tau, row, k, checks, **kw) -> TruncationResult:
-    certified = all(c.sign is not None for c in checks)
+    certified = all(c.certified for c in checks)
     return TruncationResult(method, policy, params, tau, row.order[:k], certified, row.n, tuple(checks), **kw)
 
 
@@ -353,7 +353,7 @@ def _typical(row, ctx, tau, policy, prm):
         if key in cmp_cache:
             return cmp_cache[key]
         if row.values[i] == row.values[j]:
-            c = Check("score_j - score_i", j, 0, 0.0, 0.0, "structure")
+            c = Check.of_sign("score_j - score_i", j, 0, 0.0, 0.0, "structure")
         else:
 
             def gap(prec):
@@ -377,11 +377,11 @@ def _typical(row, ctx, tau, policy, prm):
         if hi_j < lo_i:
             return 1
         c = compare(i, j)
-        if c.sign is None:
+        if not c.certified:
             checks.append(c)
             s = 1 if 0.5 * (c.lo + c.hi) > 0 else -1
         else:
-            s = c.sign
+            s = 1 if c.positive is Decision.TRUE else (-1 if c.negative is Decision.TRUE else 0)
         if s == 0:
             return -1 if i < j else 1  # exact tie: canonical order (probability desc, id asc)
         return -s
@@ -403,7 +403,7 @@ def _typical(row, ctx, tau, policy, prm):
     # the kept count is the first r where it fails: the crossing token is kept.
     def not_reached(i):
         c = decide(i)
-        return Check("mass - C_r", c.index, None if c.sign is None else -c.sign, -c.hi, -c.lo, c.method)
+        return c.negated("mass - C_r")
 
     r, cut_checks = _prefix_cut(ctx, mass - np.cumsum(p[order]), not strict, not_reached)
     keep_count = min(r + 1, n)  # the crossing token is kept
@@ -412,7 +412,7 @@ def _typical(row, ctx, tau, policy, prm):
         extra = 0
         for j in order[keep_count:]:
             c = compare(boundary, j)
-            if c.sign == 0:
+            if c.zero is Decision.TRUE:
                 extra += 1
                 checks.append(c)
             else:
@@ -550,7 +550,7 @@ def _mirostat(row, ctx, tau_temp, policy, prm, version: int):
     s_val, ok_s = enclose(surprise, 30, ctx.max_prec, floor=1)
     mu_val, ok_m = enclose(lambda prec: iv.mpf(mu) - iv.mpf(eta) * (surprise(prec) - iv.mpf(target)), 30, ctx.max_prec, floor=1)
     if not (ok_s and ok_m):
-        checks.append(Check("mu to 30 digits", 0, None, float(mu_val), float(mu_val), "undecided"))
+        checks.append(Check.of_sign("mu to 30 digits", 0, None, float(mu_val), float(mu_val), "undecided"))
     return k, checks, row.order[tok_pos], mu_val, s_val, extras
 
 
@@ -587,7 +587,7 @@ def truncate(
         if order is not None:
             extras["order"] = tuple(row.order[i] for i in order)
         kept = tuple(row.order[i] for i in kept_pos)
-        certified = all(c.sign is not None for c in checks)
+        certified = all(c.certified for c in checks)
         return TruncationResult(method, policy, prm, tau, kept, certified, row.n, tuple(checks), extras=extras)
     if method in ("mirostat-v1", "mirostat-v2"):
         k, checks, token, mu, surprise, extras = _mirostat(row, ctx, tau, policy, prm, 1 if method == "mirostat-v1" else 2)

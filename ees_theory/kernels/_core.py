@@ -19,10 +19,14 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
+import numpy as np
 import torch
 
 from .. import spec
+from ..core.ctx import torch_context
+from ..core.entropy import entropy_from_weights
 from ..tolerances import ACCUMULATE
+from ._workspace import scratch
 
 __all__ = [
     "SUPPORTED_DTYPES",
@@ -32,6 +36,7 @@ __all__ = [
     "check_row_maxima",
     "row_temperature",
     "relative_weights",
+    "log_relative_weights",
     "row_entropy",
     "weighted_log_terms",
     "log_k_table",
@@ -178,23 +183,46 @@ def wide_scaled(x: torch.Tensor, x_max: torch.Tensor, tau64: torch.Tensor, dtype
     return s.clamp_(min=-torch.finfo(dtype).max).to(dtype)
 
 
+def log_relative_weights(
+    x: torch.Tensor, x_max: torch.Tensor, tau: torch.Tensor | float, out: tuple[torch.Tensor, torch.Tensor] | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``t = (x - x_max) / tau <= 0`` and ``e = exp(t) = p / p_max`` in ``x``'s dtype (``t = -a``
+    of :func:`relative_weights`, bit for bit: IEEE subtraction and division are sign-symmetric).
+
+    Masked tokens get ``t`` = the most negative finite value and ``e = 0``; tokens tied with the
+    maximum get ``t = 0`` and ``e = 1`` exactly. ``out``: two tensors of ``x``'s shape to write
+    ``t`` and ``e`` into (a fresh buffer per step costs more than the arithmetic on CPU).
+    """
+    t = torch.sub(x, x_max, out=None if out is None else out[0])
+    if not (isinstance(tau, (int, float)) and tau == 1):  # x / 1 = x: skipped
+        t.div_(tau)
+    # -inf -> most negative finite: exp still gives 0 and e * t is 0 * finite = 0, never NaN
+    t.clamp_(min=-torch.finfo(t.dtype).max)
+    e = torch.exp(t, out=None if out is None else out[1])
+    return t, e
+
+
 def relative_weights(x: torch.Tensor, x_max: torch.Tensor, tau: torch.Tensor | float) -> tuple[torch.Tensor, torch.Tensor]:
     """``a = (x_max - x) / tau >= 0`` and ``e = exp(-a) = p / p_max`` in ``x``'s dtype.
 
     Masked tokens get ``a`` = the largest finite value and ``e = 0``. Tokens tied with the maximum get ``a = 0``, ``e = 1``
     exactly, whatever the rounding elsewhere.
     """
-    a = torch.sub(x_max, x).div_(tau)
-    # inf -> largest finite: exp still gives 0 and e * a is 0 * finite = 0, never 0 * inf = NaN
-    a.clamp_(max=torch.finfo(a.dtype).max)
-    e = torch.neg(a).exp_()
-    return a, e
+    t, e = log_relative_weights(x, x_max, tau)
+    return t.neg_(), e
 
 
 def weighted_log_terms(e: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
     """``e * a = -p/p_max * ln(p/p_max)``: ``0 ln 0 = 0`` holds because :func:`relative_weights`
     caps ``a`` at the largest finite value, so a masked or underflowed token gives ``0 * finite``."""
     return e * a
+
+
+def _argmax(x: torch.Tensor) -> torch.Tensor:
+    """The position of a maximum of each row, shape ``x.shape[:-1] + (1,)`` (x without NaN)."""
+    if x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) and not x.requires_grad:
+        return torch.from_numpy(np.asarray(x.numpy().argmax(axis=-1))).unsqueeze(-1)
+    return x.argmax(dim=-1, keepdim=True)
 
 
 def row_entropy(x: torch.Tensor, tau: torch.Tensor | float = 1.0) -> torch.Tensor:
@@ -208,13 +236,18 @@ def row_entropy(x: torch.Tensor, tau: torch.Tensor | float = 1.0) -> torch.Tenso
     0.693147180560
     >>> row_entropy(torch.tensor([3.0, -float("inf")])).item()
     0.0
+    >>> [round(h, 6) for h in row_entropy(torch.tensor([[0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0]])).tolist()]   # ln 4
+    [1.386294, 1.386294]
     """
-    x_max, arg = x.max(dim=-1, keepdim=True)
-    a, e = relative_weights(x, x_max, tau)
+    # amax, and the position of one maximum: torch's max with indices (and its argmax) is several
+    # times slower on CPU than numpy's argmax, which any maximum's position serves equally
+    x_max = x.amax(dim=-1, keepdim=True)
+    arg = _argmax(x)
+    t, e = log_relative_weights(x, x_max, tau, out=(scratch("entropy_t", x.shape, x.dtype, x.device), scratch("entropy_e", x.shape, x.dtype, x.device)))
     e.scatter_(-1, arg, 0.0)  # drop one maximum: C counts the other tokens only
     C = e.sum(dim=-1)
-    A = weighted_log_terms(e, a).sum(dim=-1)
-    return torch.log1p(C) + A / (1 + C)
+    A = t.mul_(e).sum(dim=-1).neg_()  # sum of e a = -(sum of e t), exactly (see weighted_log_terms)
+    return entropy_from_weights(C, A, torch_context())
 
 
 def log_k_table(length: int, dtype: torch.dtype, device) -> torch.Tensor:

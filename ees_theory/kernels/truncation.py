@@ -26,7 +26,11 @@ import torch
 
 from ..spec.methods import SAMPLERS as METHODS
 from ..spec.methods import check_params
+from ..core.ctx import torch_context
+from ..core.truncation import eta as eta_sampling
+from ..core.truncation import mirostat, p_less, top_n_sigma
 from ._core import check_logits, compute_dtype, needs_wide, row_temperature, wide_scaled
+from ._workspace import scratch
 
 __all__ = ["truncate_mask", "mirostat_step"]
 
@@ -36,7 +40,6 @@ def _prepare(logits, temperature, accumulate):
     cd = compute_dtype(logits.dtype, accumulate)
     masked = torch.isneginf(logits)
     tau64 = row_temperature(temperature, logits.shape[:-1], torch.float64, logits.device)
-    x_max = logits.amax(dim=-1, keepdim=True)
     magnitude = torch.where(masked, 0.0, logits.double().abs()).amax(dim=-1, keepdim=True)
     sz = None
     if needs_wide(tau64, 2 * magnitude, cd):
@@ -44,7 +47,7 @@ def _prepare(logits, temperature, accumulate):
         # work runs in float64 on the shifted logits (softmax and every rule here are
         # shift-invariant); the order comes from the logits themselves, since scaled values
         # past float64's range are clamped (their weight is 0) and would tie
-        x = wide_scaled(logits, x_max, tau64, torch.float64)
+        x = wide_scaled(logits, logits.amax(dim=-1, keepdim=True), tau64, torch.float64)
         x = x.masked_fill(masked, -math.inf)
         _, idx = torch.sort(logits, dim=-1, descending=True, stable=True)
         sx = torch.gather(x, -1, idx)
@@ -57,6 +60,35 @@ def _prepare(logits, temperature, accumulate):
     n = (~masked).sum(dim=-1, keepdim=True)
     pos = torch.arange(x.shape[-1], device=x.device).expand_as(x)
     return x, masked, sx, idx, sp, n, pos, sz
+
+
+def _sigma_test(sx, cand, n, nn, policy):
+    nf = n.to(sx.dtype)
+    vals = torch.where(cand, sx, torch.zeros_like(sx))
+    mean = vals.sum(dim=-1, keepdim=True) / nf
+    dev = torch.where(cand, sx - mean, torch.zeros_like(sx))
+    denom = nf - top_n_sigma.ddof(policy)
+    var = (dev * dev).sum(dim=-1, keepdim=True) / torch.clamp(denom, min=1)
+    sigma = torch.sqrt(var)
+    return (sx >= sx[..., :1] - nn * sigma) | (n <= 1), sigma
+
+
+def _n_sigma_keep(sx, cand, n, nn, policy):
+    """Top-n-sigma's test ``l_i >= max l - n sigma``. Where ``sigma`` (or ``n sigma``) overflows,
+    the row is tested again on its candidates scaled by a power of two into ``[-1, 1]`` (exact)
+    and then shifted: the test is shift- and scale-invariant, and the scaled statistics cannot
+    overflow."""
+    keep, sigma = _sigma_test(sx, cand, n, nn, policy)
+    bad = ~torch.isfinite(nn * sigma)
+    if bool(bad.any()):
+        z = torch.where(cand, sx, torch.zeros_like(sx)).double()
+        span = z.abs().amax(dim=-1, keepdim=True)
+        _, exponent = torch.frexp(torch.where(span > 0, span, torch.ones_like(span)))
+        zs = torch.ldexp(z, -exponent)  # in [-1, 1]: exact unless it underflows
+        scaled = torch.where(cand, zs - zs[..., :1], torch.full_like(zs, -math.inf)).to(sx.dtype)
+        keep2, _ = _sigma_test(scaled, cand, n, nn, policy)
+        keep = torch.where(bad, keep2, keep)
+    return keep
 
 
 def _unsort(sorted_keep: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
@@ -72,12 +104,19 @@ def _floor(keep, pos, n, m, sx=None):
     return keep | (sx >= thr)
 
 
+_T = torch_context()
+
+
 def _log_probs(sx):
     return torch.log_softmax(sx, dim=-1)
 
 
 def _entropy(sp, slp):
-    return -torch.where(sp > 0, sp * slp, torch.zeros_like(sp)).sum(dim=-1, keepdim=True)
+    # 0 ln 0 = 0: a masked or underflowed token has p = 0 and log p = -inf, so its product is
+    # NaN and is replaced by 0 (the only NaN possible: p > 0 has a finite log); in a scratch
+    # buffer, as a fresh one per call costs more than the arithmetic on CPU (see ._workspace)
+    terms = torch.mul(sp, slp, out=scratch("entropy_terms", sp.shape, sp.dtype, sp.device))
+    return -terms.nan_to_num_(nan=0.0, posinf=math.inf, neginf=-math.inf).sum(dim=-1, keepdim=True)
 
 
 def _mirostat_k(method, policy, prm, sx, sp, n, mu, size):
@@ -94,7 +133,7 @@ def _mirostat_k(method, policy, prm, sx, sp, n, mu, size):
     if width < 1:
         return n
     i = torch.arange(width, device=sx.device, dtype=sx.dtype)
-    t = torch.log((i + 2) / (i + 1))
+    t = mirostat.zipf_weight(i, _T)
     b = slp[..., :-1][..., :width] - slp[..., 1:][..., :width]
     valid = i < (mm - 1)
     b = torch.where(valid, b, torch.zeros_like(b))
@@ -109,7 +148,7 @@ def _mirostat_k(method, policy, prm, sx, sp, n, mu, size):
     safe_y = torch.where(y == 0, torch.ones_like(y), y)
     phi = torch.where(y == 0, torch.ones_like(y), -torch.expm1(-safe_y) / safe_y)
     safe_s = torch.where(s > 0, s, torch.ones_like(s))
-    log_k = (mu * math.log(2.0) - math.log(ln_n) - torch.log(phi)) / safe_s
+    log_k = mirostat.log_k_hat(safe_s, mu, ln_n, phi, _T)
     k_hat = torch.exp(log_k)
     q = k_hat + 0.5 if policy == "paper" else k_hat
     big = q >= n.to(q.dtype)
@@ -129,35 +168,6 @@ def _as_row_param(value, name, batch_shape, dtype, device, lo=None, hi_open=None
     if lo is not None and bool((t < lo).any()) or hi_open is not None and bool((t >= hi_open).any()):
         raise ValueError(f"{name} must lie in [{lo}, {hi_open})")
     return t.to(dtype).unsqueeze(-1)
-
-
-def _sigma_test(sx, cand, n, nn, policy):
-    nf = n.to(sx.dtype)
-    vals = torch.where(cand, sx, torch.zeros_like(sx))
-    mean = vals.sum(dim=-1, keepdim=True) / nf
-    dev = torch.where(cand, sx - mean, torch.zeros_like(sx))
-    denom = nf - 1 if policy == "sample-std" else nf
-    var = (dev * dev).sum(dim=-1, keepdim=True) / torch.clamp(denom, min=1)
-    sigma = torch.sqrt(var)
-    return (sx >= sx[..., :1] - nn * sigma) | (n <= 1), sigma
-
-
-def _n_sigma_keep(sx, cand, n, nn, policy):
-    """Top-n-sigma's test ``l_i >= max l - n sigma``. Where ``sigma`` (or ``n sigma``) overflows,
-    the row is tested again on ``(l - max l) / 2**e``, its candidates scaled into ``[-1, 0]`` by a
-    power of two (exact): the test is scale-invariant, and the scaled statistics cannot overflow."""
-    keep, sigma = _sigma_test(sx, cand, n, nn, policy)
-    bad = ~torch.isfinite(nn * sigma)
-    if bool(bad.any()):
-        # scale first (by the largest magnitude), then shift: neither step can overflow
-        z = torch.where(cand, sx, torch.zeros_like(sx)).double()
-        span = z.abs().amax(dim=-1, keepdim=True)
-        _, exponent = torch.frexp(torch.where(span > 0, span, torch.ones_like(span)))
-        zs = torch.ldexp(z, -exponent)  # in [-1, 1]: exact unless it underflows
-        scaled = torch.where(cand, zs - zs[..., :1], torch.full_like(zs, -math.inf)).to(sx.dtype)
-        keep2, _ = _sigma_test(scaled, cand, n, nn, policy)
-        keep = torch.where(bad, keep2, keep)
-    return keep
 
 
 def _mask(method, logits, temperature, policy, accumulate, params, want_state=False):
@@ -199,12 +209,12 @@ def _mask(method, logits, temperature, policy, accumulate, params, want_state=Fa
         thr = torch.full_like(sp[..., :1], eps)
         if method == "eta":
             H = _entropy(sp, _log_probs(sx))
-            thr = torch.minimum(thr, math.sqrt(eps) * torch.exp(-H))
+            thr = eta_sampling.threshold(eps, H, _T)
         keep = sp > thr if policy == "paper" else sp >= thr
         keep = _floor(keep, pos, n, m, (sx if sz is None else sz) if policy == "transformers" else None)
     elif method in ("p-less", "p-less-norm"):
         s2 = (sp * sp).sum(dim=-1, keepdim=True)
-        thr = (V * s2 - 1) / (V - 1) if (method == "p-less-norm" and V > 1) else s2
+        thr = p_less.threshold(s2, V, method == "p-less-norm")
         keep = _floor(sp >= thr, pos, n, 1)
     elif method == "top-n-sigma":
         nn = prm["n"]
@@ -247,7 +257,7 @@ def _mask(method, logits, temperature, policy, accumulate, params, want_state=Fa
             if policy == "llama.cpp":
                 p_sel = p_sel / total
             surprise = -torch.log2(p_sel)
-            new_mu = mu_t - prm["eta"] * (surprise - prm["tau"])
+            new_mu = mirostat.mu_update(mu_t, prm["eta"], surprise, prm["tau"])
             token = torch.gather(idx, -1, j)
             mask = _unsort(keep & cand, idx)
             return mask, token.squeeze(-1), new_mu.squeeze(-1)

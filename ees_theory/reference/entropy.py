@@ -23,7 +23,7 @@ import numpy as np
 from mpmath import iv
 
 from .. import spec
-from ..core.certify import PRECISION_LADDER, iv_bounds, iv_precision
+from ..core.certify import PRECISION_LADDER, iv_bounds, iv_exp, iv_precision
 from ..core.certify import enclose as core_enclose
 from ..core.ctx import IV
 from ..core.entropy import entropy_from_weights
@@ -66,7 +66,7 @@ def entropy_interval(row: ExactRow, temperature: float, prec: int):
             A += e * a
         if head < n:
             a0 = iv.mpf(float(a_lo[head]))
-            e0 = iv.exp(-a0)
+            e0 = iv_exp(-a0)
             R += iv.mpf([0, 1]) * (n - head) * e0
             A += iv.mpf([0, 1]) * (n - head) * e0 * a0
         H = entropy_from_weights(iv.mpf(t - 1) + R, A, IV)  # C = the t - 1 other top weights + R

@@ -25,7 +25,7 @@ import numpy as np
 from mpmath import iv
 
 from .. import spec
-from ..core.certify import down, exp_enclosure, log_enclosure, up
+from ..core.certify import down, exp_enclosure, iv_exp, log_enclosure, up
 
 __all__ = ["ExactRow", "as_row", "from_probs"]
 
@@ -116,7 +116,7 @@ class ExactRow:
             top = iv.mpf(float(v[0]))
             for i in range(m):
                 x = (iv.mpf(float(v[i])) - top) / tau
-                es.append(iv.exp(x))
+                es.append(iv_exp(x))
                 as_.append(-x)
         else:
             top = iv.mpf(float(v[0]))
@@ -127,7 +127,7 @@ class ExactRow:
                     as_.append(-iv.log(r))
                 else:
                     x = iv.log(r) / tau
-                    es.append(iv.exp(x))
+                    es.append(iv_exp(x))
                     as_.append(-x)
         return es, as_
 

@@ -1,0 +1,128 @@
+"""How much the EES judge decides, before and after per-row bands, per dtype x accumulation mode.
+
+For the golden vectors plus 1,000 generated EES rows (seed 0) in each dtype, and each
+accumulation mode, this measures
+
+* the share of decisive comparisons (``reference.ees(...).decisions``) with a finite error bound:
+  before, the a-priori ``tolerances.ees_gap_bound`` of the row's size and range; after, the
+  row's band (:func:`ees_theory.harness.bands.ees_band`);
+* the share of cases *decided*: the only admissible kept count is the reference's, so any answer
+  is passed or failed, never admissible (before: the bound around the certified enclosure, exact
+  zeros binding; after: the band, exact ties free);
+* the share of cases on which a port that keeps every candidate is rejected (keep-all not
+  admissible), and whether it is rejected at all;
+* on peaked rows (top token far ahead, margins near 1) at temperatures from 0.01 to 5, whether
+  keep-all is rejected, per temperature.
+
+Run: ``PYTHONPATH=. python benchmarks/band_stats.py [--examples 1000] [--out benchmarks/results]``.
+It writes ``band_stats.json`` and ``band_stats.md`` there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ees_theory import reference
+from ees_theory.harness import load_vectors
+from ees_theory.harness.codec import DTYPES, cast, exact_in
+from ees_theory.harness.generate import generated_cases
+from ees_theory.harness.methods import Options, ees_admissible, get_method
+
+MODES = ("input", "float32")
+PEAKED_TEMPERATURES = (0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1.0, 2.0, 5.0)
+
+
+def peaked_rows(dtype: str) -> list[np.ndarray]:
+    """Rows whose top token is far ahead: f(2) is near -1 at every temperature <= 5."""
+    rows = [np.array([0.0, -12.0, -12.5, -13.0, -14.0, -16.0]), np.concatenate([[0.0], -20.0 - np.arange(63) * 0.25])]
+    return [cast(r, dtype).astype(np.float64) for r in rows]
+
+
+def measure(dtype: str, examples: int) -> dict:
+    m = get_method("ees")
+    cases = [c for c in load_vectors(method="ees") if exact_in(c.logits, dtype)]
+    n_vectors = len(cases)
+    cases += generated_cases("ees", dtype, examples, seed=0)
+    refs = []
+    for c in cases:
+        row = c.row(dtype).astype(np.float64)
+        refs.append((row, reference.ees(row, c.params["temperature"])))
+    out = {}
+    for mode in MODES:
+        opt = Options(accumulate=mode)
+        st = dict(cases=0, decisions=0, finite_before=0, finite_after=0, decided_before=0, decided_after=0,
+                  keepall_rejected_before=0, keepall_rejected_after=0, wrong_k=0)
+        t0 = time.time()
+        for row, ref in refs:
+            if ref.n < 2:
+                continue  # one candidate: nothing to decide
+            st["cases"] += 1
+            bound = m.bound(ref, dtype, opt)
+            band = m.band(ref, dtype, opt)
+            for c in ref.decisions:
+                st["decisions"] += 1
+                st["finite_before"] += math.isfinite(bound)
+                st["finite_after"] += bool(np.isfinite(band.lo[c.k - 1]) and np.isfinite(band.hi[c.k - 1]))
+            before = ees_admissible(ref, bound)
+            after = ees_admissible(ref, band)
+            st["decided_before"] += before == {ref.k}
+            st["decided_after"] += after == {ref.k}
+            st["keepall_rejected_before"] += ref.n not in before
+            st["keepall_rejected_after"] += ref.n not in after
+            st["wrong_k"] += ref.k not in after  # must stay 0: the exact answer is always admissible
+        peaked = {}
+        for tau in PEAKED_TEMPERATURES:
+            ok = []
+            for r in peaked_rows(dtype):
+                ref = reference.ees(r, tau)
+                ok.append(ref.n not in ees_admissible(ref, m.band(ref, dtype, opt)))
+            peaked[str(tau)] = all(ok)
+        st["peaked_keepall_rejected"] = peaked
+        st["seconds"] = round(time.time() - t0, 1)
+        st["vectors"] = n_vectors
+        out[mode] = st
+    return out
+
+
+def _pct(a: int, b: int) -> str:
+    return f"{100.0 * a / b:.1f}%" if b else "n/a"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--examples", type=int, default=1000)
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    args = ap.parse_args(argv)
+    res = {d: measure(d, args.examples) for d in DTYPES}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "band_stats.json").write_text(json.dumps(res, indent=1) + "\n")
+    lines = [
+        f"# EES judge: a-priori bound (before) vs per-row band (after); golden vectors + {args.examples} generated rows per dtype",
+        "",
+        "| dtype | mode | cases | decisions | finite before | finite after | decided before | decided after | keep-all rejected before | after | peaked keep-all rejected (tau 0.01..5) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for d, modes in res.items():
+        for mode, s in modes.items():
+            pk = "all" if all(s["peaked_keepall_rejected"].values()) else "missed at " + ", ".join(t for t, v in s["peaked_keepall_rejected"].items() if not v)
+            lines.append(
+                f"| {d} | {mode} | {s['cases']} | {s['decisions']} | {_pct(s['finite_before'], s['decisions'])} | {_pct(s['finite_after'], s['decisions'])} "
+                f"| {_pct(s['decided_before'], s['cases'])} | {_pct(s['decided_after'], s['cases'])} "
+                f"| {_pct(s['keepall_rejected_before'], s['cases'])} | {_pct(s['keepall_rejected_after'], s['cases'])} | {pk} |"
+            )
+    lines.append("")
+    lines.append("wrong_k (the reference's own k not admissible; must be 0): " + ", ".join(f"{d}/{m}: {s['wrong_k']}" for d, ms in res.items() for m, s in ms.items()))
+    (out / "band_stats.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

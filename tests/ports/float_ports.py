@@ -100,7 +100,8 @@ def port(form, cd, *, order="auto", nonstrict=False, keep_all=False, clamp=None)
             S = A = e.dtype.type(0)
             for i in range(len(e)):
                 S = rd(S + e[i])
-                A = rd(A + rd(e[i] * a[i]))
+                if e[i] > 0:  # e ln e = 0 at e = 0 (a may be inf there)
+                    A = rd(A + rd(e[i] * a[i]))
                 if i == 0:
                     continue
                 H = rd(rd(np.log(S)) + rd(A / S))

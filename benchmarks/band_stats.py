@@ -9,8 +9,11 @@ accumulation mode, this measures
 * the share of cases *decided*: the only admissible kept count is the reference's, so any answer
   is passed or failed, never admissible (before: the bound around the certified enclosure, exact
   zeros binding; after: the band, exact ties free);
-* the share of cases on which a port that keeps every candidate is rejected (keep-all not
-  admissible), and whether it is rejected at all;
+* the share of cases decided when exact ties (uniform rows, free by design) are left out;
+* for two ports, the share of cases their answer is *decided* on (passed or failed, not
+  admissible), judged on the kept count: a port that keeps every candidate, and the toolkit's own
+  kernel (``ees_theory.torch``) in that dtype and mode;
+* whether the keep-all port is rejected at all;
 * on peaked rows (top token far ahead, margins near 1) at temperatures from 0.01 to 5, whether
   keep-all is rejected, per temperature.
 
@@ -30,6 +33,7 @@ import numpy as np
 
 from ees_theory import reference
 from ees_theory.harness import load_vectors
+from ees_theory.harness.builtin import builtin_functions
 from ees_theory.harness.codec import DTYPES, cast, exact_in
 from ees_theory.harness.generate import generated_cases
 from ees_theory.harness.methods import Options, ees_admissible, get_method
@@ -57,7 +61,10 @@ def measure(dtype: str, examples: int) -> dict:
     for mode in MODES:
         opt = Options(accumulate=mode)
         st = dict(cases=0, decisions=0, finite_before=0, finite_after=0, decided_before=0, decided_after=0,
-                  keepall_rejected_before=0, keepall_rejected_after=0, wrong_k=0)
+                  untied_cases=0, decided_untied_after=0,
+                  keepall_rejected_before=0, keepall_rejected_after=0, keepall_decided_before=0, keepall_decided_after=0,
+                  kernel_decided_before=0, kernel_decided_after=0, kernel_failed_after=0, wrong_k=0)
+        kernel, _ = builtin_functions("ees", dtype, mode)
         t0 = time.time()
         for row, ref in refs:
             if ref.n < 2:
@@ -73,8 +80,17 @@ def measure(dtype: str, examples: int) -> dict:
             after = ees_admissible(ref, band)
             st["decided_before"] += before == {ref.k}
             st["decided_after"] += after == {ref.k}
+            if not (ref.row.all_tied and ref.n > 2):
+                st["untied_cases"] += 1
+                st["decided_untied_after"] += after == {ref.k}
             st["keepall_rejected_before"] += ref.n not in before
             st["keepall_rejected_after"] += ref.n not in after
+            st["keepall_decided_before"] += ref.n == ref.k or ref.n not in before
+            st["keepall_decided_after"] += ref.n == ref.k or ref.n not in after
+            k = int(np.count_nonzero(kernel(row.astype(np.float32 if dtype == "bfloat16" else dtype), ref.temperature)))
+            st["kernel_decided_before"] += k == ref.k or k not in before
+            st["kernel_decided_after"] += k == ref.k or k not in after
+            st["kernel_failed_after"] += k not in after
             st["wrong_k"] += ref.k not in after  # must stay 0: the exact answer is always admissible
         peaked = {}
         for tau in PEAKED_TEMPERATURES:
@@ -106,18 +122,21 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         f"# EES judge: a-priori bound (before) vs per-row band (after); golden vectors + {args.examples} generated rows per dtype",
         "",
-        "| dtype | mode | cases | decisions | finite before | finite after | decided before | decided after | keep-all rejected before | after | peaked keep-all rejected (tau 0.01..5) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| dtype | mode | cases | finite before | finite after | decided before | decided after | decided after, exact ties left out | keep-all: decided before | after | kernel: decided before | after | kernel failed | keep-all rejected on peaked rows (tau 0.01..5) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for d, modes in res.items():
         for mode, s in modes.items():
             pk = "all" if all(s["peaked_keepall_rejected"].values()) else "missed at " + ", ".join(t for t, v in s["peaked_keepall_rejected"].items() if not v)
             lines.append(
-                f"| {d} | {mode} | {s['cases']} | {s['decisions']} | {_pct(s['finite_before'], s['decisions'])} | {_pct(s['finite_after'], s['decisions'])} "
-                f"| {_pct(s['decided_before'], s['cases'])} | {_pct(s['decided_after'], s['cases'])} "
-                f"| {_pct(s['keepall_rejected_before'], s['cases'])} | {_pct(s['keepall_rejected_after'], s['cases'])} | {pk} |"
+                f"| {d} | {mode} | {s['cases']} | {_pct(s['finite_before'], s['decisions'])} | {_pct(s['finite_after'], s['decisions'])} "
+                f"| {_pct(s['decided_before'], s['cases'])} | {_pct(s['decided_after'], s['cases'])} | {_pct(s['decided_untied_after'], s['untied_cases'])} "
+                f"| {_pct(s['keepall_decided_before'], s['cases'])} | {_pct(s['keepall_decided_after'], s['cases'])} "
+                f"| {_pct(s['kernel_decided_before'], s['cases'])} | {_pct(s['kernel_decided_after'], s['cases'])} | {s['kernel_failed_after']} | {pk} |"
             )
     lines.append("")
+    lines.append("'finite' counts decisive comparisons (" + ", ".join(f"{d}: {ms['input']['decisions']}" for d, ms in res.items()) + "); the other shares count cases (rows with at least 2 candidates).")
+    lines.append("Keep-all rejected at all: " + ", ".join(f"{d}/{m}: {'yes' if s['keepall_rejected_after'] else 'NO'} ({s['keepall_rejected_after']} cases)" for d, ms in res.items() for m, s in ms.items()))
     lines.append("wrong_k (the reference's own k not admissible; must be 0): " + ", ".join(f"{d}/{m}: {s['wrong_k']}" for d, ms in res.items() for m, s in ms.items()))
     (out / "band_stats.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

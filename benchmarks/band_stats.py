@@ -34,7 +34,7 @@ import numpy as np
 from ees_theory import reference
 from ees_theory.harness import load_vectors
 from ees_theory.harness.builtin import builtin_functions
-from ees_theory.harness.codec import DTYPES, cast, exact_in
+from ees_theory.spec.formats import DTYPES, cast, exact_in
 from ees_theory.harness.generate import generated_cases
 from ees_theory.harness.methods import Options, ees_admissible, get_method
 

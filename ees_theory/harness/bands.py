@@ -18,7 +18,9 @@ whose band contains 0 may go either way (admissible), any other is decided.
   by shifting first, ``(z_max - z_i) / tau``, or by dividing first, ``z_max / tau - z_i / tau``;
 * weights normalised by the top token (``e_i = exp(-a_i)``, entropy ``ln S_k + A_k / S_k``) or by
   the total (``p_i = e_i / T``, entropy ``ln P_k + S_k / P_k`` with ``-ln p_i`` as ``log p_i`` or as
-  ``a_i + ln T``); ``Hbar_k = H_k / ln k``; ``P_k = S_k / T``; the gap ``Hbar_k - P_k``;
+  ``a_i + ln T``); ``Hbar_k = H_k / ln k``; ``P_k = S_k / T``; the gap ``Hbar_k - P_k``; the row
+  entropy also as ``log1p`` of the sum without the top weight (``ln S`` then, inside form 1's
+  enclosure) or as ``-sum p ln p`` summed directly (form 3);
 * every sum accumulated in any order by a running sum (a loop, ``cumsum``) in the compute dtype,
   by a pairwise tree of depth ``ceil(log2 m)`` in the compute dtype, or in a float32 accumulator
   rounded once (torch's half-precision reductions);
@@ -35,15 +37,15 @@ whose band contains 0 may go either way (admissible), any other is decided.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .. import tolerances
-from ..reference.certify import LIBM_REL_ERROR, down, up
-from .codec import cast
+from ..core.certify import LIBM_REL_ERROR, down, up
+from ..spec.formats import cast
 
-__all__ = ["EESBand", "ees_band", "libm_error", "sum_error"]
+__all__ = ["EESBand", "ees_band", "entropy_band", "entropy_error", "libm_error", "sum_error", "truncation_row_bounds"]
 
 
 def libm_error(cd: str) -> float:
@@ -190,6 +192,11 @@ class EESBand:
     e_hi: np.ndarray
     dtype: str
     accumulate: str
+    #: enclosure of the computed entropy of the whole row (nats), forms 1-3
+    entropy_lo: float = 0.0
+    entropy_hi: float = 0.0
+    #: per-row quantities the truncation bounds read (largest a_hat error, sums' enclosures, ...)
+    stats: dict = field(default_factory=dict, repr=False)
 
     def width(self, k: int) -> float:
         """Half the width of the band of ``f(k)``."""
@@ -340,9 +347,111 @@ def _ees_band(values, temperature: float, dtype: str, accumulate: str) -> EESBan
     H2_lo, H2_hi = down(H2c_lo - D), up(H2c_hi + D)
     f2_lo, f2_hi = gap(H2_lo, H2_hi, M_lo, M_hi)
 
+    # form 3, the row entropy only (k = n): H = -sum p ln p summed directly. With omega the relative
+    # error of sum p_i = W / T and lambda = ln T = ln W - ln(W / T), the computed value is
+    # ln W + sum w a / W + D3, |D3| <= -ln(1 - omega) + (sum w a / W + lambda) omega + R1 + E_B.
+    th_T = float(up(E_T / T_lo))
+    omega = float(up((1 + u) / (1 - th_T) - 1)) if th_T < 1 else math.inf
+    D3 = up(-math.log1p(-min(omega, 0.5)) * 1.01 + (m_hi[-1] + lam_hi) * omega + R1[-1] + E_B[-1]) if omega < 0.5 else math.inf
+    H3_lo, H3_hi = float(down(H2c_lo[-1] - D3)), float(up(H2c_hi[-1] + D3))
+    ent_lo = float(min(H_lo[-1], H2_lo[-1], H3_lo)) if n > 1 else 0.0
+    ent_hi = float(max(H_hi[-1], H2_hi[-1], H3_hi)) if n > 1 else 0.0
+
     lo = np.nan_to_num(np.minimum(f1_lo, f2_lo), nan=-np.inf)
     hi = np.nan_to_num(np.maximum(f1_hi, f2_hi), nan=np.inf)
     if n == 2 and tied[1]:
         lo[1] = hi[1] = 0.0  # Hbar_2 = ln 2 / ln 2 and P_2 = 2 / 2: exact in every form and dtype
     lo[0] = hi[0] = np.nan
-    return EESBand(lo, hi, pe_lo, pe_hi, dtype, accumulate)
+    stats = {
+        "delta_max": float(np.max(delta)),
+        "a_hat_max": float(np.max(ah_hi)),
+        "e_rel": float(np.max(up(np.exp(delta) * (1 + LIBM_REL_ERROR) * (1 + ul) - 1))),
+        "T_lo": float(T_lo),
+        "T_hi": float(T_hi),
+        "E_p": float(E_p[-1]),
+        "eta": eta,
+    }
+    return EESBand(lo, hi, pe_lo, pe_hi, dtype, accumulate, ent_lo, ent_hi, stats)
+
+
+def entropy_band(logits, temperature: float, dtype: str, accumulate: str = "input") -> tuple[float, float]:
+    """Enclosure of the row entropy (nats) of ``softmax(logits / temperature)`` as a port of the
+    evaluation class computes it in ``dtype`` / ``accumulate`` (``-inf`` entries are masked).
+
+    >>> lo, hi = entropy_band([0.0, 0.0], 1.0, "bfloat16")
+    >>> lo <= 0.6931 <= hi and hi - lo < 0.1
+    True
+    """
+    z = np.asarray(logits, dtype=np.float64)
+    if z.ndim != 1 or np.isnan(z).any() or np.isposinf(z).any():
+        raise ValueError("logits must be a 1-D array without NaN or +inf")
+    v = np.sort(z[np.isfinite(z)])[::-1]
+    if v.size == 0:
+        raise ValueError("a row needs at least one finite logit")
+    if v.size == 1:
+        return 0.0, 0.0
+    b = ees_band(v, temperature, dtype, accumulate)
+    return max(b.entropy_lo, 0.0), b.entropy_hi
+
+
+def entropy_error(logits, temperature: float, entropy: float, dtype: str, accumulate: str = "input") -> float:
+    """The largest distance from the exact ``entropy`` to what such a port can compute.
+
+    >>> entropy_error([0.0, -1.0, -2.0], 1.0, 0.8324, "float32") < 1e-5
+    True
+    """
+    lo, hi = entropy_band(logits, temperature, dtype, accumulate)
+    H = float(entropy)
+    return float(up(max(H - lo, hi - H, 0.0)))
+
+
+def truncation_row_bounds(logits, temperature: float, dtype: str, accumulate: str = "input", entropy: float = 0.0) -> dict[str, float]:
+    """Per-row versions of :func:`ees_theory.tolerances.truncation_bounds` (same keys, same
+    meaning), for the evaluation class of this module: every value is computed from this row's
+    weight boxes and sums (Lemmas 1-2 of the error-analysis page) instead of the worst case of
+    its size and range, so bfloat16 and float16 rows get finite bounds.
+
+    * ``logit``: two scaled logits' difference errs by at most ``2 max_i delta_i``;
+    * ``prob``: ``p_i = e_i / T`` errs relatively by ``(1 + r_e)(1 + u) / (1 - r_T) - 1``, ``r_e`` the
+      weights' and ``r_T`` the total's relative error (its enclosure's width over its lower end);
+    * ``cum``: a mass errs by ``prob`` plus the sum's own error (Lemma 1 on the ``p_i``);
+    * ``logp``: ``log_softmax`` errs by ``max delta + |ln T_hat - ln T| + u_l ln T + u |ln p|``, the log of a
+      computed ``p_i`` by ``prob / (1 - prob) + u_l |ln p|``: the larger;
+    * ``entropy``: the distance from ``entropy`` (the exact row entropy) to the entropy band;
+    * ``sum``: the relative error of the sums behind a standard deviation (Lemma 1 on ``|x|`` and
+      on ``(x - mean)**2``); ``underflow``: ``n eta``.
+
+    >>> b = truncation_row_bounds([0.0, -1.0, -2.0, -8.0], 0.7, "bfloat16", "input")
+    >>> 0 < b["prob"] < 0.25 and b["cum"] < 0.25 and sorted(b) == sorted(tolerances.truncation_bounds("float32", "input", 4, 1.0, 1.0))
+    True
+    """
+    z = np.asarray(logits, dtype=np.float64)
+    v = np.sort(z[np.isfinite(z)])[::-1]
+    if v.size == 0:
+        raise ValueError("a row needs at least one finite logit")
+    cd = tolerances.compute_dtype_name(dtype, accumulate)
+    u = tolerances.UNIT_ROUNDOFF[cd]
+    ul = libm_error(cd)
+    eta = tolerances.SMALLEST_SUBNORMAL[cd]
+    if v.size == 1:  # one candidate: p = 1 exactly, nothing to compare
+        return {"logit": 0.0, "prob": 0.0, "underflow": eta, "sum": 0.0, "cum": 0.0, "logp": 0.0, "entropy": 0.0}
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        b = ees_band(v, temperature, dtype, accumulate)
+        st = b.stats
+        logit = float(up(2.0 * st["delta_max"]))
+        r_T = float(up((st["T_hi"] - st["T_lo"]) / st["T_lo"]))
+        r_e = st["e_rel"]
+        prob = float(up((1 + r_e) * (1 + u) / (1 - r_T) - 1)) if r_T < 1 else math.inf
+        cum = float(up(prob + st["E_p"] + 2 * u))
+        lnT = float(up(math.log(st["T_hi"]) * (1 + LIBM_REL_ERROR)))
+        lnp = st["a_hat_max"] + lnT  # largest |ln p_i|
+        lse = st["delta_max"] - math.log1p(-min(r_T, 0.5)) * 1.01 + ul * lnT + u * lnp if r_T < 0.5 else math.inf
+        logp = float(up(max(lse, prob / (1 - prob) + ul * lnp if prob < 1 else math.inf)))
+        H = float(entropy)
+        ent = float(up(max(H - b.entropy_lo, b.entropy_hi - H, 0.0)))
+        x = v / float(temperature)
+        t1 = np.abs(x)
+        t2 = (x - x.mean()) ** 2
+        rel = [float(sum_error(t, cd)[-1] / t.sum()) for t in (t1, t2) if t.sum() > 0]
+        ssum = float(up(max(rel, default=0.0)))
+    return {"logit": logit, "prob": prob, "underflow": v.size * eta, "sum": ssum, "cum": cum, "logp": logp, "entropy": ent}

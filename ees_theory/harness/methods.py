@@ -4,12 +4,16 @@ A :class:`Method` knows how to call a port (argument order), read what it return
 certified reference, and judge the answer:
 
 * **EES** (kept mask): the kept set must be the reference's wherever every decisive comparison's
-  certified margin exceeds the dtype's error bound
-  (:func:`ees_theory.tolerances.ees_gap_bound`); where a comparison lies within the bound either
+  per-row band (:func:`ees_theory.harness.bands.ees_band`: every value a careful float port in the
+  dtype and accumulation mode can compute for ``f(k)``) excludes 0; where a band contains 0 either
   outcome is *admissible*. A comparison whose exact value is 0 (only at ``k = n`` of a row uniform
-  over its candidates) is binding: exact ties are exact in every dtype, and the strict rule keeps
-  all ``n``. A kept set that differs from the reference only in which of several exactly tied
-  tokens it keeps is admissible (``strict_ties`` makes it a failure).
+  over its candidates) lies inside every band: a port that rounds it either way is admissible as
+  an *exact tie decided by rounding* (``strict`` makes it a failure), except on two tokens, where
+  every float evaluation is exact and crossing there is '<=' (``non-strict``). A kept set that
+  differs from the reference only in which of several exactly tied tokens it keeps is admissible
+  (``strict_ties`` makes it a failure); tokens whose computed probabilities may swap (near-ties)
+  may swap at the boundary. A failure quotes the comparison the port's count asserts that the
+  band excludes.
 * **EDT / dynatemp** (a temperature): with ``rho = temperature_rtol(dtype)``, the answer must lie
   in the interval the exact formula spans over entropies in ``[H (1 - rho) - rho, H (1 + rho) + rho]``
   (a float entropy carries a relative error and, from rounding ``p ln p`` near ``p = 1``, an
@@ -18,7 +22,8 @@ certified reference, and judge the answer:
   outside that interval but within the per-row bound of the tolerance table
   (:func:`~ees_theory.tolerances.edt_temperature_bound`,
   :func:`~ees_theory.tolerances.dynatemp_temperature_bound`, which hold for ill-conditioned rows
-  too, and are ``inf`` where no claim can be made) is *admissible*. No-ops (``None``) are exact.
+  too, fed with the row's entropy band, :func:`~ees_theory.harness.bands.entropy_error`) is
+  *admissible*. No-ops (``None``) are exact.
 
 A failed case carries a *fault class* and, where a known misreading of the definitions reproduces
 the port's answer, a diagnosis naming it. The classic truncation samplers are registered by
@@ -41,7 +46,7 @@ import mpmath
 import numpy as np
 
 from .. import reference, tolerances
-from .bands import EESBand, ees_band
+from .bands import EESBand, ees_band, entropy_error
 
 __all__ = [
     "Method",
@@ -204,6 +209,14 @@ def _finite_stats(row: np.ndarray, scale: float = 1.0) -> tuple[int, float]:
 def _row_bound(fn: Callable, *args: Any) -> float:
     try:
         return float(fn(*args))
+    except (ValueError, OverflowError, ZeroDivisionError):
+        return math.inf
+
+
+def _row_entropy_error(row: np.ndarray, H: float, dtype: str, accumulate: str) -> float:
+    """How far a port's float entropy of this row can be from ``H`` (the per-row band)."""
+    try:
+        return entropy_error(row, 1.0, H, dtype, accumulate)
     except (ValueError, OverflowError, ZeroDivisionError):
         return math.inf
 
@@ -390,6 +403,7 @@ class EES(Method):
             "got_kept": sorted(kept)[:64],
             "margin": margin if math.isfinite(margin) else None,
             "band": max(half) if half else 0.0,
+            "bound": max(half) if half else 0.0,  # the same: half the widest band among the deciding gaps
             "n": n,
         }
         severity = max((h / c.margin for h, c in zip(half, [c for c in ref.decisions if c.margin > 0])), default=0.0)
@@ -439,11 +453,7 @@ class EES(Method):
                     return Verdict("fail", msg.replace("exact tie decided by rounding: ", "", 1).replace("; treat it as rounding", " (--strict); a port that keeps all is right; treat it as rounding"), "exact-tie", **base)
                 return Verdict("admissible", msg, **base)
             details["category"] = "band"
-            return Verdict(
-                "admissible",
-                f"kept {k} where the reference keeps {ref.k}: the deciding gap is within the row's {dtype} band (+-{_fmt(details['band'])})",
-                **base,
-            )
+            return Verdict("admissible", f"kept {k} where the reference keeps {ref.k}: {self._flipped(ref, band, k, dtype)}", **base)
         fault, why = self.diagnose(ref, k, row, params, options)
         details["diagnosis"] = why
         witness = self._witness(ref, band, k, dtype, options)
@@ -473,15 +483,25 @@ class EES(Method):
         return "near" if not dropped or lo >= max(dropped) else None
 
     @staticmethod
+    def _flipped(ref, band, k: int, dtype: str) -> str:
+        """Words for an admissible count: the comparison the port decided the other way, inside its band."""
+        lo, hi, _ = _gap_bounds(ref)
+        for i, crossing in _implied(k, ref.n, ref.min_tokens_to_keep, ref.rule):
+            exact_cross, exact_stay = hi[i - 2] < 0, lo[i - 2] >= 0
+            if (crossing and not exact_cross) or (not crossing and not exact_stay):
+                where = f"; the row's {dtype} band of f({i}) is [{float(band.lo[i - 1]):.6g}, {float(band.hi[i - 1]):.6g}]" if band is not None else ""
+                return f"certified f({i}) in [{lo[i - 2]:.6g}, {hi[i - 2]:.6g}], which the port took as {'a crossing' if crossing else 'no crossing'}{where}: a float evaluation may go either way"
+        return f"the deciding gap is within the row's {dtype} band"
+
+    @staticmethod
     def _witness(ref, band, k: int, dtype: str, options) -> str:
         """The comparison the port's ``k`` got wrong: one it asserts whose band excludes its answer."""
         lo, hi, _ = _gap_bounds(ref)
         for i, crossing in _implied(k, ref.n, ref.min_tokens_to_keep, ref.rule):
             if band is not None:
                 b_lo, b_hi = float(band.lo[i - 1]), float(band.hi[i - 1])
-            else:
-                w = ref_bound = 0.0
-                b_lo, b_hi = lo[i - 2] - w, hi[i - 2] + ref_bound
+            else:  # no band (a row given as probabilities): the certified enclosure itself
+                b_lo, b_hi = lo[i - 2], hi[i - 2]
             wrong = (crossing and b_lo >= 0) or (not crossing and b_hi < 0)
             if wrong:
                 claim = f"f({i}) < 0 (a crossing at {i})" if crossing else f"f({i}) >= 0 (no crossing at {i})"
@@ -695,7 +715,8 @@ class EDT(_Temperature):
             hi = self.formula(H_hi, T0, theta, N)
             details["entropy"] = float(H)
         n, R = _finite_stats(row)
-        bound = _row_bound(tolerances.edt_temperature_bound, dtype, options.accumulate, n, R, float(H), float(ref), T0)
+        dH = _row_entropy_error(row, float(H), dtype, options.accumulate)
+        bound = _row_bound(lambda *a: tolerances.edt_temperature_bound(*a, entropy_error=dH), dtype, options.accumulate, n, R, float(H), float(ref), T0)
         v = self._judge_interval(ref, value, lo, hi, rho, dtype, details, bound)
         if v.status == "fail":
             with mpmath.workdps(30):
@@ -756,8 +777,10 @@ class Dynatemp(_Temperature):
                 details["entropy"] = float(H)
                 lo, hi = self._span(H, mpmath.log(size), params, rho)
                 n, R = _finite_stats(row)
+                dH = _row_entropy_error(row, float(H), dtype, options.accumulate)
                 bound = _row_bound(
-                    tolerances.dynatemp_temperature_bound, dtype, options.accumulate, n, R, float(H), size, temp, delta, params["exponent"]
+                    lambda *a: tolerances.dynatemp_temperature_bound(*a, entropy_error=dH),
+                    dtype, options.accumulate, n, R, float(H), size, temp, delta, params["exponent"],
                 )
         v = self._judge_interval(ref, value, lo, hi, rho, dtype, details, bound)
         if v.status == "fail" and delta > 0:

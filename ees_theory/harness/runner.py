@@ -336,7 +336,7 @@ def run_check(
     >>> c = Case("tiny", "ees", "hand", np.array([0.1, 0.0]), {"temperature": 1.0})
     >>> r = run_check(InProcessPort(lambda z, t: z == z.max(), "argmax"), "ees", "float16", [c])
     >>> r.counts()
-    {'cases': 0, 'passed': 0, 'admissible': 0, 'failed': 0, 'uncertified': 0, 'skipped': 1}
+    {'cases': 0, 'passed': 0, 'admissible': 0, 'failed': 0, 'uncertified': 0, 'skipped': 1, 'exact_ties': 0}
     >>> r.ok                                  # 0.1 is not a float16 number: nothing was judged
     False
     """

@@ -12,7 +12,7 @@ import pytest
 from ees_theory import harness as cf
 from ees_theory import tolerances
 from ees_theory.harness import InProcessPort, Options, run_check
-from ees_theory.harness.codec import cast
+from ees_theory.spec.formats import cast
 from ees_theory.harness.generate import generated_cases
 from ees_theory.harness.methods import judge
 from tests.ports.float_ports import port

@@ -27,15 +27,18 @@ The switches make the hostile ports of ``tests/meta``: ``nonstrict`` (``<=``), `
 
 import numpy as np
 
-from ees_theory.harness.codec import cast
+from ees_theory.spec.formats import cast
 
 
 def _arith(cd):
     """``(to, rd)``: convert into the working numpy type, and round a result into ``cd``."""
     if cd == "bfloat16":
-        return (lambda x: cast(np.asarray(x, dtype=np.float64), "bfloat16").astype(np.float32)), (
-            lambda x: cast(np.asarray(x, dtype=np.float64), "bfloat16").astype(np.float32)
-        )
+        def rd(x):
+            a = np.asarray(x, dtype=np.float64)
+            out = cast(a.reshape(-1), "bfloat16").astype(np.float32).reshape(a.shape)
+            return out if a.shape else out[()]
+
+        return rd, rd
     t = np.dtype(cd).type
     return (lambda x: np.asarray(x).astype(t)), (lambda x: np.asarray(x).astype(t))
 

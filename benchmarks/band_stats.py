@@ -14,6 +14,9 @@ accumulation mode, this measures
   admissible), judged on the kept count: a port that keeps every candidate, and the toolkit's own
   kernel (``ees_theory.torch``) in that dtype and mode;
 * whether the keep-all port is rejected at all;
+* what the rows allow: the share decided if every band were 10 times narrower (not a rigorous
+  band; it shows how many decisions lie within a tenth of the band, i.e. how far tightening the
+  band could go);
 * on peaked rows (top token far ahead, margins near 1) at temperatures from 0.01 to 5, whether
   keep-all is rejected, per temperature.
 
@@ -36,6 +39,7 @@ from ees_theory.harness import load_vectors
 from ees_theory.harness.builtin import builtin_functions
 from ees_theory.spec.formats import DTYPES, cast, exact_in
 from ees_theory.harness.generate import generated_cases
+from ees_theory.harness.bands import EESBand
 from ees_theory.harness.methods import Options, ees_admissible, get_method
 
 MODES = ("input", "float32")
@@ -63,7 +67,7 @@ def measure(dtype: str, examples: int) -> dict:
         st = dict(cases=0, decisions=0, finite_before=0, finite_after=0, decided_before=0, decided_after=0,
                   untied_cases=0, decided_untied_after=0,
                   keepall_rejected_before=0, keepall_rejected_after=0, keepall_decided_before=0, keepall_decided_after=0,
-                  kernel_decided_before=0, kernel_decided_after=0, kernel_failed_after=0, wrong_k=0)
+                  kernel_decided_before=0, kernel_decided_after=0, kernel_failed_after=0, wrong_k=0, decided_tenth=0)
         kernel, _ = builtin_functions("ees", dtype, mode)
         t0 = time.time()
         for row, ref in refs:
@@ -80,6 +84,10 @@ def measure(dtype: str, examples: int) -> dict:
             after = ees_admissible(ref, band)
             st["decided_before"] += before == {ref.k}
             st["decided_after"] += after == {ref.k}
+            mid, half = (band.lo + band.hi) / 2, (band.hi - band.lo) / 20
+            tenth = EESBand(np.where(np.isfinite(half), mid - half, band.lo), np.where(np.isfinite(half), mid + half, band.hi),
+                            band.e_lo, band.e_hi, dtype, mode)
+            st["decided_tenth"] += ees_admissible(ref, tenth) == {ref.k}
             if not (ref.row.all_tied and ref.n > 2):
                 st["untied_cases"] += 1
                 st["decided_untied_after"] += after == {ref.k}
@@ -122,15 +130,15 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         f"# EES judge: a-priori bound (before) vs per-row band (after); golden vectors + {args.examples} generated rows per dtype",
         "",
-        "| dtype | mode | cases | finite before | finite after | decided before | decided after | decided after, exact ties left out | keep-all: decided before | after | kernel: decided before | after | kernel failed | keep-all rejected on peaked rows (tau 0.01..5) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| dtype | mode | cases | finite before | finite after | decided before | decided after | decided after, exact ties left out | band / 10 (not rigorous) | keep-all: decided before | after | kernel: decided before | after | kernel failed | keep-all rejected on peaked rows (tau 0.01..5) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for d, modes in res.items():
         for mode, s in modes.items():
             pk = "all" if all(s["peaked_keepall_rejected"].values()) else "missed at " + ", ".join(t for t, v in s["peaked_keepall_rejected"].items() if not v)
             lines.append(
                 f"| {d} | {mode} | {s['cases']} | {_pct(s['finite_before'], s['decisions'])} | {_pct(s['finite_after'], s['decisions'])} "
-                f"| {_pct(s['decided_before'], s['cases'])} | {_pct(s['decided_after'], s['cases'])} | {_pct(s['decided_untied_after'], s['untied_cases'])} "
+                f"| {_pct(s['decided_before'], s['cases'])} | {_pct(s['decided_after'], s['cases'])} | {_pct(s['decided_untied_after'], s['untied_cases'])} | {_pct(s['decided_tenth'], s['cases'])} "
                 f"| {_pct(s['keepall_decided_before'], s['cases'])} | {_pct(s['keepall_decided_after'], s['cases'])} "
                 f"| {_pct(s['kernel_decided_before'], s['cases'])} | {_pct(s['kernel_decided_after'], s['cases'])} | {s['kernel_failed_after']} | {pk} |"
             )

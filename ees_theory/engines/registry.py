@@ -285,8 +285,8 @@ def run_row(row: EngineRow, dtype: str, *, examples: int = 50, seed: int = 0, sh
     for s in report.skipped:
         reasons[s["reason"]] = reasons.get(s["reason"], 0) + 1
     for r in report.records:
-        if r["status"] == "skipped":
-            key = "the reference refuses the input (outside the method's domain)"
+        if r["status"] == "skipped":  # the reference's own words on why the input is outside the domain
+            key = r.get("message") or "the reference refuses the input"
             reasons[key] = reasons.get(key, 0) + 1
     failures = [_summarise_failure(r) for r in report.failures[:max_failures]]
     if counts["failed"]:

@@ -82,6 +82,17 @@ class Check:
         return self.negative is not Decision.UNDECIDED and self.positive is not Decision.UNDECIDED
 
     @property
+    def sign(self) -> Optional[int]:
+        """The sign of ``g`` as -1, 0 or +1, ``None`` when undecided: a view of the two decisions.
+
+        >>> Check.of_sign("g", 0, -1, -2.0, -1.0, "float64").sign
+        -1
+        """
+        if not self.certified:
+            return None
+        return -1 if self.negative is Decision.TRUE else (1 if self.positive is Decision.TRUE else 0)
+
+    @property
     def zero(self) -> Decision:
         """Whether ``g = 0`` exactly.
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["COLUMN_WIDTH", "STYLE", "figure", "line_style", "shared_legend", "log_ticks", "LINESTYLES", "COLORS"]
+__all__ = ["COLUMN_WIDTH", "STYLE", "figure", "line_style", "shared_legend", "side_legend", "log_ticks", "LINESTYLES", "COLORS"]
 
 #: Width in inches of a figure that fills the text column.
 COLUMN_WIDTH = 7.0
@@ -119,6 +119,20 @@ def shared_legend(fig: Any, axes: Any = None, *, ncol: int | None = None, loc: s
     if ncol is None:
         ncol = min(len(seen), 4)
     return fig.legend(list(seen.values()), list(seen), loc=loc, ncol=ncol, frameon=False, **kw)
+
+
+def side_legend(ax: Any, **kw: Any):
+    """The legend of one panel, to the right of it (outside the data); for stacked panels whose
+    series differ, so that one shared legend would mix them.
+
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> fig, ax = figure(squeeze=True)
+    >>> _ = ax.plot([0, 1], [0, 1], label="a")
+    >>> side_legend(ax).get_texts()[0].get_text()
+    'a'
+    """
+    return ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False, **kw)
 
 
 def log_ticks(ax: Any, axis: str = "x", numticks: int = 5) -> None:

@@ -38,6 +38,8 @@ PAGES = sorted(
     p.relative_to(ROOT).as_posix()
     for p in ROOT.rglob("*.html")
     if not {"_static", "_sources", "_modules", "reports", "_images"} & set(p.relative_to(ROOT).parts) and p.name not in SKIP
+    # the root index.html only redirects to the landing page
+    and 'http-equiv="Refresh"' not in p.read_text(encoding="utf-8", errors="replace")[:2000]
 )
 
 
@@ -83,9 +85,18 @@ def browser(tmp_path_factory):
 # Runs in the page once MathJax is done; returns a list of problems (strings), empty when clean.
 _CHECK_PAGE = r"""
 const done = arguments[arguments.length - 1];
-const ready = (window.MathJax && MathJax.startup && MathJax.startup.promise) ? MathJax.startup.promise : Promise.resolve();
+// MathJax loads asynchronously: wait (up to 20 s) until it exists, then until it has typeset the page
+const mathjax = new Promise((resolve) => {
+  const t0 = Date.now();
+  (function poll() {
+    if (!document.querySelector(".math")) return resolve();
+    if (window.MathJax && MathJax.startup && MathJax.startup.promise) return MathJax.startup.promise.then(resolve, resolve);
+    if (Date.now() - t0 > 20000) return resolve();
+    setTimeout(poll, 100);
+  })();
+});
 const imgs = Array.from(document.images).map(i => i.complete ? Promise.resolve() : new Promise(r => { i.onload = i.onerror = r; }));
-Promise.all([ready, ...imgs]).then(() => {
+Promise.all([mathjax, ...imgs]).then(() => {
   const bad = [];
   const short = (s) => s.replace(/\s+/g, " ").trim().slice(0, 90);
   const main = document.querySelector("article.bd-article") || document.querySelector("main");
@@ -129,7 +140,7 @@ Promise.all([ready, ...imgs]).then(() => {
     if (/<Figure size \d+x\d+ with \d+ Axes>/.test(o.textContent)) bad.push("a figure printed as text: " + short(o.textContent));
   }
   // 4. one search field
-  const searches = Array.from(document.querySelectorAll("input[type='search'], input[name='q']")).filter(e => e.offsetParent !== null);
+  const searches = Array.from(document.querySelectorAll(".search-button-field, input[type='search'], input[name='q']")).filter(e => e.offsetParent !== null);
   if (searches.length > 1) bad.push(`${searches.length} visible search fields`);
   // 5. relative links, for the Python side to check on disk
   const links = Array.from(main.querySelectorAll("a[href]")).map(a => a.getAttribute("href")).filter(h => !/^(https?:|mailto:|#|javascript:)/.test(h));

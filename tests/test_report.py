@@ -69,7 +69,7 @@ def test_ledger_table_counts_every_verdict_and_undecided():
     from ees_theory.ledger import claims
 
     verdicts = claims.run_ledger(ids=["EES-EXIST", "SEED-TAU"])
-    t = ledger_table(verdicts, link_base="../proofs/")
+    t = ledger_table(verdicts, page_dir="notebooks")
     assert len(t) == 2
     assert [r[1] for r in t.rows] == [v.verdict for v in verdicts]
     assert [r[-1] for r in t.rows] == [v.undecided for v in verdicts]

@@ -12,11 +12,10 @@ counterexample's vocabulary, or the number of certified spot checks) from the ve
 
 from __future__ import annotations
 
-import posixpath
 import re
 from typing import Any, Iterable
 
-from .tables import Link, Table, claim_table, gap_table
+from .tables import Table, claim_link, claim_table, gap_table
 
 __all__ = ["evidence_size", "claims_index", "Evidence", "claim_evidence", "gap_figure"]
 
@@ -44,9 +43,8 @@ def evidence_size(v: Any) -> str | None:
 def claims_index(verdicts: Iterable[Any], page_dir: str | None = "proofs") -> Table:
     """The index of the claims part: every claim, its verdict, its evidence size, its page.
 
-    Each id links to the page the ledger names for its proof (``Verdict.proof``, a path from the
-    repository root), written relative to ``page_dir``, the folder of the page that shows the
-    index (``None``: no links).
+    Each id links to its page (:func:`~ees_theory.report.tables.claim_link`), written relative to
+    ``page_dir``, the folder of the page that shows the index (``None``: no links).
 
     >>> from ees_theory.ledger import claims
     >>> t = claims_index(claims.run_ledger(ids=["EES-MONO", "EES-EXIST"]))
@@ -59,10 +57,7 @@ def claims_index(verdicts: Iterable[Any], page_dir: str | None = "proofs") -> Ta
     EES-MONO   refuted  counterexample, n = 3          0  f(k) = Hbar_k - P_k is strictly decreasing in k
     EES-EXIST  proved   10 spot checks                 0  for every non-uniform ...
     """
-    def cell(v):
-        return v.claim_id if page_dir is None else Link(v.claim_id, posixpath.relpath(v.proof, page_dir))
-
-    rows = [[cell(v), v.verdict, evidence_size(v), int(v.undecided), v.statement] for v in verdicts]
+    rows = [[claim_link(v, page_dir), v.verdict, evidence_size(v), int(v.undecided), v.statement] for v in verdicts]
     return Table(rows, ["claim", "verdict", "evidence", "undecided", "statement"])
 
 

@@ -28,11 +28,12 @@ from __future__ import annotations
 import html
 import math
 import os
+import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-__all__ = ["Table", "Link", "Code", "table", "ledger_table", "claim_table", "gap_table", "port_table", "relative_path", "EMPTY"]
+__all__ = ["Table", "Link", "Code", "table", "claim_link", "ledger_table", "claim_table", "gap_table", "port_table", "relative_path", "EMPTY"]
 
 #: What an empty cell shows (``None`` or a missing key).
 EMPTY = "–"
@@ -262,19 +263,28 @@ def relative_path(path: str | os.PathLike, start: str | os.PathLike | None = Non
 # ---- the project's objects as tables ---------------------------------------------------------
 
 
-def _claim_link(claim_id: str, link_base: str | None) -> Link | str:
-    return claim_id if link_base is None else Link(claim_id, f"{link_base}{claim_id.lower()}.md")
+def claim_link(v: Any, page_dir: str | None) -> Link | str:
+    """A claim id linked to the page the ledger names for it (``Verdict.proof``, a path from the
+    repository root), written relative to ``page_dir``, the folder of the page that shows it;
+    the bare id when ``page_dir`` is ``None``.
+
+    >>> from types import SimpleNamespace as NS
+    >>> claim_link(NS(claim_id="EES-MONO", proof="proofs/ees-mono.md"), "notebooks").markdown()
+    '[EES-MONO](../proofs/ees-mono.md)'
+    """
+    return v.claim_id if page_dir is None else Link(v.claim_id, posixpath.relpath(v.proof, page_dir))
 
 
-def ledger_table(verdicts: Iterable[Any], *, link_base: str | None = None, statements: bool = True, caption: str | None = None) -> Table:
+def ledger_table(verdicts: Iterable[Any], *, page_dir: str | None = None, statements: bool = True, caption: str | None = None) -> Table:
     """The claims ledger: one row per verdict (id, verdict, statement, evidence, undecided count).
 
-    ``link_base`` (e.g. ``""`` from ``proofs/``, ``"../proofs/"`` from another folder) turns each
-    id into a link to its proof page ``<id lowercase>.md``. The ``undecided`` column is always shown:
-    a comparison the reference could not certify is counted, never hidden.
+    ``page_dir`` (the folder of the showing page, from the repository root: ``"notebooks"``,
+    ``"proofs"``, ``"."``) turns each id into a link to its page (:func:`claim_link`). The
+    ``undecided`` column is always shown: a comparison the reference could not certify is
+    counted, never hidden.
 
     >>> from ees_theory.ledger import claims
-    >>> t = ledger_table(claims.run_ledger(ids=["EES-INCR"]), link_base="")
+    >>> t = ledger_table(claims.run_ledger(ids=["EES-INCR"]), page_dir="proofs")
     >>> t.columns
     ['claim', 'verdict', 'statement', 'evidence', 'undecided']
     >>> print(t.markdown().splitlines()[2].split(" | ")[:2])
@@ -283,7 +293,7 @@ def ledger_table(verdicts: Iterable[Any], *, link_base: str | None = None, state
     cols = ["claim", "verdict"] + (["statement"] if statements else []) + ["evidence", "undecided"]
     rows = []
     for v in verdicts:
-        r = [_claim_link(v.claim_id, link_base), v.verdict] + ([v.statement] if statements else []) + [v.evidence, int(v.undecided)]
+        r = [claim_link(v, page_dir), v.verdict] + ([v.statement] if statements else []) + [v.evidence, int(v.undecided)]
         rows.append(r)
     return Table(rows, cols, caption=caption)
 

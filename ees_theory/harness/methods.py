@@ -504,7 +504,7 @@ class _Temperature(Method):
         t = obj["temperature"]
         if t is None:
             return self.normalize(None, vocab)
-        from .codec import from_hex
+        from ..spec.formats import from_hex
 
         try:
             return self.normalize(from_hex(t), vocab)

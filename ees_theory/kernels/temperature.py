@@ -161,7 +161,7 @@ def apply_temperature(
     bad = torch.isnan(t) | (t < 0)
     if bool(bad.any()):
         where = _first_index(bad)
-        raise ValueError(f"temperature must be >= 0 (0 = greedy), got {float(t[where])}{spec._row_label(where)}")
+        raise ValueError(f"temperature must be >= 0 (0 = greedy), got {float(t[where])}{spec.row_label(where)}")
     xc = x.to(cd)
     x_max = xc.amax(dim=-1, keepdim=True)
     shifted = xc - x_max

@@ -35,16 +35,18 @@ import numpy as np
 from mpmath import iv
 
 from .. import spec
-from .certify import (
+from ..core.certify import (
     DEFAULT_MAX_PREC,
     Decision,
     cumsum_enclosure,
     decide_negative,
     down,
+    float_down,
+    float_up,
     iv_bounds,
     iv_precision,
+    ladder,
     log_enclosure,
-    precisions,
     up,
 )
 from .rows import ExactRow, as_row, from_probs
@@ -186,16 +188,6 @@ class _IntervalCurve:
             hbar = H / iv.log(iv.mpf(k))
             P = iv.mpf(1) if k == self.row.n else sk / total
             return iv_bounds(hbar - P)
-
-
-def _float_down(x: mpmath.mpf) -> float:
-    """The largest float <= x (mpmath's "f" is floor; its "d" would round toward zero)."""
-    return float(mpmath.libmp.to_float(x._mpf_, rnd="f"))
-
-
-def _float_up(x: mpmath.mpf) -> float:
-    """The smallest float >= x."""
-    return float(mpmath.libmp.to_float(x._mpf_, rnd="c"))
 
 
 @dataclass(frozen=True)
@@ -348,10 +340,9 @@ def ees(
         j = i - 2
         if not ivc:
             ivc.append(_IntervalCurve(row, tau, row.float_weights(tau)[2]))
-        for prec in precisions(max_prec):
-            mlo, mhi = ivc[0].f(i, prec)
-            lo[j] = max(lo[j], _float_down(mlo))
-            hi[j] = min(hi[j], _float_up(mhi))
+        for prec, mlo, mhi in ladder(lambda prec: ivc[0].f(i, prec), max_prec):
+            lo[j] = max(lo[j], float_down(mlo))
+            hi[j] = min(hi[j], float_up(mhi))
             methods[i] = f"mpmath-{prec}"
             d = decide_negative(mlo, mhi)
             if d is not Decision.UNDECIDED:

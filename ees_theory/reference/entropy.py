@@ -23,7 +23,8 @@ import numpy as np
 from mpmath import iv
 
 from .. import spec
-from .certify import PRECISION_LADDER, iv_bounds, iv_precision
+from ..core.certify import PRECISION_LADDER, iv_bounds, iv_precision
+from ..core.certify import enclose as core_enclose
 from .rows import ExactRow, as_row, from_probs
 
 __all__ = ["entropy", "softmax", "entropy_interval", "enclose", "bounded_exp", "EXP_LIMIT", "from_probs"]
@@ -89,19 +90,10 @@ def enclose(compute: Callable[[int], Any], dps: int) -> mpmath.mpf:
 
     Raises ``ArithmeticError`` if even the top of the ladder is not enough (never a guess).
     """
-    rel = mpmath.mpf(10) ** (-dps - 2)
-    for prec in PRECISION_LADDER:
-        with iv_precision(prec):
-            x = compute(prec)
-            lo, hi = iv_bounds(x)
-        with mpmath.workprec(prec):
-            mid = (lo + hi) / 2
-            if not (mpmath.isfinite(lo) and mpmath.isfinite(hi)):
-                continue  # an unbounded enclosure is no answer
-            if hi - lo <= rel * abs(mid) or (lo == hi):
-                with mpmath.workdps(dps):
-                    return +mid
-    raise ArithmeticError(f"could not enclose the value to {dps} digits within {PRECISION_LADDER[-1]} bits")
+    value, ok = core_enclose(compute, dps)
+    if not ok:
+        raise ArithmeticError(f"could not enclose the value to {dps} digits within {PRECISION_LADDER[-1]} bits")
+    return value
 
 
 def entropy(logits: Any, temperature: float = 1.0, dps: int = 30) -> mpmath.mpf:

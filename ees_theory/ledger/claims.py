@@ -1,4 +1,4 @@
-"""The claims ledger: one executable check per claim id of SPEC section 5, returning a verdict.
+"""The claims ledger: one executable check per claim id of specification §5, returning a verdict.
 
 A verdict is **proved** (a written proof in ``proofs/<id>.md``, exercised by a property test and
 by a certified spot check here), **refuted** (a counterexample whose every sign is certified by

@@ -39,10 +39,11 @@ __all__ = ["Table", "Link", "Code", "table", "claim_link", "ledger_table", "clai
 EMPTY = "–"
 
 #: Inline style of the wrapper: the table may scroll sideways as a last resort, but the cells wrap
-#: first (``overflow-wrap: anywhere`` breaks long hex floats and paths), so nothing is cut off.
+#: first (words at spaces; monospace cells, such as hex floats and paths, anywhere), so nothing is
+#: cut off and no word is split that fits on a line.
 _WRAP_STYLE = "max-width:100%;overflow-x:auto"
 _TABLE_STYLE = "border-collapse:collapse;width:auto;max-width:100%;font-size:0.9em;margin:0.4em 0"
-_CELL_STYLE = "padding:0.15em 0.6em;border-bottom:1px solid #ccc;vertical-align:top;overflow-wrap:anywhere;word-break:normal"
+_CELL_STYLE = "padding:0.15em 0.6em;border-bottom:1px solid #ccc;vertical-align:top;overflow-wrap:break-word;word-break:normal"
 
 
 @dataclass(frozen=True)
@@ -77,13 +78,13 @@ class Code:
     """A cell shown in a monospace font (identifiers, hex floats, command lines).
 
     >>> Code("0x1.8p+0").html()
-    '<code>0x1.8p+0</code>'
+    '<code style="overflow-wrap:anywhere">0x1.8p+0</code>'
     """
 
     text: str
 
     def html(self) -> str:
-        return f"<code>{html.escape(self.text)}</code>"
+        return f'<code style="overflow-wrap:anywhere">{html.escape(self.text)}</code>'
 
     def markdown(self) -> str:
         return "`" + self.text.replace("`", "'") + "`"

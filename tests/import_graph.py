@@ -6,8 +6,9 @@ functions count: a cycle that only closes at call time is still a cycle in the d
 
 The layers, lowest first (a module may import from its own layer or a lower one):
 
-0. ``spec`` and ``tolerances``: what the world relies on (domains, tables, formats, error bands);
-1. ``core``: each formula and decision rule once, against an arithmetic context;
+0. ``spec``: what the world relies on (domains, tables, claim statements, formats);
+1. ``core``: each formula and decision rule once, against an arithmetic context; ``tolerances``,
+   the error analysis of those formulas in float arithmetic;
 2. ``reference`` and ``kernels`` (``torch`` is the public alias of ``kernels``): the drivers;
 3. ``families``, ``ledger``, ``harness``, ``engines``, ``hf``, ``cli``, ``report`` (the book's tables and figures): the uses;
 4. the package root (``ees_theory``, ``ees_theory.__main__``).
@@ -27,8 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent / PACKAGE
 
 LAYERS = {
     "spec": 0,
-    "tolerances": 0,
     "core": 1,
+    "tolerances": 1,
     "reference": 2,
     "kernels": 2,
     "torch": 2,

@@ -40,9 +40,11 @@ def register(sub) -> None:
 
 def add_port_arguments(p, port_required: bool = True) -> None:
     """The arguments ``check`` and ``stress`` share: the port, method, dtype and judging options."""
+    from .. import engines  # noqa: F401 - registers the engine: port scheme
     if port_required:
         p.add_argument("port", metavar="PORT",
-                       help="module:callable, path/file.py:callable, 'exec:COMMAND ...' (JSON Lines), or builtin[:ACCUMULATE]")
+                       help="module:callable, path/file.py:callable, 'exec:COMMAND ...' (JSON Lines), builtin[:ACCUMULATE], "
+                             "or engine:ENGINE:METHOD (a real engine, see 'ees-theory engines')")
     p.add_argument("--method", "-m", default="ees",
                    help="ees, edt, dynatemp, or a truncation sampler: top-k, top-p, min-p, typical, epsilon, eta, "
                         "mirostat-v1, mirostat-v2, p-less, p-less-norm, top-n-sigma (default ees)")
@@ -100,11 +102,16 @@ def run(args) -> int:
     else:
         vectors = True if args.vectors is None else (False if args.vectors == "none" else Path(args.vectors))
         cases = cf.plan(args.method, args.dtype, vectors=vectors, examples=args.examples, seed=args.seed, families=args.family)
+    skipped = []
+    if args.port.startswith("engine:"):  # cases the engine's adapter cannot observe: skipped and counted
+        from ..engines.table import split_skipped
+
+        cases, skipped = split_skipped(args.port, cases, args.method, args.dtype, args.policy)
     port = cf.open_port(args.port, args.method, args.dtype, isolate=not args.in_process, timeout=args.timeout,
                         policy=args.policy)
     try:
         report = cf.run_check(port, args.method, args.dtype, cases, options=options, port_spec=args.port, journal=args.json,
-                              resume=args.resume, shrink=not args.no_shrink, hunt=0 if args.case else args.hunt,
+                              resume=args.resume, shrink=not args.no_shrink, hunt=0 if args.case else args.hunt, skipped=skipped,
                               progress=progress_bar(sys.stderr.isatty() and not args.quiet, f"check {args.method}/{args.dtype}"))
     except KeyboardInterrupt:
         where = f"; continue with --resume --json {args.json}" if args.json else ""

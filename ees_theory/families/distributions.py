@@ -45,6 +45,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..core.ees import count_first
 from ..spec.formats import DTYPES, check_dtype, round_to_dtype
 
 __all__ = [
@@ -87,8 +88,8 @@ def float_kstar(logits: np.ndarray, temperature: float = 1.0) -> int:
     if row.n == 1:
         return 1
     f = curve_enclosure(row, temperature).f_mid[1:]
-    neg = np.flatnonzero(f < 0)
-    return int(neg[0] + 1) if len(neg) else row.n
+    neg = np.flatnonzero(f < 0)  # f[j] is f(j + 2)
+    return int(count_first(int(neg[0]) + 2 if len(neg) else None, "first-exclusive", row.n))
 
 
 # ---- samplers: each takes (rng, vocab, **params) and returns float64 logits in sorted-free order --

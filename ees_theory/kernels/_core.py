@@ -22,6 +22,8 @@ from typing import Any
 import torch
 
 from .. import spec
+from ..core.ctx import torch_context
+from ..core.entropy import entropy_from_weights
 from ..tolerances import ACCUMULATE
 from ._workspace import scratch
 
@@ -196,7 +198,7 @@ def row_entropy(x: torch.Tensor, tau: torch.Tensor | float = 1.0) -> torch.Tenso
     e.scatter_(-1, arg, 0.0)  # drop one maximum: C counts the other tokens only
     C = e.sum(dim=-1)
     A = t.mul_(e).sum(dim=-1).neg_()  # sum of e a = -(sum of e t), exactly (see weighted_log_terms)
-    return torch.log1p(C) + A / (1 + C)
+    return entropy_from_weights(C, A, torch_context())
 
 
 def log_k_table(length: int, dtype: torch.dtype, device) -> torch.Tensor:

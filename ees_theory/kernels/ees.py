@@ -36,6 +36,7 @@ from typing import Any, NamedTuple
 import torch
 
 from .. import spec
+from ..core.ees import count_first, first_candidate, gap
 from ._core import SUPPORTED_DTYPES, check_accumulate, check_logits, check_row_maxima, compute_dtype, log_k_table, row_temperature
 from ._sort import sort_rows_descending
 from ._workspace import scratch
@@ -165,8 +166,8 @@ def _gap(vals: torch.Tensor, rows: _Rows, sel: torch.Tensor | None, parts: bool 
     hbar = H.div_(_log_k(vals.shape[-1], cd, vals.device))
     P = S.div_(pick(rows.total))  # <= 1 up to rounding; left unclamped (one pass fewer)
     if parts:
-        return hbar, P, hbar - P
-    return hbar.sub_(P)
+        return hbar, P, gap(hbar, P)
+    return hbar.sub_(P)  # f = gap(hbar, P) (core.ees), in place
 
 
 def _positions(width: int, device) -> torch.Tensor:
@@ -192,13 +193,13 @@ def _resolve_first(found: torch.Tensor, i_raw: torch.Tensor, n: torch.Tensor, to
     # at k = n the crossing is structural: it exists exactly when the row is not uniform
     i_star = torch.where(before_n, i_raw, n)
     has = before_n | (top_ties < n)
-    k = i_star - 1 if rule == "first-exclusive" else i_star
+    k = count_first(i_star, rule, n)
     return torch.where(has, k, n)
 
 
 def _lower_limit(top_ties: torch.Tensor, m: int) -> torch.Tensor:
     # compare only i >= max(2, m + 1), and skip the tied top block (never a crossing)
-    return torch.clamp(top_ties + 1, min=max(2, m + 1))
+    return torch.clamp(top_ties + 1, min=first_candidate(m))
 
 
 def _finish(k: torch.Tensor, n: torch.Tensor, m: int) -> torch.Tensor:

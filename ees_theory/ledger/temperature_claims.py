@@ -7,6 +7,8 @@ import math
 import mpmath
 import numpy as np
 
+from ..core.ctx import MP
+from ..core.temperatures import dynatemp_range
 from ..reference import dynatemp_temperature, edt_temperature, entropy, softmax
 from ..reference.rows import as_row
 from .registry import Counterexample, register_claim, to_hex
@@ -62,7 +64,7 @@ def _dyn_certify(z: np.ndarray, stored: Counterexample | None = None) -> Counter
     if T is None:
         return None
     with mpmath.workprec(200):  # temp -/+ delta of two doubles, exactly
-        t_min, t_max = max(mpmath.mpf(0), mpmath.mpf(temp) - delta), mpmath.mpf(temp) + delta
+        t_min, t_max = dynatemp_range(temp, delta, MP)
     with mpmath.workdps(50):
         tol = mpmath.mpf(10) ** -25 * (1 + abs(t_max))
         if t_min - tol <= T <= t_max + tol:
@@ -85,7 +87,7 @@ def _check_dyn_range(ctx):
     for fam, z in _rows(ctx, max_vocab=30):
         temp, delta, e = float(ctx.rng.uniform(0, 3)), float(ctx.rng.uniform(0.01, 2)), float(ctx.rng.uniform(0.01, 4))
         with mpmath.workprec(200):  # temp -/+ delta of two doubles, exactly
-            t_min, t_max = max(mpmath.mpf(0), mpmath.mpf(temp) - delta), mpmath.mpf(temp) + delta
+            t_min, t_max = dynatemp_range(temp, delta, MP)
         T = dynatemp_temperature(z, temp, delta, e)
         if T is None:
             continue

@@ -224,11 +224,6 @@ class ExactContext:
     def p(self, i: int, prec: int):
         return self.e(i, prec) / self.S(prec)
 
-    def entropy(self, prec: int):
-        S = self.S(prec)
-        H = iv.log(S) + self.A(prec) / S
-        return H
-
     # ---- the decision procedure -----------------------------------------------------------------
     def decide(
         self,

@@ -69,6 +69,8 @@ from mpmath import iv
 from .. import spec
 from ..spec.methods import DEFAULT_POLICY, POLICIES, MethodSpec, check_params
 from ..spec.methods import SAMPLERS as METHODS
+from ..core.ctx import FLOAT
+from ..core.entropy import entropy_of_probs
 from ..core.certify import DEFAULT_MAX_PREC, enclose, float_bounds, iv_bounds, iv_precision, precisions
 from .rows import ExactRow, as_row
 from .trunc_exact import Check, ExactContext
@@ -246,8 +248,8 @@ def _eta(row, ctx, tau, policy, prm):
     k1, checks = _epsilon_checks(ctx, eps, strict)
     # ln p_i + H - ln(sqrt(eps)) = A/S - a_i - ln(eps)/2  (no exact form: intervals only)
     p = ctx.est_p
+    H = float(entropy_of_probs(p, FLOAT))
     with np.errstate(divide="ignore", invalid="ignore"):
-        H = float(-np.sum(np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)))
         est = np.log(p) + H - 0.5 * math.log(eps)
 
     def decide(i):
@@ -335,8 +337,7 @@ def _typical(row, ctx, tau, policy, prm):
         return (0,), [], None
     xs = ctx.exponents
     p = ctx.est_p
-    with np.errstate(divide="ignore", invalid="ignore"):
-        H = float(-np.sum(np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)))
+    H = float(entropy_of_probs(p, FLOAT))
     checks: list[Check] = []
     prec0 = precisions(ctx.max_prec)[0]
     with iv_precision(prec0):

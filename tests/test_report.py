@@ -130,3 +130,9 @@ def test_spec_chapter_states_every_claim_of_the_ledger():
     section5 = text.split("(spec-claims)=", 1)[1].split("(spec-contract)=", 1)[0]
     stated = re.findall(r"^\| ([A-Z][A-Z0-9-]+) \|", section5, flags=re.M)
     assert sorted(stated) == sorted(claims.recorded_verdicts())
+
+
+def test_markdown_cells_are_literal():
+    # claim statements hold '*', '_' and '$': in a markdown table they must stay text
+    md = Table([("T(c*theta, c*H) = T(theta, H); T_min <= T; costs $5",)], ["statement"]).markdown()
+    assert md.splitlines()[2] == "| T(c\\*theta, c\\*H) = T(theta, H); T\\_min \\<= T; costs \\$5 |"

@@ -40,7 +40,7 @@ def evidence_size(v: Any) -> str | None:
     return f"{m.group(1)} spot checks" if m else None
 
 
-def claims_index(verdicts: Iterable[Any], page_dir: str | None = "proofs") -> Table:
+def claims_index(verdicts: Iterable[Any], page_dir: str | None = "proofs", statements: bool = True) -> Table:
     """The index of the claims part: every claim, its verdict, its evidence size, its page.
 
     Each id links to its page (:func:`~ees_theory.report.tables.claim_link`), written relative to
@@ -57,8 +57,8 @@ def claims_index(verdicts: Iterable[Any], page_dir: str | None = "proofs") -> Ta
     EES-MONO   refuted  counterexample, n = 3          0  f(k) = Hbar_k - P_k is strictly decreasing in k
     EES-EXIST  proved   10 spot checks                 0  for every non-uniform ...
     """
-    rows = [[claim_link(v, page_dir), v.verdict, evidence_size(v), int(v.undecided), v.statement] for v in verdicts]
-    return Table(rows, ["claim", "verdict", "evidence", "undecided", "statement"])
+    rows = [[claim_link(v, page_dir), v.verdict, evidence_size(v), int(v.undecided)] + ([v.statement] if statements else []) for v in verdicts]
+    return Table(rows, ["claim", "verdict", "evidence", "undecided"] + (["statement"] if statements else []))
 
 
 class Evidence:

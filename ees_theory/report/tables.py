@@ -93,8 +93,12 @@ class Code:
         return self.text
 
 
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\|*_`[]<$"})
+
+
 def _md_escape(s: str) -> str:
-    return s.replace("|", "\\|").replace("\n", " ")
+    """Text as literal markdown: ``T(c*theta)`` must not turn into emphasis, ``$`` into math."""
+    return s.translate(_MD_SPECIAL).replace("\n", " ")
 
 
 def _is_number(v: Any) -> bool:

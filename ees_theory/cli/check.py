@@ -8,6 +8,7 @@ steered toward close calls. Exit status 0 only on conformance.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -35,7 +36,22 @@ def register(sub) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run recorded in --json OUT")
     p.add_argument("--no-shrink", action="store_true", help="do not shrink failures")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the verdict line")
+    p.add_argument("--workers", type=_workers, default="auto", metavar="N",
+                   help="processes that judge the cases against the reference: N, or auto (default: one per CPU core "
+                        "when there are enough cases)")
     p.set_defaults(func=run)
+
+
+def _workers(text: str):
+    if text == "auto":
+        return text
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be 'auto' or an integer >= 1, got {text!r}")
+    return n
 
 
 def add_port_arguments(p, port_required: bool = True) -> None:
@@ -112,6 +128,7 @@ def run(args) -> int:
     try:
         report = cf.run_check(port, args.method, args.dtype, cases, options=options, port_spec=args.port, journal=args.json,
                               resume=args.resume, shrink=not args.no_shrink, hunt=0 if args.case else args.hunt, skipped=skipped,
+                              workers=args.workers,
                               progress=progress_bar(sys.stderr.isatty() and not args.quiet, f"check {args.method}/{args.dtype}"))
     except KeyboardInterrupt:
         where = f"; continue with --resume --json {args.json}" if args.json else ""

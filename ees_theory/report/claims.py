@@ -17,7 +17,7 @@ from typing import Any, Iterable
 
 from .tables import Table, claim_link, claim_table, gap_table
 
-__all__ = ["evidence_size", "claims_index", "Evidence", "claim_evidence", "gap_figure"]
+__all__ = ["evidence_size", "minimal_size", "claims_index", "Evidence", "claim_evidence", "gap_figure"]
 
 # "12 certified spot checks", "12 60-digit spot checks", "12 rows, certified": the ledger's wording
 _SPOT = re.compile(r"(\d+) (?:[\w-]+ )?(?:certified )?(?:spot checks|rows)")
@@ -52,13 +52,32 @@ def claims_index(verdicts: Iterable[Any], page_dir: str | None = "proofs", state
     '[EES-MONO](ees-mono.md)'
     >>> t = claims_index(claims.run_ledger(ids=["EES-MONO", "EES-EXIST"]), page_dir=None)
     >>> print(t)
-    claim      verdict  evidence               undecided  statement
-    ---------  -------  ---------------------  ---------  ...
-    EES-MONO   refuted  counterexample, n = 3          0  f(k) = Hbar_k - P_k is strictly decreasing in k
-    EES-EXIST  proved   10 spot checks                 0  for every non-uniform ...
+    claim      verdict  evidence               minimal size  undecided  statement
+    ---------  -------  ---------------------  ------------  ---------  ...
+    EES-MONO   refuted  counterexample, n = 3  3 (proved)            0  f(k) = Hbar_k - P_k is strictly decreasing in k
+    EES-EXIST  proved   10 spot checks         –                     0  for every non-uniform ...
     """
-    rows = [[claim_link(v, page_dir), v.verdict, evidence_size(v), int(v.undecided)] + ([v.statement] if statements else []) for v in verdicts]
-    return Table(rows, ["claim", "verdict", "evidence", "undecided"] + (["statement"] if statements else []))
+    rows = [[claim_link(v, page_dir), v.verdict, evidence_size(v), minimal_size(v), int(v.undecided)] + ([v.statement] if statements else [])
+            for v in verdicts]
+    return Table(rows, ["claim", "verdict", "evidence", "minimal size", "undecided"] + (["statement"] if statements else []))
+
+
+def minimal_size(v: Any) -> str | None:
+    """For a refuted claim, the smallest size of a counterexample and whether it is proved
+    (``Verdict.minimality``, the ledger's record); ``None`` otherwise.
+
+    >>> from types import SimpleNamespace as NS
+    >>> minimal_size(NS(minimality={"status": "minimal size proved", "size": 3}))
+    '3 (proved)'
+    >>> minimal_size(NS(minimality={"status": "smallest found", "size": 5}))
+    '5 (smallest found)'
+    >>> minimal_size(NS(minimality=None)) is None
+    True
+    """
+    m = getattr(v, "minimality", None)
+    if not m:
+        return None
+    return f"{m['size']} ({'proved' if m['status'] == 'minimal size proved' else m['status']})"
 
 
 class Evidence:
@@ -81,7 +100,7 @@ def claim_evidence(claim_id: str) -> tuple[Any, Evidence]:
 
     >>> v, ev = claim_evidence("EES-MONO")
     >>> v.verdict, [len(t) for t in ev.tables]
-    ('refuted', [10, 2])
+    ('refuted', [12, 2])
     >>> claim_evidence("NO-SUCH")
     Traceback (most recent call last):
     ...

@@ -319,8 +319,8 @@ def gap_table(gaps: Iterable[Any], caption: str | None = None) -> Table:
     """
     rows = []
     for g in gaps:
-        d = g if isinstance(g, Mapping) else g.__dict__
-        rows.append([int(d["k"]), d["sign"], float(d["f_lo"]), float(d["f_hi"]), d["method"]])
+        get = g.__getitem__ if isinstance(g, Mapping) else lambda name: getattr(g, name)
+        rows.append([int(get("k")), get("sign"), float(get("f_lo")), float(get("f_hi")), get("method")])
     return Table(rows, ["k", "sign", "f_lo", "f_hi", "method"], fmt={"f_lo": ".17g", "f_hi": ".17g"}, caption=caption)
 
 
@@ -340,6 +340,10 @@ def claim_table(v: Any) -> Table:
                  ["temperatures", ", ".join(f"{t:g}" for t in c.temperatures)],
                  ["parameters", ", ".join(f"{k} = {val}" for k, val in c.params.items()) or EMPTY],
                  ["logits (exact)", Code(", ".join(c.logits))]]
+    m = getattr(v, "minimality", None)
+    if m:
+        rows += [["minimal size", f"{m['size']} candidates: {m['status']}" + ("" if m["size"] == c.n else f" (this row has {c.n})")],
+                 ["why", m.get("argument")]]
     return Table(rows, ["", v.claim_id])
 
 

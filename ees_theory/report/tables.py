@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-__all__ = ["Table", "Link", "Code", "table", "claim_link", "ledger_table", "claim_table", "gap_table", "port_table", "relative_path", "EMPTY"]
+__all__ = ["Table", "Link", "Code", "table", "claim_link", "ledger_table", "claim_table", "gap_table", "port_table", "engine_matrix_table", "relative_path", "EMPTY"]
 
 #: What an empty cell shows (``None`` or a missing key).
 EMPTY = "–"
@@ -378,3 +378,31 @@ def port_table(report: Any, caption: str | None = None) -> Table:
     note = "; ".join(verdict[:1] + [f"skipped: {t['skipped']} case(s)"])
     return Table(rows, ["family", "cases", "passed", "admissible", "failed", "uncertified", f"worst case ({sev_name})"],
                  caption=caption or f"{report.port}: method {report.method}, dtype {report.dtype}", note=note)
+
+
+def engine_matrix_table(results: Iterable[Any], caption: str | None = None) -> Table:
+    """The engines matrix (``ees_theory.engines`` row results): one row per engine, method, policy,
+    dtype and form, with its verdict and counts; a row not run shows its reason instead of counts,
+    a failing row its first fault. The note tallies the verdicts.
+
+    >>> from types import SimpleNamespace as NS
+    >>> ok = NS(engine="kernels", engine_version="0.1", method="ees", policy="paper", dtype="float32", form="mask",
+    ...         verdict="conforms", passed=9, admissible=1, failed=0, skipped=2, reason=None, first_failure=None)
+    >>> gpu = NS(engine="vllm", engine_version=None, method="top-p", policy="paper", dtype="float32", form="mask",
+    ...          verdict="not-run", passed=0, admissible=0, failed=0, skipped=0, reason="needs CUDA", first_failure=None)
+    >>> t = engine_matrix_table([ok, gpu])
+    >>> [r[6:] for r in t.rows]
+    [['conforms', 9, 1, 0, 2, None], ['not-run', None, None, None, None, 'needs CUDA']]
+    >>> t.note
+    '1 conform, 0 fail, 1 not run'
+    """
+    rows = []
+    results = list(results)
+    for r in results:
+        ran = r.verdict != "not-run"
+        note = r.reason if not ran else (r.first_failure or {}).get("fault")
+        counts = [r.passed, r.admissible, r.failed, r.skipped] if ran else [None] * 4
+        rows.append([r.engine, r.engine_version, r.method, r.policy, r.dtype, r.form, r.verdict, *counts, note or None])
+    n = {v: sum(r.verdict == v for r in results) for v in ("conforms", "fails", "not-run")}
+    return Table(rows, ["engine", "version", "method", "policy", "dtype", "form", "verdict", "passed", "admissible", "failed", "skipped", "note"],
+                 caption=caption, note=f"{n['conforms']} conform, {n['fails']} fail, {n['not-run']} not run")

@@ -182,7 +182,8 @@ def main(argv=None) -> int:
 
     emit(f"# Kernel timings ({device}, float32)", "", f"{stamp()}. Machine: {machine(f'torch {torch.__version__}')}", "")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        emit("CUDA was asked for but is not available on this machine: nothing was run.")
+        emit("CUDA was asked for but is not available on this machine (torch built without CUDA, no GPU): nothing was run, "
+             "so there are no GPU ratios against top-p, and FlashInfer's sampling ops (CUDA only) were not installed or compared.")
         write()
         return 0
     if args.threads:

@@ -526,7 +526,7 @@ class EES(Method):
     }
 
     def diagnose(self, ref, k: int, row, params, options) -> tuple[str, list[str]]:
-        """The misreadings of SPEC section 2 that reproduce ``k`` (explanations, uncertified)."""
+        """The misreadings of specification §2 that reproduce ``k`` (explanations, uncertified)."""
         n, m = ref.n, ref.min_tokens_to_keep
         tau = params["temperature"]
         found: list[str] = []

@@ -335,7 +335,7 @@ def run_check(
     Cases of another method, or whose logits ``dtype`` cannot hold exactly, are skipped and
     counted (never silently dropped). ``hunt > 0`` adds a hypothesis search of that many inputs
     (``ees_theory.harness.hunt.hunt``), recorded as one more case of family ``hunt``.
-    ``workers`` processes judge the cases (see :func:`judge_workers`); the records are the same
+    ``workers`` processes judge the cases (see ``ees_theory.harness.runner.judge_workers``); the records are the same
     whatever their number, in plan order.
 
     >>> from ees_theory.harness.ports import InProcessPort

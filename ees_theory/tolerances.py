@@ -26,6 +26,9 @@ from __future__ import annotations
 
 import math
 
+from .core.ctx import FLOAT
+from .core.temperatures import dynatemp_range
+
 __all__ = [
     "UNIT_ROUNDOFF",
     "SMALLEST_SUBNORMAL",
@@ -232,7 +235,7 @@ def dynatemp_temperature_bound(
     """
     cd = compute_dtype_name(dtype, accumulate)
     u = UNIT_ROUNDOFF[cd]
-    t_min, t_max = max(0.0, temp - delta), temp + delta
+    t_min, t_max = dynatemp_range(temp, delta, FLOAT)
     D = t_max - t_min
     H = float(entropy)
     if exponent == 0:

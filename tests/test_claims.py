@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ees_theory import spec
-from ees_theory.ledger import claims
+from ees_theory.ledger import claims, registry
 from ees_theory.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,7 +88,7 @@ def test_cli_exits_nonzero_on_a_changed_verdict(tmp_path, monkeypatch, capsys):
     data["claims"]["EES-EXIST"]["verdict"] = "refuted"
     p = tmp_path / "verdicts.json"
     p.write_text(json.dumps(data))
-    monkeypatch.setattr(claims, "LEDGER_PATH", p)
+    monkeypatch.setattr(registry, "LEDGER_PATH", p)
     assert main(["claims", "--claim", "EES-EXIST"]) == 1
     assert "changed" in capsys.readouterr().err
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from ees_theory import harness as cf
 from ees_theory.families import strategies
 from ees_theory.harness import Case, InProcessPort, Options, judge, run_check
-from ees_theory.harness.codec import cast, exact_in, from_hex, to_hex
+from ees_theory.spec.formats import cast, exact_in, from_hex, to_hex
 from ees_theory.harness.methods import ees_admissible
 from ees_theory import reference
 from tests.ports import numpy_port

@@ -8,7 +8,7 @@ import numpy as np
 
 from ees_theory.families import distributions
 from ees_theory.harness import vectors as v
-from ees_theory.harness.codec import DTYPES, from_hex
+from ees_theory.spec.formats import DTYPES, from_hex
 
 
 def test_vectors_are_current():

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from .. import spec
-from ..reference.truncation import POLICIES
+from ..spec.methods import POLICIES
 from ..tolerances import ACCUMULATE
 
 __all__ = ["register", "run", "progress_bar"]

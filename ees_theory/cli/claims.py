@@ -21,7 +21,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..ledger import claims
+    from ..ledger import claims, registry
 
     ids = None
     if args.claim:
@@ -44,7 +44,7 @@ def run(args) -> int:
         if ids is not None:
             raise ValueError("--record writes the whole ledger: use it without --claim")
         claims.write_ledger(verdicts)
-        print(f"recorded {len(verdicts)} verdicts in {claims.LEDGER_PATH}")
+        print(f"recorded {len(verdicts)} verdicts in {registry.LEDGER_PATH}")
         return 0
     changed = [v.claim_id for v in verdicts if recorded.get(v.claim_id, {}).get("verdict", v.verdict) != v.verdict]
     missing = [v.claim_id for v in verdicts if v.claim_id not in recorded]

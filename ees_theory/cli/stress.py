@@ -16,14 +16,14 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from ..reference.truncation import POLICIES
+from ..spec.formats import DTYPES
+from ..spec.methods import POLICIES
 from ..tolerances import ACCUMULATE
 
 __all__ = ["register", "run", "parse_sweep", "parse_impl"]
 
 #: which parameter ``--temperature`` sweeps for each method
 SWEPT = {"ees": "temperature", "edt": "T0", "dynatemp": "temp"}
-_DTYPES = ("float64", "float32", "float16", "bfloat16")
 
 
 def parse_sweep(text: str) -> list[float]:
@@ -59,7 +59,7 @@ def parse_impl(impl: str, dtype: str | None) -> tuple[str, str, str]:
     (('builtin:input', 'float16', 'input'), ('pkg.mod:fn', 'float32', 'input'))
     """
     head, _, tail = impl.partition(":")
-    if head in _DTYPES:
+    if head in DTYPES:
         acc = tail or "float32"
         if acc not in ACCUMULATE:
             raise ValueError(f"accumulation mode must be one of {', '.join(ACCUMULATE)}; got {acc!r}")
@@ -77,7 +77,7 @@ def register(sub) -> None:
     p.add_argument("--impl", required=True,
                    help="DTYPE[:ACCUMULATE] for a built-in float variant, or a port (module:callable, exec:COMMAND, builtin)")
     p.add_argument("--method", "-m", default="ees", help="ees, edt, dynatemp or a truncation sampler (default ees)")
-    p.add_argument("--dtype", choices=_DTYPES, help="dtype for a port (built-ins take it from --impl)")
+    p.add_argument("--dtype", choices=DTYPES, help="dtype for a port (built-ins take it from --impl)")
     p.add_argument("--family", action="append", metavar="NAME", help="family to draw from (repeatable; default all)")
     p.add_argument("--vocab", default="8,64,512,4096", help="vocabulary size(s), comma-separated (default 8,64,512,4096)")
     p.add_argument("--temperature", default=None,

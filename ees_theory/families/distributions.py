@@ -45,6 +45,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..core.ees import count_first
+from ..spec.formats import DTYPES, check_dtype, round_to_dtype
+
 __all__ = [
     "FAMILY_NAMES",
     "FAMILIES",
@@ -60,8 +63,6 @@ __all__ = [
 
 #: Largest vocabulary a family draws (a 2**18 vocabulary covers every current LLM tokenizer).
 MAX_VOCAB = 262_144
-#: Formats a row can be rounded to.
-DTYPES = ("float64", "float32", "float16", "bfloat16")
 #: ``ln`` of the smallest positive subnormal of each format: ``exp(x)`` underflows to 0 below it.
 UNDERFLOW_LOG = {
     "float64": math.log(2.0**-1074),
@@ -69,33 +70,6 @@ UNDERFLOW_LOG = {
     "float16": math.log(2.0**-24),
     "bfloat16": math.log(2.0**-133),
 }
-
-
-def round_to_dtype(values: np.ndarray, dtype: str) -> np.ndarray:
-    """Round float64 values to ``dtype`` (round to nearest even) and return them as float64.
-
-    bfloat16 is the top half of a float32; it is rounded here by integer arithmetic on the bits,
-    so no torch is needed.
-
-    >>> round_to_dtype(np.array([1.0 + 2.0**-9, -np.inf]), "bfloat16").tolist()
-    [1.0, -inf]
-    >>> round_to_dtype(np.array([0.1]), "float16").tolist()
-    [0.0999755859375]
-    """
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}; got {dtype!r}")
-    v = np.asarray(values, dtype=np.float64)
-    if dtype == "float64":
-        return v.copy()
-    if dtype != "bfloat16":
-        with np.errstate(over="ignore"):
-            return v.astype(dtype).astype(np.float64)
-    with np.errstate(over="ignore"):
-        bits = v.astype(np.float32).view(np.uint32).astype(np.uint64)
-    finite = np.isfinite(v)
-    rounding = ((bits >> 16) & 1) + 0x7FFF  # round half to even on the dropped 16 bits
-    rounded = np.where(finite, (bits + rounding) & 0xFFFF0000, bits & 0xFFFF0000)
-    return rounded.astype(np.uint32).view(np.float32).astype(np.float64)
 
 
 def float_kstar(logits: np.ndarray, temperature: float = 1.0) -> int:
@@ -114,8 +88,8 @@ def float_kstar(logits: np.ndarray, temperature: float = 1.0) -> int:
     if row.n == 1:
         return 1
     f = curve_enclosure(row, temperature).f_mid[1:]
-    neg = np.flatnonzero(f < 0)
-    return int(neg[0] + 1) if len(neg) else row.n
+    neg = np.flatnonzero(f < 0)  # f[j] is f(j + 2)
+    return int(count_first(int(neg[0]) + 2 if len(neg) else None, "first-exclusive", row.n))
 
 
 # ---- samplers: each takes (rng, vocab, **params) and returns float64 logits in sorted-free order --
@@ -264,8 +238,7 @@ class Family:
             raise TypeError(f"vocab must be an int, got {type(vocab).__name__}")
         if not 1 <= vocab <= MAX_VOCAB:
             raise ValueError(f"vocab must lie in 1..{MAX_VOCAB}, got {vocab}")
-        if dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}; got {dtype!r}")
+        check_dtype(dtype)
         kwargs = dict(self.defaults, **params)
         try:
             z = np.asarray(self.sampler(rng, int(vocab), **kwargs), dtype=np.float64)

@@ -29,12 +29,13 @@ from pathlib import Path
 from typing import Sequence
 
 from .cases import Case
-from .codec import DTYPES
+from ..spec.formats import DTYPES
 from .generate import generated_cases
 from .hunt import hunt
 from .methods import METHODS, Method, Options, OutputFault, Verdict, get_method, judge, register_method
 from .truncation import TRUNCATION_METHODS, Truncation
 from .ports import InProcessPort, Outcome, Port, SubprocessPort, load_callable, open_port
+from . import builtin  # noqa: F401,E402  (registers the "builtin" port scheme)
 from .runner import Journal, Report, repro_line, run_check
 from .vectors import is_current, load_vectors, regen, vectors_path
 
@@ -146,7 +147,7 @@ def check_builtin(
     >>> [(r.options.policy, r.ok) for r in check_builtin(["min-p"], ["bfloat16"], ["input"])]
     [('paper', True), ('transformers', True), ('llama.cpp', True)]
     """
-    from ..reference.truncation import METHODS as SAMPLERS
+    from ..spec.methods import SAMPLERS
 
     reports = []
     for method in methods:

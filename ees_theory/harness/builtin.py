@@ -16,13 +16,14 @@ from typing import Callable
 import numpy as np
 
 from .. import tolerances
-from .codec import check_dtype
+from ..spec.formats import DTYPES, check_dtype
+from .ports import InProcessPort, register_scheme
 from .truncation import TRUNCATION_METHODS
 
 __all__ = ["builtin_functions", "builtin_port", "BUILTIN_DTYPES"]
 
 #: dtypes the built-in variants are checked in
-BUILTIN_DTYPES = ("float64", "float32", "float16", "bfloat16")
+BUILTIN_DTYPES = DTYPES
 
 
 def _tensor(rows: np.ndarray, dtype: str):
@@ -135,7 +136,13 @@ def builtin_port(method: str, dtype: str, accumulate: str = "float32", timeout: 
     >>> builtin_port("dynatemp", "float16", "input").name
     'builtin:float16:input'
     """
-    from .ports import InProcessPort
-
     one, batched = builtin_functions(method, dtype, accumulate, policy)
     return InProcessPort(one, f"builtin:{dtype}:{accumulate}", batched, timeout)
+
+
+def _open_builtin(rest: str, spec: str, method: str, dtype: str, *, isolate: bool, timeout: float | None, policy: str):
+    # a built-in variant runs in process: it is the toolkit's own code, there is nothing to isolate
+    return builtin_port(method, dtype, rest or "float32", timeout=timeout, policy=policy)
+
+
+register_scheme("builtin", _open_builtin)

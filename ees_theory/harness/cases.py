@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .codec import DTYPES, cast, exact_in, from_hex, from_hex_list, hex_list, to_hex
+from ..spec.formats import DTYPES, cast, exact_in, from_hex, from_hex_list, hex_list, to_hex
 
 __all__ = ["Case", "params_from_json", "params_to_json"]
 

@@ -17,7 +17,7 @@ from typing import Sequence
 import numpy as np
 
 from .cases import Case
-from .codec import cast, check_dtype, exact_in
+from ..spec.formats import cast, check_dtype, exact_in
 from .methods import get_method
 
 __all__ = ["generated_cases", "family_names", "DEFAULT_VOCABS", "fit_to_dtype"]

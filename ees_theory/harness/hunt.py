@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, Phase, given, settings, target
 from hypothesis import strategies as st
 
 from .cases import Case
-from .codec import check_dtype
+from ..spec.formats import check_dtype
 from .generate import fit_to_dtype
 from .methods import Options, Verdict, get_method
 from .ports import Port

@@ -41,6 +41,9 @@ import mpmath
 import numpy as np
 
 from .. import reference, tolerances
+from ..core.ctx import FLOAT, MP
+from ..core.ees import count_first, count_last, first_candidate
+from ..core.temperatures import dynatemp_range, dynatemp_temperature, edt_temperature
 
 __all__ = [
     "Method",
@@ -245,9 +248,9 @@ def ees_admissible(ref: reference.EESResult, bound: float) -> set[int]:
     can_stay = hi + bound >= 0
     ks: set[int] = set()
     if rule in ("first-exclusive", "first-inclusive"):
-        for i in range(max(2, m + 1), n + 1):
+        for i in range(first_candidate(m), n + 1):
             if can_cross[i - 2]:
-                ks.add(i - 1 if rule == "first-exclusive" else i)
+                ks.add(count_first(i, rule, n))
             if not can_stay[i - 2]:
                 break
         else:
@@ -260,12 +263,12 @@ def ees_admissible(ref: reference.EESResult, bound: float) -> set[int]:
                 break
         else:
             ks.add(1)
-        ks = {max(k, min(m, n)) for k in ks}
+        ks = {count_last(k, n, m) for k in ks}
     return ks
 
 
 def _first_crossing(values: list, m: int, n: int, strict: bool = True) -> int | None:
-    for i in range(max(2, m + 1), n + 1):
+    for i in range(first_candidate(m), n + 1):
         v = values[i - 2]
         if (v < 0) if strict else (v <= 0):
             return i
@@ -504,7 +507,7 @@ class _Temperature(Method):
         t = obj["temperature"]
         if t is None:
             return self.normalize(None, vocab)
-        from .codec import from_hex
+        from ..spec.formats import from_hex
 
         try:
             return self.normalize(from_hex(t), vocab)
@@ -586,11 +589,7 @@ class EDT(_Temperature):
 
     @staticmethod
     def formula(H, T0, theta, N):
-        if theta == 0:
-            return mpmath.mpf(T0)
-        if H <= 0:
-            return mpmath.mpf(0)
-        return T0 * mpmath.power(N, theta / H)
+        return edt_temperature(H, T0, theta, N, MP)
 
     def judge(self, row, params, ref, value, dtype, options) -> Verdict:
         rho = tolerances.temperature_rtol(dtype)
@@ -630,13 +629,8 @@ class Dynatemp(_Temperature):
 
     @staticmethod
     def formula(H, ln_n, temp, delta, exponent):
-        t_min = max(mpmath.mpf(0), mpmath.mpf(temp) - delta)
-        t_max = mpmath.mpf(temp) + delta
-        if exponent == 0:
-            return t_max
-        if H <= 0:  # exponent < 0: T grows without bound as H -> 0
-            return t_min if exponent > 0 else mpmath.inf
-        return t_min + (t_max - t_min) * mpmath.power(H / ln_n, exponent)
+        t_min, t_max = dynatemp_range(temp, delta, MP)
+        return dynatemp_temperature(H, ln_n, t_min, t_max, exponent, MP)
 
     def _span(self, H, ln_n, params, rho):
         H_lo, H_hi = self.entropy_span(H, rho)
@@ -673,7 +667,7 @@ class Dynatemp(_Temperature):
                 n_finite = int(np.isfinite(np.asarray(row, dtype=np.float64)).sum())
                 alts = {}
                 exponent = params["exponent"]
-                t_min, t_max = max(0.0, temp - delta), temp + delta
+                t_min, t_max = dynatemp_range(temp, delta, FLOAT)
                 if not (t_min <= ref <= t_max) and value in (t_min, t_max):
                     alts["clamped"] = (mpmath.mpf(value), mpmath.mpf(value), f"T clamped to [T_min, T_max]; with exponent {exponent} < 0 llama.cpp's T leaves that range")
                 if 1 < n_finite < size:

@@ -13,6 +13,9 @@ A port is named by a string (``PORT`` on the command line):
 * ``builtin`` or ``builtin:ACCUMULATE`` -- the toolkit's own float variants (``ees_theory.torch``)
   in the dtype under test, reductions in the input dtype or in float32.
 
+The schemes are a table (:data:`PORT_SCHEMES`); ``ees_theory.harness.builtin`` registers
+``builtin`` with :func:`register_scheme`, as an engine adapter would register its own.
+
 Every call yields an :class:`Outcome`: a normalised answer, or a fault (``raised``,
 ``bad-output``, ``nan``, ``mutated-input``, ``timeout``, ``crashed``, ``protocol-error``) with a
 message.
@@ -44,11 +47,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .codec import check_dtype, hex_list
+from ..spec.formats import check_dtype, hex_list
 from .cases import params_to_json
 from .methods import OutputFault, get_method
 
-__all__ = ["Outcome", "Port", "InProcessPort", "SubprocessPort", "open_port", "load_callable", "PortTimeout"]
+__all__ = ["Outcome", "Port", "InProcessPort", "SubprocessPort", "open_port", "load_callable", "PortTimeout", "PORT_SCHEMES", "register_scheme", "scheme_of"]
 
 
 @dataclass
@@ -356,6 +359,51 @@ def _worker_env() -> dict:
     return env
 
 
+#: Port schemes, by name: ``opener(rest, spec, method, dtype, isolate=, timeout=, policy=) -> Port``,
+#: where ``rest`` is what follows ``<scheme>:`` in the port's name. ``module`` and ``file`` (Python
+#: ports) have no prefix; other modules add schemes with :func:`register_scheme` (``builtin`` does).
+PORT_SCHEMES: dict[str, Callable[..., Port]] = {}
+
+
+def register_scheme(name: str, opener: Callable[..., Port]) -> None:
+    """Register a port scheme: a port named ``<name>`` or ``<name>:<rest>`` is opened by ``opener``.
+
+    >>> sorted(PORT_SCHEMES)
+    ['builtin', 'exec', 'file', 'module']
+    """
+    PORT_SCHEMES[name] = opener
+
+
+def scheme_of(spec: str) -> tuple[str, str]:
+    """``(scheme, rest)`` of a port name: a registered prefix, else a Python ``module`` or ``file``.
+
+    >>> scheme_of("exec:./port --fast"), scheme_of("pkg.mod:fn"), scheme_of("ports/p.py:fn")
+    (('exec', './port --fast'), ('module', 'pkg.mod:fn'), ('file', 'ports/p.py:fn'))
+    """
+    head, _, rest = spec.partition(":")
+    if head in PORT_SCHEMES and head not in ("module", "file"):
+        return head, rest
+    mod_name = spec.rpartition(":")[0]
+    return ("file" if mod_name.endswith(".py") or os.sep in mod_name else "module"), spec
+
+
+def _open_exec(rest: str, spec: str, method: str, dtype: str, *, isolate: bool, timeout: float | None, policy: str) -> Port:
+    return SubprocessPort(shlex.split(rest), spec, timeout)
+
+
+def _open_python(rest: str, spec: str, method: str, dtype: str, *, isolate: bool, timeout: float | None, policy: str) -> Port:
+    if isolate:
+        load_callable(spec)  # fail early, here, on a name that does not import
+        return SubprocessPort([sys.executable, "-m", "ees_theory.harness.worker", spec], spec, timeout, env=_worker_env())
+    fn = load_callable(spec)
+    return InProcessPort(fn, spec, _find_batched(fn, spec), timeout)
+
+
+register_scheme("exec", _open_exec)
+register_scheme("module", _open_python)
+register_scheme("file", _open_python)
+
+
 def open_port(spec: str, method: str, dtype: str, *, isolate: bool = True, timeout: float | None = 10.0, policy: str = "paper") -> Port:
     """Open the port named by ``spec`` (see the module docstring) for ``method`` in ``dtype``;
     ``policy`` is the engine convention a built-in truncation sampler follows.
@@ -369,16 +417,5 @@ def open_port(spec: str, method: str, dtype: str, *, isolate: bool = True, timeo
     check_dtype(dtype)
     if timeout is not None and (not math.isfinite(timeout) or timeout <= 0):
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-    if spec == "builtin" or spec.startswith("builtin:"):
-        from .builtin import builtin_port
-
-        accumulate = spec.partition(":")[2] or "float32"
-        return builtin_port(method, dtype, accumulate, timeout=timeout, policy=policy)
-    if spec.startswith("exec:"):
-        command = shlex.split(spec[len("exec:"):])
-        return SubprocessPort(command, spec, timeout)
-    if isolate:
-        load_callable(spec)  # fail early, here, on a name that does not import
-        return SubprocessPort([sys.executable, "-m", "ees_theory.harness.worker", spec], spec, timeout, env=_worker_env())
-    fn = load_callable(spec)
-    return InProcessPort(fn, spec, _find_batched(fn, spec), timeout)
+    scheme, rest = scheme_of(spec)
+    return PORT_SCHEMES[scheme](rest, spec, method, dtype, isolate=isolate, timeout=timeout, policy=policy)

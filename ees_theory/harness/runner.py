@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from .cases import Case, params_to_json
-from .codec import hex_list
+from ..spec.formats import hex_list
 from .methods import Options, Verdict, get_method
 from .ports import Outcome, Port
 from .shrink import shrink_case

@@ -193,7 +193,7 @@ class Truncation(Method):
             return mask
         if "token" not in obj or "mu" not in obj:
             raise OutputFault("bad-output", f"a {self.name} answer needs 'token' (the chosen id) and 'mu' (hex float)")
-        from .codec import from_hex
+        from ..spec.formats import from_hex
 
         try:
             mu = from_hex(obj["mu"])

@@ -36,7 +36,7 @@ import numpy as np
 
 from .. import reference
 from .cases import Case
-from .codec import DTYPES
+from ..spec.formats import DTYPES
 from .generate import fit_to_dtype
 from .methods import Options, get_method
 
@@ -258,7 +258,7 @@ def _truncation_hand_cases() -> list[tuple[str, str, np.ndarray, dict, str, str]
 
 def _truncation_family_cases() -> list[tuple[str, str, np.ndarray, dict, str, str]]:
     from ..families import distributions
-    from ..reference.truncation import METHODS as SAMPLERS
+    from ..spec.methods import SAMPLERS
     from .truncation import TRUNCATION_METHODS
 
     out = []

@@ -24,7 +24,7 @@ from typing import Any, Callable, TextIO
 import numpy as np
 
 from .cases import params_from_json
-from .codec import cast, from_hex_list
+from ..spec.formats import cast, from_hex_list
 from .methods import OutputFault, get_method
 
 

@@ -36,19 +36,33 @@ from typing import Any, NamedTuple
 import torch
 
 from .. import spec
+from ..core.ees import count_first, first_candidate, gap
 from ._core import SUPPORTED_DTYPES, check_accumulate, check_logits, check_row_maxima, compute_dtype, log_k_table, row_temperature
+from ._sort import sort_rows_descending
+from ._workspace import scratch
 
 __all__ = ["ees_mask", "ees_keep_count", "ees_logits", "ees_curve", "EESCurve", "METHODS"]
 
-#: How ``ees_mask`` finds the crossing: ``"auto"`` (top-K for large vocabularies and the "first"
-#: rules), ``"sort"`` (always the full sort), ``"topk"`` (always start from the top-K candidates).
+#: How ``ees_mask`` finds the crossing: ``"auto"`` (the top-K window for rows whose crossing is
+#: predicted to lie near the top, the full sort for the others), ``"sort"`` (always the full sort),
+#: ``"topk"`` (always start from the top-K candidates, doubling K).
 METHODS = ("auto", "sort", "topk")
-#: ``"auto"`` uses the top-K path from this vocabulary size on.
+#: ``"auto"`` considers the top-K window from this vocabulary size on.
 TOPK_MIN_VOCAB = 4096
 #: First number of candidates examined by the top-K path (doubled while no crossing is found).
 TOPK_INITIAL = 128
 #: The top-K path hands the rows still unresolved to the full sort once K exceeds V / this.
 TOPK_GIVE_UP_FRACTION = 16
+#: ``"auto"`` predicts the crossing at about this many times the row's perplexity ``exp(H)``
+#: (measured on normal, Zipf-like and head-over-tail rows at V = 131072: the crossing lies below
+#: 3 exp(H) in all of them) and opens a window of that size, rounded up to a power of two ...
+AUTO_PERPLEXITY_FACTOR = 4
+#: ... when the window is at most V / this; wider windows cost about as much as the sort.
+AUTO_MAX_FRACTION = 32
+#: A row whose top token holds at least this probability but whose perplexity is large (a head
+#: over a long flat tail) has its crossing at the top (``k* = 1``) more often than not: ``"auto"``
+#: tries the first window on it before the sort.
+AUTO_HEAD_MASS = 1 / 64
 #: Large batches are processed this many elements at a time (whole rows): the dozen elementwise
 #: passes after the sort then run on data that stays in cache (measured on CPU at 64 x 131072:
 #: the passes cost 4x less per row in chunks of 8 rows than over the whole batch).
@@ -61,14 +75,14 @@ class _Rows(NamedTuple):
     x_max: torch.Tensor  # (B, 1) row maximum, compute dtype (exact widening)
     total: torch.Tensor  # (B, 1) T = sum_i exp((z_i - z_max) / tau), token order, compute dtype
     n: torch.Tensor  # (B,) number of candidates (finite logits)
-    top_ties: torch.Tensor  # (B,) how many candidates equal the maximum
     batch_shape: torch.Size
     cdtype: torch.dtype
     unit_tau: bool  # every temperature is exactly 1: dividing by it is the identity, skipped
     needs_clamp: bool  # (z_i - z_max) / tau can be -inf (masked tokens, overflow): clamp it
+    perplexity: torch.Tensor | None  # (B,) exp(H) of softmax(z / tau) when asked for (``"auto"``)
 
 
-def _prepare(logits: Any, temperature: Any, accumulate: str) -> _Rows:
+def _prepare(logits: Any, temperature: Any, accumulate: str, want_perplexity: bool = False) -> _Rows:
     if isinstance(logits, torch.Tensor) and logits.ndim >= 1 and logits.numel() > 0 and logits.dtype in SUPPORTED_DTYPES:
         x2 = logits.reshape(-1, logits.shape[-1])
         x_max_in = x2.amax(dim=-1, keepdim=True)
@@ -81,22 +95,53 @@ def _prepare(logits: Any, temperature: Any, accumulate: str) -> _Rows:
     check_accumulate(accumulate)
     cd = compute_dtype(x.dtype, accumulate)
     batch_shape = x.shape[:-1]
+    V = x2.shape[-1]
     tau = row_temperature(temperature, batch_shape, cd, x.device).reshape(-1, 1)
     x_max = x_max_in.to(cd)
     unit_tau = isinstance(temperature, (int, float)) and float(temperature) == 1.0
-    # T in token order, once for the whole batch: both search paths read the same bits.
-    shifted = torch.sub(x2.to(cd), x_max)
-    total = (shifted if unit_tau else shifted.div_(tau)).exp_().sum(dim=-1, keepdim=True)
-    n = torch.isfinite(x2).sum(dim=-1)
-    top_ties = (x2 == x_max_in).sum(dim=-1)
     # |z_i - z_max| / tau stays below the largest float unless a row is masked or spans too much
     spread = (x_max_in.double() - x_min_in.double()).max() / tau.double().min()
     needs_clamp = not bool(spread <= torch.finfo(cd).max / 2)
-    return _Rows(x2, tau, x_max, total, n, top_ties, batch_shape, cd, unit_tau, needs_clamp)
+    # T in token order, once for the whole batch: both search paths read the same bits.
+    shifted = torch.sub(x2.to(cd), x_max, out=scratch("prep", x2.shape, cd, x.device))
+    if not unit_tau:
+        shifted.div_(tau)
+    perplexity = None
+    if want_perplexity:
+        if needs_clamp:
+            shifted.clamp_(min=-torch.finfo(cd).max)  # e * t is then 0 * finite for masked tokens
+        e = torch.exp(shifted, out=scratch("prep_e", x2.shape, cd, x.device))
+        total = e.sum(dim=-1, keepdim=True)
+        # exp(H) = T exp(A / T), A = -sum e t: a speed heuristic only, never part of a result
+        ent = torch.log(total).squeeze(-1) - torch.linalg.vecdot(e, shifted) / total.squeeze(-1)
+        perplexity = torch.exp(ent.double().clamp(min=0.0))
+    else:
+        total = shifted.exp_().sum(dim=-1, keepdim=True)
+    # the count of candidates needs a pass over the row only where some token is masked
+    if bool(torch.isfinite(x_min_in).all()):
+        n = torch.full((x2.shape[0],), V, dtype=torch.long, device=x.device)
+    else:
+        n = torch.isfinite(x2).sum(dim=-1)
+    return _Rows(x2, tau, x_max, total, n, batch_shape, cd, unit_tau, needs_clamp, perplexity)
 
 
-def _gap(vals: torch.Tensor, rows: _Rows, sel: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``(Hbar_k, P_k, f(k))`` for ``k = 1..W`` from the first ``W`` sorted logits ``vals``.
+_LOG_K: dict = {}
+
+
+def _log_k(length: int, dtype: torch.dtype, device) -> torch.Tensor:
+    """:func:`log_k_table`, kept for the vocabulary sizes in use (it is read, never written)."""
+    key = (length, dtype, str(device))
+    table = _LOG_K.get(key)
+    if table is None:
+        if len(_LOG_K) > 32:
+            _LOG_K.clear()
+        table = _LOG_K[key] = log_k_table(length, dtype, device)
+    return table
+
+
+def _gap(vals: torch.Tensor, rows: _Rows, sel: torch.Tensor | None, parts: bool = False):
+    """``f(k)`` for ``k = 1..W`` from the first ``W`` sorted logits ``vals`` (with ``parts``:
+    ``(Hbar_k, P_k, f(k))`` in fresh tensors; without, ``f`` lives in a scratch buffer).
 
     ``sel`` picks the rows of ``rows`` that ``vals`` belongs to (None: all). The values at
     position ``k`` depend only on ``vals[:, :k]`` and the row constants, so a window of the top
@@ -104,22 +149,25 @@ def _gap(vals: torch.Tensor, rows: _Rows, sel: torch.Tensor | None) -> tuple[tor
     """
     pick = (lambda t: t) if sel is None else (lambda t: t[sel])
     cd = rows.cdtype
+    shape, dev = vals.shape, vals.device
+    buf = (lambda slot: None) if parts else (lambda slot: scratch(slot, shape, cd, dev))
     # t = -a = (z_(i) - z_max) / tau <= 0, capped so that e * t is 0 * finite for masked tokens
-    t = torch.sub(vals.to(cd), pick(rows.x_max))
+    t = torch.sub(vals.to(cd), pick(rows.x_max), out=buf("gap_t"))
     if not rows.unit_tau:
         t.div_(pick(rows.tau))
     if rows.needs_clamp:
         t.clamp_(min=-torch.finfo(cd).max)
-    e = torch.exp(t)
+    e = torch.exp(t, out=buf("gap_e"))
     neg_A = t.mul_(e).cumsum_(dim=-1)  # -A_k
     e[:, 0] = 0.0  # C_k = e_2 + ... + e_k keeps log1p accurate when the row is peaked
     C = e.cumsum_(dim=-1)
-    S = C + 1.0
+    S = torch.add(C, 1.0, out=buf("gap_S"))
     H = C.log1p_().sub_(neg_A.div_(S))
-    hbar = H.div_(log_k_table(vals.shape[-1], cd, vals.device))
+    hbar = H.div_(_log_k(vals.shape[-1], cd, vals.device))
     P = S.div_(pick(rows.total))  # <= 1 up to rounding; left unclamped (one pass fewer)
-    f = hbar - P
-    return hbar, P, f
+    if parts:
+        return hbar, P, gap(hbar, P)
+    return hbar.sub_(P)  # f = gap(hbar, P) (core.ees), in place
 
 
 def _positions(width: int, device) -> torch.Tensor:
@@ -133,7 +181,7 @@ def _first_crossing(f: torch.Tensor, lo: torch.Tensor) -> tuple[torch.Tensor, to
     if lo_max > 1:  # positions before lo are not compared (k = 1, the tied top block, m)
         head = min(lo_max - 1, width)
         f[:, :head].masked_fill_(_positions(head, f.device) < lo.unsqueeze(-1), float("inf"))
-    cross = (f < 0).view(torch.uint8)
+    cross = torch.lt(f, 0, out=scratch("cross", f.shape, torch.bool, f.device)).view(torch.uint8)
     i = cross.argmax(dim=-1)
     found = cross.gather(-1, i.unsqueeze(-1)).squeeze(-1).bool()
     return found, i + 1
@@ -145,26 +193,28 @@ def _resolve_first(found: torch.Tensor, i_raw: torch.Tensor, n: torch.Tensor, to
     # at k = n the crossing is structural: it exists exactly when the row is not uniform
     i_star = torch.where(before_n, i_raw, n)
     has = before_n | (top_ties < n)
-    k = i_star - 1 if rule == "first-exclusive" else i_star
+    k = count_first(i_star, rule, n)
     return torch.where(has, k, n)
 
 
-def _lower_limit(rows: _Rows, m: int) -> torch.Tensor:
+def _lower_limit(top_ties: torch.Tensor, m: int) -> torch.Tensor:
     # compare only i >= max(2, m + 1), and skip the tied top block (never a crossing)
-    return torch.clamp(rows.top_ties + 1, min=max(2, m + 1))
+    return torch.clamp(top_ties + 1, min=first_candidate(m))
 
 
-def _finish(k: torch.Tensor, rows: _Rows, m: int) -> torch.Tensor:
-    return torch.where((rows.n <= m) | (rows.n == 1), rows.n, k)
+def _finish(k: torch.Tensor, n: torch.Tensor, m: int) -> torch.Tensor:
+    return torch.where((n <= m) | (n == 1), n, k)
 
 
 def _k_full_sort(rows: _Rows, m: int, rule: str, sel: torch.Tensor | None = None):
-    """Kept counts, sorted logits and ids by the full sort (all rows, or the rows ``sel``)."""
+    """Per row (all rows, or the rows ``sel``): kept count ``k*``, the ``k*``-th sorted logit
+    and how many logits are at least that large, by the full sort."""
     x = rows.x if sel is None else rows.x[sel]
-    vals, idx = torch.sort(x, dim=-1, descending=True, stable=True)  # stable: ties by id ascending
+    srt = sort_rows_descending(x)
+    vals = srt.values
     n = rows.n if sel is None else rows.n[sel]
-    top = rows.top_ties if sel is None else rows.top_ties[sel]
-    _, _, f = _gap(vals, rows, sel)
+    top = srt.top_ties
+    f = _gap(vals, rows, sel)
     if rule == "last":
         width = f.shape[-1]
         pos = _positions(width, f.device)
@@ -176,69 +226,90 @@ def _k_full_sort(rows: _Rows, m: int, rule: str, sel: torch.Tensor | None = None
         k = torch.where(k_last >= 2, k_last, 1)
         k = torch.maximum(k, torch.clamp(n, max=m))
     else:
-        lo = torch.clamp(top + 1, min=max(2, m + 1))
-        found, i_raw = _first_crossing(f, lo)
+        found, i_raw = _first_crossing(f, _lower_limit(top, m))
         k = _resolve_first(found, i_raw, n, top, rule)
-    return k, vals, idx
+    k = _finish(k, n, m)
+    v_k = _kth(vals, k)
+    return k, v_k, srt.count_at_least(v_k)
 
 
-def _canonical_topk(x: torch.Tensor, width: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The ``width`` largest logits of each row in canonical order (value desc, id asc)."""
-    vals, idx = torch.topk(x, width, dim=-1, largest=True, sorted=True)
-    idx, by_id = idx.sort(dim=-1)
-    vals = vals.gather(-1, by_id)
-    vals, by_val = vals.sort(dim=-1, descending=True, stable=True)
-    return vals, idx.gather(-1, by_val)
-
-
-def _kth(vals: torch.Tensor, idx: torch.Tensor, k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _kth(vals: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     # clamped for rows the window does not settle yet (their k is not read)
-    g = (k - 1).clamp(min=0, max=vals.shape[-1] - 1).unsqueeze(-1)
-    return vals.gather(-1, g), idx.gather(-1, g)
+    return vals.gather(-1, (k - 1).clamp(min=0, max=vals.shape[-1] - 1).unsqueeze(-1))
+
+
+def _pow2_at_least(x: torch.Tensor) -> torch.Tensor:
+    return torch.exp2(torch.ceil(torch.log2(x.clamp(min=1.0))))
+
+
+def _auto_widths(rows: _Rows, m: int, initial: int) -> torch.Tensor:
+    """First top-K window per row for ``"auto"`` (0: go to the full sort at once)."""
+    V = rows.x.shape[-1]
+    cap = V // AUTO_MAX_FRACTION
+    want = _pow2_at_least(rows.perplexity * AUTO_PERPLEXITY_FACTOR).clamp(min=initial)
+    width = torch.where(want <= cap, want, 0.0)
+    # head over a long tail: the crossing is most likely at the very top, try the first window
+    head = (rows.total.squeeze(-1).double() <= 1 / AUTO_HEAD_MASS) & (width == 0)
+    return torch.where(head, float(initial), width).long()
 
 
 def _keep_counts(rows: _Rows, m: int, rule: str, method: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Per row: kept count ``k*``, the ``k*``-th sorted logit and its token id."""
+    """Per row: kept count ``k*``, the ``k*``-th sorted logit ``v`` (shape ``(B, 1)``) and how
+    many logits are ``>= v`` (more than ``k*`` when a tie straddles the cut)."""
     B, V = rows.x.shape
     use_topk = rule != "last" and (method == "topk" or (method == "auto" and V >= TOPK_MIN_VOCAB))
     if not use_topk:
-        k, vals, idx = _k_full_sort(rows, m, rule)
-        k = _finish(k, rows, m)
-        v_k, id_k = _kth(vals, idx, k)
-        return k, v_k, id_k
+        return _k_full_sort(rows, m, rule)
     device = rows.x.device
     k_out = torch.empty(B, dtype=torch.long, device=device)
     v_out = torch.empty(B, 1, dtype=rows.x.dtype, device=device)
-    id_out = torch.empty(B, 1, dtype=torch.long, device=device)
-    active = torch.arange(B, device=device)
-    width = min(V, max(TOPK_INITIAL, 2 * (m + 1)))
-    lo_all = _lower_limit(rows, m)
-    while active.numel():
-        if width < V and width > max(V // TOPK_GIVE_UP_FRACTION, TOPK_INITIAL):
-            width = V  # large K costs about a sort: finish with the full sort
-        if width >= V:
-            k, vals, idx = _k_full_sort(rows, m, rule, active)
-            k = _finish(k, rows._replace(n=rows.n[active]), m)
-            v_k, id_k = _kth(vals, idx, k)
-            k_out[active], v_out[active], id_out[active] = k, v_k, id_k
-            break
-        vals, idx = _canonical_topk(rows.x[active], width)
-        _, _, f = _gap(vals, rows, active)
+    c_out = torch.empty(B, dtype=torch.long, device=device)
+    initial = min(V, max(TOPK_INITIAL, 2 * (m + 1)))
+    if method == "auto":
+        widths = _auto_widths(rows, m, initial)
+    else:
+        widths = torch.full((B,), initial, dtype=torch.long, device=device)
+    rows_all = torch.arange(B, device=device)
+    to_sort = [rows_all[widths == 0]]
+    give_up = max(V // TOPK_GIVE_UP_FRACTION, TOPK_INITIAL)
+
+    def window(active: torch.Tensor, width: int) -> torch.Tensor:
+        """Settle the rows ``active`` from their top ``width`` logits; return the unsettled."""
+        vals = torch.topk(rows.x[active], width, dim=-1, largest=True, sorted=True).values
+        f = _gap(vals, rows, active)
         n = rows.n[active]
-        top = rows.top_ties[active]
-        found, i_raw = _first_crossing(f, lo_all[active])
-        k = _resolve_first(found, i_raw, n, top, rule)
-        k = torch.where((n <= m) | (n == 1), n, k)
+        # ties with the maximum counted in the window: exact unless the window is all tied,
+        # and then no position in it is compared and the row stays unsettled
+        top = (vals == vals[:, :1]).sum(dim=-1)
+        found, i_raw = _first_crossing(f, _lower_limit(top, m))
+        k = _finish(_resolve_first(found, i_raw, n, top, rule), n, m)
         covers = n <= width
-        v_k, id_k = _kth(vals, idx, k)
+        v_k = _kth(vals, k)
         # a k*-th logit tied with the last candidate may have tied twins outside the window
         tie_safe = v_k.squeeze(-1) > vals[:, -1]
         done = covers | (found & (i_raw < n) & tie_safe) | ((n <= m) | (n == 1))
         done_rows = active[done]
-        k_out[done_rows], v_out[done_rows], id_out[done_rows] = k[done], v_k[done], id_k[done]
-        active = active[~done]
-        width *= 2
-    return k_out, v_out, id_out
+        k_out[done_rows], v_out[done_rows] = k[done], v_k[done]
+        c_out[done_rows] = (vals[done] >= v_k[done]).sum(dim=-1)
+        return active[~done]
+
+    if method == "auto":  # one window per predicted width; a miss goes to the sort, not a doubling
+        for width in sorted(set(widths[widths > 0].tolist())):
+            to_sort.append(window(rows_all[widths == width], width))
+    else:
+        active, width = rows_all, initial
+        while active.numel():
+            if width >= V or width > give_up:  # large K costs about a sort: finish with the sort
+                to_sort.append(active)
+                break
+            active = window(active, width)
+            width *= 2
+    rest = torch.cat(to_sort)
+    if rest.numel():
+        rest, _ = rest.sort()
+        k, v_k, c = _k_full_sort(rows, m, rule, None if rest.numel() == B else rest)
+        k_out[rest], v_out[rest], c_out[rest] = k, v_k, c
+    return k_out, v_out, c_out
 
 
 def _in_row_chunks(fn, logits: Any, temperature: Any, accumulate: str):
@@ -291,7 +362,7 @@ def ees_keep_count(
     chunked = _in_row_chunks(lambda x, t: ees_keep_count(x, t, m, rule, accumulate, method=method), logits, temperature, accumulate)
     if chunked is not None:
         return chunked.reshape(logits.shape[:-1])
-    rows = _prepare(logits, temperature, accumulate)
+    rows = _prepare(logits, temperature, accumulate, want_perplexity=method == "auto")
     k, _, _ = _keep_counts(rows, m, rule, method)
     return k.reshape(rows.batch_shape)
 
@@ -331,16 +402,18 @@ def ees_mask(
     chunked = _in_row_chunks(lambda x, t: ees_mask(x, t, m, rule, accumulate, method=method), logits, temperature, accumulate)
     if chunked is not None:
         return chunked.reshape(logits.shape)
-    rows = _prepare(logits, temperature, accumulate)
-    k, v_k, id_k = _keep_counts(rows, m, rule, method)
+    rows = _prepare(logits, temperature, accumulate, want_perplexity=method == "auto")
+    k, v_k, at_least = _keep_counts(rows, m, rule, method)
     x = rows.x
     keep = x >= v_k
-    # rows where tokens tied with the k*-th logit reach past k*: keep the tied ids up to id_k
-    over = torch.nonzero(keep.sum(dim=-1) > k).flatten()
+    # rows where tokens tied with the k*-th logit reach past k*: of the tied tokens, keep the
+    # lowest ids (canonical order breaks ties by id), as many as k* leaves room for
+    over = torch.nonzero(at_least > k).flatten()
     if over.numel():
-        ids = torch.arange(x.shape[-1], device=x.device)
-        xo = x[over]
-        keep[over] = (xo > v_k[over]) | ((xo == v_k[over]) & (ids <= id_k[over]))
+        xo, vo = x[over], v_k[over]
+        tied = xo == vo
+        room = k[over] - (xo > vo).sum(dim=-1)
+        keep[over] = (xo > vo) | (tied & (tied.cumsum(dim=-1) <= room.unsqueeze(-1)))
     return keep.reshape(logits.shape)
 
 
@@ -397,6 +470,6 @@ def ees_curve(logits: torch.Tensor, temperature: Any = 1.0, accumulate: str = "f
     """
     rows = _prepare(logits, temperature, accumulate)
     vals, idx = torch.sort(rows.x, dim=-1, descending=True, stable=True)
-    hbar, P, f = _gap(vals, rows, None)
+    hbar, P, f = _gap(vals, rows, None, parts=True)
     shape = logits.shape
     return EESCurve(idx.reshape(shape), hbar.reshape(shape), P.reshape(shape), f.reshape(shape), rows.n.reshape(rows.batch_shape))

@@ -24,6 +24,8 @@ from typing import Any
 import torch
 
 from .. import spec
+from ..core.ctx import FLOAT, torch_context
+from ..core.temperatures import dynatemp_from_ratio, dynatemp_range, edt_from_entropy, edt_log_factor
 from ._core import _first_index, check_accumulate, check_logits, compute_dtype, row_entropy
 
 __all__ = ["edt_temperature", "dynatemp_temperature", "apply_temperature", "edt_logits", "dynatemp_logits", "GREEDY"]
@@ -66,9 +68,9 @@ def edt_temperature(
     if theta == 0:
         return torch.full(x.shape[:-1], T0, dtype=cd, device=x.device)
     H = _entropy(x.reshape(-1, x.shape[-1]), 1.0 if entropy_of == "raw" else T0, accumulate)
-    c = torch.full_like(H, theta * math.log(N))  # < 0, or -0 where theta ln N underflows
+    c = torch.full_like(H, float(edt_log_factor(theta, N, FLOAT)))  # < 0, or -0 where theta ln N underflows
     # H = 0 is the greedy limit; tested on H itself since c / 0 is NaN when c rounded to -0
-    T = torch.where(H > 0, torch.exp(c / H) * T0, 0.0)
+    T = torch.where(H > 0, edt_from_entropy(H, T0, c, torch_context()), 0.0)
     return T.reshape(x.shape[:-1])
 
 
@@ -105,8 +107,7 @@ def dynatemp_temperature(
     size = x.shape[-1]
     if delta <= 0 or size <= 1:
         return torch.full(shape, temp, dtype=cd, device=x.device)
-    t_min = max(0.0, temp - delta)
-    t_max = temp + delta
+    t_min, t_max = dynatemp_range(temp, delta, FLOAT)
     if exponent == 0:
         return torch.full(shape, t_max, dtype=cd, device=x.device)
     x2 = x.reshape(-1, size)
@@ -121,9 +122,7 @@ def dynatemp_temperature(
     ratio = (H / math.log(size)).clamp_(0.0, 1.0)
     lo = torch.tensor(t_min, dtype=cd, device=x.device)
     hi = torch.tensor(t_max, dtype=cd, device=x.device)
-    # 0**exponent = 0 for exponent > 0 even where the exponent rounds to 0 in the compute dtype
-    power = torch.where(ratio > 0, ratio.pow(exponent), 0.0) if exponent > 0 else ratio.pow(exponent)
-    T = lo + (hi - lo) * power
+    T = dynatemp_from_ratio(ratio, lo, hi, exponent, torch_context())
     T = torch.minimum(torch.maximum(T, lo), hi) if exponent > 0 else torch.maximum(T, hi)
     return T.reshape(shape)
 
@@ -161,7 +160,7 @@ def apply_temperature(
     bad = torch.isnan(t) | (t < 0)
     if bool(bad.any()):
         where = _first_index(bad)
-        raise ValueError(f"temperature must be >= 0 (0 = greedy), got {float(t[where])}{spec._row_label(where)}")
+        raise ValueError(f"temperature must be >= 0 (0 = greedy), got {float(t[where])}{spec.row_label(where)}")
     xc = x.to(cd)
     x_max = xc.amax(dim=-1, keepdim=True)
     shifted = xc - x_max

@@ -24,8 +24,10 @@ from typing import Any
 
 import torch
 
-from ..reference.truncation import METHODS, check_params
+from ..spec.methods import SAMPLERS as METHODS
+from ..spec.methods import check_params
 from ._core import check_logits, compute_dtype, row_temperature
+from ._workspace import scratch
 
 __all__ = ["truncate_mask", "mirostat_step"]
 
@@ -62,7 +64,11 @@ def _log_probs(sx):
 
 
 def _entropy(sp, slp):
-    return -torch.where(sp > 0, sp * slp, torch.zeros_like(sp)).sum(dim=-1, keepdim=True)
+    # 0 ln 0 = 0: a masked or underflowed token has p = 0 and log p = -inf, so its product is
+    # NaN and is replaced by 0 (the only NaN possible: p > 0 has a finite log); in a scratch
+    # buffer, as a fresh one per call costs more than the arithmetic on CPU (see ._workspace)
+    terms = torch.mul(sp, slp, out=scratch("entropy_terms", sp.shape, sp.dtype, sp.device))
+    return -terms.nan_to_num_(nan=0.0, posinf=math.inf, neginf=-math.inf).sum(dim=-1, keepdim=True)
 
 
 def _mirostat_k(method, policy, prm, sx, sp, n, mu, size):

@@ -32,7 +32,8 @@ import numpy as np
 from mpmath import iv
 
 from ..families import distributions as dist
-from .claims import CheckContext, Counterexample, register_claim, to_hex
+from ..spec.claims import TRUNCATION_CLAIMS
+from .registry import CheckContext, Counterexample, register_claim, to_hex
 from ..reference.rows import as_row
 from ..reference.trunc_exact import ExactContext
 from ..reference.truncation import truncate
@@ -42,17 +43,6 @@ __all__ = ["TRUNCATION_CLAIMS", "TYPICAL_COUNTEREXAMPLE_LOGITS"]
 PROOF = "notebooks/comparison.md"
 TEST = "tests/test_truncation_claims.py"
 TEMPERATURES = (0.25, 0.7, 1.0, 3.0, 10.0)
-
-#: Statements of the claims this module registers.
-TRUNCATION_CLAIMS: dict[str, str] = {
-    "TOPNS-TAU-INV": "the top-n-sigma kept set does not depend on the temperature",
-    "PLESS-BOUNDS": "the p-less threshold sum p^2 lies in [1/V, max p]; the p-less-norm threshold lies in [0, max p]",
-    "PLESS-NONEMPTY": "p-less and p-less-norm always keep the most probable token",
-    "MINP-TAU-MONO": "the min-p kept set grows (weakly) with the temperature",
-    "TOPP-TAU-MONO": "the top-p kept count is non-decreasing in the temperature",
-    "ETA-SUPERSET": "eta sampling keeps every token epsilon sampling keeps with the same epsilon (eta <= epsilon)",
-    "TYPICAL-MODE": "locally typical sampling always keeps the most probable token",
-}
 
 #: One head token with p = 0.30 over 100 tied tokens: H = 3.8 nats puts the head farther from H
 #: (|1.2 - 3.8|) than the tail (|5.0 - 3.8|), and the tail alone carries mass 0.70 >= 0.5.

@@ -8,7 +8,7 @@ undecided (see :mod:`ees_theory.reference.certify`).
 (0,)
 """
 
-from .certify import Decision
+from ..core.certify import Decision
 from .dynatemp import dynatemp_temperature
 from .edt import edt_temperature
 from .ees import Comparison, CurveEnclosure, CurveRecord, EESResult, curve_enclosure, ees, exact_curve

@@ -23,7 +23,9 @@ import mpmath
 from mpmath import iv
 
 from .. import spec
-from .entropy import bounded_exp, enclose, entropy_interval
+from ..core.ctx import IV, MP
+from ..core.temperatures import dynatemp_from_ratio, dynatemp_range
+from .entropy import enclose, entropy_interval
 from .rows import as_row
 
 __all__ = ["dynatemp_temperature"]
@@ -40,8 +42,7 @@ def dynatemp_temperature(
     if row.size <= 1:
         return None
     with mpmath.workprec(200):  # temp -/+ delta of two doubles is exact at 200 bits
-        t_min = max(mpmath.mpf(0), mpmath.mpf(temp) - mpmath.mpf(delta))
-        t_max = mpmath.mpf(temp) + mpmath.mpf(delta)
+        t_min, t_max = dynatemp_range(temp, delta, MP)
     if exponent == 0:
         with mpmath.workdps(dps):
             return +t_max
@@ -53,7 +54,7 @@ def dynatemp_temperature(
     def compute(prec: int):
         H = entropy_interval(row, 1.0, prec)
         ratio = H / iv.log(iv.mpf(row.size))
-        return iv.mpf(t_min) + (iv.mpf(t_max) - iv.mpf(t_min)) * bounded_exp(iv.mpf(exponent) * iv.log(ratio))
+        return dynatemp_from_ratio(ratio, IV.num(t_min), IV.num(t_max), IV.num(exponent), IV)
 
     try:
         return enclose(compute, dps)

@@ -20,10 +20,11 @@ from __future__ import annotations
 from typing import Any
 
 import mpmath
-from mpmath import iv
 
 from .. import spec
-from .entropy import bounded_exp, enclose, entropy_interval
+from ..core.ctx import IV
+from ..core.temperatures import edt_from_entropy, edt_log_factor
+from .entropy import enclose, entropy_interval
 from .rows import as_row
 
 __all__ = ["edt_temperature"]
@@ -49,7 +50,7 @@ def edt_temperature(
 
     def compute(prec: int):
         H = entropy_interval(row, tau, prec)
-        return iv.mpf(T0) * bounded_exp(iv.mpf(theta) * iv.log(iv.mpf(N)) / H)
+        return edt_from_entropy(H, T0, edt_log_factor(theta, N, IV), IV)
 
     try:
         return enclose(compute, dps)

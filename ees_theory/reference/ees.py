@@ -35,18 +35,22 @@ import numpy as np
 from mpmath import iv
 
 from .. import spec
-from .certify import (
+from ..core.certify import (
     DEFAULT_MAX_PREC,
     Decision,
     cumsum_enclosure,
     decide_negative,
     down,
+    float_down,
+    float_up,
     iv_bounds,
     iv_precision,
+    ladder,
     log_enclosure,
-    precisions,
     up,
 )
+from ..core.ctx import IV, MP
+from ..core.ees import count_first, count_last, curve_point, first_candidate, gap
 from .rows import ExactRow, as_row, from_probs
 
 __all__ = ["ees", "EESResult", "DecisionTable", "Comparison", "CurveRecord", "CurveEnclosure", "curve_enclosure", "exact_curve"]
@@ -181,21 +185,10 @@ class _IntervalCurve:
     def f(self, k: int, prec: int) -> tuple[mpmath.mpf, mpmath.mpf]:
         _, S, A, total = self._prefix(prec, k)
         with iv_precision(prec):
-            sk = S[k - 1]
-            H = iv.log(sk) + A[k - 1] / sk
-            hbar = H / iv.log(iv.mpf(k))
-            P = iv.mpf(1) if k == self.row.n else sk / total
-            return iv_bounds(hbar - P)
-
-
-def _float_down(x: mpmath.mpf) -> float:
-    """The largest float <= x (mpmath's "f" is floor; its "d" would round toward zero)."""
-    return float(mpmath.libmp.to_float(x._mpf_, rnd="f"))
-
-
-def _float_up(x: mpmath.mpf) -> float:
-    """The smallest float >= x."""
-    return float(mpmath.libmp.to_float(x._mpf_, rnd="c"))
+            hbar, P, f = curve_point(S[k - 1], A[k - 1], iv.log(iv.mpf(k)), total, IV)
+            if k == self.row.n:
+                f = gap(hbar, iv.mpf(1))  # P_n = 1 exactly
+            return iv_bounds(f)
 
 
 @dataclass(frozen=True)
@@ -290,10 +283,8 @@ def exact_curve(logits: Any, temperature: float = 1.0, dps: int = 30) -> tuple[C
             s += w
             a -= w * mpmath.log(w) if w != 0 else 0
             if k >= 2:
-                H = mpmath.log(s) + a / s
-                hbar = H / mpmath.log(k)
-                P = s / total
-                out.append(CurveRecord(k, +hbar, +P, hbar - P))
+                hbar, P, f = curve_point(s, a, mpmath.log(k), total, MP)
+                out.append(CurveRecord(k, +hbar, +P, f))
     with mpmath.workdps(dps):
         return tuple(CurveRecord(r.k, +r.hbar, +r.P, +r.f) for r in out)
 
@@ -348,10 +339,9 @@ def ees(
         j = i - 2
         if not ivc:
             ivc.append(_IntervalCurve(row, tau, row.float_weights(tau)[2]))
-        for prec in precisions(max_prec):
-            mlo, mhi = ivc[0].f(i, prec)
-            lo[j] = max(lo[j], _float_down(mlo))
-            hi[j] = min(hi[j], _float_up(mhi))
+        for prec, mlo, mhi in ladder(lambda prec: ivc[0].f(i, prec), max_prec):
+            lo[j] = max(lo[j], float_down(mlo))
+            hi[j] = min(hi[j], float_up(mhi))
             methods[i] = f"mpmath-{prec}"
             d = decide_negative(mlo, mhi)
             if d is not Decision.UNDECIDED:
@@ -361,7 +351,7 @@ def ees(
             return bool((mlo + mhi) < 0)
 
     if rule in ("first-exclusive", "first-inclusive"):
-        start = max(2, m + 1)
+        start = first_candidate(m)
         i_star = None
         pos = start
         while pos <= n:
@@ -375,10 +365,7 @@ def ees(
             pos = i + 1
         end = i_star if i_star is not None else n
         sel = slice(start - 2, end - 1)
-        if i_star is None:
-            k = n
-        else:
-            k = i_star - 1 if rule == "first-exclusive" else i_star
+        k = count_first(i_star, rule, n)
     else:  # "last": k* = max{k >= 2 : f(k) >= 0}, or 1; then at least m
         k = 1
         pos = n
@@ -392,7 +379,7 @@ def ees(
                 break
             pos = i - 1
         sel = slice(max(k, 2) - 2, n - 1)
-        k = max(k, min(m, n))
+        k = count_last(k, n, m)
     ks = np.arange(2, n + 1)[sel]
     table = DecisionTable(ks, lo[sel], hi[sel], outcome[sel], {i: v for i, v in methods.items() if ks[0] <= i <= ks[-1]} if len(ks) else {})
     certified = bool(np.all(table.outcome != -1))

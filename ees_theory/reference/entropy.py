@@ -23,17 +23,13 @@ import numpy as np
 from mpmath import iv
 
 from .. import spec
-from .certify import PRECISION_LADDER, iv_bounds, iv_precision
+from ..core.certify import PRECISION_LADDER, iv_bounds, iv_precision
+from ..core.certify import enclose as core_enclose
+from ..core.ctx import IV
+from ..core.entropy import entropy_from_weights
 from .rows import ExactRow, as_row, from_probs
 
-__all__ = ["entropy", "softmax", "entropy_interval", "enclose", "bounded_exp", "EXP_LIMIT", "from_probs"]
-
-#: Beyond ``|x| > EXP_LIMIT`` an interval ``exp(x)`` is bounded, not evaluated: evaluating it would
-#: need ``log2|x|`` extra bits for the argument reduction (``|x|`` reaches 10**43423 for EDT on the
-#: row (0, -1e5), and overflows mpmath for (0, -1e300)); ``exp(-2**2048)`` is far below every float
-#: format, and up to that size mpmath evaluates quickly.
-EXP_LIMIT = mpmath.mpf(2) ** 2048
-
+__all__ = ["entropy", "softmax", "entropy_interval", "enclose", "from_probs"]
 
 def entropy_interval(row: ExactRow, temperature: float, prec: int):
     """An ``mpmath.iv`` enclosure of the entropy (nats) of ``softmax(values / temperature)``.
@@ -50,7 +46,7 @@ def entropy_interval(row: ExactRow, temperature: float, prec: int):
     t = row.top_ties  # e_i = 1 exactly for the tied top block
     with iv_precision(prec):
         es, as_ = row.iv_weights(temperature, head)
-        R = iv.mpf(0)  # S = t + R; ln S = ln t + log1p(R / t) keeps relative accuracy when R is tiny
+        R = iv.mpf(0)  # S = t + R: the t tied top weights are 1 exactly
         A = iv.mpf(0)
         for e, a in zip(es[t:], as_[t:]):
             R += e
@@ -60,27 +56,10 @@ def entropy_interval(row: ExactRow, temperature: float, prec: int):
             e0 = iv.exp(-a0)
             R += iv.mpf([0, 1]) * (n - head) * e0
             A += iv.mpf([0, 1]) * (n - head) * e0 * a0
-        H = iv.log(iv.mpf(t)) + iv.log1p(R / t) + A / (t + R)
+        H = entropy_from_weights(iv.mpf(t - 1) + R, A, IV)  # C = the t - 1 other top weights + R
         if H.a < 0:
             H = iv.mpf([0, iv_bounds(H)[1]])
         return H
-
-
-def bounded_exp(x):
-    """An ``iv`` enclosure of ``exp(x)``; parts of ``x`` beyond ``-EXP_LIMIT`` are enclosed by
-    ``[0, exp(-EXP_LIMIT)]`` and parts beyond ``+EXP_LIMIT`` by ``[exp(EXP_LIMIT), +inf]``."""
-    lo, hi = iv_bounds(x)
-    if -EXP_LIMIT <= lo and hi <= EXP_LIMIT:
-        return iv.exp(x)
-    lo_c = min(max(lo, -EXP_LIMIT), EXP_LIMIT)
-    hi_c = min(max(hi, -EXP_LIMIT), EXP_LIMIT)
-    core = iv.exp(iv.mpf([lo_c, hi_c]))
-    a, b = iv_bounds(core)
-    if lo < -EXP_LIMIT:
-        a = mpmath.mpf(0)
-    if hi > EXP_LIMIT:
-        b = mpmath.inf
-    return iv.mpf([a, b])
 
 
 def enclose(compute: Callable[[int], Any], dps: int) -> mpmath.mpf:
@@ -89,19 +68,10 @@ def enclose(compute: Callable[[int], Any], dps: int) -> mpmath.mpf:
 
     Raises ``ArithmeticError`` if even the top of the ladder is not enough (never a guess).
     """
-    rel = mpmath.mpf(10) ** (-dps - 2)
-    for prec in PRECISION_LADDER:
-        with iv_precision(prec):
-            x = compute(prec)
-            lo, hi = iv_bounds(x)
-        with mpmath.workprec(prec):
-            mid = (lo + hi) / 2
-            if not (mpmath.isfinite(lo) and mpmath.isfinite(hi)):
-                continue  # an unbounded enclosure is no answer
-            if hi - lo <= rel * abs(mid) or (lo == hi):
-                with mpmath.workdps(dps):
-                    return +mid
-    raise ArithmeticError(f"could not enclose the value to {dps} digits within {PRECISION_LADDER[-1]} bits")
+    value, ok = core_enclose(compute, dps)
+    if not ok:
+        raise ArithmeticError(f"could not enclose the value to {dps} digits within {PRECISION_LADDER[-1]} bits")
+    return value
 
 
 def entropy(logits: Any, temperature: float = 1.0, dps: int = 30) -> mpmath.mpf:

@@ -25,7 +25,7 @@ import numpy as np
 from mpmath import iv
 
 from .. import spec
-from .certify import down, exp_enclosure, log_enclosure, up
+from ..core.certify import down, exp_enclosure, log_enclosure, up
 
 __all__ = ["ExactRow", "as_row", "from_probs"]
 
@@ -106,7 +106,7 @@ class ExactRow:
     def iv_weights(self, temperature: float, count: int | None = None) -> tuple[list, list]:
         """``mpmath.iv`` intervals for ``e_i`` and ``a_i`` of the first ``count`` candidates.
 
-        Uses the current ``iv.prec`` (set it with :func:`~.certify.iv_precision`).
+        Uses the current ``iv.prec`` (set it with :func:`~ees_theory.core.certify.iv_precision`).
         """
         m = self.n if count is None else count
         v = self.values

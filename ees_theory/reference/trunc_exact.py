@@ -16,7 +16,7 @@ temperature in three ways, in this order:
      decidable by grouping the terms by exponent. A zero is then certified ("exact-lw"), and a
      non-zero gap is refined by intervals;
 
-3. ``mpmath.iv`` at rising precision (:func:`~.certify.precisions`); still undecided at
+3. ``mpmath.iv`` at rising precision (:func:`~ees_theory.core.certify.precisions`); still undecided at
    ``max_prec`` bits means *undecided*, reported, never guessed.
 
 >>> from fractions import Fraction
@@ -37,28 +37,13 @@ import mpmath
 import numpy as np
 from mpmath import iv
 
-from .certify import DEFAULT_MAX_PREC, iv_bounds, iv_precision, precisions
+from ..core.certify import DEFAULT_MAX_PREC, float_bounds, fraction_bounds, iv_precision, ladder
 from .rows import ExactRow
 
 __all__ = ["Check", "ExactContext", "Monomials"]
 
 #: A form: ``[(coefficient, (i, j, ...)), ...]`` meaning ``sum coefficient * e_i * e_j * ...``.
 Monomials = list
-
-
-def _float_down(x: mpmath.mpf) -> float:
-    return float(mpmath.libmp.to_float(x._mpf_, rnd="d"))
-
-
-def _float_up(x: mpmath.mpf) -> float:
-    return float(mpmath.libmp.to_float(x._mpf_, rnd="u"))
-
-
-def _fraction_bounds(q: Fraction) -> tuple[float, float]:
-    f = float(q)
-    lo = f if Fraction(f) <= q else float(np.nextafter(f, -np.inf))
-    hi = f if Fraction(f) >= q else float(np.nextafter(f, np.inf))
-    return lo, hi
 
 
 @dataclass(frozen=True)
@@ -239,11 +224,6 @@ class ExactContext:
     def p(self, i: int, prec: int):
         return self.e(i, prec) / self.S(prec)
 
-    def entropy(self, prec: int):
-        S = self.S(prec)
-        H = iv.log(S) + self.A(prec) / S
-        return H
-
     # ---- the decision procedure -----------------------------------------------------------------
     def decide(
         self,
@@ -258,10 +238,8 @@ class ExactContext:
         """
         lo = hi = 0.0
         method = "undecided"
-        for step, prec in enumerate(precisions(self.max_prec)):
-            with iv_precision(prec):
-                glo, ghi = iv_bounds(gap(prec))
-            lo, hi = _float_down(glo), _float_up(ghi)
+        for step, (prec, glo, ghi) in enumerate(ladder(gap, self.max_prec)):
+            lo, hi = float_bounds(glo, ghi)
             method = f"mpmath-{prec}"
             if glo > 0:
                 return Check(what, index, 1, lo, hi, method)
@@ -275,5 +253,5 @@ class ExactContext:
 
     def decide_fraction(self, what: str, index: int, value: Fraction) -> Check:
         """A gap known exactly as a rational number."""
-        lo, hi = _fraction_bounds(value)
+        lo, hi = fraction_bounds(value)
         return Check(what, index, (value > 0) - (value < 0), lo, hi, "exact-rational")

@@ -57,7 +57,6 @@ never empty).
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cmp_to_key
@@ -68,216 +67,15 @@ import numpy as np
 from mpmath import iv
 
 from .. import spec
-from .certify import DEFAULT_MAX_PREC, iv_bounds, iv_precision, precisions
+from ..spec.methods import DEFAULT_POLICY, POLICIES, MethodSpec, check_params
+from ..spec.methods import SAMPLERS as METHODS
+from ..core.ctx import FLOAT
+from ..core.entropy import entropy_of_probs
+from ..core.certify import DEFAULT_MAX_PREC, enclose, float_bounds, iv_bounds, iv_precision, precisions
 from .rows import ExactRow, as_row
 from .trunc_exact import Check, ExactContext
 
 __all__ = ["truncate", "TruncationResult", "MethodSpec", "METHODS", "POLICIES", "check_params", "Check"]
-
-POLICIES = ("paper", "transformers", "llama.cpp", "sample-std")
-DEFAULT_POLICY = "paper"
-
-
-# ---- the parameter table: one place for every domain ------------------------------------------
-def _real(name: str, v: Any) -> float:
-    return spec._finite(v, name)
-
-
-def _int(name: str, v: Any) -> int:
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(v).__name__}")
-    return int(v)
-
-
-def _in(name: str, x: float, lo: float, hi: float, lo_open: bool, hi_open: bool, policy: str) -> float:
-    ok = (x > lo if lo_open else x >= lo) and (x < hi if hi_open else x <= hi)
-    if not ok:
-        rng = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
-        raise ValueError(f"{name} must lie in {rng} under policy {policy!r}, got {x!r}")
-    return x
-
-
-def _unit(name: str, lo_open: bool, hi_open: bool, free_policies: tuple[str, ...] = ()):
-    def check(v: Any, policy: str) -> float:
-        x = _real(name, v)
-        return x if policy in free_policies else _in(name, x, 0.0, 1.0, lo_open, hi_open, policy)
-
-    return check
-
-
-def _k(v: Any, policy: str) -> int:
-    k = _int("k", v)
-    if policy != "llama.cpp" and k < 1:
-        raise ValueError(f"k must be >= 1 under policy {policy!r} (llama.cpp reads k <= 0 as a no-op), got {k}")
-    return k
-
-
-def _min_keep(v: Any, policy: str) -> int:
-    return spec.check_min_tokens_to_keep(v)
-
-
-def _positive(name: str):
-    def check(v: Any, policy: str) -> float:
-        x = _real(name, v)
-        if x <= 0:
-            raise ValueError(f"{name} must be > 0, got {x!r}")
-        return x
-
-    return check
-
-
-def _nonneg(name: str, free_policies: tuple[str, ...] = ()):
-    def check(v: Any, policy: str) -> float:
-        x = _real(name, v)
-        if x < 0 and policy not in free_policies:
-            raise ValueError(f"{name} must be >= 0 under policy {policy!r}, got {x!r}")
-        return x
-
-    return check
-
-
-def _mu(v: Any, policy: str) -> Optional[float]:
-    return None if v is None else _real("mu", v)
-
-
-def _u(v: Any, policy: str) -> float:
-    x = _real("u", v)
-    if not 0.0 <= x < 1.0:
-        raise ValueError(f"u (the uniform draw) must lie in [0, 1), got {x!r}")
-    return x
-
-
-def _m(v: Any, policy: str) -> int:
-    m = _int("m", v)
-    if m < 2:
-        raise ValueError(f"m (tokens used to fit the Zipf exponent) must be >= 2, got {m}")
-    return m
-
-
-def _n_vocab(v: Any, policy: str) -> Optional[int]:
-    if v is None:
-        return None
-    nv = _int("n_vocab", v)
-    if nv < 2:
-        raise ValueError(f"n_vocab must be >= 2, got {nv}")
-    return nv
-
-
-_REQUIRED = object()
-
-
-@dataclass(frozen=True)
-class MethodSpec:
-    """A sampler: its parameters ``{name: (default, check(value, policy))}`` and policies."""
-
-    name: str
-    params: dict
-    policies: tuple[str, ...]
-    summary: str
-
-
-_MK = {"min_tokens_to_keep": (1, _min_keep)}
-_MIRO = {
-    "tau": (_REQUIRED, _positive("tau")),
-    "eta": (_REQUIRED, _positive("eta")),
-    "mu": (None, _mu),
-    "u": (_REQUIRED, _u),
-}
-
-#: Every method with its parameters (default, validator) and the policies it has.
-METHODS: dict[str, MethodSpec] = {
-    s.name: s
-    for s in (
-        MethodSpec("top-k", {"k": (_REQUIRED, _k), **_MK}, ("paper", "transformers", "llama.cpp"), "the k most probable tokens"),
-        MethodSpec(
-            "top-p",
-            {"p": (_REQUIRED, None), **_MK},
-            ("paper", "transformers", "llama.cpp"),
-            "smallest sorted prefix with mass >= p",
-        ),
-        MethodSpec(
-            "min-p",
-            {"min_p": (_REQUIRED, None), **_MK},
-            ("paper", "transformers", "llama.cpp"),
-            "p_i >= min_p * p_max",
-        ),
-        MethodSpec(
-            "typical",
-            {"mass": (_REQUIRED, None), **_MK},
-            ("paper", "transformers", "llama.cpp"),
-            "shortest prefix by |-ln p - H| with mass >= mass",
-        ),
-        MethodSpec("epsilon", {"epsilon": (_REQUIRED, _unit("epsilon", True, True)), **_MK}, ("paper", "transformers"), "p_i > epsilon"),
-        MethodSpec(
-            "eta",
-            {"epsilon": (_REQUIRED, _unit("epsilon", True, True)), **_MK},
-            ("paper", "transformers"),
-            "p_i > min(epsilon, sqrt(epsilon) exp(-H))",
-        ),
-        MethodSpec("p-less", {}, ("paper",), "p_i >= sum p^2"),
-        MethodSpec("p-less-norm", {}, ("paper",), "p_i >= (V sum p^2 - 1)/(V - 1)"),
-        MethodSpec(
-            "top-n-sigma",
-            {"n": (_REQUIRED, _nonneg("n", ("llama.cpp",)))},
-            ("paper", "llama.cpp", "sample-std"),
-            "l_i >= max l - n sigma(l)",
-        ),
-        MethodSpec(
-            "mirostat-v1",
-            {**_MIRO, "m": (100, _m), "n_vocab": (None, _n_vocab)},
-            ("paper", "llama.cpp"),
-            "top-k with k from a Zipf fit, steered by mu",
-        ),
-        MethodSpec("mirostat-v2", dict(_MIRO), ("paper", "llama.cpp"), "surprise -log2 p_i <= mu, steered by mu"),
-    )
-}
-
-# Domains that differ by policy (paper / transformers / llama.cpp).
-_P_CHECKS = {
-    "top-p": {"paper": _unit("p", True, False), "transformers": _unit("p", False, False), "llama.cpp": lambda v, pol: _real("p", v)},
-    "min-p": {"paper": _unit("min_p", False, False), "transformers": _unit("min_p", False, False), "llama.cpp": lambda v, pol: _real("min_p", v)},
-    "typical": {"paper": _unit("mass", True, False), "transformers": _unit("mass", True, True), "llama.cpp": lambda v, pol: _real("mass", v)},
-}
-_P_NAME = {"top-p": "p", "min-p": "min_p", "typical": "mass"}
-
-
-def check_params(method: Any, policy: Any, params: dict) -> dict:
-    """Validate a method name, a policy and its parameters; return them with defaults filled in.
-
-    >>> check_params("top-p", "paper", {"p": 0.9})
-    {'p': 0.9, 'min_tokens_to_keep': 1}
-    >>> check_params("top-p", "paper", {"p": 0.0})
-    Traceback (most recent call last):
-    ...
-    ValueError: p must lie in (0, 1] under policy 'paper', got 0.0
-    >>> check_params("p-less", "transformers", {})
-    Traceback (most recent call last):
-    ...
-    ValueError: policy 'transformers' is not defined for p-less; it has: paper
-    """
-    if method not in METHODS:
-        raise ValueError(f"unknown truncation method {method!r}; expected one of {', '.join(METHODS)}")
-    ms = METHODS[method]
-    if policy not in ms.policies:
-        raise ValueError(f"policy {policy!r} is not defined for {method}; it has: {', '.join(ms.policies)}")
-    unknown = sorted(set(params) - set(ms.params))
-    if unknown:
-        raise TypeError(f"{method} got unexpected parameter(s) {', '.join(unknown)}; it takes: {', '.join(ms.params) or 'none'}")
-    out = {}
-    for name, (default, check) in ms.params.items():
-        if name in params:
-            value = params[name]
-        elif default is _REQUIRED:
-            raise TypeError(f"{method} needs the parameter {name!r}")
-        else:
-            value = default
-        if check is None:
-            check = _P_CHECKS[method][policy]
-        out[name] = check(value, policy) if value is not None or default is not None else None
-    if method == "top-k" and policy == "llama.cpp" and out["min_tokens_to_keep"] != 1:
-        raise ValueError("llama.cpp's top-k has no min_keep; leave min_tokens_to_keep at 1 under policy 'llama.cpp'")
-    return out
-
 
 # ---- the result ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -450,8 +248,8 @@ def _eta(row, ctx, tau, policy, prm):
     k1, checks = _epsilon_checks(ctx, eps, strict)
     # ln p_i + H - ln(sqrt(eps)) = A/S - a_i - ln(eps)/2  (no exact form: intervals only)
     p = ctx.est_p
+    H = float(entropy_of_probs(p, FLOAT))
     with np.errstate(divide="ignore", invalid="ignore"):
-        H = float(-np.sum(np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)))
         est = np.log(p) + H - 0.5 * math.log(eps)
 
     def decide(i):
@@ -539,16 +337,14 @@ def _typical(row, ctx, tau, policy, prm):
         return (0,), [], None
     xs = ctx.exponents
     p = ctx.est_p
-    with np.errstate(divide="ignore", invalid="ignore"):
-        H = float(-np.sum(np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)))
+    H = float(entropy_of_probs(p, FLOAT))
     checks: list[Check] = []
     prec0 = precisions(ctx.max_prec)[0]
     with iv_precision(prec0):
         h = ctx.A(prec0) / ctx.S(prec0)  # H - ln S: the shifted score is |a_i - h|
         enc = []
         for i in range(n):
-            lo, hi = iv_bounds(abs(ctx.a(i, prec0) - h))
-            enc.append((float(mpmath.libmp.to_float(lo._mpf_, rnd="d")), float(mpmath.libmp.to_float(hi._mpf_, rnd="u"))))
+            enc.append(float_bounds(*iv_bounds(abs(ctx.a(i, prec0) - h))))
     cmp_cache: dict[tuple[int, int], Check] = {}
 
     def compare(i: int, j: int) -> Check:
@@ -655,22 +451,6 @@ class _Sub:
         self.max_prec = ctx.max_prec
 
 
-def _enclose(compute: Callable[[int], Any], max_prec: int) -> tuple[mpmath.mpf, bool]:
-    """A value to 30 digits (``certified``) or the best midpoint when the ladder is not enough."""
-    rel = mpmath.mpf(10) ** -32
-    mid = None
-    for prec in precisions(max_prec):
-        with iv_precision(prec):
-            lo, hi = iv_bounds(compute(prec))
-        with mpmath.workprec(prec):
-            mid = (lo + hi) / 2
-            if hi - lo <= rel * max(abs(mid), 1):
-                with mpmath.workdps(30):
-                    return +mid, True
-    with mpmath.workdps(30):
-        return +mid, False
-
-
 def _mirostat(row, ctx, tau_temp, policy, prm, version: int):
     n = row.n
     target, eta, u = prm["tau"], prm["eta"], prm["u"]
@@ -767,8 +547,8 @@ def _mirostat(row, ctx, tau_temp, policy, prm, version: int):
         denom = ctx.prefix(k, prec) if renorm else ctx.S(prec)
         return (ctx.a(tok_pos, prec) + iv.log(denom)) / iv.log(iv.mpf(2))
 
-    s_val, ok_s = _enclose(surprise, ctx.max_prec)
-    mu_val, ok_m = _enclose(lambda prec: iv.mpf(mu) - iv.mpf(eta) * (surprise(prec) - iv.mpf(target)), ctx.max_prec)
+    s_val, ok_s = enclose(surprise, 30, ctx.max_prec, floor=1)
+    mu_val, ok_m = enclose(lambda prec: iv.mpf(mu) - iv.mpf(eta) * (surprise(prec) - iv.mpf(target)), 30, ctx.max_prec, floor=1)
     if not (ok_s and ok_m):
         checks.append(Check("mu to 30 digits", 0, None, float(mu_val), float(mu_val), "undecided"))
     return k, checks, row.order[tok_pos], mu_val, s_val, extras

@@ -1,20 +1,15 @@
-"""The normative definitions in one place: parameter domains, rule names, claim ids, input checks.
+"""The normative definitions in one place (they mirror ``SPEC.md``, sections 1-5), in four parts:
 
-Every other module validates its inputs through the functions here, so that one input gets one
-error message wherever it enters the toolkit. The definitions mirror ``SPEC.md`` (sections 1-5):
+* :mod:`~ees_theory.spec.inputs`: input checks (logits, probabilities, temperatures), the
+  canonical order;
+* :mod:`~ees_theory.spec.methods`: the method table (rules, parameters, domains, policies);
+* :mod:`~ees_theory.spec.claims`: the claim statements;
+* :mod:`~ees_theory.spec.formats`: dtypes, the hex codec, rounding into fp16/bf16.
 
-* logits are the last axis of an array, leading axes are a batch; ``-inf`` masks a token;
-  ``NaN`` and ``+inf`` are errors naming the row and the position; a row needs a finite logit;
-* temperature ``tau`` is finite and ``> 0``; ``p = softmax(z / tau)``;
-* entropy is in nats with ``0 ln 0 = 0``;
-* sorted order is probability descending, ties broken by token id ascending.
+Entropy is in nats with ``0 ln 0 = 0``. The public names are re-exported here.
 
 >>> check_temperature(0.7)
 0.7
->>> check_temperature(0.0)
-Traceback (most recent call last):
-...
-ValueError: temperature must be a finite number > 0, got 0.0
 >>> as_logits([1.0, float("nan")])
 Traceback (most recent call last):
 ...
@@ -23,283 +18,62 @@ ValueError: logits contain NaN at position 1
 
 from __future__ import annotations
 
-import math
-import numbers
-from typing import Any
-
-import numpy as np
+from .claims import CLAIMS, STATEMENTS, TRUNCATION_CLAIMS
+from .formats import DTYPES, check_dtype, exact_in, from_hex, hex_list, round_to_dtype, to_hex
+from .inputs import (
+    as_logits,
+    as_probs,
+    check_min_tokens_to_keep,
+    check_real,
+    check_temperature,
+    probs_sum_tolerance,
+    row_label,
+    sorted_order,
+)
+from .methods import (
+    DEFAULT_POLICY,
+    DEFAULT_RULE,
+    EDT_DEFAULT_N,
+    ENTROPY_OF,
+    POLICIES,
+    RULES,
+    SAMPLERS,
+    check_dynatemp_params,
+    check_edt_params,
+    check_entropy_of,
+    check_params,
+    check_rule,
+)
 
 __all__ = [
     "RULES",
     "DEFAULT_RULE",
     "ENTROPY_OF",
     "CLAIMS",
+    "TRUNCATION_CLAIMS",
+    "STATEMENTS",
     "EDT_DEFAULT_N",
+    "POLICIES",
+    "DEFAULT_POLICY",
+    "SAMPLERS",
+    "DTYPES",
     "as_logits",
     "as_probs",
     "check_temperature",
     "check_min_tokens_to_keep",
+    "check_real",
     "check_rule",
     "check_edt_params",
     "check_dynatemp_params",
     "check_entropy_of",
+    "check_params",
+    "check_dtype",
     "probs_sum_tolerance",
+    "row_label",
     "sorted_order",
+    "to_hex",
+    "from_hex",
+    "hex_list",
+    "exact_in",
+    "round_to_dtype",
 ]
-
-#: EES selection rules (SPEC section 2). ``first-exclusive`` is the authors' code.
-RULES = ("first-exclusive", "first-inclusive", "last")
-DEFAULT_RULE = "first-exclusive"
-
-#: Which distribution EDT takes the entropy of (SPEC section 3).
-ENTROPY_OF = ("raw", "tempered")
-
-#: The only EDT hyperparameter the paper confirms.
-EDT_DEFAULT_N = 0.8
-
-#: Claim ids of SPEC section 5 with their statements. The verdicts live in ``ees_theory.ledger.claims``.
-CLAIMS: dict[str, str] = {
-    "EES-MONO": "f(k) = Hbar_k - P_k is strictly decreasing in k",
-    "EES-UNIQUE": "the equilibrium crossing is unique: f changes sign exactly once",
-    "EES-EXIST": "for every non-uniform distribution a strict crossing exists, so the least likely token is always dropped",
-    "EES-INCR": "the incremental update equals the direct entropy of the renormalised top-k set",
-    "EES-TAU-INV": "the kept-set size k* does not depend on the temperature",
-    "EES-TAU-MONO": "k* is non-decreasing in the temperature",
-    "EES-TAU-LIM": "tau -> 0 gives k* -> 1 (or m for an m-way tie at the top); tau -> inf with non-constant logits gives k* -> n - 1",
-    "EES-SHIFT": "k* is invariant to adding a constant to all logits, to permuting token ids, and to how ties are broken",
-    "EES-TAIL": "appending tokens less likely than every present token never decreases k*",
-    "EDT-RANGE": "0 <= T < T0 and T is strictly increasing in H (for theta > 0)",
-    "EDT-POINTS": "T(H = theta) = N*T0; T -> T0 as H -> inf; T -> 0 (greedy) as H -> 0; T(c*theta, c*H) = T(theta, H)",
-    "DYN-RANGE": "T_min <= T <= T_max, and T is non-decreasing in H for exponent > 0",
-    "SEED-TAU": "as tau -> inf the highest-ranked token probability approaches 1",
-}
-
-_FLOAT_KINDS = (np.float16, np.float32, np.float64)
-
-
-def _is_number(x: Any) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, bool)
-
-
-def _to_numpy(values: Any, name: str) -> np.ndarray:
-    """Read ``values`` as a numpy array without changing any value.
-
-    Torch tensors are accepted without importing torch here: bfloat16 is widened to float32,
-    which is exact. Hex-float strings (``"0x1.8p+0"``) and decimal strings are accepted in lists.
-    """
-    module = type(values).__module__ or ""
-    if module.startswith("torch") and hasattr(values, "detach"):
-        t = values.detach().cpu()
-        if str(t.dtype) == "torch.bfloat16":
-            t = t.float()
-        values = t.numpy()
-    if isinstance(values, np.ndarray):
-        arr = values
-    else:
-        if isinstance(values, (str, bytes)):
-            raise TypeError(f"{name} must be a sequence of numbers, got a string")
-        try:
-            seq = list(values) if not np.isscalar(values) else [values]
-        except TypeError:
-            raise TypeError(f"{name} must be an array or a sequence of numbers, got {type(values).__name__}") from None
-        if seq and all(isinstance(v, (list, tuple, np.ndarray)) for v in seq):
-            arr = np.asarray([_to_numpy(v, name) for v in seq])
-        else:
-            arr = np.asarray([_parse_scalar(v, name, i) for i, v in enumerate(seq)], dtype=np.float64)
-    if arr.dtype == object:
-        raise TypeError(f"{name} must have a numeric dtype, got object (ragged rows?)")
-    if arr.dtype.kind == "b":
-        raise TypeError(f"{name} must be numeric, got a boolean array")
-    if arr.dtype.kind in "iu":
-        big = np.abs(arr.astype(object)).max() if arr.size else 0
-        if big > 2**53:
-            raise ValueError(f"{name}: integers above 2**53 cannot be read exactly as floats")
-        arr = arr.astype(np.float64)
-    elif arr.dtype.kind == "f":
-        if arr.dtype.type not in _FLOAT_KINDS:
-            raise TypeError(f"{name} dtype {arr.dtype} is not supported (float16/32/64, or bfloat16 tensors)")
-    else:
-        raise TypeError(f"{name} must be real floating point, got dtype {arr.dtype}")
-    return arr
-
-
-def _parse_scalar(v: Any, name: str, i: int) -> float:
-    if isinstance(v, str):
-        s = v.strip()
-        try:
-            return float.fromhex(s) if "0x" in s.lower() else float(s)
-        except ValueError:
-            raise ValueError(f"{name}[{i}] = {v!r} is not a number") from None
-    if isinstance(v, np.floating):
-        return float(v)
-    if _is_number(v):
-        if isinstance(v, numbers.Integral) and abs(int(v)) > 2**53:
-            raise ValueError(f"{name}[{i}] = {v} cannot be read exactly as a float")
-        return float(v)
-    raise TypeError(f"{name}[{i}] must be a real number, got {type(v).__name__}")
-
-
-def _row_label(index: tuple[int, ...]) -> str:
-    return "" if not index else f" in row {index[0] if len(index) == 1 else index}"
-
-
-def as_logits(logits: Any, name: str = "logits") -> np.ndarray:
-    """Validate logits (SPEC section 1) and return them as a numpy array of their own float dtype.
-
-    The values are never changed: float16/float32 stay as they are, so the exact reference can read
-    each one as the binary number it is. The last axis is the vocabulary; leading axes are a batch.
-
-    >>> as_logits([0.0, -float("inf"), 2.5]).tolist()
-    [0.0, -inf, 2.5]
-    >>> as_logits([[1.0, 2.0], [3.0, float("inf")]])
-    Traceback (most recent call last):
-    ...
-    ValueError: logits contain +inf in row 1 at position 1
-    """
-    arr = _to_numpy(logits, name)
-    if arr.ndim == 0:
-        raise ValueError(f"{name} must have at least one axis (the vocabulary), got a scalar")
-    if arr.shape[-1] == 0:
-        raise ValueError(f"{name} is empty: the vocabulary axis has length 0")
-    bad_nan = np.isnan(arr)
-    bad_inf = np.isposinf(arr)
-    for mask, what in ((bad_nan, "NaN"), (bad_inf, "+inf")):
-        if mask.any():
-            where = tuple(int(i) for i in np.argwhere(mask)[0])
-            raise ValueError(f"{name} contain {what}{_row_label(where[:-1])} at position {where[-1]}")
-    finite_rows = np.isfinite(arr).any(axis=-1)
-    if not np.all(finite_rows):
-        where = tuple(int(i) for i in np.argwhere(~finite_rows)[0]) if arr.ndim > 1 else ()
-        raise ValueError(f"{name}{_row_label(where)} has no finite logit (every token is masked)")
-    return arr
-
-
-def probs_sum_tolerance(n: int, dtype: np.dtype) -> float:
-    """Tolerance on ``|sum(p) - 1|`` for probabilities given directly.
-
-    ``n * eps(dtype)`` bounds the rounding of a recursive sum of ``n`` non-negative terms that each
-    carry a relative error of at most one unit; it is floored at ``1e-12`` and capped at ``1e-2`` so
-    that a row which is simply not normalised is still rejected.
-
-    >>> probs_sum_tolerance(3, np.dtype(np.float64))
-    1e-12
-    """
-    eps = float(np.finfo(dtype).eps)
-    return float(min(1e-2, max(1e-12, n * eps)))
-
-
-def as_probs(probs: Any, name: str = "probs", sum_tolerance: float | None = None) -> np.ndarray:
-    """Validate probabilities given directly (SPEC section 1).
-
-    Entries must be finite and ``>= 0``, each row must have a positive entry and sum to 1 within
-    ``sum_tolerance`` (default :func:`probs_sum_tolerance`).
-
-    >>> as_probs([0.5, 0.3, 0.2]).tolist()
-    [0.5, 0.3, 0.2]
-    >>> as_probs([0.5, 0.6])
-    Traceback (most recent call last):
-    ...
-    ValueError: probs sum to 1.1 (|sum - 1| > 1e-12): not a probability distribution
-    """
-    arr = _to_numpy(probs, name)
-    if arr.ndim == 0:
-        raise ValueError(f"{name} must have at least one axis, got a scalar")
-    if arr.shape[-1] == 0:
-        raise ValueError(f"{name} is empty: the vocabulary axis has length 0")
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        where = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"{name} contain a non-finite value ({arr[where]}){_row_label(where[:-1])} at position {where[-1]}")
-    neg = arr < 0
-    if neg.any():
-        where = tuple(int(i) for i in np.argwhere(neg)[0])
-        raise ValueError(f"{name} contain a negative value ({arr[where]}){_row_label(where[:-1])} at position {where[-1]}")
-    tol = probs_sum_tolerance(arr.shape[-1], arr.dtype) if sum_tolerance is None else float(sum_tolerance)
-    sums = np.sum(arr.astype(np.float64), axis=-1)
-    off = np.abs(np.atleast_1d(sums) - 1.0) > tol
-    if off.any():
-        r = int(np.argwhere(off)[0][0])
-        s = float(np.atleast_1d(sums)[r])
-        row = f" (row {r})" if arr.ndim > 1 else ""
-        raise ValueError(f"{name}{row} sum to {s:.17g} (|sum - 1| > {tol:g}): not a probability distribution")
-    return arr
-
-
-def check_temperature(temperature: Any, name: str = "temperature") -> float:
-    """A temperature must be a finite real number ``> 0`` (SPEC section 1)."""
-    if not _is_number(temperature):
-        raise TypeError(f"{name} must be a real number, got {type(temperature).__name__}")
-    t = float(temperature)
-    if not math.isfinite(t) or t <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {temperature!r}")
-    return t
-
-
-def check_min_tokens_to_keep(m: Any) -> int:
-    """``min_tokens_to_keep`` is an integer ``>= 1``."""
-    if isinstance(m, bool) or not isinstance(m, numbers.Integral):
-        raise TypeError(f"min_tokens_to_keep must be an int, got {type(m).__name__}")
-    if m < 1:
-        raise ValueError(f"min_tokens_to_keep must be >= 1, got {m}")
-    return int(m)
-
-
-def check_rule(rule: Any) -> str:
-    """One of :data:`RULES`."""
-    if rule not in RULES:
-        raise ValueError(f"rule must be one of {', '.join(RULES)}; got {rule!r}")
-    return rule
-
-
-def check_entropy_of(entropy_of: Any) -> str:
-    """One of :data:`ENTROPY_OF`."""
-    if entropy_of not in ENTROPY_OF:
-        raise ValueError(f"entropy_of must be 'raw' or 'tempered', got {entropy_of!r}")
-    return entropy_of
-
-
-def _finite(x: Any, name: str) -> float:
-    if not _is_number(x):
-        raise TypeError(f"{name} must be a real number, got {type(x).__name__}")
-    v = float(x)
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {x!r}")
-    return v
-
-
-def check_edt_params(T0: Any, theta: Any, N: Any) -> tuple[float, float, float]:
-    """EDT parameters (SPEC section 3): ``T0 > 0``, ``theta >= 0``, ``0 < N < 1``.
-
-    >>> check_edt_params(1.0, 0.5, 1.0)
-    Traceback (most recent call last):
-    ...
-    ValueError: N must lie strictly between 0 and 1, got 1.0
-    """
-    T0 = _finite(T0, "T0")
-    theta = _finite(theta, "theta")
-    N = _finite(N, "N")
-    if T0 <= 0:
-        raise ValueError(f"T0 must be > 0, got {T0!r}")
-    if theta < 0:
-        raise ValueError(f"theta must be >= 0, got {theta!r}")
-    if not 0 < N < 1:
-        raise ValueError(f"N must lie strictly between 0 and 1, got {N!r}")
-    return T0, theta, N
-
-
-def check_dynatemp_params(temp: Any, delta: Any, exponent: Any) -> tuple[float, float, float]:
-    """llama.cpp dynatemp parameters (SPEC section 4): all finite; ``temp <= 0`` means greedy."""
-    return _finite(temp, "temp"), _finite(delta, "delta"), _finite(exponent, "exponent")
-
-
-def sorted_order(weights: np.ndarray) -> np.ndarray:
-    """Token ids in the canonical order: weight descending, ties by id ascending (SPEC section 1).
-
-    ``weights`` may be logits or probabilities (the order is the same). Masked entries (``-inf``
-    logits, zero probabilities) sort last, still by id.
-
-    >>> sorted_order(np.array([1.0, 3.0, 3.0, -np.inf, 2.0])).tolist()
-    [1, 2, 4, 0, 3]
-    """
-    # A stable sort of the negated values keeps tied ids ascending; negation is exact.
-    return np.argsort(-np.asarray(weights), kind="stable")

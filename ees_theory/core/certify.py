@@ -13,6 +13,10 @@ Two tiers decide every sign the reference needs:
    from :data:`PRECISION_LADDER`, for the comparisons the first tier could not decide. Whatever is
    still undecided at ``max_prec`` bits is reported as :attr:`Decision.UNDECIDED`, never guessed.
 
+Everything that turns an ``mpmath`` bound into a float goes through :func:`float_bounds` (lower
+bounds toward ``-inf``, upper bounds toward ``+inf``), and everything that raises the precision
+until an answer is certain goes through :func:`ladder` (or :func:`enclose`, built on it).
+
 >>> decide_negative(-2.0, -1.0), decide_negative(-1.0, 1.0), decide_negative(0.0, 3.0)
 (<Decision.TRUE: 'true'>, <Decision.UNDECIDED: 'undecided'>, <Decision.FALSE: 'false'>)
 """
@@ -22,6 +26,8 @@ from __future__ import annotations
 import contextlib
 import enum
 from collections.abc import Iterator
+from fractions import Fraction
+from typing import Any, Callable, NamedTuple
 
 import mpmath
 import numpy as np
@@ -43,6 +49,13 @@ __all__ = [
     "iv_precision",
     "iv_bounds",
     "precisions",
+    "float_down",
+    "float_up",
+    "float_bounds",
+    "fraction_bounds",
+    "Rung",
+    "ladder",
+    "enclose",
 ]
 
 #: Unit roundoff of IEEE binary64 (round to nearest).
@@ -166,3 +179,100 @@ def precisions(max_prec: int = DEFAULT_MAX_PREC) -> tuple[int, ...]:
         raise ValueError(f"max_prec must be at least 64 bits, got {max_prec}")
     rungs = tuple(p for p in PRECISION_LADDER if p <= max_prec)
     return rungs or (int(max_prec),)
+
+
+# ---- mpf -> float, outward ----------------------------------------------------------------------
+def _exact(x) -> tuple:
+    # an mpf is read as it is: mpmath.mpf(x) would round it to the working precision first
+    return x._mpf_ if isinstance(x, mpmath.mpf) else mpmath.mpf(x)._mpf_
+
+
+def float_down(x: mpmath.mpf) -> float:
+    """The largest float ``<= x`` (mpmath's rounding ``"f"``, floor; its ``"d"`` rounds toward zero,
+    which for a negative ``x`` would give a float above it).
+
+    >>> with mpmath.workprec(80):
+    ...     third = mpmath.mpf(-1) / 3
+    >>> float_down(third) < third < float_up(third)
+    True
+    """
+    return float(mpmath.libmp.to_float(_exact(x), rnd="f"))
+
+
+def float_up(x: mpmath.mpf) -> float:
+    """The smallest float ``>= x`` (mpmath's rounding ``"c"``, ceiling)."""
+    return float(mpmath.libmp.to_float(_exact(x), rnd="c"))
+
+
+def float_bounds(lo: mpmath.mpf, hi: mpmath.mpf) -> tuple[float, float]:
+    """Floats enclosing ``[lo, hi]``: ``lo`` rounded toward ``-inf``, ``hi`` toward ``+inf``.
+
+    >>> with mpmath.workprec(100):
+    ...     x = mpmath.mpf(-1) / 10
+    >>> float_bounds(x, x)        # -0.1 as a float lies below -1/10; rounding toward 0 would not
+    (-0.1, -0.09999999999999999)
+    """
+    return float_down(lo), float_up(hi)
+
+
+def fraction_bounds(q: Fraction) -> tuple[float, float]:
+    """Floats enclosing the rational ``q`` (equal when ``q`` is a float).
+
+    >>> fraction_bounds(Fraction(1, 3))
+    (0.3333333333333333, 0.33333333333333337)
+    """
+    f = float(q)
+    lo = f if Fraction(f) <= q else float(np.nextafter(f, -np.inf))
+    hi = f if Fraction(f) >= q else float(np.nextafter(f, np.inf))
+    return lo, hi
+
+
+# ---- the escalation loop ------------------------------------------------------------------------
+class Rung(NamedTuple):
+    """One evaluation on the ladder: the precision (bits) and the exact ``mpf`` bounds found."""
+
+    prec: int
+    lo: mpmath.mpf
+    hi: mpmath.mpf
+
+
+def ladder(compute: Callable[[int], Any], max_prec: int = DEFAULT_MAX_PREC) -> Iterator[Rung]:
+    """Evaluate ``compute(prec)`` at each precision of :func:`precisions` in turn (the one
+    escalation loop); the caller stops as soon as a rung answers its question.
+
+    ``compute`` runs inside :func:`iv_precision` and returns an ``mpmath.iv`` interval or a pair of
+    ``mpf`` bounds.
+
+    >>> [r.prec for r in ladder(lambda prec: iv.mpf(1) / 3, 300)]
+    [128, 256]
+    """
+    for prec in precisions(max_prec):
+        with iv_precision(prec):
+            x = compute(prec)
+            lo, hi = x if isinstance(x, tuple) else iv_bounds(x)
+        yield Rung(prec, lo, hi)
+
+
+def enclose(compute: Callable[[int], Any], dps: int, max_prec: int = PRECISION_LADDER[-1], floor: float = 0.0) -> tuple[mpmath.mpf, bool]:
+    """The value of ``compute(prec)`` (an interval) to ``dps`` digits: climb the :func:`ladder` until
+    the width is at most ``10**-(dps+2) * max(|mid|, floor)``; return ``(midpoint, True)``, or the
+    last finite midpoint and ``False`` when the ladder ends first (the caller reports it; never a
+    silent guess). An unbounded enclosure is no answer.
+
+    >>> value, ok = enclose(lambda prec: iv.mpf(2) / 3, 20)
+    >>> ok, mpmath.nstr(value, 20)
+    (True, '0.66666666666666666667')
+    """
+    rel = mpmath.mpf(10) ** (-dps - 2)
+    mid = None
+    for rung in ladder(compute, max_prec):
+        lo, hi = rung.lo, rung.hi
+        if not (mpmath.isfinite(lo) and mpmath.isfinite(hi)):
+            continue
+        with mpmath.workprec(rung.prec):
+            mid = (lo + hi) / 2
+            if hi - lo <= rel * max(abs(mid), floor):
+                with mpmath.workdps(dps):
+                    return +mid, True
+    with mpmath.workdps(dps):
+        return (mpmath.nan if mid is None else +mid), False

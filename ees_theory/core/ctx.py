@@ -1,0 +1,110 @@
+"""Arithmetic contexts: the formulas of ``ees_theory.core`` are written once, against one of these.
+
+A context names the elementary operations a formula needs (``num`` turns a parameter into a number
+of the arithmetic; ``exp``, ``log``, ``log1p``, ``sqrt``, ``pow``). ``+ - * /`` are the operators of
+the numbers themselves. As in mpmath, the context decides the arithmetic; a precision or a dtype is
+a parameter, not a copy of the formula:
+
+* :data:`FLOAT`: float64 (numpy; scalars or arrays), round to nearest;
+* :data:`MP`: ``mpmath`` at the working precision (set it with ``mpmath.workprec``);
+* :data:`IV`: ``mpmath.iv`` interval arithmetic, every result an enclosure; ``exp`` of an argument
+  beyond ``2**2048`` in magnitude is bounded, not evaluated (:func:`bounded_exp`);
+* :func:`torch_context`: torch tensors, in their dtype (torch is imported only when asked for).
+
+The array contexts (float64 and torch) also have ``where`` and ``sum`` (over the last axis).
+
+>>> float(FLOAT.exp(0.0)), MP.log(MP.num(1)), IV.exp(IV.num(0))
+(1.0, mpf('0.0'), mpi('1.0', '1.0'))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import mpmath
+import numpy as np
+from mpmath import iv
+
+from .certify import iv_bounds
+
+__all__ = ["Context", "FLOAT", "MP", "IV", "torch_context", "bounded_exp", "EXP_LIMIT"]
+
+
+@dataclass(frozen=True)
+class Context:
+    """The elementary operations of one arithmetic (see the module docstring)."""
+
+    name: str
+    num: Callable[[Any], Any]
+    exp: Callable[[Any], Any]
+    log: Callable[[Any], Any]
+    log1p: Callable[[Any], Any]
+    sqrt: Callable[[Any], Any]
+    pow: Callable[[Any, Any], Any]
+    #: array contexts only: ``where(cond, a, b)`` and the sum over the last axis
+    where: Callable[[Any, Any, Any], Any] | None = None
+    sum: Callable[[Any], Any] | None = None
+
+    def __repr__(self) -> str:
+        return f"Context({self.name!r})"
+
+
+#: Beyond ``|x| > EXP_LIMIT`` an interval ``exp(x)`` is bounded, not evaluated: evaluating it would
+#: need ``log2|x|`` extra bits for the argument reduction (``|x|`` reaches 10**43423 for EDT on the
+#: row (0, -1e5), and overflows mpmath for (0, -1e300)); ``exp(-2**2048)`` is far below every float
+#: format, and up to that size mpmath evaluates quickly.
+EXP_LIMIT = mpmath.mpf(2) ** 2048
+
+
+def bounded_exp(x):
+    """An ``iv`` enclosure of ``exp(x)``; parts of ``x`` beyond ``-EXP_LIMIT`` are enclosed by
+    ``[0, exp(-EXP_LIMIT)]`` and parts beyond ``+EXP_LIMIT`` by ``[exp(EXP_LIMIT), +inf]``.
+
+    >>> lo, hi = iv_bounds(bounded_exp(iv.mpf(-(2**3000))))
+    >>> lo == 0, 0 < hi < mpmath.mpf(10) ** -1000
+    (True, True)
+    """
+    lo, hi = iv_bounds(x)
+    if -EXP_LIMIT <= lo and hi <= EXP_LIMIT:
+        return iv.exp(x)
+    lo_c = min(max(lo, -EXP_LIMIT), EXP_LIMIT)
+    hi_c = min(max(hi, -EXP_LIMIT), EXP_LIMIT)
+    core = iv.exp(iv.mpf([lo_c, hi_c]))
+    a, b = iv_bounds(core)
+    if lo < -EXP_LIMIT:
+        a = mpmath.mpf(0)
+    if hi > EXP_LIMIT:
+        b = mpmath.inf
+    return iv.mpf([a, b])
+
+
+def _float_num(x: Any) -> Any:
+    return x if isinstance(x, np.ndarray) else float(x)
+
+
+FLOAT = Context("float64", _float_num, np.exp, np.log, np.log1p, np.sqrt, np.power, np.where, lambda x: np.sum(x, axis=-1))
+MP = Context("mpmath", mpmath.mpf, mpmath.exp, mpmath.log, mpmath.log1p, mpmath.sqrt, mpmath.power)
+# x**y = exp(y ln x) for x > 0: the interval power through the bounded exponential
+IV = Context("mpmath.iv", iv.mpf, bounded_exp, iv.log, iv.log1p, iv.sqrt, lambda x, y: bounded_exp(y * iv.log(x)))
+
+
+def _torch_pow(x, y):
+    # 0**y = 0 for y > 0, even where y rounds to 0 in a narrow dtype (0**0 would be 1)
+    import torch
+
+    if isinstance(y, (int, float)) and y > 0:
+        return torch.where(x > 0, x.pow(y), 0.0)
+    return x.pow(y)
+
+
+def torch_context() -> Context:
+    """The torch context (tensors in their own dtype; ``num`` leaves Python numbers as they are).
+
+    >>> import torch
+    >>> torch_context().pow(torch.tensor([0.0, 4.0]), 0.5).tolist()
+    [0.0, 2.0]
+    """
+    import torch
+
+    return Context("torch", lambda x: x, torch.exp, torch.log, torch.log1p, torch.sqrt, _torch_pow, torch.where, lambda x: x.sum(dim=-1))

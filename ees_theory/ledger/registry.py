@@ -1,0 +1,245 @@
+"""The claims ledger's registry: verdict records, the registration decorator, the runner, the tables.
+
+This module imports no claim module: the claim groups (``ees_claims``, ``temperature_claims``,
+``truncation_claims``) import it and register their checks with :func:`register_claim`;
+``ees_theory.ledger.claims`` loads every group. :func:`run_ledger` runs what is registered.
+
+A verdict is **proved** (a written proof, exercised by a property test and by a certified spot
+check), **refuted** (a counterexample whose every sign is certified by the exact reference, stored
+as hex floats in ``ledger/verdicts.json`` and re-certified on every run) or **open** (with the
+evidence gathered).
+
+>>> to_hex([1.5, -float("inf")]), from_hex(["0x1.8p+0", "-inf"]).tolist()
+(['0x1.8000000000000p+0', '-inf'], [1.5, -inf])
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from .. import spec
+from ..spec.formats import from_hex_list, hex_list
+
+__all__ = [
+    "VERDICTS",
+    "GapRow",
+    "Counterexample",
+    "Verdict",
+    "Claim",
+    "CheckContext",
+    "CLAIM_REGISTRY",
+    "register_claim",
+    "run_ledger",
+    "recorded_verdicts",
+    "write_ledger",
+    "format_table",
+    "format_detail",
+    "to_hex",
+    "from_hex",
+    "LEDGER_PATH",
+    "PROOFS_DIR",
+]
+
+VERDICTS = ("proved", "refuted", "open")
+LEDGER_PATH = Path(__file__).resolve().parent / "verdicts.json"
+PROOFS_DIR = "proofs"
+
+
+# ---- exact float I/O (the one hex codec of spec.formats) ----------------------------------------
+
+#: Floats as exact hex strings (``-inf`` as ``"-inf"``): ``to_hex([1.5]) == ['0x1.8000000000000p+0']``.
+to_hex = hex_list
+#: The inverse of :func:`to_hex`, as a float64 array.
+from_hex = from_hex_list
+
+
+# ---- verdicts ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GapRow:
+    """The certified sign of ``f(k)`` with bounds ``f_lo <= f(k) <= f_hi``.
+
+    ``sign`` is ``"+"`` (``f > 0``), ``">=0"`` (``f >= 0``, certified, with 0 not excluded),
+    ``"-"`` (``f < 0``) or ``"?"`` (undecided within the precision limit).
+    """
+
+    k: int
+    f_lo: float
+    f_hi: float
+    sign: str
+    method: str
+
+
+
+@dataclass
+class Counterexample:
+    """A certified counterexample: logits (exact hex floats), the parameters, the gap table."""
+
+    logits: list[str]
+    n: int
+    temperatures: list[float]
+    params: dict
+    summary: str
+    gaps: list[GapRow] = field(default_factory=list)
+    certified: bool = False
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["gaps"] = [asdict(g) for g in self.gaps]
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Counterexample":
+        d = dict(d)
+        d["gaps"] = [GapRow(**g) for g in d.get("gaps", [])]
+        return cls(**d)
+
+    @property
+    def row(self) -> np.ndarray:
+        return from_hex(self.logits)
+
+
+@dataclass
+class Verdict:
+    """The ledger entry of one claim."""
+
+    claim_id: str
+    statement: str
+    verdict: str
+    evidence: str
+    proof: str
+    test: str
+    counterexample: Counterexample | None = None
+    undecided: int = 0
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["counterexample"] = self.counterexample.to_json() if self.counterexample else None
+        return d
+
+
+@dataclass
+class CheckContext:
+    """What a check gets: whether to search, the row budget, a seeded generator, the stored record."""
+
+    search: bool
+    rows: int
+    rng: np.random.Generator
+    recorded: dict
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A registered claim: its check returns ``(verdict, evidence, counterexample, undecided)``."""
+
+    claim_id: str
+    statement: str
+    check: Callable[[CheckContext], tuple]
+    proof: str
+    test: str
+
+
+#: Registered claims, by id, in registration order.
+CLAIM_REGISTRY: dict[str, Claim] = {}
+
+
+def register_claim(claim_id: str, statement: str | None = None, *, proof: str | None = None, test: str):
+    """Decorator registering ``check(ctx) -> (verdict, evidence, counterexample | None, undecided)``.
+
+    ``statement`` defaults to ``spec.CLAIMS[claim_id]``; ``proof`` to ``proofs/<id lower>.md``;
+    ``test`` names the property test (a pytest node id) that exercises the claim.
+
+    >>> @register_claim("DEMO-ONE", "1 + 1 = 2", test="tests/test_claims.py::test_registry")
+    ... def _demo(ctx):
+    ...     return "proved", "arithmetic", None, 0
+    >>> run_ledger(ids=["DEMO-ONE"])[0].verdict
+    'proved'
+    >>> _ = CLAIM_REGISTRY.pop("DEMO-ONE")
+    """
+    if statement is None:
+        if claim_id not in spec.CLAIMS:
+            raise ValueError(f"claim {claim_id!r} is not in SPEC section 5: give its statement")
+        statement = spec.CLAIMS[claim_id]
+
+    def wrap(check):
+        CLAIM_REGISTRY[claim_id] = Claim(claim_id, statement, check, proof or f"{PROOFS_DIR}/{claim_id.lower()}.md", test)
+        return check
+
+    return wrap
+
+
+def recorded_verdicts(path: Path | str | None = None) -> dict[str, dict]:
+    """The verdicts recorded in the repository (``ledger/verdicts.json``), by claim id."""
+    p = Path(LEDGER_PATH if path is None else path)
+    if not p.exists():
+        return {}
+    return json.loads(p.read_text(encoding="utf-8"))["claims"]
+
+
+def write_ledger(verdicts: list[Verdict], path: Path | str | None = None) -> None:
+    """Record verdicts (with their counterexamples) as the repository's ledger."""
+    data = {"format": 1, "claims": {v.claim_id: {"verdict": v.verdict, "counterexample": v.counterexample.to_json() if v.counterexample else None} for v in verdicts}}
+    Path(LEDGER_PATH if path is None else path).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+
+
+def run_ledger(search: bool = False, ids: Iterable[str] | None = None, rows: int | None = None, seed: int = 0, path: Path | str | None = None) -> list[Verdict]:
+    """Run the checks (every registered claim, or ``ids``) and return their verdicts.
+
+    ``search=False`` re-certifies the stored counterexamples and spot-checks the proved claims on
+    ``rows`` rows (default 12); ``search=True`` searches afresh and checks 10x more rows.
+    """
+    recorded = recorded_verdicts(path)
+    wanted = list(CLAIM_REGISTRY) if ids is None else list(ids)
+    unknown = [i for i in wanted if i not in CLAIM_REGISTRY]
+    if unknown:
+        raise ValueError(f"unknown claim id(s) {', '.join(unknown)}; known: {', '.join(CLAIM_REGISTRY)}")
+    budget = rows if rows is not None else (120 if search else 12)
+    out = []
+    for cid in wanted:
+        claim = CLAIM_REGISTRY[cid]
+        ctx = CheckContext(search, budget, np.random.default_rng([seed, len(cid)]), recorded.get(cid, {}))
+        t0 = time.perf_counter()
+        verdict, evidence, cex, undecided = claim.check(ctx)
+        if verdict not in VERDICTS:
+            raise ValueError(f"check of {cid} returned {verdict!r}, not one of {VERDICTS}")
+        out.append(Verdict(cid, claim.statement, verdict, evidence, claim.proof, claim.test, cex, undecided, time.perf_counter() - t0))
+    return out
+
+
+def format_table(verdicts: list[Verdict], recorded: dict | None = None) -> str:
+    """The ledger as a text table: id, claim, verdict, evidence (one line each)."""
+    recorded = recorded_verdicts() if recorded is None else recorded
+    rows = [("id", "verdict", "claim", "evidence")]
+    for v in verdicts:
+        was = recorded.get(v.claim_id, {}).get("verdict")
+        flag = "" if was in (None, v.verdict) else f" (recorded: {was}!)"
+        claim = v.statement if len(v.statement) <= 60 else v.statement[:57] + "..."
+        rows.append((v.claim_id, v.verdict + flag, claim, v.evidence))
+    w = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = [f"{r[0]:<{w[0]}}  {r[1]:<{w[1]}}  {r[2]:<{w[2]}}  {r[3]}" for r in rows]
+    lines.insert(1, "-" * min(200, sum(w) + 6 + max(len(r[3]) for r in rows)))
+    return "\n".join(lines)
+
+
+def format_detail(v: Verdict) -> str:
+    """One claim in detail, with its counterexample's certified gap table."""
+    lines = [f"{v.claim_id}: {v.statement}", f"verdict:  {v.verdict}", f"evidence: {v.evidence}", f"proof:    {v.proof}", f"test:     {v.test}"]
+    if v.undecided:
+        lines.append(f"undecided comparisons: {v.undecided}")
+    c = v.counterexample
+    if c is not None:
+        lines += [f"counterexample (n = {c.n}, certified = {c.certified}): {c.summary}", f"  temperatures: {c.temperatures}", f"  params: {c.params}"]
+        lines.append("  logits (exact): [" + ", ".join(c.logits) + "]")
+        if c.gaps:
+            lines.append(f"  {'k':>6}  {'sign':>4}  {'f_lo':>24}  {'f_hi':>24}  method")
+            for g in c.gaps:
+                lines.append(f"  {g.k:>6}  {g.sign:>4}  {g.f_lo:>24.17g}  {g.f_hi:>24.17g}  {g.method}")
+    return "\n".join(lines)

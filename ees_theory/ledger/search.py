@@ -1,0 +1,100 @@
+"""The ledger's search and spot-check helpers, shared by the claim groups.
+
+Structured families, a hill climb on a float score, certification of the first hit; spot checks
+of proved claims on family rows; the re-certification of a stored counterexample.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import numpy as np
+
+from ..families import distributions as dist
+from .registry import CheckContext, Counterexample
+
+
+# ---- the search: structured families, temperature sweeps, a hill climb on the gap ------------
+
+_SEARCH_FAMILIES = ("head_tail", "tied_top", "peaked", "bimodal", "zipf", "normal", "near_tie")
+
+
+def _hill_climb(score: Callable[[np.ndarray], float], z: np.ndarray, rng: np.random.Generator, steps: int) -> tuple[np.ndarray, float]:
+    """Targeted search: random coordinate perturbations of the logits that never lower the score."""
+    best = score(z)
+    step = 0.3
+    for _ in range(steps):
+        trial = z + rng.normal(0.0, step, z.shape) * (rng.random(z.shape) < 0.5)
+        s = score(trial)
+        if s >= best:
+            z, best = trial, s
+        else:
+            step = max(step * 0.997, 1e-5)
+    return z, best
+
+
+def _search(score: Callable[[np.ndarray], float], certify: Callable[[np.ndarray], Counterexample | None], rng: np.random.Generator, vocabs: Iterable[int], draws: int, climbs: int, steps: int):
+    """Smallest vocabulary first: draw rows from the structured families, hill-climb the best few
+    on ``score`` (> 0 means "looks like a counterexample" in float64), certify the first hit."""
+    tried = 0
+    for n in vocabs:
+        pool = []
+        for i in range(draws):
+            fam = _SEARCH_FAMILIES[i % len(_SEARCH_FAMILIES)]
+            z = dist.sample(fam, rng, n, shuffle=False)
+            z = np.sort(z[np.isfinite(z)])[::-1]
+            if len(z) < n:
+                continue
+            z = z - z[0]
+            pool.append((score(z), z))
+        pool.sort(key=lambda t: -t[0])
+        for s, z in pool[:climbs]:
+            tried += 1
+            if s <= 0:
+                z, s = _hill_climb(score, z, rng, steps)
+            if s > 0:
+                cex = certify(z)
+                if cex is not None and cex.certified:
+                    return cex, tried
+    return None, tried
+
+
+# ---- spot checks of proved claims on family rows -----------------------------------------------
+
+
+def _rows(ctx: CheckContext, max_vocab: int = 40, families=dist.FAMILY_NAMES):
+    """``ctx.rows`` rows cycling through the families (small vocabularies: certified checks are exact)."""
+    for i in range(ctx.rows):
+        fam = families[i % len(families)]
+        yield fam, dist.sample(fam, ctx.rng, int(ctx.rng.integers(2, max_vocab + 1)))
+
+
+def _proved(what: str, checked: int, undecided: int, violations: list) -> tuple:
+    if violations:
+        fam, detail = violations[0]
+        return "refuted", f"proof contradicted: certified violation on a {fam} row ({detail})", None, undecided
+    extra = f", {undecided} undecided (not counted)" if undecided else ""
+    return "proved", f"proof; {what}: {checked} certified spot checks, 0 violations{extra}", None, undecided
+
+
+# ---- SPEC section 5 ----------------------------------------------------------------------------
+
+
+def _stored(ctx: CheckContext) -> Counterexample | None:
+    c = ctx.recorded.get("counterexample")
+    return Counterexample.from_json(c) if c else None
+
+
+def _refuted(ctx: CheckContext, recertify: Callable[[np.ndarray, Counterexample], Counterexample | None], search: Callable[[], tuple]) -> tuple:
+    """Re-certify the stored counterexample; with ``ctx.search`` also search afresh and keep the smaller."""
+    stored = _stored(ctx)
+    cex = recertify(stored.row, stored) if stored else None
+    found_note = ""
+    if ctx.search or cex is None:
+        found, tried = search()
+        if found is not None and (cex is None or found.n < cex.n):
+            cex = found
+        found_note = f"; search: {'found n=' + str(found.n) if found else 'nothing'} after {tried} climbs"
+    if cex is None or not cex.certified:
+        return "open", "no certified counterexample (stored one failed to re-certify)" + found_note, cex, 0
+    return "refuted", f"certified counterexample, n={cex.n}: {cex.summary}" + found_note, cex, 0

@@ -59,7 +59,7 @@ import numpy as np
 from .. import reference
 from . import gof
 from .cases import Case, params_to_json
-from .codec import hex_list
+from ..spec.formats import hex_list
 from .methods import EES, Options, OutputFault, _to_numpy, ees_admissible, get_method
 from .ports import Outcome, PortTimeout, SubprocessPort, _Alarm, _find_batched, _same, load_callable
 from .truncation import INT_PARAMS, Truncation, _Stats, port_params
@@ -564,8 +564,8 @@ class ExecDrawsPort(SubprocessPort, DrawsPort):
 
 
 def open_draws_port(spec: str, timeout: float | None = 60.0) -> DrawsPort:
-    """Open a draws port: ``exec:COMMAND ...``, ``engine:NAME`` (a built-in token-level engine,
-    :mod:`ees_theory.engines.draws`) or ``module:callable`` / ``file.py:callable`` (in process).
+    """Open a draws port: ``exec:COMMAND ...`` or ``module:callable`` / ``file.py:callable`` (in
+    process). (``engine:NAME``, a built-in token-level engine, is opened by the command line.)
 
     >>> open_draws_port("ees_theory.harness.draws:case_seed").name
     'ees_theory.harness.draws:case_seed'
@@ -575,10 +575,6 @@ def open_draws_port(spec: str, timeout: float | None = 60.0) -> DrawsPort:
     if spec.startswith("exec:"):
         command = shlex.split(spec[len("exec:"):])
         return ExecDrawsPort(command, spec, timeout)
-    if spec.startswith("engine:"):
-        from ..engines.draws import engine_port
-
-        return engine_port(spec[len("engine:"):], timeout=timeout)
     fn = load_callable(spec)
     return InProcessDrawsPort(fn, spec, _find_batched(fn, spec), timeout)
 

@@ -1,24 +1,31 @@
-"""Speed of the certified EES reference against its two peers, measured in one run.
+"""Speed of the certified EES reference against its peers, measured in one run.
 
-For random logits (normal, sigma = 2, seed fixed) at each vocabulary size V:
+For random logits (normal, sigma = 2, float32, seed fixed) at each vocabulary size V:
 
-* ``certified``: ``ees_theory.reference.ees`` (float64 interval tier, escalation when needed);
-* ``float64``: an uncertified numpy evaluation of the same curve (sort, softmax, prefix sums,
-  entropy of each top-k set, first crossing) -- what a careful float port does;
-* ``mpmath60``: the plain multiprecision evaluation of the whole curve at 60 digits.
+* ``certified``: ``ees_theory.reference.ees`` from the numpy array (float64 interval tier,
+  escalation to ``mpmath.iv`` where needed);
+* ``list``: the same from a Python list of floats;
+* ``float64``: an uncertified numpy evaluation of the same curve (canonical order by a stable
+  sort, softmax, prefix sums, entropy of each top-k set, first crossing) -- what a careful float
+  port that reports the kept ids in order does;
+* ``f64-values``: the same curve from the sorted values alone (no ids: the fastest float
+  evaluation numpy allows, a stricter peer);
+* ``mpmath60``: the plain multiprecision evaluation of the whole curve at 60 digits (one run).
 
-Prints a table with the ratios certified/float64 and mpmath60/certified, and writes it, with the
-machine named, to ``benchmarks/results/reference-<host>.txt``. Targets at V = 131,072: certified
-within 10x of float64, and at least 50x faster than mpmath60.
+Each ratio is measured in one run, the peers interleaved round by round and summarised by their
+medians (``benchmarks/_common.py``). The time of ``certified`` is split into its parts, each
+timed on its own: ``sort`` (reading and ordering the row), ``float tier`` (the float64 interval
+enclosure of the whole curve) and ``decide`` (the decision scan, and the escalations, whose
+number is shown). Targets at V = 131,072 and 262,144: certified within 3x of float64, list input
+within 4x.
 
-Usage: ``.venv/bin/python benchmarks/bench_reference.py [--vocab 1000 32768 ...] [--repeats 5]``
+Usage: ``python benchmarks/bench_reference.py [--vocab 32768 131072 262144] [--repeats 9]``
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -26,13 +33,18 @@ from pathlib import Path
 import mpmath
 import numpy as np
 
-import ees_theory as et
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(__file__))
+import ees_theory as et  # noqa: E402
+from _common import interleaved_medians, machine, stamp  # noqa: E402
+from ees_theory.reference.ees import curve_enclosure  # noqa: E402
+from ees_theory.reference.rows import as_row  # noqa: E402
 
 
-def ees_float64(z: np.ndarray) -> int:
-    """Uncertified float64 EES (first-exclusive), vectorised over k."""
-    order = np.argsort(-z, kind="stable")
-    x = z[order]
+def ees_float64(z: np.ndarray, ids: bool = True) -> int:
+    """Uncertified float64 EES (first-exclusive), vectorised over k; ``ids=False``: from the
+    sorted values alone."""
+    x = z[np.argsort(-z, kind="stable")] if ids else -np.sort(-z)
     x = x[np.isfinite(x)]
     a = x[0] - x                      # -log of relative weights, >= 0
     e = np.exp(-a)
@@ -66,59 +78,65 @@ def ees_mpmath(z: np.ndarray, dps: int = 60) -> int:
         return k_star if k_star is not None else len(x)
 
 
-def best_time(fn, repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
-
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown cpu"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{platform.node()} | {cpu} | {os.cpu_count()} cores | Python {platform.python_version()} | "
-            f"numpy {np.__version__} | mpmath {mpmath.__version__}")
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--vocab", type=int, nargs="+", default=[1000, 32768, 131072, 262144])
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--vocab", type=int, nargs="+", default=[32768, 131072, 262144])
+    ap.add_argument("--repeats", type=int, default=9)
     ap.add_argument("--no-mpmath", action="store_true", help="skip the slow multiprecision peer")
-    ap.add_argument("--out", default=None, help="results file (default benchmarks/results/reference-<host>.txt)")
+    ap.add_argument("--out", default=None, help="results file (default benchmarks/results/reference-cpu.md)")
     args = ap.parse_args(argv)
     rng = np.random.default_rng(0)
-    lines = [f"# certified EES reference vs peers; machine: {machine()}",
-             f"# {time.strftime('%Y-%m-%d %H:%M:%S')}; logits ~ normal(0, 2), float32; best of {args.repeats} (mpmath: 1 run)",
-             f"{'V':>8} {'k*':>7} {'certified ms':>13} {'float64 ms':>11} {'mpmath60 ms':>12} {'cert/f64':>9} {'mp/cert':>8}  agree"]
+    lines = [
+        "# Certified EES reference against its peers",
+        "",
+        f"{stamp()}. Machine: {machine(f'numpy {np.__version__}, mpmath {mpmath.__version__}')}",
+        "",
+        f"Logits ~ normal(0, 2), float32. Medians of {args.repeats} interleaved rounds, milliseconds (mpmath60: one run). "
+        "`cert`: certified from the numpy array; `list`: from a Python list of floats; `f64`: uncertified float64 with the canonical "
+        "order; `f64v`: uncertified float64 from the sorted values alone. Split of `cert`: `sort` + `float tier` + `decide` "
+        "(escalations: how many comparisons went to mpmath).",
+        "",
+        "| V | k* | cert | list | f64 | f64v | cert/f64 | list/f64 | cert/f64v | list/f64v | sort | float tier | decide | escalations | mpmath60 | mp/cert | agree |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     print("\n".join(lines), flush=True)
     for V in args.vocab:
         z = rng.normal(0.0, 2.0, V).astype(np.float32)
         z64 = z.astype(np.float64)
+        zl = z64.tolist()
         r = et.reference.ees(z)
-        k64 = ees_float64(z64)
-        t_cert = best_time(lambda: et.reference.ees(z), args.repeats)
-        t_f64 = best_time(lambda: ees_float64(z64), args.repeats)
+        row = as_row(z)
+        t = interleaved_medians(
+            {
+                "cert": lambda: et.reference.ees(z),
+                "list": lambda: et.reference.ees(zl),
+                "f64": lambda: ees_float64(z64),
+                "f64v": lambda: ees_float64(z64, ids=False),
+                "sort": lambda: as_row(z),
+                "tier": lambda: curve_enclosure(row, 1.0),
+                "row": lambda: et.reference.ees(row),
+            },
+            args.repeats,
+        )
+        escalations = sum(1 for c in r.decisions if c.method.startswith("mpmath"))
         if args.no_mpmath:
             t_mp, k_mp = float("nan"), None
         else:
-            t = time.perf_counter()
+            t0 = time.perf_counter()
             k_mp = ees_mpmath(z64)
-            t_mp = time.perf_counter() - t
-        agree = (r.k == k64) and (k_mp is None or k_mp == r.k) and r.certified
-        line = (f"{V:>8} {r.k:>7} {t_cert * 1e3:>13.2f} {t_f64 * 1e3:>11.2f} {t_mp * 1e3:>12.0f} "
-                f"{t_cert / t_f64:>9.2f} {t_mp / t_cert:>8.0f}  {'yes' if agree else 'NO'}")
+            t_mp = time.perf_counter() - t0
+        k64, k64v, k_list = ees_float64(z64), ees_float64(z64, ids=False), et.reference.ees(zl).k
+        agree = r.certified and r.k == k64 == k64v == k_list and (k_mp is None or k_mp == r.k)
+        ms = lambda x: f"{x * 1e3:.2f}"  # noqa: E731
+        line = (
+            f"| {V} | {r.k} | {ms(t['cert'])} | {ms(t['list'])} | {ms(t['f64'])} | {ms(t['f64v'])} | "
+            f"{t['cert'] / t['f64']:.2f} | {t['list'] / t['f64']:.2f} | {t['cert'] / t['f64v']:.2f} | {t['list'] / t['f64v']:.2f} | "
+            f"{ms(t['sort'])} | {ms(t['tier'])} | {ms(t['row'] - t['tier'])} | {escalations} | "
+            f"{t_mp * 1e3:.0f} | {t_mp / t['cert']:.0f} | {'yes' if agree else 'NO'} |"
+        )
         print(line, flush=True)
         lines.append(line)
-    out = Path(args.out) if args.out else Path(__file__).parent / "results" / f"reference-{platform.node() or 'host'}.txt"
+    out = Path(args.out) if args.out else Path(__file__).parent / "results" / "reference-cpu.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n")
     print(f"written to {out}")

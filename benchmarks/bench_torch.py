@@ -1,20 +1,27 @@
-"""Speed of the batched EES kernel against two peers measured in the same run.
+"""Speed of the batched kernels against peers measured in the same run.
 
-Peers:
+Every ratio is measured in one run: the peer is timed in the same rounds as the kernel,
+interleaved, and each is summarised by its median (``benchmarks/_common.py``).
 
-* **top-p**: a warper with the structure of transformers' ``TopPLogitsWarper`` (ascending sort,
-  softmax, cumsum, threshold, keep the last ``min_tokens_to_keep``, scatter back, masked fill);
-* **loop**: the incremental algorithm of the EES authors, one row at a time in Python (softmax,
-  sort, cumsum, then ``H_{i}`` updated token by token until the first crossing).
+EES (``ees_mask``, float32) against a warper with the structure of transformers' ``TopPLogitsWarper``
+(ascending sort, softmax, cumsum, threshold, scatter back, masked fill), with each search path:
+``sort`` (full sort), ``topk`` (top-K window, doubling), ``auto`` (the default). Row shapes:
 
-EES is timed with the full sort (``method="sort"``) and with the top-K path (``method="topk"``).
-Rows are "peaked" (normal logits times 4: the crossing is near the top, as in LLM decoding) or
-"flat" (normal logits times 0.5: the crossing is deep in the vocabulary). The loop is timed on a
-few rows and scaled to the batch (its cost is per row); the table says so.
+* ``peaked``: normal logits x 4 (crossing near the top);
+* ``mid``: normal x 2 (crossing at about a quarter of the vocabulary);
+* ``flat``: normal x 0.5 (crossing deep in the vocabulary);
+* ``head``: head over tail, normal x 0.5 with one token raised by 10 (``k* = 1``);
+* ``llm``: LLM-like, Zipf logits ``-1.2 ln(rank)`` plus normal noise x 0.3, ids shuffled.
+
+Entropy kernels (``edt_temperature``, ``dynatemp_temperature``, and the entropy the typical and
+eta samplers take from the sorted softmax they hold) against a plain ``log_softmax`` entropy
+``-(exp(l) * l).sum()`` at the same dtype (float32, accumulated in float32).
+
+Also, optionally, the EES authors' incremental algorithm as a per-row Python loop (``--loop-rows``).
 
 Usage::
 
-    python benchmarks/bench_torch.py                      # CPU, float32, the full grid
+    python benchmarks/bench_torch.py --out benchmarks/results/torch-cpu.md
     python benchmarks/bench_torch.py --device cuda --out benchmarks/results/torch-cuda.md
 """
 
@@ -23,14 +30,18 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import platform
 import sys
 import time
 
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(__file__))
 import ees_theory as et  # noqa: E402
+from _common import interleaved_medians, machine, stamp  # noqa: E402
+from ees_theory.kernels import truncation as kernel_truncation  # noqa: E402
+
+SHAPES = ("peaked", "mid", "flat", "head", "llm")
 
 
 def top_p_mask(scores: torch.Tensor, top_p: float = 0.9, min_tokens_to_keep: int = 1) -> torch.Tensor:
@@ -66,99 +77,162 @@ def authors_loop_keep(scores: torch.Tensor, min_tokens_to_keep: int = 1) -> list
     return out
 
 
-def timed_together(fns: dict, repeats: int, sync) -> dict:
-    """Minimum time of each function over ``repeats`` rounds, the functions interleaved in each
-    round: on a shared machine the minimum is the least disturbed measurement, and interleaving
-    exposes every peer to the same background load."""
-    for fn in fns.values():  # warm-up
-        fn()
-    sync()
-    best = {name: math.inf for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            t = time.perf_counter()
-            fn()
-            sync()
-            best[name] = min(best[name], time.perf_counter() - t)
-    return best
+def logits(shape: str, B: int, V: int, gen: torch.Generator) -> torch.Tensor:
+    """A batch of rows of the named shape (see the module docstring)."""
+    if shape in ("peaked", "mid", "flat"):
+        return torch.randn(B, V, generator=gen) * {"peaked": 4.0, "mid": 2.0, "flat": 0.5}[shape]
+    if shape == "head":
+        z = torch.randn(B, V, generator=gen) * 0.5
+        z[torch.arange(B), torch.randint(V, (B,), generator=gen)] += 10.0
+        return z
+    if shape == "llm":
+        rank = torch.arange(1, V + 1, dtype=torch.float32)
+        z = -1.2 * torch.log(rank) + 0.3 * torch.randn(B, V, generator=gen)
+        return z[:, torch.randperm(V, generator=gen)]
+    raise ValueError(f"unknown shape {shape!r}")
 
 
-def machine(device: str) -> str:
-    cpu = platform.processor() or "unknown"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    text = (
-        f"platform {platform.platform()}; python {platform.python_version()}; torch {torch.__version__}; "
-        f"CPU {cpu}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}"
+def plain_entropy(z: torch.Tensor) -> torch.Tensor:
+    """The plain log_softmax entropy, the peer of the entropy kernels."""
+    logp = torch.log_softmax(z, dim=-1)
+    return -(logp.exp() * logp).sum(dim=-1)
+
+
+class PreallocatedPlainEntropy:
+    """The plain entropy with its intermediates in buffers kept between calls: the peer without
+    the cost of fresh memory (large on virtual machines, where first touches fault to the host)."""
+
+    def __init__(self, z: torch.Tensor):
+        self.logp, self.terms = torch.empty_like(z), torch.empty_like(z)
+
+    def __call__(self, z: torch.Tensor) -> torch.Tensor:
+        logp = torch.log_softmax(z, dim=-1, out=self.logp)
+        return -torch.exp(logp, out=self.terms).mul_(logp).sum(dim=-1)
+
+
+def ees_row(shape, B, V, z, repeats, sync):
+    t = interleaved_medians(
+        {
+            "top-p": lambda: top_p_mask(z),
+            "sort": lambda: et.torch.ees_mask(z, method="sort"),
+            "topk": lambda: et.torch.ees_mask(z, method="topk"),
+            "auto": lambda: et.torch.ees_mask(z),
+        },
+        repeats,
+        sync,
     )
-    if device.startswith("cuda"):
-        text += f"; GPU {torch.cuda.get_device_name(0)}"
-    return text
+    masks = [et.torch.ees_mask(z, method=m) for m in ("sort", "topk", "auto")]
+    same = all(torch.equal(masks[0], m) for m in masks[1:])
+    k = et.torch.ees_keep_count(z).float()
+    best = min(t["sort"], t["topk"])
+    return (
+        f"| {shape} | {B} | {V} | {int(k.median())} | {t['top-p']*1e3:.1f} | {t['sort']*1e3:.1f} | {t['topk']*1e3:.1f} | "
+        f"{t['auto']*1e3:.1f} | {t['sort']/t['top-p']:.2f} | {t['auto']/t['sort']:.2f} | {t['auto']/best:.2f} | "
+        f"{t['auto']/t['top-p']:.2f} | {'yes' if same else 'NO'} |"
+    )
+
+
+def entropy_row(B, V, z, repeats, sync):
+    sx = torch.sort(z, dim=-1, descending=True).values
+    sp = torch.softmax(sx, dim=-1)
+    prealloc = PreallocatedPlainEntropy(z)
+    t = interleaved_medians(
+        {
+            "plain": lambda: plain_entropy(z),
+            "plain-prealloc": lambda: prealloc(z),
+            "edt": lambda: et.torch.edt_temperature(z, T0=1.0, theta=0.5),
+            "dynatemp": lambda: et.torch.dynatemp_temperature(z, temp=1.0, delta=0.5, exponent=1.0),
+            "typical/eta": lambda: kernel_truncation._entropy(sp, torch.log_softmax(sx, dim=-1)),
+        },
+        repeats,
+        sync,
+    )
+    p, q = t["plain"], t["plain-prealloc"]
+    return (
+        f"| {B} | {V} | {p*1e3:.2f} | {q*1e3:.2f} | {t['edt']*1e3:.2f} | {t['dynatemp']*1e3:.2f} | {t['typical/eta']*1e3:.2f} | "
+        f"{t['edt']/p:.2f} | {t['dynatemp']/p:.2f} | {t['typical/eta']/p:.2f} | {t['edt']/q:.2f} | {t['dynatemp']/q:.2f} | {t['typical/eta']/q:.2f} |"
+    )
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--batches", default="1,8,64")
-    ap.add_argument("--vocabs", default="32768,131072,262144")
-    ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--loop-rows", type=int, default=1, help="rows the Python loop is timed on (scaled to the batch)")
-    ap.add_argument("--out", default=None, help="write the table (markdown) here as well")
+    ap.add_argument("--batch", type=int, default=8, help="batch of the headline tables")
+    ap.add_argument("--vocab", type=int, default=131072, help="vocabulary of the headline tables")
+    ap.add_argument("--growth-batches", default="1,8,64")
+    ap.add_argument("--growth-vocabs", default="32768,131072,262144")
+    ap.add_argument("--growth-shapes", default="peaked,mid", help="shapes of the growth tables")
+    ap.add_argument("--repeats", type=int, default=9)
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    ap.add_argument("--loop-rows", type=int, default=0, help="time the authors' Python loop on this many rows (0: skip)")
+    ap.add_argument("--out", default=None, help="write the tables (markdown) here as well")
     args = ap.parse_args(argv)
     device = args.device
+    lines: list[str] = []
+
+    def emit(*text):
+        for line in text:
+            print(line, flush=True)
+            lines.append(line)
+
+    def write():
+        if args.out:
+            with open(args.out, "w") as fh:
+                fh.write("\n".join(lines) + "\n")
+
+    emit(f"# Kernel timings ({device}, float32)", "", f"{stamp()}. Machine: {machine(f'torch {torch.__version__}')}", "")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        emit("CUDA was asked for but is not available on this machine: nothing was run.")
+        write()
+        return 0
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    emit(f"torch threads {torch.get_num_threads()}" + (f"; GPU {torch.cuda.get_device_name(0)}" if device.startswith("cuda") else ""), "")
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
-    batches = [int(b) for b in args.batches.split(",")]
-    vocabs = [int(v) for v in args.vocabs.split(",")]
     gen = torch.Generator().manual_seed(0)
-    lines = [
-        f"# EES kernel timings ({device}, float32)",
+    B, V = args.batch, args.vocab
+    ees_head = [
+        f"Median of {args.repeats} interleaved rounds, milliseconds. `sort`/`topk`/`auto`: `ees_mask(method=...)`; `top-p`: the "
+        "transformers-structured top-p warper; `k*`: median kept count; `best`: the faster of sort and topk; `same`: the three "
+        "masks are identical.",
         "",
-        f"Machine: {machine(device)}",
-        "",
-        "Minimum over the repeats (peers interleaved in each round), milliseconds. `sort`/`topk`: `ees_mask(method=...)`; `top-p`: the "
-        "transformers-structured top-p warper; `loop`: the authors' per-row Python loop, timed on "
-        f"{args.loop_rows} rows and scaled to the batch. Ratios: EES / top-p and loop / EES(sort).",
-        "",
-        "| rows | batch | V | top-p | EES sort | EES topk | sort/top-p | topk/top-p | loop (scaled) | loop/sort |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| rows | batch | V | k* | top-p | sort | topk | auto | sort/top-p | auto/sort | auto/best | auto/top-p | same |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    print("\n".join(lines), flush=True)
-    for kind, scale in (("peaked", 4.0), ("flat", 0.5)):
-        for V in vocabs:
-            for B in batches:
-                z = (torch.randn(B, V, generator=gen) * scale).to(device)
-                best = timed_together(
-                    {
-                        "top-p": lambda: top_p_mask(z),
-                        "sort": lambda: et.torch.ees_mask(z, method="sort"),
-                        "topk": lambda: et.torch.ees_mask(z, method="topk"),
-                    },
-                    args.repeats,
-                    sync,
-                )
-                t_topp, t_sort, t_topk = best["top-p"], best["sort"], best["topk"]
-                assert torch.equal(et.torch.ees_mask(z, method="sort"), et.torch.ees_mask(z, method="topk"))
-                rows = min(B, args.loop_rows)
-                t0 = time.perf_counter()
-                loop_k = authors_loop_keep(z[:rows].cpu())
-                t_loop = (time.perf_counter() - t0) * B / rows
-                ours = et.torch.ees_keep_count(z[:rows]).tolist()
-                agree = "" if loop_k == ours else f" (loop k {loop_k} vs {ours})"
-                line = (
-                    f"| {kind} | {B} | {V} | {t_topp*1e3:.1f} | {t_sort*1e3:.1f} | {t_topk*1e3:.1f} | "
-                    f"{t_sort/t_topp:.2f} | {t_topk/t_topp:.2f} | {t_loop*1e3:.0f} | {t_loop/t_sort:.0f}{agree} |"
-                )
-                lines.append(line)
-                print(line, flush=True)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write("\n".join(lines) + "\n")
+    emit(f"## EES, every row shape (batch {B}, V {V})", "", *ees_head)
+    for shape in SHAPES:
+        emit(ees_row(shape, B, V, logits(shape, B, V, gen).to(device), args.repeats, sync))
+    ent_head = [
+        f"Median of {args.repeats} interleaved rounds, milliseconds; ratios to the plain `log_softmax` entropy (`plain`) and to the "
+        "same with its two intermediates in buffers kept between calls (`pre`: no fresh memory per call). Rows: normal x 2.",
+        "",
+        "| batch | V | plain | pre | edt | dynatemp | typical/eta | edt/plain | dynatemp/plain | typical-eta/plain | edt/pre | dynatemp/pre | typical-eta/pre |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    emit("", f"## Entropy kernels (batch {B}, V {V})", "", *ent_head)
+    emit(entropy_row(B, V, logits("mid", B, V, gen).to(device), args.repeats, sync))
+    growth = [(b, V) for b in map(int, args.growth_batches.split(",")) if b != B] + [(B, v) for v in map(int, args.growth_vocabs.split(",")) if v != V]
+    growth.sort()
+    emit("", "## Growth with the batch and the vocabulary (EES)", "", *ees_head[2:])
+    for shape in args.growth_shapes.split(","):
+        for b, v in growth:
+            emit(ees_row(shape, b, v, logits(shape, b, v, gen).to(device), args.repeats, sync))
+    emit("", "## Growth with the batch and the vocabulary (entropy)", "", *ent_head[2:])
+    for b, v in growth:
+        emit(entropy_row(b, v, logits("mid", b, v, gen).to(device), args.repeats, sync))
+    if args.loop_rows:
+        emit("", f"## The authors' per-row Python loop ({args.loop_rows} rows, scaled to the batch)", "",
+             "| rows | batch | V | loop (scaled) ms | EES sort ms | loop/sort | loop k | kernel k |", "|---|---|---|---|---|---|---|---|")
+        for shape in SHAPES:
+            z = logits(shape, B, V, gen)
+            rows = min(B, args.loop_rows)
+            t0 = time.perf_counter()
+            loop_k = authors_loop_keep(z[:rows])
+            t_loop = (time.perf_counter() - t0) * B / rows
+            t_sort = interleaved_medians({"sort": lambda: et.torch.ees_mask(z.to(device), method="sort")}, 3, sync)["sort"]
+            ours = et.torch.ees_keep_count(z[:rows]).tolist()
+            emit(f"| {shape} | {B} | {V} | {t_loop*1e3:.0f} | {t_sort*1e3:.1f} | {t_loop/t_sort:.0f} | {loop_k} | {ours} |")
+    write()
     return 0
 
 

@@ -11,7 +11,7 @@ import sys
 from importlib import import_module
 
 #: Sub-command modules, in the order ``--help`` lists them.
-COMMANDS = ("explain", "verify", "claims", "check", "stress", "vectors")
+COMMANDS = ("explain", "verify", "claims", "check", "stress", "vectors", "engines")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,6 +8,7 @@ steered toward close calls. Exit status 0 only on conformance.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -35,17 +36,34 @@ def register(sub) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run recorded in --json OUT")
     p.add_argument("--no-shrink", action="store_true", help="do not shrink failures")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the verdict line")
+    p.add_argument("--workers", type=_workers, default="auto", metavar="N",
+                   help="processes that judge the cases against the reference: N, or auto (default: one per CPU core "
+                        "when there are enough cases)")
     from .draws import add_arguments as add_draws_arguments
 
     add_draws_arguments(p)
     p.set_defaults(func=run)
 
 
+def _workers(text: str):
+    if text == "auto":
+        return text
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be 'auto' or an integer >= 1, got {text!r}")
+    return n
+
+
 def add_port_arguments(p, port_required: bool = True) -> None:
     """The arguments ``check`` and ``stress`` share: the port, method, dtype and judging options."""
+    from .. import engines  # noqa: F401 - registers the engine: port scheme
     if port_required:
         p.add_argument("port", metavar="PORT",
-                       help="module:callable, path/file.py:callable, 'exec:COMMAND ...' (JSON Lines), or builtin[:ACCUMULATE]")
+                       help="module:callable, path/file.py:callable, 'exec:COMMAND ...' (JSON Lines), builtin[:ACCUMULATE], "
+                             "or engine:ENGINE:METHOD (a real engine, see 'ees-theory engines')")
     p.add_argument("--method", "-m", default="ees",
                    help="ees, edt, dynatemp, or a truncation sampler: top-k, top-p, min-p, typical, epsilon, eta, "
                         "mirostat-v1, mirostat-v2, p-less, p-less-norm, top-n-sigma (default ees)")
@@ -109,11 +127,17 @@ def run(args) -> int:
         from .draws import run as run_draws
 
         return run_draws(args, cases)
+    skipped = []
+    if args.port.startswith("engine:"):  # cases the engine's adapter cannot observe: skipped and counted
+        from ..engines.table import split_skipped
+
+        cases, skipped = split_skipped(args.port, cases, args.method, args.dtype, args.policy)
     port = cf.open_port(args.port, args.method, args.dtype, isolate=not args.in_process, timeout=args.timeout,
                         policy=args.policy)
     try:
         report = cf.run_check(port, args.method, args.dtype, cases, options=options, port_spec=args.port, journal=args.json,
-                              resume=args.resume, shrink=not args.no_shrink, hunt=0 if args.case else args.hunt,
+                              resume=args.resume, shrink=not args.no_shrink, hunt=0 if args.case else args.hunt, skipped=skipped,
+                              workers=args.workers,
                               progress=progress_bar(sys.stderr.isatty() and not args.quiet, f"check {args.method}/{args.dtype}"))
     except KeyboardInterrupt:
         where = f"; continue with --resume --json {args.json}" if args.json else ""

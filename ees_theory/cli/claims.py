@@ -30,7 +30,13 @@ def run(args) -> int:
     verdicts = claims.run_ledger(search=args.search, ids=ids, rows=args.rows, seed=args.seed)
     recorded = claims.recorded_verdicts()
     if args.claim:
-        print(claims.format_detail(verdicts[0]))
+        v = verdicts[0]
+        if v.minimality is not None and "certificate" in v.minimality:
+            from ..ledger.minimality import minimality_for
+
+            # a reader asking about one claim gets its minimality certificate re-verified now
+            v.minimality = minimality_for(v.claim_id, v.counterexample.n, check_certificate=True)
+        print(claims.format_detail(v))
     else:
         print(claims.format_table(verdicts, recorded))
     if args.json:

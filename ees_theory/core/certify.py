@@ -24,6 +24,7 @@ until an answer is certain goes through :func:`ladder` (or :func:`enclose`, buil
 from __future__ import annotations
 
 import contextlib
+import functools
 import enum
 from collections.abc import Iterator
 from fractions import Fraction
@@ -105,19 +106,37 @@ def down(x):
     ``|r - x| <= u |x|`` (plus ``2**-1075`` in the subnormal range); subtracting ``4u |x|`` leaves a
     margin of ``2u |x|`` for the rounding of this subtraction itself. Cheaper than ``nextafter``.
     """
-    return x - (np.abs(x) * _WIDEN_REL + _WIDEN_ABS)
+    if np.ndim(x) == 0:
+        return x - (np.abs(x) * _WIDEN_REL + _WIDEN_ABS)
+    # x - (|x| * REL + ABS), the same operations in one buffer (fresh temporaries cost more)
+    w = np.abs(x)
+    w *= _WIDEN_REL
+    w += _WIDEN_ABS
+    return np.subtract(x, w, out=w)
 
 
 def up(x):
     """An upper bound for the exact value of an operation whose correctly rounded result is ``x``."""
-    return x + (np.abs(x) * _WIDEN_REL + _WIDEN_ABS)
+    if np.ndim(x) == 0:
+        return x + (np.abs(x) * _WIDEN_REL + _WIDEN_ABS)
+    w = np.abs(x)
+    w *= _WIDEN_REL
+    w += _WIDEN_ABS
+    return np.add(x, w, out=w)
 
 
 def exp_enclosure(x_lo: np.ndarray, x_hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Enclosure of ``exp(x)`` for ``x`` in ``[x_lo, x_hi]``, with ``x <= 0``."""
     with np.errstate(under="ignore", over="ignore"):
-        lo = np.maximum(np.exp(x_lo) * (1.0 - LIBM_REL_ERROR) - TINY, 0.0)
-        hi = np.minimum(np.exp(x_hi) * (1.0 + LIBM_REL_ERROR) + TINY, 1.0)
+        # max(exp(x_lo) (1 - R) - TINY, 0) and min(exp(x_hi) (1 + R) + TINY, 1), computed in place
+        lo = np.exp(x_lo)
+        lo *= 1.0 - LIBM_REL_ERROR
+        lo -= TINY
+        np.maximum(lo, 0.0, out=lo)
+        hi = np.exp(x_hi)
+        hi *= 1.0 + LIBM_REL_ERROR
+        hi += TINY
+        np.minimum(hi, 1.0, out=hi)
     return lo, hi
 
 
@@ -126,8 +145,17 @@ def log_enclosure(y_lo: np.ndarray, y_hi: np.ndarray) -> tuple[np.ndarray, np.nd
     with np.errstate(divide="ignore"):
         a = np.log(y_lo)
         b = np.log(y_hi)
-    lo = a - np.abs(a) * LIBM_REL_ERROR - TINY
-    hi = b + np.abs(b) * LIBM_REL_ERROR + TINY
+    if np.ndim(a) == 0:
+        return a - np.abs(a) * LIBM_REL_ERROR - TINY, b + np.abs(b) * LIBM_REL_ERROR + TINY
+    # a - |a| R - TINY and b + |b| R + TINY, the same operations in place
+    lo = np.abs(a)
+    lo *= LIBM_REL_ERROR
+    np.subtract(a, lo, out=lo)
+    lo -= TINY
+    hi = np.abs(b)
+    hi *= LIBM_REL_ERROR
+    np.add(b, hi, out=hi)
+    hi += TINY
     return lo, hi
 
 
@@ -137,6 +165,15 @@ def _gamma(k: np.ndarray) -> np.ndarray:
     return up(ku / (1.0 - ku))
 
 
+@functools.lru_cache(maxsize=8)
+def _prefix_factors(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(1 - g_k, 1 + 2 g_k)`` for ``k = 1..n`` (read-only; every row of one length shares them)."""
+    g = _gamma(np.arange(1, n + 1, dtype=np.float64))
+    lo, hi = 1.0 - g, 1.0 + 2.0 * g
+    lo.flags.writeable = hi.flags.writeable = False
+    return lo, hi
+
+
 def cumsum_enclosure(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Enclosures of the prefix sums of non-negative terms enclosed by ``[lo, hi]``.
 
@@ -144,12 +181,15 @@ def cumsum_enclosure(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.nda
     ``|s_k - S_k| <= gamma_{k-1} S_k``, hence ``S_k`` lies in ``[s_k / (1 + g), s_k / (1 - g)]``,
     which ``[s_k (1 - g), s_k (1 + 2g)]`` contains for the tiny ``g`` that occur here.
     """
-    k = np.arange(1, lo.shape[-1] + 1, dtype=np.float64)
-    g = _gamma(k)
+    f_lo, f_hi = _prefix_factors(lo.shape[-1])
     with np.errstate(over="ignore"):
-        s_lo = down(np.cumsum(lo, axis=-1) * (1.0 - g))
-        s_hi = up(np.cumsum(hi, axis=-1) * (1.0 + 2.0 * g))
-    return np.maximum(s_lo, 0.0), s_hi
+        s_lo = np.cumsum(lo, axis=-1).astype(np.float64, copy=False)  # (the factors are float64)
+        s_lo *= f_lo
+        s_lo = down(s_lo)
+        s_hi = np.cumsum(hi, axis=-1).astype(np.float64, copy=False)
+        s_hi *= f_hi
+        s_hi = up(s_hi)
+    return np.maximum(s_lo, 0.0, out=s_lo), s_hi
 
 
 @contextlib.contextmanager

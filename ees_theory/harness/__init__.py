@@ -34,6 +34,7 @@ from .generate import generated_cases
 from .hunt import hunt
 from .methods import METHODS, Method, Options, OutputFault, Verdict, get_method, judge, register_method
 from .truncation import TRUNCATION_METHODS, Truncation
+from . import scaling  # noqa: F401 - registers --method temperature (plain temperature scaling)
 from .ports import InProcessPort, Outcome, Port, SubprocessPort, load_callable, open_port
 from . import builtin  # noqa: F401,E402  (registers the "builtin" port scheme)
 from .runner import Journal, Report, repro_line, run_check

@@ -24,8 +24,8 @@ A failed case carries a *fault class* and, where a known misreading of the defin
 the port's answer, a diagnosis naming it. The classic truncation samplers are registered by
 :mod:`ees_theory.harness.truncation`; more methods plug in with :func:`register_method`.
 
->>> sorted(METHODS)[:3], len(METHODS)      # EES, EDT, dynatemp and the 11 truncation samplers
-(['dynatemp', 'edt', 'ees'], 14)
+>>> sorted(METHODS)[:3], len(METHODS)      # EES, EDT, dynatemp, temperature and 11 truncation samplers
+(['dynatemp', 'edt', 'ees'], 15)
 >>> v = judge("ees", np.array([2.0, 1.0, 0.0]), {"temperature": 1.0}, np.array([True, True, False]), "float64")
 >>> v.status, v.fault
 ('fail', 'crossing-included')

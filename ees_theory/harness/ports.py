@@ -12,6 +12,9 @@ A port is named by a string (``PORT`` on the command line):
   stdin/stdout, run as a subprocess.
 * ``builtin`` or ``builtin:ACCUMULATE`` -- the toolkit's own float variants (``ees_theory.torch``)
   in the dtype under test, reductions in the input dtype or in float32.
+* ``engine:ENGINE:METHOD`` -- a real engine's implementation through its built-in adapter
+  (``ees_theory.engines``, which registers the scheme on import: ``transformers``,
+  ``llama.cpp``, ...), isolated like a Python port.
 
 The schemes are a table (:data:`PORT_SCHEMES`); ``ees_theory.harness.builtin`` registers
 ``builtin`` with :func:`register_scheme`, as an engine adapter would register its own.
@@ -368,8 +371,8 @@ PORT_SCHEMES: dict[str, Callable[..., Port]] = {}
 def register_scheme(name: str, opener: Callable[..., Port]) -> None:
     """Register a port scheme: a port named ``<name>`` or ``<name>:<rest>`` is opened by ``opener``.
 
-    >>> sorted(PORT_SCHEMES)
-    ['builtin', 'exec', 'file', 'module']
+    >>> {'builtin', 'exec', 'file', 'module'} <= set(PORT_SCHEMES)    # and 'engine' once ees_theory.engines is imported
+    True
     """
     PORT_SCHEMES[name] = opener
 

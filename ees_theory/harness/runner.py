@@ -21,10 +21,13 @@ False
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
 import datetime as _dt
 import hashlib
 import json
 import math
+import multiprocessing
 import os
 import shlex
 from collections import defaultdict
@@ -40,7 +43,7 @@ from .methods import Options, Verdict, get_method
 from .ports import Outcome, Port
 from .shrink import shrink_case
 
-__all__ = ["run_check", "Report", "Journal", "repro_line", "fingerprint", "JOURNAL_FORMAT"]
+__all__ = ["run_check", "Report", "Journal", "repro_line", "fingerprint", "judge_workers", "JOURNAL_FORMAT"]
 
 JOURNAL_FORMAT = "ees-theory-results/1"
 #: a failing case's logits are stored in the journal up to this vocabulary size
@@ -312,12 +315,15 @@ def run_check(
     progress: Callable[[int, int], None] | None = None,
     batch_size: int = 32,
     hunt: int = 0,
+    workers: int | str = 1,
 ) -> Report:
     """Judge ``port`` on ``cases`` in ``dtype``; see the module docstring for the journal.
 
     Cases of another method, or whose logits ``dtype`` cannot hold exactly, are skipped and
     counted (never silently dropped). ``hunt > 0`` adds a hypothesis search of that many inputs
     (``ees_theory.harness.hunt.hunt``), recorded as one more case of family ``hunt``.
+    ``workers`` processes judge the cases (see :func:`judge_workers`); the records are the same
+    whatever their number, in plan order.
 
     >>> from ees_theory.harness.ports import InProcessPort
     >>> c = Case("tiny", "ees", "hand", np.array([0.1, 0.0]), {"temperature": 1.0})
@@ -356,6 +362,27 @@ def run_check(
     if progress:
         progress(len(done), total)
     step = batch_size if port.batched else 1
+    n_workers = judge_workers(workers, len(pending))
+    # the reference work of judging parallelises across cases: worker processes (started clean,
+    # never forked from a process holding torch's threads) judge while this one drives the port
+    pool = concurrent.futures.ProcessPoolExecutor(n_workers, mp_context=multiprocessing.get_context("spawn")) if n_workers > 1 else None
+    queue: collections.deque = collections.deque()
+
+    def record(c: Case, rec: dict) -> None:
+        rec = _complete_record(rec, port, spec, c, dtype, options, shrink)
+        if log:
+            log.append(rec)
+            rec = log.records[-1]
+        records.append(rec)
+
+    def drain(until: int) -> None:
+        """Record judged cases in plan order while more than ``until`` are still queued."""
+        while len(queue) > until:
+            c, fut = queue.popleft()
+            record(c, fut.result())
+        if progress:
+            progress(len(records), total)
+
     try:
         i = 0
         while i < len(pending):
@@ -365,14 +392,16 @@ def run_check(
             i += len(chunk)
             rows = [c.row(dtype) for c in chunk]
             outcomes = port.run(method, [r.copy() for r in rows], [c.params for c in chunk], dtype)
-            for c, row, out in zip(chunk, rows, outcomes):
-                rec = _judge_case(m, port, spec, c, row, out, dtype, options, shrink)
-                if log:
-                    log.append(rec)
-                    rec = log.records[-1]
-                records.append(rec)
-            if progress:
-                progress(len(records), total)
+            if pool is None:
+                for c, row, out in zip(chunk, rows, outcomes):
+                    record(c, _verdict_record(m, c, row, out, dtype, options))
+                if progress:
+                    progress(len(records), total)
+            else:
+                for c, row, out in zip(chunk, rows, outcomes):
+                    queue.append((c, pool.submit(_verdict_in_worker, method, c, row, out, dtype, options)))
+                drain(4 * n_workers * step)  # keep the workers fed, the memory bounded
+        drain(0)
         hunt_id = f"hunt-{method}-{dtype}"
         if hunt and hunt_id not in done:
             rec = _hunt_record(port, spec, method, dtype, options, hunt, hunt_id)
@@ -381,6 +410,8 @@ def run_check(
                 rec = log.records[-1]
             records.append(rec)
     finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
         port.close()
     report = Report(spec, method, dtype, options, records, skipped, str(journal) if journal else None)
     if log:
@@ -412,6 +443,12 @@ def _hunt_record(port: Port, spec: str, method: str, dtype: str, options: Option
 
 
 def _judge_case(m, port: Port, spec: str, c: Case, row: np.ndarray, out: Outcome, dtype: str, options: Options, shrink: bool) -> dict:
+    return _complete_record(_verdict_record(m, c, row, out, dtype, options), port, spec, c, dtype, options, shrink)
+
+
+def _verdict_record(m, c: Case, row: np.ndarray, out: Outcome, dtype: str, options: Options) -> dict:
+    """The record of one case judged against the reference: no call of the port (so it can run in
+    another process); a failure's repro line and shrinking come after (:func:`_complete_record`)."""
     rec: dict[str, Any] = {
         "case": c.id,
         "family": c.family,
@@ -440,12 +477,21 @@ def _judge_case(m, port: Port, spec: str, c: Case, row: np.ndarray, out: Outcome
         severity=verdict.severity if math.isfinite(verdict.severity) else None,
         details=verdict.details,
     )
-    if verdict.status == "fail":
+    return rec
+
+
+def _verdict_in_worker(method: str, c: Case, row: np.ndarray, out: Outcome, dtype: str, options: Options) -> dict:
+    return _verdict_record(get_method(method), c, row, out, dtype, options)
+
+
+def _complete_record(rec: dict, port: Port, spec: str, c: Case, dtype: str, options: Options, shrink: bool) -> dict:
+    """Add a failure's stored logits, repro line and shrunk case (which calls the port again)."""
+    if rec.get("status") == "fail":
         if c.vocab <= STORE_LOGITS_MAX:
             rec["logits"] = hex_list(c.logits)
         rec["repro"] = repro_line(spec, c, dtype, options)
-        if shrink and verdict.fault not in ("timeout", "crashed"):
-            small, small_verdict, calls = shrink_case(port, c, dtype, options, verdict.fault)
+        if shrink and rec["fault"] not in ("timeout", "crashed"):
+            small, small_verdict, calls = shrink_case(port, c, dtype, options, rec["fault"])
             if small_verdict is not None:
                 rec["shrunk"] = {
                     "vocab": small.vocab,
@@ -456,3 +502,26 @@ def _judge_case(m, port: Port, spec: str, c: Case, row: np.ndarray, out: Outcome
                     "port_calls": calls,
                 }
     return rec
+
+
+#: ``workers="auto"`` judges in parallel only from this many cases on (a worker takes about a
+#: second to start: importing the package).
+PARALLEL_MIN_CASES = 48
+
+
+def judge_workers(workers: int | str, cases: int) -> int:
+    """How many processes judge ``cases`` cases: ``workers`` (an int), or for ``"auto"`` one per
+    CPU core when there are at least :data:`PARALLEL_MIN_CASES` cases (1 = this process).
+
+    >>> judge_workers(1, 1000), judge_workers("auto", 3)
+    (1, 1)
+    >>> judge_workers(0, 5)
+    Traceback (most recent call last):
+    ...
+    ValueError: workers must be 'auto' or an integer >= 1, got 0
+    """
+    if workers == "auto":
+        return max(1, os.cpu_count() or 1) if cases >= PARALLEL_MIN_CASES else 1
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be 'auto' or an integer >= 1, got {workers!r}")
+    return workers

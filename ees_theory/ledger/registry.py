@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import spec
 from ..spec.formats import from_hex_list, hex_list
+from .minimality import format_minimality, minimality_for
 
 __all__ = [
     "VERDICTS",
@@ -119,6 +120,7 @@ class Verdict:
     counterexample: Counterexample | None = None
     undecided: int = 0
     seconds: float = 0.0
+    minimality: dict | None = None  # refuted claims: is the counterexample's size the smallest possible?
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -210,7 +212,8 @@ def run_ledger(search: bool = False, ids: Iterable[str] | None = None, rows: int
         verdict, evidence, cex, undecided = claim.check(ctx)
         if verdict not in VERDICTS:
             raise ValueError(f"check of {cid} returned {verdict!r}, not one of {VERDICTS}")
-        out.append(Verdict(cid, claim.statement, verdict, evidence, claim.proof, claim.test, cex, undecided, time.perf_counter() - t0))
+        mini = minimality_for(cid, cex.n) if verdict == "refuted" and cex is not None else None
+        out.append(Verdict(cid, claim.statement, verdict, evidence, claim.proof, claim.test, cex, undecided, time.perf_counter() - t0, mini))
     return out
 
 
@@ -242,4 +245,6 @@ def format_detail(v: Verdict) -> str:
             lines.append(f"  {'k':>6}  {'sign':>4}  {'f_lo':>24}  {'f_hi':>24}  method")
             for g in c.gaps:
                 lines.append(f"  {g.k:>6}  {g.sign:>4}  {g.f_lo:>24.17g}  {g.f_hi:>24.17g}  {g.method}")
+    if v.minimality is not None:
+        lines.append(format_minimality(v.minimality))
     return "\n".join(lines)

@@ -1,7 +1,7 @@
 """Claims about the truncation family, registered with the claims ledger (:mod:`ees_theory.ledger.claims`).
 
 Each check returns a verdict with the evidence: **proved** claims carry their proof (in
-``notebooks/comparison.md``, section "Proofs") and certified spot checks on every distribution
+``proofs/<claim id>.md``, tested directly by ``tests/test_truncation_claims.py``) and certified spot checks on every distribution
 family that would contradict the proof if it were wrong; **refuted** claims carry a counterexample
 whose every decision is certified.
 
@@ -40,7 +40,6 @@ from ..reference.truncation import truncate
 
 __all__ = ["TRUNCATION_CLAIMS", "TYPICAL_COUNTEREXAMPLE_LOGITS"]
 
-PROOF = "notebooks/comparison.md"
 TEST = "tests/test_truncation_claims.py"
 TEMPERATURES = (0.25, 0.7, 1.0, 3.0, 10.0)
 
@@ -77,7 +76,7 @@ def _kept(method: str, z, tau: float, **kw):
     return r.kept, len(r.undecided)
 
 
-@register_claim("TOPNS-TAU-INV", TRUNCATION_CLAIMS["TOPNS-TAU-INV"], proof=PROOF, test=f"{TEST}::test_topns_tau_invariance")
+@register_claim("TOPNS-TAU-INV", TRUNCATION_CLAIMS["TOPNS-TAU-INV"], test=f"{TEST}::test_topns_tau_invariance")
 def _check_topns(ctx: CheckContext):
     def row(z):
         sets = [_kept("top-n-sigma", z, t, n=1.0) for t in TEMPERATURES]
@@ -102,12 +101,12 @@ def _threshold_checks(z) -> tuple[int, list]:
     return und, [f"{c.what} < 0 (certified, {c.method})" for c in checks if c.sign is not None and c.sign < 0]
 
 
-@register_claim("PLESS-BOUNDS", TRUNCATION_CLAIMS["PLESS-BOUNDS"], proof=PROOF, test=f"{TEST}::test_pless_bounds")
+@register_claim("PLESS-BOUNDS", TRUNCATION_CLAIMS["PLESS-BOUNDS"], test=f"{TEST}::test_pless_bounds")
 def _check_pless_bounds(ctx: CheckContext):
     return _spot(ctx, "both bounds certified per row (uniform rows meet 1/V exactly)", _threshold_checks)
 
 
-@register_claim("PLESS-NONEMPTY", TRUNCATION_CLAIMS["PLESS-NONEMPTY"], proof=PROOF, test=f"{TEST}::test_pless_keeps_top")
+@register_claim("PLESS-NONEMPTY", TRUNCATION_CLAIMS["PLESS-NONEMPTY"], test=f"{TEST}::test_pless_keeps_top")
 def _check_pless_nonempty(ctx: CheckContext):
     def row(z):
         top = as_row(z).order[0]
@@ -124,7 +123,7 @@ def _check_pless_nonempty(ctx: CheckContext):
     return _spot(ctx, "top token kept by both", row)
 
 
-@register_claim("MINP-TAU-MONO", TRUNCATION_CLAIMS["MINP-TAU-MONO"], proof=PROOF, test=f"{TEST}::test_minp_tau_monotone")
+@register_claim("MINP-TAU-MONO", TRUNCATION_CLAIMS["MINP-TAU-MONO"], test=f"{TEST}::test_minp_tau_monotone")
 def _check_minp(ctx: CheckContext):
     def row(z):
         sets = [_kept("min-p", z, t, min_p=0.1) for t in TEMPERATURES]
@@ -135,7 +134,7 @@ def _check_minp(ctx: CheckContext):
     return _spot(ctx, f"nested kept sets over tau in {TEMPERATURES} (min_p = 0.1)", row)
 
 
-@register_claim("TOPP-TAU-MONO", TRUNCATION_CLAIMS["TOPP-TAU-MONO"], proof=PROOF, test=f"{TEST}::test_topp_tau_monotone")
+@register_claim("TOPP-TAU-MONO", TRUNCATION_CLAIMS["TOPP-TAU-MONO"], test=f"{TEST}::test_topp_tau_monotone")
 def _check_topp(ctx: CheckContext):
     def row(z):
         sets = [_kept("top-p", z, t, p=0.9) for t in TEMPERATURES]
@@ -146,7 +145,7 @@ def _check_topp(ctx: CheckContext):
     return _spot(ctx, f"k non-decreasing over tau in {TEMPERATURES} (p = 0.9)", row)
 
 
-@register_claim("ETA-SUPERSET", TRUNCATION_CLAIMS["ETA-SUPERSET"], proof=PROOF, test=f"{TEST}::test_eta_superset")
+@register_claim("ETA-SUPERSET", TRUNCATION_CLAIMS["ETA-SUPERSET"], test=f"{TEST}::test_eta_superset")
 def _check_eta(ctx: CheckContext):
     def row(z):
         bad, und = [], 0
@@ -161,7 +160,7 @@ def _check_eta(ctx: CheckContext):
     return _spot(ctx, "epsilon's kept set within eta's for epsilon in (1e-3, 0.05, 0.3)", row)
 
 
-@register_claim("TYPICAL-MODE", TRUNCATION_CLAIMS["TYPICAL-MODE"], proof=PROOF, test=f"{TEST}::test_typical_can_drop_mode")
+@register_claim("TYPICAL-MODE", TRUNCATION_CLAIMS["TYPICAL-MODE"], test=f"{TEST}::test_typical_can_drop_mode")
 def _check_typical(ctx: CheckContext):
     z = np.array(TYPICAL_COUNTEREXAMPLE_LOGITS)
     r = truncate("typical", z, mass=0.5)

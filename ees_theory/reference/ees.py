@@ -25,6 +25,7 @@ Computation: with ``e_i = p_(i)/p_(1) = exp(-a_i)``, ``S_k = sum e_i`` and ``A_k
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -111,6 +112,15 @@ class CurveEnclosure:
         return 0.5 * (self.f_lo + self.f_hi)
 
 
+@functools.lru_cache(maxsize=8)
+def _log_k_enclosure(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Enclosures of ``ln k`` for ``k = 1..n`` (read-only; shared by every row of length ``n``)."""
+    k = np.arange(1, n + 1, dtype=np.float64)
+    lo, hi = log_enclosure(k, k)
+    lo.flags.writeable = hi.flags.writeable = False
+    return lo, hi
+
+
 def curve_enclosure(row: ExactRow, temperature: float) -> CurveEnclosure:
     """Float64 interval enclosures of the whole curve, vectorised (tier 1 of :mod:`.certify`)."""
     e_lo, e_hi, a_lo, a_hi = row.float_weights(temperature)
@@ -128,9 +138,8 @@ def curve_enclosure(row: ExactRow, temperature: float) -> CurveEnclosure:
     ls_lo, ls_hi = log_enclosure(s_lo, s_hi)
     H_lo = np.maximum(down(np.maximum(ls_lo, 0.0) + down(A_lo / s_hi)), 0.0)
     H_hi = up(ls_hi + up(A_hi / s_lo))
-    k = np.arange(1, n + 1, dtype=np.float64)
+    lk_lo, lk_hi = _log_k_enclosure(n)
     with np.errstate(divide="ignore", invalid="ignore"):
-        lk_lo, lk_hi = log_enclosure(k, k)
         hbar_lo = np.maximum(down(H_lo / lk_hi), 0.0)
         hbar_hi = np.minimum(up(H_hi / lk_lo), 1.0)
     hbar_lo[0] = hbar_hi[0] = np.nan

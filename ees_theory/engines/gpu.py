@@ -1,0 +1,114 @@
+"""vLLM's and FlashInfer's sampling ops as ports (they need CUDA; elsewhere their rows are
+``not-run`` with the reason, counted in the matrix).
+
+* vLLM: ``vllm.v1.sample.ops.topk_topp_sampler.apply_top_k_top_p(logits, k, p)`` on a ``(1, V)``
+  CUDA tensor already divided by the temperature (vLLM divides before truncating); kept = result
+  not ``-inf``. vLLM has no ``min_tokens_to_keep``: cases asking for more than 1 are skipped
+  (:func:`skip_case`).
+* FlashInfer: ``flashinfer.sampling.top_k_mask_logits(logits, top_k)`` (kept = not ``-inf``) and
+  ``top_p_renorm_probs(probs, top_p)`` on ``softmax(logits / T)`` (kept = renormalised
+  probability > 0). No ``min_tokens_to_keep`` either.
+
+What they observe: the masked logits / renormalised probabilities the ops return, for one row.
+The policies are those of the documented behaviour (vLLM's PyTorch path keeps ties at the k-th
+value and the crossing token, like transformers; FlashInfer's top-k selects exactly ``k`` and its
+top-p keeps the crossing token): unverified until a GPU run records a verdict.
+
+>>> available_vllm() in (None, "not installed: pip install vllm (needs CUDA)", "needs CUDA: torch.cuda.is_available() is False")
+True
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+__all__ = ["vllm_adapter", "flashinfer_adapter", "available_vllm", "available_flashinfer", "version_vllm", "version_flashinfer", "skip_case"]
+
+
+def _version(name: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def version_vllm() -> str | None:
+    return _version("vllm")
+
+
+def version_flashinfer() -> str | None:
+    return _version("flashinfer-python") or _version("flashinfer")
+
+
+def _cuda() -> str | None:
+    try:
+        import torch
+    except ImportError:
+        return "needs CUDA: torch is not installed"
+    return None if torch.cuda.is_available() else "needs CUDA: torch.cuda.is_available() is False"
+
+
+def available_vllm() -> str | None:
+    return _cuda() or (None if version_vllm() else "not installed: pip install vllm (needs CUDA)")
+
+
+def available_flashinfer() -> str | None:
+    return _cuda() or (None if version_flashinfer() else "not installed: pip install flashinfer-python (needs CUDA)")
+
+
+def skip_case(row: np.ndarray, params: dict) -> str | None:
+    """Cases these ops cannot express: ``min_tokens_to_keep > 1``."""
+    if int(params.get("min_tokens_to_keep", 1)) != 1:
+        return "the op has no min_tokens_to_keep (only 1 can be expressed)"
+    return None
+
+
+def _cuda_row(logits: np.ndarray, dtype: str, temperature: float):
+    import torch
+
+    t = torch.from_numpy(np.array(logits, copy=True)).reshape(1, -1).to("cuda")
+    if dtype == "bfloat16":
+        t = t.to(torch.bfloat16)
+    return t / temperature if temperature != 1.0 else t
+
+
+def vllm_adapter(method: str, dtype: str, policy: str = "transformers") -> Callable:
+    """``apply_top_k_top_p`` for ``top-k`` or ``top-p`` in ``dtype`` (CUDA)."""
+    import torch
+    from vllm.v1.sample.ops.topk_topp_sampler import apply_top_k_top_p
+
+    if method not in ("top-k", "top-p"):
+        raise ValueError(f"the vLLM adapter covers top-k and top-p, not {method!r}")
+
+    def truncate(logits, temperature, **params):
+        x = _cuda_row(logits, dtype, temperature)
+        k = torch.tensor([int(params["k"])], device="cuda") if method == "top-k" else None
+        p = torch.tensor([float(params["p"])], device="cuda") if method == "top-p" else None
+        out = apply_top_k_top_p(x.clone(), k, p)
+        return (out[0] != -float("inf")).cpu().numpy()
+
+    return truncate
+
+
+def flashinfer_adapter(method: str, dtype: str, policy: str = "llama.cpp") -> Callable:
+    """``top_k_mask_logits`` (top-k) or ``top_p_renorm_probs`` (top-p) in ``dtype`` (CUDA)."""
+    import torch
+    import flashinfer.sampling as fs
+
+    if method not in ("top-k", "top-p"):
+        raise ValueError(f"the FlashInfer adapter covers top-k and top-p, not {method!r}")
+
+    def truncate(logits, temperature, **params):
+        x = _cuda_row(logits, dtype, temperature)
+        if method == "top-k":
+            out = fs.top_k_mask_logits(x.float(), int(params["k"]))
+            return (out[0] != -float("inf")).cpu().numpy()
+        probs = torch.softmax(x.float(), dim=-1)
+        out = fs.top_p_renorm_probs(probs, float(params["p"]))
+        return (out[0] > 0).cpu().numpy()
+
+    return truncate

@@ -1,0 +1,99 @@
+"""The engine matrix: run the registered rows and print / write what they gave.
+
+:func:`run_matrix` runs every selected row in every selected dtype (a row's default dtypes, or
+the ones asked for; a dtype a row cannot take is a ``not-run`` row with the reason) and returns
+one :class:`~.registry.RowResult` each. :func:`format_matrix` prints the table -- engine and its
+version, method, policy, dtype, verdict, passed / admissible / failed / skipped counts -- and
+then every failure: the shrunk case, the diagnosis and a ``reproduce:`` line.
+
+>>> from ees_theory.engines.registry import EngineRow, RowResult
+>>> r = RowResult("demo", "1.0", "top-k", "paper", "float32", "mask", "not-run", reason="needs CUDA")
+>>> print(format_matrix([r]))                                   # doctest: +NORMALIZE_WHITESPACE
+engine  version  method  policy  dtype    form  verdict  passed  admiss.  failed  skipped  note
+------  -------  ------  ------  -------  ----  -------  ------  -------  ------  -------  ----------
+demo    1.0      top-k   paper   float32  mask  not-run  -       -        -       -        needs CUDA
+<BLANKLINE>
+0 conform, 0 fail, 1 not run
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from .registry import EngineRow, RowResult, run_row
+from .table import find_rows
+
+__all__ = ["run_matrix", "format_matrix", "write_jsonl", "read_jsonl"]
+
+
+def run_matrix(
+    engines: Sequence[str] | None = None,
+    methods: Sequence[str] | None = None,
+    dtypes: Sequence[str] | None = None,
+    *,
+    examples: int = 50,
+    seed: int = 0,
+    progress: Callable[[EngineRow, str], None] | None = None,
+) -> list[RowResult]:
+    """Run the selected rows (see the module docstring); ``dtypes=None`` runs each row's defaults."""
+    out = []
+    for row in find_rows(engines, methods):
+        for dtype in dtypes or row.dtypes:
+            if progress:
+                progress(row, dtype)
+            out.append(run_row(row, dtype, examples=examples, seed=seed))
+    return out
+
+
+def _cell(x) -> str:
+    return "-" if x is None else str(x)
+
+
+def format_matrix(results: Iterable[RowResult], failures: bool = True) -> str:
+    """The matrix as text, then (``failures``) each failing row's failures."""
+    results = list(results)
+    head = ["engine", "version", "method", "policy", "dtype", "form", "verdict", "passed", "admiss.", "failed", "skipped", "note"]
+    table = []
+    for r in results:
+        ran = r.verdict != "not-run"
+        note = r.reason if r.verdict == "not-run" else (r.first_failure or {}).get("fault") or ""
+        table.append([r.engine, _cell(r.engine_version), r.method, r.policy, r.dtype, r.form, r.verdict,
+                      _cell(r.passed if ran else None), _cell(r.admissible if ran else None),
+                      _cell(r.failed if ran else None), _cell(r.skipped if ran else None), note])
+    widths = [max(len(h), *(len(row[i]) for row in table)) if table else len(h) for i, h in enumerate(head)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip(), "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in table]
+    n = {v: sum(r.verdict == v for r in results) for v in ("conforms", "fails", "not-run")}
+    lines += ["", f"{n['conforms']} conform, {n['fails']} fail, {n['not-run']} not run"]
+    if failures:
+        for r in results:
+            if r.verdict != "fails":
+                continue
+            lines += ["", f"{r.engine} {r.engine_version or ''} {r.method} (policy {r.policy}, {r.dtype}): {r.failed} failed"]
+            for f in r.failures:
+                lines.append(f"  [{f['fault']}] {f['case']} ({f['family']}): {f['message']}")
+                if f.get("shrunk_message"):
+                    lines.append(f"    shrunk to vocab {f['vocab']}: {f['shrunk_message']}")
+                if f.get("reproduce"):
+                    rep = f["reproduce"]
+                    lines.append(f"    reproduce: {rep}" if len(rep) <= 1500 else "    reproduce: (a long line; see the JSON results)")
+            if r.failed > len(r.failures):
+                lines.append(f"  ... and {r.failed - len(r.failures)} more")
+    return "\n".join(lines)
+
+
+def write_jsonl(results: Iterable[RowResult], path: str | Path) -> None:
+    """One JSON object per row (keys of :meth:`RowResult.to_json`)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        for r in results:
+            fh.write(json.dumps(r.to_json(), sort_keys=True) + "\n")
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    """The rows of a results file written by :func:`write_jsonl`."""
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]

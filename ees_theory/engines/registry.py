@@ -1,0 +1,286 @@
+"""The engine registry: which real engines the toolkit checks, how, and how a row is run.
+
+An *engine row* (:class:`EngineRow`) is one line of the ``ees-theory engines`` matrix: an engine
+(``transformers``, ``llama.cpp``, ``torch``, ``vllm``, ``flashinfer``, the toolkit's own
+``ees_theory.kernels`` and ``ees_theory.hf``), one method it implements (a harness method name:
+``top-k``, ``dynatemp``, ``temperature``, ...), the ``policy`` (engine convention) its answers
+are judged under, and the *form* of what is judged:
+
+* ``form="mask"``: the engine is wrapped as a port the harness already understands (``adapter``
+  names a factory ``module:function`` called as ``factory(method, dtype, policy)`` that returns
+  the one-row callable of ``PROTOCOL.md``); the row runs the golden vectors and generated cases
+  through :func:`ees_theory.harness.run_check`. The same adapter is reachable from the command
+  line as the port ``engine:ENGINE:METHOD`` (``ees-theory check engine:llama.cpp:top-k
+  --method top-k --policy llama.cpp``).
+* ``form="draws"``: token-level rows (samplers judged on the tokens they draw). Such a row gives
+  its own ``runner(row, dtype, examples, seed) -> RowResult``.
+
+A row that cannot run here (engine not installed, needs CUDA, a dtype the engine cannot take)
+is still listed, with verdict ``not-run`` and the reason: counted, never dropped.
+
+Adding rows (any module may do this; the built-in ones are registered by
+:mod:`ees_theory.engines.catalog`, and :mod:`ees_theory.engines.table` looks rows up)::
+
+    from ees_theory.engines.registry import EngineRow, register
+    register(EngineRow("myengine", "top-k", "paper", adapter="mypkg.adapters:make",
+                       version=lambda: "1.0", dtypes=("float32",)))
+
+``available`` returns ``None`` when the row can run, else the reason it cannot; ``version``
+returns the engine's version string (``None`` when not installed); ``skip_case(row, params)``
+returns a reason when the adapter cannot observe the answer for that input, or the engine cannot
+express the case (such cases are skipped and counted, never judged on a guess).
+
+>>> r = EngineRow("demo", "top-k", "paper", adapter="ees_theory.engines.registry:_demo_adapter",
+...               version=lambda: "0")
+>>> r.port, r.key
+('engine:demo:top-k', ('demo', 'top-k', 'paper'))
+>>> fn = r.make_adapter("top-k", "float64")
+>>> fn(np.array([0.0, 2.0, 1.0]), 1.0, k=2, min_tokens_to_keep=1).tolist()
+[False, True, True]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+__all__ = ["EngineRow", "RowResult", "register", "registered", "not_run_reason", "split_cases", "run_row", "FORMS", "VERDICTS"]
+
+#: what a row judges: a kept mask / value through the port harness, or drawn tokens
+FORMS = ("mask", "draws")
+#: the verdicts a matrix row can have
+VERDICTS = ("conforms", "fails", "not-run")
+
+
+def _demo_adapter(method: str, dtype: str, policy: str = "paper") -> Callable:
+    # a stand-in engine for the doctests: the k largest logits (ties by position)
+    def top_k(logits, temperature, k, min_tokens_to_keep=1):
+        z = np.asarray(logits, dtype=np.float64)
+        order = np.argsort(-z, kind="stable")
+        mask = np.zeros(len(z), dtype=bool)
+        mask[order[: min(max(k, min_tokens_to_keep), int(np.isfinite(z).sum()))]] = True
+        return mask
+
+    return top_k
+
+
+@dataclass(frozen=True)
+class EngineRow:
+    """One engine x method x policy row of the matrix (see the module docstring)."""
+
+    engine: str
+    method: str
+    policy: str = "paper"
+    #: ``module:factory``; ``factory(method, dtype, policy)`` returns the one-row port callable
+    adapter: str | None = None
+    form: str = "mask"
+    #: dtypes the matrix runs by default
+    dtypes: tuple[str, ...] = ("float32",)
+    #: every dtype the adapter accepts (a requested dtype outside it is ``not-run`` with the reason)
+    supported_dtypes: tuple[str, ...] | None = None
+    version: Callable[[], str | None] = field(default=lambda: None, compare=False, repr=False)
+    available: Callable[[], str | None] = field(default=lambda: None, compare=False, repr=False)
+    skip_case: Callable[[np.ndarray, dict], str | None] | None = field(default=None, compare=False, repr=False)
+    runner: Callable[..., "RowResult"] | None = field(default=None, compare=False, repr=False)
+    #: the engine's own name for what is called (``TopKLogitsWarper``, ``llama_sampler_init_top_k``)
+    calls: str = ""
+    #: what the adapter can and cannot observe, in a sentence or two
+    observes: str = ""
+
+    def __post_init__(self):
+        if ":" in self.engine or not self.engine:
+            raise ValueError(f"an engine name must be non-empty and contain no ':', got {self.engine!r}")
+        if self.form not in FORMS:
+            raise ValueError(f"form must be one of {', '.join(FORMS)}, got {self.form!r}")
+        if self.form == "mask" and self.adapter is None:
+            raise ValueError(f"the mask row {self.engine}/{self.method} needs an adapter 'module:factory'")
+        if self.form == "draws" and self.runner is None:
+            raise ValueError(f"the draws row {self.engine}/{self.method} needs a runner")
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.engine, self.method, self.policy)
+
+    @property
+    def port(self) -> str:
+        """The port name the harness (and ``ees-theory check``) knows this row's adapter by."""
+        return f"engine:{self.engine}:{self.method}"
+
+    def accepts(self, dtype: str) -> bool:
+        return dtype in (self.supported_dtypes or self.dtypes)
+
+    def make_adapter(self, method: str, dtype: str) -> Callable:
+        """The one-row callable for ``method`` in ``dtype`` (imports the engine)."""
+        from ..harness.ports import load_callable
+
+        return load_callable(self.adapter)(method, dtype, self.policy)
+
+    def engine_version(self) -> str | None:
+        try:
+            return self.version()
+        except Exception:  # noqa: BLE001 - a broken install reads as "not installed"
+            return None
+
+
+@dataclass
+class RowResult:
+    """What one row produced: the verdict and counts of one engine x method x policy x dtype."""
+
+    engine: str
+    engine_version: str | None
+    method: str
+    policy: str
+    dtype: str
+    form: str
+    verdict: str
+    reason: str = ""
+    passed: int = 0
+    admissible: int = 0
+    failed: int = 0
+    skipped: int = 0
+    cases: int = 0
+    port: str = ""
+    calls: str = ""
+    first_failure: dict | None = None
+    failures: list[dict] = field(default_factory=list)
+    skipped_reasons: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        """The row as one JSON object (the ``--json`` line)."""
+        return {
+            "engine": self.engine,
+            "engine_version": self.engine_version,
+            "method": self.method,
+            "policy": self.policy,
+            "dtype": self.dtype,
+            "form": self.form,
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "cases": self.cases,
+            "passed": self.passed,
+            "admissible": self.admissible,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "skipped_reasons": self.skipped_reasons,
+            "port": self.port,
+            "calls": self.calls,
+            "first_failure": self.first_failure,
+            "failures": self.failures,
+        }
+
+
+_ROWS: dict[tuple[str, str, str], EngineRow] = {}
+
+
+def register(row: EngineRow, *, replace: bool = False) -> EngineRow:
+    """Add ``row`` to the matrix; a second row with the same (engine, method, policy) is an error
+    unless ``replace``.
+
+    >>> r = register(EngineRow("demo", "top-k", "paper", adapter="ees_theory.engines.registry:_demo_adapter"), replace=True)
+    >>> registered()[-1] is r
+    True
+    >>> _ = _ROWS.pop(r.key)
+    """
+    if not isinstance(row, EngineRow):
+        raise TypeError(f"register takes an EngineRow, got {type(row).__name__}")
+    if row.key in _ROWS and not replace:
+        raise ValueError(f"engine row {row.key} is already registered")
+    _ROWS[row.key] = row
+    return row
+
+
+def registered() -> list[EngineRow]:
+    """The rows registered so far, in registration order (:func:`ees_theory.engines.table.rows`
+    adds the built-in catalogue first)."""
+    return list(_ROWS.values())
+
+
+def not_run_reason(row: EngineRow, dtype: str) -> str | None:
+    """Why ``row`` cannot run in ``dtype`` here, or ``None``."""
+    if not row.accepts(dtype):
+        return f"{row.engine} takes {', '.join(row.supported_dtypes or row.dtypes)} for {row.method}, not {dtype}"
+    try:
+        why = row.available()
+    except Exception as exc:  # noqa: BLE001 - a broken install is a reason, not a crash
+        why = f"{type(exc).__name__}: {exc}"
+    return why or None
+
+
+def split_cases(row: EngineRow, cases: list, dtype: str) -> tuple[list, list[dict]]:
+    """``(judged, skipped)``: the cases the row's ``skip_case`` refuses go to ``skipped`` with the reason."""
+    if row.skip_case is None:
+        return list(cases), []
+    kept, skipped = [], []
+    for c in cases:
+        reason = row.skip_case(c.row(dtype), c.params) if c.method == row.method and dtype in c.dtypes else None
+        if reason:
+            skipped.append({"case": c.id, "family": c.family, "reason": reason})
+        else:
+            kept.append(c)
+    return kept, skipped
+
+
+def _summarise_failure(rec: dict) -> dict:
+    s = rec.get("shrunk") or {}
+    return {
+        "case": rec["case"],
+        "family": rec.get("family"),
+        "fault": rec.get("fault"),
+        "message": rec.get("message"),
+        "vocab": s.get("vocab", rec.get("vocab")),
+        "logits": s.get("logits", rec.get("logits")),
+        "params": s.get("params", rec.get("params")),
+        "shrunk_message": s.get("message"),
+        "reproduce": s.get("repro", rec.get("repro")),
+    }
+
+
+def run_row(row: EngineRow, dtype: str, *, examples: int = 50, seed: int = 0, shrink: bool = True, max_failures: int = 5) -> RowResult:
+    """Run one row in ``dtype``: the golden vectors and ``examples`` generated cases through the
+    harness (mask rows), or the row's own runner (draws rows).
+
+    >>> r = EngineRow("demo", "top-k", "paper", adapter="ees_theory.engines.registry:_demo_adapter", dtypes=("float64",))
+    >>> res = run_row(r, "float64", examples=10)
+    >>> res.verdict, res.failed, res.passed + res.admissible == res.cases
+    ('conforms', 0, True)
+    >>> run_row(r, "float16").reason
+    'demo takes float64 for top-k, not float16'
+    """
+    base = dict(engine=row.engine, engine_version=row.engine_version(), method=row.method, policy=row.policy,
+                dtype=dtype, form=row.form, port=row.port if row.form == "mask" else "", calls=row.calls)
+    why = not_run_reason(row, dtype)
+    if why:
+        return RowResult(verdict="not-run", reason=why, **base)
+    if row.runner is not None:
+        return row.runner(row, dtype, examples=examples, seed=seed)
+    from .. import harness as cf
+    from ..harness.ports import InProcessPort
+
+    cases = cf.plan(row.method, dtype, vectors=True, examples=examples, seed=seed)
+    kept, skipped = split_cases(row, cases, dtype)
+    fn = row.make_adapter(row.method, dtype)
+    port = InProcessPort(fn, row.port, None, timeout=60.0)
+    options = cf.Options(policy=row.policy)
+    report = cf.run_check(port, row.method, dtype, kept, options=options, port_spec=row.port, shrink=shrink, skipped=skipped)
+    counts = report.counts()
+    reasons: dict[str, int] = {}
+    for s in report.skipped:
+        reasons[s["reason"]] = reasons.get(s["reason"], 0) + 1
+    for r in report.records:
+        if r["status"] == "skipped":
+            key = "the reference refuses the input (outside the method's domain)"
+            reasons[key] = reasons.get(key, 0) + 1
+    failures = [_summarise_failure(r) for r in report.failures[:max_failures]]
+    if counts["failed"]:
+        verdict, reason = "fails", f"{counts['failed']} case(s) fail"
+    elif counts["cases"]:
+        verdict, reason = "conforms", ""
+    else:
+        verdict, reason = "not-run", "no case could be judged"
+    return RowResult(verdict=verdict, reason=reason, passed=counts["passed"], admissible=counts["admissible"],
+                     failed=counts["failed"], skipped=counts["skipped"], cases=counts["cases"],
+                     first_failure=failures[0] if failures else None, failures=failures,
+                     skipped_reasons=reasons, **base)
+

@@ -1,0 +1,46 @@
+"""Judging in worker processes gives the same records, in the same order, as judging in the
+checking process: passes, failures with their shrunk cases, and journals."""
+
+import json
+
+import pytest
+
+from ees_theory import harness as cf
+from ees_theory.harness import InProcessPort, run_check
+from ees_theory.harness.runner import judge_workers
+from tests.meta import mutant_ports
+
+
+def without_timing(records):
+    return [{k: v for k, v in r.items() if k != "elapsed_s"} for r in records]
+
+
+@pytest.mark.parametrize(
+    "method, port",
+    [("ees", mutant_ports.ees_crossing_included), ("top-p", None)],
+)
+def test_parallel_judging_equals_serial(method, port, tmp_path):
+    cases = cf.plan(method, "float64", vectors=True, examples=6, seed=3)
+    if port is None:
+        port_fn = cf.open_port("builtin", method, "float64", isolate=False)
+        serial = run_check(port_fn, method, "float64", cases, workers=1, journal=tmp_path / "s.jsonl")
+        parallel = run_check(cf.open_port("builtin", method, "float64", isolate=False), method, "float64", cases, workers=2,
+                             journal=tmp_path / "j.jsonl")
+    else:
+        serial = run_check(InProcessPort(port, "m"), method, "float64", cases, workers=1, journal=tmp_path / "s.jsonl")
+        parallel = run_check(InProcessPort(port, "m"), method, "float64", cases, workers=2, journal=tmp_path / "j.jsonl")
+    assert len(serial.records) == len(parallel.records) > 0
+    assert without_timing(serial.records) == without_timing(parallel.records)
+    if port is not None:  # the mutant fails, and its failures are shrunk in parallel mode too
+        assert serial.failures and all("shrunk" in f for f in parallel.failures)
+    lines = [json.loads(x) for x in (tmp_path / "j.jsonl").read_text().splitlines()]
+    assert [r["case"] for r in lines if "case" in r] == [r["case"] for r in serial.records]
+
+
+def test_judge_workers_choice():
+    assert judge_workers(3, 1) == 3
+    assert judge_workers("auto", 10) == 1
+    assert judge_workers("auto", 10_000) >= 1
+    for bad in (0, -1, "two", True, 1.5):
+        with pytest.raises(ValueError, match="workers must be"):
+            judge_workers(bad, 10)

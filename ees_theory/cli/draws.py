@@ -32,8 +32,20 @@ def run(args, cases) -> int:
     if args.draws is not None and args.draws < 0:
         raise ValueError(f"--draws must be >= 1 (or given without a value to plan it), got {args.draws}")
     options = Options(accumulate=args.accumulate, rule=args.rule, strict_ties=args.strict_ties, policy=args.policy)
+    port = args.port
+    if port.startswith("engine:"):  # a built-in token-level engine: engine:NAME:METHOD
+        from ..engines.draws import ENGINES, ROW_NAMES, factory
+        from ..harness.draws import InProcessDrawsPort
+
+        name, _, method = port[len("engine:"):].partition(":")
+        engine = {v: k for k, v in ROW_NAMES.items()}.get(name, name)
+        if engine not in ENGINES:
+            raise ValueError(f"no token-level engine {name!r}; there are: {', '.join(ROW_NAMES.values())}")
+        if method and method != args.method:
+            raise ValueError(f"port {port} draws for {method}, but --method is {args.method}")
+        port = InProcessDrawsPort(factory(engine, args.method, args.dtype), f"engine:{name}:{args.method}")
     report = check_draws(
-        args.port, args.method, args.dtype, cases=cases, examples=args.examples,
+        port, args.method, args.dtype, cases=cases, examples=args.examples,
         vectors=args.vectors != "none", draws=args.draws or None, seed=args.seed, draw_seed=args.draw_seed,
         alpha=args.alpha, tv=args.tv, power=args.power, options=options, shrink=not args.no_shrink,
         families=args.family, journal=args.json,

@@ -725,16 +725,31 @@ def check_draws(
     spec = port if isinstance(port, str) else port.name
     p = open_draws_port(port) if isinstance(port, str) else port
     report = DrawsReport(spec, method, dtype, options, draws, alpha, pl)
+    refused: dict[int, str] = {}
+    if method != "ees":  # a case outside the policy's parameter domain is not run (counted as untested)
+        from ..reference.truncation import check_params
+
+        for i, c in enumerate(cases):
+            try:
+                check_params(method, options.policy, _port_params(method, {k: v for k, v in c.params.items() if k != "temperature"}))
+            except (ValueError, TypeError) as exc:
+                refused[i] = f"outside the {options.policy} policy's domain: {exc}"
     verdicts = []
     seeds = [draw_seed if draw_seed is not None else case_seed(seed, i) for i in range(len(cases))]
     try:
         batch = 16
         for start in range(0, len(cases), batch):
-            chunk = cases[start:start + batch]
+            idx = [i for i in range(start, min(start + batch, len(cases))) if i not in refused]
+            chunk = [cases[i] for i in idx]
             rows = [c.row(dtype) for c in chunk]
-            outs = p.draw(method, rows, [c.params for c in chunk], draws, seeds[start:start + batch], dtype)
-            for j, (c, row, out) in enumerate(zip(chunk, rows, outs)):
-                sd = seeds[start + j]
+            outs = p.draw(method, rows, [c.params for c in chunk], draws, [seeds[i] for i in idx], dtype) if chunk else []
+            by_index = dict(zip(idx, zip(chunk, rows, outs)))
+            for i in range(start, min(start + batch, len(cases))):
+                if i in refused:
+                    verdicts.append(DrawVerdict("untested", refused[i]))
+                    continue
+                c, row, out = by_index[i]
+                sd = seeds[i]
                 if out.fault:
                     v = DrawVerdict("fail", out.message, out.fault, pvalue=0.0)
                 else:

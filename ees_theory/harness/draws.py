@@ -335,6 +335,14 @@ def judge_draws(method: str, row: np.ndarray, params: dict[str, float], tokens: 
     band = "" if best_c == s.ref_k and (ref_fit is not None) else f"fits kept count {best_c} (admissible) better than the reference's {s.ref_k}"
     v = DrawVerdict("tested", "", pvalue=pvalue, certified=s.certified, admissible=band, details=details)
     v.fault, v.message = _diagnose(s, tokens, fit, worst_tokens, best_c)
+    if ref_fit is None:  # say first why the reference's own kept set is out: tokens beyond it were drawn
+        pos = s.position()[tokens]
+        beyond = np.flatnonzero(s.block[pos] > s.block[s.ref_k - 1])
+        toks = sorted({int(tokens[j]) for j in beyond})
+        details.update(beyond_reference=toks[:16], beyond_reference_draws=int(beyond.size))
+        v.message = (f"{beyond.size} draw(s) of token(s) {toks[:8]} beyond the reference's {s.ref_k} kept token(s) "
+                     f"(inside the {dtype} admissible band, untruncated p = {_fmt_prob(s.probs[toks[0]])}), and no admissible "
+                     f"kept set fits the draws; closest fit (kept {best_c}): " + v.message)
     return v
 
 
@@ -731,7 +739,10 @@ def check_draws(
 
         for i, c in enumerate(cases):
             try:
-                check_params(method, options.policy, _port_params(method, {k: v for k, v in c.params.items() if k != "temperature"}))
+                prm = _port_params(method, {k: v for k, v in c.params.items() if k != "temperature"})
+                if method in MIROSTAT:
+                    prm["u"] = 0.5  # a draws port draws its own uniforms; any u validates the rest
+                check_params(method, options.policy, prm)
             except (ValueError, TypeError) as exc:
                 refused[i] = f"outside the {options.policy} policy's domain: {exc}"
     verdicts = []

@@ -56,3 +56,26 @@ def test_ladder_climbs_and_enclose_reports_failure():
     value, ok = enclose(lambda prec: iv.log(iv.mpf(2)), 25)
     with mpmath.workdps(40):
         assert ok and abs(value - mpmath.log(2)) < mpmath.mpf(10) ** -25
+
+
+def test_decisions_round_trip_through_the_ledger_file():
+    # the gap tables hold Decisions; verdicts.json keeps its sign labels, read and written the same
+    import json
+
+    from ees_theory.ledger import registry
+
+    data = json.loads(registry.LEDGER_PATH.read_text())["claims"]
+    stored = [v["counterexample"] for v in data.values() if v.get("counterexample")]
+    assert stored
+    for c in stored:
+        assert registry.Counterexample.from_json(c).to_json() == c
+
+
+def test_check_and_comparison_carry_decisions():
+    from ees_theory.core.certify import Decision
+
+    r = et.reference.truncate("epsilon", [0.0, 0.0], epsilon=0.5)  # p = 0.5 = epsilon exactly
+    c = r.decisions[0]
+    assert c.zero is Decision.TRUE and c.passes(strict=True) is Decision.FALSE and c.passes(strict=False) is Decision.TRUE
+    e = et.reference.ees([2.0, 1.0, 0.0])
+    assert all(isinstance(d.decision, Decision) and d.crossing == d.decision.known() for d in e.decisions)

@@ -16,7 +16,7 @@ import mpmath
 import numpy as np
 
 from .. import spec
-from ..reference import EESResult, dynatemp_temperature, edt_temperature, ees
+from ..reference import Decision, EESResult, dynatemp_temperature, edt_temperature, ees
 from ._inputs import add_row_arguments, row_from_args
 
 HEAD_ROWS = 8
@@ -72,8 +72,8 @@ def _rows(r: EESResult) -> list[dict]:
         i = k - 1
         c = decided.get(k)
         lo, hi = (c.f_lo, c.f_hi) if c else (float(enc.f_lo[i]), float(enc.f_hi[i]))
-        if c is not None and c.crossing is not None:
-            sign = "<0" if c.crossing else ">=0"
+        if c is not None and c.decision is not Decision.UNDECIDED:
+            sign = "<0" if c.decision is Decision.TRUE else ">=0"
         else:
             sign = "<0" if hi < 0 else (">=0" if lo >= 0 else "?")
         rows.append({
@@ -174,7 +174,7 @@ def plot(d: dict, path: str) -> None:
     marker = "o" if r.n <= 40 else None
     ax.plot(k, hbar, marker=marker, ms=3, label=r"$\bar H_k$ (normalised entropy of top-$k$)")
     ax.plot(k, P, marker=marker, ms=3, label=r"$P_k$ (top-$k$ mass)")
-    crossings = [c.k for c in r.decisions if c.crossing]
+    crossings = [c.k for c in r.decisions if c.decision is Decision.TRUE]
     if crossings and d["rule"] != "last":
         i_star = crossings[-1]
         ax.axvline(i_star, color="C3", ls="--", lw=1, label=f"first crossing $i^*={i_star}$")

@@ -37,6 +37,7 @@ from mpmath import iv
 __all__ = [
     "Decision",
     "decide_negative",
+    "decide_negative_codes",
     "UNIT_ROUNDOFF",
     "LIBM_REL_ERROR",
     "TINY",
@@ -73,7 +74,16 @@ DEFAULT_MAX_PREC = 4096
 
 
 class Decision(enum.Enum):
-    """The value of a predicate: certainly true, certainly false, or undecided."""
+    """The value of a predicate: certainly true, certainly false, or undecided.
+
+    The one type of every certified comparison. Arrays of decisions (numpy, for the vectorised
+    tiers) hold :attr:`code`: 1 true, 0 false, -1 undecided (:func:`decide_negative_codes`).
+
+    >>> Decision.of(True), ~Decision.TRUE, Decision.UNDECIDED.known()
+    (<Decision.TRUE: 'true'>, <Decision.FALSE: 'false'>, None)
+    >>> Decision.from_code(-1) is Decision.UNDECIDED, Decision.FALSE.code
+    (True, 0)
+    """
 
     TRUE = "true"
     FALSE = "false"
@@ -83,6 +93,43 @@ class Decision(enum.Enum):
         if self is Decision.UNDECIDED:
             raise ValueError("an undecided comparison has no truth value; handle Decision.UNDECIDED explicitly")
         return self is Decision.TRUE
+
+    def __invert__(self) -> "Decision":
+        """Negation: not TRUE is FALSE, not FALSE is TRUE, not UNDECIDED is UNDECIDED."""
+        return _NOT[self]
+
+    @classmethod
+    def of(cls, value: bool | None) -> "Decision":
+        """A decision from a certain boolean, or ``None`` for undecided."""
+        return cls.UNDECIDED if value is None else (cls.TRUE if value else cls.FALSE)
+
+    def known(self) -> bool | None:
+        """``True`` or ``False`` when decided, ``None`` when not."""
+        return None if self is Decision.UNDECIDED else self is Decision.TRUE
+
+    @property
+    def code(self) -> int:
+        """The decision in an integer array: 1 true, 0 false, -1 undecided."""
+        return _CODE[self]
+
+    @classmethod
+    def from_code(cls, code: int) -> "Decision":
+        """The inverse of :attr:`code`."""
+        return _FROM_CODE[int(code)]
+
+
+_NOT = {Decision.TRUE: Decision.FALSE, Decision.FALSE: Decision.TRUE, Decision.UNDECIDED: Decision.UNDECIDED}
+_CODE = {Decision.TRUE: 1, Decision.FALSE: 0, Decision.UNDECIDED: -1}
+_FROM_CODE = {v: k for k, v in _CODE.items()}
+
+
+def decide_negative_codes(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """:func:`decide_negative` element by element, as :attr:`Decision.code` values.
+
+    >>> decide_negative_codes(np.array([-2.0, -1.0, 0.0]), np.array([-1.0, 1.0, 3.0])).tolist()
+    [1, -1, 0]
+    """
+    return np.where(hi < 0, Decision.TRUE.code, np.where(lo >= 0, Decision.FALSE.code, Decision.UNDECIDED.code))
 
 
 def decide_negative(lo, hi) -> Decision:

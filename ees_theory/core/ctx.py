@@ -19,6 +19,7 @@ The array contexts (float64 and torch) also have ``where`` and ``sum`` (over the
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -98,13 +99,32 @@ def _torch_pow(x, y):
     return x.pow(y)
 
 
+def _either(tensor_fn: Callable, float_fn: Callable) -> Callable:
+    # a Python number (a parameter) is computed in float64, a tensor in its own dtype
+    import torch
+
+    return lambda x: tensor_fn(x) if isinstance(x, torch.Tensor) else float_fn(x)
+
+
 def torch_context() -> Context:
-    """The torch context (tensors in their own dtype; ``num`` leaves Python numbers as they are).
+    """The torch context: tensors in their own dtype; Python numbers (parameters) stay float64
+    numbers (``num`` leaves them as they are, ``exp``/``log``/``sqrt`` of them use ``math``).
 
     >>> import torch
-    >>> torch_context().pow(torch.tensor([0.0, 4.0]), 0.5).tolist()
-    [0.0, 2.0]
+    >>> ctx = torch_context()
+    >>> ctx.pow(torch.tensor([0.0, 4.0]), 0.5).tolist(), ctx.log(1.0)
+    ([0.0, 2.0], 0.0)
     """
     import torch
 
-    return Context("torch", lambda x: x, torch.exp, torch.log, torch.log1p, torch.sqrt, _torch_pow, torch.where, lambda x: x.sum(dim=-1))
+    return Context(
+        "torch",
+        lambda x: x,
+        _either(torch.exp, math.exp),
+        _either(torch.log, math.log),
+        _either(torch.log1p, math.log1p),
+        _either(torch.sqrt, math.sqrt),
+        _torch_pow,
+        torch.where,
+        lambda x: x.sum(dim=-1),
+    )

@@ -37,6 +37,7 @@ import mpmath
 import numpy as np
 
 from .. import reference, tolerances
+from ..core.truncation import mirostat, p_less
 from ..reference import truncation as rt
 from .methods import EES, Method, Options, OutputFault, Verdict, _to_numpy, register_method
 
@@ -321,9 +322,9 @@ class Truncation(Method):
             p = [p[int(i)] for i in st.order]
             s2 = mpmath.fsum(x * x for x in p)
             V = st.size
-            thr = (V * s2 - 1) / (V - 1) if self.name == "p-less-norm" and V > 1 else s2
+            thr = p_less.threshold(s2, V, self.name == "p-less-norm")
             gaps = np.array([float(x - thr) for x in p])
-        scale = float(s2) * (V / (V - 1) if self.name == "p-less-norm" and V > 1 else 1.0)
+        scale = float(s2) * p_less.threshold_scale(V, self.name == "p-less-norm")
         bound = (3 * b["prob"] + b["sum"] + 4 * tolerances.unit_roundoff(st.dtype, options.accumulate)) * 1.01 * scale + b["underflow"]
         counts = {ref.k}
         for c in st.blocks():
@@ -510,7 +511,7 @@ class Truncation(Method):
             p = reference.softmax(row, st.tau)
             full = -mpmath.log(p[token], 2)
             renorm = -mpmath.log(p[token] / mpmath.fsum(p[i] for i in kept), 2)
-            upd = lambda s: float(mpmath.mpf(params["mu"]) - params["eta"] * (s - params["tau"]))  # noqa: E731
+            upd = lambda s: float(mirostat.mu_update(mpmath.mpf(params["mu"]), params["eta"], s, params["tau"]))  # noqa: E731
             if options.policy == "llama.cpp" and abs(mu - upd(full)) <= tol:
                 return "surprise-untruncated", "the surprise is taken under the untruncated distribution; llama.cpp renormalises over the kept set"
             if options.policy != "llama.cpp" and abs(mu - upd(renorm)) <= tol:

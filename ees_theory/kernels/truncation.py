@@ -26,6 +26,9 @@ import torch
 
 from ..spec.methods import SAMPLERS as METHODS
 from ..spec.methods import check_params
+from ..core.ctx import torch_context
+from ..core.truncation import eta as eta_sampling
+from ..core.truncation import mirostat, p_less, top_n_sigma
 from ._core import check_logits, compute_dtype, row_temperature
 from ._workspace import scratch
 
@@ -59,6 +62,9 @@ def _floor(keep, pos, n, m, sx=None):
     return keep | (sx >= thr)
 
 
+_T = torch_context()
+
+
 def _log_probs(sx):
     return torch.log_softmax(sx, dim=-1)
 
@@ -85,7 +91,7 @@ def _mirostat_k(method, policy, prm, sx, sp, n, mu, size):
     if width < 1:
         return n
     i = torch.arange(width, device=sx.device, dtype=sx.dtype)
-    t = torch.log((i + 2) / (i + 1))
+    t = mirostat.zipf_weight(i, _T)
     b = slp[..., :-1][..., :width] - slp[..., 1:][..., :width]
     valid = i < (mm - 1)
     b = torch.where(valid, b, torch.zeros_like(b))
@@ -100,7 +106,7 @@ def _mirostat_k(method, policy, prm, sx, sp, n, mu, size):
     safe_y = torch.where(y == 0, torch.ones_like(y), y)
     phi = torch.where(y == 0, torch.ones_like(y), -torch.expm1(-safe_y) / safe_y)
     safe_s = torch.where(s > 0, s, torch.ones_like(s))
-    log_k = (mu * math.log(2.0) - math.log(ln_n) - torch.log(phi)) / safe_s
+    log_k = mirostat.log_k_hat(safe_s, mu, ln_n, phi, _T)
     k_hat = torch.exp(log_k)
     q = k_hat + 0.5 if policy == "paper" else k_hat
     big = q >= n.to(q.dtype)
@@ -160,12 +166,12 @@ def _mask(method, logits, temperature, policy, accumulate, params, want_state=Fa
         thr = torch.full_like(sp[..., :1], eps)
         if method == "eta":
             H = _entropy(sp, _log_probs(sx))
-            thr = torch.minimum(thr, math.sqrt(eps) * torch.exp(-H))
+            thr = eta_sampling.threshold(eps, H, _T)
         keep = sp > thr if policy == "paper" else sp >= thr
         keep = _floor(keep, pos, n, m, sx if policy == "transformers" else None)
     elif method in ("p-less", "p-less-norm"):
         s2 = (sp * sp).sum(dim=-1, keepdim=True)
-        thr = (V * s2 - 1) / (V - 1) if (method == "p-less-norm" and V > 1) else s2
+        thr = p_less.threshold(s2, V, method == "p-less-norm")
         keep = _floor(sp >= thr, pos, n, 1)
     elif method == "top-n-sigma":
         nn = prm["n"]
@@ -176,7 +182,7 @@ def _mask(method, logits, temperature, policy, accumulate, params, want_state=Fa
             vals = torch.where(cand, sx, torch.zeros_like(sx))
             mean = vals.sum(dim=-1, keepdim=True) / nf
             dev = torch.where(cand, sx - mean, torch.zeros_like(sx))
-            denom = nf - 1 if policy == "sample-std" else nf
+            denom = nf - top_n_sigma.ddof(policy)
             var = (dev * dev).sum(dim=-1, keepdim=True) / torch.clamp(denom, min=1)
             sigma = torch.sqrt(var)
             keep = (sx >= sx[..., :1] - nn * sigma) | (n <= 1)
@@ -213,7 +219,7 @@ def _mask(method, logits, temperature, policy, accumulate, params, want_state=Fa
             if policy == "llama.cpp":
                 p_sel = p_sel / total
             surprise = -torch.log2(p_sel)
-            new_mu = mu_t - prm["eta"] * (surprise - prm["tau"])
+            new_mu = mirostat.mu_update(mu_t, prm["eta"], surprise, prm["tau"])
             token = torch.gather(idx, -1, j)
             mask = _unsort(keep & cand, idx)
             return mask, token.squeeze(-1), new_mu.squeeze(-1)

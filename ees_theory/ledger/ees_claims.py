@@ -12,6 +12,7 @@ import mpmath
 import numpy as np
 
 from .. import spec
+from ..core.certify import Decision, decide_negative
 from ..reference import curve_enclosure, ees, softmax
 from ..reference.rows import as_row
 from .registry import Counterexample, GapRow, register_claim, to_hex
@@ -42,14 +43,13 @@ def certified_gaps(logits: Any, temperature: float = 1.0, ks: Iterable[int] | No
     for k in range(2, row.n + 1) if ks is None else ks:
         lo, hi = float(enc.f_lo[k - 1]), float(enc.f_hi[k - 1])
         if lo > 0 or hi < 0:
-            out.append(GapRow(k, lo, hi, "+" if lo > 0 else "-", "float64"))
+            out.append(GapRow.of_comparison(k, decide_negative(lo, hi), lo, hi, "float64"))
             continue
         r = ees(row, tau, min_tokens_to_keep=k - 1, max_prec=max_prec)
         c = r.decisions[0]
         if c.k != k:  # cannot happen: k is the first comparison the reference makes
             raise AssertionError(f"expected the comparison at k={k}, got {c.k}")
-        sign = "?" if c.crossing is None else ("-" if c.crossing else ("+" if c.f_lo > 0 else ">=0"))
-        out.append(GapRow(k, c.f_lo, c.f_hi, sign, c.method))
+        out.append(GapRow.of_comparison(k, c.decision, c.f_lo, c.f_hi, c.method))
     return tuple(out)
 
 
@@ -66,7 +66,7 @@ def _k(z, tau=1.0, **kw):
 
 
 def _signs(gaps) -> str:
-    return "".join({"+": "+", ">=0": "+", "-": "-", "?": "?"}[g.sign] for g in gaps)
+    return "".join({Decision.TRUE: "-", Decision.FALSE: "+", Decision.UNDECIDED: "?"}[g.negative] for g in gaps)
 
 
 
@@ -104,13 +104,13 @@ def _unique_score(z: np.ndarray) -> float:
 
 def _unique_certify(z: np.ndarray, stored: Counterexample | None = None) -> Counterexample | None:
     gaps = certified_gaps(z)
-    neg = [g.k for g in gaps if g.sign == "-"]
-    pos = [g.k for g in gaps if g.sign == "+" and neg and g.k > neg[0]]
+    neg = [g.k for g in gaps if g.negative is Decision.TRUE]
+    pos = [g.k for g in gaps if g.positive is Decision.TRUE and neg and g.k > neg[0]]
     if not pos:
         return None
     r_first, r_last = ees(z), ees(z, rule="last")
     summary = (f"f({neg[0]}) < 0 < f({pos[0]}); sign pattern {_signs(gaps)}; first-exclusive keeps {r_first.k}, 'last' keeps {r_last.k}")
-    return Counterexample(to_hex(z), len(z), [1.0], {"k_negative": neg[0], "k_positive": pos[0]}, summary, list(gaps), all(g.sign != "?" for g in gaps))
+    return Counterexample(to_hex(z), len(z), [1.0], {"k_negative": neg[0], "k_positive": pos[0]}, summary, list(gaps), all(g.negative is not Decision.UNDECIDED for g in gaps))
 
 
 @register_claim("EES-UNIQUE", test="tests/test_property_ees.py::test_unique_counterexample_refutes")
@@ -193,7 +193,7 @@ def _tau_inv_certify(z: np.ndarray, stored: Counterexample | None = None) -> Cou
     if len(set(ks.values())) < 2:
         return None
     (t1, k1), (t2, k2) = min(ks.items(), key=lambda kv: kv[1]), max(ks.items(), key=lambda kv: kv[1])
-    gaps = [GapRow(c.k, c.f_lo, c.f_hi, "?" if c.crossing is None else ("-" if c.crossing else "+"), f"tau={t}: {c.method}") for t, r in results if t in (t1, t2) for c in r.decisions]
+    gaps = [GapRow.of_comparison(c.k, c.decision, c.f_lo, c.f_hi, f"tau={t}: {c.method}") for t, r in results if t in (t1, t2) for c in r.decisions]
     return Counterexample(to_hex(z), len(z), sorted({t1, t2}), {"k_star": {str(t): k for t, k in ks.items()}}, f"k*(tau={t1}) = {k1} but k*(tau={t2}) = {k2}", gaps, True)
 
 

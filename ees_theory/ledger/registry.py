@@ -24,6 +24,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from .. import spec
+from ..core.certify import Decision
 from ..spec.formats import from_hex_list, hex_list
 from .minimality import format_minimality, minimality_for
 
@@ -67,16 +68,58 @@ from_hex = from_hex_list
 class GapRow:
     """The certified sign of ``f(k)`` with bounds ``f_lo <= f(k) <= f_hi``.
 
-    ``sign`` is ``"+"`` (``f > 0``), ``">=0"`` (``f >= 0``, certified, with 0 not excluded),
-    ``"-"`` (``f < 0``) or ``"?"`` (undecided within the precision limit).
+    ``negative`` decides ``f(k) < 0`` and ``positive`` decides ``f(k) > 0`` (undecided where only
+    ``f >= 0`` is certified). :attr:`sign` is the label the tables and ``verdicts.json`` show.
+
+    >>> g = GapRow.of_comparison(3, Decision.FALSE, 0.0, 0.5, "structure")
+    >>> g.sign, GapRow.from_json(g.to_json()) == g
+    ('>=0', True)
     """
 
     k: int
     f_lo: float
     f_hi: float
-    sign: str
+    negative: Decision
+    positive: Decision
     method: str
 
+    @classmethod
+    def of_comparison(cls, k: int, negative: Decision, f_lo: float, f_hi: float, method: str) -> "GapRow":
+        """From the decision of ``f(k) < 0`` and certified bounds (``f > 0`` is certain when ``f_lo > 0``)."""
+        if negative is Decision.TRUE:
+            positive = Decision.FALSE
+        elif negative is Decision.FALSE:
+            positive = Decision.TRUE if f_lo > 0 else Decision.UNDECIDED
+        else:
+            positive = Decision.UNDECIDED
+        return cls(k, f_lo, f_hi, negative, positive, method)
+
+    @property
+    def sign(self) -> str:
+        """``"+"`` (``f > 0``), ``">=0"`` (``f >= 0``, 0 not excluded), ``"-"`` (``f < 0``) or ``"?"``
+        (undecided within the precision limit)."""
+        if self.negative is Decision.TRUE:
+            return "-"
+        if self.negative is Decision.UNDECIDED:
+            return "?"
+        return "+" if self.positive is Decision.TRUE else ">=0"
+
+    def to_json(self) -> dict:
+        return {"k": self.k, "f_lo": self.f_lo, "f_hi": self.f_hi, "sign": self.sign, "method": self.method}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "GapRow":
+        negative, positive = _SIGN_LABELS[d["sign"]]
+        return cls(int(d["k"]), float(d["f_lo"]), float(d["f_hi"]), negative, positive, str(d["method"]))
+
+
+#: The labels of :attr:`GapRow.sign`, read back as ``(negative, positive)``.
+_SIGN_LABELS = {
+    "-": (Decision.TRUE, Decision.FALSE),
+    "+": (Decision.FALSE, Decision.TRUE),
+    ">=0": (Decision.FALSE, Decision.UNDECIDED),
+    "?": (Decision.UNDECIDED, Decision.UNDECIDED),
+}
 
 
 @dataclass
@@ -93,13 +136,13 @@ class Counterexample:
 
     def to_json(self) -> dict:
         d = asdict(self)
-        d["gaps"] = [asdict(g) for g in self.gaps]
+        d["gaps"] = [g.to_json() for g in self.gaps]
         return d
 
     @classmethod
     def from_json(cls, d: dict) -> "Counterexample":
         d = dict(d)
-        d["gaps"] = [GapRow(**g) for g in d.get("gaps", [])]
+        d["gaps"] = [GapRow.from_json(g) for g in d.get("gaps", [])]
         return cls(**d)
 
     @property

@@ -31,6 +31,7 @@ from typing import Callable, Iterator
 import numpy as np
 from mpmath import iv
 
+from ..core.certify import Decision
 from ..families import distributions as dist
 from ..spec.claims import TRUNCATION_CLAIMS
 from .registry import CheckContext, Counterexample, register_claim, to_hex
@@ -97,8 +98,8 @@ def _threshold_checks(z) -> tuple[int, list]:
         ctx.decide("max p - sum p^2", 0, lambda prec: ctx.p(0, prec) - ctx.S2(prec) / ctx.S(prec) ** 2,
                    lambda: [(Fraction(1), (0, j)) for j in range(r.n)] + [(Fraction(-1), (j, j)) for j in range(r.n)]),
     ]
-    und = sum(c.sign is None for c in checks)
-    return und, [f"{c.what} < 0 (certified, {c.method})" for c in checks if c.sign is not None and c.sign < 0]
+    und = sum(not c.certified for c in checks)
+    return und, [f"{c.what} < 0 (certified, {c.method})" for c in checks if c.negative is Decision.TRUE]
 
 
 @register_claim("PLESS-BOUNDS", TRUNCATION_CLAIMS["PLESS-BOUNDS"], test=f"{TEST}::test_pless_bounds")
@@ -116,7 +117,7 @@ def _check_pless_nonempty(ctx: CheckContext):
             und += len(r.undecided)
             # the certified decision at position 0 must pass on its own (not only via the floor)
             d0 = [c for c in r.decisions if c.index == 0]
-            if top not in r.kept or any(c.sign is not None and c.sign < 0 for c in d0):
+            if top not in r.kept or any(c.negative is Decision.TRUE for c in d0):
                 bad.append(f"{m} drops the top token")
         return und, bad
 

@@ -41,6 +41,7 @@ from ..core.certify import (
     Decision,
     cumsum_enclosure,
     decide_negative,
+    decide_negative_codes,
     down,
     float_down,
     float_up,
@@ -54,6 +55,9 @@ from ..core.ctx import IV, MP
 from ..core.ees import count_first, count_last, curve_point, first_candidate, gap
 from .rows import ExactRow, as_row, from_probs
 
+#: f(k) < 0 certified true / false, as Decision codes in the vectorised table
+_YES, _NO = Decision.TRUE.code, Decision.FALSE.code
+
 __all__ = ["ees", "EESResult", "DecisionTable", "Comparison", "CurveRecord", "CurveEnclosure", "curve_enclosure", "exact_curve"]
 
 
@@ -61,16 +65,20 @@ __all__ = ["ees", "EESResult", "DecisionTable", "Comparison", "CurveRecord", "Cu
 class Comparison:
     """One decisive comparison ``f(k) < 0`` ("token k is the crossing").
 
-    ``crossing`` is True/False when certified and None when undecided; ``f_lo <= f(k) <= f_hi``
-    are certified bounds; ``method`` says what decided it (``structure``, ``float64`` or
-    ``mpmath-<bits>``).
+    ``decision`` decides ``f(k) < 0``; ``f_lo <= f(k) <= f_hi`` are certified bounds; ``method``
+    says what decided it (``structure``, ``float64`` or ``mpmath-<bits>``).
     """
 
     k: int
-    crossing: bool | None
+    decision: Decision
     f_lo: float
     f_hi: float
     method: str
+
+    @property
+    def crossing(self) -> bool | None:
+        """The decision as ``True``/``False`` when certified and ``None`` when undecided."""
+        return self.decision.known()
 
     @property
     def margin(self) -> float:
@@ -204,8 +212,8 @@ class _IntervalCurve:
 class DecisionTable:
     """The decisive comparisons of one EES decision, stored as arrays.
 
-    ``k`` the indices compared, ``f_lo``/``f_hi`` certified bounds on ``f(k)``, ``outcome`` 1 for a
-    certified crossing (``f < 0``), 0 for a certified non-crossing, -1 for undecided; ``methods``
+    ``k`` the indices compared, ``f_lo``/``f_hi`` certified bounds on ``f(k)``, ``outcome`` the
+    decisions of ``f(k) < 0`` as :attr:`~ees_theory.core.certify.Decision.code`; ``methods``
     maps the indices not decided by the float64 tier to what decided them.
     """
 
@@ -223,9 +231,8 @@ class DecisionTable:
         return np.where(self.f_hi < 0, -self.f_hi, np.where(self.f_lo > 0, self.f_lo, 0.0))
 
     def comparisons(self) -> tuple[Comparison, ...]:
-        names = {1: True, 0: False, -1: None}
         return tuple(
-            Comparison(int(k), names[int(o)], float(lo), float(hi), self.methods.get(int(k), "float64"))
+            Comparison(int(k), Decision.from_code(o), float(lo), float(hi), self.methods.get(int(k), "float64"))
             for k, lo, hi, o in zip(self.k, self.f_lo, self.f_hi, self.outcome)
         )
 
@@ -260,7 +267,7 @@ class EESResult:
     @property
     def undecided(self) -> tuple[Comparison, ...]:
         """Decisive comparisons the reference could not certify within its precision limit."""
-        return tuple(c for c in self.decisions if c.crossing is None)
+        return tuple(c for c in self.decisions if c.decision is Decision.UNDECIDED)
 
     @property
     def margin(self) -> float:
@@ -326,19 +333,19 @@ def ees(
         return EESResult(n, tuple(row.ids.tolist()), True, rule, tau, m, n, empty, None, row)
     enc = curve_enclosure(row, tau)
 
-    # outcome[i - 2] for i = 2..n: 1 crossing, 0 not, -1 undecided (float64 tier + structure)
+    # outcome[i - 2] for i = 2..n: the decision of f(i) < 0 as a Decision code (float64 tier + structure)
     lo = enc.f_lo[1:].copy()
     hi = enc.f_hi[1:].copy()
-    outcome = np.where(hi < 0, 1, np.where(lo >= 0, 0, -1))
+    outcome = decide_negative_codes(lo, hi)
     methods: dict[int, str] = {}
     t = row.top_ties
     if t >= 2:  # tied top block: Hbar_i = 1 >= P_i for i <= t
-        outcome[: t - 1] = 0
+        outcome[: t - 1] = _NO
         lo[: t - 1] = np.maximum(lo[: t - 1], 0.0)
         hi[: t - 1] = np.maximum(hi[: t - 1], 0.0)
         methods.update({i: "structure" for i in range(2, t + 1)})
     if not row.all_tied:  # Hbar_n < 1 = P_n exactly when the row is not uniform
-        outcome[-1] = 1
+        outcome[-1] = _YES
         lo[-1], hi[-1] = min(lo[-1], 0.0), min(hi[-1], 0.0)
         methods[n] = "structure"
     ivc: list[_IntervalCurve] = []  # built on first escalation only
@@ -354,7 +361,7 @@ def ees(
             methods[i] = f"mpmath-{prec}"
             d = decide_negative(mlo, mhi)
             if d is not Decision.UNDECIDED:
-                outcome[j] = 1 if d is Decision.TRUE else 0
+                outcome[j] = d.code
                 return bool(d)
         with mpmath.workprec(prec):
             return bool((mlo + mhi) < 0)
@@ -364,11 +371,11 @@ def ees(
         i_star = None
         pos = start
         while pos <= n:
-            pending = np.flatnonzero(outcome[pos - 2 :] != 0)
+            pending = np.flatnonzero(outcome[pos - 2 :] != _NO)
             if not len(pending):
                 break
             i = int(pending[0]) + pos
-            if outcome[i - 2] == 1 or escalate(i):
+            if outcome[i - 2] == _YES or escalate(i):
                 i_star = i
                 break
             pos = i + 1
@@ -379,11 +386,11 @@ def ees(
         k = 1
         pos = n
         while pos >= 2:
-            pending = np.flatnonzero(outcome[: pos - 1] != 1)
+            pending = np.flatnonzero(outcome[: pos - 1] != _YES)
             if not len(pending):
                 break
             i = int(pending[-1]) + 2
-            if outcome[i - 2] == 0 or not escalate(i):
+            if outcome[i - 2] == _NO or not escalate(i):
                 k = i
                 break
             pos = i - 1
@@ -391,5 +398,5 @@ def ees(
         k = count_last(k, n, m)
     ks = np.arange(2, n + 1)[sel]
     table = DecisionTable(ks, lo[sel], hi[sel], outcome[sel], {i: v for i, v in methods.items() if ks[0] <= i <= ks[-1]} if len(ks) else {})
-    certified = bool(np.all(table.outcome != -1))
+    certified = bool(np.all(table.outcome != Decision.UNDECIDED.code))
     return EESResult(k, tuple(row.ids[:k].tolist()), certified, rule, tau, m, n, table, enc, row)

@@ -23,8 +23,8 @@ temperature in three ways, in this order:
 >>> from .rows import as_row
 >>> ctx = ExactContext(as_row([0.0, 0.0, -1.0]), 1.0)
 >>> c = ctx.decide("p0 - p1", 0, lambda prec: ctx.p(0, prec) - ctx.p(1, prec), lambda: [(Fraction(1), (0,)), (Fraction(-1), (1,))])
->>> c.sign, c.method
-(0, 'exact-lw')
+>>> c.zero, c.method
+(<Decision.TRUE: 'true'>, 'exact-lw')
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import mpmath
 import numpy as np
 from mpmath import iv
 
-from ..core.certify import DEFAULT_MAX_PREC, float_bounds, fraction_bounds, iv_precision, ladder
+from ..core.certify import DEFAULT_MAX_PREC, Decision, float_bounds, fraction_bounds, iv_precision, ladder
 from .rows import ExactRow
 
 __all__ = ["Check", "ExactContext", "Monomials"]
@@ -48,23 +48,60 @@ Monomials = list
 
 @dataclass(frozen=True)
 class Check:
-    """One certified comparison: the sign of a gap ``g`` and certified bounds ``lo <= g <= hi``.
+    """One certified comparison of a gap ``g`` with 0, with certified bounds ``lo <= g <= hi``.
 
-    ``what`` names the gap (e.g. ``"p_(i) - epsilon"``), ``index`` the sorted position (0-based)
-    or count it concerns; ``sign`` is -1, 0 or +1 when certified and ``None`` when undecided;
+    ``negative`` decides ``g < 0`` and ``positive`` decides ``g > 0`` (both FALSE: ``g = 0``
+    exactly; both UNDECIDED: not certified within the precision limit). ``what`` names the gap
+    (e.g. ``"p_(i) - epsilon"``), ``index`` the sorted position (0-based) or count it concerns;
     ``method`` is what decided it: ``structure``, ``exact-rational``, ``exact-lw`` or
     ``mpmath-<bits>``.
 
-    >>> Check("g", 0, 1, 0.25, 0.5, "mpmath-128").margin
-    0.25
+    >>> c = Check.of_sign("g", 0, 1, 0.25, 0.5, "mpmath-128")
+    >>> c.positive, c.margin
+    (<Decision.TRUE: 'true'>, 0.25)
     """
 
     what: str
     index: int
-    sign: Optional[int]
+    negative: Decision
+    positive: Decision
     lo: float
     hi: float
     method: str
+
+    @classmethod
+    def of_sign(cls, what: str, index: int, sign: Optional[int], lo: float, hi: float, method: str) -> "Check":
+        """A check from an exactly known sign (-1, 0, +1), or ``None`` when it is not known."""
+        if sign is None:
+            return cls(what, index, Decision.UNDECIDED, Decision.UNDECIDED, lo, hi, method)
+        return cls(what, index, Decision.of(sign < 0), Decision.of(sign > 0), lo, hi, method)
+
+    @property
+    def certified(self) -> bool:
+        """Whether the sign of ``g`` is certified."""
+        return self.negative is not Decision.UNDECIDED and self.positive is not Decision.UNDECIDED
+
+    @property
+    def sign(self) -> Optional[int]:
+        """The sign of ``g`` as -1, 0 or +1, ``None`` when undecided: a view of the two decisions.
+
+        >>> Check.of_sign("g", 0, -1, -2.0, -1.0, "float64").sign
+        -1
+        """
+        if not self.certified:
+            return None
+        return -1 if self.negative is Decision.TRUE else (1 if self.positive is Decision.TRUE else 0)
+
+    @property
+    def zero(self) -> Decision:
+        """Whether ``g = 0`` exactly.
+
+        >>> Check.of_sign("g", 0, 0, 0.0, 0.0, "exact-lw").zero
+        <Decision.TRUE: 'true'>
+        """
+        if not self.certified:
+            return Decision.UNDECIDED
+        return Decision.of(self.negative is Decision.FALSE and self.positive is Decision.FALSE)
 
     @property
     def margin(self) -> float:
@@ -75,29 +112,31 @@ class Check:
             return -self.hi
         return 0.0
 
-    def passes(self, strict: bool) -> Optional[bool]:
-        """Whether ``g > 0`` (``strict``) or ``g >= 0`` holds; ``None`` when undecided.
+    def passes(self, strict: bool) -> Decision:
+        """Whether ``g > 0`` (``strict``) or ``g >= 0`` holds.
 
-        >>> Check("g", 0, 0, 0.0, 0.0, "exact-lw").passes(strict=True)
-        False
+        >>> Check.of_sign("g", 0, 0, 0.0, 0.0, "exact-lw").passes(strict=True)
+        <Decision.FALSE: 'false'>
         """
-        if self.sign is None:
-            return None
-        return self.sign > 0 if strict else self.sign >= 0
+        return self.positive if strict else ~self.negative
 
     def estimate(self, strict: bool) -> bool:
-        """The midpoint's answer, used only where :meth:`passes` is ``None`` (reported undecided)."""
+        """The midpoint's answer, used only where :meth:`passes` is undecided (reported so)."""
         mid = 0.5 * (self.lo + self.hi)
         return mid > 0 if strict else mid >= 0
 
     def outcome(self, strict: bool) -> bool:
         """:meth:`passes` where certified, else the midpoint's :meth:`estimate` (reported undecided).
 
-        >>> Check("g", 0, None, -1e-30, 3e-30, "mpmath").outcome(strict=True)
+        >>> Check.of_sign("g", 0, None, -1e-30, 3e-30, "mpmath").outcome(strict=True)
         True
         """
         ok = self.passes(strict)
-        return self.estimate(strict) if ok is None else ok
+        return self.estimate(strict) if ok is Decision.UNDECIDED else bool(ok)
+
+    def negated(self, what: str) -> "Check":
+        """The check of ``-g``, named ``what``."""
+        return Check(what, self.index, self.positive, self.negative, -self.hi, -self.lo, self.method)
 
 
 class ExactContext:
@@ -242,16 +281,16 @@ class ExactContext:
             lo, hi = float_bounds(glo, ghi)
             method = f"mpmath-{prec}"
             if glo > 0:
-                return Check(what, index, 1, lo, hi, method)
+                return Check.of_sign(what, index, 1, lo, hi, method)
             if ghi < 0:
-                return Check(what, index, -1, lo, hi, method)
+                return Check.of_sign(what, index, -1, lo, hi, method)
             if step == 0 and form is not None:
                 sign, how = self.exact_sign(form())
                 if sign is not None:
-                    return Check(what, index, sign, 0.0 if sign == 0 else lo, 0.0 if sign == 0 else hi, how)
-        return Check(what, index, None, lo, hi, "undecided")
+                    return Check.of_sign(what, index, sign, 0.0 if sign == 0 else lo, 0.0 if sign == 0 else hi, how)
+        return Check.of_sign(what, index, None, lo, hi, "undecided")
 
     def decide_fraction(self, what: str, index: int, value: Fraction) -> Check:
         """A gap known exactly as a rational number."""
         lo, hi = fraction_bounds(value)
-        return Check(what, index, (value > 0) - (value < 0), lo, hi, "exact-rational")
+        return Check.of_sign(what, index, (value > 0) - (value < 0), lo, hi, "exact-rational")

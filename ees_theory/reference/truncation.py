@@ -69,9 +69,11 @@ from mpmath import iv
 from .. import spec
 from ..spec.methods import DEFAULT_POLICY, POLICIES, MethodSpec, check_params
 from ..spec.methods import SAMPLERS as METHODS
-from ..core.ctx import FLOAT
+from ..core.ctx import FLOAT, IV
+from ..core.truncation import eta as eta_sampling
+from ..core.truncation import mirostat, p_less, top_n_sigma
 from ..core.entropy import entropy_of_probs
-from ..core.certify import DEFAULT_MAX_PREC, enclose, float_bounds, iv_bounds, iv_precision, precisions
+from ..core.certify import DEFAULT_MAX_PREC, Decision, enclose, float_bounds, iv_bounds, iv_precision, precisions
 from .rows import ExactRow, as_row
 from .trunc_exact import Check, ExactContext
 
@@ -111,7 +113,7 @@ class TruncationResult:
     @property
     def undecided(self) -> tuple[Check, ...]:
         """Decisive comparisons that could not be certified within the precision limit."""
-        return tuple(c for c in self.decisions if c.sign is None)
+        return tuple(c for c in self.decisions if not c.certified)
 
     @property
     def margin(self) -> float:
@@ -164,7 +166,7 @@ def _floor(row: ExactRow, k: int, m: int, ties: bool) -> int:
 
 
 def _result(method, policy, params, tau, row, k, checks, **kw) -> TruncationResult:
-    certified = all(c.sign is not None for c in checks)
+    certified = all(c.certified for c in checks)
     return TruncationResult(method, policy, params, tau, row.order[:k], certified, row.n, tuple(checks), **kw)
 
 
@@ -250,13 +252,14 @@ def _eta(row, ctx, tau, policy, prm):
     p = ctx.est_p
     H = float(entropy_of_probs(p, FLOAT))
     with np.errstate(divide="ignore", invalid="ignore"):
-        est = np.log(p) + H - 0.5 * math.log(eps)
+        est = eta_sampling.log_margin(np.log(p), H, eps, FLOAT)
 
     def decide(i):
+        # ln p_i = -a_i - ln S and H = ln S + A/S: both shifted by ln S, which cancels
         return ctx.decide(
             "ln p_i + H - ln(eps)/2",
             i,
-            lambda prec: ctx.A(prec) / ctx.S(prec) - ctx.a(i, prec) - iv.log(iv.mpf(eps)) / 2,
+            lambda prec: eta_sampling.log_margin(-ctx.a(i, prec), ctx.A(prec) / ctx.S(prec), eps, IV),
         )
 
     k2, checks2 = _prefix_cut(ctx, est, strict, decide)
@@ -269,13 +272,11 @@ def _p_less(row, ctx, tau, policy, prm, norm: bool):
         return 1, []
     p = ctx.est_p
     s2 = float(np.sum(p * p))
-    thr = (V * s2 - 1.0) / (V - 1) if norm else s2
+    thr = p_less.threshold(s2, V, norm)
 
     def gap(i, prec):
         S, S2 = ctx.S(prec), ctx.S2(prec)
-        if not norm:
-            return ctx.e(i, prec) / S - S2 / (S * S)
-        return ctx.e(i, prec) / S - (V * S2 / (S * S) - 1) / (V - 1)
+        return ctx.e(i, prec) / S - p_less.threshold(S2 / (S * S), V, norm)
 
     def form(i):
         if not norm:  # e_i S - sum e^2
@@ -299,7 +300,7 @@ def _top_n_sigma(row, ctx, tau, policy, prm):
     sample = policy == "sample-std"
     if n == 1 or (sample and n < 2):
         return n, []
-    denom = n - 1 if sample else n
+    denom = n - top_n_sigma.ddof(policy)
     xs = ctx.exponents
     if xs is not None:  # logits: a_i = -x_i rational, sigma^2 rational: decide a_i^2 <= n^2 sigma^2 exactly
         a = [-x for x in xs]
@@ -313,7 +314,7 @@ def _top_n_sigma(row, ctx, tau, policy, prm):
 
     else:
         a_est = ctx.est_a
-        est = nn * float(np.std(a_est, ddof=1 if sample else 0)) - a_est
+        est = nn * float(np.std(a_est, ddof=top_n_sigma.ddof(policy))) - a_est
 
         def sigma(prec):
             mean = ctx._sum("a", prec, lambda j: ctx.a(j, prec)) / n
@@ -353,7 +354,7 @@ def _typical(row, ctx, tau, policy, prm):
         if key in cmp_cache:
             return cmp_cache[key]
         if row.values[i] == row.values[j]:
-            c = Check("score_j - score_i", j, 0, 0.0, 0.0, "structure")
+            c = Check.of_sign("score_j - score_i", j, 0, 0.0, 0.0, "structure")
         else:
 
             def gap(prec):
@@ -377,11 +378,11 @@ def _typical(row, ctx, tau, policy, prm):
         if hi_j < lo_i:
             return 1
         c = compare(i, j)
-        if c.sign is None:
+        if not c.certified:
             checks.append(c)
             s = 1 if 0.5 * (c.lo + c.hi) > 0 else -1
         else:
-            s = c.sign
+            s = 1 if c.positive is Decision.TRUE else (-1 if c.negative is Decision.TRUE else 0)
         if s == 0:
             return -1 if i < j else 1  # exact tie: canonical order (probability desc, id asc)
         return -s
@@ -403,7 +404,7 @@ def _typical(row, ctx, tau, policy, prm):
     # the kept count is the first r where it fails: the crossing token is kept.
     def not_reached(i):
         c = decide(i)
-        return Check("mass - C_r", c.index, None if c.sign is None else -c.sign, -c.hi, -c.lo, c.method)
+        return c.negated("mass - C_r")
 
     r, cut_checks = _prefix_cut(ctx, mass - np.cumsum(p[order]), not strict, not_reached)
     keep_count = min(r + 1, n)  # the crossing token is kept
@@ -412,7 +413,7 @@ def _typical(row, ctx, tau, policy, prm):
         extra = 0
         for j in order[keep_count:]:
             c = compare(boundary, j)
-            if c.sign == 0:
+            if c.zero is Decision.TRUE:
                 extra += 1
                 checks.append(c)
             else:
@@ -487,7 +488,7 @@ def _mirostat(row, ctx, tau_temp, policy, prm, version: int):
                 num = iv.mpf(0)
                 den = iv.mpf(0)
                 for i in range(mm - 1):
-                    t = iv.log(iv.mpf(i + 2) / (i + 1))
+                    t = mirostat.zipf_weight(i, IV)
                     num += t * (ctx.a(i + 1, prec) - ctx.a(i, prec))
                     den += t * t
                 return num / den
@@ -506,7 +507,7 @@ def _mirostat(row, ctx, tau_temp, policy, prm, version: int):
 
                 plo, phi_hi = phi(yhi), phi(ylo)
                 ph = iv.mpf([iv_bounds(plo)[0], iv_bounds(phi_hi)[1]])
-                return (iv.mpf(mu) * iv.log(iv.mpf(2)) - iv.log(iv.log(iv.mpf(nv))) - iv.log(ph)) / s
+                return mirostat.log_k_hat(s, mu, iv.log(iv.mpf(nv)), ph, IV)
 
             half = policy == "paper"  # round half up: floor(k_hat + 1/2)
 
@@ -548,9 +549,9 @@ def _mirostat(row, ctx, tau_temp, policy, prm, version: int):
         return (ctx.a(tok_pos, prec) + iv.log(denom)) / iv.log(iv.mpf(2))
 
     s_val, ok_s = enclose(surprise, 30, ctx.max_prec, floor=1)
-    mu_val, ok_m = enclose(lambda prec: iv.mpf(mu) - iv.mpf(eta) * (surprise(prec) - iv.mpf(target)), 30, ctx.max_prec, floor=1)
+    mu_val, ok_m = enclose(lambda prec: mirostat.mu_update(iv.mpf(mu), iv.mpf(eta), surprise(prec), iv.mpf(target)), 30, ctx.max_prec, floor=1)
     if not (ok_s and ok_m):
-        checks.append(Check("mu to 30 digits", 0, None, float(mu_val), float(mu_val), "undecided"))
+        checks.append(Check.of_sign("mu to 30 digits", 0, None, float(mu_val), float(mu_val), "undecided"))
     return k, checks, row.order[tok_pos], mu_val, s_val, extras
 
 
@@ -587,7 +588,7 @@ def truncate(
         if order is not None:
             extras["order"] = tuple(row.order[i] for i in order)
         kept = tuple(row.order[i] for i in kept_pos)
-        certified = all(c.sign is not None for c in checks)
+        certified = all(c.certified for c in checks)
         return TruncationResult(method, policy, prm, tau, kept, certified, row.n, tuple(checks), extras=extras)
     if method in ("mirostat-v1", "mirostat-v2"):
         k, checks, token, mu, surprise, extras = _mirostat(row, ctx, tau, policy, prm, 1 if method == "mirostat-v1" else 2)

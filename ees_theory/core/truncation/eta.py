@@ -1,0 +1,32 @@
+"""Eta sampling (Hewitt et al. 2022): keep ``p_i > eta`` (``>=`` under transformers) with
+
+    ``eta = min(epsilon, sqrt(epsilon) exp(-H))``,  ``H`` the entropy in nats.
+
+The comparison with the second term is ``ln p_i + H - ln(epsilon)/2`` against 0 in the log domain
+(:func:`log_margin`): the certified reference decides it there.
+
+>>> from ees_theory.core.ctx import FLOAT
+>>> float(threshold(0.25, 0.0, FLOAT)), round(float(threshold(0.25, 1.0, FLOAT)), 6)
+(0.25, 0.18394)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..ctx import Context
+
+__all__ = ["threshold", "log_margin"]
+
+
+def threshold(epsilon: Any, H: Any, ctx: Context) -> Any:
+    """``min(epsilon, sqrt(epsilon) exp(-H))`` (numbers, or an array ``H`` in an array context)."""
+    second = ctx.sqrt(ctx.num(epsilon)) * ctx.exp(-H)
+    if ctx.where is not None and not isinstance(H, (int, float)):
+        return ctx.where(second < epsilon, second, epsilon)
+    return min(ctx.num(epsilon), second)
+
+
+def log_margin(log_p: Any, H: Any, epsilon: Any, ctx: Context) -> Any:
+    """``ln p_i + H - ln(epsilon) / 2``: positive exactly when ``p_i > sqrt(epsilon) exp(-H)``."""
+    return log_p + H - ctx.log(ctx.num(epsilon)) / 2

@@ -1,0 +1,26 @@
+"""p-less sampling (arXiv 2509.23234): keep ``p_i >= threshold``.
+
+* ``p-less``: ``threshold = sum p^2``;
+* ``p-less-norm``: ``threshold = (V sum p^2 - 1) / (V - 1)``, ``V`` the row length with masked
+  entries included (``V = 1``: the plain ``sum p^2``).
+
+>>> threshold(0.5, 2, norm=False), threshold(0.5, 2, norm=True)   # two equal tokens
+(0.5, 0.0)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["threshold", "threshold_scale"]
+
+
+def threshold(s2: Any, V: int, norm: bool) -> Any:
+    """The threshold from ``s2 = sum p^2`` (any number type, or a tensor)."""
+    return (V * s2 - 1) / (V - 1) if norm and V > 1 else s2
+
+
+def threshold_scale(V: int, norm: bool) -> float:
+    """``d threshold / d s2`` (1, or ``V / (V - 1)`` for p-less-norm): how an error in ``sum p^2``
+    reaches the threshold."""
+    return V / (V - 1) if norm and V > 1 else 1.0

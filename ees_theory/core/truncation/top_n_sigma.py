@@ -1,0 +1,16 @@
+"""Top-n-sigma (arXiv 2411.07641): keep ``l_i >= max l - n sigma`` over the scaled logits of the
+candidates. The paper and llama.cpp use the population standard deviation (divide by ``N``), the
+``sample-std`` policy the unbiased one (``torch.std``'s default, divide by ``N - 1``).
+
+>>> ddof("paper"), ddof("sample-std")
+(0, 1)
+"""
+
+from __future__ import annotations
+
+__all__ = ["ddof"]
+
+
+def ddof(policy: str) -> int:
+    """Delta degrees of freedom of ``sigma`` under ``policy``: the variance divides by ``N - ddof``."""
+    return 1 if policy == "sample-std" else 0

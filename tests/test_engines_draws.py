@@ -60,3 +60,15 @@ def test_command_line_runs_a_token_level_engine():
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "port engine:exponential-race:top-p" in res.stdout and "conforms" in res.stdout
+
+
+def test_llama_cpp_mirostat_breaks_an_exact_tie_freely():
+    # a uniform row: llama.cpp's mirostat v2 keeps one token of the tie, any one; that is admissible
+    pytest.importorskip("llama_cpp")
+    from ees_theory.harness.draws import judge_draws
+    from ees_theory.harness.methods import Options
+
+    z = np.zeros(64, dtype=np.float32)
+    tokens = ed.factory("llama.cpp", "mirostat-v2", "float32")(z, 1.0, 100, 5, tau=2.0, eta=0.1)
+    v = judge_draws("mirostat-v2", z, {"temperature": 1.0, "tau": 2.0, "eta": 0.1}, tokens, "float32", Options(policy="llama.cpp"), 5)
+    assert v.status == "tested" and v.pvalue > 1e-6

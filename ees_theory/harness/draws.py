@@ -382,6 +382,9 @@ def _judge_mirostat(method, row, params, tokens, dtype, options, seed) -> DrawVe
     certified = True
     u_guess = 0.5
     stopped = None
+    block = _blocks(st.values)
+    pos = np.full(row64.size, -1, dtype=np.int64)
+    pos[st.order] = np.arange(st.n)
     for t, x in enumerate(tokens):
         x = int(x)
         step = dict(prm, mu=mu, u=u_guess)
@@ -392,28 +395,32 @@ def _judge_mirostat(method, row, params, tokens, dtype, options, seed) -> DrawVe
         if not (ref.margin > 10 * scale):  # near a boundary: ask the band which counts a float port may use
             adm, _ = m.admissible(st, row64, step, ref, b, options)
             counts = set(range(1, st.n + 1)) if adm is None else set(adm) | {ref.k}
-        may = {int(i) for i in st.order[: max(counts)]}
-        if x not in may:
+        last = block[max(counts) - 1]  # exact ties with the last admissible kept value are free
+        if not (0 <= x < len(probs)) or pos[x] < 0 or block[pos[x]] > last:
             p_full = probs[x] if 0 <= x < len(probs) else 0
             msg = (f"step {t} (seed {seed}, mu = {mu!r} bits replayed from the port's own tokens) drew token {x}, outside every admissible "
                    f"kept set ({ref.k} kept): truncated probability 0 (exactly); untruncated p = {_fmt_prob(p_full)}")
             return DrawVerdict("fail", msg, "outside-support", pvalue=0.0, certified=certified,
                                details={"token": x, "draw_index": t, "seed": seed, "mu": mu, "untruncated_p": float(p_full)})
-        if x not in kept or len(counts) > 1:
+        # x's exact-tie block within the reference's kept prefix stands for x (a tie may be broken any way)
+        bx = block[pos[x]]
+        inside = [j for j in range(ref.k) if block[j] == bx]
+        if not inside or len(counts) > 1:
             skipped += 1
-            if x not in kept:  # the port's kept set differs (admissibly): its state update is not the reference's
+            if not inside:  # the port's kept set differs (admissibly): its state update is not the reference's
                 stopped = t
                 break
-        # the exact CDF interval of x in the kept set; the reference's update for exactly this token
+        # the exact CDF interval of x's block in the kept set; the reference's update for a token of it
         pk = pf[kept]
         cum = np.concatenate([[0.0], np.cumsum(pk / pk.sum())])
-        j = kept.index(x)
+        lo, hi = inside[0], inside[-1] + 1
         if len(counts) == 1:
-            pits.append(float(cum[j] + rng.random() * (cum[j + 1] - cum[j])))
-        u_mid = float(min((cum[j] + cum[j + 1]) / 2, np.nextafter(1.0, 0.0)))
-        if ref.token != x:
+            pits.append(float(cum[lo] + rng.random() * (cum[hi] - cum[lo])))
+        rep = kept[lo]
+        u_mid = float(min((cum[lo] + cum[lo + 1]) / 2, np.nextafter(1.0, 0.0)))
+        if ref.token != rep:
             ref = m.reference(row64, dict(prm, mu=mu, u=u_mid), options)
-        if ref.token != x:  # the midpoint of x's interval must select x; anything else is a tie of rounding
+        if ref.token != rep:  # the midpoint of the token's interval must select it; anything else is a tie of rounding
             stopped = t
             break
         u_guess = u_mid

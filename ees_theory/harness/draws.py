@@ -382,7 +382,11 @@ def _judge_mirostat(method, row, params, tokens, dtype, options, seed) -> DrawVe
     certified = True
     u_guess = 0.5
     stopped = None
-    block = _blocks(st.values)
+    # exact ties, and near-ties within the dtype's logit bound (a float port may order them either
+    # way), form blocks that stand for any of their tokens
+    tol = m.member_tolerance(st, b, dtype, options)
+    gaps = st.values[:-1] - st.values[1:]
+    block = np.concatenate([[0], np.cumsum(gaps > (tol if math.isfinite(tol) else np.inf))]).astype(np.int64) if st.n else np.zeros(0, np.int64)
     pos = np.full(row64.size, -1, dtype=np.int64)
     pos[st.order] = np.arange(st.n)
     for t, x in enumerate(tokens):
@@ -395,7 +399,7 @@ def _judge_mirostat(method, row, params, tokens, dtype, options, seed) -> DrawVe
         if not (ref.margin > 10 * scale):  # near a boundary: ask the band which counts a float port may use
             adm, _ = m.admissible(st, row64, step, ref, b, options)
             counts = set(range(1, st.n + 1)) if adm is None else set(adm) | {ref.k}
-        last = block[max(counts) - 1]  # exact ties with the last admissible kept value are free
+        last = block[max(counts) - 1]  # ties and near-ties with the last admissible kept value are free
         if not (0 <= x < len(probs)) or pos[x] < 0 or block[pos[x]] > last:
             p_full = probs[x] if 0 <= x < len(probs) else 0
             msg = (f"step {t} (seed {seed}, mu = {mu!r} bits replayed from the port's own tokens) drew token {x}, outside every admissible "

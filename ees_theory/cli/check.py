@@ -75,6 +75,7 @@ def add_port_arguments(p, port_required: bool = True) -> None:
                    help="accumulation mode assumed for the error bound (default input: the larger bound)")
     p.add_argument("--rule", choices=spec.RULES, default=spec.DEFAULT_RULE, help="EES rule of the reference")
     p.add_argument("--strict-ties", action="store_true", help="require ties broken by token id (default: any tie order)")
+    p.add_argument("--strict", action="store_true", help="fail exact ties decided by rounding (a comparison exactly 0 that the port's float evaluation put on the other side; default: admissible, counted apart)")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per case before a port is declared hung (default 10)")
     p.add_argument("--in-process", action="store_true",
                    help="call a Python port in this process (faster; a crash of the port ends the run)")
@@ -102,7 +103,7 @@ def progress_bar(enabled: bool, desc: str):
 def run(args) -> int:
     from .. import harness as cf
 
-    options = cf.Options(accumulate=args.accumulate, rule=args.rule, strict_ties=args.strict_ties, policy=args.policy)
+    options = cf.Options(accumulate=args.accumulate, rule=args.rule, strict_ties=args.strict_ties, policy=args.policy, strict=args.strict)
     cf.get_method(args.method)
     if args.resume and not args.json:
         raise ValueError("--resume continues the run recorded in --json OUT; give --json")

@@ -1,4 +1,4 @@
-"""Entropy Equilibrium Sampling as batched torch kernels (SPEC section 2).
+"""Entropy Equilibrium Sampling as batched torch kernels (specification §2).
 
 For each row, with candidates in canonical order (logit descending, ties by id ascending) and
 ``p = softmax(z / tau)``, the kernel evaluates the equilibrium gap ``f(k) = Hbar_k - P_k`` in the

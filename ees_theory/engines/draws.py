@@ -253,7 +253,7 @@ def _runner(engine: str):
         first = None
         if fails:
             f = fails[0]
-            first = {"case": f["case"], "fault": f["fault"], "message": f["message"],
+            first = {"case": f["case"], "family": f["family"], "fault": f["fault"], "message": f["message"],
                      "reproduce": (f.get("shrunk") or {}).get("repro", f.get("repro"))}
         untested = {}
         for r in report.records:
@@ -264,7 +264,9 @@ def _runner(engine: str):
             verdict="conforms" if report.ok else "fails", reason=report.plan["statement"], passed=c["pass"],
             admissible=c["admissible"], failed=c["fail"], skipped=c["untested"], cases=len(report.records),
             port=f"engine:{engine}:{row.method}", calls=row.calls, first_failure=first,
-            failures=[{"case": f["case"], "fault": f["fault"], "message": f["message"]} for f in fails[:5]],
+            failures=[{"case": f["case"], "family": f["family"], "fault": f["fault"], "message": f["message"],
+                       "vocab": (f.get("shrunk") or {}).get("vocab", f["vocab"]), "shrunk_message": (f.get("shrunk") or {}).get("message"),
+                       "reproduce": (f.get("shrunk") or {}).get("repro", f.get("repro"))} for f in fails[:5]],
             skipped_reasons=untested,
         )
 

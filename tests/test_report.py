@@ -136,3 +136,8 @@ def test_markdown_cells_are_literal():
     # claim statements hold '*', '_' and '$': in a markdown table they must stay text
     md = Table([("T(c*theta, c*H) = T(theta, H); T_min <= T; costs $5",)], ["statement"]).markdown()
     assert md.splitlines()[2] == "| T(c\\*theta, c\\*H) = T(theta, H); T\\_min \\<= T; costs \\$5 |"
+
+
+def test_compact_tables_are_smaller():
+    wide, small = Table([(1,)], ["a"])._repr_html_(), Table([(1,)], ["a"], compact=True)._repr_html_()
+    assert "font-size:0.8em" in small and "font-size:0.8em" not in wide

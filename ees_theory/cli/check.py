@@ -36,10 +36,17 @@ def register(sub) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run recorded in --json OUT")
     p.add_argument("--no-shrink", action="store_true", help="do not shrink failures")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the verdict line")
+    from .draws import add_arguments as add_draws_arguments
+
+    add_draws_arguments(p)
+    p.set_defaults(func=run)
+
+
+def add_workers_argument(p) -> None:
+    """``--workers``: how many processes judge the cases (``check`` and ``stress``)."""
     p.add_argument("--workers", type=_workers, default="auto", metavar="N",
                    help="processes that judge the cases against the reference: N, or auto (default: one per CPU core "
                         "when there are enough cases)")
-    p.set_defaults(func=run)
 
 
 def _workers(text: str):
@@ -76,6 +83,7 @@ def add_port_arguments(p, port_required: bool = True) -> None:
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per case before a port is declared hung (default 10)")
     p.add_argument("--in-process", action="store_true",
                    help="call a Python port in this process (faster; a crash of the port ends the run)")
+    add_workers_argument(p)
 
 
 def progress_bar(enabled: bool, desc: str):
@@ -116,9 +124,15 @@ def run(args) -> int:
         obj.setdefault("method", args.method)
         obj.setdefault("id", "given")
         cases = [cf.Case.from_json(obj)]
+    elif getattr(args, "draws", None) is not None:
+        cases = None  # the draws judge plans its own cases
     else:
         vectors = True if args.vectors is None else (False if args.vectors == "none" else Path(args.vectors))
         cases = cf.plan(args.method, args.dtype, vectors=vectors, examples=args.examples, seed=args.seed, families=args.family)
+    if getattr(args, "draws", None) is not None:
+        from .draws import run as run_draws
+
+        return run_draws(args, cases)
     skipped = []
     if args.port.startswith("engine:"):  # cases the engine's adapter cannot observe: skipped and counted
         from ..engines.table import split_skipped

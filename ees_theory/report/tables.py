@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-__all__ = ["Table", "Link", "Code", "table", "claim_link", "ledger_table", "claim_table", "gap_table", "port_table", "relative_path", "EMPTY"]
+__all__ = ["Table", "Link", "Code", "table", "claim_link", "ledger_table", "claim_table", "gap_table", "port_table", "engine_matrix_table", "relative_path", "EMPTY"]
 
 #: What an empty cell shows (``None`` or a missing key).
 EMPTY = "–"
@@ -124,7 +124,8 @@ class Table:
     ``rows`` are sequences (in column order) or mappings (by column name; a missing key is an
     empty cell). ``fmt`` maps a column name to a format spec (``".3g"``) or a function. Numbers are
     right-aligned, everything else left-aligned; ``caption`` is shown above the table and
-    ``note`` below it (say there what is counted and what is left out).
+    ``note`` below it (say there what is counted and what is left out). ``compact`` sets a
+    smaller font and tighter cells, for a table with many columns.
 
     >>> t = Table([{"dtype": "float16", "rows": 260, "share": 0.01923}], ["dtype", "rows", "share"],
     ...           fmt={"share": ".1%"}, caption="Disagreements")
@@ -150,6 +151,7 @@ class Table:
     fmt: Mapping[str, str | Callable[[Any], str]] = field(default_factory=dict)
     caption: str | None = None
     note: str | None = None
+    compact: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.columns, str) or not all(isinstance(c, str) for c in self.columns):
@@ -203,14 +205,16 @@ class Table:
     def _repr_html_(self) -> str:
         num = [self._numeric(j) for j in range(len(self.columns))]
         al = ["right" if n else "left" for n in num]
-        head = "".join(f'<th style="{_CELL_STYLE};text-align:{a}">{html.escape(c)}</th>' for c, a in zip(self.columns, al))
+        cell = _CELL_STYLE + (";padding:0.1em 0.35em" if self.compact else "")
+        head = "".join(f'<th style="{cell};text-align:{a}">{html.escape(c)}</th>' for c, a in zip(self.columns, al))
         body = "".join(
-            "<tr>" + "".join(f'<td style="{_CELL_STYLE};text-align:{a}">{self._cell_html(v, c)}</td>' for v, c, a in zip(r, self.columns, al)) + "</tr>"
+            "<tr>" + "".join(f'<td style="{cell};text-align:{a}">{self._cell_html(v, c)}</td>' for v, c, a in zip(r, self.columns, al)) + "</tr>"
             for r in self._cells
         )
         cap = f'<caption style="caption-side:top;text-align:left;font-weight:bold">{html.escape(self.caption)}</caption>' if self.caption else ""
         note = f'<p class="ees-table-note" style="font-size:0.85em;margin:0.2em 0 0.6em 0">{html.escape(self.note)}</p>' if self.note else ""
-        return (f'<div class="ees-table-wrap" style="{_WRAP_STYLE}"><table class="ees-table" style="{_TABLE_STYLE}">{cap}'
+        style = _TABLE_STYLE + (";font-size:0.8em" if self.compact else "")
+        return (f'<div class="ees-table-wrap" style="{_WRAP_STYLE}"><table class="ees-table" style="{style}">{cap}'
                 f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}</div>")
 
     def markdown(self) -> str:
@@ -378,3 +382,36 @@ def port_table(report: Any, caption: str | None = None) -> Table:
     note = "; ".join(verdict[:1] + [f"skipped: {t['skipped']} case(s)"])
     return Table(rows, ["family", "cases", "passed", "admissible", "failed", "uncertified", f"worst case ({sev_name})"],
                  caption=caption or f"{report.port}: method {report.method}, dtype {report.dtype}", note=note)
+
+
+def engine_matrix_table(results: Iterable[Any], caption: str | None = None) -> Table:
+    """The engines matrix (``ees_theory.engines`` row results): one row per engine, method, policy,
+    dtype and form, with its verdict and counts; a row not run shows its reason instead of counts,
+    a failing row its first fault. The note tallies the verdicts.
+
+    >>> from types import SimpleNamespace as NS
+    >>> ok = NS(engine="kernels", engine_version="0.1", method="ees", policy="paper", dtype="float32", form="mask",
+    ...         verdict="conforms", passed=9, admissible=1, failed=0, skipped=2, reason=None, first_failure=None)
+    >>> gpu = NS(engine="vllm", engine_version=None, method="top-p", policy="paper", dtype="float32", form="mask",
+    ...          verdict="not-run", passed=0, admissible=0, failed=0, skipped=0, reason="needs CUDA", first_failure=None)
+    >>> t = engine_matrix_table([ok, gpu])
+    >>> t.rows[0][:3]
+    ['kernels 0.1', 'ees', 'paper, float32, mask']
+    >>> [r[3:] for r in t.rows]
+    [['conforms', 9, 1, 0, 2, None], ['not-run', None, None, None, None, 'needs CUDA']]
+    >>> t.note.split(" (")[0]
+    '1 conform, 0 fail, 1 not run'
+    """
+    rows = []
+    results = list(results)
+    for r in results:
+        ran = r.verdict != "not-run"
+        note = r.reason if not ran else (r.first_failure or {}).get("fault")
+        counts = [r.passed, r.admissible, r.failed, r.skipped] if ran else [None] * 4
+        engine = r.engine + (f" {r.engine_version}" if r.engine_version else "")
+        rows.append([engine, r.method, f"{r.policy}, {r.dtype}, {r.form}", r.verdict, *counts, note or None])
+    n = {v: sum(r.verdict == v for r in results) for v in ("conforms", "fails", "not-run")}
+    # short count headers keep nine columns inside the text column; the note spells them out
+    return Table(rows, ["engine", "method", "policy, dtype, form", "verdict", "pass", "adm.", "fail", "skip", "note"],
+                 caption=caption, compact=True, note=f"{n['conforms']} conform, {n['fails']} fail, {n['not-run']} not run "
+                                       "(cases: pass = passed, adm. = admissible, fail = failed, skip = skipped)")

@@ -123,7 +123,7 @@ def load_callable(spec: str, timeout: float | None = None) -> Callable:
     """Import ``module:attr`` (dotted module or a ``.py`` file path; ``attr`` may be dotted).
 
     An import that raises, calls ``sys.exit`` or runs past ``timeout`` seconds is a
-    :class:`PortLoadError` naming the module.
+    ``PortLoadError`` (``ees_theory.harness.ports``) naming the module.
 
     >>> load_callable("math:sqrt")(4.0)
     2.0
@@ -310,7 +310,7 @@ class SubprocessPort(Port):
     The process runs in its own process group (session), killed as a whole when the port is
     stopped, so nothing it spawned outlives it. With ``handshake=True`` (the Python worker) the
     process first reports whether the port loaded; a load that fails or takes longer than
-    ``timeout`` raises :class:`PortLoadError`.
+    ``timeout`` raises ``PortLoadError``.
     """
 
     isolated = True

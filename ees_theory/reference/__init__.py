@@ -1,7 +1,7 @@
 """The certified exact reference (mpmath): the toolkit's ground truth.
 
 Inputs are read as the exact binary floats they are; every decision is certified or reported
-undecided (see :mod:`ees_theory.reference.certify`).
+undecided (see :mod:`ees_theory.core.certify`).
 
 >>> import ees_theory as et
 >>> et.reference.ees([2.0, 1.0, 0.0]).kept       # Hbar_2 = 0.84 < P_2 = 0.91

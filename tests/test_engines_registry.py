@@ -111,3 +111,10 @@ def test_engines_command_lists_and_writes_json(tmp_path, capsys):
     assert all(r["verdict"] == "not-run" and r["reason"] for r in rows if r["engine"] == "vllm")  # no CUDA in CI
     assert "not run" in text
     assert main(["engines", "--engine", "nope"]) == 2
+
+
+def test_engine_port_runs_isolated_in_a_worker():
+    import ees_theory.engines  # noqa: F401 - registers the engine: scheme
+
+    report = cf.check("engine:ees_theory.kernels:temperature", "temperature", "float32", vectors=False, examples=4, isolate=True, timeout=60)
+    assert report.ok and report.counts()["passed"] == 4

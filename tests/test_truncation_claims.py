@@ -16,6 +16,7 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
+from ees_theory.core.certify import Decision
 from ees_theory.families import strategies as ets
 from ees_theory.ledger import claims
 from ees_theory.ledger import truncation_claims as tc
@@ -123,7 +124,7 @@ def test_pless_keeps_top(z, tau):
         r = truncate(method, z, temperature=tau)
         assert top in r.kept, method
         # not only through the keep-at-least-one floor: the top token's own comparison passes
-        assert all(c.sign is None or c.sign >= 0 for c in r.decisions if c.index == 0), method
+        assert not any(c.negative is Decision.TRUE for c in r.decisions if c.index == 0), method
 
 
 # ---- MINP-TAU-MONO -----------------------------------------------------------------------------
@@ -208,6 +209,14 @@ def test_typical_can_drop_mode():
 
 
 def test_registered_with_the_ledger():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    toc = (root / "book" / "_toc.yml").read_text()
     assert set(IDS) <= set(claims.CLAIM_REGISTRY)
     for cid in IDS:
-        assert claims.CLAIM_REGISTRY[cid].proof == f"proofs/{cid.lower()}.md"
+        claim = claims.CLAIM_REGISTRY[cid]
+        assert claim.proof == f"proofs/{cid.lower()}.md" and (root / claim.proof).exists()
+        assert f"file: proofs/{cid.lower()}\n" in toc  # the page is in the book
+        test_file, name = claim.test.split("::")
+        assert test_file == "tests/test_truncation_claims.py" and f"def {name}(" in Path(__file__).read_text()

@@ -43,7 +43,7 @@ for _m in llamacpp_engine.METHODS:
     ), replace=True)
 
 # the toolkit's own kernels, under the same method/policy pairs as the engines above (and EES/EDT)
-_KERNEL_ROWS = [("ees", "paper"), ("edt", "paper"), ("dynatemp", "llama.cpp")]
+_KERNEL_ROWS = [("ees", "paper"), ("edt", "paper"), ("dynatemp", "llama.cpp"), ("temperature", "paper")]
 _KERNEL_ROWS += [(m, "transformers") for m in transformers_engine.WARPERS]
 _KERNEL_ROWS += [(m, "llama.cpp") for m in llamacpp_engine.SAMPLERS]
 _KERNEL_ROWS += [("p-less", "paper"), ("p-less-norm", "paper"), ("mirostat-v1", "llama.cpp"), ("mirostat-v2", "llama.cpp")]
@@ -51,7 +51,8 @@ for _m, _pol in _KERNEL_ROWS:
     register(EngineRow(
         "ees_theory.kernels", _m, _pol, adapter="ees_theory.engines.own:kernels_adapter",
         dtypes=("float32",), supported_dtypes=ALL_DTYPES, version=own.version,
-        calls="ees_theory.torch " + {"ees": "ees_mask", "edt": "edt_temperature", "dynatemp": "dynatemp_temperature"}.get(
+        calls="ees_theory.torch " + {"ees": "ees_mask", "edt": "edt_temperature", "dynatemp": "dynatemp_temperature",
+                                     "temperature": "apply_temperature"}.get(
             _m, "mirostat_step" if _m.startswith("mirostat") else "truncate_mask"),
         observes="the mask / temperature the kernel returns",
     ), replace=True)

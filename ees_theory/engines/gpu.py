@@ -14,7 +14,9 @@ The policies are those of the documented behaviour (vLLM's PyTorch path keeps ti
 value and the crossing token, like transformers; FlashInfer's top-k selects exactly ``k`` and its
 top-p keeps the crossing token): unverified until a GPU run records a verdict.
 
->>> available_vllm() in (None, "not installed: pip install vllm (needs CUDA)", "needs CUDA: torch.cuda.is_available() is False")
+>>> _reason("needs CUDA: torch.cuda.is_available() is False", False, "vllm")
+'needs CUDA: torch.cuda.is_available() is False; not installed (pip install vllm)'
+>>> _reason(None, True, "vllm") is None
 True
 """
 
@@ -52,12 +54,17 @@ def _cuda() -> str | None:
     return None if torch.cuda.is_available() else "needs CUDA: torch.cuda.is_available() is False"
 
 
+def _reason(cuda: str | None, installed: bool, package: str) -> str | None:
+    missing = None if installed else f"not installed (pip install {package})"
+    return "; ".join(r for r in (cuda, missing) if r) or None
+
+
 def available_vllm() -> str | None:
-    return _cuda() or (None if version_vllm() else "not installed: pip install vllm (needs CUDA)")
+    return _reason(_cuda(), version_vllm() is not None, "vllm")
 
 
 def available_flashinfer() -> str | None:
-    return _cuda() or (None if version_flashinfer() else "not installed: pip install flashinfer-python (needs CUDA)")
+    return _reason(_cuda(), version_flashinfer() is not None, "flashinfer-python")
 
 
 def skip_case(row: np.ndarray, params: dict) -> str | None:

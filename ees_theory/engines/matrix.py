@@ -25,7 +25,10 @@ from typing import Callable, Iterable, Sequence
 from .registry import EngineRow, RowResult, run_row
 from .table import find_rows
 
-__all__ = ["run_matrix", "format_matrix", "write_jsonl", "read_jsonl"]
+__all__ = ["run_matrix", "format_matrix", "write_jsonl", "read_jsonl", "RESULTS_PATH"]
+
+#: the committed matrix (``ees-theory engines --json`` regenerates it; the book chapter reads it)
+RESULTS_PATH = Path(__file__).with_name("results.jsonl")
 
 
 def run_matrix(

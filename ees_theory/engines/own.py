@@ -3,8 +3,9 @@ and the ``ees_theory.hf`` warpers, checked exactly like anyone else's.
 
 * ``ees_theory.kernels``: the float kernels through the built-in port
   (:func:`ees_theory.harness.builtin.builtin_functions`, float32 accumulation): ``ees``, ``edt``,
-  ``dynatemp`` and every truncation sampler under the policy of the row. The kernels return the
-  kept mask or the temperature directly: everything is observable.
+  ``dynatemp`` and every truncation sampler under the policy of the row, and ``apply_temperature``
+  for ``temperature``. The kernels return the kept mask, the temperature or the scaled logits
+  directly: everything is observable.
 * ``ees_theory.hf``: ``EESLogitsWarper``, ``EDTLogitsWarper`` and ``DynaTempLogitsWarper`` called
   as transformers calls a warper (``warper(input_ids, scores)`` on a ``(1, V)`` tensor). EES: kept
   = processed score not ``-inf``. EDT / dynatemp return scores ``(l - l_max) / T``, not ``T``:
@@ -43,6 +44,14 @@ def version() -> str | None:
 
 def kernels_adapter(method: str, dtype: str, policy: str = "paper") -> Callable:
     """The built-in kernel port for ``method`` in ``dtype`` under ``policy`` (float32 accumulation)."""
+    if method == "temperature":  # not a built-in port method: the kernel's apply_temperature
+        from .. import kernels
+
+        def scale(logits, temperature):
+            out = kernels.apply_temperature(_tensor(logits, dtype), float(temperature))
+            return out[0].float().numpy().astype(np.float64)
+
+        return scale
     from ..harness.builtin import builtin_functions
 
     return builtin_functions(method, dtype, "float32", policy)[0]

@@ -143,9 +143,22 @@ class RowResult:
     cases: int = 0
     port: str = ""
     calls: str = ""
+    #: the generated cases and their seed (after the golden vectors): what a re-run repeats
+    examples: int = 0
+    seed: int = 0
     first_failure: dict | None = None
     failures: list[dict] = field(default_factory=list)
     skipped_reasons: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, obj: dict) -> "RowResult":
+        """A row read back from its JSON object (unknown keys are an error).
+
+        >>> r = RowResult("e", "1", "top-k", "paper", "float32", "mask", "conforms", passed=2, cases=2)
+        >>> RowResult.from_json(r.to_json()) == r
+        True
+        """
+        return cls(**obj)
 
     def to_json(self) -> dict:
         """The row as one JSON object (the ``--json`` line)."""
@@ -166,6 +179,8 @@ class RowResult:
             "skipped_reasons": self.skipped_reasons,
             "port": self.port,
             "calls": self.calls,
+            "examples": self.examples,
+            "seed": self.seed,
             "first_failure": self.first_failure,
             "failures": self.failures,
         }
@@ -249,7 +264,8 @@ def run_row(row: EngineRow, dtype: str, *, examples: int = 50, seed: int = 0, sh
     'demo takes float64 for top-k, not float16'
     """
     base = dict(engine=row.engine, engine_version=row.engine_version(), method=row.method, policy=row.policy,
-                dtype=dtype, form=row.form, port=row.port if row.form == "mask" else "", calls=row.calls)
+                dtype=dtype, form=row.form, port=row.port if row.form == "mask" else "", calls=row.calls,
+                examples=examples, seed=seed)
     why = not_run_reason(row, dtype)
     if why:
         return RowResult(verdict="not-run", reason=why, **base)
@@ -269,8 +285,8 @@ def run_row(row: EngineRow, dtype: str, *, examples: int = 50, seed: int = 0, sh
     for s in report.skipped:
         reasons[s["reason"]] = reasons.get(s["reason"], 0) + 1
     for r in report.records:
-        if r["status"] == "skipped":
-            key = "the reference refuses the input (outside the method's domain)"
+        if r["status"] == "skipped":  # the reference's own words on why the input is outside the domain
+            key = r.get("message") or "the reference refuses the input"
             reasons[key] = reasons.get(key, 0) + 1
     failures = [_summarise_failure(r) for r in report.failures[:max_failures]]
     if counts["failed"]:

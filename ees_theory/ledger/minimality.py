@@ -44,6 +44,8 @@ from ..core.certify import down, float_bounds, iv_bounds, iv_precision, log_encl
 __all__ = [
     "CODES",
     "PairResult",
+    "Survival",
+    "TYPICAL_MINIMAL_LOGITS",
     "search_pair",
     "search_size",
     "CERTIFICATE_PATH",

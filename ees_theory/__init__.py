@@ -1,7 +1,7 @@
 """ees_theory: certified ground truth for entropy-based LLM decoding rules.
 
 ``ees_theory.reference`` is the exact, certified reference; ``ees_theory.torch`` (the layer
-``ees_theory.kernels``) holds the batched float kernels (needs torch). See ``SPEC.md`` for the definitions.
+``ees_theory.kernels``) holds the batched float kernels (needs torch). The definitions are the book's specification chapter (``book/spec.md``).
 
 >>> import ees_theory as et
 >>> r = et.reference.ees([2.0, 1.0, 0.0])

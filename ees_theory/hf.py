@@ -46,7 +46,7 @@ def _check_filter_value(filter_value: Any) -> float:
 
 
 class EESLogitsWarper(_Base):
-    """Entropy Equilibrium Sampling (SPEC section 2) as a logits warper.
+    """Entropy Equilibrium Sampling (specification §2) as a logits warper.
 
     ``temperature`` is applied before EES and stays in the sampling distribution (the authors
     placed a temperature warper before theirs); leave it at 1.0 when another warper applies
@@ -94,7 +94,7 @@ def _greedy_keep_at_least(scores: torch.Tensor, out: torch.Tensor, T: torch.Tens
 
 
 class EDTLogitsWarper(_Base):
-    """EDT (SPEC section 3): divide by ``T = T0 * N**(theta / H)``; ``H = 0`` is greedy.
+    """EDT (specification §3): divide by ``T = T0 * N**(theta / H)``; ``H = 0`` is greedy.
 
     In the greedy limit every token tied at the maximum gets score 0 and the others
     ``filter_value``; ``min_tokens_to_keep = m > 1`` keeps the ``m`` largest with equal weight.
@@ -128,7 +128,7 @@ class EDTLogitsWarper(_Base):
 
 
 class DynaTempLogitsWarper(_Base):
-    """llama.cpp's dynamic temperature (SPEC section 4) over the scores as given.
+    """llama.cpp's dynamic temperature (specification §4) over the scores as given.
 
     ``T <= 0`` is greedy: the first maximum in token order (llama.cpp's choice) gets score 0, the
     others ``filter_value``; ``min_tokens_to_keep = m > 1`` keeps the ``m`` largest with equal weight.

@@ -180,6 +180,7 @@ def edt_temperature_bound(
     T0: float,
     *,
     accumulator: str | None = None,
+    entropy_error: float | None = None,
 ) -> float:
     """An upper bound on ``|T_computed - T|`` for the EDT kernel ``T = T0 exp(theta ln N / H)``.
 
@@ -190,6 +191,8 @@ def edt_temperature_bound(
         |T_computed - T| <= T (expm1(|x| (dH / (H - dH) + 3u)) (1 + 7u) + 7u) + smallest normal
 
     ``inf`` when ``dH >= H``. ``H = 0`` (one candidate) is exact: the kernel returns 0.
+    ``entropy_error``, when given, is ``dH`` (a per-row bound, e.g.
+    :func:`ees_theory.harness.bands.entropy_error`) instead of :func:`entropy_error_bound`.
 
     >>> edt_temperature_bound("float32", "float32", 10, 3.0, entropy=1.0, temperature=0.8, T0=1.0) < 1e-5
     True
@@ -199,7 +202,7 @@ def edt_temperature_bound(
     H = float(entropy)
     if H == 0:
         return 0.0
-    dH = entropy_error_bound(dtype, accumulate, n, logit_range, H, accumulator=accumulator)
+    dH = entropy_error if entropy_error is not None else entropy_error_bound(dtype, accumulate, n, logit_range, H, accumulator=accumulator)
     if not dH < H:
         return math.inf
     x = abs(math.log(float(temperature) / float(T0))) if temperature > 0 else math.inf
@@ -219,6 +222,7 @@ def dynatemp_temperature_bound(
     exponent: float,
     *,
     accumulator: str | None = None,
+    entropy_error: float | None = None,
 ) -> float:
     """An upper bound on ``|T_computed - T|`` for the dynatemp kernel (``delta > 0``, ``size >= 2``).
 
@@ -229,6 +233,7 @@ def dynatemp_temperature_bound(
         |T_computed - T| <= 2 (u T_min + 3u T_max p + D p (dp + u) + u T) + smallest normal
 
     ``inf`` when ``rho >= 1``; ``H = 0`` with ``exponent > 0`` is exact (``T = T_min``).
+    ``entropy_error``, when given, replaces :func:`entropy_error_bound` as ``dH``.
 
     >>> dynatemp_temperature_bound("float32", "float32", 4, 1.0, 1.0, 4, 1.0, 0.5, 1.0) < 1e-5
     True
@@ -242,7 +247,7 @@ def dynatemp_temperature_bound(
         return 2 * u * t_max + SMALLEST_NORMAL[cd]
     if H == 0:
         return 2 * u * t_min + SMALLEST_NORMAL[cd]
-    dH = entropy_error_bound(dtype, accumulate, n, logit_range, H, accumulator=accumulator)
+    dH = entropy_error if entropy_error is not None else entropy_error_bound(dtype, accumulate, n, logit_range, H, accumulator=accumulator)
     rho = dH / H + 2 * u
     if not rho < 1:
         return math.inf

@@ -1,4 +1,4 @@
-"""The ledger: every SPEC claim has a check, verdicts match the recorded ones, counterexamples
+"""The ledger: every specification claim has a check, verdicts match the recorded ones, counterexamples
 re-certify, the CLI reports and guards regressions."""
 
 import json
@@ -67,7 +67,7 @@ def test_registry_and_unknown_ids():
         claims.CLAIM_REGISTRY.pop("TEST-FALSE")
     with pytest.raises(ValueError, match="unknown claim"):
         claims.run_ledger(ids=["NOPE"])
-    with pytest.raises(ValueError, match="not in SPEC"):
+    with pytest.raises(ValueError, match="not in specification"):
         claims.register_claim("NOPE-2", test="x")
 
 

@@ -76,6 +76,32 @@ def test_explain_bad_input_exits_2_with_message(capsys, argv, message):
 def test_verify_quick(capsys):
     status, out, _ = run(capsys, "verify", "--quick")
     assert status == 0 and "FAIL" not in out
+    lines = out.splitlines()
+    # one screen: a line per check group with its counts, then the verdict
+    assert len(lines) <= 24
+    assert [ln.split()[0] for ln in lines[1:4]] == ["reference", "claims", "conformance"]
+    assert lines[-1] == "verify: all checks passed"
+
+
+def test_verify_verbose_prints_every_claim(capsys):
+    from ees_theory.ledger import claims
+
+    status, out, _ = run(capsys, "verify", "--quick", "--verbose")
+    assert status == 0
+    for cid in claims.recorded_verdicts():
+        assert f"[PASS] {cid} " in out
+    assert len(out.splitlines()) > 24
+
+
+def test_verify_summary_names_what_failed(capsys, monkeypatch):
+    from ees_theory.cli import verify
+
+    monkeypatch.setattr(verify, "reference_selfcheck", lambda quick: [("row x", False, "k* = 2 (expected 1)")])
+    status, out, _ = run(capsys, "verify", "--quick")
+    assert status == 1
+    assert "reference      1 default rows: 0 passed, 1 failed" in out
+    assert "FAIL reference row x: k* = 2 (expected 1)" in out
+    assert out.splitlines()[-1] == "verify: 1 check(s) FAILED"
 
 
 def test_console_script_is_installed():

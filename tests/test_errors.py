@@ -1,4 +1,4 @@
-"""Every bad input gets a ValueError / TypeError that names the problem (SPEC sections 1, 3, 4)."""
+"""Every bad input gets a ValueError / TypeError that names the problem (specification §1, §3, §4)."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""Property tests, one per EES claim of SPEC section 5.
+"""Property tests, one per EES claim of specification §5.
 
 A proved claim is tested as a property over the families (with ``hypothesis.target`` steering
 towards small margins); a refuted claim is tested as "this certified counterexample refutes it",
@@ -24,7 +24,7 @@ def _stored(cid):
 
 
 def _f_independent(z, tau=1.0, dps=50):
-    """f(k) for k = 2..n straight from the definitions (SPEC section 2), at ``dps`` digits."""
+    """f(k) for k = 2..n straight from the definitions (specification §2), at ``dps`` digits."""
     with mpmath.workdps(dps):
         zs = sorted((mpmath.mpf(float(v)) for v in z if math.isfinite(v)), reverse=True)
         w = [mpmath.exp((v - zs[0]) / tau) for v in zs]

@@ -185,7 +185,7 @@ def test_enclosures_contain_the_exact_curve():
 
 
 def test_incremental_update_equals_direct_entropy_at_high_precision():
-    # SPEC section 2: H_{k+1} = (P_k/P_{k+1}) H_k + (P_k/P_{k+1}) ln(P_{k+1}/P_k)
+    # specification §2: H_{k+1} = (P_k/P_{k+1}) H_k + (P_k/P_{k+1}) ln(P_{k+1}/P_k)
     #                           - (p_{k+1}/P_{k+1}) ln(p_{k+1}/P_{k+1}),  H_1 = 0
     rng = np.random.default_rng(11)
     z = np.sort(rng.normal(0, 2, 60))[::-1]

@@ -36,10 +36,14 @@ def register(sub) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run recorded in --json OUT")
     p.add_argument("--no-shrink", action="store_true", help="do not shrink failures")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the verdict line")
+    p.set_defaults(func=run)
+
+
+def add_workers_argument(p) -> None:
+    """``--workers``: how many processes judge the cases (``check`` and ``stress``)."""
     p.add_argument("--workers", type=_workers, default="auto", metavar="N",
                    help="processes that judge the cases against the reference: N, or auto (default: one per CPU core "
                         "when there are enough cases)")
-    p.set_defaults(func=run)
 
 
 def _workers(text: str):
@@ -72,9 +76,11 @@ def add_port_arguments(p, port_required: bool = True) -> None:
                    help="accumulation mode assumed for the error bound (default input: the larger bound)")
     p.add_argument("--rule", choices=spec.RULES, default=spec.DEFAULT_RULE, help="EES rule of the reference")
     p.add_argument("--strict-ties", action="store_true", help="require ties broken by token id (default: any tie order)")
+    p.add_argument("--strict", action="store_true", help="fail exact ties decided by rounding (a comparison exactly 0 that the port's float evaluation put on the other side; default: admissible, counted apart)")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per case before a port is declared hung (default 10)")
     p.add_argument("--in-process", action="store_true",
                    help="call a Python port in this process (faster; a crash of the port ends the run)")
+    add_workers_argument(p)
 
 
 def progress_bar(enabled: bool, desc: str):
@@ -99,7 +105,7 @@ def progress_bar(enabled: bool, desc: str):
 def run(args) -> int:
     from .. import harness as cf
 
-    options = cf.Options(accumulate=args.accumulate, rule=args.rule, strict_ties=args.strict_ties, policy=args.policy)
+    options = cf.Options(accumulate=args.accumulate, rule=args.rule, strict_ties=args.strict_ties, policy=args.policy, strict=args.strict)
     cf.get_method(args.method)
     if args.resume and not args.json:
         raise ValueError("--resume continues the run recorded in --json OUT; give --json")

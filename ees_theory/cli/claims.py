@@ -1,4 +1,4 @@
-"""``ees-theory claims``: the claims ledger (SPEC section 5) as a table, JSON or one claim in detail.
+"""``ees-theory claims``: the claims ledger (specification §5) as a table, JSON or one claim in detail.
 
 Exits 1 when a verdict differs from the one recorded in ``ees_theory/ledger/verdicts.json``.
 """

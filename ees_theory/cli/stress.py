@@ -19,6 +19,7 @@ from pathlib import Path
 from ..spec.formats import DTYPES
 from ..spec.methods import POLICIES
 from ..tolerances import ACCUMULATE
+from .check import add_workers_argument
 
 __all__ = ["register", "run", "parse_sweep", "parse_impl"]
 
@@ -91,6 +92,7 @@ def register(sub) -> None:
                    help="engine convention of a truncation sampler (default: the paper's definition)")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per row before a port is declared hung")
     p.add_argument("--in-process", action="store_true", help="call a Python port in this process")
+    add_workers_argument(p)
     p.add_argument("--no-shrink", action="store_true", help="do not shrink failures")
     p.add_argument("--hunt", type=int, default=0, metavar="N", help="then a hypothesis search of N inputs toward close calls")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -152,7 +154,7 @@ def run(args) -> int:
     port = cf.open_port(port_spec, args.method, dtype, isolate=not args.in_process, timeout=args.timeout, policy=policy)
     try:
         report = cf.run_check(port, args.method, dtype, cases, options=options, port_spec=port_spec, journal=out,
-                              resume=args.resume, shrink=not args.no_shrink, hunt=args.hunt,
+                              resume=args.resume, shrink=not args.no_shrink, hunt=args.hunt, workers=args.workers,
                               progress=progress_bar(not args.no_progress, f"stress {args.impl} {args.method}"))
     except KeyboardInterrupt:
         print(f"ees-theory stress: interrupted; {out} keeps what was found, continue with --resume", file=sys.stderr)

@@ -5,6 +5,8 @@
 2. the claims ledger (every verdict re-established and compared with the recorded one);
 3. the built-in float variants against the golden conformance vectors.
 
+Prints a summary that fits on one screen (a line per check group with its counts, any failing
+item by name, then the verdict); ``--verbose`` prints every row, claim and configuration.
 Exit status 0 only when every step passes.
 """
 
@@ -21,6 +23,7 @@ def register(sub) -> None:
     p = sub.add_parser("verify", help="run the headline verification (reference, claims ledger, built-in variants)",
                        description=__doc__.split("\n\n")[1])
     p.add_argument("--quick", action="store_true", help="skip the large-vocabulary row")
+    p.add_argument("-v", "--verbose", action="store_true", help="print every row, claim and configuration (the full table)")
     p.set_defaults(func=run)
 
 
@@ -71,28 +74,69 @@ def builtin_conformance() -> list:
     return check_builtin()
 
 
+def summary_lines(ref: list, verdicts: list, drifted: list[str], conformance: list) -> list[str]:
+    """The one-screen summary: a line per check group with its counts (the verdict line follows).
+
+    >>> ref = [("a", True, ""), ("b", True, "")]
+    >>> print("\\n".join(summary_lines(ref, [], [], [])))
+    reference      2 default rows: 2 passed, 0 failed
+    claims         0 claims re-established: 0 proved, 0 refuted, 0 open; 0 drifted from the record, 0 undecided comparisons
+    conformance    0 configurations (0 cases): 0 passed, 0 admissible, 0 failed, 0 skipped; 0 configurations failed
+    """
+    ref_failed = sum(not ok for _, ok, _ in ref)
+    tally = {k: sum(v.verdict == k for v in verdicts) for k in ("proved", "refuted", "open")}
+    undecided = sum(v.undecided for v in verdicts)
+    totals = {k: 0 for k in ("cases", "passed", "admissible", "failed", "skipped")}
+    for r in conformance:
+        c = r.counts()
+        for k in totals:
+            totals[k] += c[k]
+    bad_configs = sum(not r.ok for r in conformance)
+    return [
+        f"{'reference':<14} {len(ref)} default rows: {len(ref) - ref_failed} passed, {ref_failed} failed",
+        f"{'claims':<14} {len(verdicts)} claims re-established: {tally['proved']} proved, {tally['refuted']} refuted, "
+        f"{tally['open']} open; {len(drifted)} drifted from the record, {undecided} undecided comparisons",
+        f"{'conformance':<14} {len(conformance)} configurations ({totals['cases']} cases): {totals['passed']} passed, "
+        f"{totals['admissible']} admissible, {totals['failed']} failed, {totals['skipped']} skipped; {bad_configs} configurations failed",
+    ]
+
+
 def run(args) -> int:
-    failures = 0
+    ref = reference_selfcheck(args.quick)
+    verdicts, drifted = ledger_check()
+    conformance = builtin_conformance()
+    failures = sum(not ok for _, ok, _ in ref) + len(drifted) + sum(not r.ok for r in conformance)
+    if not args.verbose:
+        print("ees-theory verify: certified reference, claims ledger, built-in variants on the golden vectors")
+        print("\n".join(summary_lines(ref, verdicts, drifted, conformance)))
+        for name, ok, detail in ref:
+            if not ok:
+                print(f"  FAIL reference {name}: {detail}")
+        for cid in drifted:
+            print(f"  FAIL claim {cid}: verdict differs from the recorded one")
+        for r in conformance:
+            if not r.ok:
+                print(f"  FAIL conformance {r.method} {r.options.policy} {r.dtype} accumulate={r.options.accumulate}")
+        print("(--verbose prints every row, claim and configuration)")
+        print(f"verify: {'all checks passed' if not failures else f'{failures} check(s) FAILED'}")
+        return 1 if failures else 0
+
     print("== 1. certified reference on the built-in default rows")
-    for name, ok, detail in reference_selfcheck(args.quick):
-        failures += not ok
+    for name, ok, detail in ref:
         print(f"  [{'PASS' if ok else 'FAIL'}] {name}: {detail}")
 
     print("\n== 2. claims ledger (verdicts re-established now, compared with the recorded ones)")
-    verdicts, drifted = ledger_check()
     for v in verdicts:
         mark = "FAIL" if v.claim_id in drifted else "PASS"
         undecided = f", {v.undecided} undecided" if v.undecided else ""
         print(f"  [{mark}] {v.claim_id:<15} {v.verdict:<8} {v.evidence[:110]}{undecided}")
-    failures += len(drifted)
     tally = {k: sum(v.verdict == k for v in verdicts) for k in ("proved", "refuted", "open")}
     print(f"  {tally['proved']} proved, {tally['refuted']} refuted, {tally['open']} open")
 
     print("\n== 3. built-in float variants on the golden vectors (admissible = inside the dtype's error bound)")
     print(f"  {'method':<12} {'policy':<13} {'dtype':<9} {'accumulate':<10} {'cases':>5} {'passed':>6} {'admiss.':>7} {'failed':>6} {'skipped':>7}")
-    for r in builtin_conformance():
+    for r in conformance:
         c = r.counts()
-        failures += not r.ok
         print(f"  {r.method:<12} {r.options.policy:<13} {r.dtype:<9} {r.options.accumulate:<10} {c['cases']:>5} {c['passed']:>6} "
               f"{c['admissible']:>7} {c['failed']:>6} {c['skipped']:>7}  {'PASS' if r.ok else 'FAIL'}")
     print("  (skipped: vectors whose logits are not exactly representable in that dtype)")

@@ -1,4 +1,4 @@
-"""The EES curve and its selection rules (SPEC section 2), written once.
+"""The EES curve and its selection rules (specification §2), written once.
 
 For the sorted distribution ``p_(1) >= p_(2) >= ...`` with prefix mass ``P_k`` and ``H_k`` the
 entropy of the renormalised top-``k`` set, the equilibrium gap is

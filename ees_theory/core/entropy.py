@@ -1,4 +1,4 @@
-"""Entropy in nats, with ``0 ln 0 = 0`` (SPEC section 1), written once for every arithmetic.
+"""Entropy in nats, with ``0 ln 0 = 0`` (specification §1), written once for every arithmetic.
 
 Two forms, for the two ways a caller holds a distribution:
 

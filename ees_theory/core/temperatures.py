@@ -1,4 +1,4 @@
-"""The entropy-based temperatures, each written once (SPEC sections 3 and 4).
+"""The entropy-based temperatures, each written once (specification §3 and §4).
 
 * EDT (Zhang et al. 2024): ``T = T0 * N**(theta / H)``, evaluated as ``T0 * exp((theta ln N) / H)``;
   ``theta = 0`` gives ``T0`` and ``H = 0`` the greedy limit ``T = 0``.

@@ -160,7 +160,7 @@ def logits_and_temperature(min_vocab: int = 2, max_vocab: int = 64, families=Non
 
 
 def edt_params() -> st.SearchStrategy[tuple[float, float, float]]:
-    """``(T0, theta, N)`` in the EDT domain (SPEC section 3): ``T0 > 0``, ``theta >= 0``, ``0 < N < 1``.
+    """``(T0, theta, N)`` in the EDT domain (specification §3): ``T0 > 0``, ``theta >= 0``, ``0 < N < 1``.
 
     >>> T0, theta, N = find(edt_params(), lambda _: True)
     >>> T0 > 0 and theta >= 0 and 0 < N < 1

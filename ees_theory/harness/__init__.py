@@ -4,13 +4,16 @@ A *port* (a Python callable, or a program in any language speaking the JSON Line
 ``PROTOCOL.md``) is run on the golden vectors and on generated cases from the property suite's
 families, and every answer is judged against the certified reference:
 
-* EES: the kept set must equal the reference's wherever every decisive comparison's certified
-  margin exceeds the dtype's error bound; inside the bound either decision is *admissible*;
+* EES: the kept set must equal the reference's wherever every decisive comparison's band (what a
+  careful float port can compute for this row, :mod:`.bands`) excludes 0; inside the band either
+  decision is *admissible*; an exact tie decided by rounding is admissible in its own category
+  (``strict`` fails it);
 * EDT / dynatemp: the temperature must lie within ``temperature_rtol(dtype)`` of the exact value
-  (relative on the entropy and on the result); within the row's error bound it is admissible;
+  (relative on the entropy and on the result); within the row's error bound (from the row's
+  entropy band) it is admissible;
 * the truncation samplers (:mod:`.truncation`, under a ``policy``): the kept set (mirostat: also
   the chosen token and the new ``mu``) must be the reference's wherever every deciding comparison
-  lies outside ``truncation_bounds(dtype)``; inside, either outcome is admissible.
+  lies outside the row's bounds (``bands.truncation_row_bounds``); inside, either outcome is admissible.
 
 A port that raises, returns the wrong shape or type, returns NaN, mutates its input, hangs or kills
 its process gets a verdict for that case, and the run goes on. Failures are shrunk to a small input

@@ -4,12 +4,16 @@ A :class:`Method` knows how to call a port (argument order), read what it return
 certified reference, and judge the answer:
 
 * **EES** (kept mask): the kept set must be the reference's wherever every decisive comparison's
-  certified margin exceeds the dtype's error bound
-  (:func:`ees_theory.tolerances.ees_gap_bound`); where a comparison lies within the bound either
+  per-row band (:func:`ees_theory.harness.bands.ees_band`: every value a careful float port in the
+  dtype and accumulation mode can compute for ``f(k)``) excludes 0; where a band contains 0 either
   outcome is *admissible*. A comparison whose exact value is 0 (only at ``k = n`` of a row uniform
-  over its candidates) is binding: exact ties are exact in every dtype, and the strict rule keeps
-  all ``n``. A kept set that differs from the reference only in which of several exactly tied
-  tokens it keeps is admissible (``strict_ties`` makes it a failure).
+  over its candidates) lies inside every band: a port that rounds it either way is admissible as
+  an *exact tie decided by rounding* (``strict`` makes it a failure), except on two tokens, where
+  every float evaluation is exact and crossing there is '<=' (``non-strict``). A kept set that
+  differs from the reference only in which of several exactly tied tokens it keeps is admissible
+  (``strict_ties`` makes it a failure); tokens whose computed probabilities may swap (near-ties)
+  may swap at the boundary. A failure quotes the comparison the port's count asserts that the
+  band excludes.
 * **EDT / dynatemp** (a temperature): with ``rho = temperature_rtol(dtype)``, the answer must lie
   in the interval the exact formula spans over entropies in ``[H (1 - rho) - rho, H (1 + rho) + rho]``
   (a float entropy carries a relative error and, from rounding ``p ln p`` near ``p = 1``, an
@@ -18,7 +22,8 @@ certified reference, and judge the answer:
   outside that interval but within the per-row bound of the tolerance table
   (:func:`~ees_theory.tolerances.edt_temperature_bound`,
   :func:`~ees_theory.tolerances.dynatemp_temperature_bound`, which hold for ill-conditioned rows
-  too, and are ``inf`` where no claim can be made) is *admissible*. No-ops (``None``) are exact.
+  too, fed with the row's entropy band, :func:`~ees_theory.harness.bands.entropy_error`) is
+  *admissible*. No-ops (``None``) are exact.
 
 A failed case carries a *fault class* and, where a known misreading of the definitions reproduces
 the port's answer, a diagnosis naming it. The classic truncation samplers are registered by
@@ -44,6 +49,7 @@ from .. import reference, tolerances
 from ..core.ctx import FLOAT, MP
 from ..core.ees import count_first, count_last, first_candidate
 from ..core.temperatures import dynatemp_range, dynatemp_temperature, edt_temperature
+from .bands import EESBand, ees_band, entropy_error
 
 __all__ = [
     "Method",
@@ -70,13 +76,16 @@ class OutputFault(Exception):
 class Options:
     """How answers are judged: the accumulation mode assumed for the error bound, the EES rule of
     the reference, the engine policy of a truncation sampler (``paper``, ``transformers``,
-    ``llama.cpp``, ``sample-std``; see :mod:`ees_theory.reference.truncation`), and whether tie
-    order must follow token ids."""
+    ``llama.cpp``, ``sample-std``; see :mod:`ees_theory.reference.truncation`), whether tie
+    order must follow token ids, and whether exact ties decided by rounding fail (``strict``)."""
 
     accumulate: str = "input"
     rule: str = "first-exclusive"
     strict_ties: bool = False
     policy: str = "paper"
+    #: an exact tie decided by rounding (a comparison whose exact value is 0, which a float port
+    #: may put on either side) fails instead of counting as admissible
+    strict: bool = False
 
 
 @dataclass
@@ -207,6 +216,14 @@ def _row_bound(fn: Callable, *args: Any) -> float:
         return math.inf
 
 
+def _row_entropy_error(row: np.ndarray, H: float, dtype: str, accumulate: str) -> float:
+    """How far a port's float entropy of this row can be from ``H`` (the per-row band)."""
+    try:
+        return entropy_error(row, 1.0, H, dtype, accumulate)
+    except (ValueError, OverflowError, ZeroDivisionError):
+        return math.inf
+
+
 def _fmt(x: float) -> str:
     return f"{x:.3g}"
 
@@ -233,19 +250,35 @@ def _gap_bounds(ref: reference.EESResult) -> tuple[np.ndarray, np.ndarray, np.nd
     return lo, hi, exact_zero
 
 
-def ees_admissible(ref: reference.EESResult, bound: float) -> set[int]:
-    """The kept-set sizes a port with gap error at most ``bound`` may return.
+def ees_admissible(ref: reference.EESResult, bound: "float | EESBand") -> set[int]:
+    """The kept-set sizes a port may return: with gap error at most ``bound`` (a number), or with
+    gaps anywhere in a per-row band (:class:`~ees_theory.harness.bands.EESBand`).
+
+    With a number, an exact zero (``f(n)`` of a uniform row) stays binding; a band says itself
+    where rounding can move an exact zero (everywhere but the two-token uniform row).
 
     >>> r = reference.ees([2.0, 1.0, 0.0])
     >>> sorted(ees_admissible(r, 1e-12)), sorted(ees_admissible(r, 1.0))
     ([1], [1, 2, 3])
+    >>> from ees_theory.harness.bands import ees_band
+    >>> sorted(ees_admissible(reference.ees([0.0, 0.0, 0.0]), ees_band([0.0, 0.0, 0.0], 1.0, "float32")))
+    [2, 3]
     """
     n, m, rule = ref.n, ref.min_tokens_to_keep, ref.rule
     if n <= m or n == 1 or ref.enclosure is None:
         return {ref.k}
-    lo, hi, zero = _gap_bounds(ref)
-    can_cross = (lo - bound < 0) & ~zero
-    can_stay = hi + bound >= 0
+    if isinstance(bound, EESBand):
+        blo, bhi = bound.lo[1:], bound.hi[1:]
+        can_cross = blo < 0
+        can_stay = bhi >= 0
+    else:
+        lo, hi, zero = _gap_bounds(ref)
+        can_cross = (lo - bound < 0) & ~zero
+        can_stay = hi + bound >= 0
+    return _admissible_counts(can_cross, can_stay, n, m, rule)
+
+
+def _admissible_counts(can_cross: np.ndarray, can_stay: np.ndarray, n: int, m: int, rule: str) -> set[int]:
     ks: set[int] = set()
     if rule in ("first-exclusive", "first-inclusive"):
         for i in range(first_candidate(m), n + 1):
@@ -265,6 +298,19 @@ def ees_admissible(ref: reference.EESResult, bound: float) -> set[int]:
             ks.add(1)
         ks = {count_last(k, n, m) for k in ks}
     return ks
+
+
+def _implied(k: int, n: int, m: int, rule: str) -> list[tuple[int, bool]]:
+    """The comparisons a kept count ``k`` asserts under ``rule``: ``(i, crossing)`` means the
+    port found ``f(i) < 0`` (crossing) or ``f(i) >= 0``."""
+    lo = first_candidate(m)
+    if rule == "first-exclusive":
+        out = [(i, False) for i in range(lo, min(k, n) + 1)]
+        return out + ([(k + 1, True)] if k < n and k + 1 >= lo else [])
+    if rule == "first-inclusive":
+        return [(i, False) for i in range(lo, min(k, n + 1))] + ([(k, True)] if lo <= k <= n else [])
+    out = [(i, True) for i in range(n, max(k, 1), -1)]  # last: every later gap crosses
+    return out + ([(k, False)] if k >= 2 else [])
 
 
 def _first_crossing(values: list, m: int, n: int, strict: bool = True) -> int | None:
@@ -333,28 +379,37 @@ class EES(Method):
         }
 
     def bound(self, ref: reference.EESResult, dtype: str, options: Options) -> float:
-        """The dtype's error bound on the gap for this row."""
+        """The a-priori error bound on the gap for rows of this size and range (``inf``: none)."""
         v = ref.row.values
         logit_range = float(v[0] - v[-1]) / ref.temperature
         return tolerances.ees_gap_bound(dtype, options.accumulate, ref.n, logit_range)
+
+    def band(self, ref: reference.EESResult, dtype: str, options: Options) -> EESBand | None:
+        """The per-row band of every gap (:func:`~ees_theory.harness.bands.ees_band`); ``None``
+        for a row of one candidate or given as probabilities."""
+        if ref.n < 2 or ref.row.kind != "logits":
+            return None
+        return ees_band(ref.row.values, ref.temperature, dtype, options.accumulate)
 
     def judge(self, row, params, ref, value, dtype, options) -> Verdict:
         n = ref.n
         values = ref.row.values
         order = ref.row.order
         kept = set(int(i) for i in np.flatnonzero(value))
-        bound = self.bound(ref, dtype, options)
+        band = self.band(ref, dtype, options)
         margin = ref.margin
+        half = [band.width(c.k) for c in ref.decisions if band is not None and c.k <= n and c.margin > 0]
         details = {
             "expected_k": ref.k,
             "expected_kept": list(ref.kept),
             "got_k": len(kept),
             "got_kept": sorted(kept)[:64],
             "margin": margin if math.isfinite(margin) else None,
-            "bound": bound,
+            "band": max(half) if half else 0.0,
+            "bound": max(half) if half else 0.0,  # the same: half the widest band among the deciding gaps
             "n": n,
         }
-        severity = bound / margin if margin > 0 else math.inf
+        severity = max((h / c.margin for h, c in zip(half, [c for c in ref.decisions if c.margin > 0])), default=0.0)
         base = dict(certified=ref.certified, severity=severity, details=details)
         candidates = set(order)
         masked = sorted(kept - candidates)
@@ -363,48 +418,105 @@ class EES(Method):
         k = len(kept)
         if k == 0:
             return Verdict("fail", "kept no token at all (EES keeps at least one)", "bad-output", **base)
-        b = values[k - 1]
-        above = {order[j] for j in range(n) if values[j] > b}
-        tied = {order[j] for j in range(n) if values[j] == b}
-        if not (above <= kept <= above | tied):
-            return Verdict(
-                "fail",
-                f"kept set is not the {k} most likely tokens: expected the top-{k} prefix {list(order[:k])[:8]}",
-                "not-a-prefix",
-                **base,
-            )
-        same_members = kept == set(ref.kept)
-        if k == ref.k:
-            if same_members:
-                return Verdict("pass", "", **base)
-            if options.strict_ties:
+        prefix = set(order[:k])
+        if kept != prefix:
+            swap = self._swap(ref, band, kept, k)
+            if swap is None:
+                return Verdict(
+                    "fail",
+                    f"kept set is not the {k} most likely tokens: expected the top-{k} prefix {list(order[:k])[:8]}"
+                    + (f" (tokens {sorted(prefix - kept)[:5]} are certainly more probable than {sorted(kept - prefix)[:5]}, beyond the {dtype} band)" if band is not None else ""),
+                    "not-a-prefix",
+                    **base,
+                )
+            if swap == "exact" and options.strict_ties and k == ref.k:
                 return Verdict("fail", f"kept the right count {k} but broke a tie against token id order (expected {list(ref.kept)[:8]})", "tie-order", **base)
-            return Verdict("admissible", f"kept {k} as the reference; a tie of equal logits at the boundary was broken in another order", **base)
-        admissible = ees_admissible(ref, bound)
+        else:
+            swap = None
+        if k == ref.k:
+            if swap is None:
+                return Verdict("pass", "", **base)
+            details["category"] = "tie-order" if swap == "exact" else "near-tie"
+            if swap == "exact":
+                return Verdict("admissible", f"kept {k} as the reference; a tie of equal logits at the boundary was broken in another order", **base)
+            return Verdict("admissible", f"kept {k} as the reference; tokens whose probabilities differ by less than the {dtype} band swapped at the boundary", **base)
+        admissible = ees_admissible(ref, band if band is not None else self.bound(ref, dtype, options))
         details["admissible_k"] = sorted(admissible)[:16]
         if k in admissible:
-            return Verdict(
-                "admissible",
-                f"kept {k} where the reference keeps {ref.k}: the deciding gap is within the {dtype} error bound {_fmt(bound)}",
-                **base,
-            )
+            exact_only = band is not None and ref.row.all_tied and k not in ees_admissible(ref, 0.0)
+            if exact_only:
+                details["category"] = "exact-tie"
+                msg = (
+                    f"exact tie decided by rounding: f({n}) = 0 exactly on this row (uniform over its {n} candidates: "
+                    f"Hbar_{n} = 1 = P_{n}); the port's {dtype} evaluation rounded it below 0 and dropped one of {n} tied tokens. "
+                    f"An exact evaluation keeps all {n}; treat it as rounding unless the port uses '<=' (then it also drops one of "
+                    f"two tied tokens, which is exact in every dtype). --strict makes this a failure"
+                )
+                if options.strict:
+                    return Verdict("fail", msg.replace("exact tie decided by rounding: ", "", 1).replace("; treat it as rounding", " (--strict); a port that keeps all is right; treat it as rounding"), "exact-tie", **base)
+                return Verdict("admissible", msg, **base)
+            details["category"] = "band"
+            return Verdict("admissible", f"kept {k} where the reference keeps {ref.k}: {self._flipped(ref, band, k, dtype)}", **base)
         fault, why = self.diagnose(ref, k, row, params, options)
         details["diagnosis"] = why
-        decisive = [c for c in ref.decisions if c.margin > bound]
-        witness = ""
-        if decisive:
-            c = min(decisive, key=lambda c: abs(c.k - (k + 1)))
-            witness = f"; certified f({c.k}) in [{c.f_lo:.6g}, {c.f_hi:.6g}] ({'crossing' if c.crossing else 'no crossing'}), margin {_fmt(c.margin)} > bound {_fmt(bound)}"
+        witness = self._witness(ref, band, k, dtype, options)
         msg = f"kept {k} token(s) where the reference keeps k*={ref.k} (admissible: {sorted(admissible)[:6]}){witness}"
         if why:
             msg += ". Diagnosis: " + "; ".join(why)
         return Verdict("fail", msg, fault, **base)
 
+    @staticmethod
+    def _swap(ref, band, kept: set, k: int) -> str | None:
+        """``"exact"`` when ``kept`` is the top-``k`` set up to tokens tied with the boundary's
+        logit, ``"near"`` when up to tokens whose computed probabilities may swap (their weight
+        boxes allow every kept token to be at least every dropped one), else ``None``."""
+        values, order, n = ref.row.values, ref.row.order, ref.n
+        if k > n:
+            return None
+        b = values[k - 1]
+        above = {order[j] for j in range(n) if values[j] > b}
+        tied = {order[j] for j in range(n) if values[j] == b}
+        if above <= kept <= above | tied:
+            return "exact"
+        if band is None:
+            return None
+        pos = {t: j for j, t in enumerate(order)}
+        lo = min(band.e_hi[pos[t]] for t in kept)
+        dropped = [band.e_lo[j] for j in range(n) if order[j] not in kept]
+        return "near" if not dropped or lo >= max(dropped) else None
+
+    @staticmethod
+    def _flipped(ref, band, k: int, dtype: str) -> str:
+        """Words for an admissible count: the comparison the port decided the other way, inside its band."""
+        lo, hi, _ = _gap_bounds(ref)
+        for i, crossing in _implied(k, ref.n, ref.min_tokens_to_keep, ref.rule):
+            exact_cross, exact_stay = hi[i - 2] < 0, lo[i - 2] >= 0
+            if (crossing and not exact_cross) or (not crossing and not exact_stay):
+                where = f"; the row's {dtype} band of f({i}) is [{float(band.lo[i - 1]):.6g}, {float(band.hi[i - 1]):.6g}]" if band is not None else ""
+                return f"certified f({i}) in [{lo[i - 2]:.6g}, {hi[i - 2]:.6g}], which the port took as {'a crossing' if crossing else 'no crossing'}{where}: a float evaluation may go either way"
+        return f"the deciding gap is within the row's {dtype} band"
+
+    @staticmethod
+    def _witness(ref, band, k: int, dtype: str, options) -> str:
+        """The comparison the port's ``k`` got wrong: one it asserts whose band excludes its answer."""
+        lo, hi, _ = _gap_bounds(ref)
+        for i, crossing in _implied(k, ref.n, ref.min_tokens_to_keep, ref.rule):
+            if band is not None:
+                b_lo, b_hi = float(band.lo[i - 1]), float(band.hi[i - 1])
+            else:  # no band (a row given as probabilities): the certified enclosure itself
+                b_lo, b_hi = lo[i - 2], hi[i - 2]
+            wrong = (crossing and b_lo >= 0) or (not crossing and b_hi < 0)
+            if wrong:
+                claim = f"f({i}) < 0 (a crossing at {i})" if crossing else f"f({i}) >= 0 (no crossing at {i})"
+                where = f"; every {dtype} evaluation ({options.accumulate} mode) gives f({i}) in [{b_lo:.6g}, {b_hi:.6g}]" if band is not None else ""
+                return f"; its answer needs {claim}, but certified f({i}) is in [{lo[i - 2]:.6g}, {hi[i - 2]:.6g}]{where}"
+        return ""
+
     #: misreadings the harness recognises: fault class -> explanation
     MISREADINGS = {
         "crossing-included": "the crossing token is kept (rule 'first-inclusive': k* = i* instead of i* - 1)",
         "last-crossing": "the last crossing is used instead of the first (rule 'last')",
-        "non-strict": "'<=' used instead of '<' (a uniform row, where f(n) = 0 exactly, must keep all n)",
+        "non-strict": "'<=' used instead of '<' (on a two-token uniform row f(2) = 0 exactly in every float evaluation, and '<' keeps both)",
         "hbar-ln-vocab": "Hbar normalised by ln V (vocabulary size) instead of ln k",
         "hbar-ln-candidates": "Hbar normalised by ln n (number of candidates) instead of ln k",
         "temperature-ignored": "the temperature is not applied before EES (p = softmax(z), not softmax(z / tau))",
@@ -412,7 +524,7 @@ class EES(Method):
     }
 
     def diagnose(self, ref, k: int, row, params, options) -> tuple[str, list[str]]:
-        """The misreadings of SPEC section 2 that reproduce ``k`` (explanations, uncertified)."""
+        """The misreadings of specification §2 that reproduce ``k`` (explanations, uncertified)."""
         n, m = ref.n, ref.min_tokens_to_keep
         tau = params["temperature"]
         found: list[str] = []
@@ -422,7 +534,7 @@ class EES(Method):
                     found.append("crossing-included")
                 if reference.ees(row, tau, rule="last").k == k:
                     found.append("last-crossing")
-            if ref.row.all_tied and n > max(m, 1) and k == n - 1:
+            if ref.row.all_tied and n == 2 and m <= 1 and k == 1:
                 found.append("non-strict")
             if n >= 2 and n <= 20000:
                 curve = reference.exact_curve(ref.row, tau, dps=25)
@@ -602,7 +714,8 @@ class EDT(_Temperature):
             hi = self.formula(H_hi, T0, theta, N)
             details["entropy"] = float(H)
         n, R = _finite_stats(row)
-        bound = _row_bound(tolerances.edt_temperature_bound, dtype, options.accumulate, n, R, float(H), float(ref), T0)
+        dH = _row_entropy_error(row, float(H), dtype, options.accumulate)
+        bound = _row_bound(lambda *a: tolerances.edt_temperature_bound(*a, entropy_error=dH), dtype, options.accumulate, n, R, float(H), float(ref), T0)
         v = self._judge_interval(ref, value, lo, hi, rho, dtype, details, bound)
         if v.status == "fail":
             with mpmath.workdps(30):
@@ -658,8 +771,10 @@ class Dynatemp(_Temperature):
                 details["entropy"] = float(H)
                 lo, hi = self._span(H, mpmath.log(size), params, rho)
                 n, R = _finite_stats(row)
+                dH = _row_entropy_error(row, float(H), dtype, options.accumulate)
                 bound = _row_bound(
-                    tolerances.dynatemp_temperature_bound, dtype, options.accumulate, n, R, float(H), size, temp, delta, params["exponent"]
+                    lambda *a: tolerances.dynatemp_temperature_bound(*a, entropy_error=dH),
+                    dtype, options.accumulate, n, R, float(H), size, temp, delta, params["exponent"],
                 )
         v = self._judge_interval(ref, value, lo, hi, rho, dtype, details, bound)
         if v.status == "fail" and delta > 0:

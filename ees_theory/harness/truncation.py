@@ -9,8 +9,9 @@ the run's ``policy`` (:class:`~.methods.Options`), the reference's policy of
 :func:`ees_theory.reference.truncation.truncate`; a port implements one engine's convention.
 
 **Judgement.** Every comparison a sampler makes is certified by the reference. The error of a
-float port is bounded by :func:`ees_theory.tolerances.truncation_bounds` (for the row's size,
-logit range and scale, the dtype and accumulation mode); a comparison inside that bound may go
+float port is bounded per row by :func:`ees_theory.harness.bands.truncation_row_bounds` (the
+row's own weights and sums, in the dtype and accumulation mode; the a-priori
+:func:`ees_theory.tolerances.truncation_bounds` has the same keys); a comparison inside that bound may go
 either way. Because each sampler's kept count is monotone in its parameter, "every comparison
 within the bound may flip" is the same as "the parameter may move by the bound": the admissible
 kept counts are those the reference gives over that parameter band (``p +- cum`` for top-p,
@@ -39,6 +40,7 @@ import numpy as np
 from .. import reference, spec, tolerances
 from ..core.truncation import mirostat, p_less
 from ..reference import truncation as rt
+from .bands import truncation_row_bounds
 from .methods import EES, Method, Options, OutputFault, Verdict, _to_numpy, register_method
 
 __all__ = ["Truncation", "TRUNCATION_METHODS", "PARAMS", "INT_PARAMS", "judge_truncation"]
@@ -229,7 +231,10 @@ class Truncation(Method):
     # ---- the judgement --------------------------------------------------------------------------
     def bounds(self, st: _Stats, row: np.ndarray, dtype: str, options: Options) -> dict[str, float]:
         H = float(reference.entropy(row, st.tau)) if self.name in ("eta", "typical") or self.mirostat else 0.0
-        return tolerances.truncation_bounds(dtype, options.accumulate, st.n, st.R, st.X, H)
+        try:  # this row's bounds (finite in every dtype); the a-priori table where they cannot be had
+            return truncation_row_bounds(row, st.tau, dtype, options.accumulate, H)
+        except (ValueError, OverflowError, ZeroDivisionError):
+            return tolerances.truncation_bounds(dtype, options.accumulate, st.n, st.R, st.X, H)
 
     def _band(self, st, row, params, ref, b, options) -> list[dict] | None:
         """Parameter settings at the edges of the error band (``None``: no claim; ``[]``: exact)."""

@@ -72,7 +72,7 @@ def _first_index(mask: torch.Tensor) -> tuple[int, ...]:
 
 
 def check_logits(logits: Any, name: str = "logits") -> torch.Tensor:
-    """Validate a logits tensor (SPEC section 1) with vectorised checks and one host sync.
+    """Validate a logits tensor (specification §1) with vectorised checks and one host sync.
 
     >>> check_logits(torch.tensor([[0.0, 1.0], [2.0, float("nan")]]))
     Traceback (most recent call last):

@@ -1,4 +1,4 @@
-"""Entropy Equilibrium Sampling as batched torch kernels (SPEC section 2).
+"""Entropy Equilibrium Sampling as batched torch kernels (specification §2).
 
 For each row, with candidates in canonical order (logit descending, ties by id ascending) and
 ``p = softmax(z / tau)``, the kernel evaluates the equilibrium gap ``f(k) = Hbar_k - P_k`` in the
@@ -53,10 +53,12 @@ TOPK_MIN_VOCAB = 4096
 TOPK_INITIAL = 128
 #: The top-K path hands the rows still unresolved to the full sort once K exceeds V / this.
 TOPK_GIVE_UP_FRACTION = 16
-#: ``"auto"`` predicts the crossing at about this many times the row's perplexity ``exp(H)``
-#: (measured on normal, Zipf-like and head-over-tail rows at V = 131072: the crossing lies below
-#: 3 exp(H) in all of them) and opens a window of that size, rounded up to a power of two ...
-AUTO_PERPLEXITY_FACTOR = 4
+#: ``"auto"`` opens a first window of the row's perplexity ``exp(H)`` times this, rounded up to a
+#: power of two (measured at V = 131072, the crossing lies at 0.1-0.5 exp(H) on Zipf-like and
+#: peaked rows, 1-2.5 exp(H) on normal rows, far above it only on flat rows, which go to the sort);
+#: a row it misses gets one window AUTO_RETRY_GROWTH times wider, then the sort ...
+AUTO_PERPLEXITY_FACTOR = 1
+AUTO_RETRY_GROWTH = 8
 #: ... when the window is at most V / this; wider windows cost about as much as the sort.
 AUTO_MAX_FRACTION = 32
 #: A row whose top token holds at least this probability but whose perplexity is large (a head
@@ -293,9 +295,17 @@ def _keep_counts(rows: _Rows, m: int, rule: str, method: str) -> tuple[torch.Ten
         c_out[done_rows] = (vals[done] >= v_k[done]).sum(dim=-1)
         return active[~done]
 
-    if method == "auto":  # one window per predicted width; a miss goes to the sort, not a doubling
+    if method == "auto":  # a window per predicted width, one wider retry, then the sort
+        cap = V // AUTO_MAX_FRACTION
+        retry: dict[int, list] = {}
         for width in sorted(set(widths[widths > 0].tolist())):
-            to_sort.append(window(rows_all[widths == width], width))
+            missed = window(rows_all[widths == width], width)
+            wider = min(width * AUTO_RETRY_GROWTH, cap)
+            (retry.setdefault(wider, []) if wider > width else to_sort).append(missed)
+        for width, parts in sorted(retry.items()):
+            active = torch.cat(parts)
+            if active.numel():
+                to_sort.append(window(active, width))
     else:
         active, width = rows_all, initial
         while active.numel():

@@ -1,4 +1,4 @@
-"""EDT and llama.cpp dynatemp temperatures as batched torch kernels (SPEC sections 3 and 4).
+"""EDT and llama.cpp dynatemp temperatures as batched torch kernels (specification §3 and §4).
 
 Both take the entropy of a row from :func:`~ees_theory.kernels._core.row_entropy`
 (``H = log1p(C) + A / (1 + C)``, no sort, no cancellation) in the compute dtype: the input dtype
@@ -30,8 +30,8 @@ from ._core import _first_index, check_accumulate, check_logits, compute_dtype, 
 
 __all__ = ["edt_temperature", "dynatemp_temperature", "apply_temperature", "edt_logits", "dynatemp_logits", "GREEDY"]
 
-#: How :func:`apply_temperature` treats ``T = 0``: uniform over the tied maxima (EDT, SPEC section
-#: 3) or the first maximum in token order (llama.cpp, SPEC section 4).
+#: How :func:`apply_temperature` treats ``T = 0``: uniform over the tied maxima (EDT,
+#: specification §3) or the first maximum in token order (llama.cpp, specification §4).
 GREEDY = ("ties", "first")
 
 

@@ -1,13 +1,13 @@
-"""The claims ledger: one executable check per claim id of SPEC section 5, returning a verdict.
+"""The claims ledger: one executable check per claim id of specification §5, returning a verdict.
 
 A verdict is **proved** (a written proof in ``proofs/<id>.md``, exercised by a property test and
 by a certified spot check here), **refuted** (a counterexample whose every sign is certified by
 the exact reference, stored as hex floats in ``ledger/verdicts.json`` and re-certified on every
-run) or **open** (with the evidence gathered). :func:`run_ledger` runs every registered check;
+run) or **open** (with the evidence gathered). :func:`~ees_theory.ledger.registry.run_ledger` runs every registered check;
 with ``search=True`` the refuted claims are searched for afresh (structured families, temperature
 sweeps, a hill climb on the equilibrium gap) and the proved ones are spot-checked on many more rows.
 
-The ledger is in parts: :mod:`~ees_theory.ledger.registry` (records, :func:`register_claim`, the
+The ledger is in parts: :mod:`~ees_theory.ledger.registry` (records, :func:`~ees_theory.ledger.registry.register_claim`, the
 runner; it imports no claim module), :mod:`~ees_theory.ledger.search` (the search and spot-check
 helpers), one module per claim group (``ees_claims``, ``temperature_claims``,
 ``truncation_claims``), and this module, the loader: importing it registers every group.

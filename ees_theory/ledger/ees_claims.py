@@ -1,4 +1,4 @@
-"""Claims of SPEC section 5 about the EES rule (``EES-*``), with their certified gap tables.
+"""Claims of specification §5 about the EES rule (``EES-*``), with their certified gap tables.
 
 >>> [(g.k, g.sign) for g in certified_gaps([0.0, -3.0, -3.0])]
 [(2, '-'), (3, '-')]

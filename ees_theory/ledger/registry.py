@@ -219,7 +219,7 @@ def register_claim(claim_id: str, statement: str | None = None, *, proof: str | 
     """
     if statement is None:
         if claim_id not in spec.CLAIMS:
-            raise ValueError(f"claim {claim_id!r} is not in SPEC section 5: give its statement")
+            raise ValueError(f"claim {claim_id!r} is not in specification §5: give its statement")
         statement = spec.CLAIMS[claim_id]
 
     def wrap(check):

@@ -77,7 +77,7 @@ def _proved(what: str, checked: int, undecided: int, violations: list) -> tuple:
     return "proved", f"proof; {what}: {checked} certified spot checks, 0 violations{extra}", None, undecided
 
 
-# ---- SPEC section 5 ----------------------------------------------------------------------------
+# ---- specification §5 ----------------------------------------------------------------------------
 
 
 def _stored(ctx: CheckContext) -> Counterexample | None:

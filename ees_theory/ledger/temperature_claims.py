@@ -1,4 +1,4 @@
-"""Claims of SPEC section 5 about the temperatures: EDT (``EDT-*``), dynatemp (``DYN-RANGE``), ``SEED-TAU``."""
+"""Claims of specification §5 about the temperatures: EDT (``EDT-*``), dynatemp (``DYN-RANGE``), ``SEED-TAU``."""
 
 from __future__ import annotations
 

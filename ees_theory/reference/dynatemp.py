@@ -1,4 +1,4 @@
-"""llama.cpp's dynamic temperature, ``temp_ext`` (SPEC section 4), exactly.
+"""llama.cpp's dynamic temperature, ``temp_ext`` (specification §4), exactly.
 
 ``delta <= 0``: plain temperature ``temp``. Otherwise, with ``n`` the number of entries in the
 candidate array (masked ``-inf`` entries included): ``n <= 1`` is a no-op (returned as ``None``);

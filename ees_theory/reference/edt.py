@@ -1,4 +1,4 @@
-"""EDT, entropy-based dynamic temperature (SPEC section 3): ``T = T0 * N**(theta / H)``.
+"""EDT, entropy-based dynamic temperature (specification §3): ``T = T0 * N**(theta / H)``.
 
 ``H`` is the entropy (nats) of ``softmax(logits)`` over the unmasked tokens (``entropy_of="raw"``,
 the default) or of ``softmax(logits / T0)`` (``"tempered"``). ``H = 0`` (a single candidate) gives

@@ -1,4 +1,4 @@
-"""Entropy Equilibrium Sampling, certified (SPEC section 2).
+"""Entropy Equilibrium Sampling, certified (specification §2).
 
 With candidates sorted ``p_(1) >= ... >= p_(n) > 0``, ``P_k`` the top-k mass, ``H_k`` the entropy
 of the renormalised top-k set and ``Hbar_k = H_k / ln k``, the equilibrium gap is

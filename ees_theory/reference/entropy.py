@@ -1,4 +1,4 @@
-"""Entropy and softmax of a row, to a requested number of correct digits (SPEC section 1).
+"""Entropy and softmax of a row, to a requested number of correct digits (specification §1).
 
 Entropy is in nats with ``0 ln 0 = 0``: ``H = ln S + A / S`` with ``S = sum e_i``,
 ``A = sum e_i a_i``, ``e_i = p_i / p_max = exp(-a_i)``; masked tokens contribute nothing.

@@ -150,7 +150,7 @@ def as_row(logits: Any) -> ExactRow:
 
 
 def from_probs(probs: Any, sum_tolerance: float | None = None) -> ExactRow:
-    """The exact-reference entry for probabilities given directly (SPEC section 1).
+    """The exact-reference entry for probabilities given directly (specification §1).
 
     Entries must be finite and ``>= 0`` and sum to 1 within ``sum_tolerance``; they are then used
     exactly as given and renormalised. Zero entries are masked tokens. The result can be passed

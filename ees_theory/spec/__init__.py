@@ -1,4 +1,4 @@
-"""The normative definitions in one place (they mirror ``SPEC.md``, sections 1-5), in four parts:
+"""The normative definitions in one place (they mirror the book's specification chapter, ``book/spec.md``, §1-§5), in four parts:
 
 * :mod:`~ees_theory.spec.inputs`: input checks (logits, probabilities, temperatures), the
   canonical order;

@@ -1,4 +1,4 @@
-"""Claim statements: what the ledger checks, by claim id (SPEC section 5 and the truncation samplers).
+"""Claim statements: what the ledger checks, by claim id (specification §5 and the truncation samplers).
 
 The verdicts and the checks live in ``ees_theory.ledger``; only the statements are normative.
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 __all__ = ["CLAIMS", "TRUNCATION_CLAIMS", "STATEMENTS"]
 
-#: Claim ids of SPEC section 5 with their statements. The verdicts live in ``ees_theory.ledger``.
+#: Claim ids of specification §5 with their statements. The verdicts live in ``ees_theory.ledger``.
 CLAIMS: dict[str, str] = {
     "EES-MONO": "f(k) = Hbar_k - P_k is strictly decreasing in k",
     "EES-UNIQUE": "the equilibrium crossing is unique: f changes sign exactly once",

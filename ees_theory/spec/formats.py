@@ -155,7 +155,7 @@ def cast(values: Any, dtype: str) -> np.ndarray:
 
 
 def round_to_dtype(values: Any, dtype: str) -> np.ndarray:
-    """:func:`~ees_theory.spec.formats.cast`, read back as float64: the values ``dtype`` would hold.
+    """``cast``, read back as float64: the values ``dtype`` would hold.
 
     >>> round_to_dtype(np.array([1.0 + 2.0**-9, -np.inf]), "bfloat16").tolist()
     [1.0, -inf]

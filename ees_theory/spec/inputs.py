@@ -1,4 +1,4 @@
-"""Input checks (SPEC section 1): logits, probabilities, temperatures, ``min_tokens_to_keep``.
+"""Input checks (specification §1): logits, probabilities, temperatures, ``min_tokens_to_keep``.
 
 Every other module validates its inputs through the functions here, so that one input gets one
 error message wherever it enters the toolkit:
@@ -118,7 +118,7 @@ def row_label(index: tuple[int, ...]) -> str:
 
 
 def as_logits(logits: Any, name: str = "logits") -> np.ndarray:
-    """Validate logits (SPEC section 1) and return them as a numpy array of their own float dtype.
+    """Validate logits (specification §1) and return them as a numpy array of their own float dtype.
 
     The values are never changed: float16/float32 stay as they are, so the exact reference can read
     each one as the binary number it is. The last axis is the vocabulary; leading axes are a batch.
@@ -163,7 +163,7 @@ def probs_sum_tolerance(n: int, dtype: np.dtype) -> float:
 
 
 def as_probs(probs: Any, name: str = "probs", sum_tolerance: float | None = None) -> np.ndarray:
-    """Validate probabilities given directly (SPEC section 1).
+    """Validate probabilities given directly (specification §1).
 
     Entries must be finite and ``>= 0``, each row must have a positive entry and sum to 1 within
     ``sum_tolerance`` (default :func:`probs_sum_tolerance`).
@@ -200,7 +200,7 @@ def as_probs(probs: Any, name: str = "probs", sum_tolerance: float | None = None
 
 
 def check_temperature(temperature: Any, name: str = "temperature") -> float:
-    """A temperature must be a finite real number ``> 0`` (SPEC section 1)."""
+    """A temperature must be a finite real number ``> 0`` (specification §1)."""
     if not _is_number(temperature):
         raise TypeError(f"{name} must be a real number, got {type(temperature).__name__}")
     t = float(temperature)
@@ -233,7 +233,7 @@ def check_real(x: Any, name: str) -> float:
 
 
 def sorted_order(weights: np.ndarray) -> np.ndarray:
-    """Token ids in the canonical order: weight descending, ties by id ascending (SPEC section 1).
+    """Token ids in the canonical order: weight descending, ties by id ascending (specification §1).
 
     ``weights`` may be logits or probabilities (the order is the same). Masked entries (``-inf``
     logits, zero probabilities) sort last, still by id.

@@ -1,4 +1,4 @@
-"""The method table (SPEC sections 2-4 and the truncation samplers): names, parameters, domains, policies.
+"""The method table (specification §2-§4 and the truncation samplers): names, parameters, domains, policies.
 
 One table that the certified reference, the torch kernels, the port harness and the CLI help all
 read: the EES selection rules, which entropy EDT reads, the EDT and dynatemp parameter domains, and
@@ -38,11 +38,11 @@ __all__ = [
     "check_params",
 ]
 
-#: EES selection rules (SPEC section 2). ``first-exclusive`` is the authors' code.
+#: EES selection rules (specification §2). ``first-exclusive`` is the authors' code.
 RULES = ("first-exclusive", "first-inclusive", "last")
 DEFAULT_RULE = "first-exclusive"
 
-#: Which distribution EDT takes the entropy of (SPEC section 3).
+#: Which distribution EDT takes the entropy of (specification §3).
 ENTROPY_OF = ("raw", "tempered")
 
 #: The only EDT hyperparameter the paper confirms.
@@ -64,7 +64,7 @@ def check_entropy_of(entropy_of: Any) -> str:
 
 
 def check_edt_params(T0: Any, theta: Any, N: Any) -> tuple[float, float, float]:
-    """EDT parameters (SPEC section 3): ``T0 > 0``, ``theta >= 0``, ``0 < N < 1``.
+    """EDT parameters (specification §3): ``T0 > 0``, ``theta >= 0``, ``0 < N < 1``.
 
     >>> check_edt_params(1.0, 0.5, 1.0)
     Traceback (most recent call last):
@@ -84,7 +84,7 @@ def check_edt_params(T0: Any, theta: Any, N: Any) -> tuple[float, float, float]:
 
 
 def check_dynatemp_params(temp: Any, delta: Any, exponent: Any) -> tuple[float, float, float]:
-    """llama.cpp dynatemp parameters (SPEC section 4): all finite; ``temp <= 0`` means greedy."""
+    """llama.cpp dynatemp parameters (specification §4): all finite; ``temp <= 0`` means greedy."""
     return check_real(temp, "temp"), check_real(delta, "delta"), check_real(exponent, "exponent")
 
 

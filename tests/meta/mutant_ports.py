@@ -1,4 +1,4 @@
-"""Mutant ports: each carries one known misreading of SPEC.md; the harness must reject them all.
+"""Mutant ports: each carries one known misreading of the specification (book/spec.md); the harness must reject them all.
 
 Each is a real port (the protocol's signature), built from the correct numpy port of
 ``tests/ports/numpy_port.py`` with one fault switched on, or written out where the fault is in the

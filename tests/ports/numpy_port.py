@@ -1,6 +1,6 @@
 """A correct port of EES, EDT and dynatemp in numpy float64: the harness must accept it.
 
-Written from SPEC.md alone, independently of ``ees_theory.reference``. Every row is widened to
+Written from the specification (book/spec.md) alone, independently of ``ees_theory.reference``. Every row is widened to
 float64 first, so it conforms in every dtype under test. The functions follow the port protocol
 (``ees(logits, temperature) -> bool mask``, ``edt(logits, T0, theta, N) -> float``,
 ``dynatemp(logits, temp, delta, exponent) -> float | None``); ``ees_batched`` is the optional

@@ -44,6 +44,8 @@ def test_required_engines_are_installed_when_asked():
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("rec", [r for r in RECORDED if r["verdict"] != "not-run"], ids=_id)
 def test_recorded_verdict_holds(rec):
+    if rec.get("form") == "draws":  # statistical rows take minutes each: benchmarks/draws_engines.py re-establishes them
+        pytest.skip("a draws row: re-run by benchmarks/draws_engines.py, not in the unit suite")
     row = get_row(rec["engine"], rec["method"], rec["policy"])
     why = not_run_reason(row, rec["dtype"])
     if why:

@@ -36,6 +36,9 @@ def register(sub) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run recorded in --json OUT")
     p.add_argument("--no-shrink", action="store_true", help="do not shrink failures")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the verdict line")
+    from .draws import add_arguments as add_draws_arguments
+
+    add_draws_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -111,6 +114,8 @@ def run(args) -> int:
         raise ValueError("--resume continues the run recorded in --json OUT; give --json")
     if args.examples < 0:
         raise ValueError(f"--examples must be >= 0, got {args.examples}")
+    if args.hunt < 0:
+        raise ValueError(f"--hunt must be >= 0, got {args.hunt}")
     if args.case:
         try:
             obj = json.loads(args.case)
@@ -121,9 +126,19 @@ def run(args) -> int:
         obj.setdefault("method", args.method)
         obj.setdefault("id", "given")
         cases = [cf.Case.from_json(obj)]
+        try:  # a case the reference refuses is a usage error, not a verdict on the port
+            cf.get_method(args.method).reference(cases[0].row(args.dtype), cases[0].params, options)
+        except (ValueError, TypeError, ZeroDivisionError) as exc:
+            raise ValueError(f"--case is outside the domain of {args.method}: {exc}") from None
+    elif getattr(args, "draws", None) is not None:
+        cases = None  # the draws judge plans its own cases
     else:
         vectors = True if args.vectors is None else (False if args.vectors == "none" else Path(args.vectors))
         cases = cf.plan(args.method, args.dtype, vectors=vectors, examples=args.examples, seed=args.seed, families=args.family)
+    if getattr(args, "draws", None) is not None:
+        from .draws import run as run_draws
+
+        return run_draws(args, cases)
     skipped = []
     if args.port.startswith("engine:"):  # cases the engine's adapter cannot observe: skipped and counted
         from ..engines.table import split_skipped

@@ -78,3 +78,8 @@ for _m, _pol, _call in (("top-k", "llama.cpp", "top_k_mask_logits"), ("top-p", "
         skip_case=gpu.skip_case, calls="flashinfer.sampling." + _call,
         observes="masked logits / renormalised probabilities: kept = not -inf / > 0",
     ), replace=True)
+
+# token-level rows (form "draws"): samplers judged on the tokens they draw
+from .draws import register_rows as _register_draws_rows  # noqa: E402
+
+_register_draws_rows()

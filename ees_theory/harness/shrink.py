@@ -18,6 +18,7 @@ with the *same fault class*, so the shrunk case shows the same fault, smaller.
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 import numpy as np
 
@@ -51,11 +52,14 @@ def evaluate(port: Port, case: Case, dtype: str, options: Options) -> tuple[Verd
 
 
 def shrink_case(
-    port: Port, case: Case, dtype: str, options: Options, fault: str, max_calls: int = 150, max_seconds: float = 20.0
+    port: Port | None, case: Case, dtype: str, options: Options, fault: str, max_calls: int = 150, max_seconds: float = 20.0,
+    judge: Callable[[Case], Verdict] | None = None,
 ) -> tuple[Case, Verdict | None, int]:
     """The smallest variant of ``case`` found that still fails with ``fault``.
 
-    Returns ``(case, verdict, calls)``; ``verdict`` is None when no step succeeded.
+    ``judge(candidate)`` replaces the run-and-judge step (default :func:`evaluate` on ``port``;
+    the draws judge passes its own). Returns ``(case, verdict, calls)``; ``verdict`` is None when
+    no step succeeded.
     """
     calls = 0
     start = time.monotonic()
@@ -69,7 +73,7 @@ def shrink_case(
             return None
         calls += 1
         try:
-            verdict, _ = evaluate(port, candidate, dtype, options)
+            verdict = judge(candidate) if judge is not None else evaluate(port, candidate, dtype, options)[0]
         except (ValueError, TypeError):  # the reference refuses this input: not a candidate
             return None
         return verdict if verdict.status == "fail" and verdict.fault == fault else None

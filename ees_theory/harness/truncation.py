@@ -422,15 +422,19 @@ class Truncation(Method):
             return Verdict("pass", "", **base)
         return Verdict("admissible", f"kept {k} token(s) where the reference keeps {ref.k}: a comparison inside the {dtype} error bound went the other way", **base)
 
+    def member_tolerance(self, st, b, dtype, options) -> float:
+        """How far (in raw logits) a kept token's logit may lie below a dropped one's: near-ties
+        within it may swap (0 where the comparisons are exact)."""
+        if self.name == "top-k":
+            return 0.0 if st.tau == 1.0 else 2 * tolerances.unit_roundoff(dtype, options.accumulate) * st.X * st.tau
+        return 0.0 if (self.name in _RATIONAL and st.dyadic()) else (b["logit"] * st.tau if math.isfinite(b["logit"]) else math.inf)
+
     def _top_members(self, st, b, kept, dtype, options) -> str | None:
         """None when ``kept`` is the ``|kept|`` most probable tokens up to ties and near-ties."""
         k = len(kept)
         if k > st.n:
             return None  # masked tokens already refused
-        if self.name == "top-k":
-            tol = 0.0 if st.tau == 1.0 else 2 * tolerances.unit_roundoff(dtype, options.accumulate) * st.X * st.tau
-        else:
-            tol = 0.0 if (self.name in _RATIONAL and st.dyadic()) else (b["logit"] * st.tau if math.isfinite(b["logit"]) else math.inf)
+        tol = self.member_tolerance(st, b, dtype, options)
         vk = st.values[k - 1]
         must = {int(st.order[j]) for j in range(st.n) if st.values[j] > vk + tol}
         may = {int(st.order[j]) for j in range(st.n) if st.values[j] >= vk - tol}

@@ -1,0 +1,308 @@
+"""Token-level engines: samplers judged on the tokens they draw (form ``draws`` of the matrix).
+
+Each engine gives a draws port ``fn(logits, temperature, draws, seed, /, **params) -> token ids``
+(:mod:`ees_theory.harness.draws`), called the way the engine calls itself:
+
+* ``torch.multinomial`` (CPU; probabilities in float32, float16 or bfloat16): the kept mask of
+  the toolkit's kernels in that dtype, ``softmax`` in that dtype, then one
+  ``torch.multinomial(probs, 1)`` per row on ``draws`` copies of the row, as transformers'
+  ``generate(do_sample=True)`` draws one token per row and step. What is judged is the sampling
+  step in each dtype (the kept set comes from the toolkit's own kernels, checked elsewhere).
+* ``exponential-race`` (vLLM's native sampler): ``argmax(probs / Exp(1))`` per row, float32.
+* ``transformers``: the sampling step of ``generate`` on processed scores (no model: the warpers
+  ``generate`` builds, ``TemperatureLogitsWarper`` first, on float32 scores, then ``softmax`` and
+  ``torch.multinomial(probs, 1)`` per row) -- the step ``_sample`` runs after the logits
+  processors, on rows we choose.
+* ``llama.cpp``: the chain ``temp(T) -> sampler -> dist(seed)`` through llama-cpp-python's C API on
+  a hand-built candidate array, refilled for every draw while the chain (and ``dist``'s RNG) lives
+  on, as a generation reuses its sampler; mirostat v1/v2 are the chain ``temp(T) -> mirostat``
+  (they select the token themselves, ``mu`` starting at ``2 tau`` as llama.cpp does, so cases are
+  run without a given ``mu``). Temperature first is the order that matches the toolkit's
+  definition (truncation on ``softmax(z / T)``); at ``T = 1`` it is llama.cpp's default chain.
+
+XTC is listed but not run: the toolkit has no certified XTC reference to draw against. vLLM's and
+FlashInfer's sampling ops need CUDA.
+
+>>> fn = factory("exponential-race", "top-k", "float32")
+>>> sorted(set(fn(np.array([2.0, 1.0, 0.0, -5.0], dtype=np.float32), 1.0, 200, 3, k=2, min_tokens_to_keep=1).tolist()))
+[0, 1]
+"""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Callable
+
+import numpy as np
+
+__all__ = ["ENGINES", "ROW_NAMES", "factory", "available", "version", "register_rows", "run_draws_row", "MATRIX_DRAWS"]
+
+#: engine -> (policy, methods, dtypes, what it calls)
+ENGINES = {
+    "torch.multinomial": ("paper", ("top-k", "top-p", "min-p", "ees"), ("float32", "float16", "bfloat16"), "torch.multinomial(probs, 1) per row"),
+    "exponential-race": ("paper", ("top-k", "top-p", "min-p", "ees"), ("float32",), "argmax(probs / Exp(1)) (vLLM's random_sample)"),
+    "transformers": ("transformers", ("top-k", "top-p", "min-p", "typical", "epsilon", "eta"), ("float32",),
+                     "generate's sampling step: warpers, softmax, torch.multinomial(probs, 1)"),
+    "llama.cpp": ("llama.cpp", ("top-k", "top-p", "min-p", "typical", "top-n-sigma", "mirostat-v1", "mirostat-v2"), ("float32",),
+                  "llama_sampler chain temp -> sampler -> dist"),
+}
+#: draws per case in the matrix (the report states the total variation this detects)
+MATRIX_DRAWS = 20000
+_CHUNK = 8192
+
+
+def version(engine: str) -> str | None:
+    """The version string of the library behind ``engine`` (None: not installed)."""
+    try:
+        if engine == "llama.cpp":
+            import llama_cpp
+
+            return f"llama-cpp-python {llama_cpp.__version__}"
+        if engine == "transformers":
+            import transformers
+
+            return f"transformers {transformers.__version__}"
+        import torch
+
+        return f"torch {torch.__version__}"
+    except ImportError:
+        return None
+
+
+def available(engine: str) -> str | None:
+    """None when ``engine`` can run here, else why not."""
+    return None if version(engine) else f"{engine}: not installed"
+
+
+def _torch_dtype(dtype: str):
+    import torch
+
+    return {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16, "float64": torch.float64}[dtype]
+
+
+def _kernel_mask(method: str, logits, temperature: float, params: dict, dtype: str):
+    import torch
+
+    from .. import torch as kernels
+
+    x = torch.from_numpy(np.asarray(logits, dtype=np.float32)).to(_torch_dtype(dtype))
+    if method == "ees":
+        return kernels.ees_mask(x, temperature, accumulate="input")
+    return kernels.truncate_mask(method, x, temperature, accumulate="input", **params)
+
+
+def _per_row(probs, n: int, seed: int, race: bool) -> np.ndarray:
+    """``n`` draws, one per row of ``n`` copies of ``probs`` (chunked)."""
+    import torch
+
+    g = torch.Generator().manual_seed(int(seed))
+    out = []
+    for start in range(0, n, _CHUNK):
+        rows = probs.expand(min(_CHUNK, n - start), -1).contiguous()
+        if race:
+            q = torch.empty_like(rows).exponential_(generator=g)
+            out.append(rows.div(q).argmax(dim=-1))
+        else:
+            out.append(torch.multinomial(rows, 1, generator=g).squeeze(1))
+    return torch.cat(out).numpy().astype(np.int64)
+
+
+def _softmax_masked(logits, temperature: float, mask, dtype: str):
+    import torch
+
+    x = torch.from_numpy(np.asarray(logits, dtype=np.float32)).to(_torch_dtype(dtype))
+    x = (x / temperature).masked_fill(~mask, -torch.inf)
+    return torch.softmax(x, dim=-1)
+
+
+def _torch_engine(method: str, dtype: str, race: bool) -> Callable:
+    def draw(logits, temperature, draws, seed, /, **params):
+        mask = _kernel_mask(method, logits, temperature, params, dtype)
+        return _per_row(_softmax_masked(logits, temperature, mask, dtype), draws, seed, race)
+
+    return draw
+
+
+def _transformers_engine(method: str, dtype: str) -> Callable:
+    import torch
+    from transformers import generation
+    from transformers.generation import LogitsProcessorList
+
+    from .transformers_engine import WARPERS, _chain
+
+    cls_name, args = WARPERS[method]
+    cls = getattr(generation, cls_name)
+
+    def draw(logits, temperature, draws, seed, /, **params):
+        procs = LogitsProcessorList(_chain(temperature, cls(**args(params))))
+        row = torch.from_numpy(np.asarray(logits, dtype=np.float32)).reshape(1, -1)
+        g = torch.Generator().manual_seed(int(seed))
+        out = []
+        for start in range(0, draws, _CHUNK):
+            m = min(_CHUNK, draws - start)
+            scores = procs(torch.zeros((m, 1), dtype=torch.long), row.expand(m, -1).clone())
+            probs = torch.softmax(scores, dim=-1)  # generate: softmax of the processed scores, then multinomial
+            out.append(torch.multinomial(probs, 1, generator=g).squeeze(1))
+        return torch.cat(out).numpy().astype(np.int64)
+
+    return draw
+
+
+def _llama_engine(method: str, dtype: str) -> Callable:
+    import llama_cpp as L
+
+    from .llamacpp_engine import SAMPLERS, _TOKEN, _float32
+
+    def draw(logits, temperature, draws, seed, /, **params):
+        row = _float32(logits)
+        V = len(row)
+        template = np.zeros(V, dtype=_TOKEN)
+        template["id"] = np.arange(V, dtype=np.int32)
+        template["logit"] = row
+        buf = template.copy()
+        base = buf.ctypes.data
+        chain = L.llama_sampler_chain_init(L.llama_sampler_chain_default_params())
+        try:
+            if temperature != 1.0:
+                L.llama_sampler_chain_add(chain, L.llama_sampler_init_temp(float(temperature)))
+            if method == "mirostat-v2":
+                L.llama_sampler_chain_add(chain, L.llama_sampler_init_mirostat_v2(int(seed), float(params["tau"]), float(params["eta"])))
+            elif method == "mirostat-v1":
+                L.llama_sampler_chain_add(chain, L.llama_sampler_init_mirostat(V, int(seed), float(params["tau"]), float(params["eta"]), int(params.get("m", 100))))
+            else:
+                ctor, args = SAMPLERS[method]
+                L.llama_sampler_chain_add(chain, getattr(L, ctor)(*args(params)))
+                L.llama_sampler_chain_add(chain, L.llama_sampler_init_dist(int(seed)))
+            out = np.empty(draws, dtype=np.int64)
+            for i in range(draws):
+                ctypes.memmove(base, template.ctypes.data, template.nbytes)
+                arr = L.llama_token_data_array(data=buf.ctypes.data_as(ctypes.POINTER(L.llama_token_data)), size=V, selected=-1, sorted=False)
+                L.llama_sampler_apply(chain, ctypes.byref(arr))
+                start = (ctypes.cast(arr.data, ctypes.c_void_p).value - base) // _TOKEN.itemsize
+                sel = start + int(arr.selected)
+                if arr.selected < 0 or not 0 <= sel < V:
+                    raise RuntimeError(f"llama.cpp selected no token (selected = {arr.selected})")
+                out[i] = int(buf["id"][sel])
+                tok = L.llama_token(int(out[i]))
+                L.llama_sampler_accept(chain, tok)
+            return out
+        finally:
+            L.llama_sampler_free(chain)
+
+    return draw
+
+
+def factory(engine: str, method: str, dtype: str) -> Callable:
+    """The draws port of ``engine`` for ``method`` in ``dtype`` (imports the engine).
+
+    >>> factory("llama.cpp", "edt", "float32")
+    Traceback (most recent call last):
+    ...
+    ValueError: llama.cpp has no token-level row for 'edt'; it has: top-k, top-p, min-p, typical, top-n-sigma, mirostat-v1, mirostat-v2
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"no token-level engine {engine!r}; there are: {', '.join(ENGINES)}")
+    _, methods, dtypes, _ = ENGINES[engine]
+    if method not in methods:
+        raise ValueError(f"{engine} has no token-level row for {method!r}; it has: {', '.join(methods)}")
+    if dtype not in dtypes:
+        raise ValueError(f"{engine} draws from {', '.join(dtypes)} probabilities, not {dtype}")
+    if engine in ("torch.multinomial", "exponential-race"):
+        return _torch_engine(method, dtype, race=engine == "exponential-race")
+    if engine == "transformers":
+        return _transformers_engine(method, dtype)
+    return _llama_engine(method, dtype)
+
+
+def _cases(method: str, dtype: str, examples: int, seed: int, engine: str):
+    from ..harness import plan
+    from ..harness.generate import generated_cases
+
+    cases = [c for c in plan(method, dtype, vectors=True) if dtype in c.dtypes and c.vocab <= 4096]
+    cases += generated_cases(method, dtype, examples, seed=seed, vocabs=(2, 3, 4, 5, 8, 12, 16, 32, 50, 64, 100, 128, 256, 512, 1000))
+    if engine == "llama.cpp" and method.startswith("mirostat"):  # llama.cpp starts mu at 2 tau; it takes no mu
+        cases = [c.with_params({k: v for k, v in c.params.items() if k not in ("mu", "u")}) for c in cases]
+    return cases
+
+
+def run_draws_row(engine: str, method: str, dtype: str, *, examples: int = 20, seed: int = 0, draws: int | None = None,
+                  alpha: float = 1e-6, shrink: bool = True):
+    """Judge ``engine``'s draws for ``method`` in ``dtype``: the golden vectors (up to 4096 tokens)
+    and ``examples`` generated cases, ``draws`` per case (default ``MATRIX_DRAWS``; mirostat: the
+    judge's default steps). Returns the :class:`~ees_theory.harness.draws.DrawsReport`."""
+    from ..harness.draws import MIROSTAT, InProcessDrawsPort, check_draws
+    from ..harness.methods import Options
+
+    policy = ENGINES[engine][0]
+    fn = factory(engine, method, dtype)
+    if draws is None and method not in MIROSTAT:
+        draws = MATRIX_DRAWS
+    cases = _cases(method, dtype, examples, seed, engine)
+    port = InProcessDrawsPort(fn, f"engine:{engine}:{method}")
+    return check_draws(port, method, dtype, cases=cases, draws=draws, seed=seed, alpha=alpha,
+                       options=Options(policy=policy), shrink=shrink)
+
+
+def _runner(engine: str):
+    def runner(row, dtype, examples=20, seed=0):
+        from .registry import RowResult
+
+        report = run_draws_row(engine, row.method, dtype, examples=min(examples, 20), seed=seed)
+        c = report.counts()
+        fails = [r for r in report.records if r["status"] == "fail"]
+        first = None
+        if fails:
+            f = fails[0]
+            first = {"case": f["case"], "family": f["family"], "fault": f["fault"], "message": f["message"],
+                     "reproduce": (f.get("shrunk") or {}).get("repro", f.get("repro"))}
+        untested = {}
+        for r in report.records:
+            if r["status"] == "untested":
+                untested[r["message"]] = untested.get(r["message"], 0) + 1
+        return RowResult(
+            engine=ROW_NAMES[engine], engine_version=version(engine), method=row.method, policy=row.policy, dtype=dtype, form="draws",
+            verdict="conforms" if report.ok else "fails", reason=report.plan["statement"], passed=c["pass"],
+            admissible=c["admissible"], failed=c["fail"], skipped=c["untested"], cases=len(report.records),
+            port=f"engine:{engine}:{row.method}", calls=row.calls, first_failure=first,
+            failures=[{"case": f["case"], "family": f["family"], "fault": f["fault"], "message": f["message"],
+                       "vocab": (f.get("shrunk") or {}).get("vocab", f["vocab"]), "shrunk_message": (f.get("shrunk") or {}).get("message"),
+                       "reproduce": (f.get("shrunk") or {}).get("repro", f.get("repro"))} for f in fails[:5]],
+            skipped_reasons=untested,
+        )
+
+    return runner
+
+
+#: matrix engine names of the token-level rows (distinct from the mask rows of the same library)
+ROW_NAMES = {"torch.multinomial": "torch.multinomial", "exponential-race": "exponential-race",
+             "transformers": "transformers-generate", "llama.cpp": "llama.cpp-dist"}
+
+
+def _needs_cuda() -> str | None:
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            return "not wired here: run the GPU checks of the engines matrix"
+    except ImportError:
+        pass
+    return "not run: needs CUDA"
+
+
+def register_rows() -> None:
+    """Register every token-level engine as matrix rows of form ``draws``, and vLLM's and
+    FlashInfer's sampling ops as rows that cannot run without CUDA."""
+    from .registry import EngineRow, register
+
+    for engine, (policy, methods, dtypes, calls) in ENGINES.items():
+        for m in methods:
+            register(EngineRow(
+                ROW_NAMES[engine], m, policy, form="draws", runner=_runner(engine), dtypes=dtypes, supported_dtypes=dtypes,
+                version=lambda e=engine: version(e), available=lambda e=engine: available(e), calls=calls,
+                observes="the drawn token ids",
+            ), replace=True)
+    for name, calls in (("vllm-sampler", "vllm random_sample / flashinfer_sample (deterministic=True)"),
+                        ("flashinfer-sampler", "flashinfer.sampling.top_k_top_p_sampling_from_probs")):
+        for m in ("top-k", "top-p"):
+            register(EngineRow(name, m, "transformers", form="draws", runner=lambda *a, **k: None, dtypes=("float32",),
+                               version=lambda: None, available=_needs_cuda, calls=calls, observes="the drawn token ids"), replace=True)

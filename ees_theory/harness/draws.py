@@ -1,0 +1,851 @@
+"""Judging samplers by their draws: token-level conformance with certified support and
+controlled-error statistics.
+
+Many engines never expose a kept mask; they return token ids. A *draws port* is called once per
+case and returns ``n`` token ids drawn from the truncated distribution of one row:
+
+* Python: ``fn(logits, temperature, n, seed, **params) -> n token ids`` with the mask form's
+  parameters (``PROTOCOL.md``; mirostat takes ``tau``, ``eta``, ``mu`` and draws ``n`` successive
+  tokens, carrying its state, with no ``u``: the port uses its own randomness). A batched form
+  ``fn_batched(rows, temperature, n, seeds, **params) -> (B, n)`` (attribute ``fn.batched`` or a
+  module-level ``<fn>_batched``) is used for rows of one length.
+* JSON Lines: the mask form's request plus ``"draws": n, "seed": s``; the answer is
+  ``{"id": ..., "tokens": [...]}``.
+
+Every case is judged in two steps.
+
+1. **Certain failures.** The certified reference (:func:`ees_theory.reference.truncate`,
+   :func:`ees_theory.reference.ees`) gives the exact kept set; the admissible band of the mask
+   judge (comparisons inside the dtype's error bound, near-ties at the boundary) gives every kept
+   set a correct float port may use. One draw outside all of them is a certain failure: the token,
+   its certified probability, the draw's index and seed and a ``reproduce:`` line are reported.
+2. **Statistics** (:mod:`.gof`). The draws are tested against the exact renormalised
+   distribution of each admissible kept set (exact ties pooled, since which of several tied tokens
+   a port keeps is free); a case is rejected only if every admissible distribution is rejected, so
+   its p-value is a valid bound whichever one the port implements. Across cases Holm's procedure
+   holds the family-wise false-alarm rate at ``alpha`` (default ``1e-6``). With no ``draws`` given,
+   the number per case is planned (:func:`.gof.plan_draws`) to detect any deviation of total
+   variation ``tv`` (default 0.02) with probability ``power`` (default 0.99). Mirostat's draws form
+   a sequence whose distribution moves with its state; the judge replays the state exactly from the
+   port's own tokens and tests the probability integral transforms (:func:`.gof.ks_uniform_pvalue`).
+
+Seeds are derived from the run's seed and the case index, so every verdict is reproducible;
+failures are shrunk like the mask judge's (same fault, smaller input).
+
+>>> from ees_theory.harness.cases import Case
+>>> def inverse_cdf(z, t, n, seed, p, min_tokens_to_keep):   # a correct top-p sampler
+...     ref = reference.truncate("top-p", z, t, p=p, min_tokens_to_keep=min_tokens_to_keep)
+...     pr = np.array([float(x) for x in reference.softmax(z, t)])[list(ref.kept)]
+...     u = np.random.default_rng(seed).random(n)
+...     return np.asarray(ref.kept)[np.searchsorted(np.cumsum(pr / pr.sum()), u, side="right").clip(0, ref.k - 1)]
+>>> case = Case("c", "top-p", "hand", np.array([2.0, 1.0, 0.0, -1.0]), {"temperature": 1.0, "p": 0.9, "min_tokens_to_keep": 1})
+>>> r = check_draws(InProcessDrawsPort(inverse_cdf, "demo"), "top-p", cases=[case], draws=5000)
+>>> r.ok, r.records[0]["status"]
+(True, 'pass')
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shlex
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import mpmath
+import numpy as np
+
+from .. import reference
+from . import gof
+from .cases import Case, params_to_json
+from ..spec.formats import hex_list
+from .methods import EES, Options, OutputFault, _to_numpy, ees_admissible, get_method
+from .ports import Outcome, PortTimeout, SubprocessPort, _Alarm, _find_batched, _same, load_callable
+from .truncation import INT_PARAMS, Truncation, _Stats, port_params
+
+__all__ = [
+    "DRAW_FAULTS",
+    "Support",
+    "support",
+    "DrawsPort",
+    "InProcessDrawsPort",
+    "ExecDrawsPort",
+    "open_draws_port",
+    "judge_draws",
+    "check_draws",
+    "DrawsReport",
+    "case_seed",
+    "draws_repro_line",
+]
+
+#: fault classes of the draws judge (besides the port faults of ``PROTOCOL.md``)
+DRAW_FAULTS = {
+    "outside-support": "a token outside every admissible kept set was drawn (a certain failure)",
+    "untruncated": "the draws fit the untruncated distribution: the truncation is not applied",
+    "off-by-one": "the draws fit the kept distribution shifted by one place in probability order (an inverse CDF off by one)",
+    "unnormalised": "the draws fit an inverse CDF over the unnormalised kept probabilities: the missing mass goes to the last kept token",
+    "never-drawn": "a kept token with many expected draws was never drawn",
+    "excess-token": "one token is drawn more often than its exact probability allows",
+    "deficit-token": "one token is drawn less often than its exact probability allows",
+    "distribution": "the draws do not fit the exact truncated distribution",
+}
+
+MIROSTAT = ("mirostat-v1", "mirostat-v2")
+#: default draws (steps) per mirostat case: each step replays the state through the reference
+MIROSTAT_DRAWS = 400
+
+
+def case_seed(seed: int, index: int) -> int:
+    """The draw seed of case ``index`` of a run with ``seed`` (a 31-bit int, any engine takes it).
+
+    >>> case_seed(0, 0) == case_seed(0, 0), case_seed(0, 0) != case_seed(0, 1)
+    (True, True)
+    """
+    return int(np.random.SeedSequence([int(seed), int(index), 0x64726177]).generate_state(1)[0] & 0x7FFFFFFF)
+
+
+# ---- what the draws may come from ------------------------------------------------------------
+@dataclass
+class Support:
+    """The exact distributions a case's draws may come from.
+
+    ``order`` lists the candidates in the order kept sets are prefixes of (probability order;
+    typical: its score order), ``p`` their untruncated probabilities (from the 30-digit reference
+    values), ``counts`` the admissible kept counts (the reference's first), ``may`` a mask over the
+    vocabulary of every token some admissible kept set holds, ``block`` the exact-tie block of each
+    position. ``claim`` is False when the error bound is unbounded (then only masked tokens are
+    certain failures, and no statistic is claimed).
+    """
+
+    vocab: int
+    order: np.ndarray
+    p: np.ndarray
+    probs: list
+    counts: tuple[int, ...]
+    may: np.ndarray
+    block: np.ndarray
+    certified: bool
+    claim: bool = True
+
+    @property
+    def ref_k(self) -> int:
+        return self.counts[0]
+
+    def position(self) -> np.ndarray:
+        """Position in ``order`` of every token id (-1: not a candidate)."""
+        pos = np.full(self.vocab, -1, dtype=np.int64)
+        pos[self.order] = np.arange(self.order.size)
+        return pos
+
+    def null(self, c: int, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """Block counts and exact block probabilities under kept count ``c`` (``None``: a draw
+        lies outside that kept set's blocks, so the draws cannot come from it)."""
+        pos = self.position()[tokens]
+        last = int(self.block[c - 1])
+        if np.any(pos < 0) or np.any(self.block[pos] > last):
+            return None
+        mass = np.bincount(self.block[:c], weights=self.p[:c], minlength=last + 1)
+        counts = np.bincount(self.block[pos], minlength=last + 1)
+        return counts, mass / mass.sum()
+
+
+def _blocks(values: np.ndarray) -> np.ndarray:
+    """Exact-tie block index of each position of a sorted value array."""
+    if values.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.concatenate([[0], np.cumsum(values[1:] != values[:-1])]).astype(np.int64)
+
+
+def _float_probs(probs: list) -> np.ndarray:
+    return np.array([float(x) for x in probs], dtype=np.float64)
+
+
+def support(method: str, row: np.ndarray, params: dict[str, float], dtype: str, options: Options = Options()) -> Support:
+    """The :class:`Support` of one case (not for mirostat, whose kept set moves with its state).
+
+    >>> s = support("top-k", np.array([1.0, 3.0, 3.0, 0.0]), {"temperature": 1.0, "k": 1, "min_tokens_to_keep": 1}, "float64")
+    >>> s.counts, s.may.tolist(), s.block.tolist()      # the tie at the top: either token may be kept
+    ((1,), [False, True, True, False], [0, 0, 1, 2])
+    """
+    if method in MIROSTAT:
+        raise ValueError(f"{method} is judged step by step (its kept set moves with its state); support() has no single answer")
+    m = get_method(method)
+    tau = float(params["temperature"])
+    row64 = np.asarray(row, dtype=np.float64)
+    probs = reference.softmax(row64, tau)
+    vocab = row64.size
+    may = np.zeros(vocab, dtype=bool)
+    if method == "ees":
+        ref = m.reference(row64, params, options)
+        order = np.asarray(ref.row.order, dtype=np.int64)
+        values = np.asarray(ref.row.values, dtype=np.float64)
+        counts = sorted(ees_admissible(ref, EES.bound(m, ref, dtype, options)) - {ref.k})
+        counts = (ref.k, *counts)
+        kmax = max(counts)
+        may[order[values >= values[kmax - 1]]] = True  # exact ties of the last kept value are free
+        p = _float_probs(probs)[order]
+        return Support(vocab, order, p, probs, counts, may, _blocks(values), ref.certified)
+    if not isinstance(m, Truncation):
+        raise ValueError(f"method {method!r} returns a temperature, not tokens; the draws judge takes ees or a truncation sampler")
+    ref = m.reference(row64, params, options)
+    st = _Stats(row64, tau)
+    st.dtype = dtype
+    b = m.bounds(st, row64, dtype, options)
+    adm, _ = m.admissible(st, row64, params, ref, b, options)
+    claim = adm is not None
+    counts = (ref.k, *sorted(set(adm or ()) - {ref.k}))
+    if method == "typical":
+        order = np.asarray(ref.extras.get("order", ref.kept), dtype=np.int64)
+        scores = m._typical_scores(st, row64)
+        sc = np.array([scores[int(i)] for i in order])
+        kmax = max(counts)
+        tol = 0.0 if st.dyadic() else 2 * (b["logp"] + b["entropy"])
+        may[order[sc <= sc[kmax - 1] + tol]] = True
+        values = row64[order]
+        block = _blocks(values)
+    else:
+        order = st.order.astype(np.int64)
+        values = st.values
+        kmax = max(counts)
+        tol = m.member_tolerance(st, b, dtype, options)
+        may[order[values >= values[kmax - 1] - tol]] = True
+        block = _blocks(values)
+    if not claim:
+        may[order] = True
+    p = _float_probs(probs)[order]
+    return Support(vocab, order, p, probs, counts, may, block, ref.certified, claim)
+
+
+# ---- the statistical judgement -----------------------------------------------------------------
+@dataclass
+class DrawVerdict:
+    """The judgement of one case's draws before the family-wise step: ``status`` is ``fail``
+    (certain), ``tested`` (``pvalue`` set) or ``untested``; ``admissible`` notes band draws."""
+
+    status: str
+    message: str = ""
+    fault: str | None = None
+    pvalue: float = math.nan
+    certified: bool = True
+    admissible: str = ""
+    details: dict = field(default_factory=dict)
+
+
+def _fmt_prob(x: Any) -> str:
+    return "0 (exactly)" if x == 0 else mpmath.nstr(x, 6)
+
+
+def _certain(s: Support, tokens: np.ndarray, seed: int, why_masked: bool = True) -> DrawVerdict | None:
+    bad = np.flatnonzero(~s.may[tokens])
+    if bad.size == 0:
+        return None
+    j = int(bad[0])
+    t = int(tokens[j])
+    p_full = s.probs[t]
+    outside = sorted({int(x) for x in tokens[bad]})
+    msg = (
+        f"draw {j} (seed {seed}) is token {t}, outside every admissible kept set "
+        f"(kept {s.ref_k} of {s.order.size} candidates): its probability under the truncated distribution is 0 (exactly); "
+        f"untruncated p = {_fmt_prob(p_full)}; {bad.size} of {tokens.size} draws outside, tokens {outside[:8]}"
+    )
+    details = {"token": t, "draw_index": j, "seed": seed, "untruncated_p": float(p_full), "outside_draws": int(bad.size), "outside_tokens": outside[:16]}
+    return DrawVerdict("fail", msg, "outside-support", pvalue=0.0, certified=s.certified, details=details)
+
+
+def _alternative_fits(s: Support, tokens: np.ndarray) -> list[str]:
+    """Misreadings the draws fit (best effort; p-value above 1e-3 under the misread distribution)."""
+    found = []
+    pos = s.position()[tokens]
+    n = s.order.size
+    k = s.ref_k
+    if np.any(pos < 0):
+        return found
+    alts = {}
+    if k < n:
+        alts["untruncated"] = s.p / s.p.sum()
+    if k >= 2:
+        q = s.p[:k] / s.p[:k].sum()
+        shifted = np.zeros(n)
+        shifted[1:k] = q[: k - 1]
+        shifted[k - 1] += q[k - 1]
+        alts["off-by-one"] = shifted
+        raw = np.zeros(n)
+        raw[:k] = s.p[:k]
+        raw[k - 1] += 1.0 - s.p[:k].sum()
+        if 1.0 - s.p[:k].sum() > 1e-9:
+            alts["unnormalised"] = raw
+    counts = np.bincount(pos, minlength=n)
+    for name, q in alts.items():
+        support_ok = np.all(counts[q <= 0] == 0)
+        if not support_ok:
+            continue
+        keep = q > 0
+        bins = gof.pool_bins(q[keep], tokens.size)
+        cq = np.array([q[keep][b].sum() for b in bins])
+        cc = np.array([counts[keep][b].sum() for b in bins])
+        if gof.gof_pvalue(cc, cq / cq.sum()).pvalue > 1e-3:
+            found.append(name)
+    return found
+
+
+def judge_draws(method: str, row: np.ndarray, params: dict[str, float], tokens: np.ndarray, dtype: str,
+                options: Options = Options(), seed: int = 0) -> DrawVerdict:
+    """Judge one case's draws: a certain failure, or a p-value for the family-wise step.
+
+    >>> z = np.array([2.0, 1.0, 0.0, -1.0])
+    >>> v = judge_draws("top-p", z, {"temperature": 1.0, "p": 0.5, "min_tokens_to_keep": 1}, np.array([0, 0, 3]), "float32")
+    >>> v.status, v.fault, v.details["token"]
+    ('fail', 'outside-support', 3)
+    >>> judge_draws("top-p", z, {"temperature": 1.0, "p": 0.5, "min_tokens_to_keep": 1}, np.zeros(50, int), "float32").pvalue
+    1.0
+    """
+    if method in MIROSTAT:
+        return _judge_mirostat(method, row, params, tokens, dtype, options, seed)
+    s = support(method, row, params, dtype, options)
+    v = _certain(s, tokens, seed)
+    if v is not None:
+        fits = _alternative_fits(s, tokens)
+        if "untruncated" in fits:
+            v.message += ". Diagnosis: untruncated: " + DRAW_FAULTS["untruncated"]
+            v.details["diagnosis"] = ["untruncated"]
+        return v
+    if not s.claim:
+        return DrawVerdict("untested", "the dtype's error bound is unbounded on this row: no kept set is claimed", certified=s.certified)
+    fits = {}
+    for c in s.counts:
+        nul = s.null(c, tokens)
+        if nul is None:
+            continue
+        counts, q = nul
+        bins = gof.pool_bins(q, tokens.size)
+        fits[c] = (gof.gof_pvalue(np.array([counts[b].sum() for b in bins]), np.array([q[b].sum() for b in bins])), bins, counts, q)
+    details: dict[str, Any] = {"admissible_k": list(s.counts)[:16], "expected_k": s.ref_k, "draws": int(tokens.size)}
+    if not fits:  # band tokens beyond every prefix: a near-tie swap; no single kept set to test
+        return DrawVerdict("untested", "draws include near-tied tokens of the admissible band beyond every prefix kept set; no distribution to test",
+                           certified=s.certified, admissible="near-tie swap", details=details)
+    best_c = max(fits, key=lambda c: fits[c][0].pvalue)
+    fit, bins, counts, q = fits[best_c]
+    pvalue = fit.pvalue  # intersection-union: reject only if every admissible distribution is rejected
+    ref_fit = fits.get(s.ref_k)
+    details.update(pvalue=pvalue, test=fit.test, l1=fit.l1, bins=fit.bins, best_k=best_c)
+    w = bins[fit.worst]
+    worst_tokens = [int(s.order[j]) for j in range(s.order.size) if s.block[j] in w][:8]
+    details.update(worst_bin_tokens=worst_tokens, worst_observed=fit.observed, worst_expected=fit.expected)
+    band = "" if best_c == s.ref_k and (ref_fit is not None) else f"fits kept count {best_c} (admissible) better than the reference's {s.ref_k}"
+    v = DrawVerdict("tested", "", pvalue=pvalue, certified=s.certified, admissible=band, details=details)
+    v.fault, v.message = _diagnose(s, tokens, fit, worst_tokens, best_c)
+    if ref_fit is None:  # say first why the reference's own kept set is out: tokens beyond it were drawn
+        pos = s.position()[tokens]
+        beyond = np.flatnonzero(s.block[pos] > s.block[s.ref_k - 1])
+        toks = sorted({int(tokens[j]) for j in beyond})
+        details.update(beyond_reference=toks[:16], beyond_reference_draws=int(beyond.size))
+        v.message = (f"{beyond.size} draw(s) of token(s) {toks[:8]} beyond the reference's {s.ref_k} kept token(s) "
+                     f"(inside the {dtype} admissible band, untruncated p = {_fmt_prob(s.probs[toks[0]])}), and no admissible "
+                     f"kept set fits the draws; closest fit (kept {best_c}): " + v.message)
+    return v
+
+
+def _diagnose(s: Support, tokens, fit: gof.Fit, worst_tokens, c) -> tuple[str, str]:
+    fits = _alternative_fits(s, tokens)
+    sd = math.sqrt(max(fit.expected * (1 - fit.expected / tokens.size), 1e-300))
+    where = f"tokens {worst_tokens}" if len(worst_tokens) > 1 else f"token {worst_tokens[0]}"
+    what = f"{where}: drawn {fit.observed} times in {tokens.size}, expected {fit.expected:.1f} (sd {sd:.1f}) under the exact kept distribution"
+    for name in ("off-by-one", "unnormalised"):
+        if name in fits:
+            return name, f"{what}. Diagnosis: {name}: {DRAW_FAULTS[name]}"
+    if fit.observed == 0 and fit.expected >= 20:
+        return "never-drawn", f"{what}. Diagnosis: never-drawn: {DRAW_FAULTS['never-drawn']}"
+    if fit.test == "binomial":
+        name = "excess-token" if fit.observed > fit.expected else "deficit-token"
+        return name, f"{what}. Diagnosis: {name}: {DRAW_FAULTS[name]}"
+    return "distribution", f"L1 distance {fit.l1:.4g} over {fit.bins} bins; worst {what}"
+
+
+# ---- mirostat: a sequence, replayed ------------------------------------------------------------
+def _judge_mirostat(method, row, params, tokens, dtype, options, seed) -> DrawVerdict:
+    m = get_method(method)
+    row64 = np.asarray(row, dtype=np.float64)
+    tau = float(params["temperature"])
+    st = _Stats(row64, tau)
+    st.dtype = dtype
+    prm = {k: v for k, v in params.items() if k != "u"}
+    mu = prm.get("mu")
+    mu = 2.0 * prm["tau"] if mu is None or (isinstance(mu, float) and math.isnan(mu)) else float(mu)
+    probs = reference.softmax(row64, tau)
+    pf = _float_probs(probs)
+    b = m.bounds(st, row64, dtype, options)
+    scale = max((v for v in b.values() if math.isfinite(v)), default=0.0)
+    rng = np.random.default_rng([int(seed), 0x706974])
+    pits: list[float] = []
+    skipped = 0
+    certified = True
+    u_guess = 0.5
+    stopped = None
+    # exact ties, and near-ties within the dtype's logit bound (a float port may order them either
+    # way), form blocks that stand for any of their tokens
+    tol = m.member_tolerance(st, b, dtype, options)
+    gaps = st.values[:-1] - st.values[1:]
+    block = np.concatenate([[0], np.cumsum(gaps > (tol if math.isfinite(tol) else np.inf))]).astype(np.int64) if st.n else np.zeros(0, np.int64)
+    pos = np.full(row64.size, -1, dtype=np.int64)
+    pos[st.order] = np.arange(st.n)
+    for t, x in enumerate(tokens):
+        x = int(x)
+        step = dict(prm, mu=mu, u=u_guess)
+        ref = m.reference(row64, step, options)
+        certified &= ref.certified
+        kept = [int(i) for i in ref.kept]
+        counts = {ref.k}
+        if not (ref.margin > 10 * scale):  # near a boundary: ask the band which counts a float port may use
+            adm, _ = m.admissible(st, row64, step, ref, b, options)
+            counts = set(range(1, st.n + 1)) if adm is None else set(adm) | {ref.k}
+        last = block[max(counts) - 1]  # ties and near-ties with the last admissible kept value are free
+        if not (0 <= x < len(probs)) or pos[x] < 0 or block[pos[x]] > last:
+            p_full = probs[x] if 0 <= x < len(probs) else 0
+            msg = (f"step {t} (seed {seed}, mu = {mu!r} bits replayed from the port's own tokens) drew token {x}, outside every admissible "
+                   f"kept set ({ref.k} kept): truncated probability 0 (exactly); untruncated p = {_fmt_prob(p_full)}")
+            return DrawVerdict("fail", msg, "outside-support", pvalue=0.0, certified=certified,
+                               details={"token": x, "draw_index": t, "seed": seed, "mu": mu, "untruncated_p": float(p_full)})
+        # x's exact-tie block within the reference's kept prefix stands for x (a tie may be broken any way)
+        bx = block[pos[x]]
+        inside = [j for j in range(ref.k) if block[j] == bx]
+        if not inside or len(counts) > 1:
+            skipped += 1
+            if not inside:  # the port's kept set differs (admissibly): its state update is not the reference's
+                stopped = t
+                break
+        # the exact CDF interval of x's block in the kept set; the reference's update for a token of it
+        pk = pf[kept]
+        cum = np.concatenate([[0.0], np.cumsum(pk / pk.sum())])
+        lo, hi = inside[0], inside[-1] + 1
+        if len(counts) == 1:
+            pits.append(float(cum[lo] + rng.random() * (cum[hi] - cum[lo])))
+        rep = kept[lo]
+        u_mid = float(min((cum[lo] + cum[lo + 1]) / 2, np.nextafter(1.0, 0.0)))
+        if ref.token != rep:
+            ref = m.reference(row64, dict(prm, mu=mu, u=u_mid), options)
+        if ref.token != rep:  # the midpoint of the token's interval must select it; anything else is a tie of rounding
+            stopped = t
+            break
+        u_guess = u_mid
+        mu = float(ref.mu)
+    details = {"draws": int(tokens.size), "tested_steps": len(pits), "skipped_steps": skipped, "replay_stopped_at": stopped}
+    if len(pits) < 2:
+        return DrawVerdict("untested", "no step with a single admissible kept set to test", certified=certified, details=details)
+    p, D = gof.ks_uniform_pvalue(np.array(pits))
+    details.update(pvalue=p, test="KS-PIT", ks=D)
+    msg = f"probability integral transforms of {len(pits)} steps: KS distance {D:.4g} from uniform"
+    return DrawVerdict("tested", msg, "distribution", pvalue=p, certified=certified, details=details)
+
+
+# ---- ports --------------------------------------------------------------------------------------
+def _port_params(method: str, params: dict[str, float]) -> dict[str, Any]:
+    prm = port_params({k: v for k, v in params.items() if k != "u"})
+    if method in MIROSTAT and "mu" in prm and isinstance(prm["mu"], float) and math.isnan(prm["mu"]):
+        prm["mu"] = None
+    return prm
+
+
+def _tokens(raw: Any, n: int, vocab: int) -> np.ndarray:
+    raw = _to_numpy(raw)
+    if raw is None:
+        raise OutputFault("bad-output", f"returned None, expected {n} token ids")
+    arr = np.asarray(raw) if isinstance(raw, (list, tuple, np.ndarray)) else None
+    if arr is None:
+        raise OutputFault("bad-output", f"returned {type(raw).__name__}, expected a sequence of {n} token ids")
+    if arr.dtype.kind not in "iu" and not (arr.size == 0 and arr.dtype.kind == "f"):
+        raise OutputFault("bad-output", f"returned token ids of dtype {arr.dtype}, expected integers")
+    arr = arr.reshape(-1) if arr.ndim == 2 and 1 in arr.shape else arr
+    if arr.shape != (n,):
+        raise OutputFault("bad-output", f"returned {arr.shape} token ids, expected ({n},)")
+    bad = np.flatnonzero((arr < 0) | (arr >= vocab))
+    if bad.size:
+        raise OutputFault("bad-output", f"token id {int(arr[bad[0]])} (draw {int(bad[0])}) is outside 0..{vocab - 1}")
+    return arr.astype(np.int64)
+
+
+class DrawsPort:
+    """Base: ``draw(method, rows, params, n, seeds, dtype)`` returns one :class:`Outcome` per row,
+    its value the ``n`` token ids."""
+
+    name = "port"
+
+    def draw(self, method: str, rows: list[np.ndarray], params: list[dict], n: int, seeds: list[int], dtype: str = "float64") -> list[Outcome]:
+        raise NotImplementedError  # pragma: no cover
+
+    def close(self) -> None:
+        """Release the port's resources."""
+
+
+class InProcessDrawsPort(DrawsPort):
+    """A Python draws callable, called in this process (with its batched form when it has one)."""
+
+    def __init__(self, fn: Callable, name: str, batched: Callable | None = None, timeout: float | None = 60.0):
+        self.fn, self.name, self.batched_fn, self.timeout = fn, name, batched, timeout
+
+    def _one(self, method, row, params, n, seed) -> Outcome:
+        original = row.copy()
+        prm = _port_params(method, params)
+        t0 = time.perf_counter()
+        try:
+            with _Alarm(self.timeout):
+                raw = self.fn(row, prm.pop("temperature"), n, seed, **prm)
+        except PortTimeout:
+            return Outcome(fault="timeout", message=f"no answer within {self.timeout:g} s")
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - any error of the port is a verdict
+            return Outcome(fault="raised", message=f"{type(exc).__name__}: {exc}")
+        elapsed = time.perf_counter() - t0
+        if not _same(row, original):
+            return Outcome(fault="mutated-input", message="the port modified its input logits in place", elapsed=elapsed)
+        try:
+            return Outcome(value=_tokens(raw, n, row.shape[-1]), elapsed=elapsed)
+        except OutputFault as exc:
+            return Outcome(fault=exc.fault, message=exc.message, elapsed=elapsed)
+
+    def _batch(self, method, rows, params, n, seeds) -> list[Outcome] | None:
+        stacked = np.stack(rows)
+        original = stacked.copy()
+        prms = [_port_params(method, p) for p in params]
+        cols = {k: np.array([p[k] for p in prms], dtype=np.int64 if k in INT_PARAMS else np.float64) for k in prms[0]}
+        try:
+            with _Alarm(self.timeout):
+                raw = self.batched_fn(stacked, cols.pop("temperature"), n, np.array(seeds, dtype=np.int64), **cols)
+            if not _same(stacked, original):
+                return None
+            arr = np.asarray(_to_numpy(raw))
+            if arr.shape != (len(rows), n):
+                return None
+            return [Outcome(value=_tokens(arr[i], n, stacked.shape[-1])) for i in range(len(rows))]
+        except KeyboardInterrupt:
+            raise
+        except BaseException:  # noqa: BLE001 - fall back to single rows to attribute the fault
+            return None
+
+    def draw(self, method, rows, params, n, seeds, dtype="float64"):
+        if self.batched_fn is not None and len(rows) > 1 and len({r.shape for r in rows}) == 1 and method not in MIROSTAT:
+            out = self._batch(method, rows, params, n, seeds)
+            if out is not None:
+                return out
+        return [self._one(method, r, p, n, s) for r, p, s in zip(rows, params, seeds)]
+
+
+class ExecDrawsPort(SubprocessPort, DrawsPort):
+    """A program speaking the JSON Lines protocol, asked for draws (``"draws"``, ``"seed"``)."""
+
+    def _draw_one(self, method, row, params, n, seed, dtype) -> Outcome:
+        if self.proc is None or self.proc.poll() is not None:
+            self._stop()
+            self._start()
+        self.counter += 1
+        rid = f"d{self.counter}"
+        prm = {k: v for k, v in params.items() if k != "u" and not (isinstance(v, float) and math.isnan(v))}
+        request = {"id": rid, "method": method, "dtype": dtype, "logits": hex_list(row), "params": params_to_json(prm), "draws": int(n), "seed": int(seed)}
+        t0 = time.perf_counter()
+        try:
+            self.proc.stdin.write((json.dumps(request, separators=(",", ":")) + "\n").encode())
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            return self._crash_outcome(t0)
+        deadline = None if not self.timeout else time.monotonic() + self.timeout
+        try:
+            line = self._readline(deadline)
+        except PortTimeout:
+            self._stop()
+            return Outcome(fault="timeout", message=f"no answer within {self.timeout:g} s (the port process was killed and restarted)")
+        if line is None:
+            return self._crash_outcome(t0)
+        try:
+            obj = json.loads(line)
+            if not isinstance(obj, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            self._stop()
+            return Outcome(fault="protocol-error", message=f"answer is not a JSON object: {line[:120]!r}")
+        if obj.get("id") != rid:
+            self._stop()
+            return Outcome(fault="protocol-error", message=f"answer id {obj.get('id')!r} does not match request id {rid!r}")
+        if "error" in obj:
+            return Outcome(fault="raised", message=str(obj["error"]))
+        if "tokens" not in obj:
+            return Outcome(fault="bad-output", message="a draws answer needs 'tokens' (a list of token ids)")
+        toks = obj["tokens"]
+        if not isinstance(toks, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in toks):
+            return Outcome(fault="bad-output", message="'tokens' must be a list of integer token ids")
+        try:
+            return Outcome(value=_tokens(np.array(toks, dtype=np.int64), n, row.shape[-1]), elapsed=time.perf_counter() - t0)
+        except OutputFault as exc:
+            return Outcome(fault=exc.fault, message=exc.message)
+
+    def draw(self, method, rows, params, n, seeds, dtype="float64"):
+        return [self._draw_one(method, r, p, n, s, dtype) for r, p, s in zip(rows, params, seeds)]
+
+
+def open_draws_port(spec: str, timeout: float | None = 60.0) -> DrawsPort:
+    """Open a draws port: ``exec:COMMAND ...`` or ``module:callable`` / ``file.py:callable`` (in
+    process). (``engine:NAME``, a built-in token-level engine, is opened by the command line.)
+
+    >>> open_draws_port("ees_theory.harness.draws:case_seed").name
+    'ees_theory.harness.draws:case_seed'
+    """
+    if timeout is not None and (not math.isfinite(timeout) or timeout <= 0):
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if spec.startswith("exec:"):
+        command = shlex.split(spec[len("exec:"):])
+        return ExecDrawsPort(command, spec, timeout)
+    fn = load_callable(spec)
+    return InProcessDrawsPort(fn, spec, _find_batched(fn, spec), timeout)
+
+
+# ---- a run -----------------------------------------------------------------------------------
+def draws_repro_line(port_spec: str, case: Case, dtype: str, options: Options, n: int, seed: int) -> str:
+    """A shell line that re-runs exactly this case's draws.
+
+    >>> c = Case("x", "top-k", "hand", np.array([1.0, 0.0]), {"temperature": 1.0, "k": 1.0})
+    >>> draws_repro_line("m:f", c, "float32", Options(), 100, 7)[:77]
+    'ees-theory check m:f --method top-k --dtype float32 --draws 100 --draw-seed 7'
+    """
+    payload = json.dumps({"logits": hex_list(case.logits), "params": params_to_json(case.params)}, separators=(",", ":"))
+    parts = ["ees-theory", "check", shlex.quote(port_spec), "--method", case.method, "--dtype", dtype, "--draws", str(n), "--draw-seed", str(seed)]
+    if options.accumulate != "input":
+        parts += ["--accumulate", options.accumulate]
+    if options.rule != "first-exclusive":
+        parts += ["--rule", options.rule]
+    if options.policy != "paper":
+        parts += ["--policy", options.policy]
+    parts += ["--case", shlex.quote(payload)]
+    return " ".join(parts)
+
+
+@dataclass
+class DrawsReport:
+    """The outcome of a draws run: one record per case, the plan, and the verdict ``ok``."""
+
+    port: str
+    method: str
+    dtype: str
+    options: Options
+    draws: int
+    alpha: float
+    plan: dict
+    records: list = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(r["status"] == "fail" for r in self.records)
+
+    def counts(self) -> dict:
+        out = {s: 0 for s in ("pass", "admissible", "fail", "untested")}
+        for r in self.records:
+            out[r["status"]] += 1
+        out["certain"] = sum(1 for r in self.records if r["status"] == "fail" and r.get("certain"))
+        out["statistical"] = out["fail"] - out["certain"]
+        return out
+
+    def header(self) -> str:
+        pl = self.plan
+        lines = [
+            f"ees-theory check (draws): port {self.port}, method {self.method}, dtype {self.dtype}, policy {self.options.policy}",
+            f"  {len(self.records)} case(s), {self.draws} draws each; family-wise false-alarm rate {self.alpha:g} (Holm over the tested cases)",
+            "  " + pl["statement"],
+        ]
+        return "\n".join(lines)
+
+    def text(self) -> str:
+        c = self.counts()
+        out = [self.header(), ""]
+        for r in self.records:
+            if r["status"] == "fail":
+                out.append(f"FAIL {r['case']} [{r['fault']}] ({r['family']}, V={r['vocab']}): {r['message']}")
+                if r.get("pvalue") is not None and not r.get("certain"):
+                    out.append(f"     p-value {r['pvalue']:.3g} <= Holm threshold {r.get('threshold', float('nan')):.3g}")
+                sh = r.get("shrunk")
+                if sh:
+                    out.append(f"     shrunk to V={sh['vocab']}: {sh['message']}")
+                out.append(f"     reproduce: {r['repro'] if not sh else sh['repro']}")
+        for r in self.records:
+            if r["status"] == "untested":
+                out.append(f"untested {r['case']}: {r['message']}")
+        verdict = "conforms" if self.ok else "does not conform"
+        out.append(
+            f"{verdict}: {len(self.records)} cases: {c['pass']} passed, {c['admissible']} admissible, {c['fail']} failed "
+            f"({c['certain']} certain, {c['statistical']} statistical), {c['untested']} untested"
+        )
+        return "\n".join(out)
+
+
+def plan_statement(method: str, draws: int, alpha: float, cases: int, tv: float, power: float) -> dict:
+    """The sample-size plan and its statement for the report header.
+
+    >>> plan_statement("top-p", 1000, 1e-6, 1, 0.02, 0.99)["detectable_tv"] > 0.1
+    True
+    """
+    level = alpha / max(cases, 1)
+    if method in MIROSTAT:
+        beta = 1 - power
+        d = math.sqrt(math.log(2 / level) / (2 * draws)) + math.sqrt(math.log(1 / beta) / (2 * draws))
+        return {"level": level, "detectable_ks": d, "statement":
+                f"mirostat: KS test of the probability integral transforms; with {draws} steps a KS distance >= {d:.3g} is detected "
+                f"with power >= {power:g} at the per-case level {level:.3g} (DKW-Massart)"}
+    d = gof.detectable_tv(draws, power, level)
+    planned = gof.plan_draws(tv, power, level)
+    return {"level": level, "detectable_tv": d, "planned_draws": planned, "statement":
+            f"plan: {planned} draws per case detect total variation >= {tv:g} (on <= {gof.MAX_BINS} bins) with power >= {power:g} "
+            f"at the per-case level {level:.3g}; with {draws} draws the detectable total variation is {d:.3g}"}
+
+
+def check_draws(
+    port: DrawsPort | str,
+    method: str,
+    dtype: str = "float64",
+    *,
+    cases: Sequence[Case] | None = None,
+    examples: int = 20,
+    vectors: bool = True,
+    draws: int | None = None,
+    seed: int = 0,
+    draw_seed: int | None = None,
+    alpha: float = 1e-6,
+    tv: float = 0.02,
+    power: float = 0.99,
+    options: Options = Options(),
+    shrink: bool = True,
+    families: Sequence[str] | None = None,
+    journal: str | None = None,
+    progress: Callable | None = None,
+) -> DrawsReport:
+    """Judge a draws port on ``cases`` (default: the golden vectors and ``examples`` generated
+    cases of ``method``): certain failures first, then the statistics, Holm at ``alpha``.
+
+    ``draws=None`` plans the number per case from ``tv`` and ``power`` (mirostat:
+    ``MIROSTAT_DRAWS`` steps). ``draw_seed`` fixes the seed of every case (a reproduction);
+    otherwise case ``i`` draws with :func:`case_seed` ``(seed, i)``.
+    """
+    from . import plan as plan_cases
+
+    get_method(method)
+    if method not in ("ees",) and not isinstance(get_method(method), Truncation):
+        raise ValueError(f"the draws judge takes ees or a truncation sampler, not {method!r} (it returns a temperature)")
+    for name, x in (("alpha", alpha), ("power", power)):
+        if not (isinstance(x, (int, float)) and 0 < x < 1):
+            raise ValueError(f"{name} must lie in (0, 1), got {x!r}")
+    if not (isinstance(tv, (int, float)) and 0 < tv <= 1):
+        raise ValueError(f"tv must lie in (0, 1], got {tv!r}")
+    if draws is not None and (isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1):
+        raise ValueError(f"draws must be a positive int, got {draws!r}")
+    if cases is None:
+        cases = plan_cases(method, dtype, vectors=vectors, examples=examples, seed=seed, families=families)
+    cases = [c for c in cases if dtype in c.dtypes]
+    if draws is None:
+        draws = MIROSTAT_DRAWS if method in MIROSTAT else gof.plan_draws(tv, power, alpha / max(len(cases), 1))
+    draws = int(draws)
+    pl = plan_statement(method, draws, alpha, len(cases), tv, power)
+    spec = port if isinstance(port, str) else port.name
+    p = open_draws_port(port) if isinstance(port, str) else port
+    report = DrawsReport(spec, method, dtype, options, draws, alpha, pl)
+    refused: dict[int, str] = {}
+    if method != "ees":  # a case outside the policy's parameter domain is not run (counted as untested)
+        from ..reference.truncation import check_params
+
+        for i, c in enumerate(cases):
+            try:
+                prm = _port_params(method, {k: v for k, v in c.params.items() if k != "temperature"})
+                if method in MIROSTAT:
+                    prm["u"] = 0.5  # a draws port draws its own uniforms; any u validates the rest
+                check_params(method, options.policy, prm)
+            except (ValueError, TypeError) as exc:
+                refused[i] = f"outside the {options.policy} policy's domain: {exc}"
+    verdicts = []
+    seeds = [draw_seed if draw_seed is not None else case_seed(seed, i) for i in range(len(cases))]
+    try:
+        batch = 16
+        for start in range(0, len(cases), batch):
+            idx = [i for i in range(start, min(start + batch, len(cases))) if i not in refused]
+            chunk = [cases[i] for i in idx]
+            rows = [c.row(dtype) for c in chunk]
+            outs = p.draw(method, rows, [c.params for c in chunk], draws, [seeds[i] for i in idx], dtype) if chunk else []
+            by_index = dict(zip(idx, zip(chunk, rows, outs)))
+            for i in range(start, min(start + batch, len(cases))):
+                if i in refused:
+                    verdicts.append(DrawVerdict("untested", refused[i]))
+                    continue
+                c, row, out = by_index[i]
+                sd = seeds[i]
+                if out.fault:
+                    v = DrawVerdict("fail", out.message, out.fault, pvalue=0.0)
+                else:
+                    try:
+                        v = judge_draws(method, row, c.params, out.value, dtype, options, sd)
+                    except (ValueError, TypeError) as exc:  # the reference refuses the case
+                        v = DrawVerdict("untested", f"the reference refuses this case: {exc}")
+                verdicts.append(v)
+                if progress:
+                    progress(len(verdicts), len(cases))
+        rejected = gof.holm([v.pvalue if v.status == "tested" else math.nan for v in verdicts], alpha)
+        tested = sorted((v.pvalue, i) for i, v in enumerate(verdicts) if v.status == "tested")
+        thresholds = {i: alpha / (len(tested) - r) for r, (_, i) in enumerate(tested)}
+        for i, (c, v) in enumerate(zip(cases, verdicts)):
+            rec = {"kind": "case", "case": c.id, "family": c.family, "vocab": c.vocab, "params": params_to_json(c.params),
+                   "seed": seeds[i], "draws": draws, "certified": v.certified, "details": v.details, "pvalue": None if math.isnan(v.pvalue) else v.pvalue}
+            if v.status == "fail":
+                rec.update(status="fail", fault=v.fault, message=v.message, certain=True)
+            elif v.status == "tested" and rejected[i]:
+                rec.update(status="fail", fault=v.fault, message=v.message, certain=False, threshold=thresholds[i])
+            elif v.status == "tested":
+                rec.update(status="admissible" if v.admissible else "pass", fault=None, message=v.admissible)
+            else:
+                rec.update(status="untested", fault=None, message=v.message)
+            if rec["status"] == "fail":
+                rec["repro"] = draws_repro_line(spec, c, dtype, options, draws, seeds[i])
+                if c.vocab <= 4096:
+                    rec["logits"] = hex_list(c.logits)
+                if shrink and rec["fault"] not in ("timeout", "crashed"):
+                    _attach_shrunk(rec, p, spec, c, dtype, options, draws, seeds[i], v, rec.get("threshold"))
+            report.records.append(rec)
+    finally:
+        if isinstance(port, str):
+            p.close()
+    if journal:
+        with open(journal, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps({"kind": "header", "format": "ees-theory-draws/1", "port": spec, "method": method, "dtype": dtype,
+                                 "policy": options.policy, "draws": draws, "alpha": alpha, "plan": pl}) + "\n")
+            for rec in report.records:
+                fh.write(json.dumps(_jsonable(rec)) + "\n")
+            fh.write(json.dumps({"kind": "summary", "ok": report.ok, **report.counts()}) + "\n")
+    return report
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(x) else str(float(x))
+    if isinstance(x, np.bool_):
+        return bool(x)
+    return x
+
+
+def _attach_shrunk(rec, port, spec, case, dtype, options, draws, seed, verdict, threshold) -> None:
+    """Shrink a failing case: the same fault, and for a statistical one a p-value still at or below
+    the threshold it failed at."""
+    from .methods import Verdict
+    from .shrink import shrink_case
+
+    def judge(candidate: Case) -> Verdict:
+        row = candidate.row(dtype)
+        out = port.draw(case.method, [row], [candidate.params], draws, [seed], dtype)[0]
+        if out.fault:
+            return Verdict("fail", out.message, out.fault)
+        v = judge_draws(case.method, row, candidate.params, out.value, dtype, options, seed)
+        failed = v.status == "fail" or (v.status == "tested" and threshold is not None and v.pvalue <= threshold)
+        return Verdict("fail" if failed else "pass", v.message, v.fault)
+
+    small, sv, _ = shrink_case(None, case, dtype, options, rec["fault"], max_calls=40, max_seconds=20.0, judge=judge)
+    if sv is not None and small.vocab < case.vocab or (sv is not None and small.params != case.params):
+        rec["shrunk"] = {"vocab": small.vocab, "logits": hex_list(small.logits), "params": params_to_json(small.params),
+                         "message": sv.message, "repro": draws_repro_line(spec, small, dtype, options, draws, seed)}

@@ -1,0 +1,74 @@
+"""Token-level engine rows: registered in the matrix as form "draws", runnable, reachable from
+the command line as engine:NAME:METHOD with --draws."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ees_theory.engines import draws as ed
+from ees_theory.engines.registry import run_row
+from ees_theory.engines.table import rows
+
+
+def test_every_token_level_engine_is_a_draws_row():
+    got = {(r.engine, r.method) for r in rows() if r.form == "draws"}
+    for engine, (_, methods, _, _) in ed.ENGINES.items():
+        assert {(ed.ROW_NAMES[engine], m) for m in methods} <= got
+    assert ("vllm-sampler", "top-p") in got and ("flashinfer-sampler", "top-k") in got
+
+
+def test_gpu_sampler_rows_say_why_they_do_not_run():
+    row = next(r for r in rows() if r.engine == "flashinfer-sampler" and r.method == "top-p")
+    res = run_row(row, "float32")
+    assert res.verdict == "not-run" and "CUDA" in res.reason
+
+
+def test_the_exponential_race_conforms_on_a_few_cases():
+    r = ed.run_draws_row("exponential-race", "min-p", "float32", examples=3, draws=3000, shrink=False)
+    assert r.ok and r.counts()["pass"] >= 3
+
+
+def test_a_draws_row_result_carries_counts_and_the_plan():
+    row = next(r for r in rows() if r.engine == "exponential-race" and r.method == "top-k")
+    res = row.runner(row, "float32", examples=2, seed=1)
+    assert res.form == "draws" and res.verdict == "conforms"
+    assert res.cases == res.passed + res.admissible + res.failed + res.skipped
+    assert "detectable total variation" in res.reason
+
+
+def test_llama_cpp_chain_ending_in_dist_draws_inside_the_kept_set():
+    pytest.importorskip("llama_cpp")
+    fn = ed.factory("llama.cpp", "top-k", "float32")
+    z = np.array([2.0, 1.5, 1.0, 0.5, 0.0], dtype=np.float32)
+    tokens = fn(z, 1.0, 2000, 7, k=2)
+    assert set(tokens.tolist()) == {0, 1}
+    assert np.array_equal(tokens, fn(z, 1.0, 2000, 7, k=2))  # the seed fixes the draws
+
+
+def test_factory_refuses_what_an_engine_cannot_do():
+    with pytest.raises(ValueError, match="no token-level engine"):
+        ed.factory("nope", "top-k", "float32")
+    with pytest.raises(ValueError, match="bfloat16"):
+        ed.factory("exponential-race", "top-k", "bfloat16")
+
+
+def test_command_line_runs_a_token_level_engine():
+    res = subprocess.run([sys.executable, "-m", "ees_theory", "check", "engine:exponential-race:top-p", "--method", "top-p",
+                          "--dtype", "float32", "--draws", "2000", "--examples", "2", "--vectors", "none"],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "port engine:exponential-race:top-p" in res.stdout and "conforms" in res.stdout
+
+
+def test_llama_cpp_mirostat_breaks_an_exact_tie_freely():
+    # a uniform row: llama.cpp's mirostat v2 keeps one token of the tie, any one; that is admissible
+    pytest.importorskip("llama_cpp")
+    from ees_theory.harness.draws import judge_draws
+    from ees_theory.harness.methods import Options
+
+    z = np.zeros(64, dtype=np.float32)
+    tokens = ed.factory("llama.cpp", "mirostat-v2", "float32")(z, 1.0, 100, 5, tau=2.0, eta=0.1)
+    v = judge_draws("mirostat-v2", z, {"temperature": 1.0, "tau": 2.0, "eta": 0.1}, tokens, "float32", Options(policy="llama.cpp"), 5)
+    assert v.status == "tested" and v.pvalue > 1e-6

@@ -702,7 +702,7 @@ def check_draws(
     *,
     cases: Sequence[Case] | None = None,
     examples: int = 20,
-    vectors: bool = True,
+    vectors: bool | str = True,
     draws: int | None = None,
     seed: int = 0,
     draw_seed: int | None = None,

@@ -262,7 +262,7 @@ def _alternative_fits(s: Support, tokens: np.ndarray) -> list[str]:
     if np.any(pos < 0):
         return found
     alts = {}
-    if k < n:
+    if k < n and tokens.size * (1.0 - s.p[:k].sum() / s.p.sum()) >= 10:  # only where the cut-off mass shows
         alts["untruncated"] = s.p / s.p.sum()
     if k >= 2:
         q = s.p[:k] / s.p[:k].sum()

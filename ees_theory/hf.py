@@ -155,7 +155,7 @@ class DynaTempLogitsWarper(_Base):
 
     def __call__(self, input_ids: torch.LongTensor | None, scores: torch.FloatTensor) -> torch.FloatTensor:
         if scores.shape[-1] <= 1:  # llama.cpp applies nothing to a single candidate
-            return scores.clone()
+            return et_torch._core.check_logits(scores, "scores").clone()  # but NaN, +inf or an empty row is an error
         T = et_torch.dynatemp_temperature(scores, self.temp, self.delta, self.exponent, self.accumulate).clamp(min=0)
         out = et_torch.apply_temperature(scores, T, greedy="first", filter_value=self.filter_value)
         return _greedy_keep_at_least(scores, out, T, self.min_tokens_to_keep)

@@ -110,3 +110,29 @@ def test_a_wrong_bf16_temperature_fails_instead_of_being_admissible():
     params = {"temp": 1.0, "delta": 0.5, "exponent": 1.0}
     v = judge("dynatemp", z.astype(np.float32), params, 5.0, "bfloat16", Options(accumulate="input"))  # T_max is 1.5
     assert math.isfinite(v.details["row_bound"]) and v.status == "fail", v.message
+
+
+def test_a_temperature_in_the_subnormal_range_is_enclosed_and_below_it_no_claim_is_made():
+    z = np.array([3.0, 1.0, 0.5, -2.0])
+    for tau in (1e-6, 2.0**-20):  # float16 subnormals: 1e-6 rounds with an absolute error
+        b = ees_band(z, tau, "float16", "input")
+        for r in reference.exact_curve(z, tau, dps=30)[1:]:
+            assert b.lo[r.k - 1] <= float(r.hbar - r.P) <= b.hi[r.k - 1]
+    b = ees_band(z, 1e-9, "float16", "input")  # rounds to 0 in float16: no claim, never a false one
+    assert np.all(np.isinf(b.lo[1:])) and np.all(np.isinf(b.hi[1:]))
+
+
+def test_cli_strict_turns_an_exact_tie_into_a_failure(tmp_path, capsys):
+    from ees_theory.cli import main
+
+    port = tmp_path / "tieport.py"
+    port.write_text("import numpy as np\ndef ees(z, t):\n    m = np.isfinite(z)\n    m[np.flatnonzero(m)[-1]] = m.sum() < 3\n    return m\n")
+    vec = tmp_path / "v.jsonl"
+    vec.write_text('{"id": "tie3", "method": "ees", "logits": ["0x0p+0", "0x0p+0", "0x0p+0"], "params": {"temperature": "0x1p+0"}}\n')
+    args = ["check", f"{port}:ees", "--method", "ees", "--dtype", "float32", "-n", "0", "--vectors", str(vec), "--in-process"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "exact ties decided by rounding: 1 case(s)" in out and "CONFORMS" in out
+    assert main(args + ["--strict"]) == 1
+    out = capsys.readouterr().out
+    assert "[exact-tie]" in out and "--strict" in out

@@ -20,16 +20,58 @@ def parse_inline(text: str) -> list[str]:
     return [t for t in text.replace(",", " ").split() if t]
 
 
+#: the largest input file read (bytes): a row of 2**24 float64 logits, as .npy or as JSON text
+MAX_FILE_BYTES = 1 << 29
+
+
+def _load_npy(p: Path) -> np.ndarray:
+    # the header is read and checked against the file's size before any data is allocated,
+    # so a header that claims a huge shape is refused, not obeyed
+    size = p.stat().st_size
+    with open(p, "rb") as fh:
+        try:
+            version = np.lib.format.read_magic(fh)
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = read(fh)
+        except (ValueError, OSError, SyntaxError, TypeError) as exc:
+            raise ValueError(f"{p}: not a valid .npy file ({exc})") from None
+        if dtype.hasobject:
+            raise ValueError(f"{p}: holds Python objects, not numbers")
+        claimed = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        if claimed > size - fh.tell():
+            raise ValueError(f"{p}: its header claims shape {shape} of {dtype} ({claimed} bytes), but the file holds only {size - fh.tell()} bytes of data")
+    return np.load(p, allow_pickle=False)
+
+
 def load_file(path: str) -> tuple[str, Any]:
     """Load a row from ``.npy`` (logits) or ``.json`` (a list of logits, or an object with a
-    ``"logits"`` or ``"probs"`` key). Returns ``(kind, values)``."""
+    ``"logits"`` or ``"probs"`` key). Returns ``(kind, values)``.
+
+    >>> load_file(".")
+    Traceback (most recent call last):
+    ...
+    ValueError: . is a directory, not a .npy or .json file
+    """
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"no such file: {path}")
+    if p.is_dir():
+        raise ValueError(f"{path} is a directory, not a .npy or .json file")
+    if not p.is_file():
+        raise ValueError(f"{path} is not a regular file")
+    if p.stat().st_size > MAX_FILE_BYTES:
+        raise ValueError(f"{path} is larger than {MAX_FILE_BYTES} bytes: not one row")
     if p.suffix == ".npy":
-        return "logits", np.load(p, allow_pickle=False)
+        return "logits", _load_npy(p)
     if p.suffix == ".json":
-        data = json.loads(p.read_text())
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except RecursionError:
+            raise ValueError(f"{path}: JSON nested too deeply (a row is a flat list)") from None
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{path}: not UTF-8 text ({exc})") from None
+        except ValueError as exc:
+            raise ValueError(f"{path}: not valid JSON ({exc})") from None
         if isinstance(data, list):
             return "logits", data
         if isinstance(data, dict):

@@ -114,6 +114,8 @@ def run(args) -> int:
         raise ValueError("--resume continues the run recorded in --json OUT; give --json")
     if args.examples < 0:
         raise ValueError(f"--examples must be >= 0, got {args.examples}")
+    if args.hunt < 0:
+        raise ValueError(f"--hunt must be >= 0, got {args.hunt}")
     if args.case:
         try:
             obj = json.loads(args.case)
@@ -124,6 +126,10 @@ def run(args) -> int:
         obj.setdefault("method", args.method)
         obj.setdefault("id", "given")
         cases = [cf.Case.from_json(obj)]
+        try:  # a case the reference refuses is a usage error, not a verdict on the port
+            cf.get_method(args.method).reference(cases[0].row(args.dtype), cases[0].params, options)
+        except (ValueError, TypeError, ZeroDivisionError) as exc:
+            raise ValueError(f"--case is outside the domain of {args.method}: {exc}") from None
     elif getattr(args, "draws", None) is not None:
         cases = None  # the draws judge plans its own cases
     else:

@@ -23,6 +23,8 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from ..ledger import claims, registry
 
+    if args.rows is not None and args.rows < 1:
+        raise ValueError(f"--rows must be >= 1, got {args.rows}")
     ids = None
     if args.claim:
         cid = args.claim.upper()

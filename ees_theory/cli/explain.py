@@ -197,6 +197,23 @@ def plot(d: dict, path: str) -> None:
     plt.close(fig)
 
 
+def _json_safe(x):
+    """``x`` with every non-finite float replaced (NaN by ``null``, infinities by ``"inf"`` /
+    ``"-inf"``): the output stays valid JSON (which has no NaN).
+
+    >>> _json_safe({"a": [1.0, float("nan"), -float("inf")]})
+    {'a': [1.0, None, '-inf']}
+    """
+    if isinstance(x, dict):
+        return {k: _json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_safe(v) for v in x]
+    if isinstance(x, (float, np.floating)):
+        x = float(x)
+        return x if math.isfinite(x) else (None if math.isnan(x) else ("inf" if x > 0 else "-inf"))
+    return x
+
+
 def run(args) -> int:
     row = row_from_args(args)
     edt = _floats(args.edt, "edt", (2, 3)) if args.edt else None
@@ -205,7 +222,7 @@ def run(args) -> int:
     if args.plot:
         plot(d, args.plot)
     if args.json:
-        json.dump({k: v for k, v in d.items() if not k.startswith("_")}, sys.stdout, indent=2)
+        json.dump(_json_safe({k: v for k, v in d.items() if not k.startswith("_")}), sys.stdout, indent=2, allow_nan=False)
         print()
     else:
         print(format_table(d))

@@ -16,6 +16,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+from .. import spec
 from ..spec.formats import DTYPES
 from ..spec.methods import POLICIES
 from ..tolerances import ACCUMULATE
@@ -87,7 +88,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", metavar="FILE.jsonl", help="results file (default .stress/<impl>-<method>-<dtype>.jsonl)")
     p.add_argument("--resume", action="store_true", help="continue the run recorded in the results file")
-    p.add_argument("--rule", default="first-exclusive", help="EES rule of the reference")
+    p.add_argument("--rule", choices=spec.RULES, default=spec.DEFAULT_RULE, help="EES rule of the reference")
     p.add_argument("--policy", choices=POLICIES, default="paper",
                    help="engine convention of a truncation sampler (default: the paper's definition)")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per row before a port is declared hung")
@@ -142,6 +143,8 @@ def run(args) -> int:
     cf.get_method(args.method)
     if args.n < 0:
         raise ValueError(f"-n must be >= 0, got {args.n}")
+    if args.hunt < 0:
+        raise ValueError(f"--hunt must be >= 0, got {args.hunt}")
     try:
         vocabs = [int(v) for v in args.vocab.split(",")]
     except ValueError:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import enum
+import math
 from collections.abc import Iterator
 from fractions import Fraction
 from typing import Any, Callable, NamedTuple
@@ -50,11 +51,13 @@ __all__ = [
     "cumsum_enclosure",
     "iv_precision",
     "iv_bounds",
+    "iv_exp",
     "precisions",
     "float_down",
     "float_up",
     "float_bounds",
     "fraction_bounds",
+    "fraction_to_float",
     "Rung",
     "ladder",
     "enclose",
@@ -250,6 +253,27 @@ def iv_precision(prec: int) -> Iterator[None]:
         iv.prec = old
 
 
+def iv_exp(x):
+    """``mpmath.iv.exp(x)`` widened outward by ``2**-(iv.prec - 8)`` relative.
+
+    mpmath's interval ``exp`` is not always an enclosure: at 1024 bits,
+    ``iv.exp(-1.677e-253)`` returns the upper end ``1 - d`` although ``exp(-d) = 1 - d + d**2/2 - ...``
+    lies above it (its series drops the ``d**2/2`` term, 2**-1680 relative, without rounding
+    up). The error is far below one unit in the last place; a widening of 256 units covers it.
+
+    >>> d = mpmath.mpf(1.6770104908394905e-253)
+    >>> with iv_precision(1024):
+    ...     lo, hi = iv_bounds(iv_exp(iv.mpf(-d)))
+    >>> with mpmath.workprec(4096):
+    ...     bool(lo <= mpmath.exp(-d) <= hi)
+    True
+    """
+    with mpmath.workprec(iv.prec + 16):  # 1 -/+ 2**-(prec-8) are exact at this precision
+        r = mpmath.ldexp(mpmath.mpf(1), -(iv.prec - 8))
+        widen = iv.mpf([1 - r, 1 + r])
+    return iv.exp(x) * widen
+
+
 def iv_bounds(x) -> tuple[mpmath.mpf, mpmath.mpf]:
     """The endpoints of an ``mpmath.iv`` interval as ``mpmath.mpf`` numbers (exactly)."""
     a, b = x._mpi_
@@ -283,12 +307,32 @@ def float_down(x: mpmath.mpf) -> float:
     >>> float_down(third) < third < float_up(third)
     True
     """
-    return float(mpmath.libmp.to_float(_exact(x), rnd="f"))
+    v = _exact(x)
+    f = float(mpmath.libmp.to_float(v, rnd="f"))
+    if f == math.inf and v != mpmath.libmp.finf:  # beyond the range: the largest float is below x
+        return float(np.finfo(np.float64).max)
+    # below the normal range mpmath rounds to 53 bits first and the float conversion rounds
+    # again, to nearest: a subnormal result may land above x; step down until it does not
+    while math.isfinite(f) and mpmath.libmp.mpf_gt(mpmath.libmp.from_float(f), v):
+        f = float(np.nextafter(f, -np.inf))
+    return f
 
 
 def float_up(x: mpmath.mpf) -> float:
-    """The smallest float ``>= x`` (mpmath's rounding ``"c"``, ceiling)."""
-    return float(mpmath.libmp.to_float(_exact(x), rnd="c"))
+    """The smallest float ``>= x`` (mpmath's rounding ``"c"``, ceiling; corrected in the
+    subnormal range as :func:`float_down` is).
+
+    >>> x = mpmath.mpf("6.1610648966287791395e-311")
+    >>> float_down(x) <= x <= float_up(x)
+    True
+    """
+    v = _exact(x)
+    f = float(mpmath.libmp.to_float(v, rnd="c"))
+    if f == -math.inf and v != mpmath.libmp.fninf:
+        return -float(np.finfo(np.float64).max)
+    while math.isfinite(f) and mpmath.libmp.mpf_lt(mpmath.libmp.from_float(f), v):
+        f = float(np.nextafter(f, np.inf))
+    return f
 
 
 def float_bounds(lo: mpmath.mpf, hi: mpmath.mpf) -> tuple[float, float]:
@@ -302,13 +346,31 @@ def float_bounds(lo: mpmath.mpf, hi: mpmath.mpf) -> tuple[float, float]:
     return float_down(lo), float_up(hi)
 
 
+def fraction_to_float(q: Fraction) -> float:
+    """``float(q)``, saturating to ``+-inf`` beyond the float range instead of raising.
+
+    >>> fraction_to_float(Fraction(10) ** 400), fraction_to_float(Fraction(1, 3))
+    (inf, 0.3333333333333333)
+    """
+    try:
+        return float(q)
+    except OverflowError:
+        return math.inf if q > 0 else -math.inf
+
+
 def fraction_bounds(q: Fraction) -> tuple[float, float]:
-    """Floats enclosing the rational ``q`` (equal when ``q`` is a float).
+    """Floats enclosing the rational ``q`` (equal when ``q`` is a float); beyond the float range
+    one side is the largest finite float and the other infinite.
 
     >>> fraction_bounds(Fraction(1, 3))
     (0.3333333333333333, 0.33333333333333337)
+    >>> fraction_bounds(-Fraction(10) ** 400)
+    (-inf, -1.7976931348623157e+308)
     """
-    f = float(q)
+    f = fraction_to_float(q)
+    if math.isinf(f):
+        big = float(np.finfo(np.float64).max)
+        return (big, math.inf) if f > 0 else (-math.inf, -big)
     lo = f if Fraction(f) <= q else float(np.nextafter(f, -np.inf))
     hi = f if Fraction(f) >= q else float(np.nextafter(f, np.inf))
     return lo, hi

@@ -27,7 +27,7 @@ import mpmath
 import numpy as np
 from mpmath import iv
 
-from .certify import iv_bounds
+from .certify import iv_bounds, iv_exp
 
 __all__ = ["Context", "FLOAT", "MP", "IV", "torch_context", "bounded_exp", "EXP_LIMIT"]
 
@@ -68,10 +68,10 @@ def bounded_exp(x):
     """
     lo, hi = iv_bounds(x)
     if -EXP_LIMIT <= lo and hi <= EXP_LIMIT:
-        return iv.exp(x)
+        return iv_exp(x)
     lo_c = min(max(lo, -EXP_LIMIT), EXP_LIMIT)
     hi_c = min(max(hi, -EXP_LIMIT), EXP_LIMIT)
-    core = iv.exp(iv.mpf([lo_c, hi_c]))
+    core = iv_exp(iv.mpf([lo_c, hi_c]))
     a, b = iv_bounds(core)
     if lo < -EXP_LIMIT:
         a = mpmath.mpf(0)

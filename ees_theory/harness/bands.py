@@ -233,7 +233,12 @@ def _ees_band(values, temperature: float, dtype: str, accumulate: str) -> EESBan
 
     # temperature and the division by it
     tau_rep = bool(_representable(np.array([tau]), cd)[0])
-    eps_tau = 0.0 if tau_rep else u
+    # below the normal range tau rounds with an absolute error of half a subnormal, not u relative
+    eps_tau = 0.0 if tau_rep else max(u, eta / 2 / tau)
+    if eps_tau >= 0.5:  # tau may round to 0 (or lose its magnitude) in cd: no claim
+        inf = np.full(z.size, np.inf)
+        nostats = {"delta_max": np.inf, "a_hat_max": np.inf, "e_rel": np.inf, "T_lo": 1.0, "T_hi": np.inf, "E_p": np.inf, "eta": eta}
+        return EESBand(-inf, inf, np.zeros(z.size), np.full(z.size, np.inf), dtype, accumulate, 0.0, np.inf, nostats)
     pow2 = tau_rep and math.frexp(tau)[0] == 0.5
     eps_q = 0.0 if pow2 else u
 
@@ -255,7 +260,7 @@ def _ees_band(values, temperature: float, dtype: str, accumulate: str) -> EESBan
     if float(np.max(x_abs)) * (1 + 2 * u) < big:
         div = (a_hi * eps_tau / (1 - eps_tau) + (x_abs[0] + x_abs) * eps_q / (1 - eps_tau)) * (1 + u) + u * a_hi
         delta = np.maximum(delta, div)
-    delta = up(delta * (1 + 2.0**-40))
+    delta = up(delta * (1 + 2.0**-40) + 2 * eta)  # a difference or quotient in the subnormal range
     delta[tied] = 0.0
     ah_lo = np.maximum(down(a_lo - delta), 0.0)
     ah_hi = up(a_hi + delta)

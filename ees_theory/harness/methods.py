@@ -398,7 +398,8 @@ class EES(Method):
         kept = set(int(i) for i in np.flatnonzero(value))
         band = self.band(ref, dtype, options)
         margin = ref.margin
-        half = [band.width(c.k) for c in ref.decisions if band is not None and c.k <= n and c.margin > 0]
+        pairs = [(band.width(c.k), c.margin) for c in ref.decisions if band is not None and c.k <= n]
+        half = [h for h, _ in pairs]
         details = {
             "expected_k": ref.k,
             "expected_kept": list(ref.kept),
@@ -409,7 +410,8 @@ class EES(Method):
             "bound": max(half) if half else 0.0,  # the same: half the widest band among the deciding gaps
             "n": n,
         }
-        severity = max((h / c.margin for h, c in zip(half, [c for c in ref.decisions if c.margin > 0])), default=0.0)
+        # how close the call was: band over margin at each deciding gap (inf: a margin of 0 inside a band)
+        severity = max((h / m if m > 0 else (math.inf if h > 0 else 0.0) for h, m in pairs), default=0.0)
         base = dict(certified=ref.certified, severity=severity, details=details)
         candidates = set(order)
         masked = sorted(kept - candidates)

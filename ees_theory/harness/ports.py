@@ -23,6 +23,12 @@ Every call yields an :class:`Outcome`: a normalised answer, or a fault (``raised
 ``bad-output``, ``nan``, ``mutated-input``, ``timeout``, ``crashed``, ``protocol-error``) with a
 message.
 
+Nothing a port does can end the run silently: a Python port is imported in its worker, so an
+import that exits, raises or hangs (past ``timeout``) is a :class:`PortLoadError` for the run; a
+subprocess port runs in its own process group, which is killed with it; writing a request and
+reading an answer are both bounded by ``timeout``; an answer line longer than
+:func:`answer_limit` or nested too deeply to parse is a ``protocol-error``.
+
 >>> port = open_port("ees_theory.harness.ports:_demo_ees", "ees", "float64", isolate=False)
 >>> out = port.run("ees", [np.array([2.0, 1.0, 0.0])], [{"temperature": 1.0}])[0]
 >>> out.fault, out.value.tolist()
@@ -54,7 +60,8 @@ from ..spec.formats import check_dtype, hex_list
 from .cases import params_to_json
 from .methods import OutputFault, get_method
 
-__all__ = ["Outcome", "Port", "InProcessPort", "SubprocessPort", "open_port", "load_callable", "PortTimeout", "PORT_SCHEMES", "register_scheme", "scheme_of"]
+__all__ = ["Outcome", "Port", "InProcessPort", "SubprocessPort", "open_port", "load_callable", "PortTimeout", "PortLoadError",
+           "answer_limit", "PORT_SCHEMES", "register_scheme", "scheme_of"]
 
 
 @dataclass
@@ -71,6 +78,24 @@ class PortTimeout(Exception):
     """Raised inside an in-process port call that ran past its time limit."""
 
 
+class PortLoadError(ValueError):
+    """The port could not be loaded: its import raised, exited or hung (a verdict on the run)."""
+
+
+#: seconds the Python worker may take to start before it imports the port (then ``timeout`` applies)
+WORKER_START_S = 120.0
+
+
+def answer_limit(vocab: int) -> int:
+    """The longest answer line (bytes) accepted for a row of ``vocab`` tokens: room for every
+    token as a hex float with its id, plus 1 MiB; a longer line is a ``protocol-error``.
+
+    >>> answer_limit(4)
+    1048832
+    """
+    return (1 << 20) + 64 * int(vocab)
+
+
 def _demo_ees(logits: np.ndarray, temperature: float) -> np.ndarray:
     # A stand-in port for the doctest above: keeps only the most likely token.
     mask = np.zeros(logits.shape, dtype=bool)
@@ -78,15 +103,7 @@ def _demo_ees(logits: np.ndarray, temperature: float) -> np.ndarray:
     return mask
 
 
-def load_callable(spec: str) -> Callable:
-    """Import ``module:attr`` (dotted module or a ``.py`` file path; ``attr`` may be dotted).
-
-    >>> load_callable("math:sqrt")(4.0)
-    2.0
-    """
-    if ":" not in spec:
-        raise ValueError(f"a Python port is 'module:callable' or 'path/file.py:callable', got {spec!r}")
-    mod_name, _, attr = spec.rpartition(":")
+def _import_module(mod_name: str) -> Any:
     if mod_name.endswith(".py") or os.sep in mod_name:
         path = Path(mod_name)
         if not path.is_file():
@@ -96,10 +113,41 @@ def load_callable(spec: str) -> Callable:
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[name] = module
         module_spec.loader.exec_module(module)
-    else:
-        if os.getcwd() not in sys.path:
-            sys.path.insert(0, os.getcwd())
-        module = importlib.import_module(mod_name)
+        return module
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    return importlib.import_module(mod_name)
+
+
+def load_callable(spec: str, timeout: float | None = None) -> Callable:
+    """Import ``module:attr`` (dotted module or a ``.py`` file path; ``attr`` may be dotted).
+
+    An import that raises, calls ``sys.exit`` or runs past ``timeout`` seconds is a
+    :class:`PortLoadError` naming the module.
+
+    >>> load_callable("math:sqrt")(4.0)
+    2.0
+    >>> load_callable("no_such_module_here:f")
+    Traceback (most recent call last):
+    ...
+    ees_theory.harness.ports.PortLoadError: importing the port module no_such_module_here failed: ModuleNotFoundError: No module named 'no_such_module_here'
+    """
+    if ":" not in spec:
+        raise ValueError(f"a Python port is 'module:callable' or 'path/file.py:callable', got {spec!r}")
+    mod_name, _, attr = spec.rpartition(":")
+    try:
+        with _Alarm(timeout):
+            module = _import_module(mod_name)
+    except PortTimeout:
+        raise PortLoadError(f"importing the port module {mod_name} did not finish within {timeout:g} s") from None
+    except KeyboardInterrupt:
+        raise
+    except SystemExit as exc:  # an import that exits must not end the harness (with status 0)
+        raise PortLoadError(f"importing the port module {mod_name} called sys.exit({exc.code!r})") from None
+    except FileNotFoundError:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - any failure of the port's import is a verdict
+        raise PortLoadError(f"importing the port module {mod_name} failed: {type(exc).__name__}: {exc}") from None
     obj: Any = module
     for part in attr.split("."):
         try:
@@ -162,6 +210,29 @@ class _Alarm:
         return False
 
 
+class _SigintWatch:
+    """Tells a real interrupt (SIGINT: the user stops the run) from a port that raises
+    ``KeyboardInterrupt`` itself (a fault of the port). Main thread only."""
+
+    def __init__(self):
+        self.hit = False
+        self.active = threading.current_thread() is threading.main_thread()
+
+    def __enter__(self):
+        if self.active:
+            def on_sigint(signum, frame):
+                self.hit = True
+                raise KeyboardInterrupt
+
+            self.previous = signal.signal(signal.SIGINT, on_sigint)
+        return self
+
+    def __exit__(self, *exc):
+        if self.active:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
+
+
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
     return a.dtype == b.dtype and a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=True))
 
@@ -180,13 +251,16 @@ class InProcessPort(Port):
         m = get_method(method)
         original = row.copy()
         t0 = time.perf_counter()
+        watch = _SigintWatch()
         try:
-            with _Alarm(self.timeout):
+            with watch, _Alarm(self.timeout):
                 raw = m.call(self.fn, row, params)
         except PortTimeout:
             return Outcome(fault="timeout", message=f"no answer within {self.timeout:g} s", elapsed=time.perf_counter() - t0)
-        except KeyboardInterrupt:
-            raise
+        except KeyboardInterrupt as exc:
+            if watch.hit or not watch.active:
+                raise  # the user interrupted the run
+            return Outcome(fault="raised", message=f"the port raised KeyboardInterrupt({exc})", elapsed=time.perf_counter() - t0)
         except SystemExit as exc:
             return Outcome(fault="crashed", message=f"the port called sys.exit({exc.code!r})", elapsed=time.perf_counter() - t0)
         except BaseException as exc:  # noqa: BLE001 - any error of the port is a verdict
@@ -205,15 +279,18 @@ class InProcessPort(Port):
         stacked = np.stack(rows)
         original = stacked.copy()
         t0 = time.perf_counter()
+        watch = _SigintWatch()
         try:
-            with _Alarm(self.timeout):
+            with watch, _Alarm(self.timeout):
                 raw = m.call_batched(self.batched_fn, stacked, params)
             if not _same(stacked, original):
                 return None  # attribute the mutation row by row
             parts = m.split_batched(raw, len(rows))
             values = [m.normalize(p, stacked.shape[-1]) for p in parts]
         except KeyboardInterrupt:
-            raise
+            if watch.hit or not watch.active:
+                raise
+            return None
         except BaseException:  # noqa: BLE001 - fall back to single rows to attribute the fault
             return None
         per = (time.perf_counter() - t0) / len(rows)
@@ -228,17 +305,24 @@ class InProcessPort(Port):
 
 
 class SubprocessPort(Port):
-    """A port process speaking the JSON Lines protocol; restarted after a crash or a timeout."""
+    """A port process speaking the JSON Lines protocol; restarted after a crash or a timeout.
+
+    The process runs in its own process group (session), killed as a whole when the port is
+    stopped, so nothing it spawned outlives it. With ``handshake=True`` (the Python worker) the
+    process first reports whether the port loaded; a load that fails or takes longer than
+    ``timeout`` raises :class:`PortLoadError`.
+    """
 
     isolated = True
 
-    def __init__(self, command: list[str], name: str, timeout: float | None = 10.0, env: dict | None = None):
+    def __init__(self, command: list[str], name: str, timeout: float | None = 10.0, env: dict | None = None, handshake: bool = False):
         if not command:
             raise ValueError("an external port needs a command")
         self.command = command
         self.name = name
         self.timeout = timeout
         self.env = env
+        self.handshake = handshake
         self.proc: subprocess.Popen | None = None
         self.buffer = b""
         self.counter = 0
@@ -246,10 +330,48 @@ class SubprocessPort(Port):
     def _start(self) -> None:
         self.stderr = tempfile.TemporaryFile()
         try:
-            self.proc = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=self.env)
+            self.proc = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=self.env,
+                                         start_new_session=True)
         except OSError as exc:
             raise ValueError(f"cannot start port {self.command!r}: {exc}") from None
+        os.set_blocking(self.proc.stdin.fileno(), False)  # a port that never reads must not block the harness
         self.buffer = b""
+        if self.handshake:
+            self._await_ready()
+
+    def _await_ready(self) -> None:
+        # first the worker's own start (Python and this package: slow on a loaded machine, so a
+        # generous fixed bound), then the port's import, bounded by the timeout
+        line = self._handshake_line(time.monotonic() + WORKER_START_S + (self.timeout or 0), "start its worker")
+        if line is not None:
+            try:
+                obj = json.loads(line)
+            except (ValueError, RecursionError):
+                obj = None
+            if isinstance(obj, dict) and obj.get("loading") is True:
+                line = self._handshake_line(None if not self.timeout else time.monotonic() + self.timeout, "finish loading")
+        if line is None:
+            status = self._stop()
+            raise PortLoadError(f"the port {self.name} could not be loaded: its worker exited with status {status} while importing it{self._stderr_tail()}")
+        try:
+            obj = json.loads(line)
+        except (ValueError, RecursionError):
+            obj = None
+        if not isinstance(obj, dict) or obj.get("ready") is not True:
+            why = obj.get("error") if isinstance(obj, dict) and obj.get("error") else f"unexpected first line {line[:120]!r}"
+            self._stop()
+            raise PortLoadError(f"the port {self.name} could not be loaded: {why}")
+
+    def _handshake_line(self, deadline: float | None, what: str) -> bytes | None:
+        try:
+            return self._readline(deadline, 1 << 20)
+        except PortTimeout:
+            self._stop()
+            hint = " (an import that hangs?)" if what == "finish loading" else ""
+            limit = f"{self.timeout:g} s" if what == "finish loading" else f"{WORKER_START_S + (self.timeout or 0):g} s"
+            raise PortLoadError(f"the port {self.name} did not {what} within {limit}{hint}") from None
+        except _Oversized:
+            return b""
 
     def _stderr_tail(self) -> str:
         try:
@@ -263,17 +385,45 @@ class SubprocessPort(Port):
         proc, self.proc = self.proc, None
         if proc is None:
             return None
-        if proc.poll() is None:
-            proc.kill()
+        try:  # the whole group: whatever the port spawned dies with it
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            if proc.poll() is None:
+                proc.kill()
         try:
             return proc.wait(timeout=5)
         except subprocess.TimeoutExpired:  # pragma: no cover - a process that survives SIGKILL
             return None
+        finally:
+            for stream in (proc.stdin, proc.stdout):
+                try:
+                    stream.close()
+                except OSError:
+                    pass
 
-    def _readline(self, deadline: float | None) -> bytes | None:
-        """One line from the port; None on end of file; raises PortTimeout past the deadline."""
+    def _write(self, data: bytes, deadline: float | None) -> None:
+        """Write a request; raises PortTimeout past the deadline (a port that does not read)."""
+        fd = self.proc.stdin.fileno()
+        view = memoryview(data)
+        while view:
+            wait = None if deadline is None else deadline - time.monotonic()
+            if wait is not None and wait <= 0:
+                raise PortTimeout()
+            _, ready, _ = select.select([], [fd], [], wait)
+            if not ready:
+                continue
+            try:
+                view = view[os.write(fd, view):]
+            except BlockingIOError:
+                continue
+
+    def _readline(self, deadline: float | None, limit: int) -> bytes | None:
+        """One line from the port; None on end of file; raises PortTimeout past the deadline and
+        _Oversized when the line grows past ``limit`` bytes."""
         fd = self.proc.stdout.fileno()
         while b"\n" not in self.buffer:
+            if len(self.buffer) > limit:
+                raise _Oversized()
             wait = None if deadline is None else deadline - time.monotonic()
             if wait is not None and wait <= 0:
                 raise PortTimeout()
@@ -285,6 +435,8 @@ class SubprocessPort(Port):
                 return None
             self.buffer += chunk
         line, _, self.buffer = self.buffer.partition(b"\n")
+        if len(line) > limit:
+            raise _Oversized()
         return line
 
     def _crash_outcome(self, t0: float) -> Outcome:
@@ -301,24 +453,32 @@ class SubprocessPort(Port):
 
     def _one(self, method: str, row: np.ndarray, params: dict, dtype: str) -> Outcome:
         m = get_method(method)
+        t0 = time.perf_counter()
         if self.proc is None or self.proc.poll() is not None:
             self._stop()
-            self._start()
+            try:
+                self._start()
+            except PortLoadError as exc:  # it loaded once: failing to load again is this case's fault
+                return Outcome(fault="crashed", message=f"restarting the port failed: {exc}", elapsed=time.perf_counter() - t0)
         self.counter += 1
         rid = f"r{self.counter}"
         request = {"id": rid, "method": method, "dtype": dtype, "logits": hex_list(row), "params": params_to_json(params)}
-        t0 = time.perf_counter()
-        try:
-            self.proc.stdin.write((json.dumps(request, separators=(",", ":")) + "\n").encode())
-            self.proc.stdin.flush()
-        except (BrokenPipeError, OSError):
-            return self._crash_outcome(t0)
         deadline = None if not self.timeout else time.monotonic() + self.timeout
         try:
-            line = self._readline(deadline)
+            self._write((json.dumps(request, separators=(",", ":")) + "\n").encode(), deadline)
+        except PortTimeout:
+            self._stop()
+            return Outcome(fault="timeout", message=f"the port did not read its request within {self.timeout:g} s (the port process was killed and restarted)", elapsed=time.perf_counter() - t0)
+        except (BrokenPipeError, OSError):
+            return self._crash_outcome(t0)
+        try:
+            line = self._readline(deadline, answer_limit(row.shape[-1]))
         except PortTimeout:
             self._stop()
             return Outcome(fault="timeout", message=f"no answer within {self.timeout:g} s (the port process was killed and restarted)", elapsed=time.perf_counter() - t0)
+        except _Oversized:
+            self._stop()  # the stream is out of step; start afresh
+            return Outcome(fault="protocol-error", message=f"answer line longer than {answer_limit(row.shape[-1])} bytes for a {row.shape[-1]}-token row", elapsed=time.perf_counter() - t0)
         elapsed = time.perf_counter() - t0
         if line is None:
             return self._crash_outcome(t0)
@@ -326,22 +486,27 @@ class SubprocessPort(Port):
             obj = json.loads(line)
             if not isinstance(obj, dict):
                 raise ValueError("not an object")
+        except RecursionError:
+            self._stop()
+            return Outcome(fault="protocol-error", message=f"answer is nested too deeply to read: {line[:60]!r}...", elapsed=elapsed)
         except ValueError:
             self._stop()  # the stream is out of step; start afresh
             return Outcome(fault="protocol-error", message=f"answer is not a JSON object: {line[:120]!r}", elapsed=elapsed)
         if obj.get("id") != rid:
             self._stop()
-            return Outcome(fault="protocol-error", message=f"answer id {obj.get('id')!r} does not match request id {rid!r}", elapsed=elapsed)
+            return Outcome(fault="protocol-error", message=f"answer id {str(obj.get('id'))[:60]!r} does not match request id {rid!r}", elapsed=elapsed)
         if "error" in obj:
-            return Outcome(fault="raised", message=str(obj["error"]), elapsed=elapsed)
+            return Outcome(fault="raised", message=str(obj["error"])[:2000], elapsed=elapsed)
         if obj.get("mutated"):
             return Outcome(fault="mutated-input", message="the port modified its input logits in place; a sampler must not write to the caller's logits", elapsed=elapsed)
         if "fault" in obj:
-            return Outcome(fault=str(obj["fault"]), message=str(obj.get("message", "")), elapsed=elapsed)
+            return Outcome(fault=str(obj["fault"])[:60], message=str(obj.get("message", ""))[:2000], elapsed=elapsed)
         try:
             return Outcome(value=m.decode(obj, row.shape[-1]), elapsed=elapsed)
         except OutputFault as exc:
             return Outcome(fault=exc.fault, message=exc.message, elapsed=elapsed)
+        except (RecursionError, ValueError, TypeError, OverflowError) as exc:
+            return Outcome(fault="protocol-error", message=f"answer cannot be read: {type(exc).__name__}: {str(exc)[:200]}", elapsed=elapsed)
 
     def run(self, method, rows, params, dtype="float64"):
         return [self._one(method, r, p, dtype) for r, p in zip(rows, params)]
@@ -354,6 +519,10 @@ class SubprocessPort(Port):
             except (OSError, subprocess.TimeoutExpired):
                 pass
         self._stop()
+
+
+class _Oversized(Exception):
+    """An answer line past the size limit."""
 
 
 def _worker_env() -> dict:
@@ -395,10 +564,16 @@ def _open_exec(rest: str, spec: str, method: str, dtype: str, *, isolate: bool, 
 
 
 def _open_python(rest: str, spec: str, method: str, dtype: str, *, isolate: bool, timeout: float | None, policy: str) -> Port:
+    if ":" not in spec:
+        raise ValueError(f"a Python port is 'module:callable' or 'path/file.py:callable', got {spec!r}")
     if isolate:
-        load_callable(spec)  # fail early, here, on a name that does not import
-        return SubprocessPort([sys.executable, "-m", "ees_theory.harness.worker", spec], spec, timeout, env=_worker_env())
-    fn = load_callable(spec)
+        # the port's module is imported in the worker only: whatever its import does (exit,
+        # raise, hang) happens there and comes back as a PortLoadError, here, before any case
+        port = SubprocessPort([sys.executable, "-m", "ees_theory.harness.worker", "--handshake", spec], spec, timeout,
+                              env=_worker_env(), handshake=True)
+        port._start()
+        return port
+    fn = load_callable(spec, timeout)
     return InProcessPort(fn, spec, _find_batched(fn, spec), timeout)
 
 

@@ -39,7 +39,7 @@ import numpy as np
 
 from .cases import Case, params_to_json
 from ..spec.formats import hex_list
-from .methods import Options, Verdict, get_method
+from .methods import Options, OutputFault, Verdict, get_method
 from .ports import Outcome, Port
 from .shrink import shrink_case
 
@@ -103,20 +103,37 @@ def repro_line(port_spec: str, case: Case, dtype: str, options: Options) -> str:
 
 
 class Journal:
-    """The append-only JSON Lines results file of one run (see the module docstring)."""
+    """The append-only JSON Lines results file of one run (see the module docstring).
 
-    def __init__(self, path: str | Path, header: dict, resume: bool = False):
+    On resume every line is checked before anything is trusted: the header must match this run,
+    every later line must be a case record of a planned case (once) or the final summary, and the
+    verdict of each recorded case is judged again from the port's recorded answer (``answer``),
+    so an edited or forged status is refused, naming the file and line. ``check_line`` is the
+    caller's re-judgement (``record -> problem or None``). A journal that already ends with a
+    summary is a finished run: ``finished`` is set and no second summary is written.
+    """
+
+    def __init__(self, path: str | Path, header: dict, resume: bool = False, check_line: Callable[[dict], str | None] | None = None,
+                 planned: set[str] | None = None, extra_ids: set[str] = frozenset()):
         self.path = Path(path)
         self.header = header
         self.records: list[dict] = []
+        self.finished: dict | None = None
+        self.appended = False
+        self.check_line = check_line
+        self.planned = planned
+        self.extra_ids = set(extra_ids)
+        if self.path.is_dir():
+            raise ValueError(f"results file {self.path} is a directory")
         if resume and self.path.exists():
             self._load()
         else:
-            if resume:
-                pass  # nothing to resume: start afresh
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, "w", encoding="utf-8") as fh:
                 fh.write(json.dumps(dict(header, kind="header")) + "\n")
+
+    def _refuse(self, lineno: int, why: str) -> ValueError:
+        return ValueError(f"{self.path} line {lineno}: {why}; this journal cannot be resumed (write to another file)")
 
     def _load(self) -> None:
         raw = self.path.read_bytes()
@@ -124,12 +141,25 @@ class Journal:
             raw = raw[: raw.rfind(b"\n") + 1]
             with open(self.path, "wb") as fh:
                 fh.write(raw)
-        lines = [ln for ln in raw.decode("utf-8").splitlines() if ln.strip()]
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{self.path} is not UTF-8 text ({exc}); this journal cannot be resumed") from None
+        lines = [(i, ln) for i, ln in enumerate(text.split("\n"), 1) if ln.strip()]
         if not lines:
             with open(self.path, "w", encoding="utf-8") as fh:
                 fh.write(json.dumps(dict(self.header, kind="header")) + "\n")
             return
-        head = json.loads(lines[0])
+        parsed = []
+        for i, ln in lines:
+            try:
+                obj = json.loads(ln)
+            except (ValueError, RecursionError):
+                raise self._refuse(i, "not a JSON line") from None
+            if not isinstance(obj, dict):
+                raise self._refuse(i, "not a JSON object")
+            parsed.append((i, obj))
+        i, head = parsed[0]
         keys = ("format", "port", "method", "dtype", "options", "plan")
         diff = [k for k in keys if head.get(k) != self.header.get(k)]
         if head.get("kind") != "header" or diff:
@@ -137,12 +167,38 @@ class Journal:
                 f"{self.path} was written by a different run ({', '.join(diff) or 'no header'} differ); "
                 "resume with the same port, method, dtype and options, or write to another file"
             )
-        seen = set()
-        for ln in lines[1:]:
-            obj = json.loads(ln)
-            if obj.get("kind") == "case" and obj["case"] not in seen:
-                seen.add(obj["case"])
-                self.records.append(obj)
+        seen: set[str] = set()
+        for i, obj in parsed[1:]:
+            kind = obj.get("kind")
+            if kind == "summary":
+                missing = len(self.planned - seen) if self.planned is not None else 0
+                if missing:
+                    raise self._refuse(i, f"a summary while {missing} planned case(s) are not recorded")
+                self.finished = obj
+                continue
+            if kind != "case":
+                raise self._refuse(i, f"unknown line kind {str(kind)[:40]!r} (expected a case record or the summary)")
+            cid = obj.get("case")
+            if not isinstance(cid, str):
+                raise self._refuse(i, "a case record without a case id")
+            if self.finished is not None and cid not in self.extra_ids:
+                raise self._refuse(i, "a case record after the run's summary")
+            if cid in self.extra_ids:
+                # a search's failure can only make the verdict worse; a pass cannot be judged
+                # again from the file, so the search runs again when asked for
+                if obj.get("status") == "fail" and cid not in seen:
+                    seen.add(cid)
+                    self.records.append(obj)
+                continue
+            if self.planned is not None and cid not in self.planned:
+                raise self._refuse(i, f"case {cid[:80]!r} is not in this run's plan")
+            if cid in seen:
+                raise self._refuse(i, f"case {cid[:80]!r} recorded twice")
+            problem = self.check_line(obj) if self.check_line else None
+            if problem:
+                raise self._refuse(i, problem)
+            seen.add(cid)
+            self.records.append(obj)
 
     @property
     def done(self) -> set[str]:
@@ -157,11 +213,16 @@ class Journal:
             fh.flush()
             os.fsync(fh.fileno())
         self.records.append(json.loads(line))
+        self.appended = True
 
     def finish(self, summary: dict) -> None:
-        """Append the summary line."""
+        """Append the summary line, unless the run was finished and nothing was added since
+        (a finished run is not summarised twice)."""
+        if self.finished is not None and not self.appended:
+            return
         with open(self.path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(_jsonable(dict(summary, kind="summary"))) + "\n")
+        self.finished = summary
 
 
 @dataclass
@@ -290,6 +351,8 @@ class Report:
             out.append(f"CONFORMS: {t['passed']} passed, {t['admissible']} admissible (inside the {self.dtype} error bounds{ties}), 0 failed")
         elif not self.records:
             out.append("NO VERDICT: no case was run")
+        elif t["cases"] == 0:
+            out.append("NO VERDICT: no case was judged (every case was skipped)")
         else:
             faults = defaultdict(int)
             for r in self.failures:
@@ -367,7 +430,30 @@ def run_check(
         "skipped": skipped,
         "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
-    log = Journal(journal, header, resume) if journal else None
+    by_id = {c.id: c for c in plan}
+    hunt_id = f"hunt-{method}-{dtype}"
+
+    def replay(rec: dict) -> str | None:
+        # the recorded verdict must be what the recorded answer is judged now
+        c = by_id[rec["case"]]
+        answer = rec.get("answer")
+        if not isinstance(answer, dict):
+            return f"case {c.id!r} has no recorded answer to judge"
+        try:
+            out = _outcome_from_answer(m, answer, c.vocab)
+            again = _judge_case(m, port, spec, c, c.row(dtype), out, dtype, options, shrink=False)
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
+            return f"case {c.id!r}: its recorded answer cannot be read ({exc})"
+        for key in ("status", "fault"):
+            if rec.get(key) != again.get(key):
+                return f"case {c.id!r} is recorded with {key} {rec.get(key)!r} but its recorded answer is judged {again.get(key)!r}"
+        # the report shows the verdict judged now, keeping only what cannot be judged again
+        kept = {k: rec[k] for k in ("elapsed_s", "shrunk") if k in rec}
+        rec.clear()
+        rec.update(json.loads(json.dumps(_jsonable(dict(again, kind="case", **kept)))))
+        return None
+
+    log = Journal(journal, header, resume, check_line=replay, planned=set(by_id), extra_ids={hunt_id}) if journal else None
     records: list[dict] = list(log.records) if log else []
     done = {r["case"] for r in records}
     pending = [c for c in plan if c.id not in done]
@@ -432,6 +518,23 @@ def run_check(
     return report
 
 
+def _outcome_from_answer(m, answer: dict, vocab: int) -> Outcome:
+    """The :class:`Outcome` a recorded answer stands for (see :func:`_answer_of`)."""
+    if "fault" in answer:
+        return Outcome(fault=str(answer["fault"]), message=str(answer.get("message", "")))
+    try:
+        return Outcome(value=m.decode(answer["value"], vocab))
+    except OutputFault as exc:
+        return Outcome(fault=exc.fault, message=exc.message)
+
+
+def _answer_of(m, out: Outcome) -> dict:
+    """What the port answered, as JSON (the protocol's encoding), so a resumed run can judge it again."""
+    if out.fault:
+        return {"fault": out.fault, "message": out.message}
+    return {"value": m.encode(out.value)}
+
+
 def _hunt_record(port: Port, spec: str, method: str, dtype: str, options: Options, examples: int, hunt_id: str) -> dict:
     from .hunt import hunt as search
 
@@ -469,6 +572,7 @@ def _verdict_record(m, c: Case, row: np.ndarray, out: Outcome, dtype: str, optio
         "params": dict(c.params),
         "comment": c.comment,
         "elapsed_s": round(out.elapsed, 6),
+        "answer": _answer_of(m, out),
     }
     try:
         ref = m.reference(row, c.params, options)

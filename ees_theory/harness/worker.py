@@ -44,6 +44,10 @@ def answer(fn: Callable, request: dict) -> dict:
     original = row.copy()
     try:
         raw = m.call(fn, row, params)
+    except SystemExit as exc:  # reported as what it is, not as a process that died
+        return {"id": rid, "fault": "crashed", "message": f"the port called sys.exit({exc.code!r})"}
+    except KeyboardInterrupt as exc:  # the worker has its own session: no terminal sends it SIGINT
+        return {"id": rid, "fault": "raised", "message": f"the port raised KeyboardInterrupt({exc})"}
     except Exception as exc:  # noqa: BLE001 - the port's error is the answer
         return {"id": rid, "error": f"{type(exc).__name__}: {exc}"}
     if not np.array_equal(row, original, equal_nan=True) or row.dtype != original.dtype:
@@ -72,18 +76,52 @@ def serve(fn: Callable, stdin: TextIO, stdout: TextIO) -> None:
         stdout.flush()
 
 
+def _die_with_parent() -> None:
+    # Linux: the worker is killed when the harness dies, even by SIGKILL (it runs in its own
+    # session, so a signal to the harness's process group does not reach it)
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: keep the protocol stream for answers and send the port's prints to stderr."""
-    args = sys.argv[1:] if argv is None else argv
+    """Entry point: keep the protocol stream for answers and send the port's prints to stderr.
+
+    With ``--handshake`` (how the harness starts it) the worker first writes ``{"loading": true}``
+    (it is up), then whether the port loaded: ``{"ready": true}``, or ``{"ready": false,
+    "error": ...}`` and exit status 3 when its import raised or called ``sys.exit``.
+    """
+    args = sys.argv[1:] if argv is None else list(argv)
+    handshake = "--handshake" in args
+    args = [a for a in args if a != "--handshake"]
     if len(args) != 1:
-        print("usage: python -m ees_theory.harness.worker module:callable", file=sys.stderr)
+        print("usage: python -m ees_theory.harness.worker [--handshake] module:callable", file=sys.stderr)
         return 2
     protocol = os.fdopen(os.dup(sys.stdout.fileno()), "w")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     sys.stdout = sys.stderr
     from .ports import load_callable
 
-    fn = load_callable(args[0])
+    if handshake:
+        _die_with_parent()
+        # the worker itself is up (its own imports can be slow on a loaded machine); from here
+        # on the harness's --timeout bounds the port's import
+        protocol.write(json.dumps({"loading": True}) + "\n")
+        protocol.flush()
+    try:
+        fn = load_callable(args[0])
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        if not handshake:
+            raise
+        protocol.write(json.dumps({"ready": False, "error": str(exc)}) + "\n")
+        protocol.flush()
+        return 3
+    if handshake:
+        protocol.write(json.dumps({"ready": True}) + "\n")
+        protocol.flush()
     serve(fn, sys.stdin, protocol)
     return 0
 

@@ -41,6 +41,8 @@ __all__ = [
     "weighted_log_terms",
     "log_k_table",
     "dtype_name",
+    "needs_wide",
+    "wide_scaled",
 ]
 
 SUPPORTED_DTYPES = (torch.float64, torch.float32, torch.float16, torch.bfloat16)
@@ -142,7 +144,43 @@ def row_temperature(temperature: Any, batch_shape: torch.Size, dtype: torch.dtyp
     if not isinstance(temperature, numbers.Real) or isinstance(temperature, bool):
         raise TypeError(f"{name} must be a real number or a tensor, got {type(temperature).__name__}")
     tau = spec.check_temperature(temperature, name)
-    return torch.full((*batch_shape, 1), tau, dtype=dtype, device=device)
+    # through float64: a value beyond dtype's range rounds (to 0 or inf) instead of raising;
+    # callers that must not see that rounding check needs_wide
+    return torch.full((*batch_shape, 1), tau, dtype=torch.float64, device=device).to(dtype)
+
+
+def needs_wide(tau64: torch.Tensor, spread64: torch.Tensor | float, dtype: torch.dtype) -> bool:
+    """Whether ``(z - z_max) / tau`` must be formed in float64 for ``dtype``: some temperature
+    is not a normal ``dtype`` number (it would round to 0, to ``inf`` or lose bits as a subnormal:
+    ``1e-50`` in float32, ``1e-8`` and ``1e40`` in float16), or a row's spread, or its spread
+    divided by the temperature, overflows ``dtype``.
+
+    ``tau64`` holds the temperatures in float64, ``spread64`` the rows' ``z_max - z_min`` over
+    finite logits (float64; a bound on it, such as ``2 max |z|``, also serves).
+
+    >>> needs_wide(torch.tensor([1e-50], dtype=torch.float64), 3.0, torch.float32)
+    True
+    >>> needs_wide(torch.tensor([0.5], dtype=torch.float64), 3.0, torch.float16)
+    False
+    """
+    fi = torch.finfo(dtype)
+    if bool(((tau64 < fi.tiny) | (tau64 > fi.max)).any()):
+        return True
+    spread64 = torch.as_tensor(spread64, dtype=torch.float64)
+    return not bool(((spread64 <= fi.max / 2) & (spread64 / tau64 <= fi.max / 2)).all())
+
+
+def wide_scaled(x: torch.Tensor, x_max: torch.Tensor, tau64: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``(x - x_max) / tau`` formed in float64 and rounded once to ``dtype``, values below the
+    most negative finite ``dtype`` number clamped to it (their ``exp`` is 0 either way, and a
+    finite value keeps ``0 * a`` from becoming NaN). Masked tokens (``-inf``) are clamped too;
+    callers that need them mark them separately.
+
+    >>> wide_scaled(torch.tensor([[2.0, 1.0, 0.0]]), torch.tensor([[2.0]]), torch.tensor([[1e-50]], dtype=torch.float64), torch.float32).tolist()
+    [[0.0, -3.4028234663852886e+38, -3.4028234663852886e+38]]
+    """
+    s = torch.sub(x.to(torch.float64), x_max.to(torch.float64)).div_(tau64)
+    return s.clamp_(min=-torch.finfo(dtype).max).to(dtype)
 
 
 def log_relative_weights(

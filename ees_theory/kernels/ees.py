@@ -37,7 +37,7 @@ import torch
 
 from .. import spec
 from ..core.ees import count_first, first_candidate, gap
-from ._core import SUPPORTED_DTYPES, check_accumulate, check_logits, check_row_maxima, compute_dtype, log_k_table, row_temperature
+from ._core import SUPPORTED_DTYPES, check_accumulate, check_logits, check_row_maxima, compute_dtype, log_k_table, needs_wide, row_temperature, wide_scaled
 from ._sort import sort_rows_descending
 from ._workspace import scratch
 
@@ -82,6 +82,8 @@ class _Rows(NamedTuple):
     unit_tau: bool  # every temperature is exactly 1: dividing by it is the identity, skipped
     needs_clamp: bool  # (z_i - z_max) / tau can be -inf (masked tokens, overflow): clamp it
     perplexity: torch.Tensor | None  # (B,) exp(H) of softmax(z / tau) when asked for (``"auto"``)
+    tau64: torch.Tensor  # (B, 1) temperature in float64
+    wide: bool  # (z_i - z_max) / tau is formed in float64 (see _core.needs_wide)
 
 
 def _prepare(logits: Any, temperature: Any, accumulate: str, want_perplexity: bool = False) -> _Rows:
@@ -101,13 +103,23 @@ def _prepare(logits: Any, temperature: Any, accumulate: str, want_perplexity: bo
     tau = row_temperature(temperature, batch_shape, cd, x.device).reshape(-1, 1)
     x_max = x_max_in.to(cd)
     unit_tau = isinstance(temperature, (int, float)) and float(temperature) == 1.0
+    tau64 = row_temperature(temperature, batch_shape, torch.float64, x.device).reshape(-1, 1)
     # |z_i - z_max| / tau stays below the largest float unless a row is masked or spans too much
-    spread = (x_max_in.double() - x_min_in.double()).max() / tau.double().min()
+    spread = (x_max_in.double() - x_min_in.double()).max() / tau64.min()
     needs_clamp = not bool(spread <= torch.finfo(cd).max / 2)
+    wide = needs_wide(tau64, 0.0, cd)
+    if needs_clamp and not wide:  # masked tokens, or a spread the compute dtype cannot hold?
+        finite_min = torch.where(torch.isfinite(x2), x2, x_max_in).amin(dim=-1, keepdim=True)
+        wide = needs_wide(tau64, x_max_in.double() - finite_min.double(), cd)
+    unit_tau = unit_tau and not wide
+    needs_clamp = needs_clamp or wide
     # T in token order, once for the whole batch: both search paths read the same bits.
-    shifted = torch.sub(x2.to(cd), x_max, out=scratch("prep", x2.shape, cd, x.device))
-    if not unit_tau:
-        shifted.div_(tau)
+    if wide:
+        shifted = wide_scaled(x2, x_max_in, tau64, cd)
+    else:
+        shifted = torch.sub(x2.to(cd), x_max, out=scratch("prep", x2.shape, cd, x.device))
+        if not unit_tau:
+            shifted.div_(tau)
     perplexity = None
     if want_perplexity:
         if needs_clamp:
@@ -124,7 +136,7 @@ def _prepare(logits: Any, temperature: Any, accumulate: str, want_perplexity: bo
         n = torch.full((x2.shape[0],), V, dtype=torch.long, device=x.device)
     else:
         n = torch.isfinite(x2).sum(dim=-1)
-    return _Rows(x2, tau, x_max, total, n, batch_shape, cd, unit_tau, needs_clamp, perplexity)
+    return _Rows(x2, tau, x_max, total, n, batch_shape, cd, unit_tau, needs_clamp, perplexity, tau64, wide)
 
 
 _LOG_K: dict = {}
@@ -154,9 +166,12 @@ def _gap(vals: torch.Tensor, rows: _Rows, sel: torch.Tensor | None, parts: bool 
     shape, dev = vals.shape, vals.device
     buf = (lambda slot: None) if parts else (lambda slot: scratch(slot, shape, cd, dev))
     # t = -a = (z_(i) - z_max) / tau <= 0, capped so that e * t is 0 * finite for masked tokens
-    t = torch.sub(vals.to(cd), pick(rows.x_max), out=buf("gap_t"))
-    if not rows.unit_tau:
-        t.div_(pick(rows.tau))
+    if rows.wide:
+        t = wide_scaled(vals, pick(rows.x_max), pick(rows.tau64), cd)
+    else:
+        t = torch.sub(vals.to(cd), pick(rows.x_max), out=buf("gap_t"))
+        if not rows.unit_tau:
+            t.div_(pick(rows.tau))
     if rows.needs_clamp:
         t.clamp_(min=-torch.finfo(cd).max)
     e = torch.exp(t, out=buf("gap_e"))
@@ -450,9 +465,16 @@ def ees_logits(
     x = check_logits(logits)
     mask = ees_mask(x, temperature, min_tokens_to_keep, rule, accumulate, method=method)
     cd = compute_dtype(x.dtype, accumulate)
-    tau = row_temperature(temperature, x.shape[:-1], cd, x.device)
-    xc = x.to(cd)
-    scaled = (xc - xc.amax(dim=-1, keepdim=True)).div_(tau)
+    tau64 = row_temperature(temperature, x.shape[:-1], torch.float64, x.device)
+    x_max = x.amax(dim=-1, keepdim=True)
+    kept_min = torch.where(mask, x, x_max).amin(dim=-1, keepdim=True)
+    if needs_wide(tau64, x_max.double() - kept_min.double(), cd):
+        scaled = wide_scaled(x, x_max, tau64, cd)
+    else:
+        xc = x.to(cd)
+        scaled = (xc - x_max.to(cd)).div_(row_temperature(temperature, x.shape[:-1], cd, x.device))
+    # a kept token stays finite in the output dtype (its weight may round to 0, never to "dropped")
+    scaled = scaled.clamp_(min=-torch.finfo(x.dtype).max)
     return scaled.masked_fill_(~mask, filter_value).to(x.dtype)
 
 

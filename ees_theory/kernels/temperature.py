@@ -152,11 +152,17 @@ def apply_temperature(
     if isinstance(T, torch.Tensor) and T.ndim > 0:
         t = torch.broadcast_to(T.to(x.device), shape)
         cd = torch.promote_types(t.dtype, torch.float32) if x.dtype != torch.float64 else torch.float64
-        t = t.to(cd)
     else:
-        tv = float(T)
+        t = torch.full(shape, float(T), dtype=torch.float64, device=x.device)
         cd = torch.float64 if x.dtype == torch.float64 else torch.float32
-        t = torch.full(shape, tv, dtype=cd, device=x.device)
+    if cd != torch.float64:
+        # a positive temperature that is not a normal number of cd (below ~1e-38 or above ~3e38
+        # in float32) would round to 0 (greedy), to inf or to a subnormal: divide in float64
+        t64 = t.double()
+        fi = torch.finfo(cd)
+        if bool((((t64 > 0) & (t64 < fi.tiny)) | (t64 > fi.max)).any()):
+            cd = torch.float64
+    t = t.to(cd)
     bad = torch.isnan(t) | (t < 0)
     if bool(bad.any()):
         where = _first_index(bad)

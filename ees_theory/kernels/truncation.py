@@ -29,7 +29,7 @@ from ..spec.methods import check_params
 from ..core.ctx import torch_context
 from ..core.truncation import eta as eta_sampling
 from ..core.truncation import mirostat, p_less, top_n_sigma
-from ._core import check_logits, compute_dtype, row_temperature
+from ._core import check_logits, compute_dtype, needs_wide, row_temperature, wide_scaled
 from ._workspace import scratch
 
 __all__ = ["truncate_mask", "mirostat_step"]
@@ -38,15 +38,57 @@ __all__ = ["truncate_mask", "mirostat_step"]
 def _prepare(logits, temperature, accumulate):
     logits = check_logits(logits)
     cd = compute_dtype(logits.dtype, accumulate)
-    tau = row_temperature(temperature, logits.shape[:-1], cd, logits.device)
-    x = logits.to(cd) / tau
     masked = torch.isneginf(logits)
-    x = x.masked_fill(masked, -math.inf)
-    sx, idx = torch.sort(x, dim=-1, descending=True, stable=True)
+    tau64 = row_temperature(temperature, logits.shape[:-1], torch.float64, logits.device)
+    magnitude = torch.where(masked, 0.0, logits.double().abs()).amax(dim=-1, keepdim=True)
+    sz = None
+    if needs_wide(tau64, 2 * magnitude, cd):
+        # a temperature the compute dtype cannot hold, or logits / tau beyond its range: the
+        # work runs in float64 on the shifted logits (softmax and every rule here are
+        # shift-invariant); the order comes from the logits themselves, since scaled values
+        # past float64's range are clamped (their weight is 0) and would tie
+        x = wide_scaled(logits, logits.amax(dim=-1, keepdim=True), tau64, torch.float64)
+        x = x.masked_fill(masked, -math.inf)
+        _, idx = torch.sort(logits, dim=-1, descending=True, stable=True)
+        sx = torch.gather(x, -1, idx)
+        sz = torch.gather(logits, -1, idx).double()  # for the rank- and scale-invariant rules
+    else:
+        x = logits.to(cd) / row_temperature(temperature, logits.shape[:-1], cd, logits.device)
+        x = x.masked_fill(masked, -math.inf)
+        sx, idx = torch.sort(x, dim=-1, descending=True, stable=True)
     sp = torch.softmax(sx, dim=-1)
     n = (~masked).sum(dim=-1, keepdim=True)
     pos = torch.arange(x.shape[-1], device=x.device).expand_as(x)
-    return x, masked, sx, idx, sp, n, pos
+    return x, masked, sx, idx, sp, n, pos, sz
+
+
+def _sigma_test(sx, cand, n, nn, policy):
+    nf = n.to(sx.dtype)
+    vals = torch.where(cand, sx, torch.zeros_like(sx))
+    mean = vals.sum(dim=-1, keepdim=True) / nf
+    dev = torch.where(cand, sx - mean, torch.zeros_like(sx))
+    denom = nf - top_n_sigma.ddof(policy)
+    var = (dev * dev).sum(dim=-1, keepdim=True) / torch.clamp(denom, min=1)
+    sigma = torch.sqrt(var)
+    return (sx >= sx[..., :1] - nn * sigma) | (n <= 1), sigma
+
+
+def _n_sigma_keep(sx, cand, n, nn, policy):
+    """Top-n-sigma's test ``l_i >= max l - n sigma``. Where ``sigma`` (or ``n sigma``) overflows,
+    the row is tested again on its candidates scaled by a power of two into ``[-1, 1]`` (exact)
+    and then shifted: the test is shift- and scale-invariant, and the scaled statistics cannot
+    overflow."""
+    keep, sigma = _sigma_test(sx, cand, n, nn, policy)
+    bad = ~torch.isfinite(nn * sigma)
+    if bool(bad.any()):
+        z = torch.where(cand, sx, torch.zeros_like(sx)).double()
+        span = z.abs().amax(dim=-1, keepdim=True)
+        _, exponent = torch.frexp(torch.where(span > 0, span, torch.ones_like(span)))
+        zs = torch.ldexp(z, -exponent)  # in [-1, 1]: exact unless it underflows
+        scaled = torch.where(cand, zs - zs[..., :1], torch.full_like(zs, -math.inf)).to(sx.dtype)
+        keep2, _ = _sigma_test(scaled, cand, n, nn, policy)
+        keep = torch.where(bad, keep2, keep)
+    return keep
 
 
 def _unsort(sorted_keep: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
@@ -139,7 +181,7 @@ def _mask(method, logits, temperature, policy, accumulate, params, want_state=Fa
             if isinstance(params.get(k), torch.Tensor):
                 scalar[k] = None if k == "mu" else 0.0
     prm = check_params(method, policy, scalar)
-    x, masked, sx, idx, sp, n, pos = _prepare(logits, temperature, accumulate)
+    x, masked, sx, idx, sp, n, pos, sz = _prepare(logits, temperature, accumulate)
     cand = pos < n
     m = prm.get("min_tokens_to_keep", 1)
     V = x.shape[-1]
@@ -147,7 +189,8 @@ def _mask(method, logits, temperature, policy, accumulate, params, want_state=Fa
         k = prm["k"]
         if policy == "transformers":
             kk = min(max(k, m), V)
-            keep = sx >= sx[..., kk - 1 : kk]
+            s = sx if sz is None else sz  # ranks: ties only where the logits tie
+            keep = s >= s[..., kk - 1 : kk]
         elif policy == "llama.cpp":
             keep = pos < (V if k <= 0 else k)
         else:
@@ -168,7 +211,7 @@ def _mask(method, logits, temperature, policy, accumulate, params, want_state=Fa
             H = _entropy(sp, _log_probs(sx))
             thr = eta_sampling.threshold(eps, H, _T)
         keep = sp > thr if policy == "paper" else sp >= thr
-        keep = _floor(keep, pos, n, m, sx if policy == "transformers" else None)
+        keep = _floor(keep, pos, n, m, (sx if sz is None else sz) if policy == "transformers" else None)
     elif method in ("p-less", "p-less-norm"):
         s2 = (sp * sp).sum(dim=-1, keepdim=True)
         thr = p_less.threshold(s2, V, method == "p-less-norm")
@@ -178,14 +221,9 @@ def _mask(method, logits, temperature, policy, accumulate, params, want_state=Fa
         if policy == "llama.cpp" and nn <= 0:
             keep = torch.ones_like(cand)
         else:
-            nf = n.to(sx.dtype)
-            vals = torch.where(cand, sx, torch.zeros_like(sx))
-            mean = vals.sum(dim=-1, keepdim=True) / nf
-            dev = torch.where(cand, sx - mean, torch.zeros_like(sx))
-            denom = nf - top_n_sigma.ddof(policy)
-            var = (dev * dev).sum(dim=-1, keepdim=True) / torch.clamp(denom, min=1)
-            sigma = torch.sqrt(var)
-            keep = (sx >= sx[..., :1] - nn * sigma) | (n <= 1)
+            # the test is scale-invariant: on the logits themselves when their scaled values
+            # leave the float range
+            keep = _n_sigma_keep(sx if sz is None else sz, cand, n, nn, policy)
             keep = _floor(keep, pos, n, 1)
     elif method == "typical":
         mass = prm["mass"]

@@ -46,6 +46,7 @@ from ..core.certify import (
     float_down,
     float_up,
     iv_bounds,
+    iv_exp,
     iv_precision,
     ladder,
     log_enclosure,
@@ -193,7 +194,7 @@ class _IntervalCurve:
             total = S[-1]
             if head < n:
                 # every tail weight is at most e_head = exp(-a_head) <= exp(-a_lo[head])
-                bound = iv.exp(-iv.mpf(float(self.a_lo[head])))
+                bound = iv_exp(-iv.mpf(float(self.a_lo[head])))
                 total = total + iv.mpf([0, 1]) * (n - head) * bound
         entry = (head, S, A, total)
         self._cache[prec] = entry

@@ -23,7 +23,7 @@ import numpy as np
 from mpmath import iv
 
 from .. import spec
-from ..core.certify import PRECISION_LADDER, iv_bounds, iv_precision
+from ..core.certify import PRECISION_LADDER, iv_bounds, iv_exp, iv_precision
 from ..core.certify import enclose as core_enclose
 from ..core.ctx import IV
 from ..core.entropy import entropy_from_weights
@@ -34,15 +34,28 @@ __all__ = ["entropy", "softmax", "entropy_interval", "enclose", "from_probs"]
 def entropy_interval(row: ExactRow, temperature: float, prec: int):
     """An ``mpmath.iv`` enclosure of the entropy (nats) of ``softmax(values / temperature)``.
 
-    The far tail (each ``e_i < 2**-(prec+40)/n``) is bounded in bulk rather than summed, which is
-    rigorous because ``e`` and ``e*a`` are both decreasing along the sorted tail once ``a > 1``.
+    The far tail is bounded in bulk rather than summed, which is rigorous because ``e`` and
+    ``e*a`` are both decreasing along the sorted tail once ``a > 1``. The tail's slack is
+    *relative* to the entropy: with ``r`` the first token below the tied top block, ``H >= e_r a_r / n``
+    (``S <= n``), and every tail token has ``e (1 + a) <= 2**-(prec+40) e_r min(a_r, 1) / n**2``, so
+    the bulk bound moves ``H`` by less than ``2**-(prec+40) H`` even when ``H`` is astronomically
+    small (the row ``(0, -7000, -7002)``, ``H ~ 1e-3036``).
     """
     n = row.n
     if n == 1:
         return iv.mpf(0)
     a_lo = row.float_weights(temperature)[2]
-    cutoff = (prec + 40) * math.log(2) + math.log(n)
-    head = min(n, max(row.top_ties, 2, int(np.searchsorted(a_lo, cutoff, side="left"))))
+    t0 = row.top_ties
+    head = n
+    if t0 < n:
+        a_ref = float(a_lo[t0])
+        if a_ref > 0:
+            # a - ln(1 + a) is increasing: tokens past the cutoff satisfy the bound above
+            need = a_ref + (prec + 40) * math.log(2) + 2 * math.log(n) + max(0.0, -math.log(min(a_ref, 1.0))) + 1.0
+            with np.errstate(over="ignore", invalid="ignore"):
+                key = a_lo - np.log1p(np.maximum(a_lo, 0.0))
+            head = int(np.searchsorted(key, need, side="left")) if np.all(np.isfinite(key)) else n
+    head = min(n, max(t0, 2, head))
     t = row.top_ties  # e_i = 1 exactly for the tied top block
     with iv_precision(prec):
         es, as_ = row.iv_weights(temperature, head)
@@ -53,7 +66,7 @@ def entropy_interval(row: ExactRow, temperature: float, prec: int):
             A += e * a
         if head < n:
             a0 = iv.mpf(float(a_lo[head]))
-            e0 = iv.exp(-a0)
+            e0 = iv_exp(-a0)
             R += iv.mpf([0, 1]) * (n - head) * e0
             A += iv.mpf([0, 1]) * (n - head) * e0 * a0
         H = entropy_from_weights(iv.mpf(t - 1) + R, A, IV)  # C = the t - 1 other top weights + R

@@ -25,7 +25,7 @@ import numpy as np
 from mpmath import iv
 
 from .. import spec
-from ..core.certify import down, exp_enclosure, log_enclosure, up
+from ..core.certify import down, exp_enclosure, iv_exp, log_enclosure, up
 
 __all__ = ["ExactRow", "as_row", "from_probs"]
 
@@ -73,10 +73,10 @@ class ExactRow:
         tau = float(temperature)
         tied = v == v[0]
         if self.kind == "logits":
-            with np.errstate(over="ignore"):
+            with np.errstate(over="ignore", invalid="ignore"):
                 d = v - v[0]  # <= 0; rounded, so enclosed by its neighbours
                 x_lo = down(down(d) / tau)
-                x_hi = np.minimum(up(up(d) / tau), 0.0)
+                x_hi = np.minimum(_up_finite(_up_finite(d) / tau), 0.0)
         else:
             with np.errstate(under="ignore"):
                 r = v / v[0]
@@ -87,9 +87,9 @@ class ExactRow:
                 l_lo, l_hi = log_enclosure(e_lo, e_hi)
                 return e_lo, e_hi, np.maximum(-l_hi, 0.0), -l_lo
             l_lo, l_hi = log_enclosure(r_lo, r_hi)
-            with np.errstate(over="ignore"):
+            with np.errstate(over="ignore", invalid="ignore"):
                 x_lo = down(l_lo / tau)
-                x_hi = np.minimum(up(l_hi / tau), 0.0)
+                x_hi = np.minimum(_up_finite(l_hi / tau), 0.0)
         x_lo[tied], x_hi[tied] = 0.0, 0.0
         e_lo, e_hi = exp_enclosure(x_lo, x_hi)
         e_lo[tied], e_hi[tied] = 1.0, 1.0
@@ -116,7 +116,7 @@ class ExactRow:
             top = iv.mpf(float(v[0]))
             for i in range(m):
                 x = (iv.mpf(float(v[i])) - top) / tau
-                es.append(iv.exp(x))
+                es.append(iv_exp(x))
                 as_.append(-x)
         else:
             top = iv.mpf(float(v[0]))
@@ -127,9 +127,23 @@ class ExactRow:
                     as_.append(-iv.log(r))
                 else:
                     x = iv.log(r) / tau
-                    es.append(iv.exp(x))
+                    es.append(iv_exp(x))
                     as_.append(-x)
         return es, as_
+
+
+_FLOAT64_MAX = float(np.finfo(np.float64).max)
+
+
+def _up_finite(x: np.ndarray) -> np.ndarray:
+    """:func:`~.certify.up` for a non-positive result that may have overflowed to ``-inf``: the
+    exact value is then below ``-max``, so ``-max`` bounds it from above (``up(-inf)`` is NaN).
+
+    >>> _up_finite(np.array([-np.inf, -1.0])).tolist()[0] == -_FLOAT64_MAX
+    True
+    """
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isneginf(x), -_FLOAT64_MAX, up(x))
 
 
 def _check_row(arr: np.ndarray, name: str) -> None:

@@ -73,7 +73,7 @@ from ..core.ctx import FLOAT, IV
 from ..core.truncation import eta as eta_sampling
 from ..core.truncation import mirostat, p_less, top_n_sigma
 from ..core.entropy import entropy_of_probs
-from ..core.certify import DEFAULT_MAX_PREC, Decision, enclose, float_bounds, iv_bounds, iv_precision, precisions
+from ..core.certify import DEFAULT_MAX_PREC, Decision, enclose, float_bounds, fraction_to_float, iv_bounds, iv_exp, iv_precision, precisions
 from .rows import ExactRow, as_row
 from .trunc_exact import Check, ExactContext
 
@@ -307,7 +307,7 @@ def _top_n_sigma(row, ctx, tau, policy, prm):
         mean = sum(a, Fraction(0)) / n
         var = sum(((ai - mean) ** 2 for ai in a), Fraction(0)) / denom
         bound = Fraction(nn) ** 2 * var
-        est = np.array([float(bound - ai * ai) for ai in a])
+        est = np.array([fraction_to_float(bound - ai * ai) for ai in a])
 
         def decide(i):
             return ctx.decide_fraction("n^2 sigma^2 - (max - l_i)^2", i, bound - a[i] * a[i])
@@ -503,7 +503,7 @@ def _mirostat(row, ctx, tau_temp, policy, prm, version: int):
                     if x == 0:
                         return iv.mpf(1)
                     xv = iv.mpf(x)
-                    return (1 - iv.exp(-xv)) / xv
+                    return (1 - iv_exp(-xv)) / xv
 
                 plo, phi_hi = phi(yhi), phi(ylo)
                 ph = iv.mpf([iv_bounds(plo)[0], iv_bounds(phi_hi)[1]])
@@ -512,13 +512,13 @@ def _mirostat(row, ctx, tau_temp, policy, prm, version: int):
             half = policy == "paper"  # round half up: floor(k_hat + 1/2)
 
             def q(prec):
-                kh = iv.exp(log_k_hat(prec))
+                kh = iv_exp(log_k_hat(prec))
                 return kh + iv.mpf(0.5) if half else kh
 
             with iv_precision(128):
                 qlo, qhi = iv_bounds(q(128))
                 extras["s_hat"] = float(mpmath.mpf(iv_bounds(s_hat(128))[0]))
-                extras["k_hat"] = float(mpmath.mpf(iv_bounds(iv.exp(log_k_hat(128)))[0]))
+                extras["k_hat"] = float(mpmath.mpf(iv_bounds(iv_exp(log_k_hat(128)))[0]))
             j = n if qlo >= n else max(int(mpmath.floor(qlo)), 1)
             # certify j <= q (when j >= 2) and q < j + 1 (when j < n), walking if the guess was off
             while True:

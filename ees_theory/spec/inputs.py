@@ -48,11 +48,13 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
 
+#: nested lists deeper than this are refused (a batch of rows needs a few axes, not hundreds)
+_MAX_NESTING = 32
 #: Element types a list is read from in one step (Python floats and numpy float64 are binary64).
 _PLAIN_FLOATS = frozenset({float, np.float64})
 
 
-def _to_numpy(values: Any, name: str) -> np.ndarray:
+def _to_numpy(values: Any, name: str, depth: int = 0) -> np.ndarray:
     """Read ``values`` as a numpy array without changing any value.
 
     Torch tensors are accepted without importing torch here: bfloat16 is widened to float32,
@@ -69,15 +71,23 @@ def _to_numpy(values: Any, name: str) -> np.ndarray:
     else:
         if isinstance(values, (str, bytes)):
             raise TypeError(f"{name} must be a sequence of numbers, got a string")
+        if np.isscalar(values):
+            raise TypeError(f"{name} must be a row (a sequence or an array of numbers), got the scalar {values!r}")
         try:
-            seq = list(values) if not np.isscalar(values) else [values]
+            seq = list(values)
         except TypeError:
             raise TypeError(f"{name} must be an array or a sequence of numbers, got {type(values).__name__}") from None
         kinds = set(map(type, seq))  # one C-level pass: a plain list of floats needs no parsing
         if kinds and kinds <= _PLAIN_FLOATS:
             arr = np.array(seq, dtype=np.float64)  # each element is a binary64 already: exact
         elif seq and all(isinstance(v, (list, tuple, np.ndarray)) for v in seq):
-            arr = np.asarray([_to_numpy(v, name) for v in seq])
+            if depth >= _MAX_NESTING:
+                raise ValueError(f"{name} is nested more than {_MAX_NESTING} lists deep")
+            rows = [_to_numpy(v, name, depth + 1) for v in seq]
+            shapes = {r.shape for r in rows}
+            if len(shapes) > 1:
+                raise ValueError(f"{name} has rows of different shapes {sorted(shapes)[:4]} (ragged); every row needs the same length")
+            arr = np.asarray(rows)
         else:
             arr = np.asarray([_parse_scalar(v, name, i) for i, v in enumerate(seq)], dtype=np.float64)
     if arr.dtype == object:

@@ -46,7 +46,7 @@ def run(args, cases) -> int:
         port = InProcessDrawsPort(factory(engine, args.method, args.dtype), f"engine:{name}:{args.method}")
     report = check_draws(
         port, args.method, args.dtype, cases=cases, examples=args.examples,
-        vectors=args.vectors != "none", draws=args.draws or None, seed=args.seed, draw_seed=args.draw_seed,
+        vectors=True if args.vectors is None else (False if args.vectors == "none" else args.vectors), draws=args.draws or None, seed=args.seed, draw_seed=args.draw_seed,
         alpha=args.alpha, tv=args.tv, power=args.power, options=options, shrink=not args.no_shrink,
         families=args.family, journal=args.json,
     )

@@ -84,9 +84,11 @@ def _float_num(x: Any) -> Any:
     return x if isinstance(x, np.ndarray) else float(x)
 
 
+#: float64 arithmetic (numpy; scalars or arrays), round to nearest.
 FLOAT = Context("float64", _float_num, np.exp, np.log, np.log1p, np.sqrt, np.power, np.where, lambda x: np.sum(x, axis=-1))
+#: ``mpmath`` at the working precision.
 MP = Context("mpmath", mpmath.mpf, mpmath.exp, mpmath.log, mpmath.log1p, mpmath.sqrt, mpmath.power)
-# x**y = exp(y ln x) for x > 0: the interval power through the bounded exponential
+#: ``mpmath.iv`` intervals; ``x**y = exp(y ln x)`` for ``x > 0``, through :func:`bounded_exp`.
 IV = Context("mpmath.iv", iv.mpf, bounded_exp, iv.log, iv.log1p, iv.sqrt, lambda x, y: bounded_exp(y * iv.log(x)))
 
 

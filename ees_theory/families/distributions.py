@@ -47,6 +47,7 @@ import numpy as np
 
 from ..core.ees import count_first
 from ..spec.formats import DTYPES, check_dtype, round_to_dtype
+from ..spec.inputs import sorted_order
 
 __all__ = [
     "FAMILY_NAMES",
@@ -163,7 +164,7 @@ def _tied_boundary(rng, vocab, base="normal", attempts=8):
     for _ in range(attempts):
         trial = z.copy()
         for _ in range(attempts):
-            order = np.argsort(-trial, kind="stable")
+            order = sorted_order(trial)
             k = float_kstar(trial)
             n = int(np.isfinite(trial).sum())
             if k >= n:

@@ -61,7 +61,7 @@ from . import gof
 from .cases import Case, params_to_json
 from ..spec.formats import hex_list
 from .methods import EES, Options, OutputFault, _to_numpy, ees_admissible, get_method
-from .ports import Outcome, PortTimeout, SubprocessPort, _Alarm, _find_batched, _same, load_callable
+from .ports import Outcome, PortTimeout, SubprocessPort, _Alarm, _find_batched, _Oversized, _same, answer_limit, load_callable
 from .truncation import INT_PARAMS, Truncation, _Stats, port_params
 
 __all__ = [
@@ -262,7 +262,7 @@ def _alternative_fits(s: Support, tokens: np.ndarray) -> list[str]:
     if np.any(pos < 0):
         return found
     alts = {}
-    if k < n:
+    if k < n and tokens.size * (1.0 - s.p[:k].sum() / s.p.sum()) >= 10:  # only where the cut-off mass shows
         alts["untruncated"] = s.p / s.p.sum()
     if k >= 2:
         q = s.p[:k] / s.p[:k].sum()
@@ -550,10 +550,13 @@ class ExecDrawsPort(SubprocessPort, DrawsPort):
             return self._crash_outcome(t0)
         deadline = None if not self.timeout else time.monotonic() + self.timeout
         try:
-            line = self._readline(deadline)
+            line = self._readline(deadline, answer_limit(row.shape[-1]) + 24 * int(n))  # room for n ids
         except PortTimeout:
             self._stop()
             return Outcome(fault="timeout", message=f"no answer within {self.timeout:g} s (the port process was killed and restarted)")
+        except _Oversized:
+            self._stop()
+            return Outcome(fault="protocol-error", message=f"the answer line is longer than any answer of {n} token ids")
         if line is None:
             return self._crash_outcome(t0)
         try:
@@ -702,7 +705,7 @@ def check_draws(
     *,
     cases: Sequence[Case] | None = None,
     examples: int = 20,
-    vectors: bool = True,
+    vectors: bool | str = True,
     draws: int | None = None,
     seed: int = 0,
     draw_seed: int | None = None,

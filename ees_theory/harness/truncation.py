@@ -37,7 +37,7 @@ from typing import Any, Callable
 import mpmath
 import numpy as np
 
-from .. import reference, tolerances
+from .. import reference, spec, tolerances
 from ..core.truncation import mirostat, p_less
 from ..reference import truncation as rt
 from .bands import truncation_row_bounds
@@ -109,7 +109,7 @@ class _Stats:
         z = np.asarray(row, dtype=np.float64)
         finite = np.isfinite(z)
         self.size = int(z.size)
-        self.order = np.argsort(-np.where(finite, z, -np.inf), kind="stable")[: int(finite.sum())]
+        self.order = spec.sorted_order(z)[: int(finite.sum())]  # -inf (masked) sorts last
         self.values = z[self.order]  # canonical order: logit descending, ids ascending on ties
         self.n = int(self.values.size)
         self.tau = float(tau)

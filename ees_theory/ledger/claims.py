@@ -21,7 +21,7 @@ helpers), one module per claim group (``ees_claims``, ``temperature_claims``,
 
 from __future__ import annotations
 
-from . import ees_claims, temperature_claims, truncation_claims  # noqa: F401  (each registers its claims)
+from . import ees_claims, registry, temperature_claims, truncation_claims  # noqa: F401  (each registers its claims)
 from .ees_claims import certified_gaps, incremental_entropies
 from .registry import (
     CLAIM_REGISTRY,
@@ -42,23 +42,5 @@ from .registry import (
     write_ledger,
 )
 
-__all__ = [
-    "VERDICTS",
-    "GapRow",
-    "Counterexample",
-    "Verdict",
-    "Claim",
-    "CheckContext",
-    "CLAIM_REGISTRY",
-    "register_claim",
-    "run_ledger",
-    "recorded_verdicts",
-    "write_ledger",
-    "format_table",
-    "format_detail",
-    "certified_gaps",
-    "incremental_entropies",
-    "to_hex",
-    "from_hex",
-    "LEDGER_PATH",
-]
+#: The registry's public names and the EES gap tables, for ``from ees_theory.ledger.claims import *``.
+__all__ = [name for name in registry.__all__ if name != "PROOFS_DIR"] + ["certified_gaps", "incremental_entropies"]

@@ -55,10 +55,18 @@ PROOFS_DIR = "proofs"
 
 # ---- exact float I/O (the one hex codec of spec.formats) ----------------------------------------
 
-#: Floats as exact hex strings (``-inf`` as ``"-inf"``): ``to_hex([1.5]) == ['0x1.8000000000000p+0']``.
-to_hex = hex_list
-#: The inverse of :func:`to_hex`, as a float64 array.
-from_hex = from_hex_list
+def to_hex(values: Iterable[float]) -> list[str]:
+    """Floats as exact hex strings (``-inf`` as ``"-inf"``), by :func:`ees_theory.spec.formats.hex_list`.
+
+    >>> to_hex([1.5])
+    ['0x1.8000000000000p+0']
+    """
+    return hex_list(values)
+
+
+def from_hex(values: Iterable[str]) -> np.ndarray:
+    """The inverse of :func:`to_hex`, as a float64 array (:func:`ees_theory.spec.formats.from_hex_list`)."""
+    return from_hex_list(values)
 
 
 # ---- verdicts ----------------------------------------------------------------------------------

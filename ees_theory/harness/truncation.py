@@ -38,6 +38,7 @@ import mpmath
 import numpy as np
 
 from .. import reference, spec, tolerances
+from ..spec.methods import INT_PARAMS
 from ..core.truncation import mirostat, p_less
 from ..reference import truncation as rt
 from .bands import truncation_row_bounds
@@ -45,23 +46,12 @@ from .methods import EES, Method, Options, OutputFault, Verdict, _to_numpy, regi
 
 __all__ = ["Truncation", "TRUNCATION_METHODS", "PARAMS", "INT_PARAMS", "judge_truncation"]
 
-#: parameters after ``temperature``, in the order the harness lists them
+#: parameters after ``temperature``, in the order the harness lists them: the specification's
+#: parameter table without ``n_vocab`` (a port reads the vocabulary size from the row itself)
 PARAMS: dict[str, tuple[str, ...]] = {
-    "top-k": ("k", "min_tokens_to_keep"),
-    "top-p": ("p", "min_tokens_to_keep"),
-    "min-p": ("min_p", "min_tokens_to_keep"),
-    "typical": ("mass", "min_tokens_to_keep"),
-    "epsilon": ("epsilon", "min_tokens_to_keep"),
-    "eta": ("epsilon", "min_tokens_to_keep"),
-    "p-less": (),
-    "p-less-norm": (),
-    "top-n-sigma": ("n",),
-    "mirostat-v1": ("tau", "eta", "mu", "u", "m"),
-    "mirostat-v2": ("tau", "eta", "mu", "u"),
+    name: tuple(p for p in ms.params if p != "n_vocab") for name, ms in spec.methods.SAMPLERS.items()
 }
 TRUNCATION_METHODS = tuple(PARAMS)
-#: parameters a port receives as Python ints
-INT_PARAMS = frozenset({"k", "min_tokens_to_keep", "m"})
 
 _TEMPERATURES = (0.5, 0.7, 1.0, 1.0, 1.0, 1.5, 2.0)
 _GRID = {

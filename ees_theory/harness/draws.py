@@ -62,6 +62,7 @@ from .cases import Case, params_to_json
 from ..spec.formats import hex_list
 from .methods import EES, Options, OutputFault, _to_numpy, ees_admissible, get_method
 from .ports import Outcome, PortTimeout, SubprocessPort, _Alarm, _find_batched, _Oversized, _same, answer_limit, load_callable
+from .runner import repro_line
 from .truncation import INT_PARAMS, Truncation, _Stats, port_params
 
 __all__ = [
@@ -609,16 +610,7 @@ def draws_repro_line(port_spec: str, case: Case, dtype: str, options: Options, n
     >>> draws_repro_line("m:f", c, "float32", Options(), 100, 7)[:77]
     'ees-theory check m:f --method top-k --dtype float32 --draws 100 --draw-seed 7'
     """
-    payload = json.dumps({"logits": hex_list(case.logits), "params": params_to_json(case.params)}, separators=(",", ":"))
-    parts = ["ees-theory", "check", shlex.quote(port_spec), "--method", case.method, "--dtype", dtype, "--draws", str(n), "--draw-seed", str(seed)]
-    if options.accumulate != "input":
-        parts += ["--accumulate", options.accumulate]
-    if options.rule != "first-exclusive":
-        parts += ["--rule", options.rule]
-    if options.policy != "paper":
-        parts += ["--policy", options.policy]
-    parts += ["--case", shlex.quote(payload)]
-    return " ".join(parts)
+    return repro_line(port_spec, case, dtype, options, draws=n, seed=seed)
 
 
 @dataclass

@@ -79,8 +79,9 @@ def fingerprint(cases: Iterable[Case]) -> str:
     return h.hexdigest()[:16]
 
 
-def repro_line(port_spec: str, case: Case, dtype: str, options: Options) -> str:
-    """A shell line that re-runs exactly this case against ``port_spec``.
+def repro_line(port_spec: str, case: Case, dtype: str, options: Options, *, draws: int | None = None, seed: int | None = None) -> str:
+    """A shell line that re-runs exactly this case against ``port_spec`` (judged by ``draws`` token
+    draws from ``seed`` when given, else by the kept mask).
 
     >>> c = Case("x", "ees", "hand", np.array([1.0, 0.0]), {"temperature": 1.0})
     >>> repro_line("my.port:ees", c, "float32", Options())
@@ -88,6 +89,8 @@ def repro_line(port_spec: str, case: Case, dtype: str, options: Options) -> str:
     """
     payload = json.dumps({"logits": hex_list(case.logits), "params": params_to_json(case.params)}, separators=(",", ":"))
     parts = ["ees-theory", "check", shlex.quote(port_spec), "--method", case.method, "--dtype", dtype]
+    if draws is not None:
+        parts += ["--draws", str(draws), "--draw-seed", str(seed)]
     if options.accumulate != "input":
         parts += ["--accumulate", options.accumulate]
     if options.rule != "first-exclusive":

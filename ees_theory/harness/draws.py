@@ -61,7 +61,7 @@ from . import gof
 from .cases import Case, params_to_json
 from ..spec.formats import hex_list
 from .methods import EES, Options, OutputFault, _to_numpy, ees_admissible, get_method
-from .ports import Outcome, PortTimeout, SubprocessPort, _Alarm, _find_batched, _Oversized, _same, answer_limit, load_callable
+from .ports import Outcome, PortTimeout, SubprocessPort, _Alarm, _find_batched, _same, answer_limit, load_callable
 from .runner import repro_line
 from .truncation import INT_PARAMS, Truncation, _Stats, port_params
 
@@ -536,49 +536,19 @@ class ExecDrawsPort(SubprocessPort, DrawsPort):
     """A program speaking the JSON Lines protocol, asked for draws (``"draws"``, ``"seed"``)."""
 
     def _draw_one(self, method, row, params, n, seed, dtype) -> Outcome:
-        if self.proc is None or self.proc.poll() is not None:
-            self._stop()
-            self._start()
-        self.counter += 1
-        rid = f"d{self.counter}"
         prm = {k: v for k, v in params.items() if k != "u" and not (isinstance(v, float) and math.isnan(v))}
-        request = {"id": rid, "method": method, "dtype": dtype, "logits": hex_list(row), "params": params_to_json(prm), "draws": int(n), "seed": int(seed)}
-        t0 = time.perf_counter()
-        try:
-            self.proc.stdin.write((json.dumps(request, separators=(",", ":")) + "\n").encode())
-            self.proc.stdin.flush()
-        except (BrokenPipeError, OSError):
-            return self._crash_outcome(t0)
-        deadline = None if not self.timeout else time.monotonic() + self.timeout
-        try:
-            line = self._readline(deadline, answer_limit(row.shape[-1]) + 24 * int(n))  # room for n ids
-        except PortTimeout:
-            self._stop()
-            return Outcome(fault="timeout", message=f"no answer within {self.timeout:g} s (the port process was killed and restarted)")
-        except _Oversized:
-            self._stop()
-            return Outcome(fault="protocol-error", message=f"the answer line is longer than any answer of {n} token ids")
-        if line is None:
-            return self._crash_outcome(t0)
-        try:
-            obj = json.loads(line)
-            if not isinstance(obj, dict):
-                raise ValueError("not an object")
-        except ValueError:
-            self._stop()
-            return Outcome(fault="protocol-error", message=f"answer is not a JSON object: {line[:120]!r}")
-        if obj.get("id") != rid:
-            self._stop()
-            return Outcome(fault="protocol-error", message=f"answer id {obj.get('id')!r} does not match request id {rid!r}")
-        if "error" in obj:
-            return Outcome(fault="raised", message=str(obj["error"]))
+        request = {"method": method, "dtype": dtype, "logits": hex_list(row), "params": params_to_json(prm), "draws": int(n), "seed": int(seed)}
+        limit = answer_limit(row.shape[-1]) + 24 * int(n)  # room for n ids
+        obj, failed, elapsed = self._exchange(request, limit, f"the answer line is longer than any answer of {n} token ids")
+        if failed is not None:
+            return failed
         if "tokens" not in obj:
             return Outcome(fault="bad-output", message="a draws answer needs 'tokens' (a list of token ids)")
         toks = obj["tokens"]
         if not isinstance(toks, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in toks):
             return Outcome(fault="bad-output", message="'tokens' must be a list of integer token ids")
         try:
-            return Outcome(value=_tokens(np.array(toks, dtype=np.int64), n, row.shape[-1]), elapsed=time.perf_counter() - t0)
+            return Outcome(value=_tokens(np.array(toks, dtype=np.int64), n, row.shape[-1]), elapsed=elapsed)
         except OutputFault as exc:
             return Outcome(fault=exc.fault, message=exc.message)
 

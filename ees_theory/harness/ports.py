@@ -451,52 +451,64 @@ class SubprocessPort(Port):
             how = f"exited with status {status}"
         return Outcome(fault="crashed", message=f"the port process {how} before answering{tail}", elapsed=time.perf_counter() - t0)
 
-    def _one(self, method: str, row: np.ndarray, params: dict, dtype: str) -> Outcome:
-        m = get_method(method)
+    def _exchange(self, request: dict, limit: int, oversized: str) -> tuple[dict | None, Outcome | None, float]:
+        """Send one request (an ``id`` is added) and read its answer object: ``(answer, None,
+        elapsed)``, or ``(None, outcome, elapsed)`` when the exchange itself failed: the port could
+        not be restarted, did not read or answer within the timeout, died, answered a line over
+        ``limit`` bytes (``oversized`` says why that is too long), an unreadable or mismatched
+        line, or an ``"error"`` reply."""
         t0 = time.perf_counter()
         if self.proc is None or self.proc.poll() is not None:
             self._stop()
             try:
                 self._start()
             except PortLoadError as exc:  # it loaded once: failing to load again is this case's fault
-                return Outcome(fault="crashed", message=f"restarting the port failed: {exc}", elapsed=time.perf_counter() - t0)
+                return None, Outcome(fault="crashed", message=f"restarting the port failed: {exc}", elapsed=time.perf_counter() - t0), 0.0
         self.counter += 1
         rid = f"r{self.counter}"
-        request = {"id": rid, "method": method, "dtype": dtype, "logits": hex_list(row), "params": params_to_json(params)}
         deadline = None if not self.timeout else time.monotonic() + self.timeout
         try:
-            self._write((json.dumps(request, separators=(",", ":")) + "\n").encode(), deadline)
+            self._write((json.dumps({"id": rid, **request}, separators=(",", ":")) + "\n").encode(), deadline)
         except PortTimeout:
             self._stop()
-            return Outcome(fault="timeout", message=f"the port did not read its request within {self.timeout:g} s (the port process was killed and restarted)", elapsed=time.perf_counter() - t0)
+            return None, Outcome(fault="timeout", message=f"the port did not read its request within {self.timeout:g} s (the port process was killed and restarted)", elapsed=time.perf_counter() - t0), 0.0
         except (BrokenPipeError, OSError):
-            return self._crash_outcome(t0)
+            return None, self._crash_outcome(t0), 0.0
         try:
-            line = self._readline(deadline, answer_limit(row.shape[-1]))
+            line = self._readline(deadline, limit)
         except PortTimeout:
             self._stop()
-            return Outcome(fault="timeout", message=f"no answer within {self.timeout:g} s (the port process was killed and restarted)", elapsed=time.perf_counter() - t0)
+            return None, Outcome(fault="timeout", message=f"no answer within {self.timeout:g} s (the port process was killed and restarted)", elapsed=time.perf_counter() - t0), 0.0
         except _Oversized:
             self._stop()  # the stream is out of step; start afresh
-            return Outcome(fault="protocol-error", message=f"answer line longer than {answer_limit(row.shape[-1])} bytes for a {row.shape[-1]}-token row", elapsed=time.perf_counter() - t0)
+            return None, Outcome(fault="protocol-error", message=oversized, elapsed=time.perf_counter() - t0), 0.0
         elapsed = time.perf_counter() - t0
         if line is None:
-            return self._crash_outcome(t0)
+            return None, self._crash_outcome(t0), elapsed
         try:
             obj = json.loads(line)
             if not isinstance(obj, dict):
                 raise ValueError("not an object")
         except RecursionError:
             self._stop()
-            return Outcome(fault="protocol-error", message=f"answer is nested too deeply to read: {line[:60]!r}...", elapsed=elapsed)
+            return None, Outcome(fault="protocol-error", message=f"answer is nested too deeply to read: {line[:60]!r}...", elapsed=elapsed), elapsed
         except ValueError:
             self._stop()  # the stream is out of step; start afresh
-            return Outcome(fault="protocol-error", message=f"answer is not a JSON object: {line[:120]!r}", elapsed=elapsed)
+            return None, Outcome(fault="protocol-error", message=f"answer is not a JSON object: {line[:120]!r}", elapsed=elapsed), elapsed
         if obj.get("id") != rid:
             self._stop()
-            return Outcome(fault="protocol-error", message=f"answer id {str(obj.get('id'))[:60]!r} does not match request id {rid!r}", elapsed=elapsed)
+            return None, Outcome(fault="protocol-error", message=f"answer id {str(obj.get('id'))[:60]!r} does not match request id {rid!r}", elapsed=elapsed), elapsed
         if "error" in obj:
-            return Outcome(fault="raised", message=str(obj["error"])[:2000], elapsed=elapsed)
+            return None, Outcome(fault="raised", message=str(obj["error"])[:2000], elapsed=elapsed), elapsed
+        return obj, None, elapsed
+
+    def _one(self, method: str, row: np.ndarray, params: dict, dtype: str) -> Outcome:
+        m = get_method(method)
+        V = row.shape[-1]
+        request = {"method": method, "dtype": dtype, "logits": hex_list(row), "params": params_to_json(params)}
+        obj, failed, elapsed = self._exchange(request, answer_limit(V), f"answer line longer than {answer_limit(V)} bytes for a {V}-token row")
+        if failed is not None:
+            return failed
         if obj.get("mutated"):
             return Outcome(fault="mutated-input", message="the port modified its input logits in place; a sampler must not write to the caller's logits", elapsed=elapsed)
         if "fault" in obj:

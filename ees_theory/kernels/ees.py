@@ -462,14 +462,22 @@ def _check_method(method: Any) -> str:
     return method
 
 
+def _search(public, logits: Any, temperature: Any, min_tokens_to_keep: Any, rule: Any, accumulate: str, method: Any):
+    """The shared start of the public functions: check the parameters, then either
+    ``(chunks, None)``, ``public`` applied to chunks of rows and concatenated (a large batch), or
+    ``(None, (rows, k*, v, at_least))`` for the whole batch (see :func:`_keep_counts`)."""
+    m = spec.check_min_tokens_to_keep(min_tokens_to_keep)
+    rule = spec.check_rule(rule)
+    method = _check_method(method)
+    chunked = _in_row_chunks(lambda x, t: public(x, t, m, rule, accumulate, method=method), logits, temperature, accumulate)
+    if chunked is not None:
+        return chunked, None
+    rows = _prepare(logits, temperature, accumulate, want_perplexity=method == "auto")
+    return None, (rows, *_keep_counts(rows, m, rule, method))
+
+
 def ees_keep_count(
-    logits: torch.Tensor,
-    temperature: Any = 1.0,
-    min_tokens_to_keep: int = 1,
-    rule: str = spec.DEFAULT_RULE,
-    accumulate: str = "float32",
-    *,
-    method: str = "auto",
+    logits: torch.Tensor, temperature: Any = 1.0, min_tokens_to_keep: int = 1, rule: str = spec.DEFAULT_RULE, accumulate: str = "float32", *, method: str = "auto"
 ) -> torch.Tensor:
     """The number of kept tokens ``k*`` per row, shape ``logits.shape[:-1]`` (int64).
 
@@ -477,25 +485,15 @@ def ees_keep_count(
     >>> ees_keep_count(torch.tensor([[3.0, 1.0, 0.5, -2.0], [0.0, 0.0, -1.0, -float("inf")]])).tolist()
     [1, 2]
     """
-    m = spec.check_min_tokens_to_keep(min_tokens_to_keep)
-    rule = spec.check_rule(rule)
-    method = _check_method(method)
-    chunked = _in_row_chunks(lambda x, t: ees_keep_count(x, t, m, rule, accumulate, method=method), logits, temperature, accumulate)
+    chunked, found = _search(ees_keep_count, logits, temperature, min_tokens_to_keep, rule, accumulate, method)
     if chunked is not None:
         return chunked.reshape(logits.shape[:-1])
-    rows = _prepare(logits, temperature, accumulate, want_perplexity=method == "auto")
-    k, _, _ = _keep_counts(rows, m, rule, method)
+    rows, k, _, _ = found
     return k.reshape(rows.batch_shape)
 
 
 def ees_mask(
-    logits: torch.Tensor,
-    temperature: Any = 1.0,
-    min_tokens_to_keep: int = 1,
-    rule: str = spec.DEFAULT_RULE,
-    accumulate: str = "float32",
-    *,
-    method: str = "auto",
+    logits: torch.Tensor, temperature: Any = 1.0, min_tokens_to_keep: int = 1, rule: str = spec.DEFAULT_RULE, accumulate: str = "float32", *, method: str = "auto"
 ) -> torch.Tensor:
     """EES kept-token mask (True = kept), same shape as ``logits``; any leading batch dims.
 
@@ -518,14 +516,10 @@ def ees_mask(
     >>> ees_mask(z, min_tokens_to_keep=3).tolist()
     [[True, True, True], [True, True, True]]
     """
-    m = spec.check_min_tokens_to_keep(min_tokens_to_keep)
-    rule = spec.check_rule(rule)
-    method = _check_method(method)
-    chunked = _in_row_chunks(lambda x, t: ees_mask(x, t, m, rule, accumulate, method=method), logits, temperature, accumulate)
+    chunked, found = _search(ees_mask, logits, temperature, min_tokens_to_keep, rule, accumulate, method)
     if chunked is not None:
         return chunked.reshape(logits.shape)
-    rows = _prepare(logits, temperature, accumulate, want_perplexity=method == "auto")
-    k, v_k, at_least = _keep_counts(rows, m, rule, method)
+    rows, k, v_k, at_least = found
     x = rows.x
     keep = x >= v_k
     # rows where tokens tied with the k*-th logit reach past k*: of the tied tokens, keep the
@@ -540,14 +534,8 @@ def ees_mask(
 
 
 def ees_logits(
-    logits: torch.Tensor,
-    temperature: Any = 1.0,
-    min_tokens_to_keep: int = 1,
-    rule: str = spec.DEFAULT_RULE,
-    accumulate: str = "float32",
-    *,
-    filter_value: float = float("-inf"),
-    method: str = "auto",
+    logits: torch.Tensor, temperature: Any = 1.0, min_tokens_to_keep: int = 1, rule: str = spec.DEFAULT_RULE, accumulate: str = "float32", *,
+    filter_value: float = float("-inf"), method: str = "auto",
 ) -> torch.Tensor:
     """Processed logits for sampling: kept tokens get ``(z - z_max) / temperature``, dropped
     tokens ``filter_value``. Same shape and dtype as ``logits``; the input is not modified.

@@ -265,12 +265,7 @@ def _mask(method, logits, temperature, policy, accumulate, params, want_state=Fa
 
 
 def truncate_mask(
-    method: str,
-    logits: Any,
-    temperature: Any = 1.0,
-    policy: str = "paper",
-    accumulate: str = "float32",
-    **params: Any,
+    method: str, logits: Any, temperature: Any = 1.0, policy: str = "paper", accumulate: str = "float32", **params: Any
 ) -> torch.Tensor:
     """Kept mask of ``method`` for every row of ``logits`` (True = kept), same shape.
 
@@ -287,12 +282,7 @@ def truncate_mask(
 
 
 def mirostat_step(
-    method: str,
-    logits: Any,
-    temperature: Any = 1.0,
-    policy: str = "paper",
-    accumulate: str = "float32",
-    **params: Any,
+    method: str, logits: Any, temperature: Any = 1.0, policy: str = "paper", accumulate: str = "float32", **params: Any
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """One mirostat step for every row: ``(mask, token, new_mu)``, deterministic given ``u``.
 

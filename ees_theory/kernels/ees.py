@@ -40,7 +40,7 @@ import torch
 
 from .. import spec
 from ..core.ctx import FLOAT
-from ..core.ees import count_first, curve_point, first_candidate, gap
+from ..core.ees import count_first, count_last, curve_point, first_candidate, gap
 from ..core.entropy import entropy_from_weights
 from ._core import _argmax, SUPPORTED_DTYPES, check_accumulate, check_logits, check_row_maxima, compute_dtype, log_k_table, needs_wide, row_temperature, wide_scaled
 from ._sort import sort_rows_descending
@@ -251,6 +251,8 @@ def _gap(vals: torch.Tensor, rows: _Rows, sel: torch.Tensor | None, parts: bool 
             t.div_(pick(rows.tau))
     if rows.needs_clamp:
         t.clamp_(min=-torch.finfo(cd).max)
+    # below: core.ees.curve_point(1 + C, A, ln k, T, ctx, C_k=C), step by step in place (calling it
+    # on tensors costs 2.7x on the sort path: a fresh tensor per step); pinned by test_torch_ees.py
     e = torch.exp(t, out=buf("gap_e"))
     neg_A = t.mul_(e).cumsum_(dim=-1)  # -A_k
     e[:, 0] = 0.0  # C_k = e_2 + ... + e_k keeps log1p accurate when the row is peaked
@@ -317,8 +319,7 @@ def _k_full_sort(rows: _Rows, m: int, rule: str, sel: torch.Tensor | None = None
         noncross &= pos >= 2
         noncross |= (pos == n.unsqueeze(-1)) & (top == n).unsqueeze(-1)  # uniform row: f(n) = 0
         k_last = (noncross * pos).amax(dim=-1)
-        k = torch.where(k_last >= 2, k_last, 1)
-        k = torch.maximum(k, torch.clamp(n, max=m))
+        k = count_last(k_last, n, m, lambda a, b: torch.clamp(a, min=b), lambda a, b: torch.clamp(a, max=b))
     else:
         found, i_raw = _first_crossing(f, _lower_limit(top, m))
         k = _resolve_first(found, i_raw, n, top, rule)

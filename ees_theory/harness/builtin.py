@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import tolerances
 from ..spec.formats import DTYPES, check_dtype
+from .judges import get_judge
 from .ports import InProcessPort, register_scheme
 from .truncation import TRUNCATION_METHODS
 
@@ -90,7 +91,7 @@ def builtin_functions(method: str, dtype: str, accumulate: str, policy: str = "p
 
 
 def _truncation_functions(kernels, method: str, dtype: str, accumulate: str, policy: str) -> tuple[Callable, Callable]:
-    mirostat = method.startswith("mirostat")
+    mirostat = get_judge(method).stateful  # the port also returns the token and the new mu
 
     def one(row, temperature, **params):
         t = _tensor(row, dtype)

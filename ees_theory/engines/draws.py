@@ -116,6 +116,10 @@ def _per_row(probs, n: int, seed: int, race: bool) -> np.ndarray:
     """``n`` draws, one per row of ``n`` copies of ``probs`` (chunked, on ``probs``' device)."""
     import torch
 
+    if probs.device.type != "cpu" and not bool((torch.isfinite(probs) & (probs >= 0)).all()):
+        # what torch.multinomial raises on the CPU; on CUDA it is a device-side assert that
+        # would leave the process's CUDA context unusable for every later case
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
     g = torch.Generator(device=probs.device).manual_seed(int(seed))
     out = []
     for start in range(0, n, _CHUNK):

@@ -668,13 +668,16 @@ def check_draws(
     families: Sequence[str] | None = None,
     journal: str | None = None,
     progress: Callable | None = None,
+    skip_case: Callable[[np.ndarray, dict], str | None] | None = None,
 ) -> DrawsReport:
     """Judge a draws port on ``cases`` (default: the golden vectors and ``examples`` generated
     cases of ``method``): certain failures first, then the statistics, Holm at ``alpha``.
 
     ``draws=None`` plans the number per case from ``tv`` and ``power`` (mirostat:
     ``MIROSTAT_DRAWS`` steps). ``draw_seed`` fixes the seed of every case (a reproduction);
-    otherwise case ``i`` draws with :func:`case_seed` ``(seed, i)``.
+    otherwise case ``i`` draws with :func:`case_seed` ``(seed, i)``. ``skip_case(row, params)``
+    names the cases a port cannot express (a sampler without ``min_tokens_to_keep``, say): they
+    are not drawn and are counted ``untested`` with that reason.
     """
     from . import plan as plan_cases
 
@@ -710,6 +713,11 @@ def check_draws(
                 check_params(method, options.policy, prm)
             except (ValueError, TypeError) as exc:
                 refused[i] = f"outside the {options.policy} policy's domain: {exc}"
+    if skip_case is not None:  # cases the port cannot express (counted as untested, with the reason)
+        for i, c in enumerate(cases):
+            why = None if i in refused else skip_case(c.row(dtype), c.params)
+            if why:
+                refused[i] = why
     verdicts = []
     seeds = [draw_seed if draw_seed is not None else case_seed(seed, i) for i in range(len(cases))]
     try:

@@ -1,23 +1,33 @@
 """Run every token-level engine row (``ees_theory.engines.draws``) and write the verdicts as JSON.
 
-``python benchmarks/draws_engines.py OUT.json [EXAMPLES]``: per engine x method x dtype the
+``python benchmarks/draws_engines.py OUT.json [EXAMPLES] [ENGINE[:METHOD[:DTYPE]] ...]``: per engine x method x dtype the
 golden vectors (up to 4096 tokens) and EXAMPLES generated cases (default 6),
 ``MATRIX_DRAWS`` draws per case (mirostat: the judge's default steps), family-wise false-alarm
-rate 1e-6 per row. The book's draws chapter shows the file this writes.
+rate 1e-6 per row. An engine that cannot run here (not installed, or it needs CUDA) is written
+as ``not-run`` with the reason. Naming engines (or engine:method, engine:method:dtype) runs only those rows (a GPU run names
+the CUDA ones, split across processes).
+The book's draws chapter shows the file this writes.
 """
 
 import json
 import sys
 import time
 
-from ees_theory.engines.draws import ENGINES, ROW_NAMES, run_draws_row, version
+from ees_theory.engines.draws import ENGINES, ROW_NAMES, available, run_draws_row, version
 
 
-def main(out: str, examples: int = 6) -> None:
+def main(out: str, examples: int = 6, engines: list[str] | None = None) -> None:
     rows = []
     for engine, (policy, methods, dtypes, calls) in ENGINES.items():
+        why = available(engine)
         for method in methods:
             for dtype in dtypes:
+                if engines and not any(f"{engine}:{method}:{dtype}".startswith(e + ":") or f"{engine}:{method}:{dtype}" == e for e in engines):
+                    continue
+                if why:
+                    rows.append({"engine": ROW_NAMES[engine], "version": version(engine), "method": method, "policy": policy,
+                                 "dtype": dtype, "calls": calls, "verdict": "not-run", "reason": why})
+                    continue
                 t0 = time.time()
                 r = run_draws_row(engine, method, dtype, examples=examples, shrink=True)
                 c = r.counts()
@@ -32,9 +42,14 @@ def main(out: str, examples: int = 6) -> None:
                     "seconds": round(time.time() - t0, 1),
                 })
                 print(json.dumps({k: rows[-1][k] for k in ("engine", "method", "dtype", "verdict", "pass", "admissible", "fail", "untested", "seconds")}), flush=True)
-                with open(out, "w") as fh:
-                    json.dump({"rows": rows, "examples": examples}, fh, indent=1)
+                _write(out, rows, examples)
+    _write(out, rows, examples)
+
+
+def _write(out: str, rows: list[dict], examples: int) -> None:
+    with open(out, "w") as fh:
+        json.dump({"rows": rows, "examples": examples}, fh, indent=1)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 6)
+    main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 6, sys.argv[3:] or None)

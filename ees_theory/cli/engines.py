@@ -25,7 +25,8 @@ def register(sub) -> None:
                    help="run in this dtype (repeatable; default: each row's own, float32)")
     p.add_argument("--examples", "-n", type=int, default=50, metavar="N", help="generated cases per row after the golden vectors (default 50)")
     p.add_argument("--seed", type=int, default=0, help="seed of the generated cases (default 0)")
-    p.add_argument("--json", metavar="OUT", help="write one JSON object per row to OUT")
+    p.add_argument("--json", metavar="OUT", help="write one JSON object per row to OUT (an existing OUT is updated: rows that "
+                   "ran replace their records, rows that cannot run here keep a recorded verdict)")
     p.add_argument("--list", action="store_true", help="list the rows and whether they can run here, and stop")
     p.set_defaults(func=run)
 
@@ -52,6 +53,10 @@ def run(args) -> int:
         print("\r\033[K", end="", file=sys.stderr)
     print(matrix.format_matrix(results))
     if args.json:
-        matrix.write_jsonl(results, args.json)
+        import os
+
+        now = [r.to_json() for r in results]
+        old = matrix.read_jsonl(args.json) if os.path.isfile(args.json) else []
+        matrix.write_jsonl(matrix.merge_records(old, now), args.json)
         print(f"results: {args.json}")
     return 1 if any(r.verdict == "fails" for r in results) else 0

@@ -47,14 +47,28 @@ _KERNEL_ROWS = [("ees", "paper"), ("edt", "paper"), ("dynatemp", "llama.cpp"), (
 _KERNEL_ROWS += [(m, "transformers") for m in transformers_engine.WARPERS]
 _KERNEL_ROWS += [(m, "llama.cpp") for m in llamacpp_engine.SAMPLERS]
 _KERNEL_ROWS += [("p-less", "paper"), ("p-less-norm", "paper"), ("mirostat-v1", "llama.cpp"), ("mirostat-v2", "llama.cpp")]
+
+
+def _registered_calls(method: str) -> str:
+    name = {"ees": "ees_mask", "edt": "edt_temperature", "dynatemp": "dynatemp_temperature", "temperature": "apply_temperature"}
+    return "ees_theory.torch " + name.get(method, "mirostat_step" if method.startswith("mirostat") else "truncate_mask")
+
+
 for _m, _pol in _KERNEL_ROWS:
     register(EngineRow(
         "ees_theory.kernels", _m, _pol, adapter="ees_theory.engines.own:kernels_adapter",
         dtypes=("float32",), supported_dtypes=ALL_DTYPES, version=own.version,
-        calls="ees_theory.torch " + {"ees": "ees_mask", "edt": "edt_temperature", "dynatemp": "dynatemp_temperature",
-                                     "temperature": "apply_temperature"}.get(
-            _m, "mirostat_step" if _m.startswith("mirostat") else "truncate_mask"),
+        calls=_registered_calls(_m),
         observes="the mask / temperature the kernel returns",
+    ), replace=True)
+
+# the same kernels on the GPU (not-run without CUDA; a GPU run records them in every dtype)
+for _m, _pol in _KERNEL_ROWS:
+    register(EngineRow(
+        "ees_theory.kernels.cuda", _m, _pol, adapter="ees_theory.engines.own:kernels_cuda_adapter",
+        dtypes=("float32", "float16", "bfloat16"), supported_dtypes=ALL_DTYPES, version=own.cuda_version,
+        available=gpu.cuda_reason, calls=_registered_calls(_m),
+        observes="the mask / temperature the kernel returns, copied back from the GPU",
     ), replace=True)
 
 for _m, _cls in (("ees", "EESLogitsWarper"), ("edt", "EDTLogitsWarper"), ("dynatemp", "DynaTempLogitsWarper")):
@@ -75,7 +89,7 @@ for _m, _pol, _call in (("top-k", "llama.cpp", "top_k_mask_logits"), ("top-p", "
     register(EngineRow(
         "flashinfer", _m, _pol, adapter="ees_theory.engines.gpu:flashinfer_adapter", dtypes=("float32",),
         supported_dtypes=ALL_DTYPES, version=gpu.version_flashinfer, available=gpu.available_flashinfer,
-        skip_case=gpu.skip_case, calls="flashinfer.sampling." + _call,
+        skip_case=gpu.flashinfer_skip_case, calls="flashinfer.sampling." + _call,
         observes="masked logits / renormalised probabilities: kept = not -inf / > 0",
     ), replace=True)
 

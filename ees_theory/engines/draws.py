@@ -35,6 +35,8 @@ from typing import Callable
 
 import numpy as np
 
+from . import gpu
+
 __all__ = ["ENGINES", "ROW_NAMES", "factory", "available", "version", "register_rows", "run_draws_row", "MATRIX_DRAWS"]
 
 #: engine -> (policy, methods, dtypes, what it calls)
@@ -45,7 +47,14 @@ ENGINES = {
                      "generate's sampling step: warpers, softmax, torch.multinomial(probs, 1)"),
     "llama.cpp": ("llama.cpp", ("top-k", "top-p", "min-p", "typical", "top-n-sigma", "mirostat-v1", "mirostat-v2"), ("float32",),
                   "llama_sampler chain temp -> sampler -> dist"),
+    # on the GPU (not-run without CUDA)
+    "torch.multinomial.cuda": ("paper", ("top-k", "top-p", "min-p", "ees"), ("float32", "float16", "bfloat16"),
+                               "torch.multinomial(probs, 1) per row, on cuda"),
+    "flashinfer": ("transformers", ("top-k", "top-p", "min-p"), ("float32",),
+                   "flashinfer.sampling.top_k_ / top_p_ / min_p_sampling_from_probs"),
 }
+#: engines whose draws need CUDA
+_GPU_ENGINES = ("torch.multinomial.cuda", "flashinfer")
 #: draws per case in the matrix (the report states the total variation this detects)
 MATRIX_DRAWS = 20000
 _CHUNK = 8192
@@ -62,8 +71,14 @@ def version(engine: str) -> str | None:
             import transformers
 
             return f"transformers {transformers.__version__}"
+        if engine == "flashinfer":
+            from .gpu import version_flashinfer
+
+            return f"flashinfer-python {version_flashinfer()}" if version_flashinfer() else None
         import torch
 
+        if engine in _GPU_ENGINES and torch.cuda.is_available():
+            return f"torch {torch.__version__} on {torch.cuda.get_device_name(0)}"
         return f"torch {torch.__version__}"
     except ImportError:
         return None
@@ -71,6 +86,12 @@ def version(engine: str) -> str | None:
 
 def available(engine: str) -> str | None:
     """None when ``engine`` can run here, else why not."""
+    if engine in _GPU_ENGINES:
+        from .gpu import cuda_reason
+
+        why = cuda_reason()
+        if why:
+            return why
     return None if version(engine) else f"{engine}: not installed"
 
 
@@ -80,22 +101,26 @@ def _torch_dtype(dtype: str):
     return {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16, "float64": torch.float64}[dtype]
 
 
-def _kernel_mask(method: str, logits, temperature: float, params: dict, dtype: str):
+def _kernel_mask(method: str, logits, temperature: float, params: dict, dtype: str, device: str = "cpu"):
     import torch
 
     from .. import torch as kernels
 
-    x = torch.from_numpy(np.asarray(logits, dtype=np.float32)).to(_torch_dtype(dtype))
+    x = torch.from_numpy(np.asarray(logits, dtype=np.float32)).to(device=device, dtype=_torch_dtype(dtype))
     if method == "ees":
         return kernels.ees_mask(x, temperature, accumulate="input")
     return kernels.truncate_mask(method, x, temperature, accumulate="input", **params)
 
 
 def _per_row(probs, n: int, seed: int, race: bool) -> np.ndarray:
-    """``n`` draws, one per row of ``n`` copies of ``probs`` (chunked)."""
+    """``n`` draws, one per row of ``n`` copies of ``probs`` (chunked, on ``probs``' device)."""
     import torch
 
-    g = torch.Generator().manual_seed(int(seed))
+    if probs.device.type != "cpu" and not bool((torch.isfinite(probs) & (probs >= 0)).all()):
+        # what torch.multinomial raises on the CPU; on CUDA it is a device-side assert that
+        # would leave the process's CUDA context unusable for every later case
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    g = torch.Generator(device=probs.device).manual_seed(int(seed))
     out = []
     for start in range(0, n, _CHUNK):
         rows = probs.expand(min(_CHUNK, n - start), -1).contiguous()
@@ -104,21 +129,45 @@ def _per_row(probs, n: int, seed: int, race: bool) -> np.ndarray:
             out.append(rows.div(q).argmax(dim=-1))
         else:
             out.append(torch.multinomial(rows, 1, generator=g).squeeze(1))
-    return torch.cat(out).numpy().astype(np.int64)
+    return torch.cat(out).cpu().numpy().astype(np.int64)
 
 
 def _softmax_masked(logits, temperature: float, mask, dtype: str):
     import torch
 
-    x = torch.from_numpy(np.asarray(logits, dtype=np.float32)).to(_torch_dtype(dtype))
+    x = torch.from_numpy(np.asarray(logits, dtype=np.float32)).to(device=mask.device, dtype=_torch_dtype(dtype))
     x = (x / temperature).masked_fill(~mask, -torch.inf)
     return torch.softmax(x, dim=-1)
 
 
-def _torch_engine(method: str, dtype: str, race: bool) -> Callable:
+def _torch_engine(method: str, dtype: str, race: bool, device: str = "cpu") -> Callable:
     def draw(logits, temperature, draws, seed, /, **params):
-        mask = _kernel_mask(method, logits, temperature, params, dtype)
+        mask = _kernel_mask(method, logits, temperature, params, dtype, device)
         return _per_row(_softmax_masked(logits, temperature, mask, dtype), draws, seed, race)
+
+    return draw
+
+
+def _flashinfer_engine(method: str, dtype: str) -> Callable:
+    """FlashInfer's sampling kernels on ``softmax(z / T)`` in float32, ``draws`` rows per call
+    (each row one draw, as a batch of requests draws one token each)."""
+    import torch
+    import flashinfer.sampling as fs
+
+    def draw(logits, temperature, draws, seed, /, **params):
+        z = torch.from_numpy(np.asarray(logits, dtype=np.float32)).to("cuda")
+        probs = torch.softmax(z / temperature, dim=-1).reshape(1, -1)
+        g = torch.Generator(device="cuda").manual_seed(int(seed))
+        out = []
+        for start in range(0, draws, _CHUNK):
+            rows = probs.expand(min(_CHUNK, draws - start), -1).contiguous()
+            if method == "top-k":
+                out.append(fs.top_k_sampling_from_probs(rows, int(params["k"]), generator=g))
+            elif method == "top-p":
+                out.append(fs.top_p_sampling_from_probs(rows, float(params["p"]), generator=g))
+            else:
+                out.append(fs.min_p_sampling_from_probs(rows, float(params["min_p"]), generator=g))
+        return torch.cat(out).cpu().numpy().astype(np.int64)
 
     return draw
 
@@ -209,6 +258,10 @@ def factory(engine: str, method: str, dtype: str) -> Callable:
         raise ValueError(f"{engine} draws from {', '.join(dtypes)} probabilities, not {dtype}")
     if engine in ("torch.multinomial", "exponential-race"):
         return _torch_engine(method, dtype, race=engine == "exponential-race")
+    if engine == "torch.multinomial.cuda":
+        return _torch_engine(method, dtype, race=False, device="cuda")
+    if engine == "flashinfer":
+        return _flashinfer_engine(method, dtype)
     if engine == "transformers":
         return _transformers_engine(method, dtype)
     return _llama_engine(method, dtype)
@@ -239,8 +292,11 @@ def run_draws_row(engine: str, method: str, dtype: str, *, examples: int = 20, s
         draws = MATRIX_DRAWS
     cases = _cases(method, dtype, examples, seed, engine)
     port = InProcessDrawsPort(fn, f"engine:{engine}:{method}")
+    skip = None
+    if engine == "flashinfer":
+        skip = gpu.flashinfer_skip_case
     return check_draws(port, method, dtype, cases=cases, draws=draws, seed=seed, alpha=alpha,
-                       options=Options(policy=policy), shrink=shrink)
+                       options=Options(policy=policy), shrink=shrink, skip_case=skip)
 
 
 def _runner(engine: str):
@@ -275,18 +331,12 @@ def _runner(engine: str):
 
 #: matrix engine names of the token-level rows (distinct from the mask rows of the same library)
 ROW_NAMES = {"torch.multinomial": "torch.multinomial", "exponential-race": "exponential-race",
-             "transformers": "transformers-generate", "llama.cpp": "llama.cpp-dist"}
+             "transformers": "transformers-generate", "llama.cpp": "llama.cpp-dist",
+             "torch.multinomial.cuda": "torch.multinomial.cuda", "flashinfer": "flashinfer-sampler"}
 
 
-def _needs_cuda() -> str | None:
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            return "not wired here: run the GPU checks of the engines matrix"
-    except ImportError:
-        pass
-    return "not run: needs CUDA"
+def _vllm_draws_reason() -> str:
+    return gpu.available_vllm() or "not wired: vLLM's sampler needs its engine state (a GPU run with vLLM installed)"
 
 
 def register_rows() -> None:
@@ -301,8 +351,7 @@ def register_rows() -> None:
                 version=lambda e=engine: version(e), available=lambda e=engine: available(e), calls=calls,
                 observes="the drawn token ids",
             ), replace=True)
-    for name, calls in (("vllm-sampler", "vllm random_sample / flashinfer_sample (deterministic=True)"),
-                        ("flashinfer-sampler", "flashinfer.sampling.top_k_top_p_sampling_from_probs")):
+    for name, calls in (("vllm-sampler", "vllm random_sample / flashinfer_sample (deterministic=True)"),):
         for m in ("top-k", "top-p"):
             register(EngineRow(name, m, "transformers", form="draws", runner=lambda *a, **k: None, dtypes=("float32",),
-                               version=lambda: None, available=_needs_cuda, calls=calls, observes="the drawn token ids"), replace=True)
+                               version=gpu.version_vllm, available=_vllm_draws_reason, calls=calls, observes="the drawn token ids"), replace=True)

@@ -26,7 +26,7 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["vllm_adapter", "flashinfer_adapter", "available_vllm", "available_flashinfer", "version_vllm", "version_flashinfer", "skip_case"]
+__all__ = ["cuda_reason", "vllm_adapter", "flashinfer_adapter", "available_vllm", "available_flashinfer", "version_vllm", "version_flashinfer", "skip_case", "flashinfer_skip_case"]
 
 
 def _version(name: str) -> str | None:
@@ -46,7 +46,8 @@ def version_flashinfer() -> str | None:
     return _version("flashinfer-python") or _version("flashinfer")
 
 
-def _cuda() -> str | None:
+def cuda_reason() -> str | None:
+    """Why CUDA cannot be used here (``None``: it can)."""
     try:
         import torch
     except ImportError:
@@ -60,11 +61,11 @@ def _reason(cuda: str | None, installed: bool, package: str) -> str | None:
 
 
 def available_vllm() -> str | None:
-    return _reason(_cuda(), version_vllm() is not None, "vllm")
+    return _reason(cuda_reason(), version_vllm() is not None, "vllm")
 
 
 def available_flashinfer() -> str | None:
-    return _reason(_cuda(), version_flashinfer() is not None, "flashinfer-python")
+    return _reason(cuda_reason(), version_flashinfer() is not None, "flashinfer-python")
 
 
 def skip_case(row: np.ndarray, params: dict) -> str | None:
@@ -72,6 +73,19 @@ def skip_case(row: np.ndarray, params: dict) -> str | None:
     if int(params.get("min_tokens_to_keep", 1)) != 1:
         return "the op has no min_tokens_to_keep (only 1 can be expressed)"
     return None
+
+
+def flashinfer_skip_case(row: np.ndarray, params: dict) -> str | None:
+    """Cases FlashInfer's ops cannot express: ``min_tokens_to_keep > 1``, and ``top_p`` outside
+    ``(0, 1)`` (the ops document that interval).
+
+    >>> flashinfer_skip_case(np.zeros(3), {"p": 1.0, "min_tokens_to_keep": 1})
+    'FlashInfer takes top_p in (0, 1), got 1.0'
+    """
+    why = skip_case(row, params)
+    if why is None and "p" in params and not 0.0 < float(params["p"]) < 1.0:
+        why = f"FlashInfer takes top_p in (0, 1), got {float(params['p'])}"
+    return why
 
 
 def _cuda_row(logits: np.ndarray, dtype: str, temperature: float):

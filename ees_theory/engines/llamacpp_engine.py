@@ -40,6 +40,8 @@ from typing import Callable
 
 import numpy as np
 
+from .registry import table_entry
+
 __all__ = ["adapter", "version", "available", "unobservable", "METHODS", "SAMPLERS", "DTYPES"]
 
 #: harness method -> llama.cpp sampler constructor and its arguments from the harness parameters
@@ -153,10 +155,7 @@ def adapter(method: str, dtype: str, policy: str = "llama.cpp") -> Callable:
             return float(row[i]) / float(out[i])
 
         return dynatemp
-    if method not in SAMPLERS:
-        raise ValueError(f"llama.cpp adapter has no sampler for {method!r}; it has: {', '.join(METHODS)}")
-    ctor, args = SAMPLERS[method]
-    init = getattr(L, ctor)
+    init, args = table_entry(SAMPLERS, method, L, "llama.cpp adapter has no sampler", METHODS)
 
     def truncate(logits, temperature, **params):
         row = _float32(logits)

@@ -87,13 +87,34 @@ def format_matrix(results: Iterable[RowResult], failures: bool = True) -> str:
     return "\n".join(lines)
 
 
-def write_jsonl(results: Iterable[RowResult], path: str | Path) -> None:
+def write_jsonl(results: Iterable[RowResult | dict], path: str | Path) -> None:
     """One JSON object per row (keys of :meth:`RowResult.to_json`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as fh:
         for r in results:
-            fh.write(json.dumps(r.to_json(), sort_keys=True) + "\n")
+            fh.write(json.dumps(r if isinstance(r, dict) else r.to_json(), sort_keys=True) + "\n")
+
+
+def merge_records(recorded: Iterable[dict], now: Iterable[dict]) -> list[dict]:
+    """``now`` over ``recorded``, row by row (engine, method, policy, dtype): a row that ran now
+    replaces its record; a row that could not run here (``not-run``) keeps a recorded verdict, so a
+    GPU run's rows survive a regeneration on a machine without one; rows only recorded stay.
+
+    >>> old = [{"engine": "g", "method": "m", "policy": "p", "dtype": "f", "verdict": "conforms"}]
+    >>> new = [dict(old[0], verdict="not-run"), {"engine": "c", "method": "m", "policy": "p", "dtype": "f", "verdict": "fails"}]
+    >>> [r["verdict"] for r in merge_records(old, new)]
+    ['conforms', 'fails']
+    """
+    def key(r):
+        return (r["engine"], r["method"], r["policy"], r["dtype"])
+
+    out = {key(r): r for r in recorded}
+    for r in now:
+        k = key(r)
+        if r["verdict"] != "not-run" or out.get(k, {}).get("verdict", "not-run") == "not-run":
+            out[k] = r
+    return list(out.values())
 
 
 def read_jsonl(path: str | Path) -> list[dict]:

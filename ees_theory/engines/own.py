@@ -27,7 +27,7 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["kernels_adapter", "hf_adapter", "version", "unobservable", "HF_METHODS"]
+__all__ = ["kernels_adapter", "kernels_cuda_adapter", "hf_adapter", "version", "cuda_version", "unobservable", "HF_METHODS"]
 
 HF_METHODS = ("ees", "edt", "dynatemp")
 
@@ -42,19 +42,33 @@ def version() -> str | None:
         return "ees_theory (source)"
 
 
-def kernels_adapter(method: str, dtype: str, policy: str = "paper") -> Callable:
-    """The built-in kernel port for ``method`` in ``dtype`` under ``policy`` (float32 accumulation)."""
+def cuda_version() -> str | None:
+    """The toolkit's version with the GPU and the torch build the CUDA rows run on."""
+    import torch
+
+    where = f"{torch.cuda.get_device_name(0)}, " if torch.cuda.is_available() else ""
+    return f"{version()} (cuda: {where}torch {torch.__version__})"
+
+
+def kernels_adapter(method: str, dtype: str, policy: str = "paper", device: str = "cpu") -> Callable:
+    """The built-in kernel port for ``method`` in ``dtype`` under ``policy`` (float32 accumulation),
+    run on the torch ``device``."""
     if method == "temperature":  # not a built-in port method: the kernel's apply_temperature
         from .. import kernels
 
         def scale(logits, temperature):
-            out = kernels.apply_temperature(_tensor(logits, dtype), float(temperature))
-            return out[0].float().numpy().astype(np.float64)
+            out = kernels.apply_temperature(_tensor(logits, dtype).to(device), float(temperature))
+            return out[0].float().cpu().numpy().astype(np.float64)
 
         return scale
     from ..harness.builtin import builtin_functions
 
-    return builtin_functions(method, dtype, "float32", policy)[0]
+    return builtin_functions(method, dtype, "float32", policy, device)[0]
+
+
+def kernels_cuda_adapter(method: str, dtype: str, policy: str = "paper") -> Callable:
+    """:func:`kernels_adapter` on the GPU: the same kernels, judged the same way, run on ``cuda``."""
+    return kernels_adapter(method, dtype, policy, device="cuda")
 
 
 def unobservable(row: np.ndarray, params: dict) -> str | None:

@@ -46,12 +46,32 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-__all__ = ["EngineRow", "RowResult", "register", "registered", "not_run_reason", "split_cases", "run_row", "FORMS", "VERDICTS"]
+__all__ = ["EngineRow", "RowResult", "register", "registered", "not_run_reason", "split_cases", "run_row", "table_entry", "FORMS", "VERDICTS"]
 
 #: what a row judges: a kept mask / value through the port harness, or drawn tokens
 FORMS = ("mask", "draws")
 #: the verdicts a matrix row can have
 VERDICTS = ("conforms", "fails", "not-run")
+
+
+def table_entry(table: dict, method: str, module: Any, missing: str, have: Iterable[str]) -> tuple[Callable, Callable]:
+    """An adapter's constructor for ``method`` and its argument builder, from the adapter's table
+    ``{method: (name in module, args(params))}``; a ValueError saying ``missing`` and what the
+    adapter has otherwise.
+
+    >>> import math
+    >>> ctor, args = table_entry({"top-k": ("floor", lambda p: (p["k"],))}, "top-k", math, "demo has no sampler", ["top-k"])
+    >>> ctor(*args({"k": 2.5}))
+    2
+    >>> table_entry({}, "top-p", math, "demo has no sampler", ["top-k", "temperature"])
+    Traceback (most recent call last):
+    ...
+    ValueError: demo has no sampler for 'top-p'; it has: top-k, temperature
+    """
+    if method not in table:
+        raise ValueError(f"{missing} for {method!r}; it has: {', '.join(have)}")
+    name, args = table[method]
+    return getattr(module, name), args
 
 
 def _demo_adapter(method: str, dtype: str, policy: str = "paper") -> Callable:

@@ -26,6 +26,8 @@ from typing import Callable
 
 import numpy as np
 
+from .registry import table_entry
+
 __all__ = ["adapter", "version", "available", "METHODS", "WARPERS"]
 
 #: harness method -> the transformers warper class and how the harness parameters map onto it
@@ -79,10 +81,7 @@ def adapter(method: str, dtype: str, policy: str = "transformers") -> Callable:
             return out[0].float().numpy().astype(np.float64)
 
         return scale
-    if method not in WARPERS:
-        raise ValueError(f"transformers has no warper for {method!r}; it has: {', '.join(METHODS)}")
-    cls_name, args = WARPERS[method]
-    cls = getattr(generation, cls_name)
+    cls, args = table_entry(WARPERS, method, generation, "transformers has no warper", METHODS)
 
     def truncate(logits, temperature, **params):
         procs = LogitsProcessorList(_chain(temperature, cls(**args(params))))

@@ -7,7 +7,6 @@ It serves the requests of ``PROTOCOL.md`` exactly as :mod:`ees_theory.harness.wo
 
 from __future__ import annotations
 
-import os
 import sys
 
 
@@ -16,10 +15,9 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 4:
         print("usage: python -m ees_theory.engines.worker engine:ENGINE:METHOD METHOD DTYPE POLICY", file=sys.stderr)
         return 2
-    protocol = os.fdopen(os.dup(sys.stdout.fileno()), "w")
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    sys.stdout = sys.stderr
-    from ..harness.worker import serve
+    from ..harness.worker import protocol_stream, serve
+
+    protocol = protocol_stream()  # before the engine's imports, which may print
     from .table import resolve_port
 
     _, fn = resolve_port(*args)

@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import tolerances
 from ..spec.formats import DTYPES, check_dtype
+from .judges import get_judge
 from .ports import InProcessPort, register_scheme
 from .truncation import TRUNCATION_METHODS
 
@@ -26,16 +27,19 @@ __all__ = ["builtin_functions", "builtin_port", "BUILTIN_DTYPES"]
 BUILTIN_DTYPES = DTYPES
 
 
-def _tensor(rows: np.ndarray, dtype: str):
+def _tensor(rows: np.ndarray, dtype: str, device: str = "cpu"):
     import torch
 
     t = torch.from_numpy(np.ascontiguousarray(rows))
+    if device != "cpu":
+        t = t.to(device)
     return t.to(torch.bfloat16) if dtype == "bfloat16" else t
 
 
-def builtin_functions(method: str, dtype: str, accumulate: str, policy: str = "paper") -> tuple[Callable, Callable]:
+def builtin_functions(method: str, dtype: str, accumulate: str, policy: str = "paper", device: str = "cpu") -> tuple[Callable, Callable]:
     """One-row and batched callables for ``method`` wrapping ``ees_theory.torch``; a truncation
-    sampler follows ``policy`` (``truncate_mask``; mirostat: ``mirostat_step``).
+    sampler follows ``policy`` (``truncate_mask``; mirostat: ``mirostat_step``). The rows go to
+    the torch ``device`` (``"cuda"`` checks the GPU kernels) and the answers come back to the host.
 
     >>> one, batched = builtin_functions("ees", "bfloat16", "float32")
     >>> one(np.array([2.0, 1.0, 0.0], dtype=np.float32), 1.0).tolist()
@@ -60,15 +64,15 @@ def builtin_functions(method: str, dtype: str, accumulate: str, policy: str = "p
             out = np.zeros(rows.shape, dtype=bool)
             for t in temps:  # the kernel takes one temperature per call
                 sel = temperature == t
-                out[sel] = kernels.ees_mask(_tensor(rows[sel], dtype), float(t), accumulate=accumulate).cpu().numpy()
+                out[sel] = kernels.ees_mask(_tensor(rows[sel], dtype, device), float(t), accumulate=accumulate).cpu().numpy()
             return out
 
         def one(row, temperature):
-            return kernels.ees_mask(_tensor(row, dtype), temperature, accumulate=accumulate).cpu().numpy()
+            return kernels.ees_mask(_tensor(row, dtype, device), temperature, accumulate=accumulate).cpu().numpy()
 
     elif method == "edt":
         def one(row, T0, theta, N):
-            return float(kernels.edt_temperature(_tensor(row, dtype), T0, theta, N, accumulate=accumulate).to(torch.float64).item())
+            return float(kernels.edt_temperature(_tensor(row, dtype, device), T0, theta, N, accumulate=accumulate).to(torch.float64).item())
 
         def batched(rows, T0, theta, N):
             return [one(r, a, b, c) for r, a, b, c in zip(rows, T0, theta, N)]
@@ -77,23 +81,23 @@ def builtin_functions(method: str, dtype: str, accumulate: str, policy: str = "p
         def one(row, temp, delta, exponent):
             if delta > 0 and row.shape[-1] <= 1:
                 return None  # llama.cpp applies nothing to a single-entry array
-            return float(kernels.dynatemp_temperature(_tensor(row, dtype), temp, delta, exponent, accumulate=accumulate).to(torch.float64).item())
+            return float(kernels.dynatemp_temperature(_tensor(row, dtype, device), temp, delta, exponent, accumulate=accumulate).to(torch.float64).item())
 
         def batched(rows, temp, delta, exponent):
             return [one(r, a, b, c) for r, a, b, c in zip(rows, temp, delta, exponent)]
 
     elif method in TRUNCATION_METHODS:
-        return _truncation_functions(kernels, method, dtype, accumulate, policy)
+        return _truncation_functions(kernels, method, dtype, accumulate, policy, device)
     else:
         raise ValueError(f"no built-in variant for method {method!r}")
     return one, batched
 
 
-def _truncation_functions(kernels, method: str, dtype: str, accumulate: str, policy: str) -> tuple[Callable, Callable]:
-    mirostat = method.startswith("mirostat")
+def _truncation_functions(kernels, method: str, dtype: str, accumulate: str, policy: str, device: str) -> tuple[Callable, Callable]:
+    mirostat = get_judge(method).stateful  # the port also returns the token and the new mu
 
     def one(row, temperature, **params):
-        t = _tensor(row, dtype)
+        t = _tensor(row, dtype, device)
         if mirostat:
             mask, token, mu = kernels.mirostat_step(method, t, temperature, policy, accumulate, **params)
             return mask.cpu().numpy(), int(token), float(mu)
@@ -115,10 +119,10 @@ def _truncation_functions(kernels, method: str, dtype: str, accumulate: str, pol
         for values, idx in groups.items():
             sel = np.array(idx)
             scalar = dict(zip(keys, values))
-            temp = torch.from_numpy(np.ascontiguousarray(temperature[sel]))
-            t = _tensor(rows[sel], dtype)
+            temp = torch.from_numpy(np.ascontiguousarray(temperature[sel])).to(device)
+            t = _tensor(rows[sel], dtype, device)
             if mirostat:
-                extra = {k: torch.from_numpy(np.ascontiguousarray(params[k][sel])) for k in per_row}
+                extra = {k: torch.from_numpy(np.ascontiguousarray(params[k][sel])).to(device) for k in per_row}
                 mask, token, mu = kernels.mirostat_step(method, t, temp, policy, accumulate, **scalar, **extra)
                 tokens[sel] = token.cpu().numpy()
                 mus[sel] = mu.to(torch.float64).cpu().numpy()

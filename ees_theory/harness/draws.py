@@ -60,6 +60,7 @@ from .. import reference
 from . import gof
 from .cases import Case, params_to_json
 from ..spec.formats import hex_list
+from .judges import JUDGES
 from .methods import EES, Options, OutputFault, _to_numpy, ees_admissible, get_method
 from .ports import Outcome, PortTimeout, SubprocessPort, _Alarm, _find_batched, _same, answer_limit, load_callable
 from .runner import repro_line
@@ -92,7 +93,8 @@ DRAW_FAULTS = {
     "distribution": "the draws do not fit the exact truncated distribution",
 }
 
-MIROSTAT = ("mirostat-v1", "mirostat-v2")
+#: the stateful samplers (a kept set that moves with the state): judged step by step
+MIROSTAT = tuple(name for name, j in JUDGES.items() if j.stateful)
 #: default draws (steps) per mirostat case: each step replays the state through the reference
 MIROSTAT_DRAWS = 400
 
@@ -196,22 +198,9 @@ def support(method: str, row: np.ndarray, params: dict[str, float], dtype: str, 
     adm, _ = m.admissible(st, row64, params, ref, b, options)
     claim = adm is not None
     counts = (ref.k, *sorted(set(adm or ()) - {ref.k}))
-    if method == "typical":
-        order = np.asarray(ref.extras.get("order", ref.kept), dtype=np.int64)
-        scores = m._typical_scores(st, row64)
-        sc = np.array([scores[int(i)] for i in order])
-        kmax = max(counts)
-        tol = 0.0 if st.dyadic() else 2 * (b["logp"] + b["entropy"])
-        may[order[sc <= sc[kmax - 1] + tol]] = True
-        values = row64[order]
-        block = _blocks(values)
-    else:
-        order = st.order.astype(np.int64)
-        values = st.values
-        kmax = max(counts)
-        tol = m.member_tolerance(st, b, dtype, options)
-        may[order[values >= values[kmax - 1] - tol]] = True
-        block = _blocks(values)
+    order, values, sel = m.sampler_judge.may_keep(st, row64, ref, b, max(counts), dtype, options)
+    may[order[sel]] = True
+    block = _blocks(values)
     if not claim:
         may[order] = True
     p = _float_probs(probs)[order]
@@ -679,13 +668,16 @@ def check_draws(
     families: Sequence[str] | None = None,
     journal: str | None = None,
     progress: Callable | None = None,
+    skip_case: Callable[[np.ndarray, dict], str | None] | None = None,
 ) -> DrawsReport:
     """Judge a draws port on ``cases`` (default: the golden vectors and ``examples`` generated
     cases of ``method``): certain failures first, then the statistics, Holm at ``alpha``.
 
     ``draws=None`` plans the number per case from ``tv`` and ``power`` (mirostat:
     ``MIROSTAT_DRAWS`` steps). ``draw_seed`` fixes the seed of every case (a reproduction);
-    otherwise case ``i`` draws with :func:`case_seed` ``(seed, i)``.
+    otherwise case ``i`` draws with :func:`case_seed` ``(seed, i)``. ``skip_case(row, params)``
+    names the cases a port cannot express (a sampler without ``min_tokens_to_keep``, say): they
+    are not drawn and are counted ``untested`` with that reason.
     """
     from . import plan as plan_cases
 
@@ -721,6 +713,11 @@ def check_draws(
                 check_params(method, options.policy, prm)
             except (ValueError, TypeError) as exc:
                 refused[i] = f"outside the {options.policy} policy's domain: {exc}"
+    if skip_case is not None:  # cases the port cannot express (counted as untested, with the reason)
+        for i, c in enumerate(cases):
+            why = None if i in refused else skip_case(c.row(dtype), c.params)
+            if why:
+                refused[i] = why
     verdicts = []
     seeds = [draw_seed if draw_seed is not None else case_seed(seed, i) for i in range(len(cases))]
     try:

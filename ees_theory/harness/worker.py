@@ -87,6 +87,22 @@ def _die_with_parent() -> None:
         pass
 
 
+def protocol_stream() -> TextIO:
+    """Keep stdout for the protocol and send everything else printed (by ``print`` or by C code
+    writing to file descriptor 1) to stderr; returns the protocol stream.
+
+    >>> import subprocess
+    >>> code = "from ees_theory.harness.worker import protocol_stream as p; s = p(); print('chatter'); s.write('answer')"
+    >>> r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    >>> r.stdout, r.stderr
+    ('answer', 'chatter\\n')
+    """
+    protocol = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.stdout = sys.stderr
+    return protocol
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: keep the protocol stream for answers and send the port's prints to stderr.
 
@@ -100,9 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1:
         print("usage: python -m ees_theory.harness.worker [--handshake] module:callable", file=sys.stderr)
         return 2
-    protocol = os.fdopen(os.dup(sys.stdout.fileno()), "w")
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    sys.stdout = sys.stderr
+    protocol = protocol_stream()
     from .ports import load_callable
 
     if handshake:

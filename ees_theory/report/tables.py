@@ -359,17 +359,14 @@ def port_table(report: Any, caption: str | None = None) -> Table:
 
     >>> import numpy as np
     >>> from ees_theory.harness import run_check
-    >>> from ees_theory.harness.ports import InProcessPort
     >>> from ees_theory.harness.cases import Case
-    >>> def top1(z, t):
-    ...     m = np.zeros(z.shape, bool); m[np.argmax(z)] = True; return m
-    >>> cases = [Case("a", "ees", "hand", np.array([2.0, 1.0, 0.0]), {"temperature": 1.0}),
-    ...          Case("b", "ees", "hand", np.array([0.0, 0.0]), {"temperature": 1.0})]
-    >>> t = port_table(run_check(InProcessPort(top1, "top1"), "ees", "float64", cases, shrink=False))
+    >>> from ees_theory.harness.ports import InProcessPort
+    >>> keep_all = InProcessPort(lambda z, t: np.isfinite(z), "keep-all")   # EES keeps 1 of these 3
+    >>> t = port_table(run_check(keep_all, "ees", "float64", [Case("a", "ees", "hand", np.array([2.0, 1.0, 0.0]), {"temperature": 1.0})], shrink=False))
     >>> [r[:5] for r in t.rows]
-    [['hand', 2, 1, 0, 1], ['total', 2, 1, 0, 1]]
+    [['hand', 1, 0, 0, 1], ['total', 1, 0, 0, 1]]
     >>> t.note
-    'DOES NOT CONFORM: 1 failed (non-strict x1); skipped: 0 case(s)'
+    'DOES NOT CONFORM: 1 failed (keeps-all x1); skipped: 0 case(s)'
     """
     sev_name = {"ees": "bound/margin", "edt": "err/tol", "dynatemp": "err/tol"}.get(report.method, "1 = inside the bound")
     rows = []

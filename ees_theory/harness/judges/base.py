@@ -1,0 +1,202 @@
+"""What every truncation judge shares: the row statistics, the reference call, the admissible
+counts from a parameter band, the membership check and the diagnosis frame.
+
+A judge is one sampler's entry in :data:`ees_theory.harness.judges.JUDGES`; a subclass states
+only what differs for its sampler (the band edges of its parameter, its misreadings, ...).
+
+>>> st = RowStats(np.array([1.0, 1.0, 0.0, -np.inf]), 1.0)
+>>> st.n, st.uniform, st.blocks().tolist()
+(3, False, [0, 2, 3])
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ... import reference, spec, tolerances
+from ...reference import truncation as rt
+from ...spec.methods import INT_PARAMS
+from ..methods import Verdict
+
+__all__ = ["RowStats", "SamplerJudge", "port_params", "LN2", "TINY", "MIN_KEEP_IGNORED", "STRICT_COMPARISON", "NON_STRICT_COMPARISON"]
+
+LN2 = math.log(2.0)
+#: the smallest positive float64: the lower end of a parameter band that must stay positive
+TINY = 2.0**-1074
+
+# misreadings more than one sampler can show (fault class -> explanation)
+MIN_KEEP_IGNORED = {"min-keep-ignored": "min_tokens_to_keep is not applied"}
+STRICT_COMPARISON = {"strict-comparison": "'>' used instead of '>=': a token exactly at the threshold must be kept"}
+NON_STRICT_COMPARISON = {"non-strict-comparison": "'>=' used instead of '>': a token exactly at the threshold must be dropped under this policy"}
+
+
+def port_params(params: dict[str, float]) -> dict[str, Any]:
+    """A case's parameters as a port receives them (ints where the sampler counts tokens).
+
+    >>> port_params({"temperature": 1.0, "k": 3.0})
+    {'temperature': 1.0, 'k': 3}
+    """
+    out: dict[str, Any] = {}
+    for name, v in params.items():
+        if name in INT_PARAMS:
+            if float(v) != int(v):
+                raise ValueError(f"parameter {name} must be a whole number, got {v!r}")
+            out[name] = int(v)
+        else:
+            out[name] = float(v)
+    return out
+
+
+class RowStats:
+    """What the bounds and the membership checks need of one row at one temperature."""
+
+    def __init__(self, row: np.ndarray, tau: float):
+        z = np.asarray(row, dtype=np.float64)
+        finite = np.isfinite(z)
+        self.size = int(z.size)
+        self.order = spec.sorted_order(z)[: int(finite.sum())]  # -inf (masked) sorts last
+        self.values = z[self.order]  # canonical order: logit descending, ids ascending on ties
+        self.n = int(self.values.size)
+        self.tau = float(tau)
+        x = self.values / self.tau
+        self.R = float(x[0] - x[-1]) if self.n else 0.0
+        self.X = float(np.max(np.abs(x))) if self.n else 0.0
+        self.uniform = self.n > 0 and bool(np.all(self.values == self.values[0]))
+
+    def blocks(self) -> np.ndarray:
+        """Counts at which an exact-tie block ends (0 and n included)."""
+        v = self.values
+        ends = [0] + [i for i in range(1, self.n) if v[i] != v[i - 1]] + [self.n]
+        return np.array(ends)
+
+    def dyadic(self) -> bool:
+        """Uniform over 2**j candidates: every probability, sum and square is exact in any dtype."""
+        n = self.n
+        return self.uniform and n & (n - 1) == 0 and n <= 4096
+
+
+class SamplerJudge:
+    """One sampler's judgement rules. Subclasses set :attr:`name` and override what differs.
+
+    The defaults describe a sampler that keeps a prefix of the canonical order whose length is
+    monotone in its parameter: the admissible kept counts are the reference's over the parameter
+    band :meth:`band` returns.
+    """
+
+    name: str = ""
+    #: comparisons rational in the probabilities (exact on a dyadic row)
+    rational: bool = False
+    #: the kept set is a union of exact-tie blocks (a threshold on a per-token value)
+    threshold: bool = False
+    #: the row bounds need the exact row entropy
+    needs_entropy: bool = False
+    #: the port also returns a chosen token and a new state (mirostat)
+    stateful: bool = False
+    #: ``strict_ties`` asks this sampler's kept set to break exact ties by token id
+    tie_order: bool = True
+    #: misreadings :meth:`diagnose` can name: fault class -> explanation
+    misreadings: dict[str, str] = MIN_KEEP_IGNORED
+
+    # ---- the reference ------------------------------------------------------------------------
+    def truncate(self, row: np.ndarray, params: dict[str, float], policy: str, **override: Any) -> rt.TruncationResult:
+        """The reference's answer for this sampler, with parameters overridden (band edges)."""
+        prm = port_params(params)
+        tau = prm.pop("temperature")
+        prm.update(override)
+        return reference.truncate(self.name, row, tau, policy, **prm)
+
+    # ---- admissible counts --------------------------------------------------------------------
+    def band(self, st: RowStats, row, params, ref, b: dict, options) -> list[dict] | None:
+        """Parameter settings at the edges of the error band (``None``: no claim; ``[]``: exact).
+        Called only where ``b["prob"]`` is finite and the row is not exact (:attr:`rational`)."""
+        raise NotImplementedError
+
+    def reach(self, st: RowStats, row, refs: list, b: dict, options, hi: int) -> int:
+        """The largest admissible count given the band edges' largest ``hi`` (ties may extend it)."""
+        return hi
+
+    def admissible(self, st: RowStats, row, params, ref, b: dict, options) -> tuple[set[int] | None, list[rt.TruncationResult]]:
+        """Admissible kept counts (``None`` = no claim) and the reference results at the band edges."""
+        if self.rational and st.dyadic():
+            band: list[dict] | None = []
+        elif not math.isfinite(b["prob"]):
+            band = None
+        else:
+            band = self.band(st, row, params, ref, b, options)
+        if band is None:
+            return None, []
+        refs = [ref]
+        for override in band:
+            try:
+                refs.append(self.truncate(row, params, options.policy, **override))
+            except ValueError:  # an edge outside the policy's domain: the other edge stands
+                continue
+        ks = {r.k for r in refs}
+        lo, hi = min(ks), max(ks)
+        hi = self.reach(st, row, refs, b, options, hi)
+        if self.threshold:
+            ends = st.blocks()
+            ks |= {int(e) for e in ends if lo < e < hi}
+        else:
+            ks = set(range(lo, hi + 1))
+        return ks, refs
+
+    # ---- which tokens ---------------------------------------------------------------------------
+    def member_tolerance(self, st: RowStats, b: dict, dtype: str, options) -> float:
+        """How far (in raw logits) a kept token's logit may lie below a dropped one's: near-ties
+        within it may swap (0 where the comparisons are exact)."""
+        return 0.0 if (self.rational and st.dyadic()) else (b["logit"] * st.tau if math.isfinite(b["logit"]) else math.inf)
+
+    def members(self, st: RowStats, row, ref, b: dict, kept: set, dtype: str, options) -> str | None:
+        """None when ``kept`` is the ``|kept|`` most probable tokens up to ties and near-ties."""
+        k = len(kept)
+        if k > st.n:
+            return None  # masked tokens already refused
+        tol = self.member_tolerance(st, b, dtype, options)
+        vk = st.values[k - 1]
+        must = {int(st.order[j]) for j in range(st.n) if st.values[j] > vk + tol}
+        may = {int(st.order[j]) for j in range(st.n) if st.values[j] >= vk - tol}
+        if must <= kept <= may:
+            return None
+        return f"kept set is not the {k} most probable tokens: expected the top-{k} prefix {[int(i) for i in st.order[:k]][:8]}"
+
+    def may_keep(self, st: RowStats, row, ref, b: dict, kmax: int, dtype: str, options) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The sampler's order of the tokens, their logits in that order, and which positions a
+        careful port may keep when it keeps at most ``kmax`` tokens (the draws judge's support)."""
+        order = st.order.astype(np.int64)
+        tol = self.member_tolerance(st, b, dtype, options)
+        return order, st.values, st.values >= st.values[kmax - 1] - tol
+
+    # ---- failures -------------------------------------------------------------------------------
+    def misread(self, st: RowStats, row, params, ref, kept: set, options) -> list[str]:
+        """This sampler's known misreadings that reproduce the port's kept set exactly."""
+        return []
+
+    def diagnose(self, row, params, ref, kept: set, options) -> list[str]:
+        """Known misreadings that reproduce the port's kept set exactly (best effort)."""
+        found: list[str] = []
+        st = RowStats(row, params["temperature"])
+        ref_set = set(int(i) for i in ref.kept)
+        try:
+            found += self.misread(st, row, params, ref, kept, options)
+            if "min_tokens_to_keep" in params and params["min_tokens_to_keep"] > 1 and not found:
+                if set(int(i) for i in self.truncate(row, params, options.policy, min_tokens_to_keep=1).kept) == kept != ref_set:
+                    found.append("min-keep-ignored")
+        except (ValueError, ZeroDivisionError):  # a diagnosis is best effort; the verdict stands
+            pass
+        return found
+
+    def fail(self, row, params, ref, kept: set, options, message: str, default_fault: str, base: dict) -> Verdict:
+        """The failure verdict, its fault the first misreading that reproduces the answer."""
+        found = self.diagnose(row, params, ref, kept, options)
+        fault = found[0] if found else default_fault
+        if found:
+            message += ". Diagnosis: " + "; ".join(f"{f}: {self.misreadings[f]}" for f in found)
+            base["details"]["diagnosis"] = found
+        return Verdict("fail", message, fault, **dict(base, severity=math.inf))
+
+    def unit_roundoff(self, st: RowStats, options) -> float:
+        return tolerances.unit_roundoff(st.dtype, options.accumulate)

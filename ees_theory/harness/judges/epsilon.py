@@ -1,0 +1,57 @@
+"""epsilon and eta sampling: ``p_i > epsilon`` (eta: ``p_i > min(epsilon, sqrt(epsilon) e^-H)``);
+the band is ``epsilon (1 +- r)^2`` with ``r`` the probabilities' relative error (eta: plus the
+entropy's).
+
+>>> Epsilon().rational, Eta().rational, Eta().needs_entropy
+(True, False, True)
+"""
+
+from __future__ import annotations
+
+import mpmath
+
+from ... import reference
+from .base import MIN_KEEP_IGNORED, NON_STRICT_COMPARISON, STRICT_COMPARISON, TINY, SamplerJudge
+
+__all__ = ["Epsilon", "Eta"]
+
+
+class Epsilon(SamplerJudge):
+    name = "epsilon"
+    rational = True
+    threshold = True
+    misreadings = {**STRICT_COMPARISON, **NON_STRICT_COMPARISON, **MIN_KEEP_IGNORED}
+
+    def relative_error(self, b: dict, u: float) -> float:
+        """Relative error of the compared quantities."""
+        return b["prob"]
+
+    def band(self, st, row, params, ref, b, options):
+        eps = params["epsilon"]
+        r = self.relative_error(b, self.unit_roundoff(st, options))
+        if r >= 0.5:
+            return None
+        tiny = b["underflow"]
+        lo = max(eps * (1 - r) ** 2 - tiny, TINY)
+        hi = min(eps * (1 + r) ** 2 + tiny, 1.0 - 2.0**-53)
+        return [{"epsilon": lo}, {"epsilon": hi}]
+
+    def misread(self, st, row, params, ref, kept, options) -> list[str]:
+        ref_set = set(int(i) for i in ref.kept)
+        if kept < ref_set:
+            p = reference.softmax(row, st.tau)
+            if all(p[i] == mpmath.mpf(params["epsilon"]) for i in ref_set - kept):
+                return ["strict-comparison"]
+        elif kept > ref_set and options.policy == "paper":
+            if self.truncate(row, params, "transformers").kept and set(self.truncate(row, params, "transformers").kept) == kept:
+                return ["non-strict-comparison"]
+        return []
+
+
+class Eta(Epsilon):
+    name = "eta"
+    rational = False
+    needs_entropy = True
+
+    def relative_error(self, b: dict, u: float) -> float:
+        return b["prob"] + (b["entropy"] + 6 * u)

@@ -1,0 +1,48 @@
+"""top-k: the ``k`` most probable tokens, decided on logits (no parameter band).
+
+>>> j = TopK()
+>>> j.name, j.rational, sorted(j.misreadings)
+('top-k', True, ['min-keep-ignored', 'ties-dropped', 'ties-kept'])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import MIN_KEEP_IGNORED, RowStats, SamplerJudge
+
+__all__ = ["TopK"]
+
+
+class TopK(SamplerJudge):
+    name = "top-k"
+    rational = True
+    misreadings = {
+        "ties-dropped": "ties at the k-th value dropped; transformers keeps every token tied with the k-th",
+        "ties-kept": "every token tied with the k-th kept; this policy keeps exactly k",
+        **MIN_KEEP_IGNORED,
+    }
+
+    def admissible(self, st: RowStats, row, params, ref, b, options):
+        # a comparison of logits: exact, but for transformers' division by the temperature
+        if options.policy != "transformers" or st.tau == 1.0:
+            return {ref.k}, []
+        # z / tau may round two close logits onto one value, which transformers then keeps as a tie
+        u = self.unit_roundoff(st, options)
+        kk = min(max(int(params["k"]), int(params["min_tokens_to_keep"])), st.size)
+        if kk > st.n:
+            return {ref.k}, []
+        x = st.values / st.tau
+        tol = 2 * u * st.X
+        return set(range(int(np.count_nonzero(x > x[kk - 1] + tol)), int(np.count_nonzero(x >= x[kk - 1] - tol)) + 1)) | {ref.k}, []
+
+    def member_tolerance(self, st, b, dtype, options) -> float:
+        return 0.0 if st.tau == 1.0 else 2 * self.unit_roundoff(st, options) * st.X * st.tau
+
+    def misread(self, st, row, params, ref, kept, options) -> list[str]:
+        pol = options.policy
+        if pol == "transformers" and len(kept) < ref.k:
+            return ["ties-dropped"]
+        if pol != "transformers" and self.truncate(row, params, "transformers").k == len(kept) > ref.k:
+            return ["ties-kept"]
+        return []

@@ -1,0 +1,32 @@
+"""top-p: the smallest sorted prefix whose mass reaches ``p``; the band is ``p +- cum``.
+
+>>> j = TopP()
+>>> j.name, j.rational, j.threshold, sorted(j.misreadings)
+('top-p', True, False, ['crossing-excluded', 'min-keep-ignored'])
+"""
+
+from __future__ import annotations
+
+from .base import MIN_KEEP_IGNORED, TINY, SamplerJudge
+
+__all__ = ["TopP"]
+
+
+class TopP(SamplerJudge):
+    name = "top-p"
+    rational = True
+    misreadings = {"crossing-excluded": "the crossing token (whose mass reaches p) is dropped; top-p keeps it", **MIN_KEEP_IGNORED}
+
+    def band(self, st, row, params, ref, b, options):
+        pol = options.policy
+        p, d = params["p"], b["cum"] + b["underflow"]
+        lo_dom = 0.0 if pol == "transformers" else TINY
+        lo, hi = p - d, p + d
+        if pol != "llama.cpp":
+            lo, hi = max(lo, lo_dom), min(hi, 1.0)
+        return [{"p": lo}, {"p": hi}]
+
+    def misread(self, st, row, params, ref, kept, options) -> list[str]:
+        if len(kept) == ref.k - 1 and kept < set(int(i) for i in ref.kept):
+            return ["crossing-excluded"]
+        return []

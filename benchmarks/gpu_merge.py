@@ -30,6 +30,8 @@ DRAWS_FILE = ROOT / "notebooks" / "draws_verdicts.json"
 def draws_record(row: dict, examples: int) -> dict:
     """A ``benchmarks/draws_engines.py`` row as an engine-matrix record (form ``draws``)."""
     engine = next(e for e, name in ROW_NAMES.items() if name == row["engine"])
+    failures = [{"case": f["case"], "family": f.get("family", ""), "fault": f["fault"], "message": f["message"],
+                 "vocab": f.get("vocab"), "shrunk_message": None, "reproduce": f.get("reproduce")} for f in row.get("failures", [])]
     return {
         "engine": row["engine"], "engine_version": row["version"], "method": row["method"], "policy": row["policy"],
         "dtype": row["dtype"], "form": "draws", "verdict": row["verdict"], "reason": row.get("plan", row.get("reason", "")),
@@ -37,7 +39,7 @@ def draws_record(row: dict, examples: int) -> dict:
         "admissible": row.get("admissible", 0), "failed": row.get("fail", 0), "skipped": row.get("untested", 0),
         "skipped_reasons": {r: 1 for r in row.get("untested_reasons", [])}, "port": f"engine:{engine}:{row['method']}",
         "calls": ENGINES[engine][3], "examples": examples, "seed": 0,
-        "first_failure": row["failures"][0] if row.get("failures") else None, "failures": row.get("failures", []),
+        "first_failure": failures[0] if failures else None, "failures": failures,
     }
 
 

@@ -135,7 +135,7 @@ def _prepare(logits: Any, temperature: Any, accumulate: str, want_perplexity: bo
         if not unit_tau:
             shifted.div_(tau)
     perplexity = head = None
-    if want_perplexity:
+    if want_perplexity and _auto_windows(x2):
         if needs_clamp:
             shifted.clamp_(min=-torch.finfo(cd).max)  # e * t is then 0 * finite for masked tokens
         e = torch.exp(shifted, out=scratch("prep_e", x2.shape, cd, x.device))
@@ -372,11 +372,18 @@ def _window(rows: _Rows, active: torch.Tensor, width: int, m: int, rule: str, ou
     return active[~done]
 
 
+def _auto_windows(x: torch.Tensor) -> bool:
+    """Whether ``"auto"`` considers top-K windows for these rows: on CPU from ``TOPK_MIN_VOCAB``
+    on; never on other devices, where the full sort beat the window on every row shape measured
+    (H200, 8 x 131072 float32: sort 1.7 ms, top-K path 2.0-9.4 ms; ``benchmarks/results/torch-cuda.md``)."""
+    return x.device.type == "cpu" and x.shape[-1] >= TOPK_MIN_VOCAB
+
+
 def _keep_counts(rows: _Rows, m: int, rule: str, method: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Per row: kept count ``k*``, the ``k*``-th sorted logit ``v`` (shape ``(B, 1)``) and how
     many logits are ``>= v`` (more than ``k*`` when a tie straddles the cut)."""
     B, V = rows.x.shape
-    use_topk = rule != "last" and (method == "topk" or (method == "auto" and V >= TOPK_MIN_VOCAB))
+    use_topk = rule != "last" and (method == "topk" or (method == "auto" and _auto_windows(rows.x)))
     if not use_topk:
         return _k_full_sort(rows, m, rule)
     device = rows.x.device
@@ -504,9 +511,10 @@ def ees_mask(
     (every step in the logits' dtype) or ``"float32"`` (at least float32). ``method`` picks how
     the crossing is found: ``"sort"`` sorts every row; ``"topk"`` examines the top ``K``
     candidates (``torch.topk``), doubling ``K`` until the crossing is inside, and sorts the rows
-    it cannot settle with ``K <= V/16``; ``"auto"`` (from ``V >= 4096``, "first" rules) opens a
-    window per row sized from the row's perplexity, or sorts the rows whose crossing is predicted
-    deep (see :data:`AUTO_PERPLEXITY_FACTOR`). Every path gives the identical mask. Masked (``-inf``) tokens are never kept.
+    it cannot settle with ``K <= V/16``; ``"auto"`` (on CPU from ``V >= 4096``, "first" rules)
+    opens a window per row sized from the row's perplexity, or sorts the rows whose crossing is
+    predicted deep (see :data:`AUTO_PERPLEXITY_FACTOR`); on other devices it sorts. Every path
+    gives the identical mask. Masked (``-inf``) tokens are never kept.
 
     >>> import torch
     >>> z = torch.tensor([[2.0, 1.0, 0.0], [0.0, -1.0, -2.0]], dtype=torch.float16)

@@ -155,7 +155,7 @@ def _first_cap(V: int) -> int:
     return V // AUTO_FIRST_FRACTION
 
 
-def _head_gap_table() -> list[tuple[float, float]]:
+def _head_gap_table() -> tuple[list[float], list[float]]:
     # psi(a) = Hbar_2 / (1 + e) for the top pair (1, e = exp(-a)): f(2) = Hbar_2 - (1 + e) / T
     # is negative exactly when psi(a_2) < 1 / T. psi falls from about 1/2 towards 0 (with a
     # bump near a = 0.9): kept as (running maximum of psi, a) along a descending grid of a

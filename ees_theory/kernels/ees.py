@@ -411,7 +411,17 @@ def _keep_counts(rows: _Rows, m: int, rule: str, method: str) -> tuple[torch.Ten
 
     if method == "auto":  # a window per predicted width, doubled on a miss within the cap, then the sort
         cap = V // AUTO_MAX_FRACTION
-        pending = {width: [rows_of(ids)] for width, ids in groups.items()}
+        # rows whose windows differ by a factor of two share the wider one: one top-K call over
+        # the rows in place costs less than two over copies of them
+        merged: dict[int, list[int]] = {}
+        low = 0
+        for width in sorted(groups):
+            if low and width <= 2 * low:
+                top = max(merged)
+                merged[width] = sorted(merged.pop(top) + groups[width])
+            else:
+                low, merged[width] = width, groups[width]
+        pending = {width: [rows_of(ids)] for width, ids in merged.items()}
         tries = dict.fromkeys(pending, 0)
         while pending:
             width = min(pending)

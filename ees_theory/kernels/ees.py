@@ -60,8 +60,8 @@ TOPK_INITIAL = 128
 TOPK_GIVE_UP_FRACTION = 16
 #: ``"auto"`` predicts where the crossing lies from the row's perplexity ``exp(H)``: measured at
 #: V = 131072, it lies at 0.1-0.5 exp(H) on Zipf-like and peaked rows, at 1-2.5 exp(H) on normal
-#: rows, far above it on flat rows. The first window is ``exp(H)`` times this, rounded up to a
-#: power of two (at least ``TOPK_INITIAL``) ...
+#: rows, far above it on flat rows. The first window is ``exp(H)`` times this, rounded to the
+#: nearest power of two (at least ``TOPK_INITIAL``): ``0.35-0.71 exp(H)`` ...
 AUTO_PERPLEXITY_FACTOR = 0.5
 #: ... and is opened only when at most V / this (most rows a first window misses then go to the
 #: sort, so it must cost little beside it) ...
@@ -342,7 +342,7 @@ def _auto_widths(rows: _Rows, m: int, initial: int) -> list[int]:
     widths = []
     for ppl, head in zip(rows.perplexity, rows.head):
         want = min(ppl, V) * AUTO_PERPLEXITY_FACTOR
-        width = max(initial, 1 << max(0, math.ceil(math.log2(max(want, 1.0)))))
+        width = max(initial, 1 << max(0, round(math.log2(max(want, 1.0)))))
         # head over a long tail whose top two weights already cross: a small window settles it
         widths.append(width if width <= cap else (head_width if head else 0))
     return widths

@@ -198,8 +198,12 @@ def _auto_signals(t: torch.Tensor, e: torch.Tensor, total: torch.Tensor, V: int)
     near = [i for i in range(B) if T[i] * AUTO_PERPLEXITY_FACTOR <= cap]
     ppl = [math.inf] * B
     if near:
-        sel = None if len(near) == B else torch.tensor(near, device=t.device)
-        neg_A = (t.mul_(e) if sel is None else t[sel].mul_(e[sel])).sum(dim=-1).tolist()
+        if t.dtype in (torch.float32, torch.float64):  # (CPU) a BLAS dot per row: no product written
+            tn, en = t.numpy(), e.numpy()
+            neg_A = [float(np.dot(en[i], tn[i])) for i in near]
+        else:
+            sel = None if len(near) == B else torch.tensor(near, device=t.device)
+            neg_A = (t.mul_(e) if sel is None else t[sel].mul_(e[sel])).sum(dim=-1).tolist()
         for i, a in zip(near, neg_A):
             ppl[i] = T[i] * math.exp(max(-a / T[i], 0.0))
     head = [False] * B

@@ -524,18 +524,20 @@ class _Rounded:
 
 @dataclass(frozen=True)
 class _Format:
-    """The rounding of a compute dtype: ``u`` relative, ``eta / 2`` absolute (gradual underflow),
-    past the largest finite number up to ``inf``; ``exp``/``log``/``pow`` within :func:`libm_error`."""
+    """The rounding of a compute dtype: ``u`` relative; absolute, the smallest normal number ``tiny``
+    (a result below the normal range: gradual underflow errs by half a subnormal, a flush to zero,
+    as vectorised ``exp`` does, by less than ``tiny``); past the largest finite number up to
+    ``inf``; ``exp``/``log``/``pow`` within :func:`libm_error`."""
 
     u: float
     ul: float
-    eta: float
+    tiny: float
     big: float
 
     def widened(self, x, rel: float):
         with mpmath.workprec(iv.prec + 16):
             w = iv.mpf([1 - mpmath.mpf(rel), 1 + mpmath.mpf(rel)])
-        y = x * w + iv.mpf([-self.eta / 2, self.eta / 2])
+        y = x * w + iv.mpf([-self.tiny, self.tiny])
         lo, hi = iv_bounds(y)
         if hi > self.big:
             hi = mpmath.inf
@@ -587,7 +589,7 @@ def _unsupported(*_):  # pragma: no cover - the temperature formulas use num, ex
 def _format(dtype: str, accumulate: str) -> _Format:
     cd = tolerances.compute_dtype_name(dtype, accumulate)
     big = float(np.finfo(np.float32 if cd == "bfloat16" else cd).max)
-    return _Format(tolerances.UNIT_ROUNDOFF[cd], libm_error(cd), tolerances.SMALLEST_SUBNORMAL[cd], big)
+    return _Format(tolerances.UNIT_ROUNDOFF[cd], libm_error(cd), tolerances.SMALLEST_NORMAL[cd], big)
 
 
 def _float64_of(x, fmt: _Format) -> _Rounded:

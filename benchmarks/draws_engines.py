@@ -36,7 +36,7 @@ def main(out: str, examples: int = 6, engines: list[str] | None = None) -> None:
                     "engine": ROW_NAMES[engine], "version": version(engine), "method": method, "policy": policy, "dtype": dtype,
                     "calls": calls, "verdict": "conforms" if r.ok else "fails", "draws": r.draws, "plan": r.plan["statement"],
                     **{k: c[k] for k in ("pass", "admissible", "fail", "untested", "certain", "statistical")},
-                    "failures": [{"case": f["case"], "fault": f["fault"], "message": f["message"][:400],
+                    "failures": [{"case": f["case"], "family": f["family"], "vocab": f["vocab"], "fault": f["fault"], "message": f["message"][:400],
                                   "reproduce": (f.get("shrunk") or {}).get("repro", f["repro"])[:600]} for f in fails[:3]],
                     "untested_reasons": sorted({x["message"][:160] for x in r.records if x["status"] == "untested"}),
                     "seconds": round(time.time() - t0, 1),

@@ -34,7 +34,7 @@ EXPECTED = {3: "raised", 4: "bad-output", 5: "bad-output", 6: "crashed", 7: "tim
 def test_isolated_python_port_survives_every_misbehaviour(monkeypatch):
     monkeypatch.chdir(ROOT)
     sizes = [8, 3, 8, 4, 5, 6, 8, 7, 9, 8]
-    port = open_port("tests.ports.misbehaving_port:ees", "ees", "float64", isolate=True, timeout=2.0)
+    port = open_port("tests.ports.misbehaving_port:ees", "ees", "float64", isolate=True, timeout=4.0)  # room for a restart on a loaded machine
     assert isinstance(port, SubprocessPort)
     report = run_check(port, "ees", "float64", _cases(sizes), shrink=False)
     got = {r["case"]: (r["status"], r["fault"]) for r in report.records}

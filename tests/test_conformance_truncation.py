@@ -12,6 +12,7 @@ from ees_theory import harness as cf
 from ees_theory import tolerances
 from ees_theory.harness import Options
 from ees_theory.harness.methods import judge
+from ees_theory.harness.truncation import judge_truncation
 from ees_theory.reference.truncation import METHODS as SAMPLERS
 
 
@@ -144,3 +145,17 @@ def test_truncation_bound_is_monotone_in_precision():
     b = {d: tolerances.truncation_bounds(d, "input", **args)["cum"] for d in ("float64", "float32", "bfloat16")}
     assert b["float64"] < b["float32"] < b["bfloat16"]
     assert tolerances.truncation_bounds("float16", "float32", **args)["cum"] < tolerances.truncation_bounds("float16", "input", **args)["cum"]
+
+
+@pytest.mark.parametrize("temperature", [0.7, 2.0])
+def test_top_k_ties_dropped_fails_at_any_temperature(temperature):
+    """Dividing by the temperature rounds monotonically: it may merge close logits into a tie but
+    never splits an exact one, so a port that keeps exactly k of an exact tie block under the
+    transformers policy is wrong at every temperature, not just at 1."""
+    row = np.zeros(8, dtype=np.float32)
+    params = {"temperature": temperature, "k": 2.0, "min_tokens_to_keep": 1.0}
+    exactly_k = np.zeros(8, dtype=bool)
+    exactly_k[:2] = True
+    v = judge_truncation("top-k", row, params, exactly_k, "float32", Options(policy="transformers"))
+    assert v.status == "fail" and "ties-dropped" in v.message
+    assert judge_truncation("top-k", row, params, np.ones(8, dtype=bool), "float32", Options(policy="transformers")).status == "pass"

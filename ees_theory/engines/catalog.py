@@ -85,7 +85,9 @@ for _m, _pol in (("top-k", "transformers"), ("top-p", "transformers")):
         version=gpu.version_vllm, available=gpu.available_vllm, skip_case=gpu.skip_case,
         calls="vllm.v1.sample.ops.topk_topp_sampler.apply_top_k_top_p", observes="masked logits: kept = not -inf",
     ), replace=True)
-for _m, _pol, _call in (("top-k", "llama.cpp", "top_k_mask_logits"), ("top-p", "transformers", "top_p_renorm_probs")):
+# FlashInfer's top-k mask keeps every token tied with the k-th (a GPU run under the llama.cpp
+# policy, exactly k, failed on tie rows only): judged under the transformers policy, which keeps ties
+for _m, _pol, _call in (("top-k", "transformers", "top_k_mask_logits"), ("top-p", "transformers", "top_p_renorm_probs")):
     register(EngineRow(
         "flashinfer", _m, _pol, adapter="ees_theory.engines.gpu:flashinfer_adapter", dtypes=("float32",),
         supported_dtypes=ALL_DTYPES, version=gpu.version_flashinfer, available=gpu.available_flashinfer,

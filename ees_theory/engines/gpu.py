@@ -10,9 +10,13 @@
   probability > 0). No ``min_tokens_to_keep`` either.
 
 What they observe: the masked logits / renormalised probabilities the ops return, for one row.
-The policies are those of the documented behaviour (vLLM's PyTorch path keeps ties at the k-th
-value and the crossing token, like transformers; FlashInfer's top-k selects exactly ``k`` and its
-top-p keeps the crossing token): unverified until a GPU run records a verdict.
+Policies: vLLM's PyTorch path keeps ties at the k-th value and the crossing token, like
+transformers (its documented behaviour; vLLM could not be installed on the GPU machine, so this is
+unverified). FlashInfer 0.5.0, measured on an H200: ``top_k_mask_logits`` keeps every token tied
+with the k-th (transformers policy, not llama.cpp's exactly ``k``); ``top_p_renorm_probs`` keeps
+the crossing token and every token tied with it, which no policy of the specification does: it
+conforms on rows without an exact tie at the crossing and fails on rows with one (the engines
+chapter shows the smallest such row).
 
 >>> _reason("needs CUDA: torch.cuda.is_available() is False", False, "vllm")
 'needs CUDA: torch.cuda.is_available() is False; not installed (pip install vllm)'

@@ -27,14 +27,17 @@ class TopK(SamplerJudge):
         # a comparison of logits: exact, but for transformers' division by the temperature
         if options.policy != "transformers" or st.tau == 1.0:
             return {ref.k}, []
-        # z / tau may round two close logits onto one value, which transformers then keeps as a tie
+        # z / tau may round two close logits onto one value, which transformers then keeps as a
+        # tie. Rounding is monotone, so it can merge values but never split or reorder them: every
+        # token the exact rule keeps (all those tied with the k-th) stays kept, and only tokens
+        # within the rounding tolerance below the k-th value may join. The counts run from ref.k up.
         u = self.unit_roundoff(st, options)
         kk = min(max(int(params["k"]), int(params["min_tokens_to_keep"])), st.size)
         if kk > st.n:
             return {ref.k}, []
         x = st.values / st.tau
         tol = 2 * u * st.X
-        return set(range(int(np.count_nonzero(x > x[kk - 1] + tol)), int(np.count_nonzero(x >= x[kk - 1] - tol)) + 1)) | {ref.k}, []
+        return set(range(ref.k, max(ref.k, int(np.count_nonzero(x >= x[kk - 1] - tol))) + 1)), []
 
     def member_tolerance(self, st, b, dtype, options) -> float:
         return 0.0 if st.tau == 1.0 else 2 * self.unit_roundoff(st, options) * st.X * st.tau

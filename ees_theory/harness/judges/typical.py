@@ -27,9 +27,15 @@ class Typical(SamplerJudge):
     tie_order = False  # ties in the typicality score have no token-id order to follow
 
     def band(self, st, row, params, ref, b, options):
+        return self._edges(*self.mass_edges(st, params["mass"], options), b["cum"] + b["underflow"], options)
+
+    def dyadic_band(self, st, params, options):
+        lo, hi = self.mass_edges(st, params["mass"], options)
+        return [] if lo == hi else self._edges(lo, hi, 0.0, options)
+
+    def _edges(self, mass_lo: float, mass_hi: float, d: float, options):
         pol = options.policy
-        mass, d = params["mass"], b["cum"] + b["underflow"]
-        lo, hi = mass - d, mass + d
+        lo, hi = mass_lo - d, mass_hi + d
         if pol != "llama.cpp":
             lo = max(lo, TINY)
             hi = min(hi, 1.0 if pol == "paper" else 1.0 - 2.0**-53)

@@ -15,31 +15,20 @@ import mpmath
 import numpy as np
 
 from ... import reference
-from .base import TINY, RowStats, SamplerJudge
+from .base import TINY, MassJudge, RowStats
 
 __all__ = ["Typical"]
 
 
-class Typical(SamplerJudge):
+class Typical(MassJudge):
     name = "typical"
+    mass_param = "mass"
     rational = True
     needs_entropy = True
     tie_order = False  # ties in the typicality score have no token-id order to follow
 
-    def band(self, st, row, params, ref, b, options):
-        return self._edges(*self.mass_edges(st, params["mass"], options), b["cum"] + b["underflow"], options)
-
-    def dyadic_band(self, st, params, options):
-        lo, hi = self.mass_edges(st, params["mass"], options)
-        return [] if lo == hi else self._edges(lo, hi, 0.0, options)
-
-    def _edges(self, mass_lo: float, mass_hi: float, d: float, options):
-        pol = options.policy
-        lo, hi = mass_lo - d, mass_hi + d
-        if pol != "llama.cpp":
-            lo = max(lo, TINY)
-            hi = min(hi, 1.0 if pol == "paper" else 1.0 - 2.0**-53)
-        return [{"mass": lo}, {"mass": hi}]
+    def domain(self, policy):
+        return None if policy == "llama.cpp" else (TINY, 1.0 if policy == "paper" else 1.0 - 2.0**-53)
 
     def scores(self, st: RowStats, row) -> dict[int, float]:
         """Every candidate's typicality score ``|-ln p_i - H|`` (30 digits, then float)."""

@@ -218,3 +218,36 @@ def test_input_dtypes_are_read_exactly():
     r64 = ees(z16.astype(np.float64))
     assert r16.k == r64.k and r16.row.dtype == "float16"
     assert ees(["0x1.0p+1", "0x1.0p+0", "0"]).k == ees([2.0, 1.0, 0.0]).k
+
+
+@pytest.mark.parametrize("shape", ["peaked", "mid", "flat", "ties", "masked", "head"])
+@pytest.mark.parametrize("tau", [0.5, 1.0, 3.0])
+def test_float_tier_encloses_core_curve_point(shape, tau):
+    """The float64 interval tier (its own directed rounding, vectorised) encloses the curve as
+    core.ees.curve_point defines it, evaluated here at 120 bits from the exact row."""
+    from ees_theory.core.ctx import MP
+    from ees_theory.core.ees import curve_point
+
+    rng = np.random.default_rng([["peaked", "mid", "flat", "ties", "masked", "head"].index(shape), int(tau * 2)])
+    z = rng.normal(size=120) * {"peaked": 8.0, "mid": 2.0, "flat": 0.3, "ties": 2.0, "masked": 3.0, "head": 0.5}[shape]
+    if shape == "ties":
+        z = np.round(z)
+    if shape == "masked":
+        z[:40] = -np.inf
+    if shape == "head":
+        z[3] += 25.0
+    row = et.reference.as_row(z)
+    enc = et.reference.curve_enclosure(row, tau)
+    zs = sorted((float(v) for v in z if np.isfinite(v)), reverse=True)
+    with mpmath.workprec(120):
+        a = [(mpmath.mpf(zs[0]) - mpmath.mpf(v)) / mpmath.mpf(tau) for v in zs]
+        e = [mpmath.exp(-x) for x in a]
+        S, A = [e[0]], [e[0] * a[0]]
+        for x, y in zip(e[1:], a[1:]):
+            S.append(S[-1] + x)
+            A.append(A[-1] + x * y)
+        for k in range(2, len(zs) + 1):
+            hbar, P, f = curve_point(S[k - 1], A[k - 1], mpmath.log(k), S[-1], MP)
+            i = k - 1
+            assert enc.hbar_lo[i] <= hbar <= enc.hbar_hi[i] and enc.P_lo[i] <= P <= enc.P_hi[i], (k, hbar, P)
+            assert enc.f_lo[i] <= f <= enc.f_hi[i], (k, f)

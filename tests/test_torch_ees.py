@@ -229,3 +229,30 @@ def test_cuda_matches_cpu(dtype):
         # these rows are far from any decision, so they must agree
         assert torch.equal(cpu, gpu)
         assert torch.equal(ees_mask(z.cuda(), 0.8, accumulate=accumulate, method="topk").cpu(), gpu)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.float16])
+@pytest.mark.parametrize("tau", [1.0, 0.7])
+def test_gap_equals_core_curve_point(dtype, tau):
+    """The kernel's in-place curve is core.ees.curve_point on the same prefix sums, bit for bit
+    (evaluated here out of place with the torch context, in the compute dtype)."""
+    from ees_theory.core.ctx import torch_context
+    from ees_theory.core.ees import curve_point
+
+    rng = np.random.default_rng(11)
+    rows = [rng.normal(size=300) * s for s in (0.5, 2.0, 6.0)] + [np.round(rng.normal(size=300))]
+    z = torch.tensor(np.stack(rows)).to(dtype)
+    cd = torch.float64 if dtype == torch.float64 else torch.float32
+    curve = et.torch.ees_curve(z, tau)
+    vals = torch.sort(z, dim=-1, descending=True).values.to(cd)
+    zmax = z.amax(dim=-1, keepdim=True).to(cd)
+    t = (vals - zmax) / tau if tau != 1.0 else vals - zmax
+    e = torch.exp(t)
+    A = -(t * e).cumsum(dim=-1)
+    C = torch.cat([torch.zeros_like(e[:, :1]), e[:, 1:]], dim=-1).cumsum(dim=-1)
+    tz = (z.to(cd) - zmax) / tau if tau != 1.0 else z.to(cd) - zmax
+    total = torch.exp(tz).sum(dim=-1, keepdim=True)  # in token order, as the kernel sums it
+    ln_k = torch.log(torch.arange(1, z.shape[-1] + 1, dtype=torch.float64))
+    ln_k[0] = 1.0
+    hbar, P, f = curve_point(1 + C, A, ln_k.to(cd), total, torch_context(), C_k=C)
+    assert torch.equal(curve.hbar[:, 1:], hbar[:, 1:]) and torch.equal(curve.P, P) and torch.equal(curve.f[:, 1:], f[:, 1:])

@@ -65,9 +65,15 @@ def check_all_paths(z, tau, m, rule):
 
 @settings(max_examples=25, deadline=None)
 @given(batch=batches(4096, 6000), rule=st.sampled_from(["first-exclusive", "first-inclusive"]), m=st.integers(1, 3))
-def test_paths_equal_canonical_order_large_vocab(batch, rule, m):
+@pytest.mark.parametrize("first_fraction", [None, 8])
+def test_paths_equal_canonical_order_large_vocab(batch, rule, m, first_fraction):
+    # at this V the default first window (V / 256) opens for head rows only; V / 8 opens it for
+    # the peaked rows too, and sends the others through misses and retries
     z, tau = batch
-    check_all_paths(z, tau, m, rule)
+    with pytest.MonkeyPatch.context() as mp:
+        if first_fraction:
+            mp.setattr(ees_module, "AUTO_FIRST_FRACTION", first_fraction)
+        check_all_paths(z, tau, m, rule)
 
 
 @settings(max_examples=60, deadline=None)
@@ -79,35 +85,96 @@ def test_paths_equal_canonical_order_small_vocab_auto_forced(batch, rule, m):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(ees_module, "TOPK_MIN_VOCAB", 2)
         mp.setattr(ees_module, "AUTO_MAX_FRACTION", 2)
+        mp.setattr(ees_module, "AUTO_FIRST_FRACTION", 4)
+        mp.setattr(ees_module, "AUTO_HEAD_WIDTH", 2)
         mp.setattr(ees_module, "TOPK_INITIAL", 4)
         check_all_paths(z, tau, m, rule)
 
 
-def test_auto_takes_every_branch(monkeypatch):
-    """The rows chosen here go (in order) through a window hit, the sort at once, the head probe
-    that hits, and the head probe that misses; each result equals the canonical one."""
-    calls = []
-    real_window_sort = ees_module._k_full_sort
-
-    def spy_sort(rows, m, rule, sel=None):
-        calls.append("sort" if sel is None else ("sort", sorted(sel.tolist())))
-        return real_window_sort(rows, m, rule, sel)
-
-    monkeypatch.setattr(ees_module, "_k_full_sort", spy_sort)
+def auto_branch_rows() -> torch.Tensor:
+    """V = 131072 rows for every branch of ``"auto"`` (the expected branch is asserted by the test
+    from the kernel's own signals, the kept counts against the sort and the canonical order)."""
     rng = np.random.default_rng(3)
     V = 131072
-    z = np.stack([make_row("peaked", V, rng), make_row("flat", V, rng), make_row("flat", V, rng), make_row("zipf", V, rng)])
-    z[2, 5] += 20.0  # head over a flat tail: k* = 1
-    zt = torch.tensor(z, dtype=torch.float32)
+    rows = [make_row("peaked", V, rng), make_row("flat", V, rng), make_row("flat", V, rng), make_row("zipf", V, rng)]
+    rows += [make_row("flat", V, rng), make_row("flat", V, rng)]
+    rows.append(np.random.default_rng(5).normal(size=(2, V))[1] * 3.2)  # exp(H) = 898, k* = 982
+    rows[2][5] += 20.0  # head over a flat tail, so heavy that the perplexity is about 1
+    rows[4][7] += 10.0  # head over a flat tail: large perplexity, the probe finds f(2) < 0
+    rows[5][7] += 10.0  # the same with a second token close to the head: probed, f(2) >= 0
+    rows[5][9] += 9.5
+    return torch.tensor(np.stack(rows), dtype=torch.float32)
+
+
+def spy_paths(monkeypatch) -> list:
+    calls = []
+    real_window, real_sort = ees_module._window, ees_module._k_full_sort
+
+    def spy_window(rows, active, width, m, rule, out):
+        missed = real_window(rows, active, width, m, rule, out)
+        calls.append(("window", width, active.tolist(), missed.tolist()))
+        return missed
+
+    def spy_sort(rows, m, rule, sel=None):
+        calls.append(("sort", list(range(rows.x.shape[0])) if sel is None else sel.tolist()))
+        return real_sort(rows, m, rule, sel)
+
+    monkeypatch.setattr(ees_module, "_window", spy_window)
+    monkeypatch.setattr(ees_module, "_k_full_sort", spy_sort)
+    return calls
+
+
+def test_auto_takes_every_branch(monkeypatch):
+    """Window hit; the sort at once from the total alone (no perplexity pass); a perplexity-sized
+    window; the sort after the perplexity; the head probe that hits (a small window) and the one
+    that misses (the sort); a window miss retried twice as wide. Every count equals the sort's."""
+    zt = auto_branch_rows()
     rows = ees_module._prepare(zt, 1.0, "float32", want_perplexity=True)
-    widths = ees_module._auto_widths(rows, 1, ees_module.TOPK_INITIAL).tolist()
-    assert widths[0] > 0 and widths[1] == 0 and widths[2] == ees_module.TOPK_INITIAL == widths[3]
+    T = rows.total.squeeze(-1).tolist()
+    cap = zt.shape[-1] // ees_module.AUTO_FIRST_FRACTION
+    assert rows.perplexity[1] == float("inf") and T[1] * ees_module.AUTO_PERPLEXITY_FACTOR > cap  # no pass
+    assert all(p < float("inf") for i, p in enumerate(rows.perplexity) if i != 1)
+    assert rows.head == [False, False, False, False, True, False, False]
+    widths = ees_module._auto_widths(rows, 1, ees_module.TOPK_INITIAL)
+    assert widths == [128, 0, 128, 0, ees_module.AUTO_HEAD_WIDTH, 0, 512]
+    sort_k = et.torch.ees_keep_count(zt, method="sort")
+    assert sort_k[2] == 1 and sort_k[4] == 1 and sort_k[6] > 512  # the last row's window misses
+    calls = spy_paths(monkeypatch)
     k = et.torch.ees_keep_count(zt)
-    assert k[2] == 1
-    assert calls == [("sort", [1, 3])]  # the flat row at once, the zipf row after its probe missed
+    assert calls == [
+        ("window", 16, [4], []),
+        ("window", 128, [0, 2], []),
+        ("window", 512, [6], [6]),
+        ("window", 1024, [6], []),
+        ("sort", [1, 3, 5]),
+    ]
+    assert torch.equal(k, sort_k)
+    assert torch.equal(et.torch.ees_mask(zt), canonical_mask(zt, sort_k))
+
+
+def test_auto_window_miss_without_retry_goes_to_the_sort(monkeypatch):
+    zt = auto_branch_rows()[[0, 6]]
+    monkeypatch.setattr(ees_module, "AUTO_RETRIES", 0)
+    calls = spy_paths(monkeypatch)
+    k = et.torch.ees_keep_count(zt)
+    assert calls == [("window", 128, [0], []), ("window", 512, [1], [1]), ("sort", [1])]
     monkeypatch.undo()
     assert torch.equal(k, et.torch.ees_keep_count(zt, method="sort"))
-    assert torch.equal(et.torch.ees_mask(zt), canonical_mask(zt, k))
+
+
+def test_auto_head_gap_table_matches_the_curve():
+    # g(T) is where f(2) changes sign for the pair (1, e^-a) in a row of total T: just beyond it
+    # the curve crosses, just before it it does not (core.ees.curve_point, float64)
+    from ees_theory.core.ctx import FLOAT
+    from ees_theory.core.ees import curve_point
+
+    def f2(a, T):
+        e = np.exp(-a)
+        return curve_point(1 + e, e * a, np.log(2), T, FLOAT)[2]
+
+    for T in (3.0, 8.0, 29.0, 150.0, 1e4):
+        g = ees_module._head_gap(T)
+        assert f2(g + 0.02, T) < 0 <= f2(g - 0.02, T)
 
 
 def test_window_ending_inside_a_tie_is_not_settled(monkeypatch):

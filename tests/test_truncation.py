@@ -270,3 +270,23 @@ def test_torch_rejects_bad_input():
     before = z.clone()
     truncate_mask("typical", z, mass=0.5)
     assert torch.equal(z, before)  # not in place
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "float16"])
+def test_kernel_entropy_equals_core_entropy_from_log_probs(dtype):
+    """The typical/eta kernels' scratch-buffer entropy is core.entropy.entropy_from_log_probs with
+    the torch context, value for value, underflowed (p = 0) and masked (-inf) tokens included."""
+    torch = pytest.importorskip("torch")
+    from ees_theory.core.ctx import torch_context
+    from ees_theory.core.entropy import entropy_from_log_probs
+    from ees_theory.kernels.truncation import _entropy
+
+    rng = np.random.default_rng(5)
+    z = torch.tensor(np.stack([rng.normal(size=500) * s for s in (0.5, 3.0, 40.0)])).to(getattr(torch, dtype))
+    z[0, :100] = -math.inf
+    sx = torch.sort(z, dim=-1, descending=True).values
+    sp, slp = torch.softmax(sx, dim=-1), torch.log_softmax(sx, dim=-1)
+    assert bool((sp == 0).any())  # the wide row underflows: 0 ln 0 is exercised
+    ours = _entropy(sp, slp).squeeze(-1)
+    core = entropy_from_log_probs(sp, slp, torch_context())
+    assert torch.equal(ours, core)

@@ -36,10 +36,13 @@ def gap(hbar: Any, P: Any) -> Any:
     return hbar - P
 
 
-def curve_point(S_k: Any, A_k: Any, ln_k: Any, total: Any, ctx: Context) -> tuple[Any, Any, Any]:
+def curve_point(S_k: Any, A_k: Any, ln_k: Any, total: Any, ctx: Context, C_k: Any = None) -> tuple[Any, Any, Any]:
     """``(Hbar_k, P_k, f(k))`` from prefix sums of the relative weights ``e_i = p_(i) / p_(1)``:
-    ``S_k = e_1 + ... + e_k``, ``A_k = sum e_i a_i`` (``a_i = -ln e_i``), ``total = S_n``."""
-    H = entropy_from_weights(S_k - 1, A_k, ctx)
+    ``S_k = e_1 + ... + e_k``, ``A_k = sum e_i a_i`` (``a_i = -ln e_i``), ``total = S_n``.
+
+    ``C_k = e_2 + ... + e_k = S_k - 1``, when the caller accumulates it apart (float arithmetic:
+    ``log1p(C_k)`` then stays accurate on a peaked row, where ``S_k - 1`` would cancel)."""
+    H = entropy_from_weights(S_k - 1 if C_k is None else C_k, A_k, ctx)
     hbar = H / ln_k
     P = S_k / total
     return hbar, P, gap(hbar, P)
@@ -58,7 +61,13 @@ def count_first(i_star: Any, rule: str, n: Any) -> Any:
     return i_star - 1 if rule == "first-exclusive" else i_star
 
 
-def count_last(k_last: int, n: int, m: int) -> int:
+def count_last(k_last: Any, n: Any, m: int, maximum: Any = max, minimum: Any = min) -> Any:
     """``k*`` of the ``last`` rule from the largest non-crossing ``k_last >= 2`` (or anything
-    smaller when there is none), at least ``min(m, n)``."""
-    return max(k_last if k_last >= 2 else 1, min(m, n))
+    smaller when there is none, giving 1), at least ``min(m, n)``: ``max(k_last, 1, min(n, m))``
+    for integers. Arrays pass their elementwise ``maximum(a, b)`` / ``minimum(a, b)`` (the
+    kernels: ``torch.clamp`` with ``min=`` / ``max=``).
+
+    >>> count_last(0, 5, 2), count_last(4, 5, 2), count_last(1, 1, 3)
+    (2, 4, 1)
+    """
+    return maximum(maximum(k_last, 1), minimum(n, m))

@@ -31,13 +31,18 @@ the ``k*``-th sorted logit ``v``, or equals ``v`` with an id no larger than the 
 
 from __future__ import annotations
 
+import bisect
+import math
 from typing import Any, NamedTuple
 
+import numpy as np
 import torch
 
 from .. import spec
-from ..core.ees import count_first, first_candidate, gap
-from ._core import SUPPORTED_DTYPES, check_accumulate, check_logits, check_row_maxima, compute_dtype, log_k_table, needs_wide, row_temperature, wide_scaled
+from ..core.ctx import FLOAT
+from ..core.ees import count_first, count_last, curve_point, first_candidate, gap
+from ..core.entropy import entropy_from_weights
+from ._core import _argmax, SUPPORTED_DTYPES, check_accumulate, check_logits, check_row_maxima, compute_dtype, log_k_table, needs_wide, row_temperature, wide_scaled
 from ._sort import sort_rows_descending
 from ._workspace import scratch
 
@@ -53,18 +58,25 @@ TOPK_MIN_VOCAB = 4096
 TOPK_INITIAL = 128
 #: The top-K path hands the rows still unresolved to the full sort once K exceeds V / this.
 TOPK_GIVE_UP_FRACTION = 16
-#: ``"auto"`` opens a first window of the row's perplexity ``exp(H)`` times this, rounded up to a
-#: power of two (measured at V = 131072, the crossing lies at 0.1-0.5 exp(H) on Zipf-like and
-#: peaked rows, 1-2.5 exp(H) on normal rows, far above it only on flat rows, which go to the sort);
-#: a row it misses gets one window AUTO_RETRY_GROWTH times wider, then the sort ...
-AUTO_PERPLEXITY_FACTOR = 1
-AUTO_RETRY_GROWTH = 8
-#: ... when the window is at most V / this; wider windows cost about as much as the sort.
-AUTO_MAX_FRACTION = 32
-#: A row whose top token holds at least this probability but whose perplexity is large (a head
-#: over a long flat tail) has its crossing at the top (``k* = 1``) more often than not: ``"auto"``
-#: tries the first window on it before the sort.
-AUTO_HEAD_MASS = 1 / 64
+#: ``"auto"`` predicts where the crossing lies from the row's perplexity ``exp(H)``: measured at
+#: V = 131072, it lies at 0.1-0.5 exp(H) on Zipf-like and peaked rows, at 1-2.5 exp(H) on normal
+#: rows, far above it on flat rows. The first window is ``exp(H)`` times this, rounded up to a
+#: power of two (at least ``TOPK_INITIAL``) ...
+AUTO_PERPLEXITY_FACTOR = 0.5
+#: ... and is opened only when at most V / this (most rows a first window misses then go to the
+#: sort, so it must cost little beside it) ...
+AUTO_FIRST_FRACTION = 256
+#: ... while a retry may reach V / this: the cost of ``torch.topk`` grows with K and crosses the
+#: full sort's near K = V / 32 (measured on CPU, float32, V = 32768 to 262144).
+AUTO_MAX_FRACTION = 64
+#: A row its window misses gets a window twice as wide, at most this many times and while the
+#: width stays within the cap, then the sort.
+AUTO_RETRIES = 2
+#: A row whose perplexity sends it to the sort but whose top token holds at least this
+#: probability (a head over a long flat tail) is probed: when its two largest weights predict a
+#: crossing at k = 2, it gets a window of ``AUTO_HEAD_WIDTH`` candidates instead of the sort.
+AUTO_HEAD_MASS = 1 / 256
+AUTO_HEAD_WIDTH = 16
 #: Large batches are processed this many elements at a time (whole rows): the dozen elementwise
 #: passes after the sort then run on data that stays in cache (measured on CPU at 64 x 131072:
 #: the passes cost 4x less per row in chunks of 8 rows than over the whole batch).
@@ -81,7 +93,9 @@ class _Rows(NamedTuple):
     cdtype: torch.dtype
     unit_tau: bool  # every temperature is exactly 1: dividing by it is the identity, skipped
     needs_clamp: bool  # (z_i - z_max) / tau can be -inf (masked tokens, overflow): clamp it
-    perplexity: torch.Tensor | None  # (B,) exp(H) of softmax(z / tau) when asked for (``"auto"``)
+    perplexity: list | None  # per row exp(H) of softmax(z / tau), or +inf where T alone sends
+    # the row to the sort (``"auto"`` only; a speed heuristic, never part of a result)
+    head: list | None  # per row: a probed head over a tail, crossing predicted at k = 2
     tau64: torch.Tensor  # (B, 1) temperature in float64
     wide: bool  # (z_i - z_max) / tau is formed in float64 (see _core.needs_wide)
 
@@ -120,15 +134,13 @@ def _prepare(logits: Any, temperature: Any, accumulate: str, want_perplexity: bo
         shifted = torch.sub(x2.to(cd), x_max, out=scratch("prep", x2.shape, cd, x.device))
         if not unit_tau:
             shifted.div_(tau)
-    perplexity = None
-    if want_perplexity:
+    perplexity = head = None
+    if want_perplexity and _auto_windows(x2):
         if needs_clamp:
             shifted.clamp_(min=-torch.finfo(cd).max)  # e * t is then 0 * finite for masked tokens
         e = torch.exp(shifted, out=scratch("prep_e", x2.shape, cd, x.device))
         total = e.sum(dim=-1, keepdim=True)
-        # exp(H) = T exp(A / T), A = -sum e t: a speed heuristic only, never part of a result
-        ent = torch.log(total).squeeze(-1) - torch.linalg.vecdot(e, shifted) / total.squeeze(-1)
-        perplexity = torch.exp(ent.double().clamp(min=0.0))
+        perplexity, head = _auto_signals(shifted, e, total.squeeze(-1), V)
     else:
         total = shifted.exp_().sum(dim=-1, keepdim=True)
     # the count of candidates needs a pass over the row only where some token is masked
@@ -136,8 +148,73 @@ def _prepare(logits: Any, temperature: Any, accumulate: str, want_perplexity: bo
         n = torch.full((x2.shape[0],), V, dtype=torch.long, device=x.device)
     else:
         n = torch.isfinite(x2).sum(dim=-1)
-    return _Rows(x2, tau, x_max, total, n, batch_shape, cd, unit_tau, needs_clamp, perplexity, tau64, wide)
+    return _Rows(x2, tau, x_max, total, n, batch_shape, cd, unit_tau, needs_clamp, perplexity, head, tau64, wide)
 
+
+def _first_cap(V: int) -> int:
+    return V // AUTO_FIRST_FRACTION
+
+
+def _head_gap_table() -> list[tuple[float, float]]:
+    # psi(a) = Hbar_2 / (1 + e) for the top pair (1, e = exp(-a)): f(2) = Hbar_2 - (1 + e) / T
+    # is negative exactly when psi(a_2) < 1 / T. psi falls from about 1/2 towards 0 (with a
+    # bump near a = 0.9): kept as (running maximum of psi, a) along a descending grid of a
+    a = np.linspace(80.0, 0.0, 8001)
+    e = np.exp(-a)
+    psi = entropy_from_weights(e, e * a, FLOAT) / math.log(2) / (1 + e)
+    return np.maximum.accumulate(psi).tolist(), a.tolist()
+
+
+_PSI, _PSI_A = _head_gap_table()
+
+
+def _head_gap(T: float) -> float:
+    """``g(T)``: ``f(2) < 0`` needs the gap ``a_2`` between the top two logits (scaled by the
+    temperature) above it, up to the table's resolution.
+
+    >>> [round(_head_gap(T), 2) for T in (1.5, 29.0, 150.0)]
+    [0.0, 5.61, 7.51]
+    """
+    i = bisect.bisect_left(_PSI, 1 / T)
+    return _PSI_A[i] if i < len(_PSI) else 0.0
+
+
+def _auto_signals(t: torch.Tensor, e: torch.Tensor, total: torch.Tensor, V: int) -> tuple[list[float], list[bool]]:
+    """What ``"auto"`` chooses a window from (speed heuristics only, never part of a result), from
+    ``t = (z - z_max) / tau`` and ``e = exp(t)`` in token order and ``T = sum e`` per row (``t`` and
+    ``e`` are overwritten); per row, decided on the host in plain Python (a few numbers a row):
+
+    * the perplexity ``exp(H) = T exp(A / T)``, ``A = -sum e t``, only for the rows whose window
+      it could open: ``exp(H) >= T`` (``A >= 0``), so a row with ``T`` beyond the cap is left at
+      ``+inf`` without the pass;
+    * for the rows the perplexity sends to the sort but whose top token is heavy (``T`` small):
+      whether their two largest weights give ``f(2) < 0`` (:func:`core.ees.curve_point` with
+      ``e_2``, the largest weight but one maximum's): the head-over-tail rows that cross at the
+      very top. A row is probed only if its mean gap ``E_p[a] = ln(exp(H) / T)`` allows it: the
+      tail's mass ``1 - 1/T`` lies at gaps ``>= a_2``.
+    """
+    T = total.tolist()  # each >= 1: the maximum's weight is 1
+    B, cap = len(T), _first_cap(V)
+    near = [i for i in range(B) if T[i] * AUTO_PERPLEXITY_FACTOR <= cap]
+    ppl = [math.inf] * B
+    if near:
+        sel = None if len(near) == B else torch.tensor(near, device=t.device)
+        neg_A = (t.mul_(e) if sel is None else t[sel].mul_(e[sel])).sum(dim=-1).tolist()
+        for i, a in zip(near, neg_A):
+            ppl[i] = T[i] * math.exp(max(-a / T[i], 0.0))
+    head = [False] * B
+    probe = [
+        i for i in range(B)
+        if ppl[i] * AUTO_PERPLEXITY_FACTOR > cap and T[i] <= 1 / AUTO_HEAD_MASS
+        and math.log(ppl[i] / T[i]) >= (1 - 1 / T[i]) * _head_gap(T[i])
+    ]
+    if probe:
+        ep = e if len(probe) == B else e[torch.tensor(probe, device=e.device)]
+        ep.scatter_(-1, _argmax(ep), 0.0)  # one maximum out: the largest weight left is e_2
+        for i, e2 in zip(probe, ep.amax(dim=-1).tolist()):
+            a2 = -math.log(e2) if e2 > 0 else 0.0
+            head[i] = bool(curve_point(1 + e2, e2 * a2, math.log(2), T[i], FLOAT)[2] < 0)
+    return ppl, head
 
 _LOG_K: dict = {}
 
@@ -174,6 +251,8 @@ def _gap(vals: torch.Tensor, rows: _Rows, sel: torch.Tensor | None, parts: bool 
             t.div_(pick(rows.tau))
     if rows.needs_clamp:
         t.clamp_(min=-torch.finfo(cd).max)
+    # below: core.ees.curve_point(1 + C, A, ln k, T, ctx, C_k=C), step by step in place (calling it
+    # on tensors costs 2.7x on the sort path: a fresh tensor per step); pinned by test_torch_ees.py
     e = torch.exp(t, out=buf("gap_e"))
     neg_A = t.mul_(e).cumsum_(dim=-1)  # -A_k
     e[:, 0] = 0.0  # C_k = e_2 + ... + e_k keeps log1p accurate when the row is peaked
@@ -240,8 +319,7 @@ def _k_full_sort(rows: _Rows, m: int, rule: str, sel: torch.Tensor | None = None
         noncross &= pos >= 2
         noncross |= (pos == n.unsqueeze(-1)) & (top == n).unsqueeze(-1)  # uniform row: f(n) = 0
         k_last = (noncross * pos).amax(dim=-1)
-        k = torch.where(k_last >= 2, k_last, 1)
-        k = torch.maximum(k, torch.clamp(n, max=m))
+        k = count_last(k_last, n, m, lambda a, b: torch.clamp(a, min=b), lambda a, b: torch.clamp(a, max=b))
     else:
         found, i_raw = _first_crossing(f, _lower_limit(top, m))
         k = _resolve_first(found, i_raw, n, top, rule)
@@ -255,79 +333,105 @@ def _kth(vals: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     return vals.gather(-1, (k - 1).clamp(min=0, max=vals.shape[-1] - 1).unsqueeze(-1))
 
 
-def _pow2_at_least(x: torch.Tensor) -> torch.Tensor:
-    return torch.exp2(torch.ceil(torch.log2(x.clamp(min=1.0))))
-
-
-def _auto_widths(rows: _Rows, m: int, initial: int) -> torch.Tensor:
-    """First top-K window per row for ``"auto"`` (0: go to the full sort at once)."""
+def _auto_widths(rows: _Rows, m: int, initial: int) -> list[int]:
+    """First top-K window per row for ``"auto"`` (0: go to the full sort at once). Plain Python:
+    a few numbers per row, where numpy's per-call cost would dominate."""
     V = rows.x.shape[-1]
-    cap = V // AUTO_MAX_FRACTION
-    want = _pow2_at_least(rows.perplexity * AUTO_PERPLEXITY_FACTOR).clamp(min=initial)
-    width = torch.where(want <= cap, want, 0.0)
-    # head over a long tail: the crossing is most likely at the very top, try the first window
-    head = (rows.total.squeeze(-1).double() <= 1 / AUTO_HEAD_MASS) & (width == 0)
-    return torch.where(head, float(initial), width).long()
+    cap = _first_cap(V)
+    head_width = min(V, max(AUTO_HEAD_WIDTH, 2 * (m + 1)))
+    widths = []
+    for ppl, head in zip(rows.perplexity, rows.head):
+        want = min(ppl, V) * AUTO_PERPLEXITY_FACTOR
+        width = max(initial, 1 << max(0, math.ceil(math.log2(max(want, 1.0)))))
+        # head over a long tail whose top two weights already cross: a small window settles it
+        widths.append(width if width <= cap else (head_width if head else 0))
+    return widths
+
+
+def _window(rows: _Rows, active: torch.Tensor, width: int, m: int, rule: str, out: tuple) -> torch.Tensor:
+    """Settle the rows ``active`` (increasing) from their top ``width`` logits, writing ``k*``, the
+    ``k*``-th logit and the count of logits at least as large into ``out``; return the unsettled."""
+    k_out, v_out, c_out = out
+    every = active.numel() == rows.x.shape[0]  # increasing and all: every row, in order
+    vals = torch.topk(rows.x if every else rows.x[active], width, dim=-1, largest=True, sorted=True).values
+    f = _gap(vals, rows, None if every else active)
+    n = rows.n[active]
+    # ties with the maximum counted in the window: exact unless the window is all tied,
+    # and then no position in it is compared and the row stays unsettled
+    top = (vals == vals[:, :1]).sum(dim=-1)
+    found, i_raw = _first_crossing(f, _lower_limit(top, m))
+    k = _finish(_resolve_first(found, i_raw, n, top, rule), n, m)
+    covers = n <= width
+    v_k = _kth(vals, k)
+    # a k*-th logit tied with the last candidate may have tied twins outside the window
+    tie_safe = v_k.squeeze(-1) > vals[:, -1]
+    done = covers | (found & (i_raw < n) & tie_safe) | ((n <= m) | (n == 1))
+    done_rows = active[done]
+    k_out[done_rows], v_out[done_rows] = k[done], v_k[done]
+    c_out[done_rows] = (vals[done] >= v_k[done]).sum(dim=-1)
+    return active[~done]
+
+
+def _auto_windows(x: torch.Tensor) -> bool:
+    """Whether ``"auto"`` considers top-K windows for these rows: on CPU from ``TOPK_MIN_VOCAB``
+    on; never on other devices, where the full sort beat the window on every row shape measured
+    (H200, 8 x 131072 float32: sort 1.7 ms, top-K path 2.0-9.4 ms; ``benchmarks/results/torch-cuda.md``)."""
+    return x.device.type == "cpu" and x.shape[-1] >= TOPK_MIN_VOCAB
 
 
 def _keep_counts(rows: _Rows, m: int, rule: str, method: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Per row: kept count ``k*``, the ``k*``-th sorted logit ``v`` (shape ``(B, 1)``) and how
     many logits are ``>= v`` (more than ``k*`` when a tie straddles the cut)."""
     B, V = rows.x.shape
-    use_topk = rule != "last" and (method == "topk" or (method == "auto" and V >= TOPK_MIN_VOCAB))
+    use_topk = rule != "last" and (method == "topk" or (method == "auto" and _auto_windows(rows.x)))
     if not use_topk:
         return _k_full_sort(rows, m, rule)
     device = rows.x.device
     k_out = torch.empty(B, dtype=torch.long, device=device)
     v_out = torch.empty(B, 1, dtype=rows.x.dtype, device=device)
     c_out = torch.empty(B, dtype=torch.long, device=device)
+    out = (k_out, v_out, c_out)
     initial = min(V, max(TOPK_INITIAL, 2 * (m + 1)))
     if method == "auto":
         widths = _auto_widths(rows, m, initial)
+        if not any(widths):  # every row predicted deep: the sort, without the bookkeeping
+            return _k_full_sort(rows, m, rule)
     else:
-        widths = torch.full((B,), initial, dtype=torch.long, device=device)
+        widths = [initial] * B
+    groups: dict[int, list[int]] = {}
+    for row, width in enumerate(widths):
+        groups.setdefault(width, []).append(row)
     rows_all = torch.arange(B, device=device)
-    to_sort = [rows_all[widths == 0]]
+
+    def rows_of(ids: list[int]) -> torch.Tensor:
+        return rows_all if len(ids) == B else torch.tensor(ids, dtype=torch.long, device=device)
+
+    to_sort = [rows_of(groups.pop(0, []))]
     give_up = max(V // TOPK_GIVE_UP_FRACTION, TOPK_INITIAL)
 
-    def window(active: torch.Tensor, width: int) -> torch.Tensor:
-        """Settle the rows ``active`` from their top ``width`` logits; return the unsettled."""
-        vals = torch.topk(rows.x[active], width, dim=-1, largest=True, sorted=True).values
-        f = _gap(vals, rows, active)
-        n = rows.n[active]
-        # ties with the maximum counted in the window: exact unless the window is all tied,
-        # and then no position in it is compared and the row stays unsettled
-        top = (vals == vals[:, :1]).sum(dim=-1)
-        found, i_raw = _first_crossing(f, _lower_limit(top, m))
-        k = _finish(_resolve_first(found, i_raw, n, top, rule), n, m)
-        covers = n <= width
-        v_k = _kth(vals, k)
-        # a k*-th logit tied with the last candidate may have tied twins outside the window
-        tie_safe = v_k.squeeze(-1) > vals[:, -1]
-        done = covers | (found & (i_raw < n) & tie_safe) | ((n <= m) | (n == 1))
-        done_rows = active[done]
-        k_out[done_rows], v_out[done_rows] = k[done], v_k[done]
-        c_out[done_rows] = (vals[done] >= v_k[done]).sum(dim=-1)
-        return active[~done]
-
-    if method == "auto":  # a window per predicted width, one wider retry, then the sort
+    if method == "auto":  # a window per predicted width, doubled on a miss within the cap, then the sort
         cap = V // AUTO_MAX_FRACTION
-        retry: dict[int, list] = {}
-        for width in sorted(set(widths[widths > 0].tolist())):
-            missed = window(rows_all[widths == width], width)
-            wider = min(width * AUTO_RETRY_GROWTH, cap)
-            (retry.setdefault(wider, []) if wider > width else to_sort).append(missed)
-        for width, parts in sorted(retry.items()):
-            active = torch.cat(parts)
-            if active.numel():
-                to_sort.append(window(active, width))
+        pending = {width: [rows_of(ids)] for width, ids in groups.items()}
+        tries = dict.fromkeys(pending, 0)
+        while pending:
+            width = min(pending)
+            parts = pending.pop(width)
+            active = parts[0] if len(parts) == 1 else torch.cat(parts).sort().values
+            missed = _window(rows, active, width, m, rule, out)
+            if not missed.numel():
+                continue
+            if tries[width] < AUTO_RETRIES and 2 * width <= cap:
+                pending.setdefault(2 * width, []).append(missed)
+                tries[2 * width] = max(tries.get(2 * width, 0), tries[width] + 1)
+            else:
+                to_sort.append(missed)
     else:
         active, width = rows_all, initial
         while active.numel():
             if width >= V or width > give_up:  # large K costs about a sort: finish with the sort
                 to_sort.append(active)
                 break
-            active = window(active, width)
+            active = _window(rows, active, width, m, rule, out)
             width *= 2
     rest = torch.cat(to_sort)
     if rest.numel():
@@ -345,6 +449,8 @@ def _in_row_chunks(fn, logits: Any, temperature: Any, accumulate: str):
     """
     if not (isinstance(logits, torch.Tensor) and logits.ndim >= 2 and logits.dtype in SUPPORTED_DTYPES):
         return None
+    if logits.device.type != "cpu":  # chunks serve the CPU's caches; on an H200 one pass over
+        return None  # 64 x 131072 rows took 3.2 ms, eight chunks 17.6 ms (launches and syncs per chunk)
     V = logits.shape[-1]
     if V == 0 or logits.numel() <= CHUNK_ELEMENTS:
         return None
@@ -366,14 +472,22 @@ def _check_method(method: Any) -> str:
     return method
 
 
+def _search(public, logits: Any, temperature: Any, min_tokens_to_keep: Any, rule: Any, accumulate: str, method: Any):
+    """The shared start of the public functions: check the parameters, then either
+    ``(chunks, None)``, ``public`` applied to chunks of rows and concatenated (a large batch), or
+    ``(None, (rows, k*, v, at_least))`` for the whole batch (see :func:`_keep_counts`)."""
+    m = spec.check_min_tokens_to_keep(min_tokens_to_keep)
+    rule = spec.check_rule(rule)
+    method = _check_method(method)
+    chunked = _in_row_chunks(lambda x, t: public(x, t, m, rule, accumulate, method=method), logits, temperature, accumulate)
+    if chunked is not None:
+        return chunked, None
+    rows = _prepare(logits, temperature, accumulate, want_perplexity=method == "auto")
+    return None, (rows, *_keep_counts(rows, m, rule, method))
+
+
 def ees_keep_count(
-    logits: torch.Tensor,
-    temperature: Any = 1.0,
-    min_tokens_to_keep: int = 1,
-    rule: str = spec.DEFAULT_RULE,
-    accumulate: str = "float32",
-    *,
-    method: str = "auto",
+    logits: torch.Tensor, temperature: Any = 1.0, min_tokens_to_keep: int = 1, rule: str = spec.DEFAULT_RULE, accumulate: str = "float32", *, method: str = "auto"
 ) -> torch.Tensor:
     """The number of kept tokens ``k*`` per row, shape ``logits.shape[:-1]`` (int64).
 
@@ -381,25 +495,15 @@ def ees_keep_count(
     >>> ees_keep_count(torch.tensor([[3.0, 1.0, 0.5, -2.0], [0.0, 0.0, -1.0, -float("inf")]])).tolist()
     [1, 2]
     """
-    m = spec.check_min_tokens_to_keep(min_tokens_to_keep)
-    rule = spec.check_rule(rule)
-    method = _check_method(method)
-    chunked = _in_row_chunks(lambda x, t: ees_keep_count(x, t, m, rule, accumulate, method=method), logits, temperature, accumulate)
+    chunked, found = _search(ees_keep_count, logits, temperature, min_tokens_to_keep, rule, accumulate, method)
     if chunked is not None:
         return chunked.reshape(logits.shape[:-1])
-    rows = _prepare(logits, temperature, accumulate, want_perplexity=method == "auto")
-    k, _, _ = _keep_counts(rows, m, rule, method)
+    rows, k, _, _ = found
     return k.reshape(rows.batch_shape)
 
 
 def ees_mask(
-    logits: torch.Tensor,
-    temperature: Any = 1.0,
-    min_tokens_to_keep: int = 1,
-    rule: str = spec.DEFAULT_RULE,
-    accumulate: str = "float32",
-    *,
-    method: str = "auto",
+    logits: torch.Tensor, temperature: Any = 1.0, min_tokens_to_keep: int = 1, rule: str = spec.DEFAULT_RULE, accumulate: str = "float32", *, method: str = "auto"
 ) -> torch.Tensor:
     """EES kept-token mask (True = kept), same shape as ``logits``; any leading batch dims.
 
@@ -409,8 +513,10 @@ def ees_mask(
     (every step in the logits' dtype) or ``"float32"`` (at least float32). ``method`` picks how
     the crossing is found: ``"sort"`` sorts every row; ``"topk"`` examines the top ``K``
     candidates (``torch.topk``), doubling ``K`` until the crossing is inside, and sorts the rows
-    it cannot settle with ``K <= V/16``; ``"auto"`` uses ``"topk"`` from ``V >= 4096`` for the
-    "first" rules. Both paths give identical masks. Masked (``-inf``) tokens are never kept.
+    it cannot settle with ``K <= V/16``; ``"auto"`` (on CPU from ``V >= 4096``, "first" rules)
+    opens a window per row sized from the row's perplexity, or sorts the rows whose crossing is
+    predicted deep (see :data:`AUTO_PERPLEXITY_FACTOR`); on other devices it sorts. Every path
+    gives the identical mask. Masked (``-inf``) tokens are never kept.
 
     >>> import torch
     >>> z = torch.tensor([[2.0, 1.0, 0.0], [0.0, -1.0, -2.0]], dtype=torch.float16)
@@ -421,14 +527,10 @@ def ees_mask(
     >>> ees_mask(z, min_tokens_to_keep=3).tolist()
     [[True, True, True], [True, True, True]]
     """
-    m = spec.check_min_tokens_to_keep(min_tokens_to_keep)
-    rule = spec.check_rule(rule)
-    method = _check_method(method)
-    chunked = _in_row_chunks(lambda x, t: ees_mask(x, t, m, rule, accumulate, method=method), logits, temperature, accumulate)
+    chunked, found = _search(ees_mask, logits, temperature, min_tokens_to_keep, rule, accumulate, method)
     if chunked is not None:
         return chunked.reshape(logits.shape)
-    rows = _prepare(logits, temperature, accumulate, want_perplexity=method == "auto")
-    k, v_k, at_least = _keep_counts(rows, m, rule, method)
+    rows, k, v_k, at_least = found
     x = rows.x
     keep = x >= v_k
     # rows where tokens tied with the k*-th logit reach past k*: of the tied tokens, keep the
@@ -443,14 +545,8 @@ def ees_mask(
 
 
 def ees_logits(
-    logits: torch.Tensor,
-    temperature: Any = 1.0,
-    min_tokens_to_keep: int = 1,
-    rule: str = spec.DEFAULT_RULE,
-    accumulate: str = "float32",
-    *,
-    filter_value: float = float("-inf"),
-    method: str = "auto",
+    logits: torch.Tensor, temperature: Any = 1.0, min_tokens_to_keep: int = 1, rule: str = spec.DEFAULT_RULE, accumulate: str = "float32", *,
+    filter_value: float = float("-inf"), method: str = "auto",
 ) -> torch.Tensor:
     """Processed logits for sampling: kept tokens get ``(z - z_max) / temperature``, dropped
     tokens ``filter_value``. Same shape and dtype as ``logits``; the input is not modified.

@@ -41,12 +41,7 @@ def _entropy(x: torch.Tensor, tau: float, accumulate: str) -> torch.Tensor:
 
 
 def edt_temperature(
-    logits: torch.Tensor,
-    T0: float,
-    theta: float,
-    N: float = spec.EDT_DEFAULT_N,
-    entropy_of: str = "raw",
-    accumulate: str = "float32",
+    logits: torch.Tensor, T0: float, theta: float, N: float = spec.EDT_DEFAULT_N, entropy_of: str = "raw", accumulate: str = "float32"
 ) -> torch.Tensor:
     """EDT temperature ``T = T0 * N**(theta / H)`` per row; ``H = 0`` gives the greedy ``T = 0``.
 
@@ -184,13 +179,7 @@ def apply_temperature(
 
 
 def edt_logits(
-    logits: torch.Tensor,
-    T0: float,
-    theta: float,
-    N: float = spec.EDT_DEFAULT_N,
-    entropy_of: str = "raw",
-    accumulate: str = "float32",
-    *,
+    logits: torch.Tensor, T0: float, theta: float, N: float = spec.EDT_DEFAULT_N, entropy_of: str = "raw", accumulate: str = "float32", *,
     filter_value: float = float("-inf"),
 ) -> torch.Tensor:
     """Logits for sampling with the EDT temperature (greedy rows: tied maxima kept, others dropped).

@@ -132,6 +132,8 @@ def _log_k_enclosure(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def curve_enclosure(row: ExactRow, temperature: float) -> CurveEnclosure:
     """Float64 interval enclosures of the whole curve, vectorised (tier 1 of :mod:`.certify`)."""
+    # encloses core.ees.curve_point(S, A, ln k, S_n) with H as ln S + A / S (tightened by H >= 0,
+    # Hbar <= 1, P <= 1), its own directed rounding; pinned by tests/test_reference_ees.py
     e_lo, e_hi, a_lo, a_hi = row.float_weights(temperature)
     n = row.n
     s_lo, s_hi = cumsum_enclosure(e_lo, e_hi)

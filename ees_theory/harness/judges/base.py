@@ -98,8 +98,13 @@ class SamplerJudge:
     stateful: bool = False
     #: ``strict_ties`` asks this sampler's kept set to break exact ties by token id
     tie_order: bool = True
-    #: misreadings :meth:`diagnose` can name: fault class -> explanation
+    #: misreadings :meth:`diagnose` can name: fault class -> explanation (a subclass lists its own;
+    #: ``min-keep-ignored``, which :meth:`diagnose` checks for every sampler, is added to each)
     misreadings: dict[str, str] = MIN_KEEP_IGNORED
+
+    def __init_subclass__(cls, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        cls.misreadings = {**cls.misreadings, **MIN_KEEP_IGNORED}
 
     # ---- the reference ------------------------------------------------------------------------
     def truncate(self, row: np.ndarray, params: dict[str, float], policy: str, **override: Any) -> rt.TruncationResult:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import tolerances
-from .base import MIN_KEEP_IGNORED, RowStats, SamplerJudge
+from .base import RowStats, SamplerJudge
 
 __all__ = ["TopK"]
 
@@ -18,11 +18,8 @@ __all__ = ["TopK"]
 class TopK(SamplerJudge):
     name = "top-k"
     rational = True
-    misreadings = {
-        "ties-dropped": "ties at the k-th value dropped; transformers keeps every token tied with the k-th",
-        "ties-kept": "every token tied with the k-th kept; this policy keeps exactly k",
-        **MIN_KEEP_IGNORED,
-    }
+    misreadings = {"ties-dropped": "ties at the k-th value dropped; transformers keeps every token tied with the k-th",
+                   "ties-kept": "every token tied with the k-th kept; this policy keeps exactly k"}
 
     def admissible(self, st: RowStats, row, params, ref, b, options):
         # a comparison of logits: exact, but for transformers' division by the temperature

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from .base import MIN_KEEP_IGNORED, TINY, MassJudge
+from .base import TINY, MassJudge
 
 __all__ = ["TopP"]
 
@@ -16,7 +16,7 @@ class TopP(MassJudge):
     name = "top-p"
     mass_param = "p"
     rational = True
-    misreadings = {"crossing-excluded": "the crossing token (whose mass reaches p) is dropped; top-p keeps it", **MIN_KEEP_IGNORED}
+    misreadings = {"crossing-excluded": "the crossing token (whose mass reaches p) is dropped; top-p keeps it"}
 
     def domain(self, policy):
         return None if policy == "llama.cpp" else (0.0 if policy == "transformers" else TINY, 1.0)

@@ -636,7 +636,7 @@ def dynatemp_band(
     """Enclosure of every dynatemp temperature a port of the evaluation class returns for this
     row (``delta > 0``, ``size >= 2`` entries, ``-inf`` ones included; ``size`` overrides it):
     ``H`` anywhere in the row's :func:`entropy_band` (or the given ``entropy`` pair), ``ln n`` in
-    float64, ``T_min`` and ``T_max`` formed in float64, each rounded into the compute dtype, then
+    float64 or in the compute dtype, ``T_min`` and ``T_max`` formed in float64, each rounded into the compute dtype, then
     ``T_min + (T_max - T_min) (H / ln n)**exponent`` with one rounding per operation (``pow``
     within :func:`libm_error`); a port may clamp the result to ``[T_min, T_max]`` (``exponent < 0``:
     to at least ``T_max``) as llama.cpp's range promises, or not.
@@ -654,7 +654,9 @@ def dynatemp_band(
         t_min, t_max = (_float64_of(iv.mpf(t), fmt) for t in dynatemp_range(temp, delta, MP))
         if exponent == 0:
             return t_max.bounds()
-        ln_n = _float64_of(IV.log(IV.num(n)), fmt)
+        # ln n in float64 rounded once, or in the compute dtype (llama.cpp: -log(1/n) in float32, where
+        # 1/n rounds by u and moves the log by u / ln 2 at most): within u_l + 1.5u relative
+        ln_n = _Rounded(fmt.widened(IV.log(IV.num(n)), fmt.ul + 1.5 * fmt.u + LIBM_REL_ERROR), fmt)
         ratio = fmt.exact(iv.mpf([max(H_lo, 0.0), H_hi])) / ln_n
         T = iv_bounds(dynatemp_from_ratio(ratio, t_min, t_max, exponent, fmt.context()).x)
         # a port that clamps as llama.cpp's range promises: clamp is monotone in T and the bounds

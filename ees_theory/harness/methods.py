@@ -718,9 +718,9 @@ class Dynatemp(_Temperature):
             t_min, t_max = dynatemp_range(temp, delta, FLOAT)
             if not (t_min <= ref <= t_max) and value in (t_min, t_max):
                 alts["clamped"] = (value, value, f"T clamped to [T_min, T_max]; with exponent {exponent} < 0 llama.cpp's T leaves that range")
-            if 1 < n_finite < size:
-                alts["n-finite-only"] = (*self.band(row, params, dtype, options, H, size=n_finite), "n counts only the finite entries; llama.cpp counts every entry of the candidate array, -inf included")
             alts["entropy-in-bits"] = (*self.band(row, params, dtype, options, self.in_bits(H)), "the entropy is taken in bits but normalised by ln n")
+            if 1 < n_finite < size:  # after bits: in half precision the two bands may overlap
+                alts["n-finite-only"] = (*self.band(row, params, dtype, options, H, size=n_finite), "n counts only the finite entries; llama.cpp counts every entry of the candidate array, -inf included")
             self._attach_diagnosis(v, value, alts)
         return v
 

@@ -54,4 +54,5 @@ unset OMP_NUM_THREADS
 # timings last, alone on the GPU
 timeout 110 $PY benchmarks/bench_torch.py --device cuda --repeats 15 --out "$OUT/torch-cuda.md" >"$OUT/bench-torch.log" 2>&1
 timeout 80 $PY benchmarks/bench_cuda_peers.py --out "$OUT/torch-cuda-peers.md" >"$OUT/bench-peers.log" 2>&1
+timeout 60 $PY benchmarks/profile_cuda.py >"$OUT/profile.txt" 2>&1
 echo done >"$OUT/finished"

@@ -261,7 +261,12 @@ def temperature_rtol(dtype: str) -> float:
     """Relative tolerance for EDT/dynatemp temperatures computed in ``dtype`` (64 units of roundoff).
 
     A well-conditioned row (``|ln(T/T0)|`` and the entropy bound small) meets it; the per-row
-    bounds :func:`edt_temperature_bound` and :func:`dynatemp_temperature_bound` hold always.
+    bounds :func:`edt_temperature_bound` and :func:`dynatemp_temperature_bound` hold always. The
+    port harness judges EDT and dynatemp ports with the tighter per-row bands of
+    :func:`ees_theory.harness.bands.edt_band` and :func:`~ees_theory.harness.bands.dynatemp_band`.
+
+    >>> temperature_rtol("bfloat16")
+    0.25
     """
     return 64.0 * UNIT_ROUNDOFF[dtype]
 

@@ -159,3 +159,31 @@ def test_top_k_ties_dropped_fails_at_any_temperature(temperature):
     v = judge_truncation("top-k", row, params, exactly_k, "float32", Options(policy="transformers"))
     assert v.status == "fail" and "ties-dropped" in v.message
     assert judge_truncation("top-k", row, params, np.ones(8, dtype=bool), "float32", Options(policy="transformers")).status == "pass"
+
+
+def test_top_k_subnormal_logits_may_merge_when_divided():
+    """float16 divides 5 * 2^-24 and 4 * 2^-24 by 1.5 onto one subnormal (3 * 2^-24): transformers
+    then keeps both as a tie. The band allows it (absolute error of a subnormal result), and still
+    refuses a third token that no rounding brings level."""
+    z = np.array([5 * 2.0**-24, 4 * 2.0**-24, 0.0], dtype=np.float16)
+    prm = {"temperature": 1.5, "k": 1.0, "min_tokens_to_keep": 1.0}
+    opts = Options(policy="transformers")
+    assert judge_truncation("top-k", z, prm, np.array([1, 0, 0], bool), "float16", opts).status == "pass"
+    assert judge_truncation("top-k", z, prm, np.array([1, 1, 0], bool), "float16", opts).status == "admissible"
+    assert judge_truncation("top-k", z, prm, np.array([1, 1, 1], bool), "float16", opts).status == "fail"
+
+
+def test_top_p_threshold_compared_in_bfloat16_is_admissible():
+    """transformers compares the cumulative mass with 1 - top_p in the scores' dtype: 0.05 is
+    0.050048828125 = 205/4096 in bfloat16, so on a uniform 4096-token row it keeps 3891 tokens, not
+    3892; a port comparing with 0.95 itself in bfloat16 (0.94921875 = 3888/4096) keeps 3888. Both
+    roundings of the parameter are in the band; a count beyond them still fails."""
+    z = np.zeros(4096, dtype=np.float32)
+    prm = {"temperature": 1.0, "p": 0.95, "min_tokens_to_keep": 1.0}
+    opts = Options(policy="transformers")
+    statuses = {}
+    for k in (3892, 3891, 3888, 3887, 3893):
+        kept = np.zeros(4096, bool)
+        kept[:k] = True
+        statuses[k] = judge_truncation("top-p", z, prm, kept, "bfloat16", opts).status
+    assert statuses == {3892: "pass", 3891: "admissible", 3888: "admissible", 3887: "fail", 3893: "fail"}

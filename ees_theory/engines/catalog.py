@@ -26,7 +26,7 @@ _HF_CALLS = {
 for _m in transformers_engine.METHODS:
     register(EngineRow(
         "transformers", _m, "transformers", adapter="ees_theory.engines.transformers_engine:adapter",
-        dtypes=("float32",), supported_dtypes=ALL_DTYPES, version=transformers_engine.version,
+        dtypes=("float32", "float16", "bfloat16"), supported_dtypes=ALL_DTYPES, version=transformers_engine.version,
         available=transformers_engine.available, calls=_HF_CALLS[_m],
         observes="processed scores: kept = not -inf" if _m != "temperature" else "the scaled scores",
     ), replace=True)

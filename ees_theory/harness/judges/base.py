@@ -18,10 +18,11 @@ import numpy as np
 
 from ... import reference, spec, tolerances
 from ...reference import truncation as rt
+from ...spec.formats import round_to_dtype
 from ...spec.methods import INT_PARAMS
 from ..methods import Verdict
 
-__all__ = ["RowStats", "SamplerJudge", "port_params", "LN2", "TINY", "MIN_KEEP_IGNORED", "STRICT_COMPARISON", "NON_STRICT_COMPARISON"]
+__all__ = ["RowStats", "SamplerJudge", "MassJudge", "port_params", "LN2", "TINY", "MIN_KEEP_IGNORED", "STRICT_COMPARISON", "NON_STRICT_COMPARISON"]
 
 LN2 = math.log(2.0)
 #: the smallest positive float64: the lower end of a parameter band that must stay positive
@@ -97,8 +98,13 @@ class SamplerJudge:
     stateful: bool = False
     #: ``strict_ties`` asks this sampler's kept set to break exact ties by token id
     tie_order: bool = True
-    #: misreadings :meth:`diagnose` can name: fault class -> explanation
+    #: misreadings :meth:`diagnose` can name: fault class -> explanation (a subclass lists its own;
+    #: ``min-keep-ignored``, which :meth:`diagnose` checks for every sampler, is added to each)
     misreadings: dict[str, str] = MIN_KEEP_IGNORED
+
+    def __init_subclass__(cls, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        cls.misreadings = {**cls.misreadings, **MIN_KEEP_IGNORED}
 
     # ---- the reference ------------------------------------------------------------------------
     def truncate(self, row: np.ndarray, params: dict[str, float], policy: str, **override: Any) -> rt.TruncationResult:
@@ -114,6 +120,11 @@ class SamplerJudge:
         Called only where ``b["prob"]`` is finite and the row is not exact (:attr:`rational`)."""
         raise NotImplementedError
 
+    def dyadic_band(self, st: RowStats, params, options) -> list[dict]:
+        """Band edges on a dyadic row, where every probability and sum is exact: only a parameter
+        the port compares in its own dtype can move (none by default)."""
+        return []
+
     def reach(self, st: RowStats, row, refs: list, b: dict, options, hi: int) -> int:
         """The largest admissible count given the band edges' largest ``hi`` (ties may extend it)."""
         return hi
@@ -121,7 +132,7 @@ class SamplerJudge:
     def admissible(self, st: RowStats, row, params, ref, b: dict, options) -> tuple[set[int] | None, list[rt.TruncationResult]]:
         """Admissible kept counts (``None`` = no claim) and the reference results at the band edges."""
         if self.rational and st.dyadic():
-            band: list[dict] | None = []
+            band: list[dict] | None = self.dyadic_band(st, params, options)
         elif not math.isfinite(b["prob"]):
             band = None
         else:
@@ -200,3 +211,44 @@ class SamplerJudge:
 
     def unit_roundoff(self, st: RowStats, options) -> float:
         return tolerances.unit_roundoff(st.dtype, options.accumulate)
+
+
+class MassJudge(SamplerJudge):
+    """A sampler that cuts where a cumulative mass reaches its parameter :attr:`mass_param`
+    (top-p, typical). Its band runs over every threshold a port may compare with
+    (:meth:`mass_edges`), widened by the error of the computed mass; :meth:`domain` clips it to
+    the values the policy accepts."""
+
+    mass_param: str = ""
+
+    def domain(self, policy: str) -> tuple[float, float] | None:
+        """The parameter values ``policy`` accepts (``None``: any; llama.cpp reads every value)."""
+        return None
+
+    def band(self, st, row, params, ref, b, options):
+        return self._edges(*self.mass_edges(st, params[self.mass_param], options), b["cum"] + b["underflow"], options)
+
+    def dyadic_band(self, st, params, options):
+        lo, hi = self.mass_edges(st, params[self.mass_param], options)
+        return [] if lo == hi else self._edges(lo, hi, 0.0, options)
+
+    def _edges(self, lo: float, hi: float, d: float, options) -> list[dict]:
+        lo, hi = lo - d, hi + d
+        dom = self.domain(options.policy)
+        if dom is not None:
+            lo, hi = max(lo, dom[0]), min(hi, dom[1])
+        return [{self.mass_param: lo}, {self.mass_param: hi}]
+
+    def mass_edges(self, st: RowStats, mass: float, options) -> tuple[float, float]:
+        """The least and greatest value a port may compare a cumulative mass with in place of the
+        parameter ``mass``: a port compares in its input or compute dtype, with ``mass`` or (as
+        transformers does) ``1 - mass`` computed in float64 and rounded to that dtype, once or
+        through float32 (torch's conversion), so the number it uses is one of these roundings."""
+        cands = [mass]
+        for d in {st.dtype, tolerances.compute_dtype_name(st.dtype, options.accumulate)}:
+            for x, flip in ((mass, False), (1.0 - mass, True)):
+                for r in (round_to_dtype([x], d)[0], round_to_dtype(round_to_dtype([x], "float32"), d)[0]):
+                    cands.append(1.0 - float(r) if flip else float(r))
+        lo, hi = min(cands), max(cands)
+        # 1 - r may round in float64: step outward once where the edges moved at all
+        return (lo if lo == mass else math.nextafter(lo, -math.inf)), (hi if hi == mass else math.nextafter(hi, math.inf))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import mpmath
 
 from ... import reference
-from .base import MIN_KEEP_IGNORED, NON_STRICT_COMPARISON, STRICT_COMPARISON, TINY, SamplerJudge
+from .base import NON_STRICT_COMPARISON, STRICT_COMPARISON, TINY, SamplerJudge
 
 __all__ = ["Epsilon", "Eta"]
 
@@ -20,7 +20,7 @@ class Epsilon(SamplerJudge):
     name = "epsilon"
     rational = True
     threshold = True
-    misreadings = {**STRICT_COMPARISON, **NON_STRICT_COMPARISON, **MIN_KEEP_IGNORED}
+    misreadings = {**STRICT_COMPARISON, **NON_STRICT_COMPARISON}
 
     def relative_error(self, b: dict, u: float) -> float:
         """Relative error of the compared quantities."""

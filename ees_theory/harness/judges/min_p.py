@@ -12,7 +12,7 @@ import math
 import mpmath
 
 from ... import reference
-from .base import MIN_KEEP_IGNORED, STRICT_COMPARISON, SamplerJudge
+from .base import STRICT_COMPARISON, SamplerJudge
 
 __all__ = ["MinP"]
 
@@ -21,7 +21,7 @@ class MinP(SamplerJudge):
     name = "min-p"
     rational = True
     threshold = True
-    misreadings = {**STRICT_COMPARISON, **MIN_KEEP_IGNORED}
+    misreadings = STRICT_COMPARISON
 
     def band(self, st, row, params, ref, b, options):
         u = self.unit_roundoff(st, options)

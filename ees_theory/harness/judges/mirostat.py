@@ -16,7 +16,7 @@ import numpy as np
 from ... import reference, tolerances
 from ...core.truncation import mirostat
 from ..methods import Verdict
-from .base import LN2, MIN_KEEP_IGNORED, SamplerJudge
+from .base import LN2, SamplerJudge
 
 __all__ = ["MirostatV1", "MirostatV2"]
 
@@ -24,7 +24,6 @@ __all__ = ["MirostatV1", "MirostatV2"]
 class _Mirostat(SamplerJudge):
     stateful = True
     needs_entropy = True
-    misreadings = MIN_KEEP_IGNORED
 
     def mu_band(self, st, params, ref, b, u: float) -> float | None:
         """How far ``mu`` may move the kept count (``None``: no claim)."""

@@ -14,7 +14,7 @@ import numpy as np
 
 from ... import reference
 from ...core.truncation import p_less
-from .base import MIN_KEEP_IGNORED, SamplerJudge
+from .base import SamplerJudge
 
 __all__ = ["PLess", "PLessNorm"]
 
@@ -53,7 +53,7 @@ class PLess(SamplerJudge):
 class PLessNorm(PLess):
     name = "p-less-norm"
     norm = True
-    misreadings = {"v-finite-only": "V counts only the finite entries; p-less-norm's V is the row length, masked entries included", **MIN_KEEP_IGNORED}
+    misreadings = {"v-finite-only": "V counts only the finite entries; p-less-norm's V is the row length, masked entries included"}
 
     def misread(self, st, row, params, ref, kept, options) -> list[str]:
         if st.n < st.size:

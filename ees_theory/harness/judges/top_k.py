@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import MIN_KEEP_IGNORED, RowStats, SamplerJudge
+from ... import tolerances
+from .base import RowStats, SamplerJudge
 
 __all__ = ["TopK"]
 
@@ -17,11 +18,8 @@ __all__ = ["TopK"]
 class TopK(SamplerJudge):
     name = "top-k"
     rational = True
-    misreadings = {
-        "ties-dropped": "ties at the k-th value dropped; transformers keeps every token tied with the k-th",
-        "ties-kept": "every token tied with the k-th kept; this policy keeps exactly k",
-        **MIN_KEEP_IGNORED,
-    }
+    misreadings = {"ties-dropped": "ties at the k-th value dropped; transformers keeps every token tied with the k-th",
+                   "ties-kept": "every token tied with the k-th kept; this policy keeps exactly k"}
 
     def admissible(self, st: RowStats, row, params, ref, b, options):
         # a comparison of logits: exact, but for transformers' division by the temperature
@@ -36,11 +34,17 @@ class TopK(SamplerJudge):
         if kk > st.n:
             return {ref.k}, []
         x = st.values / st.tau
-        tol = 2 * u * st.X
+        tol = self._merge_tolerance(st, options)
         return set(range(ref.k, max(ref.k, int(np.count_nonzero(x >= x[kk - 1] - tol))) + 1)), []
 
+    def _merge_tolerance(self, st, options) -> float:
+        """How far apart two scaled logits ``z / tau`` may be and still round onto one value: half a
+        unit of roundoff each (relative), or, below the normal range of the input dtype, where
+        the division may be done, half its smallest subnormal each (absolute)."""
+        return 2 * self.unit_roundoff(st, options) * st.X + tolerances.SMALLEST_SUBNORMAL[st.dtype]
+
     def member_tolerance(self, st, b, dtype, options) -> float:
-        return 0.0 if st.tau == 1.0 else 2 * self.unit_roundoff(st, options) * st.X * st.tau
+        return 0.0 if st.tau == 1.0 else self._merge_tolerance(st, options) * st.tau
 
     def misread(self, st, row, params, ref, kept, options) -> list[str]:
         pol = options.policy

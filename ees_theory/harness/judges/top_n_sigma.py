@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import MIN_KEEP_IGNORED, TINY, SamplerJudge
+from .base import TINY, SamplerJudge
 
 __all__ = ["TopNSigma"]
 
@@ -21,7 +21,6 @@ class TopNSigma(SamplerJudge):
     misreadings = {
         "sample-std": "sigma is the sample standard deviation (divide by N - 1); this policy uses the population one (divide by N)",
         "population-std": "sigma is the population standard deviation; the sample-std policy divides by N - 1",
-        **MIN_KEEP_IGNORED,
     }
 
     def band(self, st, row, params, ref, b, options):

@@ -7,24 +7,19 @@
 
 from __future__ import annotations
 
-from .base import MIN_KEEP_IGNORED, TINY, SamplerJudge
+from .base import TINY, MassJudge
 
 __all__ = ["TopP"]
 
 
-class TopP(SamplerJudge):
+class TopP(MassJudge):
     name = "top-p"
+    mass_param = "p"
     rational = True
-    misreadings = {"crossing-excluded": "the crossing token (whose mass reaches p) is dropped; top-p keeps it", **MIN_KEEP_IGNORED}
+    misreadings = {"crossing-excluded": "the crossing token (whose mass reaches p) is dropped; top-p keeps it"}
 
-    def band(self, st, row, params, ref, b, options):
-        pol = options.policy
-        p, d = params["p"], b["cum"] + b["underflow"]
-        lo_dom = 0.0 if pol == "transformers" else TINY
-        lo, hi = p - d, p + d
-        if pol != "llama.cpp":
-            lo, hi = max(lo, lo_dom), min(hi, 1.0)
-        return [{"p": lo}, {"p": hi}]
+    def domain(self, policy):
+        return None if policy == "llama.cpp" else (0.0 if policy == "transformers" else TINY, 1.0)
 
     def misread(self, st, row, params, ref, kept, options) -> list[str]:
         if len(kept) == ref.k - 1 and kept < set(int(i) for i in ref.kept):

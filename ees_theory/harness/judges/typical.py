@@ -15,25 +15,20 @@ import mpmath
 import numpy as np
 
 from ... import reference
-from .base import TINY, RowStats, SamplerJudge
+from .base import TINY, MassJudge, RowStats
 
 __all__ = ["Typical"]
 
 
-class Typical(SamplerJudge):
+class Typical(MassJudge):
     name = "typical"
+    mass_param = "mass"
     rational = True
     needs_entropy = True
     tie_order = False  # ties in the typicality score have no token-id order to follow
 
-    def band(self, st, row, params, ref, b, options):
-        pol = options.policy
-        mass, d = params["mass"], b["cum"] + b["underflow"]
-        lo, hi = mass - d, mass + d
-        if pol != "llama.cpp":
-            lo = max(lo, TINY)
-            hi = min(hi, 1.0 if pol == "paper" else 1.0 - 2.0**-53)
-        return [{"mass": lo}, {"mass": hi}]
+    def domain(self, policy):
+        return None if policy == "llama.cpp" else (TINY, 1.0 if policy == "paper" else 1.0 - 2.0**-53)
 
     def scores(self, st: RowStats, row) -> dict[int, float]:
         """Every candidate's typicality score ``|-ln p_i - H|`` (30 digits, then float)."""

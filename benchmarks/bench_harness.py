@@ -3,9 +3,10 @@
 Runs the command line as a user does (``python -m ees_theory check builtin -m METHOD --quiet``,
 golden vectors and generated cases, the built-in port in its isolated worker) with
 ``--workers 1`` (before: every case judged in the checking process) and ``--workers 2`` (two
-judging processes: both cores of the reference machine), interleaved round by round; reports the
-median wall time, cases per second and the CPU time the run used (its processes together), and
-how many workers ``--workers auto`` (the default: one per idle core) would take at that load.
+judging processes: both cores of the reference machine) and ``--workers auto`` (the default:
+times its first cases in the checking process, then starts one worker per idle core only if the
+rest would take longer than ``PARALLEL_MIN_SECONDS`` there), interleaved round by round; reports
+the median wall time, cases per second and the CPU time the run used (its processes together).
 
 Usage: ``python benchmarks/bench_harness.py [--methods ees top-p] [--repeats 3]``
 """
@@ -25,8 +26,6 @@ from pathlib import Path
 sys.path.insert(0, os.path.dirname(__file__))
 from _common import machine, stamp  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from ees_theory.harness.runner import judge_workers  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,15 +59,16 @@ def main(argv=None) -> int:
         f"{stamp()}. Machine: {machine()}",
         "",
         f"Median of {args.repeats} interleaved runs of the command line (process start included). `workers 1`: every case judged in "
-        "the checking process (as before); `workers 2`: two judging processes. CPU: seconds of CPU time the run used. `auto would "
-        "take`: the workers `--workers auto` (the default) chooses at the load of the end of the run.",
+        "the checking process (as before); `workers 2`: two judging processes; `auto` (the default): judges its first cases in the "
+        "checking process and starts one worker per idle core only when the rest would take over "
+        "`PARALLEL_MIN_SECONDS` there. CPU: seconds of CPU time the run used.",
         "",
-        "| method | cases | workers 1: s | cases/s | CPU s | workers 2: s | cases/s | CPU s | speed-up | auto would take | verdict |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| method | cases | workers 1: s | cases/s | CPU s | workers 2: s | cases/s | CPU s | 2 vs 1 | auto: s | cases/s | auto vs best | verdict |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     print("\n".join(lines), flush=True)
     for method in args.methods:
-        res: dict[str, list] = {"1": [], "2": []}
+        res: dict[str, list] = {"1": [], "2": [], "auto": []}
         for _ in range(args.repeats):
             for w in res:
                 res[w].append(run_once(method, w))
@@ -76,10 +76,10 @@ def main(argv=None) -> int:
         cases = res["1"][0][2]
         verdict = res["1"][0][3].split(":")[0]
         same = all(r[2] == cases and r[3] == res["1"][0][3] for rs in res.values() for r in rs)
-        (w1, c1), (wa, ca) = med["1"], med["2"]
+        (w1, c1), (w2, c2), (wa, _) = med["1"], med["2"], med["auto"]
         line = (
-            f"| {method} | {cases} | {w1:.1f} | {cases / w1:.1f} | {c1:.1f} | {wa:.1f} | {cases / wa:.1f} | {ca:.1f} | "
-            f"{w1 / wa:.2f} | {judge_workers('auto', cases)} | {verdict}{'' if same else ' (RUNS DIFFER)'} |"
+            f"| {method} | {cases} | {w1:.1f} | {cases / w1:.1f} | {c1:.1f} | {w2:.1f} | {cases / w2:.1f} | {c2:.1f} | "
+            f"{w1 / w2:.2f} | {wa:.1f} | {cases / wa:.1f} | {wa / min(w1, w2):.2f} | {verdict}{'' if same else ' (RUNS DIFFER)'} |"
         )
         print(line, flush=True)
         lines.append(line)

@@ -44,3 +44,23 @@ def test_judge_workers_choice():
     for bad in (0, -1, "two", True, 1.5):
         with pytest.raises(ValueError, match="workers must be"):
             judge_workers(bad, 10)
+
+
+def test_auto_times_the_first_cases_before_starting_workers(monkeypatch):
+    """"auto" judges PROBE_CASES cases here first; workers start only when the rest would take
+    longer than PARALLEL_MIN_SECONDS, and the records are the same either way."""
+    from ees_theory.harness import runner
+
+    started = []
+    real_pool = runner._judge_pool
+    monkeypatch.setattr(runner, "_judge_pool", lambda n: started.append(n) or real_pool(n))
+    monkeypatch.setattr(runner, "judge_workers", lambda workers, cases: 2 if workers == "auto" else workers)
+    cases = cf.plan("ees", "float64", vectors=True, examples=4, seed=1)
+    port = lambda: InProcessPort(mutant_ports.ees_crossing_included, "m")  # noqa: E731
+    serial = run_check(port(), "ees", "float64", cases, workers=1, shrink=False)
+    cheap = run_check(port(), "ees", "float64", cases, workers="auto", shrink=False)
+    assert started == []  # these cases judge in milliseconds: no worker is worth its start
+    monkeypatch.setattr(runner, "PARALLEL_MIN_SECONDS", 0.0)
+    parallel = run_check(port(), "ees", "float64", cases, workers="auto", shrink=False)
+    assert started == [2]
+    assert without_timing(serial.records) == without_timing(cheap.records) == without_timing(parallel.records)

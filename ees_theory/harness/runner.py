@@ -30,6 +30,7 @@ import math
 import multiprocessing
 import os
 import shlex
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -464,11 +465,15 @@ def run_check(
     if progress:
         progress(len(done), total)
     step = batch_size if port.batched else 1
-    n_workers = judge_workers(workers, len(pending))
     # the reference work of judging parallelises across cases: worker processes (started clean,
-    # never forked from a process holding torch's threads) judge while this one drives the port
-    pool = concurrent.futures.ProcessPoolExecutor(n_workers, mp_context=multiprocessing.get_context("spawn")) if n_workers > 1 else None
+    # never forked from a process holding torch's threads) judge while this one drives the port.
+    # "auto" first judges PROBE_CASES cases here and starts workers only if the rest would take
+    # longer than PARALLEL_MIN_SECONDS in this process (a worker's start costs about a second).
+    probing = workers == "auto" and len(pending) > PROBE_CASES
+    n_workers = 1 if probing else judge_workers(workers, len(pending))
+    pool = _judge_pool(n_workers) if n_workers > 1 else None
     queue: collections.deque = collections.deque()
+    judged_here, judge_seconds = 0, 0.0
 
     def record(c: Case, rec: dict) -> None:
         rec = _complete_record(rec, port, spec, c, dtype, options, shrink)
@@ -495,10 +500,19 @@ def run_check(
             rows = [c.row(dtype) for c in chunk]
             outcomes = port.run(method, [r.copy() for r in rows], [c.params for c in chunk], dtype)
             if pool is None:
+                t = time.perf_counter()
                 for c, row, out in zip(chunk, rows, outcomes):
                     record(c, _verdict_record(m, c, row, out, dtype, options))
+                judge_seconds += time.perf_counter() - t
+                judged_here += len(chunk)
                 if progress:
                     progress(len(records), total)
+                if probing and judged_here >= PROBE_CASES:
+                    probing = False
+                    left = len(pending) - i
+                    n = judge_workers("auto", left)
+                    if n > 1 and judge_seconds / judged_here * left > PARALLEL_MIN_SECONDS:
+                        n_workers, pool = n, _judge_pool(n)
             else:
                 for c, row, out in zip(chunk, rows, outcomes):
                     queue.append((c, pool.submit(_verdict_in_worker, method, c, row, out, dtype, options)))
@@ -627,6 +641,16 @@ def _complete_record(rec: dict, port: Port, spec: str, c: Case, dtype: str, opti
 #: ``workers="auto"`` judges in parallel only from this many cases on (a worker takes about a
 #: second to start: importing the package).
 PARALLEL_MIN_CASES = 48
+#: ``workers="auto"`` judges this many cases in the checking process first, to time them ...
+PROBE_CASES = 8
+#: ... and starts workers only if the remaining cases would take longer than this (seconds) in
+#: one process. Measured on 2 idle cores: EES cases (about 5 ms each to judge) ran slower with
+#: two workers (108.7 -> 90.5 cases/s), top-p cases (about 30 ms) faster (30.2 -> 45.4).
+PARALLEL_MIN_SECONDS = 3.0
+
+
+def _judge_pool(n: int) -> concurrent.futures.ProcessPoolExecutor:
+    return concurrent.futures.ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"))
 
 
 def judge_workers(workers: int | str, cases: int) -> int:
@@ -634,6 +658,8 @@ def judge_workers(workers: int | str, cases: int) -> int:
     idle CPU core (this process's counted as idle) when there are at least
     :data:`PARALLEL_MIN_CASES` cases, else 1 (this process). On a machine whose cores are all busy
     more processes only add their start-up (measured: 0.65x the throughput at a load of 10 on 2 cores).
+    :func:`run_check` asks this only after timing its first :data:`PROBE_CASES` cases, and only
+    if the rest would take longer than :data:`PARALLEL_MIN_SECONDS` in one process.
 
     >>> judge_workers(1, 1000), judge_workers("auto", 3)
     (1, 1)

@@ -47,7 +47,7 @@ def test_judge_workers_choice():
 
 
 def test_auto_times_the_first_cases_before_starting_workers(monkeypatch):
-    """"auto" judges PROBE_CASES cases here first; workers start only when the rest would take
+    """"auto" judges here for PROBE_SECONDS first; workers start only when the rest would take
     longer than PARALLEL_MIN_SECONDS, and the records are the same either way."""
     from ees_theory.harness import runner
 
@@ -60,6 +60,7 @@ def test_auto_times_the_first_cases_before_starting_workers(monkeypatch):
     serial = run_check(port(), "ees", "float64", cases, workers=1, shrink=False)
     cheap = run_check(port(), "ees", "float64", cases, workers="auto", shrink=False)
     assert started == []  # these cases judge in milliseconds: no worker is worth its start
+    monkeypatch.setattr(runner, "PROBE_SECONDS", 0.0)
     monkeypatch.setattr(runner, "PARALLEL_MIN_SECONDS", 0.0)
     parallel = run_check(port(), "ees", "float64", cases, workers="auto", shrink=False)
     assert started == [2]

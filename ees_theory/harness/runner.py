@@ -467,13 +467,13 @@ def run_check(
     step = batch_size if port.batched else 1
     # the reference work of judging parallelises across cases: worker processes (started clean,
     # never forked from a process holding torch's threads) judge while this one drives the port.
-    # "auto" first judges PROBE_CASES cases here and starts workers only if the rest would take
-    # longer than PARALLEL_MIN_SECONDS in this process (a worker's start costs about a second).
-    probing = workers == "auto" and len(pending) > PROBE_CASES
+    # "auto" first judges cases here for PROBE_SECONDS and starts workers only if the rest would
+    # take longer than PARALLEL_MIN_SECONDS in this process (a worker's start costs about a second).
+    probing = workers == "auto" and len(pending) >= PARALLEL_MIN_CASES
     n_workers = 1 if probing else judge_workers(workers, len(pending))
     pool = _judge_pool(n_workers) if n_workers > 1 else None
     queue: collections.deque = collections.deque()
-    judged_here, judge_seconds = 0, 0.0
+    judged_here, judged_work, judge_seconds = 0, 0, 0.0
 
     def record(c: Case, rec: dict) -> None:
         rec = _complete_record(rec, port, spec, c, dtype, options, shrink)
@@ -505,13 +505,15 @@ def run_check(
                     record(c, _verdict_record(m, c, row, out, dtype, options))
                 judge_seconds += time.perf_counter() - t
                 judged_here += len(chunk)
+                judged_work += sum(_judge_work(c) for c in chunk)
                 if progress:
                     progress(len(records), total)
-                if probing and judged_here >= PROBE_CASES:
+                if probing and judge_seconds >= PROBE_SECONDS:
                     probing = False
                     left = len(pending) - i
                     n = judge_workers("auto", left)
-                    if n > 1 and judge_seconds / judged_here * left > PARALLEL_MIN_SECONDS:
+                    rest = judge_seconds / judged_work * sum(_judge_work(c) for c in pending[i:])
+                    if n > 1 and rest > PARALLEL_MIN_SECONDS:
                         n_workers, pool = n, _judge_pool(n)
             else:
                 for c, row, out in zip(chunk, rows, outcomes):
@@ -641,12 +643,22 @@ def _complete_record(rec: dict, port: Port, spec: str, c: Case, dtype: str, opti
 #: ``workers="auto"`` judges in parallel only from this many cases on (a worker takes about a
 #: second to start: importing the package).
 PARALLEL_MIN_CASES = 48
-#: ``workers="auto"`` judges this many cases in the checking process first, to time them ...
-PROBE_CASES = 8
+#: ``workers="auto"`` judges cases in the checking process for this long first (seconds), to
+#: time them per unit of :func:`_judge_work` (a run judged sooner never starts a worker) ...
+PROBE_SECONDS = 0.5
 #: ... and starts workers only if the remaining cases would take longer than this (seconds) in
-#: one process. Measured on 2 idle cores: EES cases (about 5 ms each to judge) ran slower with
-#: two workers (108.7 -> 90.5 cases/s), top-p cases (about 30 ms) faster (30.2 -> 45.4).
-PARALLEL_MIN_SECONDS = 3.0
+#: one process: n workers save about (1 - 1/n) of it and cost about a second to start. Measured
+#: on 2 idle cores: EES runs (0.45 s of judging in all) were slower with two workers (108.7 ->
+#: 90.5 cases/s), top-p runs (5.5 s of judging) faster (30.2 -> 45.4).
+PARALLEL_MIN_SECONDS = 2.0
+
+
+def _judge_work(case: Case) -> int:
+    """A case's judging cost in units of one token: the reference's work grows with the
+    vocabulary, on top of a fixed part worth about 20 tokens (measured for top-p: 2 ms a case and
+    0.1 ms a token). The golden vectors that come first are small, so the estimate scales by
+    the vocabulary of the cases still to judge."""
+    return case.vocab + 20
 
 
 def _judge_pool(n: int) -> concurrent.futures.ProcessPoolExecutor:
@@ -658,8 +670,8 @@ def judge_workers(workers: int | str, cases: int) -> int:
     idle CPU core (this process's counted as idle) when there are at least
     :data:`PARALLEL_MIN_CASES` cases, else 1 (this process). On a machine whose cores are all busy
     more processes only add their start-up (measured: 0.65x the throughput at a load of 10 on 2 cores).
-    :func:`run_check` asks this only after timing its first :data:`PROBE_CASES` cases, and only
-    if the rest would take longer than :data:`PARALLEL_MIN_SECONDS` in one process.
+    :func:`run_check` asks this only after judging cases for :data:`PROBE_SECONDS`, and only if
+    the rest would take longer than :data:`PARALLEL_MIN_SECONDS` in one process.
 
     >>> judge_workers(1, 1000), judge_workers("auto", 3)
     (1, 1)

@@ -529,7 +529,7 @@ def ees_mask(
     candidates (``torch.topk``), doubling ``K`` until the crossing is inside, and sorts the rows
     it cannot settle with ``K <= V/16``; ``"auto"`` (on CPU from ``V >= 4096``, "first" rules)
     opens a window per row sized from the row's perplexity, or sorts the rows whose crossing is
-    predicted deep (see :data:`AUTO_PERPLEXITY_FACTOR`); on other devices it sorts. Every path
+    predicted deep (see ``ees_theory.kernels.ees.AUTO_PERPLEXITY_FACTOR``); on other devices it sorts. Every path
     gives the identical mask. Masked (``-inf``) tokens are never kept.
 
     >>> import torch

@@ -187,3 +187,14 @@ def test_top_p_threshold_compared_in_bfloat16_is_admissible():
         kept[:k] = True
         statuses[k] = judge_truncation("top-p", z, prm, kept, "bfloat16", opts).status
     assert statuses == {3892: "pass", 3891: "admissible", 3888: "admissible", 3887: "fail", 3893: "fail"}
+
+
+def test_top_p_parameter_rounding_stays_in_the_ports_dtype():
+    """A float64 port compares with p in float64: on a uniform 4096-token row p = 0.95 keeps
+    exactly 3892 tokens, and no float32 or bfloat16 rounding of p widens the float64 band."""
+    z = np.zeros(4096)
+    prm = {"temperature": 1.0, "p": 0.95, "min_tokens_to_keep": 1.0}
+    for k, want in ((3892, "pass"), (3891, "fail"), (3888, "fail")):
+        kept = np.zeros(4096, bool)
+        kept[:k] = True
+        assert judge_truncation("top-p", z, prm, kept, "float64", Options(policy="transformers")).status == want, k

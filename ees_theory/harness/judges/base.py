@@ -247,7 +247,10 @@ class MassJudge(SamplerJudge):
         cands = [mass]
         for d in {st.dtype, tolerances.compute_dtype_name(st.dtype, options.accumulate)}:
             for x, flip in ((mass, False), (1.0 - mass, True)):
-                for r in (round_to_dtype([x], d)[0], round_to_dtype(round_to_dtype([x], "float32"), d)[0]):
+                rounded = [round_to_dtype([x], d)[0]]
+                if d in ("float16", "bfloat16"):  # torch narrows a float64 number through float32
+                    rounded.append(round_to_dtype(round_to_dtype([x], "float32"), d)[0])
+                for r in rounded:
                     cands.append(1.0 - float(r) if flip else float(r))
         lo, hi = min(cands), max(cands)
         # 1 - r may round in float64: step outward once where the edges moved at all

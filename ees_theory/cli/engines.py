@@ -22,7 +22,7 @@ def register(sub) -> None:
     from ..spec.formats import DTYPES
 
     p.add_argument("--dtype", action="append", choices=DTYPES,
-                   help="run in this dtype (repeatable; default: each row's own, float32)")
+                   help="run in this dtype (repeatable; default: each row's own dtypes)")
     p.add_argument("--examples", "-n", type=int, default=50, metavar="N", help="generated cases per row after the golden vectors (default 50)")
     p.add_argument("--seed", type=int, default=0, help="seed of the generated cases (default 0)")
     p.add_argument("--json", metavar="OUT", help="write one JSON object per row to OUT (an existing OUT is updated: rows that "

@@ -20,8 +20,17 @@ Each engine gives a draws port ``fn(logits, temperature, draws, seed, /, **param
   run without a given ``mu``). Temperature first is the order that matches the toolkit's
   definition (truncation on ``softmax(z / T)``); at ``T = 1`` it is llama.cpp's default chain.
 
-XTC is listed but not run: the toolkit has no certified XTC reference to draw against. vLLM's and
-FlashInfer's sampling ops need CUDA.
+On a GPU (not-run elsewhere, with the reason):
+
+* ``torch.multinomial.cuda``: as ``torch.multinomial`` above, on a CUDA device. The probabilities
+  are checked on the host first, raising the CPU's error: on CUDA an invalid row is a device-side
+  assert that would leave the process's CUDA context unusable for every later case.
+* ``flashinfer``: ``flashinfer.sampling.top_k_`` / ``top_p_`` / ``min_p_sampling_from_probs`` on
+  ``softmax(z / T)`` in float32, one draw per row of a batch of copies; cases asking for
+  ``min_tokens_to_keep > 1`` or ``p`` outside (0, 1) are not drawn (counted untested).
+
+XTC is listed but not run: the toolkit has no certified XTC reference to draw against. vLLM's
+sampler needs its engine state and vLLM itself (not installable on the GPU machine used).
 
 >>> fn = factory("exponential-race", "top-k", "float32")
 >>> sorted(set(fn(np.array([2.0, 1.0, 0.0, -5.0], dtype=np.float32), 1.0, 200, 3, k=2, min_tokens_to_keep=1).tolist()))

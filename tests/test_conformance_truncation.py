@@ -190,11 +190,16 @@ def test_top_p_threshold_compared_in_bfloat16_is_admissible():
 
 
 def test_top_p_parameter_rounding_stays_in_the_ports_dtype():
-    """A float64 port compares with p in float64: on a uniform 4096-token row p = 0.95 keeps
-    exactly 3892 tokens, and no float32 or bfloat16 rounding of p widens the float64 band."""
+    """p = 3892/4096 + 1e-12 needs 3893 of 4096 uniform tokens. A float32 port holds p as
+    3892/4096 exactly and keeps 3892: admissible in float32. A float64 port holds p itself, so
+    there 3892 is wrong: no float32 rounding of p widens the float64 band."""
     z = np.zeros(4096)
-    prm = {"temperature": 1.0, "p": 0.95, "min_tokens_to_keep": 1.0}
-    for k, want in ((3892, "pass"), (3891, "fail"), (3888, "fail")):
-        kept = np.zeros(4096, bool)
-        kept[:k] = True
-        assert judge_truncation("top-p", z, prm, kept, "float64", Options(policy="transformers")).status == want, k
+    prm = {"temperature": 1.0, "p": 3892 / 4096 + 1e-12, "min_tokens_to_keep": 1.0}
+    opts = Options(policy="transformers")
+    got = {}
+    for dtype in ("float64", "float32"):
+        for k in (3893, 3892):
+            kept = np.zeros(4096, bool)
+            kept[:k] = True
+            got[dtype, k] = judge_truncation("top-p", z.astype(dtype), prm, kept, dtype, opts).status
+    assert got == {("float64", 3893): "pass", ("float64", 3892): "fail", ("float32", 3893): "pass", ("float32", 3892): "admissible"}

@@ -45,8 +45,8 @@ def register(sub) -> None:
 def add_workers_argument(p) -> None:
     """``--workers``: how many processes judge the cases (``check`` and ``stress``)."""
     p.add_argument("--workers", type=_workers, default="auto", metavar="N",
-                   help="processes that judge the cases against the reference: N, or auto (default: one per CPU core "
-                        "when there are enough cases)")
+                   help="processes that judge the cases against the reference: N, or auto (default: judge here for half a second, then "
+                        "one worker per idle core if the rest would take over 2 s)")
 
 
 def _workers(text: str):

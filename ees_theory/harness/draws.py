@@ -197,7 +197,7 @@ def support(method: str, row: np.ndarray, params: dict[str, float], dtype: str, 
     b = m.bounds(st, row64, dtype, options)
     adm, _ = m.admissible(st, row64, params, ref, b, options)
     claim = adm is not None
-    counts = (ref.k, *sorted(c for c in set(adm or ()) - {ref.k} if c >= 1))  # a sampler keeps at least one token
+    counts = (ref.k, *sorted(set(adm or ()) - {ref.k}))
     order, values, sel = m.sampler_judge.may_keep(st, row64, ref, b, max(counts), dtype, options)
     may[order[sel]] = True
     block = _blocks(values)

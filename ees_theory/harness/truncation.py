@@ -174,8 +174,10 @@ class Truncation(Method):
             return tolerances.truncation_bounds(dtype, options.accumulate, st.n, st.R, st.X, H)
 
     def admissible(self, st, row, params, ref, b, options) -> tuple[set[int] | None, list[rt.TruncationResult]]:
-        """Admissible kept counts (``None`` = no claim) and the reference results at the band edges."""
-        return self.sampler_judge.admissible(st, row, params, ref, b, options)
+        """Admissible kept counts (``None`` = no claim; every count >= 1: a sampler keeps a token)
+        and the reference results at the band edges."""
+        counts, refs = self.sampler_judge.admissible(st, row, params, ref, b, options)
+        return (None if counts is None else {c for c in counts if c >= 1}), refs
 
     def member_tolerance(self, st, b, dtype, options) -> float:
         """How far (in raw logits) a kept token's logit may lie below a dropped one's."""

@@ -28,10 +28,11 @@ _LAZY = {
     "ledger": ".ledger",
     "harness": ".harness",
     "engines": ".engines",
-    "distributions": ".families.distributions",
-    "strategies": ".families.strategies",
-    "claims": ".ledger.claims",
-    "conformance": ".harness",
+    # short public names: real modules (``import ees_theory.strategies``) re-exporting the layer
+    "distributions": ".distributions",
+    "strategies": ".strategies",
+    "claims": ".claims",
+    "conformance": ".conformance",
 }
 
 

@@ -18,6 +18,7 @@ maximum (which leaves ``softmax`` unchanged) and divided by the temperature.
 from __future__ import annotations
 
 import math
+import sys
 
 from typing import Any
 
@@ -40,9 +41,13 @@ __all__ = ["EESLogitsWarper", "EDTLogitsWarper", "DynaTempLogitsWarper"]
 def _check_filter_value(filter_value: Any) -> float:
     if isinstance(filter_value, bool) or not isinstance(filter_value, (int, float)):
         raise TypeError(f"filter_value must be a number, got {type(filter_value).__name__}")
-    if math.isnan(filter_value) or filter_value == math.inf:
+    try:
+        value = float(filter_value)
+    except OverflowError:  # an int beyond float64: its most negative (largest) finite number, as any dtype saturates it
+        value = sys.float_info.max if filter_value > 0 else -sys.float_info.max
+    if math.isnan(value) or value == math.inf:
         raise ValueError(f"filter_value must not be NaN or +inf (it would enter the scores), got {filter_value!r}")
-    return float(filter_value)
+    return value
 
 
 class EESLogitsWarper(_Base):
@@ -154,8 +159,9 @@ class DynaTempLogitsWarper(_Base):
         self.filter_value = _check_filter_value(filter_value)
 
     def __call__(self, input_ids: torch.LongTensor | None, scores: torch.FloatTensor) -> torch.FloatTensor:
+        scores = et_torch._core.check_logits(scores, "scores")  # a list, a scalar, NaN, +inf or an empty row is an error
         if scores.shape[-1] <= 1:  # llama.cpp applies nothing to a single candidate
-            return et_torch._core.check_logits(scores, "scores").clone()  # but NaN, +inf or an empty row is an error
+            return scores.clone()
         T = et_torch.dynatemp_temperature(scores, self.temp, self.delta, self.exponent, self.accumulate).clamp(min=0)
         out = et_torch.apply_temperature(scores, T, greedy="first", filter_value=self.filter_value)
         return _greedy_keep_at_least(scores, out, T, self.min_tokens_to_keep)

@@ -10,7 +10,8 @@ The layers, lowest first (a module may import from its own layer or a lower one)
 1. ``core``: each formula and decision rule once, against an arithmetic context; ``tolerances``,
    the error analysis of those formulas in float arithmetic;
 2. ``reference`` and ``kernels`` (``torch`` is the public alias of ``kernels``): the drivers;
-3. ``families``, ``ledger``, ``harness``, ``engines``, ``hf``, ``cli``, ``report`` (the book's tables and figures): the uses;
+3. ``families``, ``ledger``, ``harness``, ``engines``, ``hf``, ``cli``, ``report`` (the book's tables and figures): the uses,
+   with the short public names ``distributions``, ``strategies``, ``claims`` and ``conformance``;
 4. the package root (``ees_theory``, ``ees_theory.__main__``).
 
 Within layer 2 the certified reference and the float kernels must not import each other, and
@@ -40,6 +41,11 @@ LAYERS = {
     "hf": 3,
     "cli": 3,
     "report": 3,
+    # the short public names of families and ledger/harness modules (thin re-exports)
+    "distributions": 3,
+    "strategies": 3,
+    "claims": 3,
+    "conformance": 3,
 }
 TOP = 4
 #: Pairs of top-level parts that may not import each other although they share a layer.

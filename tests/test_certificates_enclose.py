@@ -187,6 +187,17 @@ def _gap(check, ex: Exact, method, policy, prm, result):
         return mu * mpmath.log(2) + mpmath.log(ex.p[i])
     if w == "u S_k - S_{j+1}":  # mirostat's draw over the kept prefix of k tokens
         return mpmath.mpf(prm["u"]) * mpmath.fsum(ex.e[: result.k]) - mpmath.fsum(ex.e[: i + 1])
+    if w == "p_i - xtc threshold":
+        return ex.p[i] - mpmath.mpf(prm["threshold"])
+    if w == "p_i - a p_max^2":
+        return ex.p[i] - mpmath.mpf(prm["a"]) * ex.p[0] ** 2
+    d2 = [ex.e[j] - 2 * ex.e[j + 1] + ex.e[j + 2] for j in range(ex.n - 2)]  # tail-free: on e = p / p_max
+    if w == "second difference":
+        return d2[i]
+    if w == "sum|d2| - 1e-6":
+        return mpmath.fsum(abs(d) for d in d2) / ex.S - mpmath.mpf(9.999999974752427e-07)  # 1e-6f, llama.cpp's floor
+    if w == "z sum|d2| - cdf_j sum|d2|":
+        return mpmath.mpf(prm["z"]) * mpmath.fsum(abs(d) for d in d2) - mpmath.fsum(abs(d) for d in d2[: i + 1])
     if w in ("C_r - mass", "mass - C_r"):
         C = mpmath.fsum(ex.p_of[tok] for tok in result.extras["order"][:i])
         g = C - mpmath.mpf(prm["mass"])
@@ -206,6 +217,10 @@ SAMPLER_PARAMS = {
     "top-n-sigma": st.fixed_dictionaries({"n": st.sampled_from([0.5, 1.0, 1.5, 3.0])}),
     "mirostat-v2": st.fixed_dictionaries({"tau": st.sampled_from([1.0, 3.0, 5.0]), "eta": st.just(0.1), "u": st.sampled_from([0.0, 0.3, 0.9])}),
     "mirostat-v1": st.fixed_dictionaries({"tau": st.sampled_from([1.0, 3.0, 5.0]), "eta": st.just(0.1), "u": st.sampled_from([0.0, 0.3, 0.9]), "m": st.just(3)}),
+    "xtc": st.fixed_dictionaries({"threshold": st.sampled_from([0.01, 0.1, 0.25, 0.5]), "probability": st.just(1.0), "u": st.just(0.5),
+                                  "min_tokens_to_keep": st.integers(1, 2)}),
+    "top-a": st.fixed_dictionaries({"a": st.sampled_from([0.05, 0.2, 0.5, 1.0]), "min_tokens_to_keep": st.integers(1, 2)}),
+    "tfs": st.fixed_dictionaries({"z": st.sampled_from([0.25, 0.5, 0.9, 0.99]), "min_tokens_to_keep": st.integers(1, 2)}),
 }
 
 

@@ -27,7 +27,7 @@ def test_gpu_sampler_rows_say_why_they_do_not_run():
 
 def test_the_exponential_race_conforms_on_a_few_cases():
     r = ed.run_draws_row("exponential-race", "min-p", "float32", examples=3, draws=3000, shrink=False)
-    assert r.ok and r.counts()["pass"] >= 3
+    assert r.ok and r.counts()["passed"] >= 3
 
 
 def test_a_draws_row_result_carries_counts_and_the_plan():
@@ -59,7 +59,7 @@ def test_command_line_runs_a_token_level_engine():
                           "--dtype", "float32", "--draws", "2000", "--examples", "2", "--vectors", "none"],
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stdout + res.stderr
-    assert "port engine:exponential-race:top-p" in res.stdout and "conforms" in res.stdout
+    assert "port engine:exponential-race:top-p" in res.stdout and "CONFORMS" in res.stdout
 
 
 def test_llama_cpp_mirostat_breaks_an_exact_tie_freely():

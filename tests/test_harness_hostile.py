@@ -37,7 +37,7 @@ def _cases(sizes):
 def test_import_that_exits_raises_or_hangs_is_a_verdict_for_the_run(mode, says, in_process):
     if in_process and mode == "hang":
         says = "did not finish within 2 s"
-    args = ["check", "tests.ports.hostile_import:ees", "--vectors", "none", "-n", "3", "--timeout", "2"]
+    args = ["check", "tests.ports.hostile_import:ees", "--vectors", "none", "-n", "3", "--import-timeout", "2"]
     t0 = time.monotonic()
     done = _cli(args + (["--in-process"] if in_process else []), env={"EES_HOSTILE_IMPORT": mode})
     assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)

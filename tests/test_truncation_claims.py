@@ -197,6 +197,31 @@ def test_eta_superset(z, tau, eps):
                 _agree(r.kept, lambda i: _sign(gaps[i]), ids)
 
 
+# ---- XTC-KEEPS-ABOVE ----------------------------------------------------------------------------
+
+
+@given(z=ROWS, tau=TEMPS, thr=st.floats(1e-3, 0.6))
+def test_xtc_keeps_one_above(z, tau, thr):
+    """With the gate open, XTC keeps every token under the threshold and the last one reaching it."""
+    r = truncate("xtc", z, temperature=tau, threshold=thr, probability=1.0, u=0.5)
+    if not _certified(r):
+        return
+    ids, p = _probs(z, tau)
+    with mpmath.workdps(DPS):
+        gaps = {i: pi - mpmath.mpf(thr) for i, pi in zip(ids, p)}
+    below = [i for i in ids if _sign(gaps[i]) is False]
+    above = [i for i in ids if _sign(gaps[i]) is True]
+    if len(below) + len(above) < len(ids):
+        event("undecided comparison (gap < 1e-45), left out")
+        return
+    assert set(below) <= set(r.kept)  # nothing under the threshold is dropped
+    reached = set(r.kept) & set(above)
+    assert len(reached) == min(len(above), 1)  # exactly one survivor reaches the threshold, if any does
+    if reached:  # and it is the least probable of them (canonical order: the highest id among ties)
+        least = min(above, key=lambda i: (p[ids.index(i)], -i))
+        assert reached == {least}
+
+
 # ---- TYPICAL-MODE (refuted) and the ledger --------------------------------------------------------
 
 

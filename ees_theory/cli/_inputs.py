@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..reference import ExactRow, as_row, from_probs
+from ..spec.inputs import check_input_file
 
 
 def parse_inline(text: str) -> list[str]:
@@ -52,13 +53,7 @@ def load_file(path: str) -> tuple[str, Any]:
     ...
     ValueError: . is a directory, not a .npy or .json file
     """
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"no such file: {path}")
-    if p.is_dir():
-        raise ValueError(f"{path} is a directory, not a .npy or .json file")
-    if not p.is_file():
-        raise ValueError(f"{path} is not a regular file")
+    p = check_input_file(path, "a .npy or .json file")
     if p.stat().st_size > MAX_FILE_BYTES:
         raise ValueError(f"{path} is larger than {MAX_FILE_BYTES} bytes: not one row")
     if p.suffix == ".npy":

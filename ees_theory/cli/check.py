@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from .. import spec
-from ..spec.methods import POLICIES
+from ..spec.methods import DYNATEMP_POLICIES, POLICIES, method_help
 from ..tolerances import ACCUMULATE
 
 __all__ = ["register", "run", "progress_bar"]
@@ -26,7 +26,9 @@ def register(sub) -> None:
     add_port_arguments(p)
     p.add_argument("--vectors", metavar="FILE", default=None,
                    help="golden vector file (default: the packaged one; 'none' for no vectors)")
-    p.add_argument("--examples", "-n", type=int, default=200, metavar="N", help="generated cases after the vectors (default 200)")
+    p.add_argument("--examples", "-n", type=int, default=460, metavar="N",
+                   help="generated cases after the vectors (default 460: a fault that shows on 1%% of rows is found with probability 0.99; "
+                        "one in 8 rows is cold, temperature 0.05-0.2, and one in 8 has more than 1,000 entries)")
     p.add_argument("--seed", type=int, default=0, help="seed of the generated cases (default 0)")
     p.add_argument("--family", action="append", metavar="NAME", help="generate only from this family (repeatable)")
     p.add_argument("--hunt", type=int, default=0, metavar="N",
@@ -47,6 +49,26 @@ def add_workers_argument(p) -> None:
     p.add_argument("--workers", type=_workers, default="auto", metavar="N",
                    help="processes that judge the cases against the reference: N, or auto (default: judge here for half a second, then "
                         "one worker per idle core if the rest would take over 2 s)")
+    p.add_argument("--cluster", metavar="ADDRESS", default=None,
+                   help="judge on a Dask cluster instead: a scheduler tcp://HOST:PORT, or local:N (N worker processes started "
+                        "and closed here); same records and report (needs the cluster extra)")
+    p.add_argument("--port-on", choices=("workers", "client"), default="workers",
+                   help="with --cluster: open the port on every worker (default), or call it here and send out only the judging")
+
+
+def cluster_executor(args):
+    """The ``distributed.Client`` of ``--cluster`` as a context manager (a null one without it:
+    Dask is then not imported)."""
+    import contextlib
+
+    if args.cluster is None:
+        if args.port_on != "workers":
+            raise ValueError("--port-on applies to --cluster runs; give --cluster")
+        return contextlib.nullcontext(None)
+    from ..harness.cluster import cluster_client, parse_address
+
+    parse_address(args.cluster)
+    return cluster_client(args.cluster)
 
 
 def _workers(text: str):
@@ -68,11 +90,10 @@ def add_port_arguments(p, port_required: bool = True) -> None:
         p.add_argument("port", metavar="PORT",
                        help="module:callable, path/file.py:callable, 'exec:COMMAND ...' (JSON Lines), builtin[:ACCUMULATE], "
                              "or engine:ENGINE:METHOD (a real engine, see 'ees-theory engines')")
-    p.add_argument("--method", "-m", default="ees",
-                   help="ees, edt, dynatemp, or a truncation sampler: top-k, top-p, min-p, typical, epsilon, eta, "
-                        "mirostat-v1, mirostat-v2, p-less, p-less-norm, top-n-sigma (default ees)")
-    p.add_argument("--policy", choices=POLICIES, default="paper",
-                   help="engine convention a truncation sampler is judged against (default: the paper's definition)")
+    p.add_argument("--method", "-m", default="ees", help=f"{method_help()} (default ees)")
+    p.add_argument("--policy", choices=POLICIES + tuple(x for x in DYNATEMP_POLICIES if x not in POLICIES), default="paper",
+                   help="engine convention a truncation sampler is judged against (default: the paper's definition); for dynatemp, "
+                        "finite-candidates counts only the finite entries in ln n")
     p.add_argument("--dtype", default="float64", choices=("float64", "float32", "float16", "bfloat16"),
                    help="dtype of the logits handed to the port (default float64)")
     p.add_argument("--accumulate", choices=ACCUMULATE, default="input",
@@ -80,9 +101,20 @@ def add_port_arguments(p, port_required: bool = True) -> None:
     p.add_argument("--rule", choices=spec.RULES, default=spec.DEFAULT_RULE, help="EES rule of the reference")
     p.add_argument("--strict-ties", action="store_true", help="require ties broken by token id (default: any tie order)")
     p.add_argument("--strict", action="store_true", help="fail exact ties decided by rounding (a comparison exactly 0 that the port's float evaluation put on the other side; default: admissible, counted apart)")
-    p.add_argument("--timeout", type=float, default=10.0, help="seconds per case before a port is declared hung (default 10)")
+    p.add_argument("--bands", choices=("styles", "rigorous"), default="styles",
+                   help="styles (default): an answer away from the certified one is admissible only when a careful implementation "
+                        "in the style set produces it on the row; one only the rigorous a-priori band allows is suspect and fails. "
+                        "rigorous: suspect answers are admissible too")
+    p.add_argument("--timeout", type=float, default=None,
+                   help="seconds per call before a port is declared hung (default 10; with --draws 60: a call draws many tokens)")
+    p.add_argument("--import-timeout", type=float, default=120.0, metavar="S",
+                   help="seconds a Python port's import may take (default 120; apart from --timeout, which bounds each call)")
+    p.add_argument("--unsupported", metavar="PARAM[,PARAM...]", default="",
+                   help="parameters the port does not have (e.g. min_tokens_to_keep): cases that need a value other than the one "
+                        "meaning off are skipped and counted with that reason")
     p.add_argument("--in-process", action="store_true",
-                   help="call a Python port in this process (faster; a crash of the port ends the run)")
+                   help="call a Python port in this process (faster; a crash of the port ends the run, and a port that patches "
+                        "the judge is not caught: not evidence against a hostile port)")
     add_workers_argument(p)
 
 
@@ -108,8 +140,12 @@ def progress_bar(enabled: bool, desc: str):
 def run(args) -> int:
     from .. import harness as cf
 
-    options = cf.Options(accumulate=args.accumulate, rule=args.rule, strict_ties=args.strict_ties, policy=args.policy, strict=args.strict)
-    cf.get_method(args.method)
+    from ..harness.capabilities import check_unsupported
+
+    cf.get_method(args.method).check_policy(args.policy)
+    unsupported = check_unsupported(args.method, args.unsupported or None)
+    options = cf.Options(accumulate=args.accumulate, rule=args.rule, strict_ties=args.strict_ties, policy=args.policy, strict=args.strict,
+                         unsupported=unsupported, bands=args.bands)
     if args.resume and not args.json:
         raise ValueError("--resume continues the run recorded in --json OUT; give --json")
     if args.examples < 0:
@@ -126,8 +162,12 @@ def run(args) -> int:
         obj.setdefault("method", args.method)
         obj.setdefault("id", "given")
         cases = [cf.Case.from_json(obj)]
+        given = cf.get_method(args.method)
         try:  # a case the reference refuses is a usage error, not a verdict on the port
-            cf.get_method(args.method).reference(cases[0].row(args.dtype), cases[0].params, options)
+            spec.as_logits(cases[0].logits)  # NaN or +inf is outside every domain, whatever the dtype
+            given.reference(cases[0].row(args.dtype), cases[0].params, options)
+        except KeyError as exc:
+            raise ValueError(f"--case has no parameter {exc}; {args.method} takes {', '.join(given.params)}") from None
         except (ValueError, TypeError, ZeroDivisionError) as exc:
             raise ValueError(f"--case is outside the domain of {args.method}: {exc}") from None
     elif getattr(args, "draws", None) is not None:
@@ -136,6 +176,10 @@ def run(args) -> int:
         vectors = True if args.vectors is None else (False if args.vectors == "none" else Path(args.vectors))
         cases = cf.plan(args.method, args.dtype, vectors=vectors, examples=args.examples, seed=args.seed, families=args.family)
     if getattr(args, "draws", None) is not None:
+        if unsupported:
+            raise ValueError("--unsupported is for the mask judge; the draws judge calls the port with every parameter")
+        if args.cluster is not None:
+            raise ValueError("--cluster does not run --draws: the draws judge plans and judges its cases in one process; run it without --cluster")
         from .draws import run as run_draws
 
         return run_draws(args, cases)
@@ -144,17 +188,18 @@ def run(args) -> int:
         from ..engines.table import split_skipped
 
         cases, skipped = split_skipped(args.port, cases, args.method, args.dtype, args.policy)
-    port = cf.open_port(args.port, args.method, args.dtype, isolate=not args.in_process, timeout=args.timeout,
-                        policy=args.policy)
-    try:
-        report = cf.run_check(port, args.method, args.dtype, cases, options=options, port_spec=args.port, journal=args.json,
-                              resume=args.resume, shrink=not args.no_shrink, hunt=0 if args.case else args.hunt, skipped=skipped,
-                              workers=args.workers,
-                              progress=progress_bar(sys.stderr.isatty() and not args.quiet, f"check {args.method}/{args.dtype}"))
-    except KeyboardInterrupt:
-        where = f"; continue with --resume --json {args.json}" if args.json else ""
-        print(f"ees-theory check: interrupted{where}", file=sys.stderr)
-        return 130
+    with cluster_executor(args) as executor:  # an unreachable cluster is refused before the port opens
+        port = cf.open_port(args.port, args.method, args.dtype, isolate=not args.in_process, timeout=10.0 if args.timeout is None else args.timeout,
+                            policy=args.policy, import_timeout=args.import_timeout, unsupported=unsupported)
+        try:
+            report = cf.run_check(port, args.method, args.dtype, cases, options=options, port_spec=args.port, journal=args.json,
+                                  resume=args.resume, shrink=not args.no_shrink, hunt=0 if args.case else args.hunt, skipped=skipped,
+                                  workers=args.workers, executor=executor, port_on=args.port_on,
+                                  progress=progress_bar(sys.stderr.isatty() and not args.quiet, f"check {args.method}/{args.dtype}"))
+        except KeyboardInterrupt:
+            where = f"; continue with --resume --json {args.json}" if args.json else ""
+            print(f"ees-theory check: interrupted{where}", file=sys.stderr)
+            return 130
     text = report.text()
     print(text.splitlines()[-2 if report.journal else -1] if args.quiet else text)
     return 0 if report.ok else 1

@@ -24,13 +24,20 @@ def add_arguments(p) -> None:
     g.add_argument("--power", type=float, default=0.99, help="power of the plan at --tv (default 0.99)")
 
 
+#: seconds a draws call may take when --timeout is not given (a call draws many tokens)
+DRAWS_TIMEOUT = 60.0
+
+
 def run(args, cases) -> int:
-    """Run the draws judge on ``cases`` (None: the planned ones) and print the report."""
+    """Run the draws judge on ``cases`` (None: the planned ones) and print the report; exit status
+    0 only on conformance (1: a failure, or nothing judged; 2: a usage error, raised before any
+    port runs; 130: interrupted, resumable with ``--resume``)."""
     from ..harness import Options
     from ..harness.draws import check_draws
 
     if args.draws is not None and args.draws < 0:
         raise ValueError(f"--draws must be >= 1 (or given without a value to plan it), got {args.draws}")
+    timeout = DRAWS_TIMEOUT if args.timeout is None else args.timeout
     options = Options(accumulate=args.accumulate, rule=args.rule, strict_ties=args.strict_ties, policy=args.policy)
     port = args.port
     if port.startswith("engine:"):  # a built-in token-level engine: engine:NAME:METHOD
@@ -43,13 +50,18 @@ def run(args, cases) -> int:
             raise ValueError(f"no token-level engine {name!r}; there are: {', '.join(ROW_NAMES.values())}")
         if method and method != args.method:
             raise ValueError(f"port {port} draws for {method}, but --method is {args.method}")
-        port = InProcessDrawsPort(factory(engine, args.method, args.dtype), f"engine:{name}:{args.method}")
-    report = check_draws(
-        port, args.method, args.dtype, cases=cases, examples=args.examples,
-        vectors=True if args.vectors is None else (False if args.vectors == "none" else args.vectors), draws=args.draws or None, seed=args.seed, draw_seed=args.draw_seed,
-        alpha=args.alpha, tv=args.tv, power=args.power, options=options, shrink=not args.no_shrink,
-        families=args.family, journal=args.json,
-    )
+        port = InProcessDrawsPort(factory(engine, args.method, args.dtype), f"engine:{name}:{args.method}", timeout=timeout)
+    try:
+        report = check_draws(
+            port, args.method, args.dtype, cases=cases, examples=args.examples,
+            vectors=True if args.vectors is None else (False if args.vectors == "none" else args.vectors), draws=args.draws or None, seed=args.seed, draw_seed=args.draw_seed,
+            alpha=args.alpha, tv=args.tv, power=args.power, options=options, shrink=not args.no_shrink,
+            families=args.family, journal=args.json, resume=args.resume, timeout=timeout, isolate=not args.in_process, import_timeout=args.import_timeout,
+        )
+    except KeyboardInterrupt:
+        where = f"; continue with --resume --json {args.json}" if args.json else ""
+        print(f"ees-theory check: interrupted{where}", file=sys.stderr)
+        return 130
     text = report.text()
-    print(text.splitlines()[-1] if args.quiet else text)
+    print(text.splitlines()[-2 if report.journal else -1] if args.quiet else text)
     return 0 if report.ok else 1

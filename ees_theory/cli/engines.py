@@ -11,7 +11,69 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ["register", "run"]
+__all__ = ["register", "run", "install_hint"]
+
+#: What to do when the engines extra is missing (the rows of transformers and llama.cpp say "not
+#: installed" one by one; this says it once, with the command).
+_INSTALL = ("not installed here: {engines}. They are the engines extra: from a checkout run `bash .ci/setup` "
+            "(or `pip install -e '.[engines]'`), elsewhere `pip install 'ees_theory[engines]'`. llama-cpp-python "
+            "compiles llama.cpp from source: about 10 minutes on 2 cores, once (pip caches the wheel).")
+
+
+def install_hint(reasons) -> str | None:
+    """One line saying how to install the engines extra, given ``(engine, not-run reason)`` pairs;
+    ``None`` when no row is missing for want of it.
+
+    >>> print(install_hint([("llama.cpp", "not installed: pip install 'ees_theory[engines]' (llama-cpp-python ...)"),
+    ...                     ("vllm", "needs CUDA")]))  # doctest: +ELLIPSIS
+    not installed here: llama.cpp. They are the engines extra: from a checkout run `bash .ci/setup` ...
+    >>> install_hint([("vllm", "needs CUDA")]) is None
+    True
+    """
+    missing = sorted({engine for engine, why in reasons if why and "ees_theory[engines]" in why})
+    return _INSTALL.format(engines=", ".join(missing)) if missing else None
+
+
+def _recorded(path: str) -> list[dict]:
+    """The rows already in the ``--json`` file (none when it does not exist yet), checked before
+    anything runs: a directory, a device, an unwritable place or a file that is not a matrix's
+    JSON Lines is refused, naming it.
+
+    >>> _recorded(".")
+    Traceback (most recent call last):
+    ...
+    ValueError: --json . is a directory, not a results file (JSON Lines)
+    """
+    import os
+    from pathlib import Path
+
+    from ..spec.inputs import check_input_file
+
+    p = Path(path)
+    if not p.exists():
+        parent = p.parent
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if not (parent.is_dir() and os.access(parent, os.W_OK | os.X_OK)):
+            raise ValueError(f"--json {path}: cannot create it ({parent} is not a writable directory)")
+        return []
+    try:
+        check_input_file(p, "a results file (JSON Lines)")
+    except ValueError as exc:
+        raise ValueError(f"--json {exc}") from None
+    if not os.access(p, os.R_OK | os.W_OK):
+        raise ValueError(f"--json {path} is not readable and writable")
+    from ..engines.matrix import read_jsonl
+
+    refuse = f"--json {path} is not a results file of `ees-theory engines --json` ({{}}); give one, or a new path"
+    try:
+        rows = read_jsonl(p)
+    except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8 (a ValueError too), nested too deeply
+        raise ValueError(refuse.format(f"{type(exc).__name__}: {str(exc)[:120]}")) from None
+    for i, obj in enumerate(rows, 1):
+        if not (isinstance(obj, dict) and all(isinstance(obj.get(k), str) for k in ("engine", "method", "policy", "dtype"))):
+            raise ValueError(refuse.format(f"record {i} is not a matrix row"))
+    return rows
 
 
 def register(sub) -> None:
@@ -39,10 +101,17 @@ def run(args) -> int:
     if args.examples < 0:
         raise ValueError(f"--examples must be >= 0, got {args.examples}")
     if args.list:
+        reasons = []
         for row in find_rows(args.engine, args.method):
             why = not_run_reason(row, (args.dtype or row.dtypes)[0])
+            reasons.append((row.engine, why))
             print(f"{row.port:<32} policy={row.policy:<13} {row.form:<5} {row.calls:<44} {'runs' if not why else 'not-run: ' + why}")
+        hint = install_hint(reasons)
+        if hint:
+            print(hint)
         return 0
+
+    recorded = _recorded(args.json) if args.json else []  # a bad --json is refused before the matrix runs
 
     def progress(row, dtype):
         if sys.stderr.isatty():
@@ -52,11 +121,11 @@ def run(args) -> int:
     if sys.stderr.isatty():
         print("\r\033[K", end="", file=sys.stderr)
     print(matrix.format_matrix(results))
+    hint = install_hint((r.engine, r.reason) for r in results if r.verdict == "not-run")
+    if hint:
+        print(hint)
     if args.json:
-        import os
-
         now = [r.to_json() for r in results]
-        old = matrix.read_jsonl(args.json) if os.path.isfile(args.json) else []
-        matrix.write_jsonl(matrix.merge_records(old, now), args.json)
+        matrix.write_jsonl(matrix.merge_records(recorded, now), args.json)
         print(f"results: {args.json}")
     return 1 if any(r.verdict == "fails" for r in results) else 0

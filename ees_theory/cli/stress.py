@@ -20,7 +20,7 @@ from .. import spec
 from ..spec.formats import DTYPES
 from ..spec.methods import POLICIES
 from ..tolerances import ACCUMULATE
-from .check import add_workers_argument
+from .check import add_workers_argument, cluster_executor
 
 __all__ = ["register", "run", "parse_sweep", "parse_impl"]
 
@@ -154,14 +154,16 @@ def run(args) -> int:
     out = Path(args.out) if args.out else _default_out(args.impl, args.method, dtype)
     policy = args.policy
     options = cf.Options(accumulate=acc, rule=args.rule, policy=policy)
-    port = cf.open_port(port_spec, args.method, dtype, isolate=not args.in_process, timeout=args.timeout, policy=policy)
-    try:
-        report = cf.run_check(port, args.method, dtype, cases, options=options, port_spec=port_spec, journal=out,
-                              resume=args.resume, shrink=not args.no_shrink, hunt=args.hunt, workers=args.workers,
-                              progress=progress_bar(not args.no_progress, f"stress {args.impl} {args.method}"))
-    except KeyboardInterrupt:
-        print(f"ees-theory stress: interrupted; {out} keeps what was found, continue with --resume", file=sys.stderr)
-        return 130
+    with cluster_executor(args) as executor:  # an unreachable cluster is refused before the port opens
+        port = cf.open_port(port_spec, args.method, dtype, isolate=not args.in_process, timeout=args.timeout, policy=policy)
+        try:
+            report = cf.run_check(port, args.method, dtype, cases, options=options, port_spec=port_spec, journal=out,
+                                  resume=args.resume, shrink=not args.no_shrink, hunt=args.hunt, workers=args.workers,
+                                  executor=executor, port_on=args.port_on,
+                                  progress=progress_bar(not args.no_progress, f"stress {args.impl} {args.method}"))
+        except KeyboardInterrupt:
+            print(f"ees-theory stress: interrupted; {out} keeps what was found, continue with --resume", file=sys.stderr)
+            return 130
     s = stress_summary(report)
     print(f"ees-theory stress --impl {args.impl} method={args.method} dtype={dtype} accumulate={acc}: {s['rows']} rows, {s['skipped']} skipped")
     print(f"  disagreement outside the error bound: {s['disagree_outside_bound']:.4%}")

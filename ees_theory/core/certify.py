@@ -35,6 +35,8 @@ import mpmath
 import numpy as np
 from mpmath import iv
 
+from ..spec.inputs import check_int
+
 __all__ = [
     "Decision",
     "decide_negative",
@@ -286,8 +288,7 @@ def precisions(max_prec: int = DEFAULT_MAX_PREC) -> tuple[int, ...]:
     >>> precisions(600)
     (128, 256, 512)
     """
-    if max_prec < 64:
-        raise ValueError(f"max_prec must be at least 64 bits, got {max_prec}")
+    max_prec = check_int(max_prec, "max_prec (bits)", 64)
     rungs = tuple(p for p in PRECISION_LADDER if p <= max_prec)
     return rungs or (int(max_prec),)
 

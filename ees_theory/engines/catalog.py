@@ -38,7 +38,7 @@ for _m in llamacpp_engine.METHODS:
         "llama.cpp", _m, "llama.cpp", adapter="ees_theory.engines.llamacpp_engine:adapter",
         dtypes=("float32",), supported_dtypes=llamacpp_engine.DTYPES, version=llamacpp_engine.version,
         available=llamacpp_engine.available, calls=_LLAMA_CALLS[_m],
-        skip_case=llamacpp_engine.unobservable if _m == "dynatemp" else None,
+        skip_case=llamacpp_engine.unobservable if _m in ("dynatemp", "xtc") else None,
         observes={"temperature": "the scaled logits, by id", "dynatemp": "T read back as l_i / out_i"}.get(_m, "data[0:size], kept = logit not -inf"),
     ), replace=True)
 

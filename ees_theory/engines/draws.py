@@ -27,7 +27,7 @@ On a GPU (not-run elsewhere, with the reason):
   assert that would leave the process's CUDA context unusable for every later case.
 * ``flashinfer``: ``flashinfer.sampling.top_k_`` / ``top_p_`` / ``min_p_sampling_from_probs`` on
   ``softmax(z / T)`` in float32, one draw per row of a batch of copies; cases asking for
-  ``min_tokens_to_keep > 1`` or ``p`` outside (0, 1) are not drawn (counted untested).
+  ``min_tokens_to_keep > 1`` or ``p`` outside (0, 1) are not drawn (counted skipped).
 
 XTC is listed but not run: the toolkit has no certified XTC reference to draw against. vLLM's
 sampler needs its engine state and vLLM itself (not installable on the GPU machine used).
@@ -320,19 +320,20 @@ def _runner(engine: str):
             f = fails[0]
             first = {"case": f["case"], "family": f["family"], "fault": f["fault"], "message": f["message"],
                      "reproduce": (f.get("shrunk") or {}).get("repro", f.get("repro"))}
-        untested = {}
+        skipped = {}
         for r in report.records:
-            if r["status"] == "untested":
-                untested[r["message"]] = untested.get(r["message"], 0) + 1
+            if r["status"] == "skipped":
+                skipped[r["message"]] = skipped.get(r["message"], 0) + 1
         return RowResult(
             engine=ROW_NAMES[engine], engine_version=version(engine), method=row.method, policy=row.policy, dtype=dtype, form="draws",
-            verdict="conforms" if report.ok else "fails", reason=report.plan["statement"], passed=c["pass"],
-            admissible=c["admissible"], failed=c["fail"], skipped=c["untested"], cases=len(report.records),
+            verdict="fails" if c["failed"] else "conforms" if report.ok else "not-run",
+            reason=report.plan["statement"] if c["cases"] else "no case could be judged", passed=c["passed"],
+            admissible=c["admissible"], failed=c["failed"], skipped=c["skipped"], cases=len(report.records),
             port=f"engine:{engine}:{row.method}", calls=row.calls, first_failure=first,
             failures=[{"case": f["case"], "family": f["family"], "fault": f["fault"], "message": f["message"],
                        "vocab": (f.get("shrunk") or {}).get("vocab", f["vocab"]), "shrunk_message": (f.get("shrunk") or {}).get("message"),
                        "reproduce": (f.get("shrunk") or {}).get("repro", f.get("repro"))} for f in fails[:5]],
-            skipped_reasons=untested,
+            skipped_reasons=skipped,
         )
 
     return runner

@@ -51,6 +51,8 @@ SAMPLERS = {
     "min-p": ("llama_sampler_init_min_p", lambda p: (float(p["min_p"]), int(p["min_tokens_to_keep"]))),
     "typical": ("llama_sampler_init_typical", lambda p: (float(p["mass"]), int(p["min_tokens_to_keep"]))),
     "top-n-sigma": ("llama_sampler_init_top_n_sigma", lambda p: (float(p["n"]),)),
+    # the gate draws from the sampler's own generator (seed 0): only cases it cannot change run
+    "xtc": ("llama_sampler_init_xtc", lambda p: (float(p["probability"]), float(p["threshold"]), int(p["min_tokens_to_keep"]), 0)),
 }
 METHODS = tuple(SAMPLERS) + ("temperature", "dynatemp")
 #: dtypes whose values are exact in llama.cpp's float32 logits
@@ -75,7 +77,14 @@ def available() -> str | None:
 
 
 def unobservable(row: np.ndarray, params: dict) -> str | None:
-    """Why the dynatemp temperature of ``row`` cannot be read back, or None."""
+    """Why the answer to a case cannot be observed (the dynatemp temperature of ``row``, XTC's
+    gate), or None.
+
+    >>> unobservable(np.zeros(3), {"threshold": 0.1, "probability": 0.5, "u": 0.2})[:30]
+    "XTC's gate draws from llama.cp"
+    """
+    if "probability" in params and 0 < params["probability"] < 1:
+        return "XTC's gate draws from llama.cpp's own generator: only probability <= 0 or >= 1 fixes its outcome"
     if np.isfinite(row).sum() <= 1 and len(row) > 1 and params.get("delta", 0) > 0:
         return "dynatemp temperature unobservable: a row with one finite logit comes back the same for every T"
     return None

@@ -28,7 +28,9 @@ Adding rows (any module may do this; the built-in ones are registered by
 ``available`` returns ``None`` when the row can run, else the reason it cannot; ``version``
 returns the engine's version string (``None`` when not installed); ``skip_case(row, params)``
 returns a reason when the adapter cannot observe the answer for that input, or the engine cannot
-express the case (such cases are skipped and counted, never judged on a guess).
+express the case (such cases are skipped and counted, never judged on a guess); ``unsupported``
+names parameters the engine does not have (:mod:`ees_theory.harness.capabilities`: cases that
+need them at a value other than "off" are skipped with that reason, the rest run without them).
 
 >>> r = EngineRow("demo", "top-k", "paper", adapter="ees_theory.engines.registry:_demo_adapter",
 ...               version=lambda: "0")
@@ -103,6 +105,8 @@ class EngineRow:
     version: Callable[[], str | None] = field(default=lambda: None, compare=False, repr=False)
     available: Callable[[], str | None] = field(default=lambda: None, compare=False, repr=False)
     skip_case: Callable[[np.ndarray, dict], str | None] | None = field(default=None, compare=False, repr=False)
+    #: parameters the engine does not have (``check --unsupported``): cases that need them are skipped
+    unsupported: tuple[str, ...] = ()
     runner: Callable[..., "RowResult"] | None = field(default=None, compare=False, repr=False)
     #: the engine's own name for what is called (``TopKLogitsWarper``, ``llama_sampler_init_top_k``)
     calls: str = ""
@@ -244,10 +248,15 @@ def not_run_reason(row: EngineRow, dtype: str) -> str | None:
 
 
 def split_cases(row: EngineRow, cases: list, dtype: str) -> tuple[list, list[dict]]:
-    """``(judged, skipped)``: the cases the row's ``skip_case`` refuses go to ``skipped`` with the reason."""
+    """``(judged, skipped)``: the cases that need a parameter the row does not have, or that the
+    row's ``skip_case`` refuses, go to ``skipped`` with the reason."""
+    from ..harness.capabilities import check_unsupported
+    from ..harness.capabilities import split_cases as split_unsupported
+
+    cases, skipped = split_unsupported(list(cases), row.method, dtype, check_unsupported(row.method, row.unsupported))
     if row.skip_case is None:
-        return list(cases), []
-    kept, skipped = [], []
+        return cases, skipped
+    kept = []
     for c in cases:
         reason = row.skip_case(c.row(dtype), c.params) if c.method == row.method and dtype in c.dtypes else None
         if reason:
@@ -298,7 +307,7 @@ def run_row(row: EngineRow, dtype: str, *, examples: int = 50, seed: int = 0, sh
     kept, skipped = split_cases(row, cases, dtype)
     fn = row.make_adapter(row.method, dtype)
     port = InProcessPort(fn, row.port, None, timeout=60.0)
-    options = cf.Options(policy=row.policy)
+    options = cf.Options(policy=row.policy, unsupported=row.unsupported)
     report = cf.run_check(port, row.method, dtype, kept, options=options, port_spec=row.port, shrink=shrink, skipped=skipped)
     counts = report.counts()
     reasons: dict[str, int] = {}

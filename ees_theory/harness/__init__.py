@@ -38,6 +38,7 @@ from .hunt import hunt
 from .methods import METHODS, Method, Options, OutputFault, Verdict, get_method, judge, register_method
 from .truncation import TRUNCATION_METHODS, Truncation
 from . import scaling  # noqa: F401 - registers --method temperature (plain temperature scaling)
+from . import quadratic  # noqa: F401 - registers --method quadratic (a logit transform, judged like temperature)
 from .ports import InProcessPort, Outcome, Port, SubprocessPort, load_callable, open_port
 from . import builtin  # noqa: F401,E402  (registers the "builtin" port scheme)
 from .runner import Journal, Report, repro_line, run_check
@@ -114,24 +115,42 @@ def check(
     options: Options = Options(),
     isolate: bool = True,
     timeout: float | None = 10.0,
+    import_timeout: float | None = 120.0,
+    unsupported: Sequence[str] | str = (),
     journal: str | Path | None = None,
     resume: bool = False,
     shrink: bool = True,
     progress=None,
+    executor=None,
+    port_on: str = "workers",
 ) -> Report:
-    """Check the port named ``port`` (see :func:`open_port`) for ``method`` in ``dtype``.
+    """Check the port named ``port`` (see :func:`open_port`) for ``method`` in ``dtype``;
+    ``executor`` (a ``distributed.Client``) judges the cases on a Dask cluster, the port opened
+    on its workers or, with ``port_on="client"``, called here (:mod:`.cluster`).
+
+    ``timeout`` bounds each call of the port, ``import_timeout`` its import. ``unsupported``
+    names parameters the port does not have (added to ``options``; see
+    :mod:`ees_theory.harness.capabilities`): cases that need them are skipped and counted.
 
     >>> r = check("tests.meta.mutant_ports:edt_bits", "edt", vectors=False, examples=10, isolate=False, shrink=False)
     >>> r.ok, sorted({f["fault"] for f in r.failures})
     (False, ['entropy-in-bits'])
     """
+    from dataclasses import replace
+
+    from .capabilities import check_unsupported
+
+    if unsupported:
+        options = replace(options, unsupported=tuple(dict.fromkeys(options.unsupported + check_unsupported(method, unsupported))))
     cases = plan(method, dtype, vectors=vectors, examples=examples, seed=seed, families=families)
-    p = open_port(port, method, dtype, isolate=isolate, timeout=timeout, policy=options.policy)
-    return run_check(p, method, dtype, cases, options=options, port_spec=port, journal=journal, resume=resume, shrink=shrink, progress=progress)
+    p = open_port(port, method, dtype, isolate=isolate, timeout=timeout, policy=options.policy, import_timeout=import_timeout,
+                  unsupported=check_unsupported(method, options.unsupported))
+    return run_check(p, method, dtype, cases, options=options, port_spec=port, journal=journal, resume=resume, shrink=shrink, progress=progress,
+                     executor=executor, port_on=port_on)
 
 
 def check_builtin(
-    methods: Sequence[str] = ("ees", "edt", "dynatemp") + TRUNCATION_METHODS,
+    methods: Sequence[str] = ("ees", "edt", "dynatemp", "quadratic") + TRUNCATION_METHODS,
     dtypes: Sequence[str] = DTYPES,
     accumulate: Sequence[str] = ("input", "float32"),
     *,

@@ -81,10 +81,18 @@ def builtin_functions(method: str, dtype: str, accumulate: str, policy: str = "p
         def one(row, temp, delta, exponent):
             if delta > 0 and row.shape[-1] <= 1:
                 return None  # llama.cpp applies nothing to a single-entry array
-            return float(kernels.dynatemp_temperature(_tensor(row, dtype, device), temp, delta, exponent, accumulate=accumulate).to(torch.float64).item())
+            return float(kernels.dynatemp_temperature(_tensor(row, dtype, device), temp, delta, exponent, accumulate=accumulate,
+                                                      policy=policy).to(torch.float64).item())
 
         def batched(rows, temp, delta, exponent):
             return [one(r, a, b, c) for r, a, b, c in zip(rows, temp, delta, exponent)]
+
+    elif method == "quadratic":  # computed in float32 (float64 for float64 rows) whatever the mode
+        def one(row, smoothing_factor, smoothing_curve):
+            return kernels.quadratic_logits(_tensor(row, dtype, device), smoothing_factor, smoothing_curve).to(torch.float64).cpu().numpy()
+
+        def batched(rows, smoothing_factor, smoothing_curve):
+            return [one(r, f, c) for r, f, c in zip(rows, smoothing_factor, smoothing_curve)]
 
     elif method in TRUNCATION_METHODS:
         return _truncation_functions(kernels, method, dtype, accumulate, policy, device)

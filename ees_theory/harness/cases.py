@@ -21,7 +21,7 @@ import numpy as np
 
 from ..spec.formats import DTYPES, cast, exact_in, from_hex, from_hex_list, hex_list, to_hex
 
-__all__ = ["Case", "params_from_json", "params_to_json"]
+__all__ = ["Case", "params_from_json", "params_to_json", "port_batches"]
 
 
 def params_to_json(params: dict[str, float]) -> dict[str, str]:
@@ -121,3 +121,23 @@ class Case:
             str(obj.get("comment", "")),
             obj.get("expected"),
         )
+
+
+def port_batches(cases: list[Case], size: int) -> list[list[Case]]:
+    """The calls a run makes to a port: runs of consecutive cases of one vocabulary size, at most
+    ``size`` long (a batched port takes each run as one 2-D array), in plan order. Every executor
+    cuts the plan this way, so a port sees the same calls wherever it runs.
+
+    >>> z = lambda i, v: Case(str(i), "ees", "hand", np.zeros(v), {"temperature": 1.0})
+    >>> [[c.id for c in b] for b in port_batches([z(0, 2), z(1, 2), z(2, 2), z(3, 3)], 2)]
+    [['0', '1'], ['2'], ['3']]
+    """
+    if size < 1:
+        raise ValueError(f"batch size must be >= 1, got {size}")
+    out: list[list[Case]] = []
+    for c in cases:
+        if out and len(out[-1]) < size and out[-1][0].vocab == c.vocab:
+            out[-1].append(c)
+        else:
+            out.append([c])
+    return out

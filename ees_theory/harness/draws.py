@@ -32,6 +32,16 @@ Every case is judged in two steps.
 Seeds are derived from the run's seed and the case index, so every verdict is reproducible;
 failures are shrunk like the mask judge's (same fault, smaller input).
 
+A Python draws port named by a string runs, as a mask port does, in the isolated worker
+(:mod:`.worker`, ``--draws``): in its own process group, its import and every call bounded by the
+timeout, so a port that exits, hangs, raises ``KeyboardInterrupt`` or patches the judge costs its
+own case, never the run's verdict. ``isolate=False`` (``--in-process``) calls it in this process:
+faster, and not evidence against a hostile port. The draws in flight are bounded by
+:data:`DRAWS_MEMORY_BUDGET`: a plan beyond :data:`MAX_DRAWS` per case is refused before any port
+runs. Outcomes use the mask report's words (``pass``, ``admissible``, ``fail``, ``skipped``); a run
+with no case judged is ``NO VERDICT`` and not ``ok``. With ``journal`` each case is recorded as it
+is judged (with its draws, compactly), and ``resume=True`` continues a run from its journal.
+
 >>> from ees_theory.harness.cases import Case
 >>> def inverse_cdf(z, t, n, seed, p, min_tokens_to_keep):   # a correct top-p sampler
 ...     ref = reference.truncate("top-p", z, t, p=p, min_tokens_to_keep=min_tokens_to_keep)
@@ -46,9 +56,9 @@ failures are shrunk like the mask judge's (same fault, smaller input).
 
 from __future__ import annotations
 
-import json
 import math
 import shlex
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -58,12 +68,13 @@ import numpy as np
 
 from .. import reference
 from . import gof
-from .cases import Case, params_to_json
-from ..spec.formats import hex_list
+from .cases import Case, params_from_json, params_to_json
+from ..spec.formats import cast, from_hex_list, hex_list
 from .judges import JUDGES
 from .methods import EES, Options, OutputFault, _to_numpy, ees_admissible, get_method
-from .ports import Outcome, PortTimeout, SubprocessPort, _Alarm, _find_batched, _same, answer_limit, load_callable
-from .runner import repro_line
+from .ports import (IMPORT_TIMEOUT_S, Outcome, PortTimeout, SubprocessPort, _Alarm, _find_batched, _same, _SigintWatch, _worker_env,
+                    answer_limit, load_callable)
+from .runner import DRAWS_JOURNAL_FORMAT, Journal, fingerprint, repro_line
 from .truncation import INT_PARAMS, Truncation, _Stats, port_params
 
 __all__ = [
@@ -79,6 +90,9 @@ __all__ = [
     "DrawsReport",
     "case_seed",
     "draws_repro_line",
+    "answer_draws",
+    "DRAWS_MEMORY_BUDGET",
+    "MAX_DRAWS",
 ]
 
 #: fault classes of the draws judge (besides the port faults of ``PROTOCOL.md``)
@@ -97,6 +111,15 @@ DRAW_FAULTS = {
 MIROSTAT = tuple(name for name, j in JUDGES.items() if j.stateful)
 #: default draws (steps) per mirostat case: each step replays the state through the reference
 MIROSTAT_DRAWS = 400
+#: bytes the draws in flight may take: a plan beyond it is a usage error before any port runs
+DRAWS_MEMORY_BUDGET = 1 << 30
+#: bytes one draw may cost at the peak of a call: a Python int in a list on both sides of the
+#: worker's pipe (36 each), its JSON text (up to 16) and the int64 the judge reads (8)
+BYTES_PER_DRAW = 96
+#: the most draws one case may take under the budget (11 184 810)
+MAX_DRAWS = DRAWS_MEMORY_BUDGET // BYTES_PER_DRAW
+#: statuses of a case record, the mask report's words
+STATUSES = ("pass", "admissible", "fail", "skipped")
 
 
 def case_seed(seed: int, index: int) -> int:
@@ -130,6 +153,8 @@ class Support:
     block: np.ndarray
     certified: bool
     claim: bool = True
+    #: the chance that the sampler acts on a draw (XTC's gate); otherwise every candidate stays
+    gate: float = 1.0
 
     @property
     def ref_k(self) -> int:
@@ -146,6 +171,13 @@ class Support:
         lies outside that kept set's blocks, so the draws cannot come from it)."""
         pos = self.position()[tokens]
         last = int(self.block[c - 1])
+        if self.gate < 1:  # a mixture: the kept set when the sampler acts, every candidate otherwise
+            if np.any(pos < 0):
+                return None
+            nb = int(self.block[-1]) + 1
+            acting = np.bincount(self.block[:c], weights=self.p[:c], minlength=nb)
+            full = np.bincount(self.block, weights=self.p, minlength=nb)
+            return np.bincount(self.block[pos], minlength=nb), self.gate * acting / acting.sum() + (1 - self.gate) * full / full.sum()
         if np.any(pos < 0) or np.any(self.block[pos] > last):
             return None
         mass = np.bincount(self.block[:c], weights=self.p[:c], minlength=last + 1)
@@ -162,6 +194,24 @@ def _blocks(values: np.ndarray) -> np.ndarray:
 
 def _float_probs(probs: list) -> np.ndarray:
     return np.array([float(x) for x in probs], dtype=np.float64)
+
+
+def careful_support(method: str, row64: np.ndarray, params: dict[str, float], dtype: str, options: Options) -> tuple[np.ndarray, set[int]]:
+    """The tokens some careful implementation in the style set keeps on this row, and the counts
+    they keep (:mod:`.styles`): a draw of such a token is never a certain failure."""
+    from . import styles
+
+    may = np.zeros(row64.size, dtype=bool)
+    if not styles.available():
+        return may, set()
+    try:
+        own = get_method(method).params
+        outcomes = styles.mask_outcomes(method, row64, {k: v for k, v in params.items() if k in own}, dtype, options.accumulate, options.policy, options.rule)
+    except (ValueError, TypeError, RuntimeError, OverflowError):
+        return may, set()
+    for o in outcomes:
+        may[list(o.kept)] = True
+    return may, {len(o.kept) for o in outcomes}
 
 
 def support(method: str, row: np.ndarray, params: dict[str, float], dtype: str, options: Options = Options()) -> Support:
@@ -183,35 +233,41 @@ def support(method: str, row: np.ndarray, params: dict[str, float], dtype: str, 
         ref = m.reference(row64, params, options)
         order = np.asarray(ref.row.order, dtype=np.int64)
         values = np.asarray(ref.row.values, dtype=np.float64)
-        counts = sorted(ees_admissible(ref, EES.bound(m, ref, dtype, options)) - {ref.k})
+        style_may, style_counts = careful_support(method, row64, params, dtype, options)
+        counts = sorted((ees_admissible(ref, EES.bound(m, ref, dtype, options)) | style_counts) - {ref.k})
         counts = (ref.k, *counts)
         kmax = max(counts)
         may[order[values >= values[kmax - 1]]] = True  # exact ties of the last kept value are free
+        may |= style_may
         p = _float_probs(probs)[order]
         return Support(vocab, order, p, probs, counts, may, _blocks(values), ref.certified)
     if not isinstance(m, Truncation):
         raise ValueError(f"method {method!r} returns a temperature, not tokens; the draws judge takes ees or a truncation sampler")
+    gate = m.sampler_judge.gate(params, options.policy)
+    params = m.sampler_judge.acting(params)
     ref = m.reference(row64, params, options)
     st = _Stats(row64, tau)
     st.dtype = dtype
     b = m.bounds(st, row64, dtype, options)
     adm, _ = m.admissible(st, row64, params, ref, b, options)
     claim = adm is not None
-    counts = (ref.k, *sorted(set(adm or ()) - {ref.k}))
+    style_may, style_counts = careful_support(method, row64, params, dtype, options)
+    counts = (ref.k, *sorted((set(adm or ()) | style_counts) - {ref.k}))
     order, values, sel = m.sampler_judge.may_keep(st, row64, ref, b, max(counts), dtype, options)
     may[order[sel]] = True
+    may |= style_may
     block = _blocks(values)
-    if not claim:
+    if not claim or gate < 1:
         may[order] = True
     p = _float_probs(probs)[order]
-    return Support(vocab, order, p, probs, counts, may, block, ref.certified, claim)
+    return Support(vocab, order, p, probs, counts, may, block, ref.certified, claim, gate)
 
 
 # ---- the statistical judgement -----------------------------------------------------------------
 @dataclass
 class DrawVerdict:
     """The judgement of one case's draws before the family-wise step: ``status`` is ``fail``
-    (certain), ``tested`` (``pvalue`` set) or ``untested``; ``admissible`` notes band draws."""
+    (certain), ``tested`` (``pvalue`` set) or ``skipped`` (nothing to test); ``admissible`` notes band draws."""
 
     status: str
     message: str = ""
@@ -301,7 +357,7 @@ def judge_draws(method: str, row: np.ndarray, params: dict[str, float], tokens: 
             v.details["diagnosis"] = ["untruncated"]
         return v
     if not s.claim:
-        return DrawVerdict("untested", "the dtype's error bound is unbounded on this row: no kept set is claimed", certified=s.certified)
+        return DrawVerdict("skipped", "the dtype's error bound is unbounded on this row: no kept set is claimed", certified=s.certified)
     fits = {}
     for c in s.counts:
         nul = s.null(c, tokens)
@@ -312,7 +368,7 @@ def judge_draws(method: str, row: np.ndarray, params: dict[str, float], tokens: 
         fits[c] = (gof.gof_pvalue(np.array([counts[b].sum() for b in bins]), np.array([q[b].sum() for b in bins])), bins, counts, q)
     details: dict[str, Any] = {"admissible_k": list(s.counts)[:16], "expected_k": s.ref_k, "draws": int(tokens.size)}
     if not fits:  # band tokens beyond every prefix: a near-tie swap; no single kept set to test
-        return DrawVerdict("untested", "draws include near-tied tokens of the admissible band beyond every prefix kept set; no distribution to test",
+        return DrawVerdict("skipped", "draws include near-tied tokens of the admissible band beyond every prefix kept set; no distribution to test",
                            certified=s.certified, admissible="near-tie swap", details=details)
     best_c = max(fits, key=lambda c: fits[c][0].pvalue)
     fit, bins, counts, q = fits[best_c]
@@ -421,7 +477,7 @@ def _judge_mirostat(method, row, params, tokens, dtype, options, seed) -> DrawVe
         mu = float(ref.mu)
     details = {"draws": int(tokens.size), "tested_steps": len(pits), "skipped_steps": skipped, "replay_stopped_at": stopped}
     if len(pits) < 2:
-        return DrawVerdict("untested", "no step with a single admissible kept set to test", certified=certified, details=details)
+        return DrawVerdict("skipped", "no step with a single admissible kept set to test", certified=certified, details=details)
     p, D = gof.ks_uniform_pvalue(np.array(pits))
     details.update(pvalue=p, test="KS-PIT", ks=D)
     msg = f"probability integral transforms of {len(pits)} steps: KS distance {D:.4g} from uniform"
@@ -459,6 +515,8 @@ class DrawsPort:
     its value the ``n`` token ids."""
 
     name = "port"
+    #: True when the port runs outside this process (its verdict then stands against a hostile port)
+    isolated = False
 
     def draw(self, method: str, rows: list[np.ndarray], params: list[dict], n: int, seeds: list[int], dtype: str = "float64") -> list[Outcome]:
         raise NotImplementedError  # pragma: no cover
@@ -468,7 +526,11 @@ class DrawsPort:
 
 
 class InProcessDrawsPort(DrawsPort):
-    """A Python draws callable, called in this process (with its batched form when it has one)."""
+    """A Python draws callable, called in this process (with its batched form when it has one).
+
+    Fast, but not evidence against a hostile port: a port that ends the process, or patches the
+    judge it shares the process with, is not caught. :func:`open_draws_port` isolates by default.
+    """
 
     def __init__(self, fn: Callable, name: str, batched: Callable | None = None, timeout: float | None = 60.0):
         self.fn, self.name, self.batched_fn, self.timeout = fn, name, batched, timeout
@@ -477,13 +539,18 @@ class InProcessDrawsPort(DrawsPort):
         original = row.copy()
         prm = _port_params(method, params)
         t0 = time.perf_counter()
+        watch = _SigintWatch()
         try:
-            with _Alarm(self.timeout):
+            with watch, _Alarm(self.timeout):
                 raw = self.fn(row, prm.pop("temperature"), n, seed, **prm)
         except PortTimeout:
             return Outcome(fault="timeout", message=f"no answer within {self.timeout:g} s")
-        except KeyboardInterrupt:
-            raise
+        except KeyboardInterrupt as exc:
+            if watch.hit or not watch.active:
+                raise  # the user interrupted the run
+            return Outcome(fault="raised", message=f"the port raised KeyboardInterrupt({exc})")
+        except SystemExit as exc:
+            return Outcome(fault="crashed", message=f"the port called sys.exit({exc.code!r})")
         except BaseException as exc:  # noqa: BLE001 - any error of the port is a verdict
             return Outcome(fault="raised", message=f"{type(exc).__name__}: {exc}")
         elapsed = time.perf_counter() - t0
@@ -499,8 +566,9 @@ class InProcessDrawsPort(DrawsPort):
         original = stacked.copy()
         prms = [_port_params(method, p) for p in params]
         cols = {k: np.array([p[k] for p in prms], dtype=np.int64 if k in INT_PARAMS else np.float64) for k in prms[0]}
+        watch = _SigintWatch()
         try:
-            with _Alarm(self.timeout):
+            with watch, _Alarm(self.timeout):
                 raw = self.batched_fn(stacked, cols.pop("temperature"), n, np.array(seeds, dtype=np.int64), **cols)
             if not _same(stacked, original):
                 return None
@@ -509,7 +577,9 @@ class InProcessDrawsPort(DrawsPort):
                 return None
             return [Outcome(value=_tokens(arr[i], n, stacked.shape[-1])) for i in range(len(rows))]
         except KeyboardInterrupt:
-            raise
+            if watch.hit or not watch.active:
+                raise
+            return None
         except BaseException:  # noqa: BLE001 - fall back to single rows to attribute the fault
             return None
 
@@ -522,7 +592,8 @@ class InProcessDrawsPort(DrawsPort):
 
 
 class ExecDrawsPort(SubprocessPort, DrawsPort):
-    """A program speaking the JSON Lines protocol, asked for draws (``"draws"``, ``"seed"``)."""
+    """A program speaking the JSON Lines protocol, asked for draws (``"draws"``, ``"seed"``); the
+    isolated worker of a Python draws port is one."""
 
     def _draw_one(self, method, row, params, n, seed, dtype) -> Outcome:
         prm = {k: v for k, v in params.items() if k != "u" and not (isinstance(v, float) and math.isnan(v))}
@@ -531,13 +602,22 @@ class ExecDrawsPort(SubprocessPort, DrawsPort):
         obj, failed, elapsed = self._exchange(request, limit, f"the answer line is longer than any answer of {n} token ids")
         if failed is not None:
             return failed
+        if obj.get("mutated"):  # what the isolated worker reports of a Python port
+            return Outcome(fault="mutated-input", message="the port modified its input logits in place", elapsed=elapsed)
+        if "fault" in obj:
+            return Outcome(fault=str(obj["fault"])[:60], message=str(obj.get("message", ""))[:2000], elapsed=elapsed)
         if "tokens" not in obj:
             return Outcome(fault="bad-output", message="a draws answer needs 'tokens' (a list of token ids)")
         toks = obj["tokens"]
         if not isinstance(toks, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in toks):
             return Outcome(fault="bad-output", message="'tokens' must be a list of integer token ids")
+        vocab = row.shape[-1]
+        # range first, in Python ints: an id past int64 is bad output, not an OverflowError
+        bad = next((j for j, i in enumerate(toks) if not 0 <= i < vocab), None)
+        if bad is not None:
+            return Outcome(fault="bad-output", message=f"token id {str(toks[bad])[:40]} (draw {bad}) is outside 0..{vocab - 1}", elapsed=elapsed)
         try:
-            return Outcome(value=_tokens(np.array(toks, dtype=np.int64), n, row.shape[-1]), elapsed=elapsed)
+            return Outcome(value=_tokens(np.array(toks, dtype=np.int64), n, vocab), elapsed=elapsed)
         except OutputFault as exc:
             return Outcome(fault=exc.fault, message=exc.message)
 
@@ -545,19 +625,72 @@ class ExecDrawsPort(SubprocessPort, DrawsPort):
         return [self._draw_one(method, r, p, n, s, dtype) for r, p, s in zip(rows, params, seeds)]
 
 
-def open_draws_port(spec: str, timeout: float | None = 60.0) -> DrawsPort:
-    """Open a draws port: ``exec:COMMAND ...`` or ``module:callable`` / ``file.py:callable`` (in
-    process). (``engine:NAME``, a built-in token-level engine, is opened by the command line.)
+def answer_draws(fn: Callable, request: dict) -> dict:
+    """The isolated worker's answer to one draws request (never raises for a fault of the port):
+    ``{"id", "tokens"}``, or a ``fault``, ``error`` or ``mutated`` reply as for the mask form.
 
-    >>> open_draws_port("ees_theory.harness.draws:case_seed").name
+    >>> answer_draws(lambda z, t, n, seed, **params: [0] * n, {"id": "a", "method": "top-k", "logits": ["0x0p+0", "0x0p+0"],
+    ...              "params": {"temperature": 1, "k": 1}, "draws": 3, "seed": 5})
+    {'id': 'a', 'tokens': [0, 0, 0]}
+    """
+    rid = request.get("id")
+    try:
+        method = request["method"]
+        get_method(method)
+        row = np.array(cast(from_hex_list(request["logits"]), request.get("dtype", "float64")), copy=True)
+        params = params_from_json(request.get("params", {}))
+        n, seed = request["draws"], request["seed"]
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_DRAWS or isinstance(seed, bool) or not isinstance(seed, int):
+            raise ValueError(f"'draws' must be an int in 1..{MAX_DRAWS} and 'seed' an int")
+        if method in MIROSTAT:
+            params.setdefault("mu", math.nan)  # absent mu: the port's default, as in process
+        prm = _port_params(method, params)
+        temperature = prm.pop("temperature")
+    except (KeyError, ValueError, TypeError) as exc:
+        return {"id": rid, "fault": "protocol-error", "message": f"bad request: {exc}"}
+    original = row.copy()
+    try:
+        raw = fn(row, temperature, n, seed, **prm)
+    except SystemExit as exc:
+        return {"id": rid, "fault": "crashed", "message": f"the port called sys.exit({exc.code!r})"}
+    except KeyboardInterrupt as exc:  # the worker has its own session: no terminal sends it SIGINT
+        return {"id": rid, "fault": "raised", "message": f"the port raised KeyboardInterrupt({exc})"}
+    except Exception as exc:  # noqa: BLE001 - the port's error is the answer
+        return {"id": rid, "error": f"{type(exc).__name__}: {exc}"}
+    if not _same(row, original):
+        return {"id": rid, "mutated": True}
+    try:
+        tokens = _tokens(raw, n, row.shape[-1])
+    except OutputFault as exc:
+        return {"id": rid, "fault": exc.fault, "message": exc.message}
+    return {"id": rid, "tokens": tokens.tolist()}
+
+
+def open_draws_port(spec: str, timeout: float | None = 60.0, isolate: bool = True, import_timeout: float | None = IMPORT_TIMEOUT_S) -> DrawsPort:
+    """Open a draws port: ``exec:COMMAND ...`` or ``module:callable`` / ``file.py:callable``, the
+    latter in the isolated worker (``isolate=False``: in this process, not evidence against a
+    hostile port). ``timeout`` bounds every call, ``import_timeout`` a Python port's import (as
+    for a mask port). (``engine:NAME``, a built-in token-level engine, is opened by the command
+    line.)
+
+    >>> open_draws_port("ees_theory.harness.draws:case_seed", isolate=False).name
     'ees_theory.harness.draws:case_seed'
     """
-    if timeout is not None and (not math.isfinite(timeout) or timeout <= 0):
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    for name, t in (("timeout", timeout), ("import_timeout", import_timeout)):
+        if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or t <= 0):
+            raise ValueError(f"{name} must be a positive number of seconds, got {t!r}")
     if spec.startswith("exec:"):
         command = shlex.split(spec[len("exec:"):])
         return ExecDrawsPort(command, spec, timeout)
-    fn = load_callable(spec)
+    if ":" not in spec:
+        raise ValueError(f"a Python draws port is 'module:callable' or 'path/file.py:callable', got {spec!r}")
+    if isolate:
+        # imported in the worker only: its import, its calls and anything it patches stay there
+        port = ExecDrawsPort([sys.executable, "-m", "ees_theory.harness.worker", "--handshake", "--draws", spec], spec, timeout,
+                             env=_worker_env(), handshake=True, import_timeout=import_timeout)
+        port._start()
+        return port
+    fn = load_callable(spec, import_timeout)
     return InProcessDrawsPort(fn, spec, _find_batched(fn, spec), timeout)
 
 
@@ -574,7 +707,9 @@ def draws_repro_line(port_spec: str, case: Case, dtype: str, options: Options, n
 
 @dataclass
 class DrawsReport:
-    """The outcome of a draws run: one record per case, the plan, and the verdict ``ok``."""
+    """The outcome of a draws run: one record per case (``status``: ``pass``, ``admissible``,
+    ``fail`` or ``skipped``, the mask report's words), the plan, and the verdict ``ok``: at least
+    one case judged and none failed (nothing judged is ``NO VERDICT``, not ``ok``)."""
 
     port: str
     method: str
@@ -584,18 +719,28 @@ class DrawsReport:
     alpha: float
     plan: dict
     records: list = field(default_factory=list)
+    journal: str | None = None
+    #: False when the port ran in this process (its verdict is no evidence against a hostile port)
+    isolated: bool = True
+
+    @property
+    def failures(self) -> list[dict]:
+        return [r for r in self.records if r["status"] == "fail"]
 
     @property
     def ok(self) -> bool:
-        return not any(r["status"] == "fail" for r in self.records)
+        """True when at least one case was judged and none failed (the exit status 0)."""
+        return self.counts()["cases"] > 0 and not self.failures
 
     def counts(self) -> dict:
-        out = {s: 0 for s in ("pass", "admissible", "fail", "untested")}
+        """Totals in the mask report's words (``cases``: the judged ones), failures split into
+        certain and statistical."""
+        n = {s: 0 for s in STATUSES}
         for r in self.records:
-            out[r["status"]] += 1
-        out["certain"] = sum(1 for r in self.records if r["status"] == "fail" and r.get("certain"))
-        out["statistical"] = out["fail"] - out["certain"]
-        return out
+            n[r["status"]] += 1
+        certain = sum(1 for r in self.failures if r.get("certain"))
+        return {"cases": len(self.records) - n["skipped"], "passed": n["pass"], "admissible": n["admissible"], "failed": n["fail"],
+                "skipped": n["skipped"], "certain": certain, "statistical": n["fail"] - certain}
 
     def header(self) -> str:
         pl = self.plan
@@ -604,28 +749,38 @@ class DrawsReport:
             f"  {len(self.records)} case(s), {self.draws} draws each; family-wise false-alarm rate {self.alpha:g} (Holm over the tested cases)",
             "  " + pl["statement"],
         ]
+        if not self.isolated:
+            lines.append("  the port ran in this process: a port that exits or patches the judge is not caught (not evidence against a hostile port)")
         return "\n".join(lines)
 
-    def text(self) -> str:
+    def verdict_line(self) -> str:
+        """The last line of the report: CONFORMS, DOES NOT CONFORM or NO VERDICT, with the counts."""
         c = self.counts()
+        if not self.records:
+            return "NO VERDICT: no case was run"
+        if c["cases"] == 0:
+            return f"NO VERDICT: no case was judged (every case was skipped: {c['skipped']})"
+        if self.ok:
+            return f"CONFORMS: {c['cases']} cases judged: {c['passed']} passed, {c['admissible']} admissible, 0 failed; {c['skipped']} skipped"
+        return (f"DOES NOT CONFORM: {c['failed']} failed ({c['certain']} certain, {c['statistical']} statistical) of {c['cases']} judged: "
+                f"{c['passed']} passed, {c['admissible']} admissible; {c['skipped']} skipped")
+
+    def text(self) -> str:
         out = [self.header(), ""]
+        for r in self.failures:
+            out.append(f"FAIL {r['case']} [{r['fault']}] ({r['family']}, V={r['vocab']}): {r['message']}")
+            if r.get("pvalue") is not None and not r.get("certain"):
+                out.append(f"     p-value {r['pvalue']:.3g} <= Holm threshold {r.get('threshold', float('nan')):.3g}")
+            sh = r.get("shrunk")
+            if sh:
+                out.append(f"     shrunk to V={sh['vocab']}: {sh['message']}")
+            out.append(f"     reproduce: {r['repro'] if not sh else sh['repro']}")
         for r in self.records:
-            if r["status"] == "fail":
-                out.append(f"FAIL {r['case']} [{r['fault']}] ({r['family']}, V={r['vocab']}): {r['message']}")
-                if r.get("pvalue") is not None and not r.get("certain"):
-                    out.append(f"     p-value {r['pvalue']:.3g} <= Holm threshold {r.get('threshold', float('nan')):.3g}")
-                sh = r.get("shrunk")
-                if sh:
-                    out.append(f"     shrunk to V={sh['vocab']}: {sh['message']}")
-                out.append(f"     reproduce: {r['repro'] if not sh else sh['repro']}")
-        for r in self.records:
-            if r["status"] == "untested":
-                out.append(f"untested {r['case']}: {r['message']}")
-        verdict = "conforms" if self.ok else "does not conform"
-        out.append(
-            f"{verdict}: {len(self.records)} cases: {c['pass']} passed, {c['admissible']} admissible, {c['fail']} failed "
-            f"({c['certain']} certain, {c['statistical']} statistical), {c['untested']} untested"
-        )
+            if r["status"] == "skipped":
+                out.append(f"skipped {r['case']}: {r['message']}")
+        out.append(self.verdict_line())
+        if self.journal:
+            out.append(f"results: {self.journal}")
         return "\n".join(out)
 
 
@@ -649,6 +804,89 @@ def plan_statement(method: str, draws: int, alpha: float, cases: int, tv: float,
             f"at the per-case level {level:.3g}; with {draws} draws the detectable total variation is {d:.3g}"}
 
 
+def check_draws_budget(draws: int, planned_from: tuple[float, float, float] | None = None) -> None:
+    """Refuse a number of draws per case beyond :data:`MAX_DRAWS` (the memory budget), naming
+    the way out; ``planned_from`` is ``(tv, power, level)`` when the number was planned.
+
+    >>> check_draws_budget(MAX_DRAWS)
+    >>> check_draws_budget(10 ** 12)
+    Traceback (most recent call last):
+    ...
+    ValueError: 1000000000000 draws per case exceed the memory budget of the draws in flight (1 GiB, 96 bytes a draw: at most 11184810 draws per case); give draws (--draws N) of at most 11184810
+    """
+    if draws <= MAX_DRAWS:
+        return
+    budget = (f"the memory budget of the draws in flight ({DRAWS_MEMORY_BUDGET / 2 ** 30:g} GiB, {BYTES_PER_DRAW} bytes a draw: "
+              f"at most {MAX_DRAWS} draws per case)")
+    if planned_from is None:
+        raise ValueError(f"{draws} draws per case exceed {budget}; give draws (--draws N) of at most {MAX_DRAWS}")
+    tv, power, level = planned_from
+    raise ValueError(f"the plan needs {draws:.3g} draws per case (to detect total variation {tv:g} with power {power:g} at the per-case "
+                     f"level {level:.3g}), beyond {budget}; raise tv (--tv) or lower power (--power), or give draws (--draws N) "
+                     f"of at most {MAX_DRAWS}")
+
+
+def _judge_outcome(method: str, row: np.ndarray, params: dict, out: Outcome, dtype: str, options: Options, seed: int) -> DrawVerdict:
+    """The case's own verdict from what the port answered (before the family-wise step)."""
+    if out.fault:
+        return DrawVerdict("fail", out.message, out.fault, pvalue=0.0)
+    try:
+        return judge_draws(method, row, params, out.value, dtype, options, seed)
+    except (ValueError, TypeError) as exc:  # the reference refuses the case
+        return DrawVerdict("skipped", f"the reference refuses this case: {exc}")
+
+
+def _answer_of(method: str, out: Outcome) -> dict:
+    """What the port answered, compactly, so a resumed run can judge it again: mirostat's tokens
+    in order (a sequence), else the count of each token drawn (all the judge reads)."""
+    if out.fault:
+        return {"fault": out.fault, "message": out.message}
+    if method in MIROSTAT:
+        return {"tokens": [int(t) for t in out.value]}
+    ids, counts = np.unique(out.value, return_counts=True)
+    return {"drawn": [[int(i), int(n)] for i, n in zip(ids, counts)]}
+
+
+def _outcome_of(answer: Any, n: int, vocab: int) -> Outcome:
+    """The :class:`Outcome` a recorded answer stands for (``ValueError`` when it cannot be read)."""
+    if not isinstance(answer, dict):
+        raise ValueError("no recorded answer")
+    if "fault" in answer:
+        return Outcome(fault=str(answer["fault"]), message=str(answer.get("message", "")))
+    if "tokens" in answer:
+        tokens = answer["tokens"]
+    elif "drawn" in answer:
+        pairs = answer["drawn"]
+        if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 and all(type(x) is int for x in p) for p in pairs):
+            raise ValueError("'drawn' is not a list of [token, count] pairs")
+        tokens = [t for t, c in pairs for _ in range(c)] if sum(max(c, 0) for _, c in pairs) <= n else []
+    else:
+        raise ValueError("the answer holds neither tokens nor a fault")
+    if not isinstance(tokens, list) or not all(type(t) is int and 0 <= t < vocab for t in tokens):
+        raise ValueError(f"the recorded tokens are not ids in 0..{vocab - 1}")
+    try:
+        return Outcome(value=_tokens(np.array(tokens, dtype=np.int64), n, vocab))
+    except OutputFault as exc:
+        raise ValueError(exc.message) from None
+
+
+def _case_record(c: Case, v: DrawVerdict, seed: int, draws: int, answer: dict | None) -> dict:
+    """A case's journal record: its own verdict (``pass``/``admissible`` carry the p-value that
+    the family-wise step reads, and the diagnosis it reports if it rejects the case)."""
+    rec = {"case": c.id, "family": c.family, "vocab": c.vocab, "params": params_to_json(c.params), "seed": seed, "draws": draws,
+           "certified": v.certified, "details": v.details, "pvalue": None if math.isnan(v.pvalue) else v.pvalue}
+    if v.status == "fail":
+        rec.update(status="fail", fault=v.fault, message=v.message, certain=True)
+    elif v.status == "tested":
+        rec.update(status="admissible" if v.admissible else "pass", fault=None, message=v.admissible,
+                   diagnosis={"fault": v.fault, "message": v.message})
+    else:
+        rec.update(status="skipped", fault=None, message=v.message)
+    if answer is not None:
+        rec["answer"] = answer
+    return rec
+
+
 def check_draws(
     port: DrawsPort | str,
     method: str,
@@ -667,17 +905,30 @@ def check_draws(
     shrink: bool = True,
     families: Sequence[str] | None = None,
     journal: str | None = None,
+    resume: bool = False,
     progress: Callable | None = None,
     skip_case: Callable[[np.ndarray, dict], str | None] | None = None,
+    timeout: float | None = 60.0,
+    isolate: bool = True,
+    import_timeout: float | None = IMPORT_TIMEOUT_S,
 ) -> DrawsReport:
     """Judge a draws port on ``cases`` (default: the golden vectors and ``examples`` generated
     cases of ``method``): certain failures first, then the statistics, Holm at ``alpha``.
 
     ``draws=None`` plans the number per case from ``tv`` and ``power`` (mirostat:
-    ``MIROSTAT_DRAWS`` steps). ``draw_seed`` fixes the seed of every case (a reproduction);
+    ``MIROSTAT_DRAWS`` steps); a number beyond :data:`MAX_DRAWS` is a ``ValueError`` before the
+    port is opened or called. ``draw_seed`` fixes the seed of every case (a reproduction);
     otherwise case ``i`` draws with :func:`case_seed` ``(seed, i)``. ``skip_case(row, params)``
     names the cases a port cannot express (a sampler without ``min_tokens_to_keep``, say): they
-    are not drawn and are counted ``untested`` with that reason.
+    are not drawn and are counted ``skipped`` with that reason. A port named by a string is
+    opened by :func:`open_draws_port` with ``timeout``, ``isolate`` and ``import_timeout``.
+
+    ``journal`` records each case as it is judged (the runner's :class:`~.runner.Journal`, format
+    ``ees-theory-draws/2``): a case line holds the case's own verdict and its draws (the count of
+    each token; mirostat's in order); the family-wise step runs over every case at the end and
+    its rejections are in the summary line (``holm``). ``resume=True`` continues the run a
+    journal holds (same port, method, dtype, options and plan): every recorded case is judged
+    again from its recorded draws, and only the others are drawn.
     """
     from . import plan as plan_cases
 
@@ -691,105 +942,133 @@ def check_draws(
         raise ValueError(f"tv must lie in (0, 1], got {tv!r}")
     if draws is not None and (isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1):
         raise ValueError(f"draws must be a positive int, got {draws!r}")
+    if resume and not journal:
+        raise ValueError("resume continues the run recorded in a journal; give journal (--json OUT)")
     if cases is None:
         cases = plan_cases(method, dtype, vectors=vectors, examples=examples, seed=seed, families=families)
     cases = [c for c in cases if dtype in c.dtypes]
+    planned_from = None
     if draws is None:
-        draws = MIROSTAT_DRAWS if method in MIROSTAT else gof.plan_draws(tv, power, alpha / max(len(cases), 1))
+        level = alpha / max(len(cases), 1)
+        draws = MIROSTAT_DRAWS if method in MIROSTAT else gof.plan_draws(tv, power, level)
+        planned_from = None if method in MIROSTAT else (tv, power, level)
     draws = int(draws)
+    check_draws_budget(draws, planned_from)
     pl = plan_statement(method, draws, alpha, len(cases), tv, power)
     spec = port if isinstance(port, str) else port.name
-    p = open_draws_port(port) if isinstance(port, str) else port
-    report = DrawsReport(spec, method, dtype, options, draws, alpha, pl)
     refused: dict[int, str] = {}
-    if method != "ees":  # a case outside the policy's parameter domain is not run (counted as untested)
+    if method != "ees":  # a case outside the policy's parameter domain is not run (counted as skipped)
         from ..reference.truncation import check_params
 
         for i, c in enumerate(cases):
             try:
                 prm = _port_params(method, {k: v for k, v in c.params.items() if k != "temperature"})
-                if method in MIROSTAT:
-                    prm["u"] = 0.5  # a draws port draws its own uniforms; any u validates the rest
+                if "u" in get_method(method).params:
+                    prm["u"] = 0.5  # a draws port draws its own uniforms (mirostat's, XTC's gate); any u validates the rest
                 check_params(method, options.policy, prm)
             except (ValueError, TypeError) as exc:
                 refused[i] = f"outside the {options.policy} policy's domain: {exc}"
-    if skip_case is not None:  # cases the port cannot express (counted as untested, with the reason)
+    if skip_case is not None:  # cases the port cannot express (counted as skipped, with the reason)
         for i, c in enumerate(cases):
             why = None if i in refused else skip_case(c.row(dtype), c.params)
             if why:
                 refused[i] = why
-    verdicts = []
     seeds = [draw_seed if draw_seed is not None else case_seed(seed, i) for i in range(len(cases))]
+    index = {c.id: i for i, c in enumerate(cases)}
+    if len(index) != len(cases):
+        raise ValueError("two planned cases share an id; a draws run names each case once")
+
+    def verdict_of(i: int, out: Outcome | None) -> DrawVerdict:
+        if i in refused:
+            return DrawVerdict("skipped", refused[i])
+        c = cases[i]
+        return _judge_outcome(method, c.row(dtype), c.params, out, dtype, options, seeds[i])
+
+    def replay(rec: dict) -> str | None:
+        # the recorded verdict must be what the recorded draws are judged now
+        i = index[rec["case"]]
+        if rec.get("seed") != seeds[i] or rec.get("draws") != draws:
+            return f"case {rec['case']!r} is recorded with another seed or number of draws"
+        try:
+            out = None if i in refused else _outcome_of(rec.get("answer"), draws, cases[i].vocab)
+        except ValueError as exc:
+            return f"case {rec['case']!r}: its recorded answer cannot be read ({exc})"
+        again = _case_record(cases[i], verdict_of(i, out), seeds[i], draws, None)
+        for key in ("status", "fault", "pvalue"):
+            if rec.get(key) != again.get(key):
+                return f"case {rec['case']!r} is recorded with {key} {rec.get(key)!r} but its recorded draws are judged {again.get(key)!r}"
+        return None
+
+    log = None
+    if journal:
+        header = {"format": DRAWS_JOURNAL_FORMAT, "port": spec, "method": method, "dtype": dtype,
+                  "options": {"accumulate": options.accumulate, "rule": options.rule, "strict_ties": options.strict_ties,
+                              "policy": options.policy, "strict": options.strict},
+                  "plan": {"cases": len(cases), "fingerprint": fingerprint(cases), "draws": draws, "alpha": alpha, "seed": seed,
+                           "draw_seed": draw_seed, "skipped": sorted(cases[i].id for i in refused)},
+                  "draws": draws, "alpha": alpha, "statement": pl["statement"]}
+        log = Journal(journal, header, resume, check_line=replay, planned=set(index))
+    done = {r["case"]: r for r in (log.records if log else [])}
+    p = open_draws_port(port, timeout, isolate, import_timeout) if isinstance(port, str) else port
+    report = DrawsReport(spec, method, dtype, options, draws, alpha, pl, journal=str(journal) if journal else None,
+                         isolated=p.isolated)
+    records: list[dict | None] = [done.get(c.id) for c in cases]
     try:
-        batch = 16
-        for start in range(0, len(cases), batch):
-            idx = [i for i in range(start, min(start + batch, len(cases))) if i not in refused]
-            chunk = [cases[i] for i in idx]
-            rows = [c.row(dtype) for c in chunk]
-            outs = p.draw(method, rows, [c.params for c in chunk], draws, [seeds[i] for i in idx], dtype) if chunk else []
-            by_index = dict(zip(idx, zip(chunk, rows, outs)))
-            for i in range(start, min(start + batch, len(cases))):
-                if i in refused:
-                    verdicts.append(DrawVerdict("untested", refused[i]))
-                    continue
-                c, row, out = by_index[i]
-                sd = seeds[i]
-                if out.fault:
-                    v = DrawVerdict("fail", out.message, out.fault, pvalue=0.0)
-                else:
-                    try:
-                        v = judge_draws(method, row, c.params, out.value, dtype, options, sd)
-                    except (ValueError, TypeError) as exc:  # the reference refuses the case
-                        v = DrawVerdict("untested", f"the reference refuses this case: {exc}")
-                verdicts.append(v)
+        # a batched form takes up to 16 rows a call, the draws in flight within the budget; any
+        # other port one row a call, so each case is recorded as soon as it is judged
+        batch = max(1, min(16, DRAWS_MEMORY_BUDGET // (BYTES_PER_DRAW * draws))) if getattr(p, "batched_fn", None) else 1
+        pending = [i for i in range(len(cases)) if records[i] is None]
+        if progress:
+            progress(len(cases) - len(pending), len(cases))
+        for start in range(0, len(pending), batch):
+            chunk = pending[start:start + batch]
+            drawn = [i for i in chunk if i not in refused]
+            rows = [cases[i].row(dtype) for i in drawn]
+            outs = dict(zip(drawn, p.draw(method, rows, [cases[i].params for i in drawn], draws, [seeds[i] for i in drawn], dtype)
+                            if drawn else []))
+            for i in chunk:
+                c, out = cases[i], outs.get(i)
+                v = verdict_of(i, out)
+                rec = _case_record(c, v, seeds[i], draws, None if out is None else _answer_of(method, out))
+                if rec["status"] == "fail":  # a certain failure: reproduce and shrink it now
+                    _complete_failure(rec, p, spec, c, dtype, options, shrink, v, None)
+                if log:
+                    log.append(rec)
+                    rec = log.records[-1]
+                records[i] = rec
                 if progress:
-                    progress(len(verdicts), len(cases))
-        rejected = gof.holm([v.pvalue if v.status == "tested" else math.nan for v in verdicts], alpha)
-        tested = sorted((v.pvalue, i) for i, v in enumerate(verdicts) if v.status == "tested")
+                    progress(len(cases) - len(pending) + start + chunk.index(i) + 1, len(cases))
+        # the family-wise step over every case's p-value (recorded and new alike)
+        pvalues = [r["pvalue"] if r["status"] in ("pass", "admissible") and r.get("pvalue") is not None else math.nan for r in records]
+        rejected = gof.holm(pvalues, alpha)
+        tested = sorted((x, i) for i, x in enumerate(pvalues) if not math.isnan(x))
         thresholds = {i: alpha / (len(tested) - r) for r, (_, i) in enumerate(tested)}
-        for i, (c, v) in enumerate(zip(cases, verdicts)):
-            rec = {"kind": "case", "case": c.id, "family": c.family, "vocab": c.vocab, "params": params_to_json(c.params),
-                   "seed": seeds[i], "draws": draws, "certified": v.certified, "details": v.details, "pvalue": None if math.isnan(v.pvalue) else v.pvalue}
-            if v.status == "fail":
-                rec.update(status="fail", fault=v.fault, message=v.message, certain=True)
-            elif v.status == "tested" and rejected[i]:
-                rec.update(status="fail", fault=v.fault, message=v.message, certain=False, threshold=thresholds[i])
-            elif v.status == "tested":
-                rec.update(status="admissible" if v.admissible else "pass", fault=None, message=v.admissible)
-            else:
-                rec.update(status="untested", fault=None, message=v.message)
-            if rec["status"] == "fail":
-                rec["repro"] = draws_repro_line(spec, c, dtype, options, draws, seeds[i])
-                if c.vocab <= 4096:
-                    rec["logits"] = hex_list(c.logits)
-                if shrink and rec["fault"] not in ("timeout", "crashed"):
-                    _attach_shrunk(rec, p, spec, c, dtype, options, draws, seeds[i], v, rec.get("threshold"))
+        holm = []
+        for i, rec in enumerate(records):
+            if rejected[i]:
+                rec = records[i] = dict(rec)
+                diag = rec.get("diagnosis") or {}
+                rec.update(status="fail", fault=diag.get("fault") or "distribution", message=diag.get("message", ""), certain=False,
+                           threshold=thresholds[i])
+                _complete_failure(rec, p, spec, cases[i], dtype, options, shrink, None, thresholds[i])
+                holm.append({k: rec.get(k) for k in ("case", "pvalue", "threshold", "fault", "message", "repro", "shrunk") if k in rec})
             report.records.append(rec)
     finally:
         if isinstance(port, str):
             p.close()
-    if journal:
-        with open(journal, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps({"kind": "header", "format": "ees-theory-draws/1", "port": spec, "method": method, "dtype": dtype,
-                                 "policy": options.policy, "draws": draws, "alpha": alpha, "plan": pl}) + "\n")
-            for rec in report.records:
-                fh.write(json.dumps(_jsonable(rec)) + "\n")
-            fh.write(json.dumps({"kind": "summary", "ok": report.ok, **report.counts()}) + "\n")
+    if log:
+        log.finish({"ok": report.ok, **report.counts(), "holm": holm})
     return report
 
 
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        return float(x) if math.isfinite(x) else str(float(x))
-    if isinstance(x, np.bool_):
-        return bool(x)
-    return x
+def _complete_failure(rec: dict, port: DrawsPort, spec: str, c: Case, dtype: str, options: Options, shrink: bool,
+                      verdict: DrawVerdict | None, threshold: float | None) -> None:
+    """A failing record's reproduction line, logits (small rows) and shrunk case."""
+    rec["repro"] = draws_repro_line(spec, c, dtype, options, rec["draws"], rec["seed"])
+    if c.vocab <= 4096:
+        rec["logits"] = hex_list(c.logits)
+    if shrink and rec["fault"] not in ("timeout", "crashed"):
+        _attach_shrunk(rec, port, spec, c, dtype, options, rec["draws"], rec["seed"], verdict, threshold)
 
 
 def _attach_shrunk(rec, port, spec, case, dtype, options, draws, seed, verdict, threshold) -> None:

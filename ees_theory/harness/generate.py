@@ -24,6 +24,12 @@ __all__ = ["generated_cases", "family_names", "DEFAULT_VOCABS", "fit_to_dtype"]
 
 #: vocabulary sizes drawn for generated cases (mostly small; a few large)
 DEFAULT_VOCABS = (2, 3, 4, 5, 8, 12, 16, 32, 50, 64, 100, 128, 256, 512, 1000, 4096)
+#: every ``COVERAGE_EVERY`` generated cases, one is cold (its temperature parameter drawn from
+#: ``COLD_TEMPERATURES``) and one has more than 1,000 entries (``BIG_VOCABS``), so a fault that
+#: shows only there is found as fast as one that shows on an eighth of the rows
+COVERAGE_EVERY, COLD_SLOT, BIG_SLOT = 8, 3, 6
+COLD_TEMPERATURES = (0.05, 0.1, 0.2)
+BIG_VOCABS = (1100, 1500, 2048)
 
 
 def family_names() -> tuple[str, ...]:
@@ -91,11 +97,16 @@ def generated_cases(
     out = []
     for i in range(count):
         rng = np.random.default_rng(np.random.SeedSequence([int(seed), i]))
+        extra = np.random.default_rng(np.random.SeedSequence([int(seed), i, 1]))  # the coverage draws below
         family = names[i % len(names)]
         vocab = int(rng.choice(sizes))
+        if vocabs is None and i % COVERAGE_EVERY == BIG_SLOT:  # a bug that shows only on big rows
+            vocab = int(extra.choice(BIG_VOCABS))
         z = distributions.sample(family, rng, vocab)
         z = fit_to_dtype(z, dtype)
         drawn = m.draw_params(rng)
+        if i % COVERAGE_EVERY == COLD_SLOT and m.temperature_param in drawn:  # a bug that shows only when cold
+            drawn[m.temperature_param] = float(extra.choice(COLD_TEMPERATURES))
         for k, values in overrides.items():
             drawn[k] = float(rng.choice(values))
         out.append(Case(f"gen{seed}-{method}-{dtype}-{i:04d}", method, family, z, drawn, f"generated: {family}, vocab {vocab}"))

@@ -46,6 +46,7 @@ from ..core.ctx import FLOAT
 from ..core.ees import count_first, count_last, first_candidate
 from ..core.temperatures import dynatemp_range
 from ..core.certify import down, up
+from ..spec.methods import DYNATEMP_POLICIES, POLICIES
 from .bands import EESBand, dynatemp_band, edt_band, ees_band, entropy_band
 
 __all__ = [
@@ -83,6 +84,14 @@ class Options:
     #: an exact tie decided by rounding (a comparison whose exact value is 0, which a float port
     #: may put on either side) fails instead of counting as admissible
     strict: bool = False
+    #: how an answer away from the certified one is graded: ``styles`` (admissible only when a
+    #: careful implementation in the style set produces it, :mod:`.styles`; inside the rigorous
+    #: band otherwise it is *suspect* and fails) or ``rigorous`` (anything inside the rigorous
+    #: band is admissible, suspect answers included)
+    bands: str = "styles"
+    #: parameters the port does not have (``ees_theory.harness.capabilities``): cases that need
+    #: them at a value other than "off" are skipped, and the port is called without them
+    unsupported: tuple[str, ...] = ()
 
 
 @dataclass
@@ -118,6 +127,18 @@ class Method:
     params: tuple[str, ...] = ()
     #: parameter grid for generated cases
     grid: dict[str, tuple[float, ...]] = {}
+    #: the parameter that sharpens or flattens the row (generated cases draw it cold now and then)
+    temperature_param: str = "temperature"
+    #: the policies the method is judged under (``None``: the engine conventions of
+    #: :data:`~ees_theory.spec.methods.POLICIES`, which the method itself may not read)
+    policies: tuple[str, ...] | None = None
+
+    def check_policy(self, policy: str) -> str:
+        """``policy``, if this method has it (a ValueError naming the ones it has otherwise)."""
+        allowed = POLICIES if self.policies is None else self.policies
+        if policy not in allowed:
+            raise ValueError(f"policy {policy!r} is not defined for {self.name}; it has: {', '.join(allowed)}")
+        return policy
 
     def draw_params(self, rng: np.random.Generator) -> dict[str, float]:
         """Parameters for a generated case."""
@@ -363,6 +384,13 @@ class EES(Method):
         return ees_band(ref.row.values, ref.temperature, dtype, options.accumulate)
 
     def judge(self, row, params, ref, value, dtype, options) -> Verdict:
+        v = self._judge_rigorous(row, params, ref, value, dtype, options)
+        if ref.row.kind != "logits":
+            return v
+        kept = set(int(i) for i in np.flatnonzero(value))
+        return grade_mask(v, "ees", row, params, kept, ref.k, dtype, options, min_tokens_to_keep=ref.min_tokens_to_keep)
+
+    def _judge_rigorous(self, row, params, ref, value, dtype, options) -> Verdict:
         n = ref.n
         values = ref.row.values
         order = ref.row.order
@@ -534,6 +562,78 @@ class EES(Method):
 
 
 # ----------------------------------------------------------------------------------------------
+# grades: what careful implementations produce (styles), inside the rigorous band
+# ----------------------------------------------------------------------------------------------
+
+#: verdict categories that are exact whatever the arithmetic: no style can refine them
+_EXACT_CATEGORIES = ("tie-order", "exact-tie")
+#: failures no arithmetic can produce (a masked token kept, no token, a broken state, ...)
+_STRUCTURAL_FAULTS = ("kept-masked", "bad-output", "tie-order", "exact-tie", "nan", "raised", "timeout", "crashed", "mutated-input")
+
+
+def grade_mask(v: Verdict, method: str, row, params: dict, kept: set, ref_k: int, dtype: str, options: Options, min_tokens_to_keep: int = 1) -> Verdict:
+    """Refine a rigorous mask verdict with the styles (:mod:`.styles`): an answer some careful
+    implementation produces on this row is *admissible* (whatever the rigorous band says); one
+    only the rigorous band allows is *suspect* (a failure unless ``options.bands`` is
+    ``rigorous``); the certified answer and exact ties stay as they are."""
+    from . import styles
+
+    if v.status == "pass" or v.details.get("category") in _EXACT_CATEGORIES or (v.status == "fail" and v.fault in _STRUCTURAL_FAULTS):
+        return v
+    if not styles.available():
+        v.details["grade"] = "rigorous-only"
+        return v
+    outcomes: list = []
+    hit, how = None, ""
+    try:  # the styles one at a time: most answers a careful port gives are found in the first few
+        for o in styles.iter_mask_outcomes(method, np.asarray(row, dtype=np.float64), params, dtype, options.accumulate, options.policy, options.rule, min_tokens_to_keep):
+            outcomes.append(o)
+            if o.admits(kept):
+                hit, how = o, "style"
+                break
+    except (ValueError, TypeError, RuntimeError, OverflowError):
+        pass
+    if not outcomes:
+        v.details["grade"] = "rigorous-only"
+        return v
+    produced = sorted({len(o.kept) for o in outcomes})
+    v.details["style_counts"] = produced[:16]
+    v.details["styles_version"] = styles.STYLES_VERSION
+    if hit is None:
+        hit, how = styles.produced(outcomes, kept)
+    k = len(kept)
+    if hit is None and method == "ees" and "n" in v.details:
+        n = v.details["n"]
+        band = styles.ees_curve_band(outcomes, n, dtype, options.accumulate)
+        if band is not None and n > min_tokens_to_keep and k in _admissible_counts(*band, n, min_tokens_to_keep, options.rule):
+            hit, how = next((o for o in outcomes if o.ranks_first(kept)), None), "curve"
+    if hit is not None:
+        details = dict(v.details, category="style", style=hit.style.name, grade="admissible")
+        if how == "style":
+            why = f"kept {k} token(s) where the reference keeps {ref_k}: what a careful {dtype} implementation computes on this row ({options.accumulate} mode; style {hit.style.name})"
+        elif how == "curve":
+            why = (f"kept {k} token(s) where the reference keeps {ref_k}: a sign of f that lies inside the band careful {dtype} "
+                   f"implementations compute for f on this row ({options.accumulate} mode; the styles keep {produced[:8]})")
+        else:
+            why = f"kept {k} token(s) where the reference keeps {ref_k}: between the counts careful {dtype} implementations compute on this row ({produced[:8]}, {options.accumulate} mode)"
+        if v.status == "fail":
+            why += f"; outside the rigorous band's model ({v.fault})"
+        return Verdict("admissible", why, certified=v.certified, severity=v.severity, details=details)
+    if v.status == "admissible":
+        details = dict(v.details, grade="suspect")
+        why = (
+            f"suspect: kept {k} token(s) where the reference keeps {ref_k}; inside the rigorous {dtype} band, but no careful "
+            f"implementation in the style set (v{styles.STYLES_VERSION}, {len(outcomes)} styles, {options.accumulate} mode) produces it: "
+            f"they keep {produced[:8]}. --bands rigorous accepts it"
+        )
+        if options.bands == "rigorous":
+            return Verdict("admissible", why, certified=v.certified, severity=v.severity, details=details)
+        return Verdict("fail", why, "suspect", certified=v.certified, severity=v.severity, details=details)
+    v.details["grade"] = "failed"
+    return v
+
+
+# ----------------------------------------------------------------------------------------------
 # temperatures (EDT, dynatemp)
 # ----------------------------------------------------------------------------------------------
 
@@ -637,7 +737,26 @@ class _Temperature(Method):
             err = abs(mpmath.mpf(value) - ref)
             scale = max(mpmath.mpf(hi) - ref, ref - mpmath.mpf(lo))
             severity = float(err / scale) if scale > 0 else (0.0 if err == 0 else math.inf)
-        if lo <= value <= hi:
+        inside = lo <= value <= hi
+        envelope = self._style_envelope(row, params, dtype, options, details, float(ref), value) if needs_entropy else None
+        if envelope is not None:
+            e_lo, e_hi = envelope
+            if e_lo <= value <= e_hi:
+                if inside:
+                    return Verdict("pass", "", severity=severity, details=details)
+                details["grade"] = "admissible"
+                return Verdict("admissible", f"temperature {value!r} outside the rigorous band's model but where careful {dtype} implementations land ({e_lo!r} to {e_hi!r})", severity=severity, details=details)
+            if inside:
+                details["grade"] = "suspect"
+                why = (
+                    f"suspect: temperature {value!r} where the reference gives {mpmath.nstr(ref, 17)}; inside the rigorous {dtype} band "
+                    f"[{lo!r}, {hi!r}] but away from every careful implementation in the style set (they land in [{e_lo!r}, {e_hi!r}], "
+                    f"{options.accumulate} mode). --bands rigorous accepts it"
+                )
+                if options.bands == "rigorous":
+                    return Verdict("admissible", why, severity=severity, details=details)
+                return Verdict("fail", why, "suspect", severity=severity, details=details)
+        elif inside:
             return Verdict("pass", "", severity=severity, details=details)
         return Verdict(
             "fail",
@@ -647,6 +766,51 @@ class _Temperature(Method):
             severity=severity,
             details=details,
         )
+
+    def _add_masked_as_zero(self, alternatives: dict, row, params, dtype: str, options: Options, temperature: float = 1.0) -> None:
+        """The band of a port whose entropy counts masked (-inf) entries as logits of 0."""
+        z = np.asarray(row)
+        finite = np.isfinite(z)
+        if finite.all() or not finite.any():
+            return
+        H0 = self.entropy_band(np.where(finite, z, z.dtype.type(0)), temperature, dtype, options)
+        if H0 is not None:
+            try:
+                band = self.band(row, params, dtype, options, H0)
+            except (ValueError, OverflowError, ZeroDivisionError):
+                return
+            alternatives["masked-as-zero"] = (*band, "the entropy counts the masked (-inf) entries as logits of 0 (e.g. after masked_fill(-inf -> 0))")
+
+    def _style_envelope(self, row, params, dtype: str, options: Options, details: dict, exact: float, value: float) -> tuple[float, float] | None:
+        """Where careful implementations land on this row: the formula's per-row band
+        (:meth:`band`, one rounding per operation) fed with the entropy envelope of the styles
+        (:func:`.styles.entropy_envelope`) instead of the rigorous entropy band; ``None``: no
+        styles, or a row that needs no entropy. The exact entropy is in the envelope too: a port
+        that computes more precisely than the dtype asks is careful."""
+        from . import styles
+
+        if not styles.available() or "entropy_band" not in details or "entropy" not in details:
+            return None
+        entropies = [float(details["entropy"])]
+        n_finite = int(np.isfinite(np.asarray(row, dtype=np.float64)).sum())
+        env = None
+        try:  # one style at a time: stop as soon as the answer is inside the envelope so far
+            for _, H in styles.iter_entropies(np.asarray(row, dtype=np.float64), dtype, options.accumulate):
+                entropies.append(H)
+                H_env = styles.entropy_envelope(entropies, dtype, options.accumulate, n_finite)
+                try:
+                    env = self.band(row, params, dtype, options, H_env)
+                except (ValueError, OverflowError, ZeroDivisionError):
+                    continue
+                if env[0] <= value <= env[1]:
+                    break
+        except (ValueError, TypeError, RuntimeError, OverflowError):
+            pass
+        if env is None:
+            return None
+        details["envelope"] = list(env)
+        details["styles_version"] = styles.STYLES_VERSION
+        return env
 
     def _attach_diagnosis(self, verdict, value, alternatives: dict) -> None:
         """Name the fault of a failing answer when it lies in the band of a known wrong formula."""
@@ -663,6 +827,7 @@ class EDT(_Temperature):
 
     name = "edt"
     params = ("T0", "theta", "N")
+    temperature_param = "T0"
     grid = {"T0": (0.5, 0.8, 1.0, 1.5), "theta": (0.0, 0.1, 0.5, 1.0, 2.0), "N": (0.8, 0.8, 0.5, 0.95)}
 
     def reference(self, row, params, options):
@@ -681,22 +846,33 @@ class EDT(_Temperature):
                 Ht = self.entropy_band(row, params["T0"], dtype, options)
                 if Ht is not None:
                     alts["entropy-of-tempered"] = (*self.band(row, params, dtype, options, Ht), "the entropy of softmax(z / T0) is used instead of the raw softmax(z)")
+            self._add_masked_as_zero(alts, row, params, dtype, options)
             self._attach_diagnosis(v, value, alts)
         return v
 
 
 class Dynatemp(_Temperature):
-    """llama.cpp dynatemp: the port returns the temperature, or ``None`` for a no-op row."""
+    """llama.cpp dynatemp: the port returns the temperature, or ``None`` for a no-op row. Under
+    the policy ``finite-candidates`` ``ln n`` counts only the finite entries."""
 
     name = "dynatemp"
     params = ("temp", "delta", "exponent")
+    temperature_param = "temp"
     grid = {"temp": (0.5, 0.8, 1.0, 1.5), "delta": (0.0, 0.25, 0.5, 1.0, 2.0), "exponent": (0.0, 0.5, 1.0, 1.0, 2.0, -1.0)}
     allows_none = True
+    policies = DYNATEMP_POLICIES
 
     def reference(self, row, params, options):
-        return reference.dynatemp_temperature(row, params["temp"], params["delta"], params["exponent"])
+        return reference.dynatemp_temperature(row, params["temp"], params["delta"], params["exponent"], policy=options.policy)
+
+    @staticmethod
+    def counted(row, policy: str) -> int:
+        """The ``n`` of ``ln n`` under ``policy``: every entry, or the finite ones."""
+        z = np.asarray(row, dtype=np.float64)
+        return int(np.isfinite(z).sum()) if policy == "finite-candidates" else int(z.shape[0])
 
     def band(self, row, params, dtype, options, entropy, size=None):
+        size = self.counted(row, options.policy) if size is None else size
         return dynatemp_band(row, params["temp"], params["delta"], params["exponent"], dtype, options.accumulate, entropy=entropy, size=size)
 
     def judge(self, row, params, ref, value, dtype, options) -> Verdict:
@@ -720,7 +896,11 @@ class Dynatemp(_Temperature):
                 alts["clamped"] = (value, value, f"T clamped to [T_min, T_max]; with exponent {exponent} < 0 llama.cpp's T leaves that range")
             alts["entropy-in-bits"] = (*self.band(row, params, dtype, options, self.in_bits(H)), "the entropy is taken in bits but normalised by ln n")
             if 1 < n_finite < size:  # after bits: in half precision the two bands may overlap
-                alts["n-finite-only"] = (*self.band(row, params, dtype, options, H, size=n_finite), "n counts only the finite entries; llama.cpp counts every entry of the candidate array, -inf included")
+                if options.policy == "finite-candidates":
+                    alts["n-all-entries"] = (*self.band(row, params, dtype, options, H, size=size), "n counts every entry, -inf included (llama.cpp); under policy finite-candidates only the finite entries count")
+                else:
+                    alts["n-finite-only"] = (*self.band(row, params, dtype, options, H, size=n_finite), "n counts only the finite entries (run with --policy finite-candidates if that is the port's convention); llama.cpp counts every entry of the candidate array, -inf included")
+            self._add_masked_as_zero(alts, row, params, dtype, options)
             self._attach_diagnosis(v, value, alts)
         return v
 

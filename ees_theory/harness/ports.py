@@ -24,10 +24,15 @@ Every call yields an :class:`Outcome`: a normalised answer, or a fault (``raised
 message.
 
 Nothing a port does can end the run silently: a Python port is imported in its worker, so an
-import that exits, raises or hangs (past ``timeout``) is a :class:`PortLoadError` for the run; a
-subprocess port runs in its own process group, which is killed with it; writing a request and
+import that exits, raises or hangs (past ``import_timeout``, 120 s by default: ``import torch``
+alone can take tens of seconds on a loaded machine) is a :class:`PortLoadError` for the run; a
+subprocess port runs in its own process group, which is killed with it, and so is every process it
+spawned, even one that left the group (:mod:`ees_theory.harness.reap`); writing a request and
 reading an answer are both bounded by ``timeout``; an answer line longer than
-:func:`answer_limit` or nested too deeply to parse is a ``protocol-error``.
+:func:`answer_limit` or nested too deeply to parse is a ``protocol-error``. A port called in this
+process (``isolate=False``, ``--in-process``) shares it: ``os._exit`` is turned into a ``crashed``
+verdict, but such a port can still alter the judge, so its verdict is no evidence against a
+hostile port (the report says so).
 
 >>> port = open_port("ees_theory.harness.ports:_demo_ees", "ees", "float64", isolate=False)
 >>> out = port.run("ees", [np.array([2.0, 1.0, 0.0])], [{"temperature": 1.0}])[0]
@@ -57,11 +62,14 @@ from typing import Any, Callable
 import numpy as np
 
 from ..spec.formats import check_dtype, hex_list
+from ..spec.methods import OFF_VALUES
+from . import reap
 from .cases import params_to_json
 from .methods import OutputFault, get_method
 
 __all__ = ["Outcome", "Port", "InProcessPort", "SubprocessPort", "open_port", "load_callable", "PortTimeout", "PortLoadError",
-           "answer_limit", "PORT_SCHEMES", "register_scheme", "scheme_of"]
+           "answer_limit", "PORT_SCHEMES", "register_scheme", "scheme_of", "WithoutParams", "without_params", "IMPORT_TIMEOUT_S",
+           "port_identity"]
 
 
 @dataclass
@@ -82,8 +90,10 @@ class PortLoadError(ValueError):
     """The port could not be loaded: its import raised, exited or hung (a verdict on the run)."""
 
 
-#: seconds the Python worker may take to start before it imports the port (then ``timeout`` applies)
+#: seconds the Python worker may take to start before it imports the port (then ``import_timeout`` applies)
 WORKER_START_S = 120.0
+#: default bound (seconds) on a Python port's import, apart from the per-call ``timeout``
+IMPORT_TIMEOUT_S = 120.0
 
 
 def answer_limit(vocab: int) -> int:
@@ -144,6 +154,8 @@ def load_callable(spec: str, timeout: float | None = None) -> Callable:
         raise
     except SystemExit as exc:  # an import that exits must not end the harness (with status 0)
         raise PortLoadError(f"importing the port module {mod_name} called sys.exit({exc.code!r})") from None
+    except _PortExit as exc:  # (an in-process import, under _ExitGuard)
+        raise PortLoadError(f"importing the port module {mod_name} called os._exit({exc.status!r})") from None
     except FileNotFoundError:
         raise
     except BaseException as exc:  # noqa: BLE001 - any failure of the port's import is a verdict
@@ -179,6 +191,8 @@ class Port:
     name = "port"
     isolated = False
     batched = False
+    #: the arguments :func:`open_port` opened it with (None: built by hand)
+    recipe: dict | None = None
 
     def run(self, method: str, rows: list[np.ndarray], params: list[dict[str, float]], dtype: str = "float64") -> list[Outcome]:
         raise NotImplementedError  # pragma: no cover
@@ -237,8 +251,65 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
     return a.dtype == b.dtype and a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=True))
 
 
+class _PortExit(BaseException):
+    """Raised in place of ``os._exit`` while a port's code runs in this process."""
+
+    def __init__(self, status: Any):
+        super().__init__(status)
+        self.status = status
+
+
+_REAL_EXIT = os._exit
+_guard = {"depth": 0, "pid": None}
+
+
+def _exit_in_port(status: int = 0) -> None:
+    # the stand-in for os._exit while guarded; harmless afterwards (a port that kept a reference
+    # to it gets the real exit), and a forked child of the port exits for real
+    if _guard["depth"] and _guard["pid"] == os.getpid():
+        raise _PortExit(status)
+    _REAL_EXIT(status)
+
+
+def _exit_during_port_call() -> None:
+    if _guard["depth"] and _guard["pid"] == os.getpid():
+        sys.stderr.write("ees-theory: the process was ending while a port called in it was running; no verdict (exit status 70)\n")
+        sys.stderr.flush()
+        _REAL_EXIT(70)
+
+
+class _ExitGuard:
+    """While a port's code runs in this process (``--in-process``), ``os._exit`` raises
+    :class:`_PortExit` (a ``crashed`` verdict on the case) instead of ending the run with the
+    port's exit status, and an interpreter exit that still happens during the call ends it with
+    status 70 and a message, never with 0. A port sharing the process can always get around this
+    (it can kill the process, or rewrite the judge): in-process runs are for trusted ports."""
+
+    _atexit_registered = False
+
+    def __enter__(self):
+        if not _ExitGuard._atexit_registered:
+            import atexit
+
+            atexit.register(_exit_during_port_call)
+            _ExitGuard._atexit_registered = True
+        if not _guard["depth"]:
+            _guard["saved"] = os._exit
+            os._exit = _exit_in_port
+        _guard["depth"] += 1
+        _guard["pid"] = os.getpid()
+        return self
+
+    def __exit__(self, *exc):
+        _guard["depth"] -= 1
+        if not _guard["depth"]:
+            os._exit = _guard.pop("saved", _REAL_EXIT)
+        return False
+
+
 class InProcessPort(Port):
-    """A Python callable called in this process (fast; a crash of the port ends the run)."""
+    """A Python callable called in this process (fast; a crash of the port ends the run, and
+    ``os._exit`` in it is a ``crashed`` verdict: see :class:`_ExitGuard`)."""
 
     def __init__(self, fn: Callable, name: str, batched: Callable | None = None, timeout: float | None = 10.0):
         self.fn = fn
@@ -253,10 +324,12 @@ class InProcessPort(Port):
         t0 = time.perf_counter()
         watch = _SigintWatch()
         try:
-            with watch, _Alarm(self.timeout):
+            with watch, _Alarm(self.timeout), _ExitGuard():
                 raw = m.call(self.fn, row, params)
         except PortTimeout:
             return Outcome(fault="timeout", message=f"no answer within {self.timeout:g} s", elapsed=time.perf_counter() - t0)
+        except _PortExit as exc:
+            return Outcome(fault="crashed", message=f"the port called os._exit({exc.status!r})", elapsed=time.perf_counter() - t0)
         except KeyboardInterrupt as exc:
             if watch.hit or not watch.active:
                 raise  # the user interrupted the run
@@ -281,7 +354,7 @@ class InProcessPort(Port):
         t0 = time.perf_counter()
         watch = _SigintWatch()
         try:
-            with watch, _Alarm(self.timeout):
+            with watch, _Alarm(self.timeout), _ExitGuard():
                 raw = m.call_batched(self.batched_fn, stacked, params)
             if not _same(stacked, original):
                 return None  # attribute the mutation row by row
@@ -308,29 +381,35 @@ class SubprocessPort(Port):
     """A port process speaking the JSON Lines protocol; restarted after a crash or a timeout.
 
     The process runs in its own process group (session), killed as a whole when the port is
-    stopped, so nothing it spawned outlives it. With ``handshake=True`` (the Python worker) the
+    stopped, with every process below it and every process carrying its environment mark (a child
+    that left the group with ``setsid()``; see :mod:`ees_theory.harness.reap`), so nothing it
+    spawned outlives it. With ``handshake=True`` (the Python worker) the
     process first reports whether the port loaded; a load that fails or takes longer than
-    ``timeout`` raises ``PortLoadError``.
+    ``import_timeout`` raises ``PortLoadError``.
     """
 
     isolated = True
 
-    def __init__(self, command: list[str], name: str, timeout: float | None = 10.0, env: dict | None = None, handshake: bool = False):
+    def __init__(self, command: list[str], name: str, timeout: float | None = 10.0, env: dict | None = None, handshake: bool = False,
+                 import_timeout: float | None = IMPORT_TIMEOUT_S):
         if not command:
             raise ValueError("an external port needs a command")
         self.command = command
         self.name = name
         self.timeout = timeout
+        self.import_timeout = import_timeout
         self.env = env
         self.handshake = handshake
         self.proc: subprocess.Popen | None = None
         self.buffer = b""
         self.counter = 0
+        self.mark = reap.new_mark()  # in the environment of the port and all it spawns
 
     def _start(self) -> None:
         self.stderr = tempfile.TemporaryFile()
         try:
-            self.proc = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=self.env,
+            env = dict(os.environ if self.env is None else self.env, **{reap.ENV_MARK: self.mark})
+            self.proc = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=env,
                                          start_new_session=True)
         except OSError as exc:
             raise ValueError(f"cannot start port {self.command!r}: {exc}") from None
@@ -341,15 +420,15 @@ class SubprocessPort(Port):
 
     def _await_ready(self) -> None:
         # first the worker's own start (Python and this package: slow on a loaded machine, so a
-        # generous fixed bound), then the port's import, bounded by the timeout
-        line = self._handshake_line(time.monotonic() + WORKER_START_S + (self.timeout or 0), "start its worker")
+        # generous fixed bound), then the port's import, bounded by import_timeout
+        line = self._handshake_line(time.monotonic() + WORKER_START_S, "start its worker")
         if line is not None:
             try:
                 obj = json.loads(line)
             except (ValueError, RecursionError):
                 obj = None
             if isinstance(obj, dict) and obj.get("loading") is True:
-                line = self._handshake_line(None if not self.timeout else time.monotonic() + self.timeout, "finish loading")
+                line = self._handshake_line(None if not self.import_timeout else time.monotonic() + self.import_timeout, "finish loading")
         if line is None:
             status = self._stop()
             raise PortLoadError(f"the port {self.name} could not be loaded: its worker exited with status {status} while importing it{self._stderr_tail()}")
@@ -368,7 +447,7 @@ class SubprocessPort(Port):
         except PortTimeout:
             self._stop()
             hint = " (an import that hangs?)" if what == "finish loading" else ""
-            limit = f"{self.timeout:g} s" if what == "finish loading" else f"{WORKER_START_S + (self.timeout or 0):g} s"
+            limit = f"{self.import_timeout:g} s (--import-timeout)" if what == "finish loading" else f"{WORKER_START_S:g} s"
             raise PortLoadError(f"the port {self.name} did not {what} within {limit}{hint}") from None
         except _Oversized:
             return b""
@@ -385,7 +464,11 @@ class SubprocessPort(Port):
         proc, self.proc = self.proc, None
         if proc is None:
             return None
-        try:  # the whole group: whatever the port spawned dies with it
+        # what the port spawned dies with it: first the tree below it while it stands (with the
+        # orphans the Python worker adopted as a subreaper), then its group, then any process
+        # still carrying its mark (a child that left the group with setsid())
+        reap.kill_all(proc.pid if proc.poll() is None else None, self.mark)  # (a reaped pid may be reused)
+        try:
             os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             if proc.poll() is None:
@@ -395,6 +478,7 @@ class SubprocessPort(Port):
         except subprocess.TimeoutExpired:  # pragma: no cover - a process that survives SIGKILL
             return None
         finally:
+            reap.kill_all(None, self.mark)
             for stream in (proc.stdin, proc.stdout):
                 try:
                     stream.close()
@@ -558,6 +642,69 @@ def register_scheme(name: str, opener: Callable[..., Port]) -> None:
     PORT_SCHEMES[name] = opener
 
 
+#: files larger than this are identified by size and modification time instead of their bytes
+IDENTITY_READ_MAX = 64 << 20
+
+
+def _module_file(mod_name: str) -> Path | None:
+    """The source file of a dotted module, found on ``sys.path`` (and the working directory)
+    without importing anything: a port's import runs only in its worker."""
+    import importlib.machinery
+
+    path = [os.getcwd(), *sys.path]
+    found = None
+    for part in mod_name.split("."):
+        try:
+            found = importlib.machinery.PathFinder.find_spec(part if found is None else f"{found.name}.{part}", path)
+        except (ImportError, ValueError, AttributeError):
+            return None
+        if found is None:
+            return None
+        path = list(found.submodule_search_locations or [])
+    origin = getattr(found, "origin", None)
+    return Path(origin) if origin and os.path.isfile(origin) else None
+
+
+def port_identity(spec: str) -> str | None:
+    """A digest of the files a port runs, recorded in a journal so that resuming it with another
+    port (or the same one edited) is refused: a Python port's module file, or an ``exec:`` port's
+    program and every file its command names. ``None`` for ports with no such file (``builtin``,
+    ``engine:``: the toolkit's version and the engine's name identify them). It tells an accidental
+    mix-up, not a forgery: nothing stops anyone from writing a journal by hand.
+
+    >>> port_identity("builtin") is None, len(port_identity("ees_theory.harness.ports:_demo_ees"))
+    (True, 16)
+    """
+    import hashlib
+    import shutil
+
+    scheme, rest = scheme_of(spec)
+    if scheme in ("module", "file"):
+        mod_name = rest.rpartition(":")[0]
+        files = [Path(mod_name)] if scheme == "file" else [_module_file(mod_name)]
+    elif scheme == "exec":
+        try:
+            argv = shlex.split(rest)
+        except ValueError:
+            return None
+        files = [Path(shutil.which(argv[0]) or argv[0])] if argv else []
+        files += [Path(a) for a in argv[1:]]
+    else:
+        return None
+    h = hashlib.sha256()
+    seen = False
+    for f in files:
+        if f is None or not f.is_file():
+            continue
+        seen = True
+        st = f.stat()
+        if st.st_size > IDENTITY_READ_MAX:
+            h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
+        else:
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16] if seen else None
+
+
 def scheme_of(spec: str) -> tuple[str, str]:
     """``(scheme, rest)`` of a port name: a registered prefix, else a Python ``module`` or ``file``.
 
@@ -575,18 +722,59 @@ def _open_exec(rest: str, spec: str, method: str, dtype: str, *, isolate: bool, 
     return SubprocessPort(shlex.split(rest), spec, timeout)
 
 
-def _open_python(rest: str, spec: str, method: str, dtype: str, *, isolate: bool, timeout: float | None, policy: str) -> Port:
+def _open_python(rest: str, spec: str, method: str, dtype: str, *, isolate: bool, timeout: float | None, policy: str,
+                 import_timeout: float | None = IMPORT_TIMEOUT_S) -> Port:
     if ":" not in spec:
         raise ValueError(f"a Python port is 'module:callable' or 'path/file.py:callable', got {spec!r}")
     if isolate:
         # the port's module is imported in the worker only: whatever its import does (exit,
         # raise, hang) happens there and comes back as a PortLoadError, here, before any case
         port = SubprocessPort([sys.executable, "-m", "ees_theory.harness.worker", "--handshake", spec], spec, timeout,
-                              env=_worker_env(), handshake=True)
+                              env=_worker_env(), handshake=True, import_timeout=import_timeout)
         port._start()
         return port
-    fn = load_callable(spec, timeout)
+    with _ExitGuard():
+        fn = load_callable(spec, import_timeout)
     return InProcessPort(fn, spec, _find_batched(fn, spec), timeout)
+
+
+class WithoutParams(Port):
+    """``port`` called without the parameters in ``unsupported`` (it has no such parameter, see
+    ``ees_theory.harness.capabilities``); a call that needs one of them at a value other than
+    "off" is a ValueError (a search or a shrink step then drops that input).
+
+    >>> port = WithoutParams(InProcessPort(lambda z, t, p: z == z.max(), "no-min-keep"), ("min_tokens_to_keep",))
+    >>> port.run("top-p", [np.array([1.0, 0.0])], [{"temperature": 1.0, "p": 0.5, "min_tokens_to_keep": 1}])[0].value.tolist()
+    [True, False]
+    """
+
+    def __init__(self, port: Port, unsupported: tuple[str, ...]):
+        self.port = port
+        self.unsupported = tuple(unsupported)
+        self.name = port.name
+        self.isolated = port.isolated
+        self.batched = port.batched
+        recipe = getattr(port, "recipe", None)
+        self.recipe = None if recipe is None else dict(recipe, unsupported=self.unsupported)
+
+    def run(self, method, rows, params, dtype="float64"):
+        for p in params:
+            for name in self.unsupported:
+                if name in p and p[name] != OFF_VALUES[name]:
+                    raise ValueError(f"the port has no {name}: it cannot be asked for {name} = {p[name]!r}")
+        stripped = [{k: v for k, v in p.items() if k not in self.unsupported} for p in params]
+        return self.port.run(method, rows, stripped, dtype)
+
+    def close(self) -> None:
+        self.port.close()
+
+
+def without_params(port: Port, unsupported: Iterable[str]) -> Port:
+    """``port`` itself when it lacks nothing (or is already so wrapped), else :class:`WithoutParams`."""
+    unsupported = tuple(unsupported)
+    if not unsupported or tuple(getattr(port, "unsupported", ())) == unsupported:
+        return port
+    return WithoutParams(port, unsupported)
 
 
 register_scheme("exec", _open_exec)
@@ -594,9 +782,12 @@ register_scheme("module", _open_python)
 register_scheme("file", _open_python)
 
 
-def open_port(spec: str, method: str, dtype: str, *, isolate: bool = True, timeout: float | None = 10.0, policy: str = "paper") -> Port:
+def open_port(spec: str, method: str, dtype: str, *, isolate: bool = True, timeout: float | None = 10.0, policy: str = "paper",
+              import_timeout: float | None = IMPORT_TIMEOUT_S, unsupported: tuple[str, ...] = ()) -> Port:
     """Open the port named by ``spec`` (see the module docstring) for ``method`` in ``dtype``;
-    ``policy`` is the engine convention a built-in truncation sampler follows.
+    ``policy`` is the engine convention a built-in truncation sampler follows. ``timeout`` bounds
+    each call, ``import_timeout`` a Python port's import; ``unsupported`` names parameters the
+    port does not take (:class:`WithoutParams`).
 
     >>> port = open_port(f"exec:{sys.executable} tests/ports/jsonl_port.py", "edt", "float32", timeout=20)
     >>> out = port.run("edt", [np.zeros(2, np.float32)], [{"T0": 1.0, "theta": 0.5, "N": 0.8}], "float32")[0]
@@ -607,5 +798,15 @@ def open_port(spec: str, method: str, dtype: str, *, isolate: bool = True, timeo
     check_dtype(dtype)
     if timeout is not None and (not math.isfinite(timeout) or timeout <= 0):
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if import_timeout is not None and (not math.isfinite(import_timeout) or import_timeout <= 0):
+        raise ValueError(f"import_timeout must be a positive number of seconds, got {import_timeout!r}")
     scheme, rest = scheme_of(spec)
-    return PORT_SCHEMES[scheme](rest, spec, method, dtype, isolate=isolate, timeout=timeout, policy=policy)
+    opener = PORT_SCHEMES[scheme]
+    # only a Python port is imported by the harness; other schemes keep their own signature
+    extra = {"import_timeout": import_timeout} if scheme in ("module", "file") else {}
+    port = opener(rest, spec, method, dtype, isolate=isolate, timeout=timeout, policy=policy, **extra)
+    port = without_params(port, unsupported)
+    # how to open the same port elsewhere (a cluster's workers), with the module that registers its scheme
+    port.recipe = {"spec": spec, "method": method, "dtype": dtype, "isolate": isolate, "timeout": timeout, "policy": policy,
+                   "import_timeout": import_timeout, "unsupported": tuple(unsupported), "registers": opener.__module__}
+    return port

@@ -25,12 +25,14 @@ import collections
 import concurrent.futures
 import datetime as _dt
 import hashlib
+import importlib.metadata
 import json
 import math
 import multiprocessing
 import os
 import shlex
 import time
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,19 +40,34 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from .cases import Case, params_to_json
+from .cases import Case, params_to_json, port_batches
 from ..spec.formats import hex_list
-from .methods import Options, OutputFault, Verdict, get_method
-from .ports import Outcome, Port
+from .methods import METHODS, Options, OutputFault, Verdict, get_method
+from .capabilities import check_unsupported, skip_reason, without_params
+from .ports import Outcome, Port, port_identity, scheme_of
 from .shrink import shrink_case
 
 __all__ = ["run_check", "Report", "Journal", "repro_line", "fingerprint", "judge_workers", "JOURNAL_FORMAT"]
 
 JOURNAL_FORMAT = "ees-theory-results/1"
+#: the journal of a run judged by draws (``ees_theory.harness.draws``): same lines, other records
+DRAWS_JOURNAL_FORMAT = "ees-theory-draws/2"
+#: what each journal format records, for refusing to resume one form's journal with the other
+JOURNAL_FORMS = {JOURNAL_FORMAT: "a mask-form run (check without --draws)", DRAWS_JOURNAL_FORMAT: "a draws run (check --draws)",
+                 "ees-theory-draws/1": "a draws run of an older format (it cannot be resumed)"}
 #: a failing case's logits are stored in the journal up to this vocabulary size
 STORE_LOGITS_MAX = 4096
 #: reproduction lines longer than this are left to the JSON results instead of the printed report
 REPRO_PRINT_MAX = 1500
+
+
+def case_line(record: dict) -> str:
+    """A case record as its journal line.
+
+    >>> case_line({"case": "a", "severity": float("inf")})
+    '{"case":"a","severity":"inf","kind":"case"}'
+    """
+    return json.dumps(_jsonable(dict(record, kind="case")), separators=(",", ":"))
 
 
 def _jsonable(x: Any) -> Any:
@@ -102,6 +119,10 @@ def repro_line(port_spec: str, case: Case, dtype: str, options: Options, *, draw
         parts += ["--strict-ties"]
     if options.strict:
         parts += ["--strict"]
+    if options.bands != "styles":
+        parts += ["--bands", options.bands]
+    if options.unsupported:
+        parts += ["--unsupported", ",".join(options.unsupported)]
     parts += ["--case", shlex.quote(payload)]
     return " ".join(parts)
 
@@ -120,7 +141,10 @@ class Journal:
     def __init__(self, path: str | Path, header: dict, resume: bool = False, check_line: Callable[[dict], str | None] | None = None,
                  planned: set[str] | None = None, extra_ids: set[str] = frozenset()):
         self.path = Path(path)
-        self.header = header
+        # who writes: the toolkit's version and a digest of the port's files, so that resuming
+        # with another port or toolkit is refused (an accidental mix-up; a journal proves nothing
+        # about who wrote it, see the README)
+        self.header = dict(header, toolkit=toolkit_version(), port_identity=port_identity(str(header.get("port", ""))))
         self.records: list[dict] = []
         self.finished: dict | None = None
         self.appended = False
@@ -129,12 +153,23 @@ class Journal:
         self.extra_ids = set(extra_ids)
         if self.path.is_dir():
             raise ValueError(f"results file {self.path} is a directory")
-        if resume and self.path.exists():
-            self._load()
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "w", encoding="utf-8") as fh:
-                fh.write(json.dumps(dict(header, kind="header")) + "\n")
+        if self.path.exists() and not self.path.is_file():
+            raise ValueError(f"results file {self.path} is not a regular file (a FIFO, a device or a socket)")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = _JournalLock(self.path)  # before anything is read or truncated
+        try:
+            if resume and self.path.exists() and self.path.stat().st_size:
+                self._load()
+            else:
+                with open(self.path, "w", encoding="utf-8") as fh:
+                    fh.write(json.dumps(dict(self.header, kind="header")) + "\n")
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Let go of the file's lock (another run may then write it); :meth:`finish` does it too."""
+        self._lock.release()
 
     def _refuse(self, lineno: int, why: str) -> ValueError:
         return ValueError(f"{self.path} line {lineno}: {why}; this journal cannot be resumed (write to another file)")
@@ -164,12 +199,16 @@ class Journal:
                 raise self._refuse(i, "not a JSON object")
             parsed.append((i, obj))
         i, head = parsed[0]
-        keys = ("format", "port", "method", "dtype", "options", "plan")
+        if head.get("kind") == "header" and head.get("format") != self.header.get("format"):
+            theirs = JOURNAL_FORMS.get(head.get("format"), f"format {str(head.get('format'))[:60]!r}")
+            raise ValueError(f"{self.path} records {theirs}, not {JOURNAL_FORMS.get(self.header.get('format'), 'this run')}; "
+                             "resume it with the command that wrote it, or write to another file")
+        keys = ("format", "port", "method", "dtype", "options", "plan", "toolkit", "port_identity")
         diff = [k for k in keys if head.get(k) != self.header.get(k)]
         if head.get("kind") != "header" or diff:
             raise ValueError(
                 f"{self.path} was written by a different run ({', '.join(diff) or 'no header'} differ); "
-                "resume with the same port, method, dtype and options, or write to another file"
+                "resume with the same port (its files unchanged), method, dtype, options and toolkit version, or write to another file"
             )
         seen: set[str] = set()
         for i, obj in parsed[1:]:
@@ -211,7 +250,7 @@ class Journal:
 
     def append(self, record: dict) -> None:
         """Record one case (written and flushed at once)."""
-        line = json.dumps(_jsonable(dict(record, kind="case")), separators=(",", ":"))
+        line = case_line(record)
         with open(self.path, "a", encoding="utf-8") as fh:
             fh.write(line + "\n")
             fh.flush()
@@ -219,14 +258,67 @@ class Journal:
         self.records.append(json.loads(line))
         self.appended = True
 
+    def extend(self, lines: list[str]) -> None:
+        """Record several cases, given as their :func:`case_line` (encoded where they were
+        judged: a cluster's workers), with one write and one flush to disk: a journal written
+        and encoded case by case would bound a large cluster by this process."""
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fh.write("".join(line + "\n" for line in lines))
+            fh.flush()
+            os.fsync(fh.fileno())
+        self.records.extend(json.loads(line) for line in lines)
+        self.appended = True
+
     def finish(self, summary: dict) -> None:
         """Append the summary line, unless the run was finished and nothing was added since
         (a finished run is not summarised twice)."""
-        if self.finished is not None and not self.appended:
+        try:
+            if self.finished is not None and not self.appended:
+                return
+            with open(self.path, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(_jsonable(dict(summary, kind="summary"))) + "\n")
+            self.finished = summary
+        finally:
+            self.close()
+
+
+class _JournalLock:
+    """An exclusive ``flock`` on a journal for the life of its run: a second run on the same file
+    is refused at once instead of interleaving its lines. Without ``fcntl`` (not POSIX) there is
+    no lock. Released by :meth:`release`, or when the process ends."""
+
+    def __init__(self, path: Path):
+        self.fd: int | None = None
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
             return
-        with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(_jsonable(dict(summary, kind="summary"))) + "\n")
-        self.finished = summary
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise ValueError(f"results file {path} is being written by another run (it holds the file's lock); "
+                             "wait for that run, or write to another file") from None
+        self.fd = fd
+        self._finalizer = weakref.finalize(self, os.close, fd)
+
+    def release(self) -> None:
+        if self.fd is not None:
+            self.fd = None
+            self._finalizer()  # closes the descriptor, which drops the lock
+
+
+def toolkit_version() -> str:
+    """The installed toolkit's version (recorded in journals).
+
+    >>> toolkit_version() != ""
+    True
+    """
+    try:
+        return importlib.metadata.version("ees_theory")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - run from a bare source tree
+        return "unknown"
 
 
 @dataclass
@@ -240,6 +332,8 @@ class Report:
     records: list[dict]
     skipped: list[dict] = field(default_factory=list)
     journal: str | None = None
+    #: the port was a Python port called in the judge's own process (``--in-process``)
+    shares_process: bool = False
 
     @property
     def failures(self) -> list[dict]:
@@ -310,9 +404,10 @@ class Report:
         out = [
             f"ees-theory check {self.port}  method={self.method} dtype={self.dtype} accumulate={o.accumulate}"
             + (f" rule={o.rule}" if self.method == "ees" else "")
-            + (f" policy={o.policy}" if self.method not in ("ees", "edt", "dynatemp") else "")
+            + (f" policy={o.policy}" if self.method not in ("ees", "edt", "dynatemp") or (self.method == "dynatemp" and o.policy != "paper") else "")
             + (" strict-ties" if o.strict_ties else "")
-            + (" strict" if o.strict else ""),
+            + (" strict" if o.strict else "")
+            + (f" unsupported={','.join(o.unsupported)}" if o.unsupported else ""),
             "",
             self.table(),
         ]
@@ -349,6 +444,18 @@ class Report:
                 "That is rounding, not a bug, unless the port uses '<=' (which the two-token uniform row would show); "
                 "run with --strict to require the exact answer"
             )
+        suspects = sum(1 for r in self.failures if r["fault"] == "suspect")
+        if suspects:
+            out.append("")
+            out.append(
+                f"suspect answers: {suspects} case(s) lie inside the rigorous {self.dtype} band but away from every careful "
+                "implementation in the style set (ees_theory.harness.styles): no careful float code computes them on those rows. "
+                "--bands rigorous accepts them"
+            )
+        cov = coverage(self.records, get_method(self.method).temperature_param if self.method in METHODS else "temperature")
+        if cov:
+            out.append("")
+            out.append(cov)
         out.append("")
         if self.ok:
             ties = f", {t['exact_ties']} of them exact ties decided by rounding" if t["exact_ties"] else ""
@@ -362,9 +469,65 @@ class Report:
             for r in self.failures:
                 faults[r["fault"]] += 1
             out.append(f"DOES NOT CONFORM: {t['failed']} failed (" + ", ".join(f"{k} x{n}" for k, n in faults.items()) + ")")
+        if self.shares_process:  # the port could have rewritten the judge: say so on the verdict line
+            out[-1] += " [in-process: the port ran inside the judge's process, so this is no evidence against a hostile port]"
         if self.journal:
             out.append(f"results: {self.journal}")
         return "\n".join(out)
+
+
+def miss_probability(rows: int, rate: float) -> float:
+    """The probability that ``rows`` independent generated rows all miss a fault that shows on a
+    fraction ``rate`` of rows: ``(1 - rate) ** rows``.
+
+    >>> round(miss_probability(460, 0.01), 4)
+    0.0098
+    """
+    return (1.0 - rate) ** rows
+
+
+def rows_for(rate: float, miss: float) -> int:
+    """How many generated rows make a fault on a fraction ``rate`` of rows show with probability
+    ``1 - miss``: the smallest ``N`` with ``(1 - rate) ** N <= miss``.
+
+    >>> rows_for(0.01, 0.01)
+    459
+    """
+    return math.ceil(math.log(miss) / math.log1p(-rate))
+
+
+def coverage(records: list[dict], temperature_param: str = "temperature") -> str:
+    """What a run could have missed: the generated rows judged, their vocabularies, temperatures
+    and families, and the chance that a fault showing on 1%, 2% or 5% of rows went unseen.
+
+    >>> print(coverage([{"case": "gen0-ees-float32-0000", "status": "pass", "vocab": 8, "family": "zipf", "params": {"temperature": 0.05}}]))
+    coverage: 1 generated row judged (vocabularies 8 to 8, none above 1,000; temperatures 0.05 to 0.05; 1 families). A fault on 1% of rows goes unseen with probability 0.99, on 2%: 0.98, on 5%: 0.95; 459 rows find a 1% fault with probability 0.99 (--examples).
+    """
+    gen = [r for r in records if str(r.get("case", "")).startswith("gen") and r.get("status") in ("pass", "admissible", "fail")]
+    if not gen:
+        return ""
+    vocabs = [int(r["vocab"]) for r in gen if "vocab" in r]
+    temps = []
+    for r in gen:
+        t = (r.get("params") or {}).get(temperature_param)
+        if isinstance(t, (int, float)):
+            temps.append(float(t))
+    fams = {r.get("family") for r in gen}
+    N = len(gen)
+    big = sum(1 for v in vocabs if v > 1000)
+    parts = [f"coverage: {N} generated row{'s' if N != 1 else ''} judged"]
+    detail = []
+    if vocabs:
+        detail.append(f"vocabularies {min(vocabs)} to {max(vocabs)}, " + (f"{big} above 1,000" if big else "none above 1,000"))
+    if temps:
+        detail.append(f"temperatures {min(temps):g} to {max(temps):g}")
+    detail.append(f"{len(fams)} families")
+    miss = ", ".join(f"on {int(q * 100)}%: {miss_probability(N, q):.2g}" for q in (0.02, 0.05))
+    return (
+        parts[0] + " (" + "; ".join(detail) + "). "
+        + f"A fault on 1% of rows goes unseen with probability {miss_probability(N, 0.01):.2g}, {miss}; "
+        + f"{rows_for(0.01, 0.01)} rows find a 1% fault with probability 0.99 (--examples)."
+    )
 
 
 def _stale(m, case: Case, ref: Any, options: Options) -> str | None:
@@ -372,6 +535,8 @@ def _stale(m, case: Case, ref: Any, options: Options) -> str | None:
         return None
     if "policy" in case.expected and case.expected["policy"] != options.policy:
         return None  # a vector of another policy: judged afresh under this one
+    if case.method == "dynatemp" and options.policy == "finite-candidates":
+        return None  # the dynatemp vectors hold llama.cpp's count of n
     now = m.expected_json(ref)
     keys = {"ees": ("k", "kept", "certified"), "edt": ("temperature",), "dynatemp": ("temperature",)}.get(case.method, ("kept", "certified", "token", "mu"))
     for k in keys:
@@ -396,6 +561,8 @@ def run_check(
     batch_size: int = 32,
     hunt: int = 0,
     workers: int | str = 1,
+    executor: Any = None,
+    port_on: str = "workers",
 ) -> Report:
     """Judge ``port`` on ``cases`` in ``dtype``; see the module docstring for the journal.
 
@@ -403,7 +570,10 @@ def run_check(
     counted (never silently dropped). ``hunt > 0`` adds a hypothesis search of that many inputs
     (``ees_theory.harness.hunt.hunt``), recorded as one more case of family ``hunt``.
     ``workers`` processes judge the cases (see ``ees_theory.harness.runner.judge_workers``); the records are the same
-    whatever their number, in plan order.
+    whatever their number, in plan order. ``executor`` (a ``distributed.Client``) judges them on a
+    Dask cluster instead, the port opened on its workers (``port_on="workers"``) or called here
+    with only the judging sent out (``port_on="client"``); see ``ees_theory.harness.cluster``.
+    The records, the journal and the report are the same as without it.
 
     >>> from ees_theory.harness.ports import InProcessPort
     >>> c = Case("tiny", "ees", "hand", np.array([0.1, 0.0]), {"temperature": 1.0})
@@ -416,6 +586,9 @@ def run_check(
     m = get_method(method)
     spec = port_spec or port.name
     skipped = list(skipped or [])
+    m.check_policy(options.policy)
+    unsupported = check_unsupported(method, options.unsupported)
+    port = without_params(port, unsupported)
     plan = []
     for c in cases:
         if c.method != method:
@@ -423,13 +596,18 @@ def run_check(
         if dtype not in c.dtypes:
             skipped.append({"case": c.id, "family": c.family, "reason": f"not exactly representable in {dtype}"})
             continue
+        why = skip_reason(method, c.row(dtype), c.params, unsupported)
+        if why:  # a parameter the port does not have, or an answer that cannot matter
+            skipped.append({"case": c.id, "family": c.family, "reason": why})
+            continue
         plan.append(c)
     header = {
         "format": JOURNAL_FORMAT,
         "port": spec,
         "method": method,
         "dtype": dtype,
-        "options": {"accumulate": options.accumulate, "rule": options.rule, "strict_ties": options.strict_ties, "policy": options.policy, "strict": options.strict},
+        "options": {"accumulate": options.accumulate, "rule": options.rule, "strict_ties": options.strict_ties, "policy": options.policy, "strict": options.strict,
+                    **({"unsupported": list(unsupported)} if unsupported else {})},
         "plan": {"cases": len(plan), "fingerprint": fingerprint(plan)},
         "skipped": skipped,
         "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -469,8 +647,8 @@ def run_check(
     # never forked from a process holding torch's threads) judge while this one drives the port.
     # "auto" first judges cases here for PROBE_SECONDS and starts workers only if the rest would
     # take longer than PARALLEL_MIN_SECONDS in this process (a worker's start costs about a second).
-    probing = workers == "auto" and len(pending) >= PARALLEL_MIN_CASES
-    n_workers = 1 if probing else judge_workers(workers, len(pending))
+    probing = executor is None and workers == "auto" and len(pending) >= PARALLEL_MIN_CASES
+    n_workers = 1 if probing or executor is not None else judge_workers(workers, len(pending))
     pool = _judge_pool(n_workers) if n_workers > 1 else None
     queue: collections.deque = collections.deque()
     judged_here, judged_work, judge_seconds = 0, 0, 0.0
@@ -491,11 +669,21 @@ def run_check(
             progress(len(records), total)
 
     try:
+        if executor is not None:  # records come back complete, in plan order
+            from .cluster import judge_on_cluster
+
+            for done in judge_on_cluster(executor, port, spec, method, dtype, port_batches(pending, step), options, shrink=shrink,
+                                         verdict=_verdict_record, complete=_complete_record, encode=case_line if log else None,
+                                         port_on=port_on):
+                if log:  # one task's records, as journal lines: one write
+                    log.extend(done)
+                    done = log.records[-len(done):]
+                records.extend(done)
+                if progress:
+                    progress(len(records), total)
+            pending = []
         i = 0
-        while i < len(pending):
-            chunk = [pending[i]]
-            while len(chunk) < step and i + len(chunk) < len(pending) and pending[i + len(chunk)].vocab == chunk[0].vocab:
-                chunk.append(pending[i + len(chunk)])
+        for chunk in port_batches(pending, step):
             i += len(chunk)
             rows = [c.row(dtype) for c in chunk]
             outcomes = port.run(method, [r.copy() for r in rows], [c.params for c in chunk], dtype)
@@ -527,11 +715,16 @@ def run_check(
                 log.append(rec)
                 rec = log.records[-1]
             records.append(rec)
+    except BaseException:
+        if log:
+            log.close()
+        raise
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
         port.close()
     report = Report(spec, method, dtype, options, records, skipped, str(journal) if journal else None)
+    report.shares_process = not port.isolated and scheme_of(spec)[0] in ("module", "file")
     if log:
         log.finish(report.summary())
     return report
@@ -673,8 +866,11 @@ def judge_workers(workers: int | str, cases: int) -> int:
     :func:`run_check` asks this only after judging cases for :data:`PROBE_SECONDS`, and only if
     the rest would take longer than :data:`PARALLEL_MIN_SECONDS` in one process.
 
-    >>> judge_workers(1, 1000), judge_workers("auto", 3)
-    (1, 1)
+    An explicit number is capped at the useful one: no more processes than cases, nor than CPU
+    cores (each judges on one core; more only add their start-up).
+
+    >>> judge_workers(1, 1000), judge_workers("auto", 3), judge_workers(1000, 1)
+    (1, 1, 1)
     >>> judge_workers(0, 5)
     Traceback (most recent call last):
     ...
@@ -691,4 +887,4 @@ def judge_workers(workers: int | str, cases: int) -> int:
         return max(1, min(cores, cores - busy + 1))
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be 'auto' or an integer >= 1, got {workers!r}")
-    return workers
+    return max(1, min(workers, cases, os.cpu_count() or 1))

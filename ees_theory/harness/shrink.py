@@ -22,13 +22,14 @@ from typing import Callable
 
 import numpy as np
 
+from ..spec.methods import SAMPLERS
 from .cases import Case
 from .methods import Options, Verdict
 from .ports import Port
 
 __all__ = ["shrink_case", "evaluate"]
 
-#: plain parameter values tried while shrinking
+#: plain parameter values tried while shrinking (a sampler's own come from its record's ``plain``)
 PLAIN = {"temperature": 1.0, "T0": 1.0, "theta": 1.0, "N": 0.5, "temp": 1.0, "delta": 0.5, "exponent": 1.0}
 
 
@@ -106,7 +107,9 @@ def shrink_case(
             best, best_verdict = best.with_logits(z), v
             break
     # 3. plain parameters
-    for name, plain in PLAIN.items():
+    ms = SAMPLERS.get(best.method)
+    own = {p: prm.plain for p, prm in ms.params.items() if prm.plain is not None} if ms else {}
+    for name, plain in {**PLAIN, **own}.items():
         if name in best.params and best.params[name] != plain:
             params = dict(best.params, **{name: plain})
             v = still_fails(best.with_params(params))

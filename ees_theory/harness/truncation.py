@@ -1,5 +1,5 @@
 """The truncation samplers (top-k, top-p, min-p, typical, epsilon, eta, p-less, p-less-norm,
-top-n-sigma, mirostat v1/v2) as conformance methods, one :class:`Truncation` each.
+top-n-sigma, mirostat v1/v2, xtc, top-a, tfs) as conformance methods, one :class:`Truncation` each.
 
 **Port signature.** ``fn(logits, temperature, **params) -> bool mask`` (True = kept), the
 parameters by name as ``PARAMS`` lists them (``k``, ``min_tokens_to_keep`` and ``m`` as ints,
@@ -26,7 +26,7 @@ exact ties are free unless ``strict_ties``); typical keeps a prefix of its own s
 >>> v = judge_truncation("min-p", np.array([1.0, 1.0, 0.0]), {"temperature": 1.0, "min_p": 1.0, "min_tokens_to_keep": 1},
 ...                      np.array([True, False, False]), "float32")
 >>> v.status, v.fault          # the tied top token has p_i = min_p * p_max exactly: '>=' keeps it
-('fail', 'strict-comparison')
+('fail', 'non-strict')
 """
 
 from __future__ import annotations
@@ -43,32 +43,18 @@ from ..reference import truncation as rt
 from .bands import truncation_row_bounds
 from .judges import RowStats as _Stats
 from .judges import get_judge, port_params
-from .methods import EES, Method, Options, OutputFault, Verdict, _to_numpy, register_method
+from .methods import EES, Method, Options, OutputFault, Verdict, _to_numpy, grade_mask, register_method
 
 __all__ = ["Truncation", "TRUNCATION_METHODS", "PARAMS", "INT_PARAMS", "judge_truncation", "port_params"]
 
 #: parameters after ``temperature``, in the order the harness lists them: the specification's
-#: parameter table without ``n_vocab`` (a port reads the vocabulary size from the row itself)
+#: parameters that have a grid (``n_vocab`` has none: a port reads the vocabulary size from the row)
 PARAMS: dict[str, tuple[str, ...]] = {
-    name: tuple(p for p in ms.params if p != "n_vocab") for name, ms in spec.methods.SAMPLERS.items()
+    name: tuple(p for p, prm in ms.params.items() if prm.grid) for name, ms in spec.methods.SAMPLERS.items()
 }
 TRUNCATION_METHODS = tuple(PARAMS)
 
 _TEMPERATURES = (0.5, 0.7, 1.0, 1.0, 1.0, 1.5, 2.0)
-_GRID = {
-    "k": (1, 2, 3, 5, 10, 40),
-    "min_tokens_to_keep": (1, 1, 1, 1, 2),
-    "p": (0.1, 0.5, 0.8, 0.9, 0.95, 1.0),
-    "min_p": (0.01, 0.05, 0.1, 0.2, 0.5),
-    "mass": (0.2, 0.5, 0.9, 0.95),
-    "epsilon": (1e-4, 3e-4, 1e-3, 0.01, 0.05),
-    "n": (0.5, 1.0, 1.5, 2.0, 3.0),
-    "tau": (2.0, 3.0, 5.0),
-    "eta": (0.1, 0.1, 0.5),
-    "mu": (2.0, 4.0, 6.0, 10.0),
-    "u": (0.05, 0.3, 0.5, 0.9),
-    "m": (2, 5, 100),
-}
 
 
 class Truncation(Method):
@@ -78,7 +64,8 @@ class Truncation(Method):
         self.name = name
         self.sampler_params = PARAMS[name]
         self.params = ("temperature",) + self.sampler_params
-        self.grid = {"temperature": _TEMPERATURES, **{p: _GRID[p] for p in self.sampler_params}}
+        prm = spec.methods.SAMPLERS[name].params
+        self.grid = {"temperature": _TEMPERATURES, **{p: prm[p].grid for p in self.sampler_params}}
         #: this sampler's entry in the table of judges
         self.sampler_judge = get_judge(name)
         self.mirostat = self.sampler_judge.stateful
@@ -90,7 +77,8 @@ class Truncation(Method):
 
     def call_batched(self, fn: Callable, rows: np.ndarray, params: list[dict[str, float]]) -> Any:
         cols = {
-            name: np.array([p[name] for p in params], dtype=np.int64 if name in INT_PARAMS else np.float64) for name in self.params
+            name: np.array([p[name] for p in params], dtype=np.int64 if name in INT_PARAMS else np.float64)
+            for name in self.params if name in params[0]  # a parameter the port lacks is not passed
         }
         return fn(rows, cols.pop("temperature"), **cols)
 
@@ -184,6 +172,13 @@ class Truncation(Method):
         return self.sampler_judge.member_tolerance(st, b, dtype, options)
 
     def judge(self, row, params, ref, value, dtype, options) -> Verdict:
+        v = self._judge_rigorous(row, params, ref, value, dtype, options)
+        if self.mirostat:  # the state check follows the reference's count (see the mirostat judge)
+            return v
+        kept = {int(i) for i in np.flatnonzero(value)}
+        return grade_mask(v, self.name, row, params, kept, ref.k, dtype, options)
+
+    def _judge_rigorous(self, row, params, ref, value, dtype, options) -> Verdict:
         mask, token, mu = value if self.mirostat else (value, None, None)
         st = _Stats(row, params["temperature"])
         st.dtype = dtype

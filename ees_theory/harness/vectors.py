@@ -37,6 +37,7 @@ import numpy as np
 from .. import reference
 from .cases import Case
 from ..spec.formats import DTYPES
+from ..spec.inputs import check_input_file
 from .generate import fit_to_dtype
 from .methods import Options, get_method
 
@@ -168,6 +169,20 @@ def _hand_cases() -> list[tuple[str, str, np.ndarray, dict, str]]:
         (dyn, "fp16_extreme", a([0.0, -10.0, -17.5, -20.0, -25.0, -30.0]), p(1.0, 0.5, 1.0), "probabilities below float16's subnormals: 0 ln 0 = 0"),
         (dyn, "temperature", a([0.0, -1.0, -2.0]), p(0.0, 0.5, 1.0), "temp = 0: T_min = 0"),
     ]
+    # quadratic sampling: m - k f d^2 + s f d^3, k = (3 - c)/2, s = (c - 1)/2
+    q = "quadratic"
+
+    def qp(f, c):
+        return {"smoothing_factor": f, "smoothing_curve": c}
+
+    out += [
+        (q, "masked", a([3.0, 1.0, NEG]), qp(0.5, 1.0), "c = 1: 3 - 0.5 * 2^2 = 1; masked stays -inf"),
+        (q, "hand", a([3.0, 2.0, 0.0]), qp(1.0, 3.0), "c = 3 (k = 0, s = 1): 3 + d^3 = (3, 2, -24)"),
+        (q, "hand", a([1.0, 0.0, -1.0, -2.0]), qp(0.25, 2.0), "k = s = 1/2: (1, 0.75, -0.5, -3.5)"),
+        (q, "uniform", np.zeros(4), qp(1.0, 1.0), "uniform: every d = 0, nothing moves"),
+        (q, "hand", a([2.0, 1.0, 0.0]), qp(0.0, 1.0), "f = 0 is off: the row unchanged (the formula would give every token m)"),
+        (q, "fp16_extreme", a([0.0, -100.0]), qp(3.0, 1.0), "-3 * 100^2 = -30000, inside float16's range"),
+    ]
     return out
 
 
@@ -252,6 +267,28 @@ def _truncation_hand_cases() -> list[tuple[str, str, np.ndarray, dict, str, str]
         ("mirostat-v1", "zipf", a([3.0, 2.0, 1.0, 0.0, -1.0, -2.0]), P("mirostat-v1", tau=2.0, eta=0.1, mu=4.0, u=0.9, m=100), "Zipf fit over the head, k rounded half up", "paper"),
         ("mirostat-v1", "zipf", a([3.0, 2.0, 1.0, 0.0, -1.0, -2.0]), P("mirostat-v1", tau=2.0, eta=0.1, mu=4.0, u=0.9, m=100), "llama.cpp truncates k and renormalises the surprise", "llama.cpp"),
         ("mirostat-v1", "tied_top", a([0.0, 0.0, 0.0, -1.0]), P("mirostat-v1", tau=2.0, eta=0.1, mu=3.0, u=0.3, m=3), "a flat head of m = 3: the Zipf fit is degenerate, nothing is cut", "paper"),
+        # xtc: which tokens go, the gate's comparison, min_keep, ties
+        ("xtc", "hand", a([2.0, 1.0, 0.0, -1.0]), P("xtc", threshold=0.1, probability=1.0, u=0.5), "p = (.644, .237, .087, .032): two reach 0.1, the top one is dropped", "paper"),
+        ("xtc", "hand", a([2.0, 1.0, 0.0, -1.0]), P("xtc", threshold=0.1, probability=0.5, u=0.5), "u = probability: the gate stays shut (u < probability opens it), all kept", "paper"),
+        ("xtc", "hand", a([2.0, 1.0, 0.0, -1.0]), P("xtc", threshold=0.1, probability=0.5, u=0.5), "u = probability: llama.cpp's gate opens (u <= probability), the top token dropped", "llama.cpp"),
+        ("xtc", "tied_boundary", u4, P("xtc", threshold=0.25, probability=1.0, u=0.05), "uniform over 4: all reach 1/4 exactly (dyadic), three dropped, the last id kept", "paper"),
+        ("xtc", "masked", a([0.0, NEG, 0.0, NEG, -3.0]), P("xtc", threshold=0.3, probability=1.0, u=0.3), "p = (.488, .488, .024): the two tied reach 0.3, id 0 dropped; masked never kept", "paper"),
+        ("xtc", "hand", a([2.0, 1.0, 0.0, -1.0]), P("xtc", threshold=0.1, probability=1.0, u=0.5, min_tokens_to_keep=4), "dropping 1 would leave 3 < min_keep 4: nothing dropped", "llama.cpp"),
+        ("xtc", "tied_boundary", u4, P("xtc", threshold=0.25, probability=1.0, u=0.05, min_tokens_to_keep=2), "uniform over 4: dropping 3 would leave 1 < min_keep 2, so none is dropped (not 2)", "llama.cpp"),
+        ("xtc", "hand", a([3.0, 0.0, 0.0]), P("xtc", threshold=0.5, probability=1.0, u=0.9), "p = (.870, .065, .065): one token reaches 0.5, nothing dropped", "paper"),
+        # top-a: threshold a * p_max^2
+        ("top-a", "hand", a([2.0, 1.0, 0.0]), P("top-a", a=0.5), "p = (.665, .245, .090): a p_max^2 = .221 keeps 2", "paper"),
+        ("top-a", "uniform", u4, P("top-a", a=1.0), "uniform over 4: p = 1/4 >= p_max^2 = 1/16, all kept (dyadic)", "paper"),
+        ("top-a", "hand", a([4.0, 1.0, 0.0, -1.0]), P("top-a", a=0.5, min_tokens_to_keep=3), "a p_max^2 = .438 keeps only the top; min_tokens_to_keep 3", "paper"),
+        ("top-a", "masked", a([1.0, NEG, 0.0, NEG, -2.0]), P("top-a", a=0.5), "p = (.705, .259, .035): a p_max^2 = .249 keeps 2; masked entries have p = 0", "paper"),
+        # tfs: which index is kept, flat rows, few candidates
+        ("tfs", "zipf", a([0.0, -1.0, -2.0, -3.0, -4.0, -5.0]), P("tfs", z=0.9), "geometric: cdf = (.644, .881, .968, 1), two <= 0.9: the original keeps 3", "paper"),
+        ("tfs", "zipf", a([0.0, -1.0, -2.0, -3.0, -4.0, -5.0]), P("tfs", z=0.9), "the same row: llama.cpp keeps the 2 tokens before the first cdf > 0.9", "llama.cpp"),
+        ("tfs", "uniform", u4, P("tfs", z=0.5), "uniform over 4: no curvature, nothing is cut", "paper"),
+        ("tfs", "uniform", u4, P("tfs", z=0.5), "uniform over 4: llama.cpp's uniform weights give cdf = (1/2, 1); 1/2 <= z keeps 1", "llama.cpp"),
+        ("tfs", "hand", a([1.0, 0.0]), P("tfs", z=0.5), "two candidates: the original always drops the last", "paper"),
+        ("tfs", "hand", a([1.0, 0.0]), P("tfs", z=0.5), "two candidates: llama.cpp's no-op", "llama.cpp"),
+        ("tfs", "zipf", a([0.0, -1.0, -2.0, -3.0, -4.0, -5.0]), P("tfs", z=0.25, min_tokens_to_keep=3), "cdf_0 = .644 > 0.25: min_tokens_to_keep 3 decides under both", "llama.cpp"),
     ]
     return out
 
@@ -339,18 +376,31 @@ def load_vectors(path: str | Path | None = None, method: str | None = None) -> l
     target = Path(path) if path else vectors_path()
     if not target.exists():
         raise FileNotFoundError(f"no vector file at {target}; run `ees-theory vectors regen`")
+    check_input_file(target, "a vector file (JSON Lines)")
     cases = []
-    with open(target, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
+    with open(target, "rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            where = f"{target}:{lineno}"
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ValueError(f"{where}: not UTF-8 text (a binary file?); a vector file is JSON Lines") from None
             if not line.strip():
                 continue
             try:
                 obj = json.loads(line)
+            except RecursionError:
+                raise ValueError(f"{where}: JSON nested too deeply (a case is an object of flat lists)") from None
             except ValueError:
-                raise ValueError(f"{target}:{lineno}: not a JSON line") from None
+                raise ValueError(f"{where}: not a JSON line") from None
+            if not isinstance(obj, dict):
+                raise ValueError(f"{where}: not a JSON object (a case is {{\"logits\": [...], \"params\": {{...}}}})")
             if "logits" not in obj:
                 continue  # the header
-            case = Case.from_json(obj, default_id=f"{target.stem}-{lineno}")
+            try:
+                case = Case.from_json(obj, default_id=f"{target.stem}-{lineno}")
+            except (ValueError, TypeError, RecursionError, AttributeError) as exc:
+                raise ValueError(f"{where}: not a case ({exc})") from None
             if method is None or case.method == method:
                 cases.append(case)
     return cases

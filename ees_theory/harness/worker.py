@@ -59,8 +59,10 @@ def answer(fn: Callable, request: dict) -> dict:
     return {"id": rid, **m.encode(value)}
 
 
-def serve(fn: Callable, stdin: TextIO, stdout: TextIO) -> None:
-    """Answer every request line of ``stdin`` on ``stdout``."""
+def serve(fn: Callable, stdin: TextIO, stdout: TextIO, responder: Callable[[Callable, dict], dict] | None = None) -> None:
+    """Answer every request line of ``stdin`` on ``stdout`` (with ``responder(fn, request)``,
+    default :func:`answer`)."""
+    reply_to = responder or answer
     for line in stdin:
         if not line.strip():
             continue
@@ -71,7 +73,7 @@ def serve(fn: Callable, stdin: TextIO, stdout: TextIO) -> None:
         except ValueError as exc:
             reply = {"id": None, "fault": "protocol-error", "message": f"request is not a JSON object: {exc}"}
         else:
-            reply = answer(fn, request)
+            reply = reply_to(fn, request)
         stdout.write(json.dumps(reply, separators=(",", ":")) + "\n")
         stdout.flush()
 
@@ -108,21 +110,25 @@ def main(argv: list[str] | None = None) -> int:
 
     With ``--handshake`` (how the harness starts it) the worker first writes ``{"loading": true}``
     (it is up), then whether the port loaded: ``{"ready": true}``, or ``{"ready": false,
-    "error": ...}`` and exit status 3 when its import raised or called ``sys.exit``.
+    "error": ...}`` and exit status 3 when its import raised or called ``sys.exit``. With
+    ``--draws`` the port is a draws port, answered by :func:`ees_theory.harness.draws.answer_draws`.
     """
     args = sys.argv[1:] if argv is None else list(argv)
     handshake = "--handshake" in args
-    args = [a for a in args if a != "--handshake"]
+    draws = "--draws" in args
+    args = [a for a in args if a not in ("--handshake", "--draws")]
     if len(args) != 1:
-        print("usage: python -m ees_theory.harness.worker [--handshake] module:callable", file=sys.stderr)
+        print("usage: python -m ees_theory.harness.worker [--handshake] [--draws] module:callable", file=sys.stderr)
         return 2
     protocol = protocol_stream()
     from .ports import load_callable
+    from .reap import become_subreaper
 
     if handshake:
         _die_with_parent()
+        become_subreaper()  # orphans of the port's children stay below this process, where the harness finds them
         # the worker itself is up (its own imports can be slow on a loaded machine); from here
-        # on the harness's --timeout bounds the port's import
+        # on the harness's --import-timeout bounds the port's import
         protocol.write(json.dumps({"loading": True}) + "\n")
         protocol.flush()
     try:
@@ -136,7 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     if handshake:
         protocol.write(json.dumps({"ready": True}) + "\n")
         protocol.flush()
-    serve(fn, sys.stdin, protocol)
+    responder = None
+    if draws:
+        from .draws import answer_draws as responder
+    serve(fn, sys.stdin, protocol, responder)
     return 0
 
 

@@ -17,6 +17,7 @@ reference.
 
 from .ees import METHODS, EESCurve, ees_curve, ees_keep_count, ees_logits, ees_mask
 from .temperature import GREEDY, apply_temperature, dynatemp_logits, dynatemp_temperature, edt_logits, edt_temperature
+from .quadratic import quadratic_logits
 from .truncation import mirostat_step, truncate_mask
 
 __all__ = [
@@ -34,4 +35,5 @@ __all__ = [
     "GREEDY",
     "truncate_mask",
     "mirostat_step",
+    "quadratic_logits",
 ]

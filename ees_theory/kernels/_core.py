@@ -16,6 +16,7 @@ Precision policy (``accumulate``):
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
@@ -34,6 +35,9 @@ __all__ = [
     "check_accumulate",
     "check_logits",
     "check_row_maxima",
+    "check_has_data",
+    "check_in_range",
+    "fill_value",
     "row_temperature",
     "relative_weights",
     "log_relative_weights",
@@ -87,16 +91,64 @@ def check_logits(logits: Any, name: str = "logits") -> torch.Tensor:
     """
     if not isinstance(logits, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(logits).__name__}")
+    check_has_data(logits, name)
     if logits.dtype not in SUPPORTED_DTYPES:
         raise TypeError(f"{name} dtype {logits.dtype} is not supported (float64/float32/float16/bfloat16)")
     if logits.ndim == 0:
         raise ValueError(f"{name} must have at least one axis (the vocabulary), got a scalar")
     if logits.shape[-1] == 0:
         raise ValueError(f"{name} is empty: the vocabulary axis has length 0")
+    # no gradient flows through a mask or a temperature: the kernels work on detached values
+    # (and write into scratch buffers, which autograd refuses)
+    logits = logits.detach()
     if logits.numel() == 0:
         return logits
     check_row_maxima(logits, logits.amax(dim=-1), name)
     return logits
+
+
+def check_has_data(t: torch.Tensor, name: str) -> None:
+    """A meta tensor has a shape but no values: nothing can be computed from it.
+
+    >>> check_has_data(torch.empty(2, device="meta"), "logits")
+    Traceback (most recent call last):
+    ...
+    TypeError: logits is a meta tensor (a shape without values); give a tensor on a real device
+    """
+    if t.device.type == "meta":
+        raise TypeError(f"{name} is a meta tensor (a shape without values); give a tensor on a real device")
+
+
+def check_in_range(value: float, dtype: torch.dtype, name: str) -> float:
+    """``value`` as a finite ``dtype`` number: a temperature parameter beyond the dtype's largest
+    finite value is refused (the kernels return temperatures in ``dtype``; rounding it to ``inf``
+    would change what is sampled, and ``inf - inf`` would be NaN).
+
+    >>> check_in_range(1e39, torch.float32, "temp + delta")
+    Traceback (most recent call last):
+    ...
+    ValueError: temp + delta = 1e+39 is beyond the range of float32 (largest 3.40282e+38), the dtype the temperature is computed in; give float64 logits
+    """
+    fi = torch.finfo(dtype)
+    if abs(value) > fi.max:
+        hint = "give float64 logits" if dtype != torch.float64 else "it cannot be represented"
+        raise ValueError(f"{name} = {value:g} is beyond the range of {dtype_name(dtype)} (largest {fi.max:g}), "
+                         f"the dtype the temperature is computed in; {hint}")
+    return value
+
+
+def fill_value(value: float, dtype: torch.dtype) -> float:
+    """A filter value for a tensor of ``dtype``: a finite value beyond the dtype's range is
+    saturated to its most negative (or largest) finite number. A dropped token's weight is 0
+    either way, and a finite filter value stays finite, as asked.
+
+    >>> fill_value(-1e300, torch.float16), fill_value(-float("inf"), torch.float16)
+    (-65504.0, -inf)
+    """
+    if math.isfinite(value):
+        fi = torch.finfo(dtype)
+        return min(max(value, -fi.max), fi.max)
+    return value
 
 
 def check_row_maxima(logits: torch.Tensor, row_max: torch.Tensor, name: str = "logits") -> None:
@@ -127,6 +179,7 @@ def row_temperature(temperature: Any, batch_shape: torch.Size, dtype: torch.dtyp
     ValueError: temperature must be a finite number > 0, got -1.0 in row 1
     """
     if isinstance(temperature, torch.Tensor):
+        check_has_data(temperature, name)
         if temperature.ndim == 0:
             temperature = temperature.item()
         else:

@@ -42,7 +42,7 @@ from .. import spec
 from ..core.ctx import FLOAT
 from ..core.ees import count_first, count_last, curve_point, first_candidate, gap
 from ..core.entropy import entropy_from_weights
-from ._core import _argmax, SUPPORTED_DTYPES, check_accumulate, check_logits, check_row_maxima, compute_dtype, log_k_table, needs_wide, row_temperature, wide_scaled
+from ._core import _argmax, SUPPORTED_DTYPES, fill_value, check_accumulate, check_logits, check_row_maxima, compute_dtype, log_k_table, needs_wide, row_temperature, wide_scaled
 from ._sort import sort_rows_descending
 from ._workspace import scratch
 
@@ -101,7 +101,9 @@ class _Rows(NamedTuple):
 
 
 def _prepare(logits: Any, temperature: Any, accumulate: str, want_perplexity: bool = False) -> _Rows:
-    if isinstance(logits, torch.Tensor) and logits.ndim >= 1 and logits.numel() > 0 and logits.dtype in SUPPORTED_DTYPES:
+    if (isinstance(logits, torch.Tensor) and logits.ndim >= 1 and logits.numel() > 0 and logits.dtype in SUPPORTED_DTYPES
+            and logits.device.type != "meta"):
+        logits = logits.detach()  # no gradient through a mask (and the buffers below are written in place)
         x2 = logits.reshape(-1, logits.shape[-1])
         x_max_in = x2.amax(dim=-1, keepdim=True)
         x_min_in = x2.amin(dim=-1, keepdim=True)  # (torch.aminmax is far slower on CPU)
@@ -480,6 +482,18 @@ def _in_row_chunks(fn, logits: Any, temperature: Any, accumulate: str):
     return torch.cat(parts)
 
 
+def _empty_batch(logits: Any, temperature: Any, accumulate: str) -> bool:
+    """Whether ``logits`` is a valid batch of no rows, shape ``(..., 0, ..., V)`` with ``V >= 1``:
+    every kernel answers it with an empty result (its temperature and ``accumulate`` are checked
+    all the same)."""
+    if not (isinstance(logits, torch.Tensor) and logits.numel() == 0):
+        return False  # (a row, or bad input: the usual checks answer it, without a pass here)
+    x = check_logits(logits)
+    compute_dtype(x.dtype, check_accumulate(accumulate))
+    row_temperature(temperature, x.shape[:-1], x.dtype, x.device)
+    return True
+
+
 def _check_method(method: Any) -> str:
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
@@ -493,6 +507,11 @@ def _search(public, logits: Any, temperature: Any, min_tokens_to_keep: Any, rule
     m = spec.check_min_tokens_to_keep(min_tokens_to_keep)
     rule = spec.check_rule(rule)
     method = _check_method(method)
+    if isinstance(logits, torch.Tensor) and logits.ndim:  # m >= V keeps every candidate, as V does (and fits int64)
+        m = min(m, max(logits.shape[-1], 1))
+    if _empty_batch(logits, temperature, accumulate):  # no rows: an empty mask or count
+        shape, dtype = (logits.shape, torch.bool) if public is ees_mask else (logits.shape[:-1], torch.long)
+        return torch.zeros(shape, dtype=dtype, device=logits.device), None
     chunked = _in_row_chunks(lambda x, t: public(x, t, m, rule, accumulate, method=method), logits, temperature, accumulate)
     if chunked is not None:
         return chunked, None
@@ -585,7 +604,7 @@ def ees_logits(
         scaled = (xc - x_max.to(cd)).div_(row_temperature(temperature, x.shape[:-1], cd, x.device))
     # a kept token stays finite in the output dtype (its weight may round to 0, never to "dropped")
     scaled = scaled.clamp_(min=-torch.finfo(x.dtype).max)
-    return scaled.masked_fill_(~mask, filter_value).to(x.dtype)
+    return scaled.masked_fill_(~mask, fill_value(filter_value, x.dtype)).to(x.dtype)
 
 
 class EESCurve(NamedTuple):
@@ -610,6 +629,12 @@ def ees_curve(logits: torch.Tensor, temperature: Any = 1.0, accumulate: str = "f
     >>> round(c.hbar[1].item(), 12), round(c.P[1].item(), 4)      # P_2 = 2 / (2 + e**-1)
     (1.0, 0.8446)
     """
+    if _empty_batch(logits, temperature, accumulate):
+        x = logits.detach()
+        cd = compute_dtype(x.dtype, accumulate)
+        empty = torch.zeros(x.shape, dtype=cd, device=x.device)
+        return EESCurve(torch.zeros(x.shape, dtype=torch.long, device=x.device), empty, empty, empty,
+                        torch.zeros(x.shape[:-1], dtype=torch.long, device=x.device))
     rows = _prepare(logits, temperature, accumulate)
     vals, idx = torch.sort(rows.x, dim=-1, descending=True, stable=True)
     hbar, P, f = _gap(vals, rows, None, parts=True)

@@ -26,7 +26,8 @@ import torch
 from .. import spec
 from ..core.ctx import FLOAT, torch_context
 from ..core.temperatures import dynatemp_from_ratio, dynatemp_range, edt_from_entropy, edt_log_factor
-from ._core import _first_index, check_accumulate, check_logits, compute_dtype, row_entropy
+from ..spec.methods import check_dynatemp_policy
+from ._core import _first_index, check_accumulate, check_in_range, check_logits, compute_dtype, dtype_name, fill_value, row_entropy
 
 __all__ = ["edt_temperature", "dynatemp_temperature", "apply_temperature", "edt_logits", "dynatemp_logits", "GREEDY"]
 
@@ -47,7 +48,9 @@ def edt_temperature(
 
     ``H`` is the entropy (nats) of ``softmax(logits)`` (``entropy_of="raw"``) or of
     ``softmax(logits / T0)`` (``"tempered"``). Computed as ``T0 * exp((theta ln N) / H)`` with
-    ``theta ln N`` formed in float64 and rounded once; ``H = 0`` gives 0 by a test on ``H``, never NaN.
+    ``theta ln N`` formed in float64 and rounded once (saturated at the compute dtype's most
+    negative number, which gives the same ``T = 0``); ``H = 0`` gives 0 by a test on ``H``, never
+    NaN. A ``T0`` beyond the compute dtype's range is refused (``ValueError``).
 
     >>> import torch
     >>> edt_temperature(torch.tensor([1.0, 1.0, 1.0, 1.0]), T0=2.0, theta=0.0).item()   # theta = 0: T0
@@ -60,17 +63,20 @@ def edt_temperature(
     entropy_of = spec.check_entropy_of(entropy_of)
     x = check_logits(logits)
     cd = compute_dtype(x.dtype, check_accumulate(accumulate))
+    check_in_range(T0, cd, "T0")
     if theta == 0:
         return torch.full(x.shape[:-1], T0, dtype=cd, device=x.device)
     H = _entropy(x.reshape(-1, x.shape[-1]), 1.0 if entropy_of == "raw" else T0, accumulate)
-    c = torch.full_like(H, float(edt_log_factor(theta, N, FLOAT)))  # < 0, or -0 where theta ln N underflows
+    # < 0, or -0 where theta ln N underflows; saturated at cd's most negative number, where
+    # exp(c / H) is 0 as it is for the exact c (H <= ln V): the greedy T = 0 either way
+    c = torch.full_like(H, max(float(edt_log_factor(theta, N, FLOAT)), -torch.finfo(cd).max))
     # H = 0 is the greedy limit; tested on H itself since c / 0 is NaN when c rounded to -0
     T = torch.where(H > 0, edt_from_entropy(H, T0, c, torch_context()), 0.0)
     return T.reshape(x.shape[:-1])
 
 
 def dynatemp_temperature(
-    logits: torch.Tensor, temp: float, delta: float, exponent: float, accumulate: str = "float32"
+    logits: torch.Tensor, temp: float, delta: float, exponent: float, accumulate: str = "float32", policy: str = "llama.cpp"
 ) -> torch.Tensor:
     """llama.cpp dynamic temperature per row: ``T_min + (T_max - T_min) (H / ln n)**exponent``.
 
@@ -83,30 +89,46 @@ def dynatemp_temperature(
     several candidates (the answer would need more range). ``T <= 0`` means greedy. The result
     is clamped to where the exact value lies: ``[T_min, T_max]`` for ``exponent > 0``, and
     ``[T_max, inf)`` for ``exponent < 0`` (then ``(H / ln n)**exponent >= 1``; llama.cpp leaves
-    the range there, and so does this kernel).
+    the range there, and so does this kernel). Temperatures are returned in the compute dtype, so
+    a ``temp`` or ``temp + delta`` beyond its largest finite number is refused (``ValueError``
+    naming the dtype) rather than rounded to ``inf`` (which would change what is sampled).
+
+    ``policy="finite-candidates"`` counts only each row's finite entries in ``ln n`` (masked tokens
+    do not count); a row with at most one finite entry gets ``temp`` there (every temperature gives
+    its one-token distribution; the exact ``H / ln n`` is ``0 / 0``).
 
     >>> import torch
     >>> dynatemp_temperature(torch.tensor([0.0, 0.0, 0.0, 0.0]), 1.0, 0.25, 2.0).item()
     1.25
     >>> dynatemp_temperature(torch.tensor([0.0, -1.0], dtype=torch.float64), 1.0, 0.5, -1.0).item() > 1.5
     True
+    >>> dynatemp_temperature(torch.tensor([0.0, 0.0, -float("inf")]), 1.0, 0.5, 1.0, policy="finite-candidates").item()
+    1.5
     >>> dynatemp_temperature(torch.tensor([0.0, -float("inf")]), 1.0, 0.5, -1.0)
     Traceback (most recent call last):
     ...
     ValueError: dynatemp with a negative exponent is undefined at entropy 0 (a single candidate) in row 0
     """
     temp, delta, exponent = spec.check_dynatemp_params(temp, delta, exponent)
+    finite_only = check_dynatemp_policy(policy) == "finite-candidates"
     x = check_logits(logits)
     cd = compute_dtype(x.dtype, check_accumulate(accumulate))
     shape = x.shape[:-1]
     size = x.shape[-1]
+    check_in_range(temp, cd, "temp")
     if delta <= 0 or size <= 1:
         return torch.full(shape, temp, dtype=cd, device=x.device)
     t_min, t_max = dynatemp_range(temp, delta, FLOAT)
+    check_in_range(t_max, cd, "temp + delta")
     if exponent == 0:
         return torch.full(shape, t_max, dtype=cd, device=x.device)
     x2 = x.reshape(-1, size)
     H = _entropy(x2, 1.0, accumulate)
+    if finite_only:  # ln n over each row's finite entries; with one, no temperature changes anything
+        n_finite = torch.isfinite(x2).sum(-1)
+        lone = n_finite <= 1
+        ln_n = torch.log(n_finite.clamp(min=2).to(torch.float64)).to(H.dtype)
+        H = torch.where(lone, 1.0, H)  # any positive value: the row's answer is temp
     if exponent < 0:
         zero = H == 0
         if bool(zero.any()):
@@ -114,11 +136,19 @@ def dynatemp_temperature(
             single = int(torch.isfinite(x2[r]).sum()) == 1
             why = "a single candidate" if single else f"the entropy underflows in {cd}"
             raise ValueError(f"dynatemp with a negative exponent is undefined at entropy 0 ({why}) in row {r}")
-    ratio = (H / math.log(size)).clamp_(0.0, 1.0)
+    ratio = (H / (ln_n if finite_only else math.log(size))).clamp_(0.0, 1.0)
     lo = torch.tensor(t_min, dtype=cd, device=x.device)
     hi = torch.tensor(t_max, dtype=cd, device=x.device)
     T = dynatemp_from_ratio(ratio, lo, hi, exponent, torch_context())
     T = torch.minimum(torch.maximum(T, lo), hi) if exponent > 0 else torch.maximum(T, hi)
+    if exponent < 0:
+        nan = torch.isnan(T)  # (T_max - T_min) rounded to 0 in cd while the power overflowed: 0 * inf
+        if bool(nan.any()):
+            r = _first_index(nan)[0]
+            raise ValueError(f"dynatemp's temperature in row {r} cannot be formed in {dtype_name(cd)}: T_max - T_min rounds to 0 "
+                             f"while (H / ln n)**exponent overflows; give float64 logits")
+    if finite_only:
+        T = torch.where(lone.reshape(T.shape), torch.tensor(temp, dtype=T.dtype, device=T.device), T)
     return T.reshape(shape)
 
 
@@ -174,7 +204,7 @@ def apply_temperature(
         if greedy == "first":
             first = torch.zeros_like(is_max).scatter_(-1, is_max.to(torch.uint8).argmax(dim=-1, keepdim=True), True)
             is_max = first
-        out = torch.where(greedy_rows & ~is_max, filter_value, out)
+        out = torch.where(greedy_rows & ~is_max, fill_value(filter_value, x.dtype), out)
     return out.to(x.dtype)
 
 
@@ -200,10 +230,12 @@ def dynatemp_logits(
     accumulate: str = "float32",
     *,
     filter_value: float = float("-inf"),
+    policy: str = "llama.cpp",
 ) -> torch.Tensor:
     """Logits for sampling with llama.cpp's dynamic temperature (``T <= 0``: the first maximum).
 
-    A candidate array of length 1 is returned unchanged (llama.cpp applies nothing).
+    A candidate array of length 1 is returned unchanged (llama.cpp applies nothing). ``policy``
+    is :func:`dynatemp_temperature`'s (what ``ln n`` counts).
 
     >>> import torch
     >>> dynatemp_logits(torch.tensor([1.0, 1.0, 0.0]), temp=0.0, delta=0.0, exponent=1.0).tolist()
@@ -212,5 +244,5 @@ def dynatemp_logits(
     x = check_logits(logits)
     if x.shape[-1] <= 1:
         return x.clone()
-    T = dynatemp_temperature(x, temp, delta, exponent, accumulate)
+    T = dynatemp_temperature(x, temp, delta, exponent, accumulate, policy)
     return apply_temperature(x, T.clamp(min=0), greedy="first", filter_value=filter_value)

@@ -1,5 +1,5 @@
 """Batched float kernels for the truncation family (top-k, top-p, min-p, typical, epsilon, eta,
-mirostat v1/v2, p-less, p-less-norm, top-n-sigma), with the same methods, parameters and policies
+mirostat v1/v2, p-less, p-less-norm, top-n-sigma, xtc, top-a, tfs), with the same methods, parameters and policies
 as :func:`ees_theory.reference.truncate` (see :mod:`ees_theory.reference.truncation` for what each
 policy means). Device-agnostic; no Python loop over the vocabulary or the batch.
 
@@ -28,11 +28,12 @@ from ..spec.methods import SAMPLERS as METHODS
 from ..spec.methods import check_params
 from ..core.ctx import torch_context
 from ..core.truncation import eta as eta_sampling
-from ..core.truncation import mirostat, p_less, top_n_sigma
+from ..core.truncation import mirostat, p_less, tfs, top_a, top_n_sigma, xtc
 from ._core import check_logits, compute_dtype, needs_wide, row_temperature, wide_scaled
 from ._workspace import scratch
+from . import _numerics
 
-__all__ = ["truncate_mask", "mirostat_step"]
+__all__ = ["truncate_mask", "mirostat_step", "ranking_key"]
 
 
 def _prepare(logits, temperature, accumulate):
@@ -53,23 +54,48 @@ def _prepare(logits, temperature, accumulate):
         sx = torch.gather(x, -1, idx)
         sz = torch.gather(logits, -1, idx).double()  # for the rank- and scale-invariant rules
     else:
-        x = logits.to(cd) / row_temperature(temperature, logits.shape[:-1], cd, logits.device)
+        tau = row_temperature(temperature, logits.shape[:-1], cd, logits.device)
+        nm = _numerics.current()
+        if nm.shift == "before":  # (z - max) / tau: the shift happens before the division
+            zc = logits.to(cd)
+            x = (zc - torch.where(masked, -math.inf, zc).amax(dim=-1, keepdim=True)) / tau
+        else:
+            x = logits.to(cd) / tau
         x = x.masked_fill(masked, -math.inf)
-        sx, idx = torch.sort(x, dim=-1, descending=True, stable=True)
-    sp = torch.softmax(sx, dim=-1)
+        if nm.rank == "probs":  # ordered by the computed probabilities (their ties are the port's)
+            _, idx = torch.sort(_numerics.softmax(x), dim=-1, descending=True, stable=True)
+            sx = torch.gather(x, -1, idx)
+        else:
+            sx, idx = torch.sort(x, dim=-1, descending=True, stable=True)
+    sp = torch.softmax(sx, dim=-1) if _numerics.current() is _numerics.DEFAULT else _numerics.softmax(sx)
     n = (~masked).sum(dim=-1, keepdim=True)
     pos = torch.arange(x.shape[-1], device=x.device).expand_as(x)
     return x, masked, sx, idx, sp, n, pos, sz
 
 
+def _power_of_two_near(x: torch.Tensor) -> torch.Tensor:
+    """``2**(e - 1)`` for ``x = m 2**e`` (``1/2 <= m < 1``): a power of two in ``(x/2, x]``, formed
+    without leaving ``x``'s dtype (``2**e`` itself may overflow it); 1 where ``x`` is 0.
+
+    >>> _power_of_two_near(torch.tensor([3.0, 0.375, 2.0**-1060, 0.0], dtype=torch.float64)).tolist() == [2.0, 0.25, 2.0**-1060, 1.0]
+    True
+    """
+    m, _ = torch.frexp(x)
+    return torch.where(x > 0, x / (2 * m), torch.ones_like(x))
+
+
 def _sigma_test(sx, cand, n, nn, policy):
     nf = n.to(sx.dtype)
     vals = torch.where(cand, sx, torch.zeros_like(sx))
-    mean = vals.sum(dim=-1, keepdim=True) / nf
+    mean = _numerics.total(vals) / nf
     dev = torch.where(cand, sx - mean, torch.zeros_like(sx))
+    # the squares of a row scaled far down (a huge temperature) underflow to 0: the deviations are
+    # squared divided by a power of two near the largest one (exact), the root scaled back
+    unit = _power_of_two_near(dev.abs().amax(dim=-1, keepdim=True))
+    dev = dev / unit
     denom = nf - top_n_sigma.ddof(policy)
-    var = (dev * dev).sum(dim=-1, keepdim=True) / torch.clamp(denom, min=1)
-    sigma = torch.sqrt(var)
+    var = _numerics.total(dev * dev) / torch.clamp(denom, min=1)
+    sigma = torch.sqrt(var) * unit
     return (sx >= sx[..., :1] - nn * sigma) | (n <= 1), sigma
 
 
@@ -89,6 +115,12 @@ def _n_sigma_keep(sx, cand, n, nn, policy):
         keep2, _ = _sigma_test(scaled, cand, n, nn, policy)
         keep = torch.where(bad, keep2, keep)
     return keep
+
+
+def _mass_before(sp: torch.Tensor) -> torch.Tensor:
+    """The mass of the tokens before each position of the sorted order (running sums under the
+    current numerics)."""
+    return _numerics.cumsum(sp) - sp
 
 
 def _unsort(sorted_keep: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
@@ -118,7 +150,8 @@ def _entropy(sp, slp):
     # NaN and is replaced by 0 (the only NaN possible: p > 0 has a finite log); in a scratch
     # buffer, as a fresh one per call costs more than the arithmetic on CPU (see ._workspace)
     terms = torch.mul(sp, slp, out=scratch("entropy_terms", sp.shape, sp.dtype, sp.device))
-    return -terms.nan_to_num_(nan=0.0, posinf=math.inf, neginf=-math.inf).sum(dim=-1, keepdim=True)
+    terms = terms.nan_to_num_(nan=0.0, posinf=math.inf, neginf=-math.inf)
+    return -(terms.sum(dim=-1, keepdim=True) if _numerics.current() is _numerics.DEFAULT else _numerics.total(terms))
 
 
 def _mirostat_k(method, policy, prm, sx, sp, n, mu, size):
@@ -159,6 +192,30 @@ def _mirostat_k(method, policy, prm, sx, sp, n, mu, size):
     return torch.where(s > 0, torch.minimum(k, n), n)
 
 
+def _tfs_keep(sp, pos, n, z, m, policy):
+    """Tail-free sampling's kept prefix (see :mod:`ees_theory.core.truncation.tfs`)."""
+    if z >= 1 or sp.shape[-1] < 3:
+        count = torch.zeros_like(n)
+        flat = torch.zeros_like(n, dtype=torch.bool)
+    else:
+        j = pos[..., :-2]
+        valid = j < n - 2  # second differences of candidates only (masked entries sort last)
+        w = torch.where(valid, tfs.second_differences(sp).abs(), torch.zeros_like(sp[..., :-2]))
+        total = _numerics.total(w)  # the sums in the current numerics' order (a style's, or torch's)
+        cdf = _numerics.cumsum(w) / torch.where(total > 0, total, torch.ones_like(total))
+        flat = total <= (tfs.FLAT if policy == "llama.cpp" else 0.0)
+        if policy == "llama.cpp":  # uniform weights 1 / (n - 2) on a flat row
+            uni = (j + 1).to(sp.dtype) / torch.clamp(n - 2, min=1).to(sp.dtype)
+            cdf = torch.where(flat, uni, cdf)
+        count = ((cdf <= z) & valid).sum(dim=-1, keepdim=True)
+    k = tfs.kept(count, n, m, policy)
+    if policy == "llama.cpp":
+        off = (n < 3) | (z >= 1)
+    else:  # a flat row of 3 or more has no tail; 1 or 2 candidates keep the first
+        off = (flat & (n >= 3)) | (z >= 1)
+    return pos < torch.where(off, n, k)
+
+
 def _as_row_param(value, name, batch_shape, dtype, device, lo=None, hi_open=None):
     t = torch.as_tensor(value, dtype=torch.float64, device=device)
     try:
@@ -185,8 +242,11 @@ def _mask(method, logits, temperature, policy, accumulate, params, want_state=Fa
     prm = check_params(method, policy, scalar)
     x, masked, sx, idx, sp, n, pos, sz = _prepare(logits, temperature, accumulate)
     cand = pos < n
-    m = prm.get("min_tokens_to_keep", 1)
     V = x.shape[-1]
+    for key in ("k", "min_tokens_to_keep", "m"):  # a count past the row means the whole row (and
+        if isinstance(prm.get(key), int) and prm[key] > V:  # one past int64 would wrap around in torch)
+            prm[key] = V
+    m = prm.get("min_tokens_to_keep", 1)
     if method == "top-k":
         k = prm["k"]
         if policy == "transformers":
@@ -199,12 +259,24 @@ def _mask(method, logits, temperature, policy, accumulate, params, want_state=Fa
             keep = pos < max(k, m)
     elif method == "top-p":
         p = prm["p"]
-        before = torch.cumsum(sp, dim=-1) - sp
-        keep = torch.ones_like(cand) if p >= 1 else (before < p)
+        if p >= 1:
+            keep = torch.ones_like(cand)
+        elif _numerics.current().mass == "bottom":  # the mass from the bottom up to and with each token exceeds 1 - p
+            keep = _numerics.cumsum(sp.flip(-1)).flip(-1) > 1 - p
+        else:
+            keep = _mass_before(sp) < p
         keep = _floor(keep, pos, n, m)
     elif method == "min-p":
         mp = prm["min_p"]
-        keep = torch.ones_like(cand) if mp <= 0 else (sx - sx[..., :1] >= math.log(mp))
+        if mp <= 0:
+            keep = torch.ones_like(cand)
+        elif _numerics.current().threshold == "probs":
+            keep = sp >= mp * sp[..., :1]
+        elif _numerics.current().threshold == "log_probs":
+            lsp = _numerics.log_softmax(sx)
+            keep = lsp - lsp[..., :1] >= math.log(mp)
+        else:
+            keep = sx - sx[..., :1] >= math.log(mp)
         keep = _floor(keep, pos, n, m)
     elif method in ("epsilon", "eta"):
         eps = prm["epsilon"]
@@ -215,7 +287,7 @@ def _mask(method, logits, temperature, policy, accumulate, params, want_state=Fa
         keep = sp > thr if policy == "paper" else sp >= thr
         keep = _floor(keep, pos, n, m, (sx if sz is None else sz) if policy == "transformers" else None)
     elif method in ("p-less", "p-less-norm"):
-        s2 = (sp * sp).sum(dim=-1, keepdim=True)
+        s2 = _numerics.total(sp * sp)
         thr = p_less.threshold(s2, V, method == "p-less-norm")
         keep = _floor(sp >= thr, pos, n, 1)
     elif method == "top-n-sigma":
@@ -227,6 +299,18 @@ def _mask(method, logits, temperature, policy, accumulate, params, want_state=Fa
             # leave the float range
             keep = _n_sigma_keep(sx if sz is None else sz, cand, n, nn, policy)
             keep = _floor(keep, pos, n, 1)
+    elif method == "xtc":
+        keep = torch.ones_like(cand)
+        if xtc.gate_open(prm["u"], prm["probability"], policy):
+            above = ((sp >= prm["threshold"]) & cand).sum(dim=-1, keepdim=True)
+            size = V if policy == "llama.cpp" else n  # llama.cpp counts masked entries for min_keep
+            keep = pos >= xtc.dropped(above, size, max(m, 1))  # the most probable ones go
+    elif method == "top-a":
+        a = prm["a"]
+        keep = torch.ones_like(cand) if a <= 0 else sp >= top_a.threshold(a, sp[..., :1])
+        keep = _floor(keep, pos, n, m)
+    elif method == "tfs":
+        keep = _tfs_keep(sp, pos, n, prm["z"], m, policy)
     elif method == "typical":
         mass = prm["mass"]
         if policy == "llama.cpp" and mass >= 1:
@@ -236,7 +320,7 @@ def _mask(method, logits, temperature, policy, accumulate, params, want_state=Fa
             H = _entropy(sp, slp)
             score = torch.where(cand, (-slp - H).abs(), torch.full_like(sx, math.inf))
             sscore, order = torch.sort(score, dim=-1, stable=True)  # ties keep the canonical order
-            cum = torch.cumsum(torch.gather(sp, -1, order), dim=-1)
+            cum = _numerics.cumsum(torch.gather(sp, -1, order))
             reached_before = (cum <= mass) if policy == "llama.cpp" else (cum < mass)
             count = torch.minimum(reached_before.sum(dim=-1, keepdim=True) + 1, n)
             keep_o = pos < count
@@ -281,6 +365,21 @@ def truncate_mask(
     [True, True, False]
     """
     return _mask(method, logits, temperature, policy, accumulate, params)
+
+
+def ranking_key(logits: Any, temperature: Any = 1.0, accumulate: str = "float32") -> torch.Tensor:
+    """The values the truncation kernels rank tokens by under the current numerics, in the input's
+    token order (``-inf`` for masked tokens): the scaled logits, or the computed probabilities when
+    the numerics rank by probabilities. Tokens with equal values may be ordered either way.
+
+    >>> import torch
+    >>> ranking_key(torch.tensor([2.0, 0.0, -float("inf")]), 2.0).tolist()
+    [1.0, 0.0, -inf]
+    """
+    x, masked, sx, idx, sp, n, pos, sz = _prepare(logits, temperature, accumulate)
+    if _numerics.current().rank == "probs":
+        return _unsort(sp, idx).masked_fill(masked, -math.inf)
+    return x.masked_fill(masked, -math.inf)
 
 
 def mirostat_step(

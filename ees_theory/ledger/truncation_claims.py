@@ -15,6 +15,7 @@ MINP-TAU-MONO      the min-p kept set grows (weakly) with the temperature
 TOPP-TAU-MONO      the top-p kept count is non-decreasing in the temperature
 ETA-SUPERSET       eta keeps every token epsilon keeps (eta <= epsilon)
 TYPICAL-MODE       locally typical sampling always keeps the most probable token
+XTC-KEEPS-ABOVE    XTC (gate open) keeps every token below the threshold and one that reaches it
 =================  ==========================================================================
 
 >>> sorted(TRUNCATION_CLAIMS)[:2]
@@ -177,3 +178,20 @@ def _check_typical(ctx: CheckContext):
         certified=True,
     )
     return "refuted", "certified counterexample (the mode is the token farthest from the entropy)", ce, 0
+
+
+@register_claim("XTC-KEEPS-ABOVE", TRUNCATION_CLAIMS["XTC-KEEPS-ABOVE"], test=f"{TEST}::test_xtc_keeps_one_above")
+def _check_xtc(ctx: CheckContext):
+    def row(z):
+        bad, und = [], 0
+        for thr in (0.02, 0.1, 0.3):
+            r = truncate("xtc", z, threshold=thr, probability=1.0, u=0.5)
+            und += len(r.undecided)
+            above = r.extras["above"]  # certified count of tokens with p_i >= threshold
+            order = as_row(z).order
+            want = order[max(above - 1, 0):]  # every token below, and the last that reaches it
+            if tuple(r.kept) != tuple(want):
+                bad.append(f"threshold={thr}: kept {r.kept}, expected {tuple(want)}")
+        return und, bad
+
+    return _spot(ctx, "kept = the tokens below the threshold and the last above it, thresholds (0.02, 0.1, 0.3)", row)

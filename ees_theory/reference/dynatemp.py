@@ -7,12 +7,19 @@ else ``T = T_min + (T_max - T_min) * (H / ln n) ** exponent`` with ``T_min = max
 gives ``T_max`` (``0**0 = 1``). A negative exponent with ``H = 0`` is an error (llama.cpp divides
 by zero there). ``T <= 0`` means greedy. Results are correct to ``dps`` digits.
 
+``policy`` says what ``n`` counts (:data:`ees_theory.spec.methods.DYNATEMP_POLICIES`): every entry
+(``paper``, ``llama.cpp``), or only the finite ones (``finite-candidates``: masked tokens do not
+count toward ``ln n``). Under ``finite-candidates`` a row with one finite candidate has
+``H / ln n = 0 / 0``: undefined, and no temperature can change its distribution (a ValueError).
+
 >>> float(dynatemp_temperature([0.0, 0.0], temp=1.0, delta=0.5, exponent=1.0))  # H = ln n
 1.5
 >>> dynatemp_temperature([0.3], temp=1.0, delta=0.5, exponent=1.0) is None      # n = 1: no-op
 True
 >>> float(dynatemp_temperature([0.0, -float("inf")], 1.0, 0.5, 1.0))            # H = 0: T_min
 0.5
+>>> float(dynatemp_temperature([0.0, 0.0, -float("inf")], 1.0, 0.5, 1.0, policy="finite-candidates"))  # H = ln 2 = ln n
+1.5
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import mpmath
 from mpmath import iv
 
 from .. import spec
+from ..spec.methods import check_dynatemp_policy
 from ..core.ctx import IV, MP
 from ..core.temperatures import dynatemp_from_ratio, dynatemp_range
 from .entropy import enclose, entropy_interval
@@ -32,14 +40,20 @@ __all__ = ["dynatemp_temperature"]
 
 
 def dynatemp_temperature(
-    logits: Any, temp: float, delta: float, exponent: float, dps: int = 30
+    logits: Any, temp: float, delta: float, exponent: float, dps: int = 30, policy: str = "llama.cpp"
 ) -> mpmath.mpf | None:
     """The dynatemp temperature for one row, or ``None`` when llama.cpp applies nothing."""
     temp, delta, exponent = spec.check_dynatemp_params(temp, delta, exponent)
+    dps = spec.check_dps(dps)
+    finite_only = check_dynatemp_policy(policy) == "finite-candidates"
     row = as_row(logits)
     if delta <= 0:
         return mpmath.mpf(temp)
-    if row.size <= 1:
+    if finite_only and row.n <= 1:
+        raise ValueError("dynatemp under policy 'finite-candidates' is undefined on a row with one finite candidate "
+                         "(H / ln n = 0 / 0); no temperature changes its distribution")
+    size = row.n if finite_only else row.size  # what ln n counts
+    if size <= 1:
         return None
     with mpmath.workprec(200):  # temp -/+ delta of two doubles is exact at 200 bits
         t_min, t_max = dynatemp_range(temp, delta, MP)
@@ -53,7 +67,7 @@ def dynatemp_temperature(
             return +t_min
     def compute(prec: int):
         H = entropy_interval(row, 1.0, prec)
-        ratio = H / iv.log(iv.mpf(row.size))
+        ratio = H / iv.log(iv.mpf(size))
         return dynatemp_from_ratio(ratio, IV.num(t_min), IV.num(t_max), IV.num(exponent), IV)
 
     try:

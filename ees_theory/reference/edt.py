@@ -41,6 +41,7 @@ def edt_temperature(
     """The EDT temperature for one row, correct to ``dps`` digits (0 means greedy)."""
     T0, theta, N = spec.check_edt_params(T0, theta, N)
     entropy_of = spec.check_entropy_of(entropy_of)
+    dps = spec.check_dps(dps)
     row = as_row(logits)
     tau = 1.0 if entropy_of == "raw" else T0
     if theta == 0:

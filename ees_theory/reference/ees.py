@@ -50,6 +50,7 @@ from ..core.certify import (
     iv_precision,
     ladder,
     log_enclosure,
+    precisions,
     up,
 )
 from ..core.ctx import IV, MP
@@ -292,6 +293,7 @@ def exact_curve(logits: Any, temperature: float = 1.0, dps: int = 30) -> tuple[C
     """
     row = as_row(logits)
     tau = spec.check_temperature(temperature)
+    dps = spec.check_dps(dps)
     with mpmath.workdps(dps + 10):
         e = row.mp_weights(tau)
         total = mpmath.fsum(e)
@@ -330,6 +332,7 @@ def ees(
     tau = spec.check_temperature(temperature)
     m = spec.check_min_tokens_to_keep(min_tokens_to_keep)
     rule = spec.check_rule(rule)
+    precisions(max_prec)  # checked here, not only when a comparison needs the ladder
     n = row.n
     empty = DecisionTable(np.zeros(0, int), np.zeros(0), np.zeros(0), np.zeros(0, int), {})
     if n <= m or n == 1:

@@ -91,6 +91,7 @@ def entropy(logits: Any, temperature: float = 1.0, dps: int = 30) -> mpmath.mpf:
     """Entropy in nats of ``softmax(logits / temperature)``, correct to ``dps`` digits."""
     row = as_row(logits)
     tau = spec.check_temperature(temperature)
+    dps = spec.check_dps(dps)
     if row.n == 1:
         return mpmath.mpf(0)
     return enclose(lambda prec: entropy_interval(row, tau, prec), dps)
@@ -100,6 +101,7 @@ def softmax(logits: Any, temperature: float = 1.0, dps: int = 30) -> list[mpmath
     """``softmax(logits / temperature)`` in token-id order, each entry to ``dps`` digits."""
     row = as_row(logits)
     tau = spec.check_temperature(temperature)
+    dps = spec.check_dps(dps)
     out = [mpmath.mpf(0)] * row.size
     with mpmath.workdps(dps + 20):
         e = row.mp_weights(tau)

@@ -43,6 +43,13 @@ and ``llama.cpp`` reproduce those engines' conventions in exact arithmetic.
   estimate ``k`` to nearest (half up); llama.cpp: surprise under the renormalised kept set, v1
   truncates ``k`` to an integer.
 
+* ``xtc`` (``threshold``, ``probability``, ``u``), ``top-a`` (``a``) and ``tfs`` (``z``), the
+  samplers of the wider field (specification §7; rules in :mod:`ees_theory.core.truncation`):
+  XTC keeps a *suffix* of the canonical order (its gate opens for ``u < probability``, llama.cpp:
+  ``u <= probability``; every token reaching the threshold but the last is dropped); top-a keeps
+  ``p_i >= a p_max^2``; tail-free sampling cuts where the normalised cumulative
+  ``|second difference|`` passes ``z``, the paper keeping one token more than llama.cpp.
+
 Every method takes ``min_tokens_to_keep`` where an engine has it (default 1; the kept set is
 never empty).
 
@@ -52,6 +59,8 @@ never empty).
 (0, 1)
 >>> truncate("top-k", [1.0, 3.0, 3.0, 0.0], k=1, policy="transformers").kept   # both tied kept
 (1, 2)
+>>> truncate("xtc", [2.0, 1.0, 0.0, -1.0], threshold=0.1, probability=1.0, u=0.5).kept  # p = .64, .24 reach 0.1
+(1, 2, 3)
 """
 
 from __future__ import annotations
@@ -71,7 +80,7 @@ from ..spec.methods import DEFAULT_POLICY, POLICIES, MethodSpec, check_params
 from ..spec.methods import SAMPLERS as METHODS
 from ..core.ctx import FLOAT, IV
 from ..core.truncation import eta as eta_sampling
-from ..core.truncation import mirostat, p_less, top_n_sigma
+from ..core.truncation import mirostat, p_less, tfs, top_a, top_n_sigma, xtc
 from ..core.entropy import entropy_of_probs
 from ..core.certify import DEFAULT_MAX_PREC, Decision, enclose, float_bounds, fraction_to_float, iv_bounds, iv_exp, iv_precision, precisions
 from .rows import ExactRow, as_row
@@ -166,8 +175,10 @@ def _floor(row: ExactRow, k: int, m: int, ties: bool) -> int:
 
 
 def _result(method, policy, params, tau, row, k, checks, **kw) -> TruncationResult:
+    """``k``: the kept prefix length, or the kept sorted positions (a sampler that keeps a suffix)."""
     certified = all(c.certified for c in checks)
-    return TruncationResult(method, policy, params, tau, row.order[:k], certified, row.n, tuple(checks), **kw)
+    kept = row.order[:k] if isinstance(k, int) else tuple(row.order[i] for i in k)
+    return TruncationResult(method, policy, params, tau, kept, certified, row.n, tuple(checks), **kw)
 
 
 # ---- the samplers ---------------------------------------------------------------------------
@@ -326,6 +337,118 @@ def _top_n_sigma(row, ctx, tau, policy, prm):
 
     k, checks = _prefix_cut(ctx, est, False, decide)
     return max(k, 1), checks
+
+
+def _top_a(row, ctx, tau, policy, prm):
+    a = prm["a"]
+    if a <= 0:
+        return row.n, []
+    af = Fraction(a)
+    est = ctx.est_p - top_a.threshold(a, ctx.est_p[0])
+
+    def decide(i):  # p_i - a p_max^2, times S^2 (e_0 = 1): e_i S - a
+        return ctx.decide(
+            "p_i - a p_max^2",
+            i,
+            lambda prec: ctx.p(i, prec) - top_a.threshold(iv.mpf(a), ctx.p(0, prec)),
+            lambda: [(Fraction(1), (i, j)) for j in range(ctx.n)] + [(-af, (0, 0))],
+        )
+
+    k, checks = _prefix_cut(ctx, est, False, decide)
+    return _floor(row, k, prm["min_tokens_to_keep"], ties=False), checks
+
+
+def _xtc(row, ctx, tau, policy, prm):
+    n, thr = row.n, prm["threshold"]
+    if n < 2 or not xtc.gate_open(prm["u"], prm["probability"], policy):
+        return n, [], {"gate": False}
+    tf = Fraction(thr)
+
+    def decide(i):
+        return ctx.decide(
+            "p_i - xtc threshold",
+            i,
+            lambda prec: ctx.p(i, prec) - iv.mpf(thr),
+            lambda: [(Fraction(1), (i,))] + [(-tf, (j,)) for j in range(n)],
+        )
+
+    above, checks = _prefix_cut(ctx, ctx.est_p - thr, False, decide)
+    size = row.size if policy == "llama.cpp" else n  # llama.cpp counts its whole array for min_keep
+    d = int(xtc.dropped(above, size, max(prm["min_tokens_to_keep"], 1)))
+    return range(d, n), checks, {"gate": True, "above": above}
+
+
+def _tfs(row, ctx, tau, policy, prm):
+    z, n, m = prm["z"], row.n, prm["min_tokens_to_keep"]
+    if z >= 1.0 or (policy == "llama.cpp" and n < 3):
+        return n, [], {}
+    if n < 3:  # no second difference: the first token and min_tokens_to_keep
+        return int(tfs.kept(0, n, m, policy)), [], {}
+    w = n - 2
+    checks: list[Check] = []
+
+    def d2(i, prec):  # the second difference of the weights e (p times S)
+        return ctx.e(i, prec) - 2 * ctx.e(i + 1, prec) + ctx.e(i + 2, prec)
+
+    def d2_form(i):
+        return [(Fraction(1), (i,)), (Fraction(-2), (i + 1,)), (Fraction(1), (i + 2,))]
+
+    signs: dict[int, Check] = {}
+
+    def sign(i) -> Optional[int]:
+        if i not in signs:
+            signs[i] = ctx.decide("second difference", i, lambda prec: d2(i, prec), lambda: d2_form(i))
+        return signs[i].sign
+
+    def abs_form(coef):
+        """``sum_i coef(i) |D_i|`` as a form; ``None`` where a sign is not certified."""
+        out = []
+        for i in range(w):
+            s_i = sign(i)
+            if s_i is None:
+                return None
+            if s_i and coef(i):
+                out += [(c * s_i * coef(i), idx) for c, idx in d2_form(i)]
+        return out
+
+    def form_or_nonzero(coef):
+        f = abs_form(coef)
+        # an uncertified sign only happens on logits rows, where a single e^0 term reads "nonzero"
+        return f if f is not None else [(Fraction(1), ())]
+
+    def total(prec):
+        return ctx._sum("tfs-w", prec, lambda i: abs(d2(i, prec)) if i < w else iv.mpf(0))
+
+    est_w = np.abs(tfs.second_differences(ctx.est_e))
+    est_total = float(est_w.sum())
+    uniform = False
+    if policy == "llama.cpp":
+        ff = Fraction(tfs.FLAT)
+        c = ctx.decide("sum|d2| - 1e-6", 0, lambda prec: total(prec) / ctx.S(prec) - iv.mpf(tfs.FLAT),
+                       lambda: form_or_nonzero(lambda i: Fraction(1)) + [(-ff, (j,)) for j in range(n)])
+        checks.append(c)
+        uniform = not c.outcome(True)
+    else:
+        flat = all(sign(i) == 0 for i in range(w))
+        checks += list(signs.values()) if flat else []
+        if flat:
+            return n, checks, {}
+    if uniform:  # cdf_j = (j + 1) / (n - 2), exactly
+        count = sum(1 for j in range(w) if Fraction(j + 1, w) <= Fraction(z))
+        return int(tfs.kept(count, n, m, policy)), checks, {"uniform": True}
+    zf = Fraction(z)
+    est = z * est_total - np.cumsum(est_w)
+
+    def decide(j):  # cdf_j <= z:  z sum|D| - sum_{i<=j} |D_i| >= 0
+        return ctx.decide(
+            "z sum|d2| - cdf_j sum|d2|",
+            j,
+            lambda prec: iv.mpf(z) * total(prec) - sum((abs(d2(i, prec)) for i in range(j + 1)), iv.mpf(0)),
+            lambda: form_or_nonzero(lambda i: zf - (1 if i <= j else 0)),
+        )
+
+    count, cut = _prefix_cut(_Sub(ctx, w), est, False, decide)
+    return int(tfs.kept(count, n, m, policy)), checks + cut, {}
 
 
 def _typical(row, ctx, tau, policy, prm):
@@ -580,6 +703,7 @@ def truncate(
     row = as_row(logits)
     tau = spec.check_temperature(temperature)
     prm = check_params(method, policy, params)
+    precisions(max_prec)  # checked here, not only when a comparison needs the ladder
     ctx = ExactContext(row, tau, max_prec)
     token = mu = surprise = None
     extras: dict = {}
@@ -595,7 +719,8 @@ def truncate(
     elif method in ("p-less", "p-less-norm"):
         k, checks = _p_less(row, ctx, tau, policy, prm, method == "p-less-norm")
     else:
-        k, checks = _SAMPLERS[method](row, ctx, tau, policy, prm)
+        k, checks, *more = _SAMPLERS[method](row, ctx, tau, policy, prm)
+        extras = more[0] if more else {}
     return _result(method, policy, prm, tau, row, k, checks, token=token, mu=mu, surprise=surprise, extras=extras)
 
 
@@ -606,4 +731,7 @@ _SAMPLERS = {
     "epsilon": _epsilon,
     "eta": _eta,
     "top-n-sigma": _top_n_sigma,
+    "xtc": _xtc,
+    "top-a": _top_a,
+    "tfs": _tfs,
 }

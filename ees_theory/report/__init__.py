@@ -5,6 +5,7 @@ harness computed, and never computes a verdict, a count or a bound itself.
 
 * :mod:`.tables`: :class:`Table` (HTML in notebooks and the book, markdown, plain text) and the
   ledger, claim, gap-evidence and port-report tables built from the project's own objects;
+* :mod:`.engines`: the engines chapter's grid, totals, CSV download and folded failures;
 * :mod:`.figures`: :func:`figure` (sized for the text column), :func:`line_style`,
   :func:`shared_legend` (one legend outside the data), :func:`side_legend` and :func:`log_ticks`.
 
@@ -16,9 +17,11 @@ float32       0
 """
 
 from .claims import Evidence, claim_evidence, claims_index, evidence_size, gap_figure
+from .engines import Download, engine_csv, engine_grid, engine_totals, failure_details, reason_in_words
 from .figures import COLUMN_WIDTH, figure, line_style, log_ticks, shared_legend, side_legend
 from .tables import Code, Link, Table, claim_link, claim_table, engine_matrix_table, gap_table, ledger_table, port_table, relative_path, table
 
 __all__ = ["Table", "Link", "Code", "table", "claim_link", "ledger_table", "claim_table", "gap_table", "port_table", "engine_matrix_table", "relative_path",
            "COLUMN_WIDTH", "figure", "line_style", "shared_legend", "side_legend", "log_ticks",
-           "Evidence", "claim_evidence", "claims_index", "evidence_size", "gap_figure"]
+           "Evidence", "claim_evidence", "claims_index", "evidence_size", "gap_figure",
+           "engine_grid", "engine_totals", "engine_csv", "Download", "failure_details", "reason_in_words"]

@@ -100,7 +100,7 @@ def claim_evidence(claim_id: str) -> tuple[Any, Evidence]:
 
     >>> v, ev = claim_evidence("EES-MONO")
     >>> v.verdict, [len(t) for t in ev.tables]
-    ('refuted', [12, 2])
+    ('refuted', [14, 2])
     >>> claim_evidence("NO-SUCH")
     Traceback (most recent call last):
     ...
@@ -115,21 +115,54 @@ def claim_evidence(claim_id: str) -> tuple[Any, Evidence]:
     return v, Evidence(*tables)
 
 
-def gap_figure(row: Any, temperature: float = 1.0, ax: Any = None, label: str | None = None, **style: Any):
+def gap_figure(row: Any, temperature: float = 1.0, ax: Any = None, label: str | None = None, *,
+               yscale: str = "linear", inset: tuple[int, int] | None = None, **style: Any):
     """Plot the certified enclosure of ``f(k)`` for ``k = 2..n`` on one row (reference enclosures).
 
     Returns the axes. The band is the certified interval; on most rows it is thinner than the line.
+
+    Parameters
+    ----------
+    row
+        The logits (any sequence of floats; ``-inf`` masks a token).
+    temperature
+        The temperature the gap is taken at.
+    ax
+        Axes to draw on (default: a new column-wide figure).
+    label
+        Legend label of the curve.
+    yscale
+        ``"linear"``, or ``"symlog"``: a symmetric-log axis whose linear part ends below the
+        smallest ``|f(k)|``, so that sign changes close to 0 stay visible next to large values.
+    inset
+        ``(k0, k1)``: add an inset that zooms on ``f(k) - f(k0)`` for ``k0 <= k <= k1``, so that a
+        change far smaller than ``|f|`` (a rise of ``1e-3`` at ``f = -0.99``) can be seen.
 
     >>> import matplotlib
     >>> matplotlib.use("Agg")
     >>> ax = gap_figure([0.0, -1.0, -1.0, -3.0])
     >>> ax.lines[0].get_xdata().tolist()
     [2, 3, 4]
+    >>> ax = gap_figure([0.0, -1.0, -1.0, -3.0], yscale="symlog", inset=(2, 3))
+    >>> ax.get_yscale(), len(ax.child_axes)
+    ('symlog', 1)
+    >>> gap_figure([0.0, -1.0], yscale="log")
+    Traceback (most recent call last):
+    ...
+    ValueError: gap_figure: yscale must be 'linear' or 'symlog', got 'log'
     """
+    import math
+
+    import numpy as np
+
     from ..reference import ees
     from .figures import figure
 
+    if yscale not in ("linear", "symlog"):
+        raise ValueError(f"gap_figure: yscale must be 'linear' or 'symlog', got {yscale!r}")
     r = ees(row, temperature=temperature)
+    if inset is not None and not (isinstance(inset, tuple) and len(inset) == 2 and 2 <= inset[0] < inset[1] <= r.n):
+        raise ValueError(f"gap_figure: inset must be a pair (k0, k1) with 2 <= k0 < k1 <= n = {r.n}, got {inset!r}")
     if ax is None:
         _, ax = figure(squeeze=True)
     enc = r.enclosure
@@ -139,4 +172,22 @@ def gap_figure(row: Any, temperature: float = 1.0, ax: Any = None, label: str | 
     ax.axhline(0.0, color="black", lw=0.7)
     ax.set_xlabel("k (tokens in sorted order)")
     ax.set_ylabel(r"$f(k) = \bar H_k - P_k$")
+    if yscale == "symlog":
+        f = np.abs(np.asarray(enc.f_mid[1:], dtype=float))
+        f = f[np.isfinite(f) & (f > 0)]
+        # the linear part ends a decade below the smallest |f|: every value sits on the log part
+        linthresh = 10.0 ** math.floor(math.log10(f.min()) - 1) if f.size else 1e-3
+        ax.set_yscale("symlog", linthresh=linthresh)
+        ax.set_ylabel(r"$f(k) = \bar H_k - P_k$ (symmetric log)")
+    if inset is not None:
+        k0, k1 = inset
+        ks = list(range(k0, k1 + 1))
+        base = float(enc.f_mid[k0 - 1])
+        sub = ax.inset_axes([0.55, 0.42, 0.4, 0.4])
+        sub.plot(ks, [float(enc.f_mid[j - 1]) - base for j in ks], marker="o", markersize=3, color=line.get_color())
+        sub.axhline(0.0, color="black", lw=0.5)
+        sub.set_xticks(ks)
+        sub.set_title(f"zoom: $f(k) - f({k0})$", fontsize=8, loc="right")  # the offset text sits left
+        sub.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
+        sub.tick_params(labelsize=7)
     return ax

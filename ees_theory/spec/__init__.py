@@ -23,6 +23,8 @@ from .formats import DTYPES, check_dtype, exact_in, from_hex, hex_list, round_to
 from .inputs import (
     as_logits,
     as_probs,
+    check_dps,
+    check_int,
     check_min_tokens_to_keep,
     check_real,
     check_temperature,
@@ -62,6 +64,8 @@ __all__ = [
     "check_temperature",
     "check_min_tokens_to_keep",
     "check_real",
+    "check_int",
+    "check_dps",
     "check_rule",
     "check_edt_params",
     "check_dynatemp_params",

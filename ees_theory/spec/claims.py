@@ -20,7 +20,7 @@ CLAIMS: dict[str, str] = {
     "EES-INCR": "the incremental update equals the direct entropy of the renormalised top-k set",
     "EES-TAU-INV": "the kept-set size k* does not depend on the temperature",
     "EES-TAU-MONO": "k* is non-decreasing in the temperature",
-    "EES-TAU-LIM": "tau -> 0 gives k* -> 1 (or m for an m-way tie at the top); tau -> inf with non-constant logits gives k* -> n - 1",
+    "EES-TAU-LIM": "tau -> 0 gives k* -> 1 (or t for a t-way tie at the top); tau -> inf with non-constant logits gives k* -> n - 1",
     "EES-SHIFT": "k* is invariant to adding a constant to all logits, to permuting token ids, and to how ties are broken",
     "EES-TAIL": "appending tokens less likely than every present token never decreases k*",
     "EDT-RANGE": "0 <= T < T0 and T is strictly increasing in H (for theta > 0)",
@@ -38,6 +38,8 @@ TRUNCATION_CLAIMS: dict[str, str] = {
     "TOPP-TAU-MONO": "the top-p kept count is non-decreasing in the temperature",
     "ETA-SUPERSET": "eta sampling keeps every token epsilon sampling keeps with the same epsilon (eta <= epsilon)",
     "TYPICAL-MODE": "locally typical sampling always keeps the most probable token",
+    "XTC-KEEPS-ABOVE": "with its gate open, XTC drops no token below the threshold and keeps exactly one token that reaches it "
+    "(the least probable of them) whenever one does",
 }
 
 #: Every statement, by claim id.

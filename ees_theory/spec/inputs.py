@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,9 @@ __all__ = [
     "check_temperature",
     "check_min_tokens_to_keep",
     "check_real",
+    "check_int",
+    "check_dps",
+    "check_input_file",
     "probs_sum_tolerance",
     "sorted_order",
     "row_label",
@@ -198,7 +202,10 @@ def as_probs(probs: Any, name: str = "probs", sum_tolerance: float | None = None
     if neg.any():
         where = tuple(int(i) for i in np.argwhere(neg)[0])
         raise ValueError(f"{name} contain a negative value ({arr[where]}){row_label(where[:-1])} at position {where[-1]}")
-    tol = probs_sum_tolerance(arr.shape[-1], arr.dtype) if sum_tolerance is None else float(sum_tolerance)
+    if sum_tolerance is None:
+        tol = probs_sum_tolerance(arr.shape[-1], arr.dtype)
+    elif (tol := check_real(sum_tolerance, "sum_tolerance")) < 0:  # NaN would accept any row
+        raise ValueError(f"sum_tolerance must be >= 0, got {sum_tolerance!r}")
     sums = np.sum(arr.astype(np.float64), axis=-1)
     off = np.abs(np.atleast_1d(sums) - 1.0) > tol
     if off.any():
@@ -213,10 +220,24 @@ def check_temperature(temperature: Any, name: str = "temperature") -> float:
     """A temperature must be a finite real number ``> 0`` (specification §1)."""
     if not _is_number(temperature):
         raise TypeError(f"{name} must be a real number, got {type(temperature).__name__}")
-    t = float(temperature)
+    t = _to_float(temperature)
     if not math.isfinite(t) or t <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {temperature!r}")
+        raise ValueError(f"{name} must be a finite number > 0, got {_short(temperature)}")
     return t
+
+
+def _to_float(x: Any) -> float:
+    """``float(x)``, with an integer beyond float64's range read as the infinity it rounds to
+    (``float`` raises instead), so the caller's finiteness check names it."""
+    try:
+        return float(x)
+    except OverflowError:
+        return math.inf if x > 0 else -math.inf
+
+
+def _short(x: Any) -> str:
+    text = repr(x)
+    return text if len(text) <= 40 else f"{text[:12]}...({len(text)} digits)"
 
 
 def check_min_tokens_to_keep(m: Any) -> int:
@@ -228,6 +249,59 @@ def check_min_tokens_to_keep(m: Any) -> int:
     return int(m)
 
 
+def check_input_file(path: Any, what: str) -> Path:
+    """``path`` names an existing regular file (``what`` says what it should hold): a directory,
+    a FIFO (which would block the read), a device such as ``/dev/zero`` (which never ends) or a
+    missing path is refused before anything is read. Symbolic links are followed.
+
+    >>> check_input_file(".", "a .json file")
+    Traceback (most recent call last):
+    ...
+    ValueError: . is a directory, not a .json file
+    """
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"no such file: {path}")
+    if p.is_dir():
+        raise ValueError(f"{path} is a directory, not {what}")
+    if not p.is_file():
+        raise ValueError(f"{path} is not a regular file (a FIFO, a device or a socket), not {what}")
+    return p
+
+
+def check_int(x: Any, name: str, minimum: int, maximum: int | None = None) -> int:
+    """An integer (not a bool) ``>= minimum`` (and ``<= maximum``); ``name`` is what the message calls it.
+
+    >>> check_int(2.5, "dps", 1)
+    Traceback (most recent call last):
+    ...
+    TypeError: dps must be an int, got float
+    >>> check_int(0, "dps", 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: dps must be >= 1, got 0
+    """
+    if isinstance(x, bool) or not isinstance(x, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(x).__name__}")
+    if x < minimum or (maximum is not None and x > maximum):
+        raise ValueError(f"{name} must be >= {minimum}" + ("" if maximum is None else f" and <= {maximum}") + f", got {_short(x)}")
+    return int(x)
+
+
+#: the most digits a reference value is asked for: the precision ladder tops at 8192 bits
+#: (2466 digits), and this leaves room for ``exact_curve``, which works at ``dps`` directly
+MAX_DPS = 10_000
+
+
+def check_dps(dps: Any) -> int:
+    """A number of correct decimal digits: an int in ``[1, MAX_DPS]``.
+
+    >>> check_dps(30)
+    30
+    """
+    return check_int(dps, "dps", 1, MAX_DPS)
+
+
 def check_real(x: Any, name: str) -> float:
     """A finite real number (not a bool), as a float; ``name`` is what the message calls it.
 
@@ -236,9 +310,9 @@ def check_real(x: Any, name: str) -> float:
     """
     if not _is_number(x):
         raise TypeError(f"{name} must be a real number, got {type(x).__name__}")
-    v = float(x)
+    v = _to_float(x)
     if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {x!r}")
+        raise ValueError(f"{name} must be finite, got {_short(x)}")
     return v
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from .inputs import check_min_tokens_to_keep, check_real
 
@@ -29,13 +29,20 @@ __all__ = [
     "check_entropy_of",
     "check_edt_params",
     "check_dynatemp_params",
+    "DYNATEMP_POLICIES",
+    "check_dynatemp_policy",
     "POLICIES",
     "DEFAULT_POLICY",
+    "Param",
     "MethodSpec",
     "SAMPLERS",
     "REQUIRED",
     "INT_PARAMS",
+    "OFF_VALUES",
     "check_params",
+    "method_help",
+    "TRANSFORMS",
+    "check_transform_params",
 ]
 
 #: EES selection rules (specification §2). ``first-exclusive`` is the authors' code.
@@ -86,6 +93,25 @@ def check_edt_params(T0: Any, theta: Any, N: Any) -> tuple[float, float, float]:
 def check_dynatemp_params(temp: Any, delta: Any, exponent: Any) -> tuple[float, float, float]:
     """llama.cpp dynatemp parameters (specification §4): all finite; ``temp <= 0`` means greedy."""
     return check_real(temp, "temp"), check_real(delta, "delta"), check_real(exponent, "exponent")
+
+
+#: What dynatemp's ``n`` in ``ln n`` counts (specification §4): every entry of the candidate array,
+#: masked ``-inf`` ones included (``paper``, the same as ``llama.cpp``), or only the finite entries
+#: (``finite-candidates``, the convention of front ends that count the tokens left after masking).
+DYNATEMP_POLICIES = ("paper", "llama.cpp", "finite-candidates")
+
+
+def check_dynatemp_policy(policy: Any) -> str:
+    """One of :data:`DYNATEMP_POLICIES`.
+
+    >>> check_dynatemp_policy("transformers")
+    Traceback (most recent call last):
+    ...
+    ValueError: policy 'transformers' is not defined for dynatemp; it has: paper, llama.cpp, finite-candidates
+    """
+    if policy not in DYNATEMP_POLICIES:
+        raise ValueError(f"policy {policy!r} is not defined for dynatemp; it has: {', '.join(DYNATEMP_POLICIES)}")
+    return policy
 
 
 
@@ -179,55 +205,109 @@ def _n_vocab(v: Any, policy: str) -> Optional[int]:
     return nv
 
 
+def _xtc_threshold(v: Any, policy: str) -> float:
+    x = _real("threshold", v)
+    if policy == "llama.cpp":  # any threshold > 0.5 is a no-op there
+        if x <= 0:
+            raise ValueError(f"threshold must be > 0 under policy {policy!r}, got {x!r}")
+        return x
+    return _in("threshold", x, 0.0, 1.0, True, False, policy)
+
+
 #: The default of a parameter that must be given.
 REQUIRED = object()
 
 
 @dataclass(frozen=True)
+class Param:
+    """One parameter of a sampler, every fact about it stated once.
+
+    ``default`` (:data:`REQUIRED` where it must be given), ``check(value, policy)`` its domain
+    (``None``: the domain differs by policy, see ``_P_CHECKS``), ``grid`` the values generated
+    cases draw from (in this order: the golden vectors depend on it; empty: the harness does not
+    pass it), ``integer`` whether it counts tokens (a port receives an int), ``plain`` a simple
+    value a shrunk failing case tries (``None``: none), ``help`` what it is, in a few words.
+
+    >>> SAMPLERS["xtc"].params["u"].help
+    'the uniform draw of the gate, in [0, 1)'
+    """
+
+    default: Any
+    check: Optional[Callable[[Any, str], Any]]
+    grid: tuple = ()
+    integer: bool = False
+    plain: Any = None
+    help: str = ""
+
+
+@dataclass(frozen=True)
 class MethodSpec:
-    """A sampler: its parameters ``{name: (default, check(value, policy))}`` and policies."""
+    """A sampler: its parameters ``{name: Param}``, its policies and a one-line summary;
+    ``keeps_suffix``: it keeps the least probable tokens (XTC), not the most probable ones."""
 
     name: str
     params: dict
     policies: tuple[str, ...]
     summary: str
+    keeps_suffix: bool = False
+
+    @property
+    def off(self) -> dict:
+        """Its parameters that have a value meaning "off" (:data:`OFF_VALUES`), with that value.
+
+        >>> SAMPLERS["top-p"].off, SAMPLERS["p-less"].off
+        ({'min_tokens_to_keep': 1}, {})
+        """
+        return {p: OFF_VALUES[p] for p in self.params if p in OFF_VALUES}
 
 
-_MK = {"min_tokens_to_keep": (1, _min_keep)}
-_MIRO = {
-    "tau": (REQUIRED, _positive("tau")),
-    "eta": (REQUIRED, _positive("eta")),
-    "mu": (None, _mu),
-    "u": (REQUIRED, _u),
+#: The value at which a parameter does nothing: the sampler keeps what it would keep without the
+#: parameter. A port that has no such parameter is judged only on the cases that hold it there.
+OFF_VALUES: dict[str, Any] = {
+    "min_tokens_to_keep": 1,
+    # XTC without its gate (always applied) is XTC with probability 1: then no draw shuts it
+    "probability": 1.0,
+    # quadratic sampling as first shipped, a smoothing factor alone, is the curve 1
+    "smoothing_curve": 1.0,
 }
 
-#: Every truncation sampler with its parameters (default, validator) and the policies it has.
+
+_MK = {"min_tokens_to_keep": Param(1, _min_keep, (1, 1, 1, 1, 2), integer=True, help="the fewest tokens kept")}
+_MIRO = {
+    "tau": Param(REQUIRED, _positive("tau"), (2.0, 3.0, 5.0), help="target surprise (bits)"),
+    "eta": Param(REQUIRED, _positive("eta"), (0.1, 0.1, 0.5), help="learning rate of mu"),
+    "mu": Param(None, _mu, (2.0, 4.0, 6.0, 10.0), help="the state (bits; default 2 tau)"),
+    "u": Param(REQUIRED, _u, (0.05, 0.3, 0.5, 0.9), help="the uniform draw that picks the token, in [0, 1)"),
+}
+_EPS = Param(REQUIRED, _unit("epsilon", True, True), (1e-4, 3e-4, 1e-3, 0.01, 0.05), help="probability floor")
+
+#: Every truncation sampler with its parameters (their records) and the policies it has.
 SAMPLERS: dict[str, MethodSpec] = {
     s.name: s
     for s in (
-        MethodSpec("top-k", {"k": (REQUIRED, _k), **_MK}, ("paper", "transformers", "llama.cpp"), "the k most probable tokens"),
+        MethodSpec("top-k", {"k": Param(REQUIRED, _k, (1, 2, 3, 5, 10, 40), integer=True, help="tokens kept"), **_MK}, ("paper", "transformers", "llama.cpp"), "the k most probable tokens"),
         MethodSpec(
             "top-p",
-            {"p": (REQUIRED, None), **_MK},
+            {"p": Param(REQUIRED, None, (0.1, 0.5, 0.8, 0.9, 0.95, 1.0), help="mass to reach"), **_MK},
             ("paper", "transformers", "llama.cpp"),
             "smallest sorted prefix with mass >= p",
         ),
         MethodSpec(
             "min-p",
-            {"min_p": (REQUIRED, None), **_MK},
+            {"min_p": Param(REQUIRED, None, (0.01, 0.05, 0.1, 0.2, 0.5), help="fraction of p_max"), **_MK},
             ("paper", "transformers", "llama.cpp"),
             "p_i >= min_p * p_max",
         ),
         MethodSpec(
             "typical",
-            {"mass": (REQUIRED, None), **_MK},
+            {"mass": Param(REQUIRED, None, (0.2, 0.5, 0.9, 0.95), help="mass to reach in score order"), **_MK},
             ("paper", "transformers", "llama.cpp"),
             "shortest prefix by |-ln p - H| with mass >= mass",
         ),
-        MethodSpec("epsilon", {"epsilon": (REQUIRED, _unit("epsilon", True, True)), **_MK}, ("paper", "transformers"), "p_i > epsilon"),
+        MethodSpec("epsilon", {"epsilon": _EPS, **_MK}, ("paper", "transformers"), "p_i > epsilon"),
         MethodSpec(
             "eta",
-            {"epsilon": (REQUIRED, _unit("epsilon", True, True)), **_MK},
+            {"epsilon": _EPS, **_MK},
             ("paper", "transformers"),
             "p_i > min(epsilon, sqrt(epsilon) exp(-H))",
         ),
@@ -235,17 +315,46 @@ SAMPLERS: dict[str, MethodSpec] = {
         MethodSpec("p-less-norm", {}, ("paper",), "p_i >= (V sum p^2 - 1)/(V - 1)"),
         MethodSpec(
             "top-n-sigma",
-            {"n": (REQUIRED, _nonneg("n", ("llama.cpp",)))},
+            {"n": Param(REQUIRED, _nonneg("n", ("llama.cpp",)), (0.5, 1.0, 1.5, 2.0, 3.0), help="standard deviations below the maximum")},
             ("paper", "llama.cpp", "sample-std"),
             "l_i >= max l - n sigma(l)",
         ),
         MethodSpec(
             "mirostat-v1",
-            {**_MIRO, "m": (100, _m), "n_vocab": (None, _n_vocab)},
+            {
+                **_MIRO,
+                "m": Param(100, _m, (2, 5, 100), integer=True, help="tokens of the Zipf fit"),
+                # a port reads the vocabulary size from the row itself: no grid
+                "n_vocab": Param(None, _n_vocab, integer=True, help="vocabulary size of the Zipf estimate"),
+            },
             ("paper", "llama.cpp"),
             "top-k with k from a Zipf fit, steered by mu",
         ),
         MethodSpec("mirostat-v2", dict(_MIRO), ("paper", "llama.cpp"), "surprise -log2 p_i <= mu, steered by mu"),
+        MethodSpec(
+            "xtc",
+            {
+                "threshold": Param(REQUIRED, _xtc_threshold, (0.05, 0.1, 0.1, 0.2, 0.3, 0.5), plain=0.1, help="probability a top choice reaches"),
+                "probability": Param(REQUIRED, None, (0.0, 0.3, 0.5, 1.0, 1.0, 1.0), plain=1.0, help="chance the gate opens"),
+                "u": Param(REQUIRED, _u, (0.05, 0.3, 0.5, 0.9), plain=0.5, help="the uniform draw of the gate, in [0, 1)"),
+                **_MK,
+            },
+            ("paper", "llama.cpp"),
+            "gate open: drop every token with p_i >= threshold except the least probable of them",
+            keeps_suffix=True,
+        ),
+        MethodSpec(
+            "top-a",
+            {"a": Param(REQUIRED, _unit("a", False, False), (0.05, 0.1, 0.2, 0.5, 1.0), plain=0.2, help="factor of p_max^2"), **_MK},
+            ("paper",),
+            "p_i >= a * p_max^2",
+        ),
+        MethodSpec(
+            "tfs",
+            {"z": Param(REQUIRED, None, (0.25, 0.5, 0.9, 0.95, 0.99), plain=0.9, help="mass of the normalised second differences"), **_MK},
+            ("paper", "llama.cpp"),
+            "cut where the normalised |second difference| of the sorted p passes z",
+        ),
     )
 }
 
@@ -254,6 +363,9 @@ _P_CHECKS = {
     "top-p": {"paper": _unit("p", True, False), "transformers": _unit("p", False, False), "llama.cpp": lambda v, pol: _real("p", v)},
     "min-p": {"paper": _unit("min_p", False, False), "transformers": _unit("min_p", False, False), "llama.cpp": lambda v, pol: _real("min_p", v)},
     "typical": {"paper": _unit("mass", True, False), "transformers": _unit("mass", True, True), "llama.cpp": lambda v, pol: _real("mass", v)},
+    # llama.cpp: probability <= 0 never opens the gate, z >= 1 is a no-op
+    "xtc": {"paper": _unit("probability", False, False), "llama.cpp": lambda v, pol: _real("probability", v)},
+    "tfs": {"paper": _unit("z", False, False), "llama.cpp": lambda v, pol: _real("z", v)},
 }
 _P_NAME = {"top-p": "p", "min-p": "min_p", "typical": "mass"}
 
@@ -281,11 +393,12 @@ def check_params(method: Any, policy: Any, params: dict) -> dict:
     if unknown:
         raise TypeError(f"{method} got unexpected parameter(s) {', '.join(unknown)}; it takes: {', '.join(ms.params) or 'none'}")
     out = {}
-    for name, (default, check) in ms.params.items():
+    for name, prm in ms.params.items():
+        default, check = prm.default, prm.check
         if name in params:
             value = params[name]
         elif default is REQUIRED:
-            raise TypeError(f"{method} needs the parameter {name!r}")
+            raise TypeError(f"{method} needs the parameter {name!r} ({prm.help})")
         else:
             value = default
         if check is None:
@@ -297,4 +410,77 @@ def check_params(method: Any, policy: Any, params: dict) -> dict:
 
 
 #: Parameters that count tokens: a port receives them as Python ints.
-INT_PARAMS = frozenset(name for ms in SAMPLERS.values() for name, (_, check) in ms.params.items() if check in (_k, _min_keep, _m, _n_vocab))
+INT_PARAMS = frozenset(name for ms in SAMPLERS.values() for name, prm in ms.params.items() if prm.integer)
+
+
+def port_params(params: dict[str, float]) -> dict[str, Any]:
+    """A case's parameters as a port receives them (ints where the sampler counts tokens).
+
+    >>> port_params({"temperature": 1.0, "k": 3.0})
+    {'temperature': 1.0, 'k': 3}
+    """
+    out: dict[str, Any] = {}
+    for name, v in params.items():
+        if name in INT_PARAMS:
+            if float(v) != int(v):
+                raise ValueError(f"parameter {name} must be a whole number, got {v!r}")
+            out[name] = int(v)
+        else:
+            out[name] = float(v)
+    return out
+
+
+#: Logit transforms, judged like ``temperature``: the port returns the transformed logits.
+TRANSFORMS: dict[str, MethodSpec] = {
+    "quadratic": MethodSpec(
+        "quadratic",
+        {
+            "smoothing_factor": Param(REQUIRED, _nonneg("smoothing_factor"), (0.1, 0.3, 1.0, 1.0, 3.0), plain=1.0, help="weight of the transform (0: off)"),
+            "smoothing_curve": Param(1.0, lambda v, pol: _real("smoothing_curve", v), (1.0, 1.0, 2.0, 3.0, 0.5), plain=1.0,
+                                     help="shape: 1 quadratic, 3 cubic"),
+        },
+        ("paper",),
+        "l'_i = m - k f d^2 + s f d^3 around the largest logit m (core.quadratic)",
+    ),
+}
+
+
+def check_transform_params(method: Any, params: dict) -> dict:
+    """Validate a logit transform's parameters; return them with defaults filled in.
+
+    >>> check_transform_params("quadratic", {"smoothing_factor": 0.5})
+    {'smoothing_factor': 0.5, 'smoothing_curve': 1.0}
+    >>> check_transform_params("quadratic", {"smoothing_factor": -1.0})
+    Traceback (most recent call last):
+    ...
+    ValueError: smoothing_factor must be >= 0 under policy 'paper', got -1.0
+    """
+    if method not in TRANSFORMS:
+        raise ValueError(f"unknown logit transform {method!r}; expected one of {', '.join(TRANSFORMS)}")
+    ms = TRANSFORMS[method]
+    unknown = sorted(set(params) - set(ms.params))
+    if unknown:
+        raise TypeError(f"{method} got unexpected parameter(s) {', '.join(unknown)}; it takes: {', '.join(ms.params)}")
+    out = {}
+    for name, prm in ms.params.items():
+        if name not in params and prm.default is REQUIRED:
+            raise TypeError(f"{method} needs the parameter {name!r} ({prm.help})")
+        out[name] = prm.check(params.get(name, prm.default), "paper")
+    return out
+
+
+def method_help() -> str:
+    """The methods a port can be checked for, with each sampler's parameters, from the records
+    (the command line's ``--method`` help).
+
+    >>> method_help().split(": ")[0]
+    'ees, edt, dynatemp, temperature, quadratic (smoothing_factor, smoothing_curve), or a truncation sampler (parameters)'
+    >>> "xtc (threshold, probability, u, min_tokens_to_keep)" in method_help()
+    True
+    """
+    samplers = ", ".join(
+        f"{name} ({', '.join(p for p, prm in ms.params.items() if prm.grid)})" if any(prm.grid for prm in ms.params.values()) else name
+        for name, ms in SAMPLERS.items()
+    )
+    transforms = ", ".join(f"{name} ({', '.join(ms.params)})" for name, ms in TRANSFORMS.items())
+    return f"ees, edt, dynatemp, temperature, {transforms}, or a truncation sampler (parameters): {samplers}"

@@ -1,4 +1,4 @@
-"""The built book, read in a real browser (headless Chromium at 1400 px): every page must read cleanly.
+"""The built book, read in a real browser (headless Chromium at 1400 px and 800 px): every page must read cleanly.
 
 Run after the book is built, with the built site named by ``EES_BOOK_HTML`` (``.ci/book`` does:
 ``EES_BOOK_HTML=book/_build/html pytest tests/browser``). Without it the module is skipped, with
@@ -31,6 +31,11 @@ ROOT = Path(HTML).resolve()
 CHROMIUM = os.environ.get("EES_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("EES_CHROMEDRIVER", "/usr/bin/chromedriver")
 WIDTH, HEIGHT = 1400, 1000
+#: The window widths every page is read at (a desktop screen and a narrow window or tablet);
+#: ``EES_BOOK_WIDTHS=1400`` reads at one width only.
+WIDTHS = [int(w) for w in os.environ.get("EES_BOOK_WIDTHS", "1400,800").split(",")]
+#: Where to keep a full-page screenshot of every page at every width (CI keeps them as artifacts).
+SHOTS = os.environ.get("EES_BOOK_SCREENSHOTS")
 #: Pages Sphinx generates around the content; they are checked by the search test or not at all.
 SKIP = {"genindex.html", "search.html", "py-modindex.html"}
 
@@ -143,28 +148,42 @@ Promise.all([mathjax, ...imgs]).then(() => {
   const searches = Array.from(document.querySelectorAll(".search-button-field, input[type='search'], input[name='q']")).filter(e => e.offsetParent !== null);
   if (searches.length > 1) bad.push(`${searches.length} visible search fields`);
   // 5. relative links, for the Python side to check on disk
-  const links = Array.from(main.querySelectorAll("a[href]")).map(a => a.getAttribute("href")).filter(h => !/^(https?:|mailto:|#|javascript:)/.test(h));
+  const links = Array.from(main.querySelectorAll("a[href]")).map(a => a.getAttribute("href")).filter(h => !/^(https?:|mailto:|#|javascript:|data:)/.test(h));
   done({bad, links});
 }).catch(e => done({bad: ["page script failed: " + e], links: []}));
 """
 
 
+@pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("page", PAGES)
-def test_page_reads_cleanly(site, browser, page):
+def test_page_reads_cleanly(site, browser, page, width):
+    browser.set_window_size(width, HEIGHT)
     browser.get(site + page)
     out = browser.execute_async_script(_CHECK_PAGE)
+    if SHOTS:
+        _screenshot(browser, Path(SHOTS) / f"{page.replace('/', '__')[:-5]}@{width}.png", width)
     problems = list(out["bad"])
     base = (ROOT / page).parent
     for href in out["links"]:
         target = unquote(urlparse(href).path)
         if target and not (base / target).resolve().exists():
             problems.append(f"broken link: {href}")
-    assert not problems, f"{page}: {len(problems)} problem(s):\n  " + "\n  ".join(problems[:25])
+    assert not problems, f"{page} at {width} px: {len(problems)} problem(s):\n  " + "\n  ".join(problems[:25])
+
+
+def _screenshot(browser, path: Path, width: int) -> None:
+    """The whole page (up to 20,000 px tall) as one PNG; the window is put back afterwards."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    height = min(int(browser.execute_script("return document.documentElement.scrollHeight")), 20000)
+    browser.set_window_size(width, max(height, HEIGHT))
+    browser.save_screenshot(str(path))
+    browser.set_window_size(width, HEIGHT)
 
 
 def test_search_finds_counterexample(site, browser):
     from selenium.webdriver.support.ui import WebDriverWait
 
+    browser.set_window_size(WIDTH, HEIGHT)
     browser.get(site + "search.html?q=counterexample")
     count = WebDriverWait(browser, 30).until(
         lambda d: len(d.find_elements("css selector", "#search-results ul.search li")) or None)

@@ -12,6 +12,7 @@ from ees_theory import harness as cf
 from ees_theory.harness import InProcessPort, Options, run_check
 from tests.meta import mutant_ports as mp
 from tests.meta import truncation_ports as tp
+from tests.meta import wider_ports as wp
 from tests.ports import numpy_port
 
 #: how a formula port (EES, EDT, dynatemp) is run, and a truncation port under an engine policy
@@ -37,11 +38,18 @@ MUTANTS = [
     (mp.dynatemp_fp16_log_underflow, "dynatemp", "float16", FORMULA, "nan", "NaN"),
     (tp.top_k_ties_dropped, "top-k", "float64", TRUNCATION("transformers"), "ties-dropped", "ties at the k-th value dropped"),
     (tp.top_p_crossing_excluded, "top-p", "float64", TRUNCATION("paper"), "crossing-excluded", "crossing token"),
-    (tp.min_p_strict, "min-p", "float64", TRUNCATION("paper"), "strict-comparison", "'>' used instead of '>='"),
+    (tp.min_p_strict, "min-p", "float64", TRUNCATION("paper"), "non-strict", "'>' used instead of '>='"),
     (tp.top_n_sigma_sample_std, "top-n-sigma", "float64", TRUNCATION("paper"), "sample-std", "divide by N - 1"),
     (tp.p_less_norm_finite_v, "p-less-norm", "float64", TRUNCATION("paper"), "v-finite-only", "masked entries included"),
     (tp.mirostat_v2_untruncated, "mirostat-v2", "float64", TRUNCATION("llama.cpp"), "surprise-untruncated", "renormalises over the kept set"),
-    (tp.epsilon_inclusive, "epsilon", "float64", TRUNCATION("paper"), "non-strict-comparison", "'>=' used instead of '>'"),
+    (tp.epsilon_inclusive, "epsilon", "float64", TRUNCATION("paper"), "non-strict", "'>=' used instead of '>'"),
+    (wp.xtc_drops_all_above, "xtc", "float64", TRUNCATION("llama.cpp"), "least-above-dropped", "keeps the least probable"),
+    (wp.xtc_gate_le, "xtc", "float64", TRUNCATION("paper"), "gate-comparison", "u < probability"),
+    (wp.xtc_min_keep_floor, "xtc", "float64", TRUNCATION("llama.cpp"), "min-keep-partial", "drops none"),
+    (wp.top_a_linear, "top-a", "float64", TRUNCATION("paper"), "linear-threshold", "a * p_max^2"),
+    (wp.tfs_llama_as_paper, "tfs", "float64", TRUNCATION("paper"), "tail-index", "one token more"),
+    (wp.quadratic_curve_flipped, "quadratic", "float64", FORMULA, "curve-sign-flipped", "wrong sign"),
+    (wp.quadratic_curve_ignored, "quadratic", "float16", FORMULA, "curve-ignored", "smoothing curve ignored"),
 ]
 
 CORRECT_TRUNCATION = [
@@ -51,6 +59,12 @@ CORRECT_TRUNCATION = [
     (tp.top_n_sigma, "top-n-sigma", "paper"),
     (tp.p_less_norm, "p-less-norm", "paper"),
     (tp.mirostat_v2_llama, "mirostat-v2", "llama.cpp"),
+    (wp.xtc_llama, "xtc", "llama.cpp"),
+    (wp.xtc_webui, "xtc", "paper"),
+    (wp.top_a, "top-a", "paper"),
+    (wp.tfs_llama, "tfs", "llama.cpp"),
+    (wp.tfs_webui, "tfs", "paper"),
+    (wp.quadratic, "quadratic", "paper"),
 ]
 
 

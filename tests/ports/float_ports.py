@@ -10,7 +10,7 @@ bfloat16 (to nearest even) after every operation, ``exp`` and ``log`` included. 
   with ``S_k = -sum p ln p`` (vectorised cumulative sums in ``cd``), tokens ordered by their
   computed probabilities;
 * ``incremental``: weights ``e_i = exp(-(z_max - z_i) / tau)`` relative to the top token,
-  shifting first, running sums ``S_k``, ``A_k`` updated one token at a time in ``cd`` with
+  shifting first, running sums ``S_k``, ``A_k`` updated one token at a time (rounded into ``cd``) with
   ``H_k = ln S_k + A_k / S_k``, tokens ordered by their logits, stopping at the first crossing.
 
 No port special-cases a uniform row: there ``f(n) = 0`` exactly and rounding decides it (an exact
@@ -47,12 +47,15 @@ def _arith(cd):
 
 
 def _cumsum(v, rd):
-    """A running sum, each addition rounded into the compute dtype."""
+    """A running sum as careful code forms one: each partial sum rounded into the compute dtype;
+    in half precision the sum itself is carried in float32 (as torch's and GPU kernels' reductions
+    do: a half-precision running sum stops absorbing terms below 2**-9 of itself)."""
     out = np.empty_like(v)
-    s = v.dtype.type(0)
+    acc = np.float64 if v.dtype == np.float64 else np.float32
+    s = acc(0)
     for i, x in enumerate(v):
-        s = rd(s + x)
-        out[i] = s
+        s = acc(s + acc(x))
+        out[i] = rd(s)
     return out
 
 
@@ -103,11 +106,14 @@ def port(form, cd, *, order="auto", nonstrict=False, keep_all=False, clamp=None)
                 by2 = np.argsort(-e, kind="stable")
                 ids, a, e = ids[by2], a[by2], e[by2]
             T = _cumsum(e, rd)[-1]
-            S = A = e.dtype.type(0)
+            acc = np.float64 if e.dtype == np.float64 else np.float32  # running sums carried as _cumsum's
+            S_acc = A_acc = acc(0)
             for i in range(len(e)):
-                S = rd(S + e[i])
+                S_acc = acc(S_acc + acc(e[i]))
+                S = rd(S_acc)
                 if e[i] > 0:  # e ln e = 0 at e = 0 (a may be inf there)
-                    A = rd(A + rd(e[i] * a[i]))
+                    A_acc = acc(A_acc + acc(rd(e[i] * a[i])))
+                A = rd(A_acc)
                 if i == 0:
                     continue
                 H = rd(rd(np.log(S)) + rd(A / S))

@@ -9,12 +9,12 @@ the same for every sampler. A new sampler is one more entry here, in its own mod
 
 >>> sorted(JUDGES) == sorted(SAMPLERS)
 True
->>> get_judge("min-p").misreadings["strict-comparison"][:24]
+>>> get_judge("min-p").explain("non-strict", get_judge("min-p").truncate([0.0, 0.0], {"temperature": 1.0, "min_p": 1.0}, "paper"), {0})[:24]
 "'>' used instead of '>='"
 >>> get_judge("top-z")
 Traceback (most recent call last):
 ...
-ValueError: no judge for sampler 'top-z'; expected one of epsilon, eta, min-p, mirostat-v1, mirostat-v2, p-less, p-less-norm, top-k, top-n-sigma, top-p, typical
+ValueError: no judge for sampler 'top-z'; expected one of epsilon, eta, min-p, mirostat-v1, mirostat-v2, p-less, p-less-norm, tfs, top-a, top-k, top-n-sigma, top-p, typical, xtc
 """
 
 from __future__ import annotations
@@ -29,6 +29,9 @@ from .top_k import TopK
 from .top_n_sigma import TopNSigma
 from .top_p import TopP
 from .typical import Typical
+from .tfs import Tfs
+from .top_a import TopA
+from .xtc import Xtc
 
 __all__ = ["JUDGES", "get_judge", "SamplerJudge", "RowStats", "port_params"]
 
@@ -44,7 +47,7 @@ def _table(*judges: SamplerJudge) -> dict[str, SamplerJudge]:
 
 #: sampler name -> its judge, in the specification's order
 JUDGES: dict[str, SamplerJudge] = _table(
-    TopK(), TopP(), MinP(), Typical(), Epsilon(), Eta(), PLess(), PLessNorm(), TopNSigma(), MirostatV1(), MirostatV2()
+    TopK(), TopP(), MinP(), Typical(), Epsilon(), Eta(), PLess(), PLessNorm(), TopNSigma(), MirostatV1(), MirostatV2(), Xtc(), TopA(), Tfs()
 )
 
 

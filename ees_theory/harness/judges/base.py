@@ -17,12 +17,14 @@ from typing import Any
 import numpy as np
 
 from ... import reference, spec, tolerances
+from ...core.certify import Decision
 from ...reference import truncation as rt
 from ...spec.formats import round_to_dtype
-from ...spec.methods import INT_PARAMS
+from ...spec.methods import INT_PARAMS, port_params
 from ..methods import Verdict
 
-__all__ = ["RowStats", "SamplerJudge", "MassJudge", "port_params", "LN2", "TINY", "MIN_KEEP_IGNORED", "STRICT_COMPARISON", "NON_STRICT_COMPARISON"]
+__all__ = ["RowStats", "SamplerJudge", "MassJudge", "port_params", "LN2", "TINY", "MIN_KEEP_IGNORED", "NON_STRICT", "MASKED_AS_ZERO",
+           "THRESHOLD_STRICTNESS"]
 
 LN2 = math.log(2.0)
 #: the smallest positive float64: the lower end of a parameter band that must stay positive
@@ -30,25 +32,16 @@ TINY = 2.0**-1074
 
 # misreadings more than one sampler can show (fault class -> explanation)
 MIN_KEEP_IGNORED = {"min-keep-ignored": "min_tokens_to_keep is not applied"}
-STRICT_COMPARISON = {"strict-comparison": "'>' used instead of '>=': a token exactly at the threshold must be kept"}
-NON_STRICT_COMPARISON = {"non-strict-comparison": "'>=' used instead of '>': a token exactly at the threshold must be dropped under this policy"}
-
-
-def port_params(params: dict[str, float]) -> dict[str, Any]:
-    """A case's parameters as a port receives them (ints where the sampler counts tokens).
-
-    >>> port_params({"temperature": 1.0, "k": 3.0})
-    {'temperature': 1.0, 'k': 3}
-    """
-    out: dict[str, Any] = {}
-    for name, v in params.items():
-        if name in INT_PARAMS:
-            if float(v) != int(v):
-                raise ValueError(f"parameter {name} must be a whole number, got {v!r}")
-            out[name] = int(v)
-        else:
-            out[name] = float(v)
-    return out
+#: the comparison at the boundary has the other strictness than the policy's; which way is
+#: :attr:`SamplerJudge.strictness`'s to say
+NON_STRICT = {"non-strict": "the boundary comparison has the other strictness ('>=' for '>' or the reverse)"}
+#: ``non-strict`` for a threshold on a per-token value: (the port kept more, kept fewer)
+THRESHOLD_STRICTNESS = (
+    "'>=' used instead of '>': a token exactly at the threshold was kept; this policy drops it",
+    "'>' used instead of '>=': a token exactly at the threshold was dropped; this policy keeps it",
+)
+#: a statistic taken over every entry of the row with the masked (-inf) ones counted as logits of 0
+MASKED_AS_ZERO = {"masked-as-zero": "masked (-inf) entries counted as logits of 0 in a statistic of the row"}
 
 
 class RowStats:
@@ -101,6 +94,9 @@ class SamplerJudge:
     #: misreadings :meth:`diagnose` can name: fault class -> explanation (a subclass lists its own;
     #: ``min-keep-ignored``, which :meth:`diagnose` checks for every sampler, is added to each)
     misreadings: dict[str, str] = MIN_KEEP_IGNORED
+    #: what ``non-strict`` means for this sampler: (the port kept more, the port kept fewer) than
+    #: the policy at a comparison that is exactly 0; ``None``: no such comparison (no diagnosis)
+    strictness: tuple[str, str] | None = None
 
     def __init_subclass__(cls, **kwargs: Any):
         super().__init_subclass__(**kwargs)
@@ -186,31 +182,91 @@ class SamplerJudge:
         """This sampler's known misreadings that reproduce the port's kept set exactly."""
         return []
 
+    def masked_as_zero(self, row, params, kept: set, options) -> bool:
+        """The port's kept set is the policy's on the row with its masked entries read as logits
+        of 0 (its statistics taken after ``masked_fill(-inf -> 0)``), masked tokens still dropped."""
+        z = np.asarray(row, dtype=np.float64)
+        finite = np.isfinite(z)
+        if finite.all() or not finite.any():
+            return False
+        alt = self.truncate(np.where(finite, z, 0.0), params, options.policy)
+        return kept == {int(i) for i in alt.kept if finite[int(i)]}
+
+    def kept_order(self, st: RowStats, ref) -> np.ndarray:
+        """The order in which the sampler keeps a prefix (the canonical one by default)."""
+        return st.order
+
+    def flipped_count(self, st: RowStats, ref, check) -> int | None:
+        """The kept count with the other strictness at ``check``, a boundary comparison exactly
+        0. By default (a threshold sampler) the token's whole exact-tie block flips: dropped if
+        the policy keeps it, kept if the policy drops it."""
+        if not self.threshold or not 0 <= check.index < st.n:
+            return None
+        v = st.values
+        block = np.flatnonzero(v == v[check.index])
+        return int(block[0]) if int(st.order[check.index]) in ref.kept else int(block[-1]) + 1
+
+    def non_strict(self, st: RowStats, ref, kept: set) -> bool:
+        """The port's kept set is the policy's with the other strictness at a comparison whose
+        exact value is 0 (the reference certifies the zero)."""
+        if self.strictness is None or len(kept) == ref.k:
+            return False
+        order = self.kept_order(st, ref)
+        m = min(max(int(ref.params.get("min_tokens_to_keep", 1)), 1), st.n)
+        floors = {m, int(np.count_nonzero(st.values >= st.values[m - 1]))}  # the floor, alone or with its ties
+        for c in ref.decisions:
+            if c.zero is Decision.TRUE:
+                k = self.flipped_count(st, ref, c)
+                if k is None:
+                    continue
+                for kk in {k} | {max(k, f) for f in floors}:
+                    if kk != ref.k and kept == {int(i) for i in order[:kk]}:
+                        return True
+        return False
+
     def diagnose(self, row, params, ref, kept: set, options) -> list[str]:
-        """Known misreadings that reproduce the port's kept set exactly (best effort)."""
+        """Known misreadings that reproduce the port's kept set exactly (best effort).
+        ``min-keep-ignored`` is decided first: where it reproduces the answer, it is the diagnosis."""
         found: list[str] = []
         st = RowStats(row, params["temperature"])
         ref_set = set(int(i) for i in ref.kept)
         try:
-            found += self.misread(st, row, params, ref, kept, options)
-            if "min_tokens_to_keep" in params and params["min_tokens_to_keep"] > 1 and not found:
+            if "min_tokens_to_keep" in params and params["min_tokens_to_keep"] > 1:
                 if set(int(i) for i in self.truncate(row, params, options.policy, min_tokens_to_keep=1).kept) == kept != ref_set:
-                    found.append("min-keep-ignored")
+                    return ["min-keep-ignored"]
+            if self.non_strict(st, ref, kept):
+                found.append("non-strict")
+            found += [f for f in self.misread(st, row, params, ref, kept, options) if f not in found]
         except (ValueError, ZeroDivisionError):  # a diagnosis is best effort; the verdict stands
             pass
         return found
+
+    def explain(self, fault: str, ref, kept: set) -> str:
+        """The explanation of ``fault`` for this answer."""
+        if fault == "non-strict" and self.strictness is not None:
+            return self.strictness[0 if len(kept) > ref.k else 1]
+        return self.misreadings[fault]
 
     def fail(self, row, params, ref, kept: set, options, message: str, default_fault: str, base: dict) -> Verdict:
         """The failure verdict, its fault the first misreading that reproduces the answer."""
         found = self.diagnose(row, params, ref, kept, options)
         fault = found[0] if found else default_fault
         if found:
-            message += ". Diagnosis: " + "; ".join(f"{f}: {self.misreadings[f]}" for f in found)
+            message += ". Diagnosis: " + "; ".join(f"{f}: {self.explain(f, ref, kept)}" for f in found)
             base["details"]["diagnosis"] = found
         return Verdict("fail", message, fault, **dict(base, severity=math.inf))
 
     def unit_roundoff(self, st: RowStats, options) -> float:
         return tolerances.unit_roundoff(st.dtype, options.accumulate)
+
+    # ---- a random gate (XTC) --------------------------------------------------------------------
+    def gate(self, params: dict, policy: str) -> float:
+        """The chance that the sampler acts on a draw; otherwise every candidate stays (draws form)."""
+        return 1.0
+
+    def acting(self, params: dict) -> dict:
+        """``params`` with the sampler acting (its gate open): the kept set a draw sees then."""
+        return params
 
 
 class MassJudge(SamplerJudge):

@@ -8,10 +8,7 @@ entropy's).
 
 from __future__ import annotations
 
-import mpmath
-
-from ... import reference
-from .base import NON_STRICT_COMPARISON, STRICT_COMPARISON, TINY, SamplerJudge
+from .base import NON_STRICT, THRESHOLD_STRICTNESS, TINY, SamplerJudge
 
 __all__ = ["Epsilon", "Eta"]
 
@@ -20,7 +17,8 @@ class Epsilon(SamplerJudge):
     name = "epsilon"
     rational = True
     threshold = True
-    misreadings = {**STRICT_COMPARISON, **NON_STRICT_COMPARISON}
+    misreadings = NON_STRICT
+    strictness = THRESHOLD_STRICTNESS
 
     def relative_error(self, b: dict, u: float) -> float:
         """Relative error of the compared quantities."""
@@ -35,17 +33,6 @@ class Epsilon(SamplerJudge):
         lo = max(eps * (1 - r) ** 2 - tiny, TINY)
         hi = min(eps * (1 + r) ** 2 + tiny, 1.0 - 2.0**-53)
         return [{"epsilon": lo}, {"epsilon": hi}]
-
-    def misread(self, st, row, params, ref, kept, options) -> list[str]:
-        ref_set = set(int(i) for i in ref.kept)
-        if kept < ref_set:
-            p = reference.softmax(row, st.tau)
-            if all(p[i] == mpmath.mpf(params["epsilon"]) for i in ref_set - kept):
-                return ["strict-comparison"]
-        elif kept > ref_set and options.policy == "paper":
-            if self.truncate(row, params, "transformers").kept and set(self.truncate(row, params, "transformers").kept) == kept:
-                return ["non-strict-comparison"]
-        return []
 
 
 class Eta(Epsilon):

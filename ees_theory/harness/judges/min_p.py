@@ -2,17 +2,14 @@
 
 >>> j = MinP()
 >>> j.name, j.threshold, sorted(j.misreadings)
-('min-p', True, ['min-keep-ignored', 'strict-comparison'])
+('min-p', True, ['min-keep-ignored', 'non-strict'])
 """
 
 from __future__ import annotations
 
 import math
 
-import mpmath
-
-from ... import reference
-from .base import STRICT_COMPARISON, SamplerJudge
+from .base import NON_STRICT, THRESHOLD_STRICTNESS, SamplerJudge
 
 __all__ = ["MinP"]
 
@@ -21,7 +18,8 @@ class MinP(SamplerJudge):
     name = "min-p"
     rational = True
     threshold = True
-    misreadings = STRICT_COMPARISON
+    misreadings = NON_STRICT
+    strictness = THRESHOLD_STRICTNESS
 
     def band(self, st, row, params, ref, b, options):
         u = self.unit_roundoff(st, options)
@@ -33,13 +31,3 @@ class MinP(SamplerJudge):
         if mp <= 1.0:
             hi = min(hi, 1.0)
         return [{"min_p": lo}, {"min_p": hi}]
-
-    def misread(self, st, row, params, ref, kept, options) -> list[str]:
-        ref_set = set(int(i) for i in ref.kept)
-        if not kept < ref_set:
-            return []
-        p = reference.softmax(row, st.tau)
-        top = max(p)
-        lost = ref_set - kept
-        exact = all(p[i] == top * mpmath.mpf(params["min_p"]) or p[i] == top and params["min_p"] == 1.0 for i in lost)
-        return ["strict-comparison"] if exact else []

@@ -2,7 +2,7 @@
 have no parameter: the admissible counts are the flips of their deciding comparisons.
 
 >>> PLess().rational, PLessNorm().norm, sorted(PLessNorm().misreadings)
-(True, True, ['min-keep-ignored', 'v-finite-only'])
+(True, True, ['min-keep-ignored', 'non-strict', 'v-finite-only'])
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 
 from ... import reference
 from ...core.truncation import p_less
-from .base import SamplerJudge
+from .base import NON_STRICT, THRESHOLD_STRICTNESS, SamplerJudge
 
 __all__ = ["PLess", "PLessNorm"]
 
@@ -23,6 +23,8 @@ class PLess(SamplerJudge):
     name = "p-less"
     rational = True
     threshold = True
+    misreadings = NON_STRICT
+    strictness = THRESHOLD_STRICTNESS
     #: the threshold is the normalised one (p-less-norm)
     norm = False
 
@@ -53,7 +55,7 @@ class PLess(SamplerJudge):
 class PLessNorm(PLess):
     name = "p-less-norm"
     norm = True
-    misreadings = {"v-finite-only": "V counts only the finite entries; p-less-norm's V is the row length, masked entries included"}
+    misreadings = {**PLess.misreadings, "v-finite-only": "V counts only the finite entries; p-less-norm's V is the row length, masked entries included"}
 
     def misread(self, st, row, params, ref, kept, options) -> list[str]:
         if st.n < st.size:

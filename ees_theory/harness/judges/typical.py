@@ -15,7 +15,7 @@ import mpmath
 import numpy as np
 
 from ... import reference
-from .base import TINY, MassJudge, RowStats
+from .base import MASKED_AS_ZERO, NON_STRICT, TINY, MassJudge, RowStats
 
 __all__ = ["Typical"]
 
@@ -26,6 +26,50 @@ class Typical(MassJudge):
     rational = True
     needs_entropy = True
     tie_order = False  # ties in the typicality score have no token-id order to follow
+    misreadings = {**NON_STRICT, **MASKED_AS_ZERO}
+    strictness = (
+        "the prefix grows until its mass exceeds mass ('>') instead of reaching it ('>='): the prefix whose mass equals "
+        "mass exactly was extended by one token",
+        "the prefix stops once its mass reaches mass ('>='); this policy (llama.cpp's) needs it to exceed mass ('>')",
+    )
+
+    def misread(self, st, row, params, ref, kept, options) -> list[str]:
+        if self.masked_as_zero(row, params, kept, options) or self._entropy_of_filled(st, row, params, kept, options):
+            return ["masked-as-zero"]
+        return []
+
+    @staticmethod
+    def _entropy_of_filled(st, row, params, kept, options) -> bool:
+        """Kept set of a port whose entropy ``H`` is that of the row with its masked entries as
+        logits of 0, the probabilities its own (30 digits: a best-effort diagnosis)."""
+        z = np.asarray(row, dtype=np.float64)
+        finite = np.isfinite(z)
+        if finite.all() or finite.sum() < 2:
+            return False
+        with mpmath.workdps(30):
+            p = reference.softmax(row, st.tau)
+            H = reference.entropy(np.where(finite, z, 0.0), st.tau)
+            score = {int(i): abs(-mpmath.log(p[int(i)]) - H) for i in st.order}
+            order = sorted(score, key=lambda i: score[i])  # stable: ties stay in canonical order
+            mass, total, k = mpmath.mpf(params["mass"]), mpmath.mpf(0), 0
+            for i in order:
+                total += p[i]
+                k += 1
+                if (total > mass) if options.policy == "llama.cpp" else (total >= mass):
+                    break
+        k = max(k, min(int(params["min_tokens_to_keep"]), len(order)))
+        return kept == set(order[:k])
+
+    def kept_order(self, st, ref):
+        return np.asarray(ref.extras.get("order", ref.kept), dtype=np.int64)
+
+    def flipped_count(self, st, ref, check):
+        # the cut check "C_r - mass" is 0 for the prefix of check.index tokens: a non-strict
+        # policy stops there, a strict one goes on; the other strictness does the opposite
+        if not check.what.endswith("C_r") and not check.what.startswith("C_r"):
+            return None
+        r = check.index
+        return r + 1 if ref.k == r else r
 
     def domain(self, policy):
         return None if policy == "llama.cpp" else (TINY, 1.0 if policy == "paper" else 1.0 - 2.0**-53)

@@ -1,0 +1,20 @@
+"""Top-a sampling (BlinkDL; text-generation-webui, KoboldCpp): keep ``p_i >= a * p_max^2``.
+
+The threshold is quadratic in ``p_max``: a peaked row is cut hard, a flat one hardly at all.
+With ``e_i = p_i / p_max`` and ``S = sum e`` the test is ``e_i S >= a`` (both sides times
+``S / p_max``), a form the certified reference decides exactly.
+
+>>> threshold(0.5, 0.5)
+0.125
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["threshold"]
+
+
+def threshold(a: Any, p_max: Any) -> Any:
+    """``a * p_max^2`` (any number type, intervals, tensors)."""
+    return a * p_max * p_max

@@ -1,0 +1,35 @@
+"""XTC, "exclude top choices" (text-generation-webui; llama.cpp's ``llama_sampler_init_xtc``).
+
+A gate opens with chance ``probability``; when it is open, every token with ``p_i >= threshold``
+is dropped except the least probable of them, so that a choice that reaches the threshold always
+remains. The draw ``u`` of the gate is a parameter: the gate is open when ``u < probability``
+(text-generation-webui's ``random() >= probability`` skips) or, under llama.cpp,
+``u <= probability`` (its ``chance > probability`` skips; ``probability <= 0`` never opens it).
+A drop that would leave fewer than ``min_keep`` tokens does not happen; llama.cpp counts every
+entry of its candidate array there, masked (``-inf``) ones included, so under its policy ``n`` is
+the row length.
+
+>>> gate_open(0.5, 0.5, "paper"), gate_open(0.5, 0.5, "llama.cpp"), gate_open(0.0, 0.0, "llama.cpp")
+(False, True, False)
+>>> dropped(3, 5, 1), dropped(1, 5, 1), dropped(0, 5, 1), dropped(3, 5, 4)   # 4 > 5 - 2: no drop
+(2, 0, 0, 0)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["gate_open", "dropped"]
+
+
+def gate_open(u: Any, probability: Any, policy: str) -> Any:
+    """Whether the gate opens for the draw ``u`` (numbers)."""
+    return 0 < probability and u <= probability if policy == "llama.cpp" else u < probability
+
+
+def dropped(above: Any, n: Any, min_keep: Any) -> Any:
+    """How many of the most probable tokens are dropped when ``above`` of them reach the threshold:
+    all but the last of those, or none where fewer than ``min_keep`` (at least 1) of the ``n``
+    would remain. Integers or integer tensors (``+ - *`` and comparisons only)."""
+    d = (above - 1) * (above > 0)
+    return d * (n - d >= min_keep)

@@ -1,0 +1,321 @@
+"""Judging a run on a Dask cluster: ``--cluster ADDRESS`` of ``check`` and ``stress``.
+
+The cases of a run go to the workers of a Dask scheduler (``tcp://host:port``) or of a
+``LocalCluster`` of N worker processes that the command starts and closes (``local:N``); the
+records come back to the checking process, which alone writes the journal, in plan order. So the
+records, the journal and the report are those of a run without a cluster (same seed, same plan),
+and ``--resume`` works as it does there. Dask is imported only here, only when a cluster is asked for.
+
+* Work goes out in *tasks*: runs of whole port calls (:func:`~ees_theory.harness.cases.port_batches`,
+  the calls a run without a cluster makes) of :data:`MIN_TASK_CASES` to :data:`MAX_TASK_CASES`
+  cases, about :data:`TASKS_PER_THREAD` per worker thread, so one task's scheduling (a few
+  milliseconds) is well under 5% of its judging (about 10 to 40 ms a case). At most
+  :data:`WINDOW_PER_THREAD` tasks per thread are out at once: the scheduler and the checking process
+  hold a bounded number of tasks and results, whatever the size of the run.
+* ``port_on="workers"`` (the default): each worker opens the port itself from its
+  :attr:`~ees_theory.harness.ports.Port.recipe`, isolated as it is locally (a Python port in its
+  own subprocess, so a port that kills its process gets the verdict ``crashed`` there as here),
+  and also shrinks the failures. Before any work every worker opens the port once (an exec port's
+  program must exist on every worker; a Python port must import there): a worker that cannot is
+  an error naming it. ``port_on="client"``: the port is called in the checking process (a port
+  that lives on one machine, a GPU) and only the judging goes out.
+* A worker that dies mid-task loses nothing: Dask runs its tasks again elsewhere, and a task's
+  records count only when its result reaches the checking process, once.
+
+>>> parse_address("local:2"), parse_address("tcp://10.0.0.5:8786")
+(('local', 2), ('remote', 'tcp://10.0.0.5:8786'))
+>>> parse_address("10.0.0.5")
+Traceback (most recent call last):
+...
+ValueError: --cluster expects tcp://HOST:PORT (a Dask scheduler) or local:N (N local worker processes), got '10.0.0.5'
+
+From Python (``executor`` takes any ``distributed.Client``)::
+
+    from distributed import Client
+    from ees_theory import harness
+    report = harness.check("mypkg.sampler:ees", "ees", "float16", examples=100_000,
+                           executor=Client("tcp://scheduler:8786"))
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import importlib
+import logging
+import math
+import re
+import shutil
+import threading
+import time
+from typing import Any, Callable, Iterator
+
+from .cases import Case
+from .methods import Options, get_method
+from .ports import PORT_SCHEMES, Port, SubprocessPort, open_port, scheme_of
+
+__all__ = ["parse_address", "cluster_client", "judge_on_cluster", "check_workers", "task_chunks", "ClusterError",
+           "CONNECT_TIMEOUT_S", "PORT_ON"]
+
+#: seconds to reach a scheduler (and for it to have a worker) before the run is refused
+CONNECT_TIMEOUT_S = 10.0
+#: where the port runs: on every worker, or in the checking process with only the judging sent out
+PORT_ON = ("workers", "client")
+#: tasks per worker thread a run is cut into (load balance: the last task ends the run) ...
+TASKS_PER_THREAD = 4
+#: ... each of at least this many cases (a task costs a few ms to schedule, a case 10 to 40 ms) ...
+MIN_TASK_CASES = 16
+#: ... and long enough that the scheduler is asked for fewer tasks a second than it can place
+#: (a Dask scheduler spends a few hundred microseconds per task) when every thread judges the
+#: fastest cases (EES: about 110 a second on one core) ...
+SCHEDULER_TASKS_PER_S = 1000
+FAST_CASES_PER_S = 100
+#: ... and at most this many cases or tokens (what a worker's death costs, a message's size)
+MAX_TASK_CASES = 8192
+MAX_TASK_TOKENS = 1 << 22
+#: tasks out at once per worker thread (the rest wait in the checking process)
+WINDOW_PER_THREAD = 3
+
+_ADDRESS = re.compile(r"^(tcp|tls|ws|wss)://[^\s/:]+(:\d+)?$|^(tcp|tls)://\[[0-9a-fA-F:.]+\](:\d+)?$")
+
+
+class ClusterError(ValueError):
+    """The cluster cannot be used: not reachable, no workers, or a worker cannot open the port."""
+
+
+def parse_address(text: str) -> tuple[str, Any]:
+    """``("local", N)`` for ``local:N``, ``("remote", address)`` for a scheduler's address."""
+    if not isinstance(text, str):
+        raise TypeError(f"--cluster expects a string, got {type(text).__name__}")
+    if text.startswith("local:"):
+        n = text[len("local:"):]
+        if not n.isdigit() or int(n) < 1:
+            raise ValueError(f"--cluster local:N needs a number of worker processes N >= 1, got {text!r}")
+        return "local", int(n)
+    if _ADDRESS.match(text):
+        return "remote", text
+    raise ValueError(f"--cluster expects tcp://HOST:PORT (a Dask scheduler) or local:N (N local worker processes), got {text!r}")
+
+
+@contextlib.contextmanager
+def cluster_client(address: str, *, timeout: float | None = None) -> Iterator[Any]:
+    """A ``distributed.Client`` for ``address`` (see :func:`parse_address`); a ``local:N``
+    cluster is started here and closed on exit. A scheduler that cannot be reached within
+    ``timeout`` seconds (default :data:`CONNECT_TIMEOUT_S`), or that has no worker by then, is a
+    :class:`ClusterError` before any work."""
+    kind, where = parse_address(address)
+    timeout = CONNECT_TIMEOUT_S if timeout is None else timeout
+    try:
+        import distributed
+    except ImportError:
+        raise ClusterError("--cluster needs Dask's distributed package: pip install 'ees_theory[cluster]'") from None
+    cluster = client = None
+    try:
+        if kind == "local":
+            # processes (a port or the reference holds the GIL), one thread each, loopback only; the
+            # scheduler's HTTP server on a free port (a fixed one may be taken by another cluster)
+            cluster = distributed.LocalCluster(n_workers=where, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                               dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
+            client = distributed.Client(cluster)
+        else:
+            try:
+                client = distributed.Client(where, timeout=timeout)
+            except (OSError, TimeoutError) as exc:
+                raise ClusterError(f"cannot reach the Dask scheduler at {where} within {timeout:g} s: {exc}") from None
+        try:
+            client.wait_for_workers(1, timeout=timeout)
+        except (OSError, TimeoutError):
+            raise ClusterError(f"the Dask scheduler at {address} has no worker (waited {timeout:g} s)") from None
+        yield client
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _threads(client: Any) -> int:
+    return max(1, sum(client.nthreads().values()))
+
+
+def task_chunks(batches: list[list[Case]], threads: int) -> list[list[list[Case]]]:
+    """Consecutive port calls (``batches``) grouped into tasks for ``threads`` worker threads
+    (see the module docstring for the sizes).
+
+    >>> import numpy as np
+    >>> calls = [[Case(str(i), "ees", "hand", np.zeros(4), {"temperature": 1.0})] for i in range(100)]
+    >>> [sum(map(len, t)) for t in task_chunks(calls, 2)]
+    [16, 16, 16, 16, 16, 16, 4]
+    >>> [sum(map(len, t)) for t in task_chunks(calls, 1)] == [25] * 4
+    True
+    >>> [sum(map(len, t)) for t in task_chunks(calls, 800)]     # 800 threads: 80 cases a task at least
+    [80, 20]
+    """
+    cases = sum(len(b) for b in batches)
+    for_scheduler = math.ceil(threads * FAST_CASES_PER_S / SCHEDULER_TASKS_PER_S)
+    per_task = min(MAX_TASK_CASES, max(MIN_TASK_CASES, for_scheduler, math.ceil(cases / (TASKS_PER_THREAD * threads))))
+    chunks: list[list[list[Case]]] = []
+    n = tokens = 0
+    for b in batches:
+        t = sum(c.vocab for c in b)
+        if chunks and n + len(b) <= per_task and tokens + t <= MAX_TASK_TOKENS:
+            chunks[-1].append(b)
+            n, tokens = n + len(b), tokens + t
+        else:
+            chunks.append([b])
+            n, tokens = len(b), t
+    return chunks
+
+
+# -- on the workers ---------------------------------------------------------------------------
+
+_IDLE: dict[tuple, list[Port]] = collections.defaultdict(list)
+_LOCK = threading.Lock()
+
+
+def _key(recipe: dict) -> tuple:
+    return tuple(sorted(recipe.items()))
+
+
+def _take_port(recipe: dict) -> Port:
+    """An open port for ``recipe`` in this worker process: an idle one, else a new one (a task
+    thread owns it until :func:`_give_port`)."""
+    with _LOCK:
+        idle = _IDLE[_key(recipe)]
+        if idle:
+            return idle.pop()
+    if scheme_of(recipe["spec"])[0] not in PORT_SCHEMES:
+        importlib.import_module(recipe["registers"])  # the module that registers the port's scheme
+    args = {k: v for k, v in recipe.items() if k != "registers"}
+    return open_port(args.pop("spec"), args.pop("method"), args.pop("dtype"), **args)
+
+
+def _give_port(recipe: dict, port: Port) -> None:
+    with _LOCK:
+        _IDLE[_key(recipe)].append(port)
+
+
+def _preflight(recipe: dict) -> str | None:
+    """Open the port here once (kept for the first task); what is wrong, or None."""
+    try:
+        port = _take_port(recipe)
+    except Exception as exc:  # noqa: BLE001 - reported to the checking process, naming the worker
+        return f"{type(exc).__name__}: {exc}"
+    inner = getattr(port, "port", port)  # a port called without some parameters wraps the opened one
+    if isinstance(inner, SubprocessPort) and not inner.handshake:  # an exec port starts on its first case
+        program = inner.command[0]
+        if shutil.which(program) is None:
+            port.close()
+            return f"its program {program!r} is not found there (or is not executable)"
+    _give_port(recipe, port)
+    return None
+
+
+def _run_chunk(recipe: dict, spec: str, method: str, dtype: str, options: Options, shrink: bool, chunk: list[list[Case]],
+               verdict: Callable, complete: Callable, encode: Callable | None) -> tuple[list, float]:
+    """On a worker: call the port on each batch of ``chunk``, judge and complete every record
+    (and ``encode`` it: the checking process then only writes it)."""
+    t0 = time.perf_counter()
+    m = get_method(method)
+    port = _take_port(recipe)
+    records = []
+    try:
+        for batch in chunk:
+            rows = [c.row(dtype) for c in batch]
+            outcomes = port.run(method, [r.copy() for r in rows], [c.params for c in batch], dtype)
+            for c, row, out in zip(batch, rows, outcomes):
+                rec = complete(verdict(m, c, row, out, dtype, options), port, spec, c, dtype, options, shrink)
+                records.append(encode(rec) if encode else rec)
+    except BaseException:
+        port.close()  # in an unknown state: the next task opens a fresh one
+        raise
+    _give_port(recipe, port)
+    return records, time.perf_counter() - t0
+
+
+def _judge_items(method: str, dtype: str, options: Options, items: list[tuple], verdict: Callable) -> tuple[list[dict], float]:
+    """On a worker: judge answers the port gave in the checking process."""
+    t0 = time.perf_counter()
+    m = get_method(method)
+    return [verdict(m, c, row, out, dtype, options) for c, row, out in items], time.perf_counter() - t0
+
+
+# -- in the checking process ------------------------------------------------------------------
+
+def check_workers(client: Any, recipe: dict) -> None:
+    """Open the port on every worker of ``client`` before any work; a :class:`ClusterError`
+    names each worker that cannot (an exec port's program missing, a Python port that does not
+    import there)."""
+    workers = sorted(client.scheduler_info()["workers"])
+    futures = {w: client.submit(_preflight, recipe, workers=[w], allow_other_workers=False, pure=False) for w in workers}
+    problems = [f"{w}: {why}" for w, why in zip(futures, client.gather(list(futures.values()))) if why]
+    if problems:
+        raise ClusterError(f"the port {recipe['spec']} cannot be opened on every worker of the cluster: " + "; ".join(problems))
+
+
+def judge_on_cluster(client: Any, port: Port, spec: str, method: str, dtype: str, batches: list[list[Case]], options: Options, *,
+                     shrink: bool, verdict: Callable, complete: Callable, encode: Callable | None = None,
+                     port_on: str = "workers", stats: dict | None = None) -> Iterator[list]:
+    """The complete records of the cases of ``batches`` (the port calls of a run, in plan
+    order), one list per task, in plan order, judged on the cluster of ``client``: ``verdict``
+    and ``complete`` are the runner's (``ees_theory.harness.runner``), called on the workers
+    (``complete`` here with ``port_on="client"``); with ``encode`` (the runner's journal line)
+    each record comes as that line, encoded on the worker. ``stats``, when given,
+    receives the number of tasks, their seconds of work on the workers and the wall seconds."""
+    if not (hasattr(client, "submit") and hasattr(client, "scheduler_info") and hasattr(client, "nthreads")):
+        raise TypeError(f"executor must be a distributed.Client, got {type(client).__name__}")
+    if port_on not in PORT_ON:
+        raise ValueError(f"port_on must be one of {', '.join(PORT_ON)}, got {port_on!r}")
+    recipe = port.recipe
+    if recipe is not None and "unsupported" in recipe:  # the run may have wrapped the port after it was opened
+        recipe = dict(recipe, unsupported=tuple(getattr(port, "unsupported", ())))
+    if port_on == "workers":
+        if recipe is None:
+            raise ValueError(f"the port {port.name} was not opened by open_port, so the cluster's workers cannot open it; "
+                             "pass port_on='client' to call it here")
+        check_workers(client, recipe)
+    from distributed import KilledWorker
+
+    threads = _threads(client)
+    chunks = task_chunks(batches, threads)
+    window = WINDOW_PER_THREAD * threads
+    t_start = time.perf_counter()
+    work = 0.0
+
+    def submit(chunk: list[list[Case]]):
+        if port_on == "workers":
+            return client.submit(_run_chunk, recipe, spec, method, dtype, options, shrink, chunk, verdict, complete, encode, pure=False)
+        items = []
+        for batch in chunk:  # the port is called here, in plan order; the workers judge
+            rows = [c.row(dtype) for c in batch]
+            outs = port.run(method, [r.copy() for r in rows], [c.params for c in batch], dtype)
+            items += zip(batch, rows, outs)
+        return client.submit(_judge_items, method, dtype, options, items, verdict, pure=False)
+
+    out: collections.deque = collections.deque()
+    nxt = 0
+    try:
+        while nxt < len(chunks) or out:
+            while nxt < len(chunks) and len(out) < window:
+                out.append((chunks[nxt], submit(chunks[nxt])))
+                nxt += 1
+            chunk, fut = out.popleft()
+            try:
+                records, seconds = fut.result()
+            except KilledWorker as exc:
+                first = chunk[0][0].id
+                raise ClusterError(f"the task of cases {first} ... killed every worker that ran it ({exc}); a port that kills "
+                                   "its process must run isolated (without --in-process)") from None
+            work += seconds
+            if port_on == "client":
+                cases = [c for batch in chunk for c in batch]
+                records = [complete(rec, port, spec, c, dtype, options, shrink) for c, rec in zip(cases, records)]
+                records = [encode(rec) for rec in records] if encode else records
+            yield records
+    finally:
+        if out:
+            client.cancel([f for _, f in out])
+        if stats is not None:
+            stats.update(tasks=len(chunks), threads=threads, work_s=work, wall_s=time.perf_counter() - t_start,
+                         cases=sum(len(b) for b in batches))
+

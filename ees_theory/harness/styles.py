@@ -1,0 +1,475 @@
+"""What careful float implementations actually compute: a documented, versioned set of styles,
+run for real in the dtype under test on the row at hand.
+
+The rigorous bands (:mod:`.bands`, proved in ``proofs/float-error-analysis.md``) bound every value
+any careful float evaluation can take; they are the outer limit of a verdict. Real rounding is
+much narrower, so an answer inside the rigorous band may still be one that no careful code
+produces. The harness grades an answer against both:
+
+* **passed**: the certified answer (a temperature: inside the styles' envelope);
+* **admissible**: an answer that one of the styles below produces on this row in this dtype and
+  accumulation mode (ties between the values a style ranks by, rounded or underflowed to the
+  same number, may be broken either way, as the port's own sort would);
+* **suspect**: inside the rigorous band, produced by no style: fails by default (``--bands
+  rigorous`` accepts it);
+* **failed**: outside the rigorous band and produced by no style.
+
+A *style* is one set of arithmetic choices (:class:`ees_theory.kernels._numerics.Numerics`:
+softmax or ``log_softmax`` then ``exp``; dividing by the temperature before or after shifting;
+ranking by logits or by computed probabilities; prefix mass from the top or ``1 -`` the mass
+from the bottom; min-p on logits or on probabilities; the library's sums, sequential sums, or
+blocked sums of 8, 64 and 512 as GPU tree and fused reductions do) and a compute dtype (the input
+dtype, or float32 accumulation). The truncation samplers run the toolkit's own kernel rules under
+each style (:func:`ees_theory.kernels.truncation.truncate_mask`), so no sampler rule is written
+twice; EES and the temperatures run the core formulas (:mod:`ees_theory.core`) on tensors.
+
+The set is versioned (:data:`STYLES_VERSION`); a verdict records the version it was graded with.
+
+>>> import numpy as np
+>>> row = np.array([0.0, -1e-8, -3.0])          # two logits 1e-8 apart: equal float32 probabilities
+>>> outs = mask_outcomes("top-k", row, {"temperature": 1.0, "k": 1, "min_tokens_to_keep": 1}, "float32", "input", "paper")
+>>> any(o.admits({1}) for o in outs)            # a port ranking by computed probabilities may keep id 1
+True
+>>> any(o.admits({2}) for o in outs)
+False
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+__all__ = [
+    "STYLES_VERSION",
+    "Style",
+    "MaskOutcome",
+    "styles_for",
+    "mask_outcomes",
+    "iter_mask_outcomes",
+    "iter_entropies",
+    "produced",
+    "ees_curve_band",
+    "entropy_envelope",
+    "available",
+]
+
+#: the version of the style set: bump it whenever a style is added, removed or changed
+STYLES_VERSION = "1"
+
+_BLOCKS = ("blocked:8", "blocked:64", "blocked:512")
+#: the envelope of the EES curve: the styles' hull widened by this many hull widths on each side
+_WIDEN = 0.5
+
+
+def available() -> bool:
+    """Whether the styles can run (they need torch); without it verdicts use the rigorous band."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:  # pragma: no cover - torch is part of the test environment
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Style:
+    """One careful implementation: arithmetic choices, the compute dtype (``input``: the logits'
+    dtype; ``float32``: at least float32) and, for EES and the entropies, the formula's form."""
+
+    numerics: Any
+    compute: str = "input"
+    form: str = "closed"
+
+    @property
+    def name(self) -> str:
+        return f"{self.form}/{self.compute}/{self.numerics.name}"
+
+
+def _numerics_module():
+    from ..kernels import _numerics
+
+    return _numerics
+
+
+def _sums(dtype: str, compute: str) -> tuple[str, ...]:
+    """The reductions of a compute dtype: blocked ones always; a running sum rounded at every
+    addition only where the compute dtype is at least float32 (``float32`` here stands for it).
+    In half precision such a sum stops absorbing terms below 2**-9 of itself (a bfloat16 running
+    sum of 64 terms of 0.007 after a 3 stays 3: 45% of the mass lost), which no careful code
+    does: torch, like GPU kernels, accumulates half-precision sums in float32 and rounds the result."""
+    wide = compute == "float32" or dtype in ("float32", "float64")
+    return (("sequential",) if wide else ()) + _BLOCKS
+
+
+def styles_for(kind: str, dtype: str, accumulate: str) -> tuple[Style, ...]:
+    """The style set for ``kind`` (``mask``, ``ees`` or ``entropy``) in accumulation mode
+    ``accumulate``. In ``input`` mode a careful port may still accumulate some sums in float32
+    (the library's half-precision reductions do), so both compute dtypes are in the set; in
+    ``float32`` mode everything runs in at least float32.
+
+    >>> len(styles_for("mask", "float16", "input")) > len(styles_for("mask", "float16", "float32"))
+    True
+    >>> len(styles_for("mask", "float32", "input")) == len(styles_for("mask", "float32", "float32"))   # one compute dtype
+    True
+    """
+    N = _numerics_module().Numerics
+    half = dtype in ("float16", "bfloat16")
+    computes = ("input", "float32") if accumulate == "input" and half else ("float32",) if half else ("input",)
+    out: list[Style] = []
+    for c in computes:
+        seq = ("sequential",) if "sequential" in _sums(dtype, c) else ()
+        if kind == "mask":
+            variants = [
+                N(),
+                N(probs="log_softmax", rank="probs"),
+                N(shift="before", rank="probs"),
+                N(rank="probs"),
+                N(mass="bottom"),
+                N(mass="bottom", rank="probs", probs="log_softmax"),
+                N(threshold="probs", rank="probs"),
+                N(threshold="log_probs", probs="log_softmax", shift="before"),
+                N(probs="log_softmax_stepwise", rank="probs", mass="bottom"),
+            ]
+            variants += [N(sums=s_) for s_ in seq]
+            variants += [N(sums="blocked:8", rank="probs", mass="bottom"), N(sums="blocked:64", probs="log_softmax", shift="before"), N(sums="blocked:512", threshold="probs")]
+            out += [Style(nm, c) for nm in variants]
+        elif kind == "ees":
+            out += [
+                Style(N(rank="probs"), c, "closed"),
+                Style(N(probs="log_softmax", shift="before"), c, "closed"),
+                Style(N(), c, "closed"),
+                Style(N(), c, "weights"),
+                Style(N(probs="log_softmax", shift="before", rank="probs"), c, "weights"),
+            ]
+            out += [Style(N(sums=s_), c, "closed") for s_ in seq]
+            out += [Style(N(probs="log_softmax_stepwise", rank="probs"), c, "closed")]
+            out += [Style(N(sums="blocked:64", rank="probs"), c, "closed"), Style(N(sums="blocked:512"), c, "weights")]
+        elif kind == "entropy":
+            out += [
+                Style(N(), c, "closed"),
+                Style(N(probs="log_softmax", shift="before"), c, "closed"),
+                Style(N(), c, "weights"),
+            ]
+            out += [Style(N(sums=s_), c, "closed") for s_ in seq]
+            out += [Style(N(probs="log_softmax_stepwise"), c, "closed")]
+            out += [Style(N(sums="blocked:64"), c, "closed"), Style(N(sums="blocked:8", shift="before"), c, "weights")]
+        else:
+            raise ValueError(f"no styles of kind {kind!r}")
+    return tuple(out)
+
+
+def _torch_dtypes(dtype: str, compute: str):
+    import torch
+
+    src = {"float64": torch.float64, "float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[dtype]
+    cd = src if (compute == "input" or src == torch.float64) else torch.float32
+    return src, cd
+
+
+@dataclass(frozen=True)
+class MaskOutcome:
+    """What one style keeps on a row, and the values it ranks tokens by (``-inf``: masked).
+
+    A kept set is *produced* by the style when it has the style's count and is a prefix of the
+    style's ranking up to ties of the ranking values (a sort may break those either way).
+    """
+
+    style: Style
+    kept: frozenset
+    key: np.ndarray
+    #: EES only: the style's ``f(k)`` for ``k = 2..n`` along its own ranking
+    curve: np.ndarray | None = None
+
+    def admits(self, kept: set) -> bool:
+        """Whether ``kept`` is this style's answer up to ties of its ranking values."""
+        if len(kept) != len(self.kept):
+            return False
+        if kept == self.kept:
+            return True
+        return self.ranks_first(kept)
+
+    def ranks_first(self, kept: set) -> bool:
+        """Whether ``kept`` is the ``len(kept)`` tokens this style ranks first, up to ties of its
+        ranking values (whatever count the style itself keeps)."""
+        if not kept:
+            return False
+        ids = np.fromiter(kept, dtype=np.int64, count=len(kept))
+        if ids.size and (ids.min() < 0 or ids.max() >= self.key.size):
+            return False
+        key = self.key
+        inside = key[ids]
+        if not np.all(np.isfinite(inside)):
+            return False
+        rest = np.ones(key.size, dtype=bool)
+        rest[ids] = False
+        outside = key[rest & np.isfinite(key)]
+        return outside.size == 0 or bool(inside.min() >= outside.max())
+
+
+def _key_numpy(t) -> np.ndarray:
+    return t.detach().to(dtype=__import__("torch").float64).cpu().numpy()
+
+
+def _truncation_outcome(method: str, z, tau: float, policy: str, params: dict, style: Style, dtype: str) -> MaskOutcome:
+    import torch
+
+    from ..kernels.truncation import ranking_key, truncate_mask
+    from ..spec.methods import SAMPLERS
+
+    nm = _numerics_module()
+    acc = "input" if style.compute == "input" else "float32"
+    with nm.using(style.numerics):
+        mask = truncate_mask(method, z, tau, policy=policy, accumulate=acc, **params)
+        key = ranking_key(z, tau, accumulate=acc)
+    kept = frozenset(int(i) for i in torch.nonzero(mask).reshape(-1).tolist())
+    key = _key_numpy(key)
+    if SAMPLERS[method].keeps_suffix:  # it keeps the least probable tokens: rank from the bottom
+        key = np.where(np.isfinite(key), -key, key)
+    return MaskOutcome(style, kept, key)
+
+
+def _ees_outcome(z, tau: float, rule: str, m: int, style: Style) -> MaskOutcome:
+    """EES under one style: the curve from the core formulas (:mod:`ees_theory.core.ees`), the
+    prefix sums under the style's numerics, in the style's compute dtype."""
+    import torch
+
+    from ..core.ctx import torch_context
+    from ..core.ees import count_first, count_last, curve_point, first_candidate
+
+    nm = _numerics_module()
+    _, cd = _torch_dtypes(_dtype_name(z.dtype), style.compute)
+    ctx = torch_context()
+    with nm.using(style.numerics):
+        finite = torch.isfinite(z)
+        n = int(finite.sum())
+        zc = z.to(cd)
+        t = torch.tensor(tau, dtype=torch.float64).to(cd)
+        if style.numerics.shift == "before":
+            x = (zc - zc[finite].max()) / t
+        else:
+            x = zc / t
+        x = x.masked_fill(~finite, -math.inf)
+        p_all = nm.softmax(x)
+        key_all = p_all if style.numerics.rank == "probs" else x
+        _, idx = torch.sort(key_all, descending=True, stable=True)
+        idx = idx[:n]
+        xs = x[idx]
+        curve = None
+        if n < 2:
+            k = n
+        else:
+            lnk = torch.log(torch.arange(1, n + 1, dtype=torch.float64)).to(cd)
+            lnk[0] = 1
+            if style.form == "weights":  # relative weights e = p / p_max, as the kernels' curve
+                top = xs.max()
+                a = top - xs
+                e = torch.exp(-a)
+                S = nm.cumsum(e)
+                A = nm.cumsum(torch.where(e > 0, e * a, torch.zeros_like(e)))
+                C = nm.cumsum(torch.cat([torch.zeros(1, dtype=cd), e[1:]]))
+                _, _, f = curve_point(S, A, lnk, S[-1], ctx, C_k=C)
+            else:  # closed form on probabilities: H_k = ln P_k + (sum of -p ln p) / P_k
+                if style.numerics.probs != "softmax":
+                    lp = nm.log_softmax(x)[idx]
+                    p = torch.exp(lp)
+                else:
+                    p = p_all[idx]
+                    lp = torch.log(p)
+                terms = torch.where(p > 0, -(p * lp), torch.zeros_like(p))
+                P = nm.cumsum(p)
+                Hs = nm.cumsum(terms)
+                H = torch.log(P) + Hs / P
+                f = H / lnk - P
+            curve = f.to(torch.float64).cpu().numpy()[1:]
+            f = f.to(torch.float64).tolist()
+            first = first_candidate(m)
+            if rule == "last":
+                k_last = max((i for i in range(2, n + 1) if not f[i - 1] < 0), default=0)
+                k = count_last(k_last, n, m)
+            else:
+                i_star = next((i for i in range(first, n + 1) if f[i - 1] < 0), None)
+                k = count_first(i_star, rule, n)
+        kept = frozenset(int(i) for i in idx[:k].tolist())
+    return MaskOutcome(style, kept, _key_numpy(key_all), curve)
+
+
+def ees_curve_band(outcomes: Sequence[MaskOutcome], n: int, dtype: str, accumulate: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """Where careful implementations put the EES curve: at each ``k = 2..n`` (index ``k - 2``) the
+    hull of the styles' ``f(k)``, widened on each side by half its width, and at least by one unit
+    in the last place of the compute dtype at 1/2 to 1 (where ``Hbar_k`` and ``P_k`` lie) (reduction orders and formula forms the set does not
+    enumerate land between and around the enumerated ones). Returns ``(can_cross, can_stay)``:
+    whether a value below 0, resp. at least 0, lies in the band; ``None`` without curves."""
+    curves = [o.curve for o in outcomes if o.curve is not None and o.curve.size == n - 1]
+    if n < 2 or not curves:
+        return None
+    with np.errstate(invalid="ignore"):
+        F = np.vstack(curves)
+        lo, hi = np.nanmin(F, axis=0), np.nanmax(F, axis=0)
+    cd = dtype if accumulate == "input" or dtype == "float64" else "float32"
+    mant = {"float64": 52, "float32": 23, "float16": 10, "bfloat16": 7}[cd]
+    # f = Hbar_k - P_k is a difference of two numbers in [0.5, 1] near a crossing: one unit in the
+    # last place there (2**-(mant + 1)) is the step by which two careful evaluations differ
+    # and a running sum of k terms carried in the accumulator (float32 for half precision) differs
+    # between summation orders by up to 2k of its unit roundoffs (sorted terms make the error
+    # systematic): orders the set does not enumerate
+    k = np.arange(2, n + 1, dtype=np.float64)
+    w = np.maximum(np.maximum(_WIDEN * (hi - lo), 2.0 ** -(mant + 1)), 2.0 * k * _accumulator_roundoff(cd))
+    # two tokens have one summation order and the styles enumerate the formula's forms: no more
+    # spread than theirs (on a two-token uniform row f(2) = 0 in every float evaluation)
+    w[0] = _WIDEN * (hi[0] - lo[0])
+    return lo - w < 0, hi + w >= 0
+
+
+def _dtype_name(t_dtype) -> str:
+    return str(t_dtype).replace("torch.", "")
+
+
+def _row_tensor(row: np.ndarray, dtype: str):
+    import torch
+
+    src, _ = _torch_dtypes(dtype, "input")
+    return torch.tensor(np.asarray(row, dtype=np.float64)).to(src)
+
+
+def produced(outcomes: Sequence[MaskOutcome], kept: set) -> tuple[MaskOutcome | None, str]:
+    """Whether careful implementations produce ``kept``: ``(outcome, "style")`` when one style
+    keeps exactly that set (up to ties of its ranking values); ``(outcome, "between")`` when its
+    count lies between the smallest and the largest count the styles keep and it is a top set of
+    some style's ranking (a reduction order the set does not enumerate lands between enumerated
+    ones: the counts are monotone in the rounding of the deciding sums); ``(None, "")`` otherwise.
+    """
+    for o in outcomes:
+        if o.admits(kept):
+            return o, "style"
+    if any(o.curve is not None for o in outcomes):  # EES: the curve's band decides (ees_curve_band)
+        return None, ""
+    counts = [len(o.kept) for o in outcomes]
+    if counts and min(counts) <= len(kept) <= max(counts):
+        for o in outcomes:
+            if o.ranks_first(kept):
+                return o, "between"
+    return None, ""
+
+
+def iter_mask_outcomes(method: str, row: np.ndarray, params: dict, dtype: str, accumulate: str, policy: str = "paper", rule: str = "first-exclusive", min_tokens_to_keep: int = 1) -> Iterator[MaskOutcome]:
+    """What each style keeps for ``method`` on ``row`` (exact values of ``dtype``), one outcome per
+    style, lazily (a caller that finds its answer stops early); a style that refuses the row (a
+    value it cannot represent, say) is left out."""
+    prm = dict(params)
+    tau = float(prm.pop("temperature"))
+    z = _row_tensor(row, dtype)
+    if method == "ees":
+        for style in styles_for("ees", dtype, accumulate):
+            try:
+                yield _ees_outcome(z, tau, rule, min_tokens_to_keep, style)
+            except (ValueError, RuntimeError, OverflowError, ZeroDivisionError):
+                continue
+        return
+    from ..spec.methods import port_params
+
+    prm = port_params(prm)
+    for style in styles_for("mask", dtype, accumulate):
+        try:
+            yield _truncation_outcome(method, z, tau, policy, prm, style, dtype)
+        except (ValueError, RuntimeError, OverflowError, ZeroDivisionError):
+            continue
+
+
+def mask_outcomes(method: str, row: np.ndarray, params: dict, dtype: str, accumulate: str, policy: str = "paper", rule: str = "first-exclusive", min_tokens_to_keep: int = 1) -> list[MaskOutcome]:
+    """Every style's outcome (:func:`iter_mask_outcomes`), as a list."""
+    return list(iter_mask_outcomes(method, row, params, dtype, accumulate, policy, rule, min_tokens_to_keep))
+
+
+# ---- temperatures -------------------------------------------------------------------------------
+
+
+def _entropy(z, style: Style) -> float:
+    """The row entropy (nats) under one style, in its compute dtype, as a float."""
+    import torch
+
+    nm = _numerics_module()
+    _, cd = _torch_dtypes(_dtype_name(z.dtype), style.compute)
+    with nm.using(style.numerics):
+        finite = torch.isfinite(z)
+        x = z.to(cd)
+        if style.numerics.shift == "before":
+            x = x - x[finite].max()
+        x = x.masked_fill(~finite, -math.inf)
+        if int(finite.sum()) <= 1:
+            return 0.0
+        if style.form == "weights":  # log1p(C) + A / (1 + C) over relative weights, as the kernels
+            top = x.max()
+            a = torch.where(finite, top - x, torch.zeros_like(x))
+            e = torch.exp(-a).masked_fill(~finite, 0)
+            arg = int(torch.argmax(x))
+            e_rest = e.clone()
+            e_rest[arg] = 0
+            C = nm.total(e_rest)[0]
+            A = nm.total(torch.where(e > 0, e * a, torch.zeros_like(e)))[0]
+            H = torch.log1p(C) + A / (1 + C)
+        else:
+            if style.numerics.probs != "softmax":
+                lp = nm.log_softmax(x)
+                p = torch.exp(lp)
+            else:
+                p = nm.softmax(x)
+                lp = torch.log(p)
+            terms = torch.where(p > 0, -(p * lp), torch.zeros_like(p))
+            H = nm.total(terms)[0]
+        return float(H)
+
+
+def iter_entropies(row: np.ndarray, dtype: str, accumulate: str) -> Iterator[tuple[Style, float]]:
+    """The row entropy (nats) as each style computes it, one style at a time (EDT and dynatemp read
+    the row only through it: their formulas are then judged with the rigorous per-operation
+    rounding of :mod:`.bands`, fed with :func:`entropy_envelope`)."""
+    z = _row_tensor(row, dtype)
+    for style in styles_for("entropy", dtype, accumulate):
+        try:
+            H = _entropy(z, style)
+        except (ValueError, RuntimeError, OverflowError, ZeroDivisionError):
+            continue
+        if math.isfinite(H):
+            yield style, H
+
+
+def _ulp(x: float, dtype: str) -> float:
+    mant = {"float64": 52, "float32": 23, "float16": 10, "bfloat16": 7}[dtype]
+    if x == 0 or not math.isfinite(x):
+        return 0.0
+    _, e = math.frexp(abs(x))
+    return math.ldexp(1.0, e - 1 - mant)
+
+
+def _accumulator_roundoff(cd: str) -> float:
+    """The unit roundoff of the sums careful code carries: float64's for float64, float32's
+    otherwise (half-precision sums are carried in float32)."""
+    return 2.0**-53 if cd == "float64" else 2.0**-24
+
+
+def entropy_envelope(values: Sequence[float], dtype: str, accumulate: str, n: int = 1) -> tuple[float, float] | None:
+    """Where careful implementations put the row entropy of ``n`` candidates: the hull of
+    ``values`` (the styles' entropies and the exact one) widened on each side by half its width,
+    by two units in the last place of the compute dtype, by eight unit roundoffs ``u`` of the
+    compute dtype times ``1 + H`` (rounding every ``p`` moves ``-sum p ln p`` by about ``u (1 + H)``),
+    and by ``2 n`` unit roundoffs of the accumulator times ``H`` (a running sum's error over
+    summation orders the set does not enumerate: sorted terms make it systematic, so it grows
+    like ``n``, not ``sqrt(n)``), whichever is largest. ``None`` for no values.
+
+    >>> lo, hi = entropy_envelope([0.5, 0.5], "float32", "input")
+    >>> lo < 0.5 < hi, hi - 0.5 < 1e-6
+    (True, True)
+    """
+    vals = [v for v in values if math.isfinite(v)]
+    if not vals:
+        return None
+    lo, hi = min(vals), max(vals)
+    cd = dtype if accumulate == "input" or dtype == "float64" else "float32"
+    scale = max(abs(lo), abs(hi))
+    u = 2.0 ** -({"float64": 53, "float32": 24, "float16": 11, "bfloat16": 8}[cd])
+    # the terms -p ln p move by about u (1 + H) in all when each p is rounded (p near 1 included,
+    # where ln p cancels, and the normaliser moves every p at once): eight of those; and a running sum's spread over summation orders
+    w = max(0.5 * (hi - lo), 2 * _ulp(scale, cd), 8.0 * u * (1.0 + scale), 2.0 * max(n, 1) * _accumulator_roundoff(cd) * scale)
+    return max(lo - w, 0.0), hi + w

@@ -1,0 +1,190 @@
+"""How a float implementation forms probabilities and sums: the choices a careful port makes.
+
+The kernels run with :data:`DEFAULT` (their own, fastest choices). The harness re-runs the same
+kernel rules under other :class:`Numerics` (:mod:`ees_theory.harness.styles`) to learn which
+answers careful implementations in a dtype actually produce on a row; the rule itself is never
+written twice, only the arithmetic around it changes. Every choice is exact mathematics; they
+differ only in rounding:
+
+* ``probs``: ``softmax`` (``exp(x - max) / sum``), ``log_softmax`` then ``exp`` (the library's
+  fused log-softmax: one rounding), or ``log_softmax_stepwise`` then ``exp`` (``t = x - max``,
+  ``t - ln(sum exp t)``, each step rounded into the compute dtype, as hand-written code does);
+* ``shift``: ``after`` (divide by the temperature, then the softmax shifts) or ``before``
+  (``(z - max) / tau``);
+* ``rank``: tokens ordered by their scaled ``logits`` or by their computed ``probs`` (ties
+  between computed probabilities are then real ties for the port);
+* ``mass``: prefix masses summed from the ``top`` or as ``1 - (sum from the bottom)``;
+* ``threshold``: a ratio threshold (min-p) compared on ``logits`` (``z_i - z_max >= ln r``), on
+  ``probs`` (``p_i >= r p_max``) or on ``log_probs`` (``ln p_i - ln p_max >= ln r``);
+* ``sums``: ``torch`` (the library's reduction; half-precision sums accumulate in float32),
+  ``sequential`` (one rounding per addition, in order), or ``blocked:B`` (each block of ``B``
+  summed and rounded, then the library's running sum over the blocks: the shape of GPU tree and
+  fused reductions).
+
+>>> import torch
+>>> x = torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0], dtype=torch.float16)
+>>> with using(Numerics(sums="blocked:2")):
+...     cumsum(x).tolist(), total(x).tolist()
+([1.0, 3.0, 6.0, 10.0, 15.0], [15.0])
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+import torch
+
+__all__ = ["Numerics", "DEFAULT", "current", "using", "cumsum", "total", "softmax", "log_softmax"]
+
+
+@dataclass(frozen=True)
+class Numerics:
+    """One set of arithmetic choices (see the module docstring)."""
+
+    probs: str = "softmax"
+    shift: str = "after"
+    rank: str = "logits"
+    mass: str = "top"
+    threshold: str = "logits"
+    sums: str = "torch"
+
+    def __post_init__(self) -> None:
+        for name, allowed in (
+            ("probs", ("softmax", "log_softmax", "log_softmax_stepwise")),
+            ("shift", ("after", "before")),
+            ("rank", ("logits", "probs")),
+            ("mass", ("top", "bottom")),
+            ("threshold", ("logits", "probs", "log_probs")),
+        ):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
+        if self.sums not in ("torch", "sequential") and not (self.sums.startswith("blocked:") and self.sums[8:].isdigit() and int(self.sums[8:]) >= 2):
+            raise ValueError(f"sums must be torch, sequential or blocked:B (B >= 2); got {self.sums!r}")
+
+    @property
+    def name(self) -> str:
+        """A short label: the choices that differ from :data:`DEFAULT`."""
+        parts = [f"{k}={getattr(self, k)}" for k in ("probs", "shift", "rank", "mass", "threshold", "sums") if getattr(self, k) != getattr(DEFAULT, k)]
+        return ",".join(parts) or "default"
+
+
+DEFAULT = Numerics()
+_CURRENT: ContextVar[Numerics] = ContextVar("ees_theory_numerics", default=DEFAULT)
+
+
+def current() -> Numerics:
+    """The numerics in force (the kernels' own unless :func:`using` says otherwise)."""
+    return _CURRENT.get()
+
+
+@contextlib.contextmanager
+def using(numerics: Numerics) -> Iterator[Numerics]:
+    """Run the kernels under ``numerics`` inside the ``with`` block."""
+    token = _CURRENT.set(numerics)
+    try:
+        yield numerics
+    finally:
+        _CURRENT.reset(token)
+
+
+# ---- sequential sums: one rounding per addition --------------------------------------------------
+
+
+def _round_bf16(v: float) -> float:
+    """``v`` rounded to the nearest bfloat16 (ties to even), as a float."""
+    if v == 0 or not math.isfinite(v):
+        return v
+    m, e = math.frexp(v)  # v = m 2**e, 0.5 <= |m| < 1
+    if e < -125:  # subnormal in bfloat16: a fixed quantum of 2**-133
+        q = 2.0**-133
+        return round(v / q) * q
+    r = math.ldexp(round(m * 256.0), e - 8)
+    return math.inf if abs(r) > 3.3895313892515355e38 else r
+
+
+def _sequential_cumsum(x: torch.Tensor) -> torch.Tensor:
+    """Running sums along the last axis with one rounding into ``x.dtype`` per addition."""
+    if x.dtype in (torch.float16, torch.float32, torch.float64):
+        # numpy's accumulate adds in order and rounds each partial sum into the array's dtype
+        a = x.detach().cpu().numpy()
+        out = np.add.accumulate(a, axis=-1, dtype=a.dtype)
+        return torch.from_numpy(np.ascontiguousarray(out)).to(x.device)
+    if x.dtype != torch.bfloat16:
+        raise TypeError(f"no sequential sum for {x.dtype}")
+    flat = x.detach().float().cpu().reshape(-1, x.shape[-1]).tolist()
+    rows = []
+    for row in flat:
+        s, acc = 0.0, []
+        for v in row:
+            s = _round_bf16(s + v)  # exact in float64, then one rounding
+            acc.append(s)
+        rows.append(acc)
+    return torch.tensor(rows, dtype=torch.float32).reshape(x.shape).to(torch.bfloat16).to(x.device)
+
+
+def _blocked_cumsum(x: torch.Tensor, block: int) -> torch.Tensor:
+    """Running sums as a blocked scan: torch's scan inside blocks of ``block``, then the block
+    totals' running sum added to every later block (each step rounded into ``x.dtype``)."""
+    V = x.shape[-1]
+    pad = (-V) % block
+    xp = torch.nn.functional.pad(x, (0, pad)) if pad else x
+    blocks = xp.reshape(*x.shape[:-1], -1, block)
+    inner = torch.cumsum(blocks, dim=-1).to(x.dtype)
+    offsets = torch.cumsum(inner[..., -1], dim=-1).to(x.dtype) - inner[..., -1]
+    out = (inner + offsets.unsqueeze(-1)).to(x.dtype).reshape(*x.shape[:-1], -1)
+    return out[..., :V]
+
+
+def _blocked_total(x: torch.Tensor, block: int) -> torch.Tensor:
+    V = x.shape[-1]
+    pad = (-V) % block
+    xp = torch.nn.functional.pad(x, (0, pad)) if pad else x
+    partial = xp.reshape(*x.shape[:-1], -1, block).sum(dim=-1).to(x.dtype)
+    return torch.cumsum(partial, dim=-1)[..., -1:]
+
+
+def cumsum(x: torch.Tensor) -> torch.Tensor:
+    """Running sums along the last axis under the current numerics (the kernels' ``torch.cumsum``
+    by default)."""
+    s = current().sums
+    if s == "torch":
+        return torch.cumsum(x, dim=-1)
+    if s == "sequential":
+        return _sequential_cumsum(x)
+    return _blocked_cumsum(x, int(s[8:]))
+
+
+def total(x: torch.Tensor) -> torch.Tensor:
+    """The sum along the last axis (kept as a length-1 axis) under the current numerics."""
+    s = current().sums
+    if s == "torch":
+        return x.sum(dim=-1, keepdim=True)
+    if s == "sequential":
+        return _sequential_cumsum(x)[..., -1:]
+    return _blocked_total(x, int(s[8:]))
+
+
+def log_softmax(x: torch.Tensor) -> torch.Tensor:
+    """Log-probabilities of the scaled logits ``x`` under the current numerics' sums
+    (``torch.log_softmax`` with the library's sums)."""
+    if current().sums == "torch" and current().probs != "log_softmax_stepwise":
+        return torch.log_softmax(x, dim=-1)
+    t = x - x.amax(dim=-1, keepdim=True)
+    return t - torch.log(total(torch.exp(t)))
+
+
+def softmax(x: torch.Tensor) -> torch.Tensor:
+    """Probabilities of the scaled logits ``x`` under the current numerics (``torch.softmax`` by
+    default; masked entries are ``-inf`` and get 0)."""
+    nm = current()
+    if nm.probs != "softmax":
+        return torch.exp(log_softmax(x))
+    if nm.sums == "torch":
+        return torch.softmax(x, dim=-1)
+    e = torch.exp(x - x.amax(dim=-1, keepdim=True))
+    return e / total(e)

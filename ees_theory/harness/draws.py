@@ -211,6 +211,8 @@ def careful_support(method: str, row64: np.ndarray, params: dict[str, float], dt
         return may, set()
     for o in outcomes:
         may[list(o.kept)] = True
+        if o.kept:  # tokens tied with the style's last kept one in the values it ranks by
+            may |= np.isfinite(o.key) & (o.key >= o.key[list(o.kept)].min())
     return may, {len(o.kept) for o in outcomes}
 
 

@@ -793,11 +793,12 @@ class _Temperature(Method):
             return None
         entropies = [float(details["entropy"])]
         n_finite = int(np.isfinite(np.asarray(row, dtype=np.float64)).sum())
+        sensitivity = styles.entropy_sensitivity(np.asarray(row, dtype=np.float64))
         env = None
         try:  # one style at a time: stop as soon as the answer is inside the envelope so far
             for _, H in styles.iter_entropies(np.asarray(row, dtype=np.float64), dtype, options.accumulate):
                 entropies.append(H)
-                H_env = styles.entropy_envelope(entropies, dtype, options.accumulate, n_finite)
+                H_env = styles.entropy_envelope(entropies, dtype, options.accumulate, n_finite, sensitivity)
                 try:
                     env = self.band(row, params, dtype, options, H_env)
                 except (ValueError, OverflowError, ZeroDivisionError):

@@ -53,6 +53,7 @@ __all__ = [
     "produced",
     "ees_curve_band",
     "entropy_envelope",
+    "entropy_sensitivity",
     "available",
 ]
 
@@ -449,11 +450,30 @@ def _accumulator_roundoff(cd: str) -> float:
     return 2.0**-53 if cd == "float64" else 2.0**-24
 
 
-def entropy_envelope(values: Sequence[float], dtype: str, accumulate: str, n: int = 1) -> tuple[float, float] | None:
+def entropy_sensitivity(row: np.ndarray) -> float:
+    """``sum p_i |1 + ln p_i|`` over the row's candidates (float64): how much ``-sum p ln p``
+    moves, relative to ``u``, when every ``p_i`` is rounded with relative error ``u``.
+
+    >>> round(entropy_sensitivity(np.zeros(2)), 6)     # |1 - ln 2|
+    0.306853
+    """
+    z = np.asarray(row, dtype=np.float64)
+    z = z[np.isfinite(z)]
+    if z.size <= 1:
+        return 0.0
+    e = np.exp(z - z.max())
+    p = e / e.sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(p > 0, p * np.abs(1.0 + np.log(np.where(p > 0, p, 1.0))), 0.0)
+    return float(t.sum())
+
+
+def entropy_envelope(values: Sequence[float], dtype: str, accumulate: str, n: int = 1, sensitivity: float | None = None) -> tuple[float, float] | None:
     """Where careful implementations put the row entropy of ``n`` candidates: the hull of
     ``values`` (the styles' entropies and the exact one) widened on each side by half its width,
     by two units in the last place of the compute dtype, by eight unit roundoffs ``u`` of the
-    compute dtype times ``1 + H`` (rounding every ``p`` moves ``-sum p ln p`` by about ``u (1 + H)``),
+    compute dtype times ``sensitivity`` (:func:`entropy_sensitivity`; ``1 + H`` bounds it: rounding
+    every ``p`` moves ``-sum p ln p`` by about ``u sum p |1 + ln p|``),
     and by ``2 n`` unit roundoffs of the accumulator times ``H`` (a running sum's error over
     summation orders the set does not enumerate: sorted terms make it systematic, so it grows
     like ``n``, not ``sqrt(n)``), whichever is largest. ``None`` for no values.
@@ -471,5 +491,6 @@ def entropy_envelope(values: Sequence[float], dtype: str, accumulate: str, n: in
     u = 2.0 ** -({"float64": 53, "float32": 24, "float16": 11, "bfloat16": 8}[cd])
     # the terms -p ln p move by about u (1 + H) in all when each p is rounded (p near 1 included,
     # where ln p cancels, and the normaliser moves every p at once): eight of those; and a running sum's spread over summation orders
-    w = max(0.5 * (hi - lo), 2 * _ulp(scale, cd), 8.0 * u * (1.0 + scale), 2.0 * max(n, 1) * _accumulator_roundoff(cd) * scale)
+    B = (1.0 + scale) if sensitivity is None else sensitivity
+    w = max(0.5 * (hi - lo), 2 * _ulp(scale, cd), 8.0 * u * B, 2.0 * max(n, 1) * _accumulator_roundoff(cd) * scale)
     return max(lo - w, 0.0), hi + w

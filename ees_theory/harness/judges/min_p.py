@@ -27,6 +27,8 @@ class MinP(SamplerJudge):
         if mp <= 0:
             return []
         d = max(b["logit"] + 4 * u * abs(math.log(mp)) + u, 2 * b["prob"])
+        if d > 700:  # the band spans every threshold a float can hold: no claim on this row
+            return None
         lo, hi = mp * math.exp(-d), mp * math.exp(d)
         if mp <= 1.0:
             hi = min(hi, 1.0)

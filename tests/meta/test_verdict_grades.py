@@ -1,0 +1,158 @@
+"""Verdict grades judged with code written apart from the toolkit (``tests/ports/independent_ports.py``).
+
+* Careful ports in every style (softmax or log_softmax, ranking by logits or by computed
+  probabilities, mass from the top or the bottom, shifting before or after the temperature) and
+  with reduction orders the style set does not enumerate (random trees, random block sizes)
+  conform in all 8 dtype x accumulation-mode combinations.
+* Planted bugs are rejected in every combination, with their fault named.
+* An answer inside the rigorous band that no careful style produces is *suspect*: it fails, and
+  ``bands="rigorous"`` accepts it.
+* The draws judge never calls a token certain to be outside when a careful style keeps it.
+
+The full tables (more rows, every bug, the EES off-by-one rates) come from
+``benchmarks/verdict_quality.py``.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+
+import numpy as np
+import pytest
+
+from ees_theory.harness import InProcessPort, Options, plan, run_check
+from ees_theory.harness.generate import generated_cases
+from ees_theory.harness.methods import judge
+from tests.ports.independent_ports import PORT_STYLES, ees_port, temperature_port, truncation_port
+
+DTYPES = ("float64", "float32", "float16", "bfloat16")
+MODES = [(d, m) for d in DTYPES for m in ("input", "float32")]
+
+
+def _cd(dtype, mode):
+    return dtype if mode == "input" or dtype == "float64" else "float32"
+
+
+def _port(method, cd, style, seed, bug=None):
+    if method == "ees":
+        return ees_port(cd=cd, seed=seed, bug=bug, **style)
+    if method in ("edt", "dynatemp"):
+        return temperature_port(method, cd=cd, seed=seed, bug=bug, **style)
+    return truncation_port(method, cd=cd, seed=seed, bug=bug, **style)
+
+
+def _cases(method, dtype, n=16, seed=31):
+    # golden vectors, generated rows (one cold, one above 1,000 entries in every 8), and cold rows
+    T = {"edt": "T0", "dynatemp": "temp"}.get(method, "temperature")
+    return plan(method, dtype, examples=n, seed=seed) + generated_cases(method, dtype, 4, seed=seed + 1, params={T: (0.05, 0.1)})
+
+
+def _run(method, dtype, mode, fn, cases):
+    return run_check(InProcessPort(fn, fn.__name__), method, dtype, cases, options=Options(accumulate=mode), shrink=False)
+
+
+@pytest.mark.parametrize("dtype, mode", MODES)
+@pytest.mark.parametrize("method", ["ees", "top-p", "top-k", "min-p", "epsilon", "edt", "dynatemp"])
+def test_independent_careful_ports_conform(method, dtype, mode):
+    cases = _cases(method, dtype)
+    cd = _cd(dtype, mode)
+    # two styles per cell (rotating through the set), each with its own random reduction order
+    start = zlib.crc32(f"{method}/{dtype}/{mode}".encode())
+    picks = [PORT_STYLES[(start + j) % len(PORT_STYLES)] for j in (0, 2)]
+    for j, style in enumerate(picks):
+        r = _run(method, dtype, mode, _port(method, cd, style, seed=j + 1), cases)
+        assert r.ok, r.text()
+        assert r.counts()["cases"] >= 15
+
+
+@pytest.mark.parametrize("dtype, mode", MODES)
+@pytest.mark.parametrize(
+    "method, bug, faults",
+    [
+        ("ees", "crossing", {"crossing-included"}),
+        ("ees", "le", {"non-strict"}),
+        ("ees", "minus1", None),
+        ("top-p", "plus1", None),
+        ("min-p", "minus1", None),
+        ("edt", "bits", {"entropy-in-bits"}),
+        ("edt", "tempered", {"entropy-of-tempered", "entropy-in-bits"}),
+        ("dynatemp", "bits", {"entropy-in-bits"}),
+    ],
+)
+def test_planted_bugs_are_rejected_with_their_fault(method, bug, faults, dtype, mode):
+    cases = _cases(method, dtype, n=24, seed=41)
+    r = _run(method, dtype, mode, _port(method, _cd(dtype, mode), PORT_STYLES[1], 7, bug), cases)
+    assert not r.ok, r.text()
+    named = {f["fault"] for f in r.failures}
+    if faults is not None:
+        assert named & faults, (named, r.text())
+
+
+@pytest.mark.parametrize("bug", ["cold", "big"])
+def test_bugs_that_show_only_cold_or_only_on_big_rows_are_found_by_the_default_plan(bug):
+    # the generated plan makes every 8th row cold and every 8th row larger than 1,000 entries
+    cases = plan("top-p", "float32", vectors=False, examples=96, seed=5)
+    fn = truncation_port("top-p", cd="float32", bug=bug if bug == "cold" else "big", **PORT_STYLES[0])
+    if bug == "cold":
+        # top-p clamped to 0.3: only rows with a temperature below 0.3 can show it
+        assert any(c.params["temperature"] < 0.3 for c in cases)
+    else:
+        assert any(c.vocab > 1000 for c in cases)
+    r = _run("top-p", "float32", "input", fn, cases)
+    assert not r.ok, r.text()
+
+
+def test_a_fault_on_two_percent_of_rows_is_found_by_the_default_example_count():
+    from ees_theory.harness.runner import miss_probability, rows_for
+
+    assert rows_for(0.01, 0.01) <= 460  # --examples' default finds a 1% fault with probability 0.99
+    assert miss_probability(460, 0.02) < 1e-3
+
+
+def test_suspect_inside_the_rigorous_band_fails_unless_asked_for_rigorous():
+    # uniform over 2 with theta = ln 2: T = N * T0 = 0.8; 0.8025 lies in the rigorous float16 band
+    # but 5 units in the last place away from every careful float16 evaluation
+    z, params = np.zeros(2), {"T0": 1.0, "theta": math.log(2), "N": 0.8}
+    v = judge("edt", z, params, 0.8025, "float16")
+    assert (v.status, v.fault) == ("fail", "suspect") and v.details["grade"] == "suspect"
+    lo, hi = v.details["envelope"]
+    a_lo, a_hi = v.details["allowed"]
+    assert a_lo <= lo <= 0.8 <= hi < 0.8025 <= a_hi  # the envelope is inside the rigorous band
+    assert judge("edt", z, params, 0.8025, "float16", Options(bands="rigorous")).status == "admissible"
+
+
+def test_ranking_by_computed_probabilities_is_admissible_on_near_ties():
+    # two logits 1.07e-8 apart: their float32 probabilities are the same number, so a port that
+    # ranks by probabilities may keep either (before the styles this was a certain failure)
+    z = np.array([0.0, -1.07e-8, -5.0, -6.0], dtype=np.float32).astype(np.float64)
+    prm = {"temperature": 1.0, "k": 1, "min_tokens_to_keep": 1}
+    v = judge("top-k", z, prm, np.array([False, True, False, False]), "float32")
+    assert v.status == "admissible" and v.details["grade"] == "admissible", v.message
+    v = judge("top-k", z, prm, np.array([False, False, True, False]), "float32")
+    assert v.status == "fail"
+
+
+def test_log_softmax_then_exp_on_a_dyadic_row_is_admissible():
+    # float16 log_softmax(...).exp() gives 0.24988 for 1/4: a uniform 4-token row is not exact
+    import torch
+
+    z = np.zeros(4)
+    p = torch.log_softmax(torch.zeros(4, dtype=torch.float16), dim=-1).exp()
+    assert float(p[0]) != 0.25
+    before = torch.cumsum(p, dim=-1) - p
+    k = int((before < 0.75).sum())
+    kept = np.zeros(4, dtype=bool)
+    kept[:k] = True
+    v = judge("top-p", z, {"temperature": 1.0, "p": 0.75, "min_tokens_to_keep": 1}, kept, "float16")
+    assert v.status in ("pass", "admissible"), v.message
+
+
+def test_draws_of_a_token_a_careful_style_keeps_are_never_certain_failures():
+    from ees_theory.harness.draws import support
+
+    # float32 probabilities of tokens 1 and 2 tie exactly: a careful port ranking by them may
+    # keep either under top-k = 2, so a draw of token 2 is not a certain failure
+    z = np.array([0.0, -1.07e-8, -1.07e-8 * 0.5, -9.0], dtype=np.float32).astype(np.float64)
+    s = support("top-k", z, {"temperature": 1.0, "k": 1, "min_tokens_to_keep": 1}, "float32")
+    assert s.may[1] and s.may[2] and not s.may[3]

@@ -39,9 +39,13 @@ def journal_lines(path):
 
 @pytest.fixture(scope="module")
 def client():
+    before = os.getcwd()
     os.chdir(ROOT)  # the workers import Python ports from the working directory, as a local run does
-    with cluster.cluster_client("local:2") as c:
-        yield c
+    try:
+        with cluster.cluster_client("local:2") as c:
+            yield c
+    finally:
+        os.chdir(before)
 
 
 def _free_port():

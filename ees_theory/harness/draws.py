@@ -458,10 +458,13 @@ def _judge_mirostat(method, row, params, tokens, dtype, options, seed) -> DrawVe
         bx = block[pos[x]]
         inside = [j for j in range(ref.k) if block[j] == bx]
         if not inside or len(counts) > 1:
+            # the port's kept set may differ (admissibly) from the reference's here, so its new mu
+            # may too: replaying the reference's mu would judge later steps against a state the
+            # port never had. The replay stops at the first ambiguous step (counted), never
+            # following a state picked for the port.
             skipped += 1
-            if not inside:  # the port's kept set differs (admissibly): its state update is not the reference's
-                stopped = t
-                break
+            stopped = t
+            break
         # the exact CDF interval of x's block in the kept set; the reference's update for a token of it
         pk = pf[kept]
         cum = np.concatenate([[0.0], np.cumsum(pk / pk.sum())])

@@ -156,3 +156,17 @@ def test_draws_of_a_token_a_careful_style_keeps_are_never_certain_failures():
     z = np.array([0.0, -1.07e-8, -1.07e-8 * 0.5, -9.0], dtype=np.float32).astype(np.float64)
     s = support("top-k", z, {"temperature": 1.0, "k": 1, "min_tokens_to_keep": 1}, "float32")
     assert s.may[1] and s.may[2] and not s.may[3]
+
+
+def test_mirostat_replay_stops_at_an_ambiguous_step():
+    # tokens within 1e-7 of each other: in float32 every kept count from 1 to 8 is admissible at the
+    # first step, so the port's new mu is unknown; the judge must not replay the reference's mu
+    # and call a later draw outside the support
+    from ees_theory.harness.draws import judge_draws
+
+    z = np.array([0.0, -1e-7, -2e-7, -3e-7, -4e-7, -5e-7, -6e-7, -7e-7], dtype=np.float32).astype(np.float64)
+    params = {"temperature": 1.0, "tau": 3.0, "eta": 0.1, "mu": 3.0}  # -log2 p = 3 bits: every token at the edge
+    tokens = np.array([7, 6, 5, 4, 3, 2, 1, 0] * 4)
+    v = judge_draws("mirostat-v2", z, params, tokens, "float32")
+    assert v.status != "fail", v.message
+    assert v.details["replay_stopped_at"] == 0

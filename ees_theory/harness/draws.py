@@ -235,8 +235,8 @@ def support(method: str, row: np.ndarray, params: dict[str, float], dtype: str, 
         ref = m.reference(row64, params, options)
         order = np.asarray(ref.row.order, dtype=np.int64)
         values = np.asarray(ref.row.values, dtype=np.float64)
-        style_may, style_counts = careful_support(method, row64, params, dtype, options)
-        counts = sorted((ees_admissible(ref, EES.bound(m, ref, dtype, options)) | style_counts) - {ref.k})
+        style_may, _ = careful_support(method, row64, params, dtype, options)
+        counts = sorted(ees_admissible(ref, EES.bound(m, ref, dtype, options)) - {ref.k})
         counts = (ref.k, *counts)
         kmax = max(counts)
         may[order[values >= values[kmax - 1]]] = True  # exact ties of the last kept value are free
@@ -253,8 +253,8 @@ def support(method: str, row: np.ndarray, params: dict[str, float], dtype: str, 
     b = m.bounds(st, row64, dtype, options)
     adm, _ = m.admissible(st, row64, params, ref, b, options)
     claim = adm is not None
-    style_may, style_counts = careful_support(method, row64, params, dtype, options)
-    counts = (ref.k, *sorted((set(adm or ()) | style_counts) - {ref.k}))
+    style_may, _ = careful_support(method, row64, params, dtype, options)
+    counts = (ref.k, *sorted(set(adm or ()) - {ref.k}))
     order, values, sel = m.sampler_judge.may_keep(st, row64, ref, b, max(counts), dtype, options)
     may[order[sel]] = True
     may |= style_may

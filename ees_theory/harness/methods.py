@@ -25,8 +25,8 @@ A failed case carries a *fault class* and, where a known misreading of the defin
 the port's answer, a diagnosis naming it. The classic truncation samplers are registered by
 :mod:`ees_theory.harness.truncation`; more methods plug in with :func:`register_method`.
 
->>> sorted(METHODS)[:3], len(METHODS)      # EES, EDT, dynatemp, temperature and 11 truncation samplers
-(['dynatemp', 'edt', 'ees'], 15)
+>>> sorted(METHODS)[:3], len(METHODS)      # EES, EDT, dynatemp, temperature, quadratic and 14 truncation samplers
+(['dynatemp', 'edt', 'ees'], 19)
 >>> v = judge("ees", np.array([2.0, 1.0, 0.0]), {"temperature": 1.0}, np.array([True, True, False]), "float64")
 >>> v.status, v.fault
 ('fail', 'crossing-included')
@@ -388,7 +388,8 @@ class EES(Method):
         if ref.row.kind != "logits":
             return v
         kept = set(int(i) for i in np.flatnonzero(value))
-        return grade_mask(v, "ees", row, params, kept, ref.k, dtype, options, min_tokens_to_keep=ref.min_tokens_to_keep)
+        return grade_mask(v, "ees", row, params, kept, ref.k, dtype, options, min_tokens_to_keep=ref.min_tokens_to_keep,
+                          diagnose=lambda: self.diagnose(ref, len(kept), row, params, options)[1])
 
     def _judge_rigorous(self, row, params, ref, value, dtype, options) -> Verdict:
         n = ref.n
@@ -571,7 +572,8 @@ _EXACT_CATEGORIES = ("tie-order", "exact-tie")
 _STRUCTURAL_FAULTS = ("kept-masked", "bad-output", "tie-order", "exact-tie", "nan", "raised", "timeout", "crashed", "mutated-input")
 
 
-def grade_mask(v: Verdict, method: str, row, params: dict, kept: set, ref_k: int, dtype: str, options: Options, min_tokens_to_keep: int = 1) -> Verdict:
+def grade_mask(v: Verdict, method: str, row, params: dict, kept: set, ref_k: int, dtype: str, options: Options, min_tokens_to_keep: int = 1,
+               diagnose: Callable[[], list[str]] | None = None) -> Verdict:
     """Refine a rigorous mask verdict with the styles (:mod:`.styles`): an answer some careful
     implementation produces on this row is *admissible* (whatever the rigorous band says); one
     only the rigorous band allows is *suspect* (a failure unless ``options.bands`` is
@@ -628,7 +630,17 @@ def grade_mask(v: Verdict, method: str, row, params: dict, kept: set, ref_k: int
         )
         if options.bands == "rigorous":
             return Verdict("admissible", why, certified=v.certified, severity=v.severity, details=details)
-        return Verdict("fail", why, "suspect", certified=v.certified, severity=v.severity, details=details)
+        found = []
+        if diagnose is not None:  # a known misreading that reproduces the answer names the fault
+            try:
+                found = diagnose()
+            except (ValueError, ZeroDivisionError):
+                found = []
+        if found:
+            details["diagnosis"] = found
+            why += ". Diagnosis: " + "; ".join(found)
+        fault = found[0].split(":")[0] if found else "suspect"
+        return Verdict("fail", why, fault, certified=v.certified, severity=v.severity, details=details)
     v.details["grade"] = "failed"
     return v
 

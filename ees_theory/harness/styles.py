@@ -223,7 +223,7 @@ def _truncation_outcome(method: str, z, tau: float, policy: str, params: dict, s
     acc = "input" if style.compute == "input" else "float32"
     with nm.using(style.numerics):
         mask = truncate_mask(method, z, tau, policy=policy, accumulate=acc, **params)
-        key = ranking_key(z, tau, accumulate=acc)
+        key = ranking_key(z, tau, accumulate=acc, method=method)
     kept = frozenset(int(i) for i in torch.nonzero(mask).reshape(-1).tolist())
     key = _key_numpy(key)
     if SAMPLERS[method].keeps_suffix:  # it keeps the least probable tokens: rank from the bottom

@@ -176,7 +176,8 @@ class Truncation(Method):
         if self.mirostat:  # the state check follows the reference's count (see the mirostat judge)
             return v
         kept = {int(i) for i in np.flatnonzero(value)}
-        return grade_mask(v, self.name, row, params, kept, ref.k, dtype, options)
+        return grade_mask(v, self.name, row, params, kept, ref.k, dtype, options,
+                          diagnose=lambda: self.sampler_judge.diagnose(row, params, ref, kept, options))
 
     def _judge_rigorous(self, row, params, ref, value, dtype, options) -> Verdict:
         mask, token, mu = value if self.mirostat else (value, None, None)

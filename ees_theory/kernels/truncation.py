@@ -259,9 +259,9 @@ def _mask(method, logits, temperature, policy, accumulate, params, want_state=Fa
             keep = pos < max(k, m)
     elif method == "top-p":
         p = prm["p"]
-        if p >= 1:
+        if p >= 1 and _numerics.current().mass != "bottom":
             keep = torch.ones_like(cand)
-        elif _numerics.current().mass == "bottom":  # the mass from the bottom up to and with each token exceeds 1 - p
+        elif _numerics.current().mass == "bottom":  # at p = 1 this drops tokens whose probability underflowed to 0  # the mass from the bottom up to and with each token exceeds 1 - p
             keep = _numerics.cumsum(sp.flip(-1)).flip(-1) > 1 - p
         else:
             keep = _mass_before(sp) < p
@@ -367,16 +367,21 @@ def truncate_mask(
     return _mask(method, logits, temperature, policy, accumulate, params)
 
 
-def ranking_key(logits: Any, temperature: Any = 1.0, accumulate: str = "float32") -> torch.Tensor:
+def ranking_key(logits: Any, temperature: Any = 1.0, accumulate: str = "float32", method: str | None = None) -> torch.Tensor:
     """The values the truncation kernels rank tokens by under the current numerics, in the input's
     token order (``-inf`` for masked tokens): the scaled logits, or the computed probabilities when
-    the numerics rank by probabilities. Tokens with equal values may be ordered either way.
+    the numerics rank by probabilities; for ``typical``, minus the score ``|-ln p - H|`` (its kept
+    set is the tokens of smallest score). Tokens with equal values may be ordered either way.
 
     >>> import torch
     >>> ranking_key(torch.tensor([2.0, 0.0, -float("inf")]), 2.0).tolist()
     [1.0, 0.0, -inf]
     """
     x, masked, sx, idx, sp, n, pos, sz = _prepare(logits, temperature, accumulate)
+    if method == "typical":
+        slp = _log_probs(sx)
+        score = (-slp - _entropy(sp, slp)).abs()
+        return _unsort(-score, idx).masked_fill(masked, -math.inf)
     if _numerics.current().rank == "probs":
         return _unsort(sp, idx).masked_fill(masked, -math.inf)
     return x.masked_fill(masked, -math.inf)

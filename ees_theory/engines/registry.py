@@ -29,7 +29,7 @@ Adding rows (any module may do this; the built-in ones are registered by
 returns the engine's version string (``None`` when not installed); ``skip_case(row, params)``
 returns a reason when the adapter cannot observe the answer for that input, or the engine cannot
 express the case (such cases are skipped and counted, never judged on a guess); ``unsupported``
-names parameters the engine does not have (:mod:`ees_theory.harness.capabilities`: cases that
+names parameters the engine does not have (``ees_theory.harness.capabilities``: cases that
 need them at a value other than "off" are skipped with that reason, the rest run without them).
 
 >>> r = EngineRow("demo", "top-k", "paper", adapter="ees_theory.engines.registry:_demo_adapter",

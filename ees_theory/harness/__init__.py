@@ -126,11 +126,11 @@ def check(
 ) -> Report:
     """Check the port named ``port`` (see :func:`open_port`) for ``method`` in ``dtype``;
     ``executor`` (a ``distributed.Client``) judges the cases on a Dask cluster, the port opened
-    on its workers or, with ``port_on="client"``, called here (:mod:`.cluster`).
+    on its workers or, with ``port_on="client"``, called here (``ees_theory.harness.cluster``).
 
     ``timeout`` bounds each call of the port, ``import_timeout`` its import. ``unsupported``
     names parameters the port does not have (added to ``options``; see
-    :mod:`ees_theory.harness.capabilities`): cases that need them are skipped and counted.
+    ``ees_theory.harness.capabilities``): cases that need them are skipped and counted.
 
     >>> r = check("tests.meta.mutant_ports:edt_bits", "edt", vectors=False, examples=10, isolate=False, shrink=False)
     >>> r.ok, sorted({f["fault"] for f in r.failures})

@@ -198,7 +198,7 @@ def _float_probs(probs: list) -> np.ndarray:
 
 def careful_support(method: str, row64: np.ndarray, params: dict[str, float], dtype: str, options: Options) -> tuple[np.ndarray, set[int]]:
     """The tokens some careful implementation in the style set keeps on this row, and the counts
-    they keep (:mod:`.styles`): a draw of such a token is never a certain failure."""
+    they keep (``ees_theory.harness.styles``): a draw of such a token is never a certain failure."""
     from . import styles
 
     may = np.zeros(row64.size, dtype=bool)

@@ -85,7 +85,7 @@ class Options:
     #: may put on either side) fails instead of counting as admissible
     strict: bool = False
     #: how an answer away from the certified one is graded: ``styles`` (admissible only when a
-    #: careful implementation in the style set produces it, :mod:`.styles`; inside the rigorous
+    #: careful implementation in the style set produces it, ``ees_theory.harness.styles``; inside the rigorous
     #: band otherwise it is *suspect* and fails) or ``rigorous`` (anything inside the rigorous
     #: band is admissible, suspect answers included)
     bands: str = "styles"
@@ -574,7 +574,7 @@ _STRUCTURAL_FAULTS = ("kept-masked", "bad-output", "tie-order", "exact-tie", "na
 
 def grade_mask(v: Verdict, method: str, row, params: dict, kept: set, ref_k: int, dtype: str, options: Options, min_tokens_to_keep: int = 1,
                diagnose: Callable[[], list[str]] | None = None) -> Verdict:
-    """Refine a rigorous mask verdict with the styles (:mod:`.styles`): an answer some careful
+    """Refine a rigorous mask verdict with the styles (``ees_theory.harness.styles``): an answer some careful
     implementation produces on this row is *admissible* (whatever the rigorous band says); one
     only the rigorous band allows is *suspect* (a failure unless ``options.bands`` is
     ``rigorous``); the certified answer and exact ties stay as they are."""

@@ -27,7 +27,7 @@ Nothing a port does can end the run silently: a Python port is imported in its w
 import that exits, raises or hangs (past ``import_timeout``, 120 s by default: ``import torch``
 alone can take tens of seconds on a loaded machine) is a :class:`PortLoadError` for the run; a
 subprocess port runs in its own process group, which is killed with it, and so is every process it
-spawned, even one that left the group (:mod:`ees_theory.harness.reap`); writing a request and
+spawned, even one that left the group (``ees_theory.harness.reap``); writing a request and
 reading an answer are both bounded by ``timeout``; an answer line longer than
 :func:`answer_limit` or nested too deeply to parse is a ``protocol-error``. A port called in this
 process (``isolate=False``, ``--in-process``) shares it: ``os._exit`` is turned into a ``crashed``
@@ -309,7 +309,7 @@ class _ExitGuard:
 
 class InProcessPort(Port):
     """A Python callable called in this process (fast; a crash of the port ends the run, and
-    ``os._exit`` in it is a ``crashed`` verdict: see :class:`_ExitGuard`)."""
+    ``os._exit`` in it is a ``crashed`` verdict: see ``_ExitGuard``)."""
 
     def __init__(self, fn: Callable, name: str, batched: Callable | None = None, timeout: float | None = 10.0):
         self.fn = fn
@@ -382,7 +382,7 @@ class SubprocessPort(Port):
 
     The process runs in its own process group (session), killed as a whole when the port is
     stopped, with every process below it and every process carrying its environment mark (a child
-    that left the group with ``setsid()``; see :mod:`ees_theory.harness.reap`), so nothing it
+    that left the group with ``setsid()``; see ``ees_theory.harness.reap``), so nothing it
     spawned outlives it. With ``handshake=True`` (the Python worker) the
     process first reports whether the port loaded; a load that fails or takes longer than
     ``import_timeout`` raises ``PortLoadError``.
@@ -770,7 +770,7 @@ class WithoutParams(Port):
 
 
 def without_params(port: Port, unsupported: Iterable[str]) -> Port:
-    """``port`` itself when it lacks nothing (or is already so wrapped), else :class:`WithoutParams`."""
+    """``port`` itself when it lacks nothing (or is already so wrapped), else ``WithoutParams``."""
     unsupported = tuple(unsupported)
     if not unsupported or tuple(getattr(port, "unsupported", ())) == unsupported:
         return port
@@ -787,7 +787,7 @@ def open_port(spec: str, method: str, dtype: str, *, isolate: bool = True, timeo
     """Open the port named by ``spec`` (see the module docstring) for ``method`` in ``dtype``;
     ``policy`` is the engine convention a built-in truncation sampler follows. ``timeout`` bounds
     each call, ``import_timeout`` a Python port's import; ``unsupported`` names parameters the
-    port does not take (:class:`WithoutParams`).
+    port does not take (``WithoutParams``).
 
     >>> port = open_port(f"exec:{sys.executable} tests/ports/jsonl_port.py", "edt", "float32", timeout=20)
     >>> out = port.run("edt", [np.zeros(2, np.float32)], [{"T0": 1.0, "theta": 0.5, "N": 0.8}], "float32")[0]

@@ -259,7 +259,7 @@ class Journal:
         self.appended = True
 
     def extend(self, lines: list[str]) -> None:
-        """Record several cases, given as their :func:`case_line` (encoded where they were
+        """Record several cases, given as their ``case_line`` (encoded where they were
         judged: a cluster's workers), with one write and one flush to disk: a journal written
         and encoded case by case would bound a large cluster by this process."""
         with open(self.path, "a", encoding="utf-8") as fh:

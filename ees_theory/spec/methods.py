@@ -253,7 +253,7 @@ class MethodSpec:
 
     @property
     def off(self) -> dict:
-        """Its parameters that have a value meaning "off" (:data:`OFF_VALUES`), with that value.
+        """Its parameters that have a value meaning "off" (``OFF_VALUES``), with that value.
 
         >>> SAMPLERS["top-p"].off, SAMPLERS["p-less"].off
         ({'min_tokens_to_keep': 1}, {})

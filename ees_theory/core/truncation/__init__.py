@@ -9,7 +9,7 @@ arithmetic context (:mod:`ees_theory.core.ctx`) where it needs more.
 * :mod:`.eta`: the eta-sampling threshold;
 * :mod:`.top_n_sigma`: which standard deviation each policy uses;
 * :mod:`.mirostat`: the Zipf estimate of mirostat v1 and the ``mu`` update.
-* :mod:`.xtc`: XTC's gate and how many top choices it drops;
-* :mod:`.top_a`: the top-a threshold;
-* :mod:`.tfs`: tail-free sampling's second differences and kept prefix.
+* ``xtc``: XTC's gate and how many top choices it drops;
+* ``top_a``: the top-a threshold;
+* ``tfs``: tail-free sampling's second differences and kept prefix.
 """

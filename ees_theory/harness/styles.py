@@ -42,6 +42,8 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from ..tolerances import UNIT_ROUNDOFF, compute_dtype_name
+
 __all__ = [
     "STYLES_VERSION",
     "Style",
@@ -308,15 +310,14 @@ def ees_curve_band(outcomes: Sequence[MaskOutcome], n: int, dtype: str, accumula
     with np.errstate(invalid="ignore"):
         F = np.vstack(curves)
         lo, hi = np.nanmin(F, axis=0), np.nanmax(F, axis=0)
-    cd = dtype if accumulate == "input" or dtype == "float64" else "float32"
-    mant = {"float64": 52, "float32": 23, "float16": 10, "bfloat16": 7}[cd]
+    cd = compute_dtype_name(dtype, accumulate)
     # f = Hbar_k - P_k is a difference of two numbers in [0.5, 1] near a crossing: one unit in the
-    # last place there (2**-(mant + 1)) is the step by which two careful evaluations differ
+    # last place there (2 u at 1/2: the unit roundoff u) is the step by which two careful evaluations differ
     # and a running sum of k terms carried in the accumulator (float32 for half precision) differs
     # between summation orders by up to 2k of its unit roundoffs (sorted terms make the error
     # systematic): orders the set does not enumerate
     k = np.arange(2, n + 1, dtype=np.float64)
-    w = np.maximum(np.maximum(_WIDEN * (hi - lo), 2.0 ** -(mant + 1)), 2.0 * k * _accumulator_roundoff(cd))
+    w = np.maximum(np.maximum(_WIDEN * (hi - lo), UNIT_ROUNDOFF[cd]), 2.0 * k * _accumulator_roundoff(cd))
     # two tokens have one summation order and the styles enumerate the formula's forms: no more
     # spread than theirs (on a two-token uniform row f(2) = 0 in every float evaluation)
     w[0] = _WIDEN * (hi[0] - lo[0])
@@ -437,17 +438,16 @@ def iter_entropies(row: np.ndarray, dtype: str, accumulate: str) -> Iterator[tup
 
 
 def _ulp(x: float, dtype: str) -> float:
-    mant = {"float64": 52, "float32": 23, "float16": 10, "bfloat16": 7}[dtype]
     if x == 0 or not math.isfinite(x):
         return 0.0
     _, e = math.frexp(abs(x))
-    return math.ldexp(1.0, e - 1 - mant)
+    return math.ldexp(2.0 * UNIT_ROUNDOFF[dtype], e - 1)  # one unit in the last place of |x|
 
 
 def _accumulator_roundoff(cd: str) -> float:
     """The unit roundoff of the sums careful code carries: float64's for float64, float32's
     otherwise (half-precision sums are carried in float32)."""
-    return 2.0**-53 if cd == "float64" else 2.0**-24
+    return UNIT_ROUNDOFF["float64" if cd == "float64" else "float32"]
 
 
 def entropy_sensitivity(row: np.ndarray) -> float:
@@ -486,9 +486,9 @@ def entropy_envelope(values: Sequence[float], dtype: str, accumulate: str, n: in
     if not vals:
         return None
     lo, hi = min(vals), max(vals)
-    cd = dtype if accumulate == "input" or dtype == "float64" else "float32"
+    cd = compute_dtype_name(dtype, accumulate)
     scale = max(abs(lo), abs(hi))
-    u = 2.0 ** -({"float64": 53, "float32": 24, "float16": 11, "bfloat16": 8}[cd])
+    u = UNIT_ROUNDOFF[cd]
     # the terms -p ln p move by about u (1 + H) in all when each p is rounded (p near 1 included,
     # where ln p cancels, and the normaliser moves every p at once): eight of those; and a running sum's spread over summation orders
     B = (1.0 + scale) if sensitivity is None else sensitivity

@@ -31,13 +31,14 @@ differ only in rounding:
 from __future__ import annotations
 
 import contextlib
-import math
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
 import torch
+
+from ..spec.formats import round_to_dtype
 
 __all__ = ["Numerics", "DEFAULT", "current", "using", "cumsum", "total", "softmax", "log_softmax"]
 
@@ -95,18 +96,6 @@ def using(numerics: Numerics) -> Iterator[Numerics]:
 # ---- sequential sums: one rounding per addition --------------------------------------------------
 
 
-def _round_bf16(v: float) -> float:
-    """``v`` rounded to the nearest bfloat16 (ties to even), as a float."""
-    if v == 0 or not math.isfinite(v):
-        return v
-    m, e = math.frexp(v)  # v = m 2**e, 0.5 <= |m| < 1
-    if e < -125:  # subnormal in bfloat16: a fixed quantum of 2**-133
-        q = 2.0**-133
-        return round(v / q) * q
-    r = math.ldexp(round(m * 256.0), e - 8)
-    return math.inf if abs(r) > 3.3895313892515355e38 else r
-
-
 def _sequential_cumsum(x: torch.Tensor) -> torch.Tensor:
     """Running sums along the last axis with one rounding into ``x.dtype`` per addition."""
     if x.dtype in (torch.float16, torch.float32, torch.float64):
@@ -116,15 +105,13 @@ def _sequential_cumsum(x: torch.Tensor) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(out)).to(x.device)
     if x.dtype != torch.bfloat16:
         raise TypeError(f"no sequential sum for {x.dtype}")
-    flat = x.detach().float().cpu().reshape(-1, x.shape[-1]).tolist()
-    rows = []
-    for row in flat:
-        s, acc = 0.0, []
-        for v in row:
-            s = _round_bf16(s + v)  # exact in float64, then one rounding
-            acc.append(s)
-        rows.append(acc)
-    return torch.tensor(rows, dtype=torch.float32).reshape(x.shape).to(torch.bfloat16).to(x.device)
+    flat = x.detach().double().cpu().reshape(-1, x.shape[-1]).numpy()
+    out = np.empty_like(flat)
+    s = np.zeros(flat.shape[0])
+    for j in range(flat.shape[1]):  # every row at once, one column at a time
+        s = round_to_dtype(s + flat[:, j], "bfloat16")  # exact in float64, then one rounding
+        out[:, j] = s
+    return torch.from_numpy(out).reshape(x.shape).to(torch.bfloat16).to(x.device)
 
 
 def _blocked_cumsum(x: torch.Tensor, block: int) -> torch.Tensor:

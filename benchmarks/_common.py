@@ -15,9 +15,16 @@ from __future__ import annotations
 
 import os
 import platform
+import re
+import resource
 import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Callable
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def cpu_model() -> str:
@@ -97,3 +104,21 @@ def interleaved_times(fns: dict[str, Callable[[], object]], repeats: int, sync: 
 
 def stamp() -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+
+
+def run_check_builtin(method: str, extra: list[str]) -> tuple[float, float, int, str]:
+    """Wall seconds, CPU seconds (the command's processes together), judged cases and the verdict
+    line of one ``ees-theory check builtin -m METHOD --quiet EXTRA...`` in a fresh process."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    cmd = [sys.executable, "-m", "ees_theory", "check", "builtin", "-m", method, "--quiet", *extra]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    line = (proc.stdout.strip().splitlines() or [proc.stderr.strip()])[-1]
+    counts = [int(k) for k in re.findall(r"(\d+) (?:passed|admissible|failed)", line)]
+    if proc.returncode not in (0, 1) or not counts:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {proc.stderr.strip()[-800:]}")
+    return wall, cpu, sum(counts), line

@@ -18,16 +18,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import resource
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import machine, stamp  # noqa: E402
+from _common import machine, run_check_builtin, stamp  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -39,19 +36,8 @@ CONFIGS = {"workers 1": ["--workers", "1"], "workers 2": ["--workers", "2"], "lo
 def run_cli(method: str, n: int, extra: list[str]) -> tuple[float, int, str, float]:
     """Wall seconds, judged cases, the verdict line and the CPU seconds of one command (its
     processes together: a LocalCluster's workers are its children)."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    cmd = [sys.executable, "-m", "ees_theory", "check", "builtin", "-m", method, "-n", str(n), "--quiet", *extra]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
-    wall = time.perf_counter() - t
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    line = (proc.stdout.strip().splitlines() or [proc.stderr.strip()])[-1]
-    counts = [int(k) for k in re.findall(r"(\d+) (?:passed|admissible|failed)", line)]
-    if proc.returncode not in (0, 1) or not counts:
-        raise RuntimeError(f"{' '.join(cmd)} failed: {proc.stderr.strip()[-800:]}")
-    return wall, sum(counts), line, cpu
+    wall, cpu, cases, line = run_check_builtin(method, ["-n", str(n), *extra])
+    return wall, cases, line, cpu
 
 
 def _noop() -> None:

@@ -15,16 +15,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import resource
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import machine, stamp  # noqa: E402
+from _common import machine, run_check_builtin, stamp  # noqa: E402
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,19 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run_once(method: str, workers: str) -> tuple[float, float, int, str]:
     """Wall seconds, CPU seconds, judged cases and the verdict line of one run."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    cmd = [sys.executable, "-m", "ees_theory", "check", "builtin", "-m", method, "--quiet", "--workers", workers]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
-    wall = time.perf_counter() - t
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    line = (proc.stdout.strip().splitlines() or [proc.stderr.strip()])[-1]
-    counts = [int(n) for n in re.findall(r"(\d+) (?:passed|admissible|failed)", line)]
-    if proc.returncode not in (0, 1) or not counts:
-        raise RuntimeError(f"{' '.join(cmd)} failed: {proc.stderr.strip()[-500:]}")
-    return wall, cpu, sum(counts), line
+    return run_check_builtin(method, ["--workers", workers])
 
 
 def main(argv=None) -> int:

@@ -30,7 +30,7 @@ from .. import tolerances
 from ..core import quadratic
 from ..spec.methods import TRANSFORMS, check_transform_params
 from .methods import Options, Verdict, register_method
-from .scaling import Scaling
+from .scaling import Scaling, shift_errors
 
 __all__ = ["Quadratic", "judge_quadratic", "quadratic_reference"]
 
@@ -88,33 +88,25 @@ def judge_quadratic(row: np.ndarray, smoothing_factor: float, smoothing_curve: f
     v = np.asarray(value, dtype=np.float64)
     u = Fraction(tolerances.UNIT_ROUNDOFF[dtype])
     tiny = Fraction(tolerances.SMALLEST_NORMAL[dtype])
-    big = float(np.finfo(np.float32 if dtype == "bfloat16" else dtype).max)
     finite = np.isfinite(z)
     masked_kept = np.flatnonzero(~finite & (v != -np.inf))
-    if masked_kept.size:
-        i = int(masked_kept[0])
-        return Verdict("fail", f"token {i} is masked (-inf) but the answer gives it {v[i]!r}", "kept-masked", severity=math.inf)
     j = int(np.flatnonzero(finite)[np.argmax(z[finite])])
-    if not math.isfinite(v[j]):
+    if not masked_kept.size and not math.isfinite(v[j]):
         return Verdict("fail", f"token {j}, the largest logit, came back {v[j]!r} (the transform leaves it at {float(ref[j])!r})",
                        "wrong-transformed-logit", severity=math.inf)
-    worst, worst_i = 0.0, -1
-    for i in np.flatnonzero(finite):
-        i = int(i)
-        q = ref[i]
-        if not math.isfinite(v[i]):
-            if abs(q) > big and (v[i] > 0) == (q > 0):
-                continue  # past the dtype's range: an infinity of the right sign is the rounded answer
-            return Verdict("fail", f"token {i}: transformed logit {v[i]!r} where the exact value is {float(q)!r}",
-                           "wrong-transformed-logit", severity=math.inf, details={"token": i, "expected": float(q), "got": float(v[i])})
-        if i == j:
-            continue
-        err = abs((Fraction(float(v[i])) - Fraction(float(v[j]))) - (q - ref[j]))
+
+    def nonfinite(i: int, q: Fraction) -> Verdict:
+        return Verdict("fail", f"token {i}: transformed logit {v[i]!r} where the exact value is {float(q)!r}",
+                       "wrong-transformed-logit", severity=math.inf, details={"token": i, "expected": float(q), "got": float(v[i])})
+
+    def allowed(i: int, q: Fraction, qj: Fraction) -> Fraction:
         d = Fraction(float(z[i])) - Fraction(float(z[j]))
-        allowed = 16 * u * _terms(d, smoothing_factor, smoothing_curve) + 4 * u * (abs(q) + abs(ref[j])) + 2 * tiny
-        sev = float(err / allowed)
-        if sev > worst:
-            worst, worst_i = sev, i
+        return 16 * u * _terms(d, smoothing_factor, smoothing_curve) + 4 * u * (abs(q) + abs(qj)) + 2 * tiny
+
+    out = shift_errors(z, v, ref, dtype, j, allowed, nonfinite)
+    if isinstance(out, Verdict):
+        return out
+    worst, worst_i = out
     details = {"worst_token": worst_i}
     if worst <= 1.0:
         return Verdict("pass", "", severity=worst, details=details)

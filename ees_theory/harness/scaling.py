@@ -69,20 +69,18 @@ def _diagnose(z: np.ndarray, t: float, value: np.ndarray, finite: np.ndarray) ->
     return None
 
 
-def judge_scaled(row: np.ndarray, temperature: float, value: np.ndarray, dtype: str, ref: list | None = None) -> Verdict:
-    """Judge scaled logits ``value`` for ``row`` at ``temperature`` (see the module docstring)."""
-    ref = scaled_reference(row, temperature) if ref is None else ref
-    z = np.asarray(row, dtype=np.float64)
-    v = np.asarray(value, dtype=np.float64)
-    rho = Fraction(tolerances.temperature_rtol(dtype))
-    tiny = Fraction(tolerances.SMALLEST_NORMAL[dtype])
+def shift_errors(z: np.ndarray, v: np.ndarray, ref: list, dtype: str, j: int, allowed, nonfinite) -> "Verdict | tuple[float, int]":
+    """The rule every logit transform is judged by, up to a common shift: a masked token must come
+    back ``-inf``; a non-finite answer is right only where the exact value lies past the dtype's
+    range, with its sign (else ``nonfinite(i, q)`` says why); otherwise ``v_i - v_j`` (``j`` the
+    first largest logit) must be ``q_i - q_j`` within ``allowed(i, q_i, q_j)``. Returns a failing
+    verdict, or the worst ratio of error to allowance and its token."""
     big = float(np.finfo(np.float32 if dtype == "bfloat16" else dtype).max)
     finite = np.isfinite(z)
     masked_kept = np.flatnonzero(~finite & (v != -np.inf))
     if masked_kept.size:
         i = int(masked_kept[0])
         return Verdict("fail", f"token {i} is masked (-inf) but the answer gives it {v[i]!r}", "kept-masked", severity=math.inf)
-    j = int(np.flatnonzero(finite)[np.argmax(z[finite])]) if finite.any() else -1
     worst, worst_i = 0.0, -1
     for i in np.flatnonzero(finite):
         i = int(i)
@@ -90,16 +88,36 @@ def judge_scaled(row: np.ndarray, temperature: float, value: np.ndarray, dtype: 
         if not math.isfinite(v[i]):
             if abs(q) > big and (v[i] > 0) == (q > 0):
                 continue  # past the dtype's range: an infinity of the right sign is the rounded answer
-            return Verdict("fail", f"token {i}: scaled logit {v[i]!r} where the exact value is {float(q)!r} (logit {z[i]!r} / {temperature!r})",
-                           "nan" if math.isnan(v[i]) else "wrong-scaled-logit", severity=math.inf,
-                           details={"token": i, "expected": float(q), "got": float(v[i])})
+            return nonfinite(i, q)
         if i == j or not math.isfinite(v[j]):
             continue
         err = abs((Fraction(float(v[i])) - Fraction(float(v[j]))) - (q - ref[j]))
-        allowed = rho * (abs(q) + abs(ref[j])) + 2 * tiny
-        sev = float(err / allowed) if allowed else (0.0 if err == 0 else math.inf)
+        allow = allowed(i, q, ref[j])
+        sev = float(err / allow) if allow else (0.0 if err == 0 else math.inf)
         if sev > worst:
             worst, worst_i = sev, i
+    return worst, worst_i
+
+
+def judge_scaled(row: np.ndarray, temperature: float, value: np.ndarray, dtype: str, ref: list | None = None) -> Verdict:
+    """Judge scaled logits ``value`` for ``row`` at ``temperature`` (see the module docstring)."""
+    ref = scaled_reference(row, temperature) if ref is None else ref
+    z = np.asarray(row, dtype=np.float64)
+    v = np.asarray(value, dtype=np.float64)
+    rho = Fraction(tolerances.temperature_rtol(dtype))
+    tiny = Fraction(tolerances.SMALLEST_NORMAL[dtype])
+    finite = np.isfinite(z)
+
+    def nonfinite(i: int, q: Fraction) -> Verdict:
+        return Verdict("fail", f"token {i}: scaled logit {v[i]!r} where the exact value is {float(q)!r} (logit {z[i]!r} / {temperature!r})",
+                       "nan" if math.isnan(v[i]) else "wrong-scaled-logit", severity=math.inf,
+                       details={"token": i, "expected": float(q), "got": float(v[i])})
+
+    j = int(np.flatnonzero(finite)[np.argmax(z[finite])]) if finite.any() else -1
+    out = shift_errors(z, v, ref, dtype, j, lambda i, q, qj: rho * (abs(q) + abs(qj)) + 2 * tiny, nonfinite)
+    if isinstance(out, Verdict):
+        return out
+    worst, worst_i = out
     details = {"worst_token": worst_i, "rtol": float(rho)}
     if worst <= 1.0:
         return Verdict("pass", "", severity=worst, details=details)

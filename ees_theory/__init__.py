@@ -1,7 +1,18 @@
 """ees_theory: certified ground truth for entropy-based LLM decoding rules.
 
 ``ees_theory.reference`` is the exact, certified reference; ``ees_theory.torch`` (the layer
-``ees_theory.kernels``) holds the batched float kernels (needs torch). The definitions are the book's specification chapter (``book/spec.md``).
+``ees_theory.kernels``) holds the batched float kernels (needs torch). The definitions are the
+book's specification chapter (``book/spec.md``).
+
+The package is built in layers; a module imports only from its own layer or the ones below
+(``tests/test_layering.py`` enforces it):
+
+0. ``spec``: the definitions (input checks, method records, float formats, claim ids);
+1. ``core`` (each formula and rule written once against an arithmetic context), ``tolerances``
+   (the a-priori rounding model);
+2. ``reference`` (certified, mpmath intervals) and ``kernels`` (torch), which never import each
+   other;
+3. what uses them: ``families``, ``ledger``, ``harness``, ``engines``, ``hf``, ``report``, ``cli``.
 
 >>> import ees_theory as et
 >>> r = et.reference.ees([2.0, 1.0, 0.0])

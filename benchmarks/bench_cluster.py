@@ -1,6 +1,7 @@
-"""Throughput of ``ees-theory check builtin`` on a Dask cluster against ``--workers``.
+"""Throughput of ``ees-theory check builtin``, a stress campaign and the minimality search on a
+Dask cluster against ``--workers``.
 
-Two measurements, peers interleaved round by round, medians:
+Four measurements, peers interleaved round by round, medians:
 
 1. **The command line as a user runs it** (process start, cluster start and close included):
    ``check builtin -m METHOD -n N --quiet`` with ``--workers 1`` (every case judged in the checking
@@ -10,8 +11,17 @@ Two measurements, peers interleaved round by round, medians:
    the tasks a run was cut into, the scheduling overhead per task (``threads x wall - work``
    over the tasks: everything a task costs beyond its judging, the tail of the run included),
    the efficiency (``work / (threads x wall)``), and the bare round trip of an empty task.
+3. **A stress campaign** (``ees-theory stress --impl float16:input`` in this process, the cluster
+   started and closed by the command): ``--workers 1``, ``--workers 2`` and ``--cluster local:2``;
+   rows per second, and on the cluster the tasks, overhead per task and efficiency.
+4. **The minimality search** (``build_certificate`` of sizes 4 to ``--max-n``): here against a
+   ``local:2`` cluster started once (``--workers`` does not apply: the search has no local
+   processes); boxes per second, tasks, overhead per task (the growing of the big pairs' first
+   levels here counts as overhead) and efficiency.
 
-Usage: ``python benchmarks/bench_cluster.py [--methods top-p ees] [-n 400] [--repeats 3]``
+Usage: ``python benchmarks/bench_cluster.py [--sections check stress minimality] [--methods top-p ees]
+[-n 400] [--repeats 3] [--stress-n 200] [--max-n 7]``. Without ``check`` among the sections the
+results file keeps its sections 1 and 2 and gets new sections 3 and 4.
 """
 
 from __future__ import annotations
@@ -78,9 +88,160 @@ def main(argv=None) -> int:
     ap.add_argument("-n", type=int, default=400)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--steady-repeats", type=int, default=1, help="rounds of measurement 2 (after a short warm-up run)")
+    ap.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    ap.add_argument("--stress-n", type=int, default=200, help="rows of the stress campaign")
+    ap.add_argument("--max-n", type=int, default=7, help="largest size of the minimality search")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "cluster-cpu.md"))
     args = ap.parse_args(argv)
 
+    lines = check_sections(args) if "check" in args.sections else _kept_sections(Path(args.out))
+    if {"stress", "minimality"} & set(args.sections):
+        lines += ["", f"Sections 3 and 4: {stamp()}. Machine: {machine()}. Other processes (test runs and builds) ran on the "
+                  "machine throughout: the wall times include their contention, and a worker's share of a core is not a whole core."]
+    lines += [""] + (stress_section(args) if "stress" in args.sections else [])
+    lines += [""] + (minimality_section(args) if "minimality" in args.sections else [])
+    try:
+        load = "load average %.1f %.1f %.1f at the end" % os.getloadavg()
+    except OSError:
+        load = "load unknown"
+    lines += ["", f"Finished {stamp()} ({load})."]
+    Path(args.out).write_text("\n".join(lines) + "\n")
+    print(f"written to {args.out}")
+    return 0
+
+
+SECTIONS = ("check", "stress", "minimality")
+
+
+def _kept_sections(path: Path) -> list[str]:
+    """Sections 1 and 2 of an earlier results file (up to its section 3)."""
+    text = path.read_text() if path.exists() else ""
+    return text.split("\n## 3.")[0].rstrip("\n").splitlines()
+
+
+def _rusage_cpu() -> float:
+    import resource
+
+    return sum(getattr(resource.getrusage(w), f) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN) for f in ("ru_utime", "ru_stime"))
+
+
+def _spy(module, name: str, stats: dict, work: list | None = None):
+    """Wrap ``module.name`` (a function that takes ``stats=``) to fill ``stats``; with ``work``, also
+    add each result's ``seconds`` (the work a task did) to it. Returns the undo."""
+    real = getattr(module, name)
+
+    def spy(*a, **k):
+        it = real(*a, **k, stats=stats)
+        if work is None:
+            return it
+        return (work.append(getattr(r, "seconds", 0.0)) or r for r in it)
+
+    setattr(module, name, spy)
+    return lambda: setattr(module, name, real)
+
+
+def stress_section(args) -> list[str]:
+    """Section 3: a stress campaign with --workers 1, --workers 2 and --cluster local:2."""
+    import tempfile
+
+    from ees_theory.cli import main as cli_main
+    from ees_theory.harness import cluster
+
+    configs = {"workers 1": ["--workers", "1"], "workers 2": ["--workers", "2"], "local:2": ["--cluster", "local:2"]}
+    base = ["stress", "--impl", "float16:input", "--vocab", "64,512", "--no-progress"]
+    res: dict[str, list] = {k: [] for k in configs}
+    with tempfile.TemporaryDirectory() as tmp:
+        cli_main(base + ["-n", "10", "--workers", "1", "--out", f"{tmp}/warm.jsonl"])  # imports, the reference's caches
+        for r in range(args.repeats):
+            for name, extra in configs.items():
+                stats: dict = {}
+                undo = _spy(cluster, "judge_on_cluster", stats)
+                try:
+                    cpu, t = _rusage_cpu(), time.perf_counter()
+                    rc = cli_main(base + ["-n", str(args.stress_n), *extra, "--out", f"{tmp}/{r}-{name}.jsonl"])
+                    wall, cpu = time.perf_counter() - t, _rusage_cpu() - cpu
+                finally:
+                    undo()
+                res[name].append((wall, cpu, rc, stats))
+    lines = [
+        f"## 3. A stress campaign (median of {args.repeats} interleaved runs, in this process; the cluster started and closed by the command)",
+        "",
+        f"`stress --impl float16:input --vocab 64,512 -n {args.stress_n}` (EES, the float16 variant that accumulates in float16, "
+        "judged against the certified reference). Rows/s over the whole command; CPU: ms of CPU per row, this process and its "
+        "children together (the LocalCluster's workers count once they have exited). Overhead per task and efficiency as in section 2.",
+        "",
+        "| configuration | rows | wall, s | rows/s | vs workers 1 | CPU ms/row | tasks | overhead per task, ms | efficiency | exit status |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    w1 = statistics.median(r[0] for r in res["workers 1"])
+    for name, rs in res.items():
+        wall = statistics.median(r[0] for r in rs)
+        cpu = statistics.median(r[1] for r in rs)
+        st = sorted(rs, key=lambda x: x[0])[len(rs) // 2][3]
+        if st:
+            over = f"{1e3 * (st['threads'] * st['wall_s'] - st['work_s']) / st['tasks']:.1f}"
+            eff = f"{st['work_s'] / (st['threads'] * st['wall_s']):.2f}"
+            tasks = str(st["tasks"])
+        else:
+            over = eff = tasks = "-"
+        lines.append(f"| {name} | {args.stress_n} | {wall:.1f} | {args.stress_n / wall:.1f} | {w1 / wall:.2f} | {1e3 * cpu / args.stress_n:.0f} | "
+                     f"{tasks} | {over} | {eff} | {sorted({r[2] for r in rs})} |")
+        print(lines[-1], flush=True)
+    return lines
+
+
+def minimality_section(args) -> list[str]:
+    """Section 4: the minimality search here and on a local:2 cluster started once."""
+    from ees_theory.harness import cluster
+    from ees_theory.ledger import minimality as M
+
+    sizes = tuple(range(4, args.max_n + 1))
+    runs: dict[str, list] = {"here": [], "local:2": []}
+    same = True
+    with cluster.cluster_client("local:2") as client:
+        M.build_certificate((4, 5), executor=client)  # warm: the workers import the search once
+        ref = None
+        for _ in range(args.repeats):
+            for name, executor in (("here", None), ("local:2", client)):
+                stats: dict = {}
+                work: list = []
+                undo = _spy(cluster, "map_in_order", stats, work)
+                try:
+                    t = time.perf_counter()
+                    cert = M.build_certificate(sizes, executor=executor)
+                    wall = time.perf_counter() - t
+                finally:
+                    undo()
+                ref = ref or cert["pairs"]
+                same = same and cert["pairs"] == ref
+                runs[name].append((wall, cert["search"]["boxes"], stats, sum(work)))
+    boxes = runs["here"][0][1]
+    here = statistics.median(r[0] for r in runs["here"])
+    lines = [
+        f"## 4. The minimality search (median of {args.repeats} interleaved runs; the cluster started once)",
+        "",
+        f"`build_certificate(sizes={sizes})`: {len(ref)} pairs, {boxes} boxes, the largest pair (n = {args.max_n}) cut into groups of "
+        f"sub-boxes ({M.GROUPS_PER_THREAD} per worker thread). Same certificate in every run: {'yes' if same else 'NO'}. "
+        "Overhead per task: (threads x wall - work in the tasks) / tasks, so it includes the first levels grown here and the tail.",
+        "",
+        "| where | boxes | wall, s | boxes/s | speed-up | tasks | work in tasks, s | overhead per task, ms | efficiency |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, rs in runs.items():
+        wall = statistics.median(r[0] for r in rs)
+        _, _, st, work = sorted(rs, key=lambda x: x[0])[len(rs) // 2]
+        if st:
+            cells = (f"{st['tasks']} | {work:.2f} | {1e3 * (st['threads'] * st['wall_s'] - work) / st['tasks']:.1f} | "
+                     f"{work / (st['threads'] * st['wall_s']):.2f}")
+        else:
+            cells = "- | - | - | -"
+        lines.append(f"| {name} | {boxes} | {wall:.2f} | {boxes / wall:,.0f} | {here / wall:.2f} | {cells} |")
+        print(lines[-1], flush=True)
+    return lines
+
+
+def check_sections(args) -> list[str]:
+    """Sections 1 and 2: ``check builtin`` on the command line and on a running cluster."""
     from ees_theory import harness as cf
     from ees_theory.harness import cluster
 
@@ -170,14 +331,7 @@ def main(argv=None) -> int:
                         f"{over / (over + st['work_s'] / st['tasks']):.1%} | {eff:.2f} | {1e3 * rt:.1f} | {cap} |")
                 print(line, flush=True)
                 lines.append(line)
-    try:
-        load = "load average %.1f %.1f %.1f at the end" % os.getloadavg()
-    except OSError:
-        load = "load unknown"
-    lines += ["", f"Finished {stamp()} ({load})."]
-    Path(args.out).write_text("\n".join(lines) + "\n")
-    print(f"written to {args.out}")
-    return 0
+    return lines
 
 
 if __name__ == "__main__":

@@ -19,10 +19,19 @@ eta samplers take from the sorted softmax they hold) against a plain ``log_softm
 
 Also, optionally, the EES authors' incremental algorithm as a per-row Python loop (``--loop-rows``).
 
+The sync-free and fused variants (``--variants``, on by default; ``--only-variants`` skips the
+tables above): each kernel's default path against its ``sync_free=True`` path (checked: one host
+read; unchecked: ``check_inputs=False``, none), the EDT/dynatemp temperatures with the one-pass
+entropy (``fused=True``), and the entropy primitives (``row_entropy``, ``fused_entropy``, and with
+``--compiled`` the inductor-compiled ``fused_entropy``), each against the default path and against
+the plain ``log_softmax`` entropy timed in the same rounds; on CUDA also the unchecked
+sync-free calls captured in a CUDA graph and replayed.
+
 Usage::
 
     python benchmarks/bench_torch.py --out benchmarks/results/torch-cpu.md
     python benchmarks/bench_torch.py --device cuda --out benchmarks/results/torch-cuda.md
+    python benchmarks/bench_torch.py --only-variants --batch 4 --vocab 32768 --out benchmarks/results/sync-free-cpu.md
 """
 
 from __future__ import annotations
@@ -42,6 +51,7 @@ import statistics  # noqa: E402
 
 from _common import interleaved_medians, interleaved_times, machine, stamp  # noqa: E402
 from ees_theory.kernels import truncation as kernel_truncation  # noqa: E402
+from ees_theory.kernels import _core as kernel_core, _fused as kernel_fused  # noqa: E402
 
 SHAPES = ("peaked", "mid", "flat", "head", "llm")
 
@@ -166,6 +176,60 @@ def entropy_row(B, V, z, repeats, sync):
     return rows
 
 
+def variant_fns(z: torch.Tensor, compiled: bool) -> dict[str, dict[str, object]]:
+    """Per kernel, its variants (the first is the default path, the ratios' base)."""
+    free = dict(sync_free=True, check_inputs=False)
+    H = lambda **kw: et.torch.edt_temperature(z, T0=1.0, theta=0.5, **kw)  # noqa: E731
+    D = lambda **kw: et.torch.dynatemp_temperature(z, temp=1.0, delta=0.5, exponent=1.0, **kw)  # noqa: E731
+    table = {
+        "ees_mask": {"default": lambda: et.torch.ees_mask(z), "sort": lambda: et.torch.ees_mask(z, method="sort"),
+                     "sync-free checked": lambda: et.torch.ees_mask(z, sync_free=True), "sync-free": lambda: et.torch.ees_mask(z, **free)},
+        "edt_temperature": {"default": H, "sync-free": lambda: H(**free), "fused": lambda: H(fused=True),
+                            "fused sync-free": lambda: H(fused=True, **free)},
+        "dynatemp_temperature": {"default": D, "sync-free": lambda: D(**free), "fused": lambda: D(fused=True),
+                                 "fused sync-free": lambda: D(fused=True, **free)},
+        "entropy": {"row_entropy": lambda: kernel_core.row_entropy(z), "fused_entropy": lambda: kernel_fused.fused_entropy(z)},
+    }
+    if compiled:
+        table["entropy"]["fused_entropy compiled"] = lambda: kernel_fused.compiled_fused_entropy(z)
+    if z.is_cuda:  # the unchecked sync-free calls captured once in a CUDA graph, then replayed
+        table["ees_mask"]["sync-free CUDA graph"] = cuda_graphed(lambda: et.torch.ees_mask(z, **free))
+        table["edt_temperature"]["sync-free CUDA graph"] = cuda_graphed(lambda: H(**free))
+        table["edt_temperature"]["fused sync-free CUDA graph"] = cuda_graphed(lambda: H(fused=True, **free))
+        table["dynatemp_temperature"]["sync-free CUDA graph"] = cuda_graphed(lambda: D(**free))
+    return table
+
+
+def cuda_graphed(fn):
+    """``fn`` captured in a CUDA graph (after a warm-up on a side stream): its replay."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        fn()
+        fn()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        fn()
+    return graph.replay
+
+
+def variant_rows(B, V, z, repeats, sync, compiled):
+    """Rows ``| kernel | variant | ms | /default | /plain |`` from the medians of one interleaved run
+    per kernel (the plain log_softmax entropy in every run)."""
+    rows = []
+    for kernel, fns in variant_fns(z, compiled).items():
+        if compiled:  # compile outside the timed rounds
+            for fn in fns.values():
+                fn()
+        times = interleaved_medians({"plain": lambda: plain_entropy(z), **fns}, repeats, sync)
+        base = next(iter(fns))
+        for name in fns:
+            rows.append(f"| {B} | {V} | {kernel} | {name} | {times[name]*1e3:.3f} | {times[name]/times[base]:.2f} | {times[name]/times['plain']:.2f} |")
+        rows.append(f"| {B} | {V} | {kernel} | plain log_softmax entropy | {times['plain']*1e3:.3f} | {times['plain']/times[base]:.2f} | 1.00 |")
+    return rows
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cpu")
@@ -178,6 +242,9 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     ap.add_argument("--loop-rows", type=int, default=0, help="time the authors' Python loop on this many rows (0: skip)")
     ap.add_argument("--out", default=None, help="write the tables (markdown) here as well")
+    ap.add_argument("--variants", action=argparse.BooleanOptionalAction, default=True, help="time the sync-free and fused variants")
+    ap.add_argument("--only-variants", action="store_true", help="only the sync-free and fused variants (at --batch and --vocab)")
+    ap.add_argument("--compiled", action="store_true", help="also the inductor-compiled fused entropy (compiles once per shape)")
     args = ap.parse_args(argv)
     device = args.device
     lines: list[str] = []
@@ -204,6 +271,20 @@ def main(argv=None) -> int:
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
     gen = torch.Generator().manual_seed(0)
     B, V = args.batch, args.vocab
+    var_head = [
+        f"Median of {args.repeats} interleaved rounds per kernel, milliseconds. `/default`: to the kernel's first row (its default "
+        "path; for `entropy`, `row_entropy`); `/plain`: to the plain `log_softmax` entropy timed in the same rounds. `sync-free`: "
+        "`sync_free=True, check_inputs=False` (no host read); `sync-free checked`: one host read; `fused`: the one-pass entropy. "
+        "Rows: normal x 2.",
+        "",
+        "| batch | V | kernel | variant | ms | /default | /plain |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    if args.only_variants:
+        emit("## Sync-free and fused variants", "", *var_head)
+        emit(*variant_rows(B, V, logits("mid", B, V, gen).to(device), args.repeats, sync, args.compiled))
+        write()
+        return 0
     ees_head = [
         f"Median of {args.repeats} interleaved rounds, milliseconds. `sort`/`topk`/`auto`: `ees_mask(method=...)`; `top-p`: the "
         "transformers-structured top-p warper; `k*`: median kept count; `best`: the faster of sort and topk; `same`: the three "
@@ -248,6 +329,9 @@ def main(argv=None) -> int:
         emit(med_row)
         mins.append(min_row)
     emit("", minima_note, "", *ent_head[2:], *mins)
+    if args.variants:
+        emit("", "## Sync-free and fused variants", "", *var_head)
+        emit(*variant_rows(B, V, logits("mid", B, V, gen).to(device), args.repeats, sync, args.compiled))
     if args.loop_rows:
         emit("", f"## The authors' per-row Python loop ({args.loop_rows} rows, scaled to the batch)", "",
              "| rows | batch | V | loop (scaled) ms | EES sort ms | loop/sort | loop k | kernel k |", "|---|---|---|---|---|---|---|---|")

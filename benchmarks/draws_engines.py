@@ -13,7 +13,7 @@ import json
 import sys
 import time
 
-from ees_theory.engines.draws import ENGINES, ROW_NAMES, available, run_draws_row, version
+from ees_theory.engines.draws import ENGINES, REVISIONS, ROW_NAMES, available, run_draws_row, version
 
 
 def main(out: str, examples: int = 6, engines: list[str] | None = None) -> None:
@@ -35,6 +35,7 @@ def main(out: str, examples: int = 6, engines: list[str] | None = None) -> None:
                 rows.append({
                     "engine": ROW_NAMES[engine], "version": version(engine), "method": method, "policy": policy, "dtype": dtype,
                     "calls": calls, "verdict": "fails" if c["failed"] else "conforms" if r.ok else "not-run", "draws": r.draws,
+                    "adapter_revision": REVISIONS.get(engine, 1),
                     "plan": r.plan["statement"],  # the file keeps its column names; the report's words map onto them
                     "pass": c["passed"], "admissible": c["admissible"], "fail": c["failed"], "untested": c["skipped"],
                     "certain": c["certain"], "statistical": c["statistical"],

@@ -40,6 +40,7 @@ def draws_record(row: dict, examples: int) -> dict:
         "skipped_reasons": {r: 1 for r in row.get("untested_reasons", [])}, "port": f"engine:{engine}:{row['method']}",
         "calls": ENGINES[engine][3], "examples": examples, "seed": 0,
         "first_failure": failures[0] if failures else None, "failures": failures,
+        "adapter_revision": row.get("adapter_revision", 1),
     }
 
 

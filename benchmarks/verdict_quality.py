@@ -8,8 +8,12 @@
    wrong only when cold, only on rows above 1,000 entries, only on 2% of rows, entropy in bits,
    tempered entropy); a run that conforms is a missed bug;
 3. EES kept count off by one: for every generated row, the reference's top-(k*+1) and top-(k*-1)
-   sets judged; the share rejected, and the share of rows where some careful style itself keeps
-   k*+-1 (no judge can reject those).
+   sets judged; the share rejected, the rows where some careful style itself keeps k*+-1 or an
+   exact tie makes the answer admissible (no judge can reject those), and the *rejectable* rows
+   (all others) with the share of them rejected and how many of them an independent careful port
+   (``tests/ports/independent_ports.py``: every combination of its switches, three seeds for the
+   random reductions) keeps k*+-1 tokens on: careful answers the style set does not enumerate,
+   which no judge may reject either.
 
 Usage: ``python benchmarks/verdict_quality.py [--examples N] [--out FILE.md]`` (run from the
 repository root; it imports the test ports).
@@ -91,13 +95,32 @@ def planted(method, dtype, mode, examples):
     return out
 
 
+#: every independent careful EES port: probabilities, ranking, shift and reduction (random trees and
+#: random blocks with three seeds each)
+ALL_EES_PORTS = [
+    (dict(probs=a, rank=b, shift=c, sums=d), seed)
+    for a in ("softmax", "logsoftmax")
+    for b in ("logits", "probs")
+    for c in ("after", "before")
+    for d in ("seq", "tree", "blocks")
+    for seed in (range(1) if d == "seq" else range(3))
+]
+
+
+def port_counts(c, cd):
+    """How many tokens the independent careful EES ports keep on case ``c``."""
+    return {int(ees_port(cd=cd, seed=seed, **st)(c.logits, c.params["temperature"]).sum()) for st, seed in ALL_EES_PORTS}
+
+
 def off_by_one(dtype, mode, examples):
     cases = generated_cases("ees", dtype, examples, seed=25)
-    tally = {"+1": [0, 0, 0], "-1": [0, 0, 0]}  # rows, rejected, produced by a style
+    # rows, rejected, a style keeps it, an exact tie (no style) makes it admissible, rejectable
+    # (neither), rejected among rejectable, rejectable ones an independent careful port keeps
+    tally = {"+1": [0] * 7, "-1": [0] * 7}
     for c in cases:
         ref = reference.ees(c.logits, c.params["temperature"])
         order = list(ref.row.order)
-        outs = None
+        outs = counts = None
         for d, key in ((1, "+1"), (-1, "-1")):
             k = ref.k + d
             if k < 1 or k > ref.n:
@@ -105,11 +128,21 @@ def off_by_one(dtype, mode, examples):
             mask = np.zeros(len(c.logits), dtype=bool)
             mask[order[:k]] = True
             v = judge("ees", c.logits, c.params, mask, dtype, Options(accumulate=mode))
-            tally[key][0] += 1
-            tally[key][1] += v.status == "fail"
+            t = tally[key]
+            t[0] += 1
+            t[1] += v.status == "fail"
             if outs is None:
                 outs = styles.mask_outcomes("ees", c.logits, c.params, dtype, mode)
-            tally[key][2] += any(o.admits(set(order[:k])) for o in outs)
+            if any(o.admits(set(order[:k])) for o in outs):
+                t[2] += 1
+            elif v.details.get("category") == "exact-tie":
+                t[3] += 1
+            else:
+                t[4] += 1
+                t[5] += v.status == "fail"
+                if counts is None:
+                    counts = port_counts(c, compute_dtype(dtype, mode))
+                t[6] += k in counts
     return tally
 
 
@@ -151,12 +184,21 @@ def main(argv=None):
                 print(lines[-1], flush=True)
         lines.append("")
     if "3" in which:
-        lines += ["## 3. EES kept count off by one", "", "| dtype/mode | +1 rejected | -1 rejected | +1 that a careful style keeps | -1 that a careful style keeps |", "|---|---|---|---|---|"]
+        lines += [
+            "## 3. EES kept count off by one",
+            "",
+            "| dtype/mode | +1 rejected | -1 rejected | +1 / -1 a careful style keeps | +1 / -1 exact ties | +1 rejectable: rejected | -1 rejectable: rejected | rejectable +1 / -1 an independent careful port keeps |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+
+        def share(a, b):
+            return f"{a}/{b} ({a / b:.0%})" if b else "0/0"
+
         for d in DTYPES:
             for m in MODES:
                 t = off_by_one(d, m, args.examples * 2)
                 p, q = t["+1"], t["-1"]
-                lines.append(f"| {d}/{m} | {p[1]}/{p[0]} ({p[1] / max(p[0], 1):.0%}) | {q[1]}/{q[0]} ({q[1] / max(q[0], 1):.0%}) | {p[2]} | {q[2]} |")
+                lines.append(f"| {d}/{m} | {share(p[1], p[0])} | {share(q[1], q[0])} | {p[2]} / {q[2]} | {p[3]} / {q[3]} | {share(p[5], p[4])} | {share(q[5], q[4])} | {p[6]} / {q[6]} |")
                 print(lines[-1], flush=True)
         lines.append("")
     lines.append(f"time: {time.time() - t0:.0f} s")

@@ -9,6 +9,15 @@ when transformers is installed and work as plain callables without it.
 The returned scores are the processed logits of :mod:`ees_theory.torch`: shifted by the row
 maximum (which leaves ``softmax`` unchanged) and divided by the temperature.
 
+Host reads. Every warper takes ``sync_free`` (default ``None``: on for scores on a GPU or any
+device but the CPU, where the kernels' default path reads a few numbers back to skip work) and
+``check_inputs`` (default ``True``). Sync-free, a call reads back one value, the verdict of every
+input check together; with ``check_inputs=False`` it reads nothing, so it can run inside a
+decoding loop without stalling, be captured in a CUDA graph, or be traced by
+``torch.compile(fullgraph=True)`` (NaN or ``+inf`` scores are then not diagnosed). The scores
+are the same bits either way. EDT and dynatemp also take ``fused`` (the one-pass entropy of
+:mod:`ees_theory.kernels._fused`: the same error band, not the same bits).
+
 >>> import torch
 >>> scores = torch.tensor([[2.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
 >>> EESLogitsWarper()(None, scores).tolist()
@@ -38,6 +47,20 @@ except ImportError:  # pragma: no cover - exercised only without transformers
 __all__ = ["EESLogitsWarper", "EDTLogitsWarper", "DynaTempLogitsWarper"]
 
 
+def _check_sync_free(sync_free: Any) -> bool | None:
+    if sync_free is not None and not isinstance(sync_free, bool):
+        raise TypeError(f"sync_free must be None (automatic), True or False, got {type(sync_free).__name__}")
+    return sync_free
+
+
+def _use_sync_free(sync_free: bool | None, scores: Any) -> bool:
+    """``None``: sync-free for a tensor off the CPU (anything else takes the checked path, which
+    names what is wrong with it)."""
+    if sync_free is None:
+        return isinstance(scores, torch.Tensor) and scores.device.type not in ("cpu", "meta")
+    return sync_free and isinstance(scores, torch.Tensor)
+
+
 def _check_filter_value(filter_value: Any) -> float:
     if isinstance(filter_value, bool) or not isinstance(filter_value, (int, float)):
         raise TypeError(f"filter_value must be a number, got {type(filter_value).__name__}")
@@ -56,11 +79,13 @@ class EESLogitsWarper(_Base):
     ``temperature`` is applied before EES and stays in the sampling distribution (the authors
     placed a temperature warper before theirs); leave it at 1.0 when another warper applies
     the temperature first. ``rule``, ``min_tokens_to_keep`` and ``accumulate`` are those of
-    :func:`ees_theory.torch.ees_mask`.
+    :func:`ees_theory.torch.ees_mask`; ``sync_free`` and ``check_inputs``: see the module docstring.
 
     >>> import torch
     >>> w = EESLogitsWarper(temperature=2.0, filter_value=-100.0)
     >>> w(None, torch.tensor([[3.0, 1.0, 0.5, -2.0]])).tolist()
+    [[0.0, -1.0, -100.0, -100.0]]
+    >>> EESLogitsWarper(temperature=2.0, filter_value=-100.0, sync_free=True, check_inputs=False)(None, torch.tensor([[3.0, 1.0, 0.5, -2.0]])).tolist()
     [[0.0, -1.0, -100.0, -100.0]]
     """
 
@@ -71,16 +96,22 @@ class EESLogitsWarper(_Base):
         rule: str = spec.DEFAULT_RULE,
         accumulate: str = "float32",
         filter_value: float = float("-inf"),
+        *,
+        sync_free: bool | None = None,
+        check_inputs: bool = True,
     ):
         self.temperature = spec.check_temperature(temperature)
         self.min_tokens_to_keep = spec.check_min_tokens_to_keep(min_tokens_to_keep)
         self.rule = spec.check_rule(rule)
         self.accumulate = et_torch._core.check_accumulate(accumulate)
         self.filter_value = _check_filter_value(filter_value)
+        self.sync_free = _check_sync_free(sync_free)
+        self.check_inputs = et_torch._core.check_flag(check_inputs, "check_inputs")
 
     def __call__(self, input_ids: torch.LongTensor | None, scores: torch.FloatTensor) -> torch.FloatTensor:
         return et_torch.ees_logits(
-            scores, self.temperature, self.min_tokens_to_keep, self.rule, self.accumulate, filter_value=self.filter_value
+            scores, self.temperature, self.min_tokens_to_keep, self.rule, self.accumulate, filter_value=self.filter_value,
+            sync_free=_use_sync_free(self.sync_free, scores), check_inputs=self.check_inputs,
         )
 
 
@@ -103,6 +134,7 @@ class EDTLogitsWarper(_Base):
 
     In the greedy limit every token tied at the maximum gets score 0 and the others
     ``filter_value``; ``min_tokens_to_keep = m > 1`` keeps the ``m`` largest with equal weight.
+    ``fused``, ``sync_free`` and ``check_inputs``: see the module docstring.
 
     >>> import torch
     >>> w = EDTLogitsWarper(T0=1.0, theta=1.0)
@@ -119,16 +151,29 @@ class EDTLogitsWarper(_Base):
         accumulate: str = "float32",
         min_tokens_to_keep: int = 1,
         filter_value: float = float("-inf"),
+        *,
+        fused: bool = False,
+        sync_free: bool | None = None,
+        check_inputs: bool = True,
     ):
         self.T0, self.theta, self.N = spec.check_edt_params(T0, theta, N)
         self.entropy_of = spec.check_entropy_of(entropy_of)
         self.accumulate = et_torch._core.check_accumulate(accumulate)
         self.min_tokens_to_keep = spec.check_min_tokens_to_keep(min_tokens_to_keep)
         self.filter_value = _check_filter_value(filter_value)
+        self.fused = et_torch._core.check_flag(fused, "fused")
+        self.sync_free = _check_sync_free(sync_free)
+        self.check_inputs = et_torch._core.check_flag(check_inputs, "check_inputs")
 
     def __call__(self, input_ids: torch.LongTensor | None, scores: torch.FloatTensor) -> torch.FloatTensor:
-        T = et_torch.edt_temperature(scores, self.T0, self.theta, self.N, self.entropy_of, self.accumulate)
-        out = et_torch.apply_temperature(scores, T, greedy="ties", filter_value=self.filter_value)
+        if _use_sync_free(self.sync_free, scores):
+            # the one host read is edt_temperature's check of the scores: its T is never NaN or negative
+            T = et_torch.edt_temperature(scores, self.T0, self.theta, self.N, self.entropy_of, self.accumulate, fused=self.fused,
+                                         sync_free=True, check_inputs=self.check_inputs)
+            out = et_torch.apply_temperature(scores, T, greedy="ties", filter_value=self.filter_value, sync_free=True, check_inputs=False)
+        else:
+            T = et_torch.edt_temperature(scores, self.T0, self.theta, self.N, self.entropy_of, self.accumulate, fused=self.fused)
+            out = et_torch.apply_temperature(scores, T, greedy="ties", filter_value=self.filter_value)
         return _greedy_keep_at_least(scores, out, T, self.min_tokens_to_keep)
 
 
@@ -137,6 +182,8 @@ class DynaTempLogitsWarper(_Base):
 
     ``T <= 0`` is greedy: the first maximum in token order (llama.cpp's choice) gets score 0, the
     others ``filter_value``; ``min_tokens_to_keep = m > 1`` keeps the ``m`` largest with equal weight.
+    ``fused``, ``sync_free`` and ``check_inputs``: see the module docstring (sync-free, the one read
+    also covers the rows a negative exponent cannot serve).
 
     >>> import torch
     >>> w = DynaTempLogitsWarper(temp=1.0, delta=0.5, exponent=1.0)
@@ -152,16 +199,43 @@ class DynaTempLogitsWarper(_Base):
         accumulate: str = "float32",
         min_tokens_to_keep: int = 1,
         filter_value: float = float("-inf"),
+        *,
+        fused: bool = False,
+        sync_free: bool | None = None,
+        check_inputs: bool = True,
     ):
         self.temp, self.delta, self.exponent = spec.check_dynatemp_params(temp, delta, exponent)
         self.accumulate = et_torch._core.check_accumulate(accumulate)
         self.min_tokens_to_keep = spec.check_min_tokens_to_keep(min_tokens_to_keep)
         self.filter_value = _check_filter_value(filter_value)
+        self.fused = et_torch._core.check_flag(fused, "fused")
+        self.sync_free = _check_sync_free(sync_free)
+        self.check_inputs = et_torch._core.check_flag(check_inputs, "check_inputs")
 
     def __call__(self, input_ids: torch.LongTensor | None, scores: torch.FloatTensor) -> torch.FloatTensor:
+        if _use_sync_free(self.sync_free, scores):
+            return self._sync_free_call(scores)
+        return self._checked_call(scores)
+
+    def _checked_call(self, scores: Any) -> torch.Tensor:
         scores = et_torch._core.check_logits(scores, "scores")  # a list, a scalar, NaN, +inf or an empty row is an error
         if scores.shape[-1] <= 1:  # llama.cpp applies nothing to a single candidate
             return scores.clone()
-        T = et_torch.dynatemp_temperature(scores, self.temp, self.delta, self.exponent, self.accumulate).clamp(min=0)
+        T = et_torch.dynatemp_temperature(scores, self.temp, self.delta, self.exponent, self.accumulate, fused=self.fused).clamp(min=0)
         out = et_torch.apply_temperature(scores, T, greedy="first", filter_value=self.filter_value)
         return _greedy_keep_at_least(scores, out, T, self.min_tokens_to_keep)
+
+    def _sync_free_call(self, scores: torch.Tensor) -> torch.Tensor:
+        x = et_torch._core.check_logits(scores, "scores", values=False)
+        flags = []
+        if x.shape[-1] <= 1:
+            out = x.clone()
+        else:
+            T, flags = et_torch.temperature._dynatemp(x, self.temp, self.delta, self.exponent, self.accumulate, False, self.fused, True)
+            T = T.clamp(min=0)
+            out = _greedy_keep_at_least(
+                x, et_torch.apply_temperature(x, T, greedy="first", filter_value=self.filter_value, sync_free=True, check_inputs=False),
+                T, self.min_tokens_to_keep)
+        if self.check_inputs and x.numel() and et_torch._core.any_bad(et_torch._core.logits_bad(x.amax(dim=-1)), *flags):
+            return self._checked_call(scores)  # raises the precise error
+        return out

@@ -211,3 +211,103 @@ def test_api_refusals(client):
     missing = open_port("exec:/nonexistent/port-program", "ees", "float64")
     with pytest.raises(cluster.ClusterError, match="not found there"):
         run_check(missing, "ees", "float64", cases, executor=client)
+
+
+# ---- the claims search, the minimality search and the engine matrix on the cluster -----------------
+
+def test_plain_claims_minimality_and_engines_do_not_import_dask():
+    code = ("import sys; from ees_theory.cli import main; from ees_theory.ledger import minimality as M;"
+            "a = main(['claims', '--claim', 'EES-MONO']); b = len(M.search_size(5));"
+            "c = main(['engines', '--engine', 'torch.multinomial', '-m', 'top-k', '--dtype', 'float32', '-n', '0']);"
+            "print('dask imported' if {'distributed', 'dask'} & set(sys.modules) else 'no dask', a, b, c)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert r.stdout.strip().splitlines()[-1] == "no dask 0 3 0", r.stderr[-2000:]
+
+
+def test_unreachable_scheduler_refuses_claims_engines_and_minimality(monkeypatch, capsys):
+    from ees_theory.ledger import minimality
+
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT_S", 1.0)
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    calls = []
+    monkeypatch.setattr(minimality, "build_certificate", lambda **kw: calls.append(kw))  # work that must not start
+    for argv in (["claims", "--search", "--cluster", address], ["engines", "-e", "torch.multinomial", "--cluster", address]):
+        assert cli_main(argv) == 2
+        err = capsys.readouterr().err
+        assert f"cannot reach the Dask scheduler at {address}" in err and "Traceback" not in err
+    assert minimality.main(["--cluster", address]) == 2
+    assert f"cannot reach the Dask scheduler at {address}" in capsys.readouterr().err
+    assert minimality.main(["--cluster", "local:0"]) == 2 and calls == []
+    assert cli_main(["claims", "--cluster", "10.0.0.5"]) == 2
+    assert "--cluster expects tcp://HOST:PORT" in capsys.readouterr().err
+
+
+def _verdicts(vs):
+    return [dict(v.to_json(), seconds=None) for v in vs]
+
+
+def test_claims_search_is_the_same_on_the_cluster(client):
+    from ees_theory.ledger import claims
+
+    ids = ["EES-MONO", "EES-TAU-INV", "SEED-TAU", "EES-EXIST", "TOPP-TAU-MONO"]
+    here = claims.run_ledger(search=True, ids=ids, rows=6, seed=3)
+    spread = claims.run_ledger(search=True, ids=ids, rows=6, seed=3, executor=client)
+    assert _verdicts(spread) == _verdicts(here)
+    assert [v.verdict for v in here] == ["refuted", "refuted", "refuted", "proved", "proved"]
+    assert "search: found n=3" in here[0].evidence and "6 rows" in here[4].evidence
+
+
+def test_search_pieces_on_the_cluster_give_the_first_hit_of_a_serial_search(client):
+    # a stand-in certify that accepts rows of 5 or more candidates: the first hit is the first climb
+    # of size 5, after 2 sizes x 3 climbs that fail, and later climbs run ahead on the cluster
+    from ees_theory.ledger import search
+    from ees_theory.ledger.registry import CheckContext, Counterexample
+
+    def certify(z):
+        return Counterexample([float(x).hex() for x in z], len(z), [1.0], {}, "stand-in", [], True) if len(z) >= 5 else None
+
+    def score(z):
+        return float(z[1] - z[0])  # <= 0: every pooled row is climbed first
+
+    def ctx(run):
+        return CheckContext(True, 6, np.random.default_rng(11), {}, run)
+
+    here = search._search(score, certify, ctx(None), range(3, 9), 5, 3, 30)
+    spread = search._search(score, certify, ctx(lambda fn, calls: cluster.map_in_order(client, fn, calls)), range(3, 9), 5, 3, 30)
+    assert here[1] == spread[1] == 7 and here[0].n == 5
+    assert here[0].logits == spread[0].logits
+
+
+def _pairs(results):
+    # everything a search gives but its seconds
+    return [(dict(r.summary(), seconds=None), [lvl.tolist() for lvl in r.levels], [m.tolist() for m in r.margins], r.survivor_boxes,
+             r.feasible_boxes) for r in results]
+
+
+def test_minimality_search_is_the_same_on_the_cluster(client, tmp_path):
+    from ees_theory.ledger import minimality as M
+
+    assert _pairs(M.search_size(6, executor=client)) == _pairs(M.search_size(6))
+    # size 7: each pair's boxes cut into groups of sub-boxes at its first level of 8 or more boxes
+    todo = [(7, 4, 6), (7, 3, 6)]
+    assert _pairs(M.search_pairs(todo, executor=client, groups=8)) == _pairs(M.search_pairs(todo))
+    for budget in (40, 3000):  # the box budget runs out within the sub-boxes' levels
+        cut = M.search_pairs([(7, 4, 6)], executor=client, groups=8, max_boxes=budget)
+        assert not cut[0].complete and _pairs(cut) == _pairs([M.search_pair(7, 4, 6, max_boxes=budget)])
+    # the certificate's bytes, the seconds apart; and its trees are the committed ones
+    committed = {(p["n"], p["i"], p["j"]): p for p in M.load_certificate()["pairs"]}
+    files = []
+    for name, executor in (("here", None), ("spread", client)):
+        cert = M.build_certificate((4, 5, 6), executor=executor)
+        cert["search"]["seconds"] = 0
+        files.append(M.write_certificate(cert, tmp_path / f"{name}.json.gz").read_bytes())
+        assert len(cert["pairs"]) == 10 and all(p == committed[(p["n"], p["i"], p["j"])] for p in cert["pairs"])
+    assert files[0] == files[1]
+
+
+def test_engine_matrix_json_is_the_same_on_the_cluster(client, tmp_path):
+    args = ["engines", "--engine", "torch.multinomial", "-m", "top-k", "--dtype", "float32", "-n", "2"]
+    assert cli_main(args + ["--json", str(tmp_path / "a.jsonl")]) == 0
+    assert cli_main(args + ["--json", str(tmp_path / "b.jsonl"), "--cluster", client.scheduler.address]) == 0
+    a, b = (tmp_path / "a.jsonl").read_text(), (tmp_path / "b.jsonl").read_text()
+    assert a == b and json.loads(a)["verdict"] == "conforms"

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from .. import spec
-from ..spec.methods import DYNATEMP_POLICIES, POLICIES, method_help
+from ..spec.methods import DYNATEMP_POLICIES, POLICIES, method_help, method_names
 from ..tolerances import ACCUMULATE
 
 __all__ = ["register", "run", "progress_bar"]
@@ -90,7 +90,7 @@ def add_port_arguments(p, port_required: bool = True) -> None:
         p.add_argument("port", metavar="PORT",
                        help="module:callable, path/file.py:callable, 'exec:COMMAND ...' (JSON Lines), builtin[:ACCUMULATE], "
                              "or engine:ENGINE:METHOD (a real engine, see 'ees-theory engines')")
-    p.add_argument("--method", "-m", default="ees", help=f"{method_help()} (default ees)")
+    p.add_argument("--method", "-m", default="ees", choices=method_names(), metavar="METHOD", help=f"{method_help()} (default ees)")
     p.add_argument("--policy", choices=POLICIES + tuple(x for x in DYNATEMP_POLICIES if x not in POLICIES), default="paper",
                    help="engine convention a truncation sampler is judged against (default: the paper's definition); for dynatemp, "
                         "finite-candidates counts only the finite entries in ln n")

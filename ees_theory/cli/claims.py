@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import sys
 
+from ._cluster import add_cluster_argument, cluster_context
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("claims", help="verdicts on the papers' claims: proved, refuted or open")
@@ -17,6 +19,7 @@ def register(subparsers) -> None:
     p.add_argument("--rows", type=int, default=None, help="rows per spot check (default 12, or 120 with --search)")
     p.add_argument("--seed", type=int, default=0, help="seed of the spot checks and the search")
     p.add_argument("--record", action="store_true", help="write the verdicts and counterexamples to the package ledger")
+    add_cluster_argument(p, "each claim is a task and each search sends its draws and climbs out; the same verdicts")
     p.set_defaults(func=run)
 
 
@@ -29,7 +32,8 @@ def run(args) -> int:
     if args.claim:
         cid = args.claim.upper()
         ids = [cid]
-    verdicts = claims.run_ledger(search=args.search, ids=ids, rows=args.rows, seed=args.seed)
+    with cluster_context(args.cluster) as executor:  # an unreachable scheduler is refused here, before any check runs
+        verdicts = claims.run_ledger(search=args.search, ids=ids, rows=args.rows, seed=args.seed, executor=executor)
     recorded = claims.recorded_verdicts()
     if args.claim:
         v = verdicts[0]

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import sys
 
+from ..spec.methods import method_names
+from ._cluster import add_cluster_argument, cluster_context
+
 __all__ = ["register", "run", "install_hint"]
 
 #: What to do when the engines extra is missing (the rows of transformers and llama.cpp say "not
@@ -80,7 +83,7 @@ def register(sub) -> None:
     p = sub.add_parser("engines", help="check real engines through their built-in adapters and print the matrix",
                        description=__doc__.split("\n\n")[1])
     p.add_argument("--engine", "-e", action="append", metavar="NAME", help="only this engine (repeatable)")
-    p.add_argument("--method", "-m", action="append", metavar="NAME", help="only this method (repeatable)")
+    p.add_argument("--method", "-m", action="append", choices=method_names(), metavar="NAME", help="only this method (repeatable; one of the methods of 'ees-theory check --help')")
     from ..spec.formats import DTYPES
 
     p.add_argument("--dtype", action="append", choices=DTYPES,
@@ -90,6 +93,7 @@ def register(sub) -> None:
     p.add_argument("--json", metavar="OUT", help="write one JSON object per row to OUT (an existing OUT is updated: rows that "
                    "ran replace their records, rows that cannot run here keep a recorded verdict)")
     p.add_argument("--list", action="store_true", help="list the rows and whether they can run here, and stop")
+    add_cluster_argument(p, "each row in each dtype is a task, every worker needs the engines; the same matrix and JSON")
     p.set_defaults(func=run)
 
 
@@ -117,7 +121,9 @@ def run(args) -> int:
         if sys.stderr.isatty():
             print(f"\r\033[K{row.engine} {row.method} {row.policy} {dtype} ...", end="", file=sys.stderr, flush=True)
 
-    results = matrix.run_matrix(args.engine, args.method, args.dtype, examples=args.examples, seed=args.seed, progress=progress)
+    with cluster_context(args.cluster) as executor:  # an unreachable scheduler is refused here, before any row runs
+        results = matrix.run_matrix(args.engine, args.method, args.dtype, examples=args.examples, seed=args.seed, progress=progress,
+                                    executor=executor)
     if sys.stderr.isatty():
         print("\r\033[K", end="", file=sys.stderr)
     print(matrix.format_matrix(results))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .. import spec
 from ..spec.formats import DTYPES
-from ..spec.methods import POLICIES
+from ..spec.methods import POLICIES, method_help, method_names
 from ..tolerances import ACCUMULATE
 from .check import add_workers_argument, cluster_executor
 
@@ -78,7 +78,7 @@ def register(sub) -> None:
                        description=__doc__.split("\n\n")[1])
     p.add_argument("--impl", required=True,
                    help="DTYPE[:ACCUMULATE] for a built-in float variant, or a port (module:callable, exec:COMMAND, builtin)")
-    p.add_argument("--method", "-m", default="ees", help="ees, edt, dynatemp or a truncation sampler (default ees)")
+    p.add_argument("--method", "-m", default="ees", choices=method_names(), metavar="METHOD", help=f"{method_help()} (default ees)")
     p.add_argument("--dtype", choices=DTYPES, help="dtype for a port (built-ins take it from --impl)")
     p.add_argument("--family", action="append", metavar="NAME", help="family to draw from (repeatable; default all)")
     p.add_argument("--vocab", default="8,64,512,4096", help="vocabulary size(s), comma-separated (default 8,64,512,4096)")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from . import gpu, llamacpp_engine, own, transformers_engine
 from ..spec.formats import DTYPES as ALL_DTYPES
+from ..spec.methods import record as spec_record
 from .registry import EngineRow, register
 
 __all__ = ["ALL_DTYPES"]
@@ -31,6 +32,8 @@ for _m in transformers_engine.METHODS:
         observes="processed scores: kept = not -inf" if _m != "temperature" else "the scaled scores",
     ), replace=True)
 
+#: llama.cpp rows whose answer is read back from the logits, which some rows do not show
+_LLAMA_UNOBSERVABLE = frozenset({"dynatemp", "xtc"})
 _LLAMA_CALLS = {m: ctor for m, (ctor, _) in llamacpp_engine.SAMPLERS.items()}
 _LLAMA_CALLS.update(temperature="llama_sampler_init_temp", dynatemp="llama_sampler_init_temp_ext")
 for _m in llamacpp_engine.METHODS:
@@ -38,7 +41,7 @@ for _m in llamacpp_engine.METHODS:
         "llama.cpp", _m, "llama.cpp", adapter="ees_theory.engines.llamacpp_engine:adapter",
         dtypes=("float32",), supported_dtypes=llamacpp_engine.DTYPES, version=llamacpp_engine.version,
         available=llamacpp_engine.available, calls=_LLAMA_CALLS[_m],
-        skip_case=llamacpp_engine.unobservable if _m in ("dynatemp", "xtc") else None,
+        skip_case=llamacpp_engine.unobservable if _m in _LLAMA_UNOBSERVABLE else None,
         observes={"temperature": "the scaled logits, by id", "dynatemp": "T read back as l_i / out_i"}.get(_m, "data[0:size], kept = logit not -inf"),
     ), replace=True)
 
@@ -51,7 +54,7 @@ _KERNEL_ROWS += [("p-less", "paper"), ("p-less-norm", "paper"), ("mirostat-v1", 
 
 def _registered_calls(method: str) -> str:
     name = {"ees": "ees_mask", "edt": "edt_temperature", "dynatemp": "dynatemp_temperature", "temperature": "apply_temperature"}
-    return "ees_theory.torch " + name.get(method, "mirostat_step" if method.startswith("mirostat") else "truncate_mask")
+    return "ees_theory.torch " + name.get(method, "mirostat_step" if spec_record(method).stateful else "truncate_mask")
 
 
 for _m, _pol in _KERNEL_ROWS:

@@ -4,7 +4,9 @@ Each engine gives a draws port ``fn(logits, temperature, draws, seed, /, **param
 (:mod:`ees_theory.harness.draws`), called the way the engine calls itself:
 
 * ``torch.multinomial`` (CPU; probabilities in float32, float16 or bfloat16): the kept mask of
-  the toolkit's kernels in that dtype, ``softmax`` in that dtype, then one
+  the toolkit's kernels in that dtype, ``softmax((z - max z) / T)`` in that dtype (the maximum
+  subtracted before dividing, as a careful engine does: dividing first overflows float16 at a
+  tiny ``T``), then one
   ``torch.multinomial(probs, 1)`` per row on ``draws`` copies of the row, as transformers'
   ``generate(do_sample=True)`` draws one token per row and step. What is judged is the sampling
   step in each dtype (the kept set comes from the toolkit's own kernels, checked elsewhere).
@@ -45,8 +47,10 @@ from typing import Callable
 import numpy as np
 
 from . import gpu
+from ..spec.methods import SAMPLERS as TRUNCATION_SAMPLERS
+from ..spec.methods import record
 
-__all__ = ["ENGINES", "ROW_NAMES", "factory", "available", "version", "register_rows", "run_draws_row", "MATRIX_DRAWS"]
+__all__ = ["ENGINES", "ROW_NAMES", "REVISIONS", "factory", "available", "version", "register_rows", "run_draws_row", "MATRIX_DRAWS"]
 
 #: engine -> (policy, methods, dtypes, what it calls)
 ENGINES = {
@@ -64,6 +68,9 @@ ENGINES = {
 }
 #: engines whose draws need CUDA
 _GPU_ENGINES = ("torch.multinomial.cuda", "flashinfer")
+#: each engine's adapter revision (:attr:`~.registry.EngineRow.revision`), raised when what the
+#: adapter computes changes; 2: the torch samplers subtract the row's maximum before dividing by T
+REVISIONS = {"torch.multinomial": 2, "exponential-race": 2, "torch.multinomial.cuda": 2}
 #: draws per case in the matrix (the report states the total variation this detects)
 MATRIX_DRAWS = 20000
 _CHUNK = 8192
@@ -116,9 +123,9 @@ def _kernel_mask(method: str, logits, temperature: float, params: dict, dtype: s
     from .. import torch as kernels
 
     x = torch.from_numpy(np.asarray(logits, dtype=np.float32)).to(device=device, dtype=_torch_dtype(dtype))
-    if method == "ees":
-        return kernels.ees_mask(x, temperature, accumulate="input")
-    return kernels.truncate_mask(method, x, temperature, accumulate="input", **params)
+    if method in TRUNCATION_SAMPLERS:
+        return kernels.truncate_mask(method, x, temperature, accumulate="input", **params)
+    return kernels.ees_mask(x, temperature, accumulate="input")
 
 
 def _per_row(probs, n: int, seed: int, race: bool) -> np.ndarray:
@@ -142,11 +149,23 @@ def _per_row(probs, n: int, seed: int, race: bool) -> np.ndarray:
 
 
 def _softmax_masked(logits, temperature: float, mask, dtype: str):
+    """``softmax((z - max z) / T)`` over the kept tokens, every step in ``dtype``, as a careful
+    engine computes it: the largest kept logit is subtracted *before* dividing by ``T``, so a tiny
+    ``T`` sends the other logits to ``-inf`` (probability 0) and the largest to 0. Dividing first
+    overflows: in float16 ``-2 / 2**-20`` is ``-inf`` for every token, and the softmax is NaN.
+
+    >>> import torch
+    >>> _softmax_masked([-2.0], 2.0**-20, torch.tensor([True]), "float16").tolist()
+    [1.0]
+    >>> _softmax_masked([0.0, -1.0, 5.0], 2.0**-20, torch.tensor([True, True, False]), "float16").tolist()
+    [1.0, 0.0, 0.0]
+    """
     import torch
 
     x = torch.from_numpy(np.asarray(logits, dtype=np.float32)).to(device=mask.device, dtype=_torch_dtype(dtype))
-    x = (x / temperature).masked_fill(~mask, -torch.inf)
-    return torch.softmax(x, dim=-1)
+    x = x.masked_fill(~mask, -torch.inf)
+    top = x.max(dim=-1, keepdim=True).values  # a kept token's logit (the mask keeps one at least): finite
+    return torch.softmax((x - top) / temperature, dim=-1)
 
 
 def _torch_engine(method: str, dtype: str, race: bool, device: str = "cpu") -> Callable:
@@ -157,11 +176,21 @@ def _torch_engine(method: str, dtype: str, race: bool, device: str = "cpu") -> C
     return draw
 
 
+#: FlashInfer's sampling operation for each method: its name, the parameter it takes and its type.
+_FLASHINFER_SAMPLING = {
+    "top-k": ("top_k_sampling_from_probs", "k", int),
+    "top-p": ("top_p_sampling_from_probs", "p", float),
+    "min-p": ("min_p_sampling_from_probs", "min_p", float),
+}
+
+
 def _flashinfer_engine(method: str, dtype: str) -> Callable:
     """FlashInfer's sampling kernels on ``softmax(z / T)`` in float32, ``draws`` rows per call
     (each row one draw, as a batch of requests draws one token each)."""
     import torch
     import flashinfer.sampling as fs
+
+    op, name, cast = _FLASHINFER_SAMPLING[method]
 
     def draw(logits, temperature, draws, seed, /, **params):
         z = torch.from_numpy(np.asarray(logits, dtype=np.float32)).to("cuda")
@@ -170,12 +199,7 @@ def _flashinfer_engine(method: str, dtype: str) -> Callable:
         out = []
         for start in range(0, draws, _CHUNK):
             rows = probs.expand(min(_CHUNK, draws - start), -1).contiguous()
-            if method == "top-k":
-                out.append(fs.top_k_sampling_from_probs(rows, int(params["k"]), generator=g))
-            elif method == "top-p":
-                out.append(fs.top_p_sampling_from_probs(rows, float(params["p"]), generator=g))
-            else:
-                out.append(fs.min_p_sampling_from_probs(rows, float(params["min_p"]), generator=g))
+            out.append(getattr(fs, op)(rows, cast(params[name]), generator=g))
         return torch.cat(out).cpu().numpy().astype(np.int64)
 
     return draw
@@ -206,6 +230,13 @@ def _transformers_engine(method: str, dtype: str) -> Callable:
     return draw
 
 
+#: llama.cpp's mirostat samplers, built for a row of ``V`` tokens (v1's estimate reads the first ``m``).
+_LLAMA_MIROSTAT = {
+    "mirostat-v1": lambda L, V, seed, p: L.llama_sampler_init_mirostat(V, seed, float(p["tau"]), float(p["eta"]), int(p.get("m", 100))),
+    "mirostat-v2": lambda L, V, seed, p: L.llama_sampler_init_mirostat_v2(seed, float(p["tau"]), float(p["eta"])),
+}
+
+
 def _llama_engine(method: str, dtype: str) -> Callable:
     import llama_cpp as L
 
@@ -223,10 +254,8 @@ def _llama_engine(method: str, dtype: str) -> Callable:
         try:
             if temperature != 1.0:
                 L.llama_sampler_chain_add(chain, L.llama_sampler_init_temp(float(temperature)))
-            if method == "mirostat-v2":
-                L.llama_sampler_chain_add(chain, L.llama_sampler_init_mirostat_v2(int(seed), float(params["tau"]), float(params["eta"])))
-            elif method == "mirostat-v1":
-                L.llama_sampler_chain_add(chain, L.llama_sampler_init_mirostat(V, int(seed), float(params["tau"]), float(params["eta"]), int(params.get("m", 100))))
+            if method in _LLAMA_MIROSTAT:  # mirostat draws the token itself: no dist sampler after it
+                L.llama_sampler_chain_add(chain, _LLAMA_MIROSTAT[method](L, V, int(seed), params))
             else:
                 ctor, args = SAMPLERS[method]
                 L.llama_sampler_chain_add(chain, getattr(L, ctor)(*args(params)))
@@ -282,7 +311,7 @@ def _cases(method: str, dtype: str, examples: int, seed: int, engine: str):
 
     cases = [c for c in plan(method, dtype, vectors=True) if dtype in c.dtypes and c.vocab <= 4096]
     cases += generated_cases(method, dtype, examples, seed=seed, vocabs=(2, 3, 4, 5, 8, 12, 16, 32, 50, 64, 100, 128, 256, 512, 1000))
-    if engine == "llama.cpp" and method.startswith("mirostat"):  # llama.cpp starts mu at 2 tau; it takes no mu
+    if engine == "llama.cpp" and record(method).stateful:  # llama.cpp starts mu at 2 tau; it takes no mu
         cases = [c.with_params({k: v for k, v in c.params.items() if k not in ("mu", "u")}) for c in cases]
     return cases
 
@@ -359,7 +388,7 @@ def register_rows() -> None:
             register(EngineRow(
                 ROW_NAMES[engine], m, policy, form="draws", runner=_runner(engine), dtypes=dtypes, supported_dtypes=dtypes,
                 version=lambda e=engine: version(e), available=lambda e=engine: available(e), calls=calls,
-                observes="the drawn token ids",
+                observes="the drawn token ids", revision=REVISIONS.get(engine, 1),
             ), replace=True)
     for name, calls in (("vllm-sampler", "vllm random_sample / flashinfer_sample (deterministic=True)"),):
         for m in ("top-k", "top-p"):

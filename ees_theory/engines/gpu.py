@@ -106,13 +106,13 @@ def vllm_adapter(method: str, dtype: str, policy: str = "transformers") -> Calla
     import torch
     from vllm.v1.sample.ops.topk_topp_sampler import apply_top_k_top_p
 
-    if method not in ("top-k", "top-p"):
-        raise ValueError(f"the vLLM adapter covers top-k and top-p, not {method!r}")
+    if method not in _VLLM_K_P:
+        raise ValueError(f"the vLLM adapter covers {' and '.join(_VLLM_K_P)}, not {method!r}")
+    k_and_p = _VLLM_K_P[method]
 
     def truncate(logits, temperature, **params):
         x = _cuda_row(logits, dtype, temperature)
-        k = torch.tensor([int(params["k"])], device="cuda") if method == "top-k" else None
-        p = torch.tensor([float(params["p"])], device="cuda") if method == "top-p" else None
+        k, p = k_and_p(torch, params)
         out = apply_top_k_top_p(x.clone(), k, p)
         return (out[0] != -float("inf")).cpu().numpy()
 
@@ -124,16 +124,32 @@ def flashinfer_adapter(method: str, dtype: str, policy: str = "llama.cpp") -> Ca
     import torch
     import flashinfer.sampling as fs
 
-    if method not in ("top-k", "top-p"):
-        raise ValueError(f"the FlashInfer adapter covers top-k and top-p, not {method!r}")
+    if method not in _FLASHINFER_MASKS:
+        raise ValueError(f"the FlashInfer adapter covers {' and '.join(_FLASHINFER_MASKS)}, not {method!r}")
+    kept = _FLASHINFER_MASKS[method]
 
     def truncate(logits, temperature, **params):
-        x = _cuda_row(logits, dtype, temperature)
-        if method == "top-k":
-            out = fs.top_k_mask_logits(x.float(), int(params["k"]))
-            return (out[0] != -float("inf")).cpu().numpy()
-        probs = torch.softmax(x.float(), dim=-1)
-        out = fs.top_p_renorm_probs(probs, float(params["p"]))
-        return (out[0] > 0).cpu().numpy()
+        return kept(fs, torch, _cuda_row(logits, dtype, temperature), params).cpu().numpy()
 
     return truncate
+
+
+#: How vLLM's ``apply_top_k_top_p`` is told each method: its ``(k, p)`` tensors (one of them None).
+_VLLM_K_P = {
+    "top-k": lambda torch, prm: (torch.tensor([int(prm["k"])], device="cuda"), None),
+    "top-p": lambda torch, prm: (None, torch.tensor([float(prm["p"])], device="cuda")),
+}
+
+
+def _flashinfer_top_k(fs, torch, x, params):
+    """``top_k_mask_logits`` on float32 logits: the kept tokens keep a finite logit."""
+    return fs.top_k_mask_logits(x.float(), int(params["k"]))[0] != -float("inf")
+
+
+def _flashinfer_top_p(fs, torch, x, params):
+    """``top_p_renorm_probs`` on ``softmax`` in float32: the kept tokens keep a positive probability."""
+    return fs.top_p_renorm_probs(torch.softmax(x.float(), dim=-1), float(params["p"]))[0] > 0
+
+
+#: The FlashInfer operation each method runs, returning the kept mask of the row.
+_FLASHINFER_MASKS = {"top-k": _flashinfer_top_k, "top-p": _flashinfer_top_p}

@@ -134,36 +134,8 @@ def adapter(method: str, dtype: str, policy: str = "llama.cpp") -> Callable:
     def temp(t: float) -> list:
         return [] if t == 1.0 else [L.llama_sampler_init_temp(float(t))]
 
-    if method == "temperature":
-        def scale(logits, temperature):
-            row = _float32(logits)
-            left = _apply(row, [L.llama_sampler_init_temp(float(temperature))])
-            out = np.full(len(row), -np.inf)
-            out[left["id"]] = left["logit"].astype(np.float64)
-            return out
-
-        return scale
-    if method == "dynatemp":
-        def dynatemp(logits, temp_, delta, exponent):
-            row = _float32(logits)
-            finite = np.isfinite(row)
-            if delta > 0 and len(row) <= 1:
-                return None  # llama.cpp's temp_ext leaves a single candidate alone
-            if finite.any() and not row[finite].any():
-                row = np.where(finite, np.float32(1.0), row)  # all-zero logits: same distribution, T visible
-            left = _apply(row, [L.llama_sampler_init_temp_ext(float(temp_), float(delta), float(exponent))])
-            out = np.full(len(row), -np.inf)
-            out[left["id"]] = left["logit"].astype(np.float64)
-            alive = np.isfinite(out) & finite
-            if finite.sum() > 1 and alive.sum() == 1 and row[finite].min() != row[finite].max():
-                return 0.0  # greedy: every token but the first maximum set to -inf
-            cand = np.flatnonzero(alive & (row != 0))
-            if cand.size == 0:
-                raise ValueError("dynatemp temperature unobservable for this row (no finite non-zero logit left)")
-            i = int(cand[np.argmax(np.abs(row[cand]))])
-            return float(row[i]) / float(out[i])
-
-        return dynatemp
+    if method in _OTHER_PORTS:
+        return _OTHER_PORTS[method](L, dtype)
     init, args = table_entry(SAMPLERS, method, L, "llama.cpp adapter has no sampler", METHODS)
 
     def truncate(logits, temperature, **params):
@@ -176,3 +148,41 @@ def adapter(method: str, dtype: str, policy: str = "llama.cpp") -> Callable:
     return truncate
 
 
+def _temperature_port(L, dtype: str) -> Callable:
+    """llama.cpp's temperature sampler alone: the scaled logits it leaves."""
+    def scale(logits, temperature):
+        row = _float32(logits)
+        left = _apply(row, [L.llama_sampler_init_temp(float(temperature))])
+        out = np.full(len(row), -np.inf)
+        out[left["id"]] = left["logit"].astype(np.float64)
+        return out
+
+    return scale
+
+
+def _dynatemp_port(L, dtype: str) -> Callable:
+    """llama.cpp's ``temp_ext`` (dynamic temperature): the temperature it applied, read back from the logits."""
+    def dynatemp(logits, temp_, delta, exponent):
+        row = _float32(logits)
+        finite = np.isfinite(row)
+        if delta > 0 and len(row) <= 1:
+            return None  # llama.cpp's temp_ext leaves a single candidate alone
+        if finite.any() and not row[finite].any():
+            row = np.where(finite, np.float32(1.0), row)  # all-zero logits: same distribution, T visible
+        left = _apply(row, [L.llama_sampler_init_temp_ext(float(temp_), float(delta), float(exponent))])
+        out = np.full(len(row), -np.inf)
+        out[left["id"]] = left["logit"].astype(np.float64)
+        alive = np.isfinite(out) & finite
+        if finite.sum() > 1 and alive.sum() == 1 and row[finite].min() != row[finite].max():
+            return 0.0  # greedy: every token but the first maximum set to -inf
+        cand = np.flatnonzero(alive & (row != 0))
+        if cand.size == 0:
+            raise ValueError("dynatemp temperature unobservable for this row (no finite non-zero logit left)")
+        i = int(cand[np.argmax(np.abs(row[cand]))])
+        return float(row[i]) / float(out[i])
+
+    return dynatemp
+
+
+#: The methods llama.cpp runs through an entry point other than a truncation sampler.
+_OTHER_PORTS = {"temperature": _temperature_port, "dynatemp": _dynatemp_port}

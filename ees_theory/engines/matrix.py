@@ -25,7 +25,7 @@ from typing import Callable, Iterable, Sequence
 from .registry import EngineRow, RowResult, run_row
 from .table import find_rows
 
-__all__ = ["run_matrix", "format_matrix", "write_jsonl", "read_jsonl", "RESULTS_PATH"]
+__all__ = ["run_matrix", "format_matrix", "write_jsonl", "read_jsonl", "merge_records", "stale_reason", "RESULTS_PATH"]
 
 #: the committed matrix (``ees-theory engines --json`` regenerates it; the book chapter reads it)
 RESULTS_PATH = Path(__file__).with_name("results.jsonl")
@@ -39,14 +39,31 @@ def run_matrix(
     examples: int = 50,
     seed: int = 0,
     progress: Callable[[EngineRow, str], None] | None = None,
+    executor=None,
 ) -> list[RowResult]:
-    """Run the selected rows (see the module docstring); ``dtypes=None`` runs each row's defaults."""
-    out = []
-    for row in find_rows(engines, methods):
-        for dtype in dtypes or row.dtypes:
+    """Run the selected rows (see the module docstring); ``dtypes=None`` runs each row's defaults.
+
+    With ``executor`` (a ``distributed.Client``) each row in each dtype is a task on its cluster
+    (every worker needs the row's engine); the results come back in the order of a run here, the
+    same results (``progress`` is then called as each row's result arrives).
+    """
+    plan = [(row, dtype) for row in find_rows(engines, methods) for dtype in dtypes or row.dtypes]
+    if executor is None:
+        out = []
+        for row, dtype in plan:
             if progress:
                 progress(row, dtype)
             out.append(run_row(row, dtype, examples=examples, seed=seed))
+        return out
+    import functools
+
+    from ..harness.cluster import map_in_order
+
+    out = []
+    for (row, dtype), result in zip(plan, map_in_order(executor, functools.partial(run_row, examples=examples, seed=seed), plan)):
+        if progress:
+            progress(row, dtype)
+        out.append(result)
     return out
 
 
@@ -99,12 +116,15 @@ def write_jsonl(results: Iterable[RowResult | dict], path: str | Path) -> None:
 def merge_records(recorded: Iterable[dict], now: Iterable[dict]) -> list[dict]:
     """``now`` over ``recorded``, row by row (engine, method, policy, dtype): a row that ran now
     replaces its record; a row that could not run here (``not-run``) keeps a recorded verdict, so a
-    GPU run's rows survive a regeneration on a machine without one; rows only recorded stay.
+    GPU run's rows survive a regeneration on a machine without one, unless its adapter has changed
+    since (:func:`stale_reason`): then it is ``not-run``, saying so; rows only recorded stay.
 
     >>> old = [{"engine": "g", "method": "m", "policy": "p", "dtype": "f", "verdict": "conforms"}]
     >>> new = [dict(old[0], verdict="not-run"), {"engine": "c", "method": "m", "policy": "p", "dtype": "f", "verdict": "fails"}]
     >>> [r["verdict"] for r in merge_records(old, new)]
     ['conforms', 'fails']
+    >>> [r["verdict"] for r in merge_records(old, [dict(new[0], adapter_revision=2)])]
+    ['not-run']
     """
     def key(r):
         return (r["engine"], r["method"], r["policy"], r["dtype"])
@@ -114,7 +134,26 @@ def merge_records(recorded: Iterable[dict], now: Iterable[dict]) -> list[dict]:
         k = key(r)
         if r["verdict"] != "not-run" or out.get(k, {}).get("verdict", "not-run") == "not-run":
             out[k] = r
+        elif stale_reason(out[k], r):
+            out[k] = dict(r, reason=stale_reason(out[k], r))
     return list(out.values())
+
+
+def stale_reason(recorded: dict, now: dict) -> str | None:
+    """Why a recorded verdict no longer stands, when ``now`` (the same row, not run here) comes from
+    another adapter revision than the record (a record without one is revision 1); else ``None``.
+
+    >>> rec = {"verdict": "fails", "engine_version": "torch 2.11 on H200"}
+    >>> print(stale_reason(rec, {"verdict": "not-run", "reason": "needs CUDA", "adapter_revision": 2}))
+    stale, not re-run: recorded as fails (torch 2.11 on H200) by adapter revision 1; the adapter is at revision 2 since, and the row cannot run here: needs CUDA
+    >>> stale_reason(rec, {"verdict": "not-run", "reason": "needs CUDA"}) is None
+    True
+    """
+    was, is_ = recorded.get("adapter_revision", 1), now.get("adapter_revision", 1)
+    if recorded.get("verdict") == "not-run" or was == is_:
+        return None
+    return (f"stale, not re-run: recorded as {recorded.get('verdict')} ({recorded.get('engine_version')}) by adapter revision {was}; "
+            f"the adapter is at revision {is_} since, and the row cannot run here: {now.get('reason')}")
 
 
 def read_jsonl(path: str | Path) -> list[dict]:

@@ -29,8 +29,6 @@ import numpy as np
 
 __all__ = ["kernels_adapter", "kernels_cuda_adapter", "hf_adapter", "version", "cuda_version", "unobservable", "HF_METHODS"]
 
-HF_METHODS = ("ees", "edt", "dynatemp")
-
 
 def version() -> str | None:
     from importlib.metadata import PackageNotFoundError
@@ -53,14 +51,8 @@ def cuda_version() -> str | None:
 def kernels_adapter(method: str, dtype: str, policy: str = "paper", device: str = "cpu") -> Callable:
     """The built-in kernel port for ``method`` in ``dtype`` under ``policy`` (float32 accumulation),
     run on the torch ``device``."""
-    if method == "temperature":  # not a built-in port method: the kernel's apply_temperature
-        from .. import kernels
-
-        def scale(logits, temperature):
-            out = kernels.apply_temperature(_tensor(logits, dtype).to(device), float(temperature))
-            return out[0].float().cpu().numpy().astype(np.float64)
-
-        return scale
+    if method in _KERNEL_PORTS:
+        return _KERNEL_PORTS[method](dtype, device)
     from ..harness.builtin import builtin_functions
 
     return builtin_functions(method, dtype, "float32", policy, device)[0]
@@ -105,24 +97,53 @@ def hf_adapter(method: str, dtype: str, policy: str = "paper") -> Callable:
     """The ``ees_theory.hf`` warper for ``method`` (``ees``, ``edt``, ``dynatemp``) as a port."""
     from .. import hf
 
-    if method == "ees":
-        def ees(logits, temperature):
-            out = hf.EESLogitsWarper(temperature=float(temperature))(None, _tensor(logits, dtype))
-            return (out[0].float() != -float("inf")).numpy()
-
-        return ees
-    if method == "edt":
-        def edt(logits, T0, theta, N):
-            out = hf.EDTLogitsWarper(T0=T0, theta=theta, N=N)(None, _tensor(logits, dtype))
-            return _read_temperature(logits, out[0].float().numpy().astype(np.float64))
-
-        return edt
-    if method == "dynatemp":
-        def dynatemp(logits, temp, delta, exponent):
-            if delta > 0 and len(logits) <= 1:
-                return None  # the warper (like llama.cpp) leaves a single candidate alone
-            out = hf.DynaTempLogitsWarper(temp=temp, delta=delta, exponent=exponent)(None, _tensor(logits, dtype))
-            return _read_temperature(logits, out[0].float().numpy().astype(np.float64))
-
-        return dynatemp
+    if method in _HF_PORTS:
+        return _HF_PORTS[method](hf, dtype)
     raise ValueError(f"ees_theory.hf has warpers for {', '.join(HF_METHODS)}, not {method!r}")
+
+
+def _kernel_scale_port(dtype: str, device: str) -> Callable:
+    """The kernels' ``apply_temperature`` as a port (temperature is not a built-in port method)."""
+    from .. import kernels
+
+    def scale(logits, temperature):
+        out = kernels.apply_temperature(_tensor(logits, dtype).to(device), float(temperature))
+        return out[0].float().cpu().numpy().astype(np.float64)
+
+    return scale
+
+
+#: Methods whose kernel port is not one of the harness's built-in ports.
+_KERNEL_PORTS = {"temperature": _kernel_scale_port}
+
+
+def _hf_ees_port(hf, dtype: str) -> Callable:
+    def ees(logits, temperature):
+        out = hf.EESLogitsWarper(temperature=float(temperature))(None, _tensor(logits, dtype))
+        return (out[0].float() != -float("inf")).numpy()
+
+    return ees
+
+
+def _hf_edt_port(hf, dtype: str) -> Callable:
+    def edt(logits, T0, theta, N):
+        out = hf.EDTLogitsWarper(T0=T0, theta=theta, N=N)(None, _tensor(logits, dtype))
+        return _read_temperature(logits, out[0].float().numpy().astype(np.float64))
+
+    return edt
+
+
+def _hf_dynatemp_port(hf, dtype: str) -> Callable:
+    def dynatemp(logits, temp, delta, exponent):
+        if delta > 0 and len(logits) <= 1:
+            return None  # the warper (like llama.cpp) leaves a single candidate alone
+        out = hf.DynaTempLogitsWarper(temp=temp, delta=delta, exponent=exponent)(None, _tensor(logits, dtype))
+        return _read_temperature(logits, out[0].float().numpy().astype(np.float64))
+
+    return dynatemp
+
+
+#: The ``ees_theory.hf`` warper of each method, as a port.
+_HF_PORTS = {"ees": _hf_ees_port, "edt": _hf_edt_port, "dynatemp": _hf_dynatemp_port}
+#: The methods ``ees_theory.hf`` has a warper for.
+HF_METHODS = tuple(_HF_PORTS)

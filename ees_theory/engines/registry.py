@@ -112,6 +112,9 @@ class EngineRow:
     calls: str = ""
     #: what the adapter can and cannot observe, in a sentence or two
     observes: str = ""
+    #: the adapter's revision: raised whenever what the adapter computes changes, so a recorded
+    #: verdict of an older revision that cannot be re-run here is stale (``matrix.merge_records``)
+    revision: int = field(default=1, compare=False)
 
     def __post_init__(self):
         if ":" in self.engine or not self.engine:
@@ -173,6 +176,9 @@ class RowResult:
     first_failure: dict | None = None
     failures: list[dict] = field(default_factory=list)
     skipped_reasons: dict[str, int] = field(default_factory=dict)
+    #: the revision of the adapter that produced the row (:attr:`EngineRow.revision`; a record
+    #: written before revisions were recorded reads as 1)
+    adapter_revision: int = 1
 
     @classmethod
     def from_json(cls, obj: dict) -> "RowResult":
@@ -207,6 +213,7 @@ class RowResult:
             "seed": self.seed,
             "first_failure": self.first_failure,
             "failures": self.failures,
+            "adapter_revision": self.adapter_revision,
         }
 
 
@@ -294,12 +301,14 @@ def run_row(row: EngineRow, dtype: str, *, examples: int = 50, seed: int = 0, sh
     """
     base = dict(engine=row.engine, engine_version=row.engine_version(), method=row.method, policy=row.policy,
                 dtype=dtype, form=row.form, port=row.port if row.form == "mask" else "", calls=row.calls,
-                examples=examples, seed=seed)
+                examples=examples, seed=seed, adapter_revision=row.revision)
     why = not_run_reason(row, dtype)
     if why:
         return RowResult(verdict="not-run", reason=why, **base)
     if row.runner is not None:
-        return row.runner(row, dtype, examples=examples, seed=seed)
+        result = row.runner(row, dtype, examples=examples, seed=seed)
+        result.adapter_revision = row.revision  # the row's own runner is its adapter
+        return result
     from .. import harness as cf
     from ..harness.ports import InProcessPort
 

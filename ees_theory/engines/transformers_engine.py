@@ -72,15 +72,11 @@ def adapter(method: str, dtype: str, policy: str = "transformers") -> Callable:
     """The port callable for ``method`` (``top-k`` ... ``eta``, ``temperature``) in ``dtype``."""
     import torch
     from transformers import generation
-    from transformers.generation import LogitsProcessorList, TemperatureLogitsWarper
+    from transformers.generation import LogitsProcessorList
 
     ids = torch.zeros((1, 1), dtype=torch.long)
-    if method == "temperature":
-        def scale(logits, temperature):
-            out = TemperatureLogitsWarper(float(temperature))(ids, _scores(logits, dtype))
-            return out[0].float().numpy().astype(np.float64)
-
-        return scale
+    if method in _OTHER_PORTS:
+        return _OTHER_PORTS[method](ids, dtype)
     cls, args = table_entry(WARPERS, method, generation, "transformers has no warper", METHODS)
 
     def truncate(logits, temperature, **params):
@@ -89,3 +85,18 @@ def adapter(method: str, dtype: str, policy: str = "transformers") -> Callable:
         return (out[0] != -float("inf")).numpy()
 
     return truncate
+
+
+def _temperature_port(ids, dtype: str) -> Callable:
+    """transformers' ``TemperatureLogitsWarper`` alone: the scaled logits it returns."""
+    from transformers.generation import TemperatureLogitsWarper
+
+    def scale(logits, temperature):
+        out = TemperatureLogitsWarper(float(temperature))(ids, _scores(logits, dtype))
+        return out[0].float().numpy().astype(np.float64)
+
+    return scale
+
+
+#: The methods transformers runs through a warper other than a truncation warper.
+_OTHER_PORTS = {"temperature": _temperature_port}

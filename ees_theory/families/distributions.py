@@ -62,7 +62,7 @@ __all__ = [
     "float_kstar",
 ]
 
-#: Largest vocabulary a family draws (a 2**18 vocabulary covers every current LLM tokenizer).
+#: Largest vocabulary a family draws (a vocabulary of :math:`2^{18}` tokens covers every current LLM tokenizer).
 MAX_VOCAB = 262_144
 #: ``ln`` of the smallest positive subnormal of each format: ``exp(x)`` underflows to 0 below it.
 UNDERFLOW_LOG = {
@@ -79,6 +79,20 @@ def float_kstar(logits: np.ndarray, temperature: float = 1.0) -> int:
     It evaluates the reference's float64 curve enclosure at its midpoints: good enough to aim a
     tie at the boundary, never a certificate (use :func:`ees_theory.reference.ees` for that).
 
+    Parameters
+    ----------
+    logits : numpy.ndarray
+        One row of logits (``-inf`` = masked).
+    temperature : float
+        The EES temperature (default 1).
+
+    Returns
+    -------
+    int
+        The estimated kept count, from 1 to the number of finite logits.
+
+    Examples
+    --------
     >>> float_kstar(np.array([2.0, 1.0, 0.0]))
     1
     """
@@ -288,9 +302,34 @@ def _family(name: str) -> Family:
 def sample(family: str, rng: np.random.Generator, vocab: int, **params: Any) -> np.ndarray:
     """One row of float64 logits from ``family`` (``-inf`` = masked; at least one finite entry).
 
-    ``params`` override the family's parameters; ``dtype`` rounds the row to a format and
-    ``shuffle=False`` keeps the family's own (mostly sorted) id order.
+    Parameters
+    ----------
+    family : str
+        A name of :data:`FAMILY_NAMES` (``"peaked"``, ``"tied_boundary"``, ...).
+    rng : numpy.random.Generator
+        The generator the row is drawn from; the same state gives the same row.
+    vocab : int
+        The row's length, 1 to :data:`MAX_VOCAB`.
+    **params
+        The family's own parameters (``gap``, ``ties``, ``exponent``, ...; drawn from ``rng``
+        when not given), and ``dtype`` (round every logit to ``"float32"``, ``"float16"`` or
+        ``"bfloat16"``; default ``"float64"``) and ``shuffle`` (default True; False keeps the
+        family's own, mostly sorted, id order).
 
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(vocab,)``, dtype float64, exactly representable in ``dtype``.
+
+    Raises
+    ------
+    ValueError
+        An unknown family, a vocabulary out of range or an unknown dtype.
+    TypeError
+        ``rng`` is not a generator, ``vocab`` not an int, or a parameter the family does not take.
+
+    Examples
+    --------
     >>> import numpy as np
     >>> z = sample("tied_top", np.random.default_rng(1), 6, ties=3, shuffle=False)
     >>> z[:3].tolist(), bool(np.all(z[3:] < 0))
@@ -306,8 +345,20 @@ def sample(family: str, rng: np.random.Generator, vocab: int, **params: Any) -> 
 
 
 def describe(family: str) -> str:
-    """A one-line description of ``family``.
+    """A one-line description of ``family``: its name, a colon, and what a row looks like.
 
+    Parameters
+    ----------
+    family : str
+        A name of :data:`FAMILY_NAMES`; another name raises ``ValueError``.
+
+    Returns
+    -------
+    str
+        ``"<name>: <what a row looks like>"``, the family's parameters in backticks.
+
+    Examples
+    --------
     >>> describe("peaked")
     'peaked: one logit `gap` (6..25) above the rest: near one-hot'
     """

@@ -62,6 +62,21 @@ def _check_vocab(min_vocab: int, max_vocab: int) -> None:
 def families(names=None, ties: bool = False) -> st.SearchStrategy[str]:
     """Family names: ``names`` if given, else the dense families (plus the tie families if ``ties``).
 
+    Parameters
+    ----------
+    names : iterable of str, optional
+        The families to draw from (each a name of ``FAMILY_NAMES``; an unknown one raises
+        ``ValueError``, and so does an empty list).
+    ties : bool
+        Without ``names``: add the families that make exact ties on purpose.
+
+    Returns
+    -------
+    hypothesis.strategies.SearchStrategy
+        Of family names (``str``).
+
+    Examples
+    --------
     >>> find(families(["peaked", "zipf"]), lambda _: True) in ("peaked", "zipf")
     True
     """
@@ -79,6 +94,24 @@ def families(names=None, ties: bool = False) -> st.SearchStrategy[str]:
 def family_rows(draw, family: str, min_vocab: int = 2, max_vocab: int = 64, dtype: str = "float64", **params):
     """Rows of one family; the vocabulary and the generator seed are drawn (and shrunk) by hypothesis.
 
+    Parameters
+    ----------
+    family : str
+        A name of ``FAMILY_NAMES``.
+    min_vocab, max_vocab : int
+        The range of row lengths drawn (``2 <= min_vocab <= max_vocab``).
+    dtype : str
+        Round every row to this format (``"float64"`` keeps it as drawn).
+    **params
+        The family's own parameters, fixed for every row (:func:`~ees_theory.families.distributions.sample`).
+
+    Returns
+    -------
+    hypothesis.strategies.SearchStrategy
+        Of float64 rows (``numpy.ndarray`` of shape ``(vocab,)``).
+
+    Examples
+    --------
     >>> z = find(family_rows("peaked", 4, 4, gap=30.0), lambda _: True)
     >>> z.shape
     (4,)
@@ -93,9 +126,24 @@ def family_rows(draw, family: str, min_vocab: int = 2, max_vocab: int = 64, dtyp
 def logits(draw, min_vocab: int = 2, max_vocab: int = 64, families=None, ties: bool = False, dtype: str = "float64"):
     """Float64 logit rows from the named families (dense ones by default).
 
-    ``families`` restricts the families drawn; ``ties=True`` adds the families that make exact
-    ties; ``dtype`` rounds every row to that format.
+    Parameters
+    ----------
+    min_vocab, max_vocab : int
+        The range of row lengths drawn (``2 <= min_vocab <= max_vocab``).
+    families : iterable of str, optional
+        Restrict the families drawn (default: the dense ones, :data:`DENSE_FAMILIES`).
+    ties : bool
+        Also draw the families that make exact ties on purpose.
+    dtype : str
+        Round every row to this format (``"float32"``, ``"float16"``, ``"bfloat16"``).
 
+    Returns
+    -------
+    hypothesis.strategies.SearchStrategy
+        Of float64 rows, each with at least one finite entry.
+
+    Examples
+    --------
     >>> z = find(logits(min_vocab=2, max_vocab=5, families=["uniform"]), lambda _: True)
     >>> bool(np.all(z == z[0]))
     True
@@ -115,8 +163,24 @@ def raw_logits(
 ) -> st.SearchStrategy[np.ndarray]:
     """Raw float64 arrays of logits in ``[min_value, max_value]``, distinct unless ``ties``.
 
-    ``masked=True`` lets entries be ``-inf`` (at least one stays finite).
+    Parameters
+    ----------
+    min_vocab, max_vocab : int
+        The range of row lengths drawn.
+    min_value, max_value : float
+        The range of the finite entries (``min_value < max_value``).
+    ties : bool
+        Allow repeated values (by default every entry of a row is distinct).
+    masked : bool
+        Let entries be ``-inf`` (at least one stays finite).
 
+    Returns
+    -------
+    hypothesis.strategies.SearchStrategy
+        Of float64 arrays of shape ``(vocab,)``.
+
+    Examples
+    --------
     >>> z = find(raw_logits(3, 3), lambda _: True)
     >>> z.shape, len(set(z.tolist()))
     ((3,), 3)
@@ -140,6 +204,18 @@ def raw_logits(
 def temperatures(min_value: float = 1e-2, max_value: float = 1e2) -> st.SearchStrategy[float]:
     """Temperatures spread evenly in ``log(tau)`` over ``[min_value, max_value]`` (both > 0).
 
+    Parameters
+    ----------
+    min_value, max_value : float
+        The range, ``0 < min_value <= max_value``; otherwise ``ValueError``.
+
+    Returns
+    -------
+    hypothesis.strategies.SearchStrategy
+        Of floats in ``[min_value, max_value]``.
+
+    Examples
+    --------
     >>> 0.5 <= find(temperatures(0.5, 2.0), lambda _: True) <= 2.0
     True
     """
@@ -150,8 +226,24 @@ def temperatures(min_value: float = 1e-2, max_value: float = 1e2) -> st.SearchSt
 
 
 def logits_and_temperature(min_vocab: int = 2, max_vocab: int = 64, families=None, ties: bool = False):
-    """Pairs ``(row, tau)``.
+    """Pairs ``(row, tau)``: a row as ``logits`` draws it and a temperature as ``temperatures`` does.
 
+    Parameters
+    ----------
+    min_vocab, max_vocab : int
+        The range of row lengths drawn.
+    families : iterable of str, optional
+        Restrict the families drawn.
+    ties : bool
+        Also draw the families that make exact ties on purpose.
+
+    Returns
+    -------
+    hypothesis.strategies.SearchStrategy
+        Of tuples ``(numpy.ndarray, float)``.
+
+    Examples
+    --------
     >>> z, tau = find(logits_and_temperature(max_vocab=4), lambda _: True)
     >>> z.ndim, tau > 0
     (1, True)
@@ -162,6 +254,14 @@ def logits_and_temperature(min_vocab: int = 2, max_vocab: int = 64, families=Non
 def edt_params() -> st.SearchStrategy[tuple[float, float, float]]:
     """``(T0, theta, N)`` in the EDT domain (specification §3): ``T0 > 0``, ``theta >= 0``, ``0 < N < 1``.
 
+    Returns
+    -------
+    hypothesis.strategies.SearchStrategy
+        Of tuples ``(T0, theta, N)`` with ``T0`` in ``[0.05, 4]``, ``theta`` in ``[0, 5]`` and
+        ``N`` in ``[0.01, 0.99]``.
+
+    Examples
+    --------
     >>> T0, theta, N = find(edt_params(), lambda _: True)
     >>> T0 > 0 and theta >= 0 and 0 < N < 1
     True
@@ -176,6 +276,19 @@ def edt_params() -> st.SearchStrategy[tuple[float, float, float]]:
 def dynatemp_params(exponent_min: float = 0.0) -> st.SearchStrategy[tuple[float, float, float]]:
     """``(temp, delta, exponent)`` with ``delta > 0`` and ``exponent >= exponent_min``.
 
+    Parameters
+    ----------
+    exponent_min : float
+        The smallest exponent drawn (default 0: the range claim DYN-RANGE holds for it).
+
+    Returns
+    -------
+    hypothesis.strategies.SearchStrategy
+        Of tuples ``(temp, delta, exponent)`` with ``temp`` in ``[0, 3]``, ``delta`` in
+        ``[0.01, 2]`` and ``exponent`` in ``[exponent_min, 4]``.
+
+    Examples
+    --------
     >>> temp, delta, e = find(dynatemp_params(), lambda _: True)
     >>> delta > 0 and e >= 0
     True

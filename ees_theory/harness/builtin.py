@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import tolerances
 from ..spec.formats import DTYPES, check_dtype
-from .judges import get_judge
+from ..spec.methods import record
 from .ports import InProcessPort, register_scheme
 from .truncation import TRUNCATION_METHODS
 
@@ -58,51 +58,68 @@ def builtin_functions(method: str, dtype: str, accumulate: str, policy: str = "p
     except ImportError as exc:
         raise ImportError(f"the built-in float variants need ees_theory.torch (and torch): {exc}") from None
 
-    if method == "ees":
-        def batched(rows, temperature):
-            temps = np.unique(temperature)
-            out = np.zeros(rows.shape, dtype=bool)
-            for t in temps:  # the kernel takes one temperature per call
-                sel = temperature == t
-                out[sel] = kernels.ees_mask(_tensor(rows[sel], dtype, device), float(t), accumulate=accumulate).cpu().numpy()
-            return out
-
-        def one(row, temperature):
-            return kernels.ees_mask(_tensor(row, dtype, device), temperature, accumulate=accumulate).cpu().numpy()
-
-    elif method == "edt":
-        def one(row, T0, theta, N):
-            return float(kernels.edt_temperature(_tensor(row, dtype, device), T0, theta, N, accumulate=accumulate).to(torch.float64).item())
-
-        def batched(rows, T0, theta, N):
-            return [one(r, a, b, c) for r, a, b, c in zip(rows, T0, theta, N)]
-
-    elif method == "dynatemp":
-        def one(row, temp, delta, exponent):
-            if delta > 0 and row.shape[-1] <= 1:
-                return None  # llama.cpp applies nothing to a single-entry array
-            return float(kernels.dynatemp_temperature(_tensor(row, dtype, device), temp, delta, exponent, accumulate=accumulate,
-                                                      policy=policy).to(torch.float64).item())
-
-        def batched(rows, temp, delta, exponent):
-            return [one(r, a, b, c) for r, a, b, c in zip(rows, temp, delta, exponent)]
-
-    elif method == "quadratic":  # computed in float32 (float64 for float64 rows) whatever the mode
-        def one(row, smoothing_factor, smoothing_curve):
-            return kernels.quadratic_logits(_tensor(row, dtype, device), smoothing_factor, smoothing_curve).to(torch.float64).cpu().numpy()
-
-        def batched(rows, smoothing_factor, smoothing_curve):
-            return [one(r, f, c) for r, f, c in zip(rows, smoothing_factor, smoothing_curve)]
-
-    elif method in TRUNCATION_METHODS:
+    if method in TRUNCATION_METHODS:
         return _truncation_functions(kernels, method, dtype, accumulate, policy, device)
-    else:
+    if method not in _BUILDERS:
         raise ValueError(f"no built-in variant for method {method!r}")
+    return _BUILDERS[method](kernels, torch, dtype, accumulate, policy, device)
+
+
+def _ees_functions(kernels, torch, dtype, accumulate, policy, device):
+    def batched(rows, temperature):
+        temps = np.unique(temperature)
+        out = np.zeros(rows.shape, dtype=bool)
+        for t in temps:  # the kernel takes one temperature per call
+            sel = temperature == t
+            out[sel] = kernels.ees_mask(_tensor(rows[sel], dtype, device), float(t), accumulate=accumulate).cpu().numpy()
+        return out
+
+    def one(row, temperature):
+        return kernels.ees_mask(_tensor(row, dtype, device), temperature, accumulate=accumulate).cpu().numpy()
+
     return one, batched
 
 
+def _edt_functions(kernels, torch, dtype, accumulate, policy, device):
+    def one(row, T0, theta, N):
+        return float(kernels.edt_temperature(_tensor(row, dtype, device), T0, theta, N, accumulate=accumulate).to(torch.float64).item())
+
+    def batched(rows, T0, theta, N):
+        return [one(r, a, b, c) for r, a, b, c in zip(rows, T0, theta, N)]
+
+    return one, batched
+
+
+def _dynatemp_functions(kernels, torch, dtype, accumulate, policy, device):
+    def one(row, temp, delta, exponent):
+        if delta > 0 and row.shape[-1] <= 1:
+            return None  # llama.cpp applies nothing to a single-entry array
+        return float(kernels.dynatemp_temperature(_tensor(row, dtype, device), temp, delta, exponent, accumulate=accumulate,
+                                                  policy=policy).to(torch.float64).item())
+
+    def batched(rows, temp, delta, exponent):
+        return [one(r, a, b, c) for r, a, b, c in zip(rows, temp, delta, exponent)]
+
+    return one, batched
+
+
+def _quadratic_functions(kernels, torch, dtype, accumulate, policy, device):
+    # computed in float32 (float64 for float64 rows) whatever the mode
+    def one(row, smoothing_factor, smoothing_curve):
+        return kernels.quadratic_logits(_tensor(row, dtype, device), smoothing_factor, smoothing_curve).to(torch.float64).cpu().numpy()
+
+    def batched(rows, smoothing_factor, smoothing_curve):
+        return [one(r, f, c) for r, f, c in zip(rows, smoothing_factor, smoothing_curve)]
+
+    return one, batched
+
+
+#: the built-in variants of the methods that are not truncation samplers
+_BUILDERS = {"ees": _ees_functions, "edt": _edt_functions, "dynatemp": _dynatemp_functions, "quadratic": _quadratic_functions}
+
+
 def _truncation_functions(kernels, method: str, dtype: str, accumulate: str, policy: str, device: str) -> tuple[Callable, Callable]:
-    mirostat = get_judge(method).stateful  # the port also returns the token and the new mu
+    mirostat = record(method).stateful  # the port also returns the token and the new mu
 
     def one(row, temperature, **params):
         t = _tensor(row, dtype, device)

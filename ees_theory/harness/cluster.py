@@ -29,6 +29,11 @@ Traceback (most recent call last):
 ...
 ValueError: --cluster expects tcp://HOST:PORT (a Dask scheduler) or local:N (N local worker processes), got '10.0.0.5'
 
+Other work with independent pieces goes out through :func:`map_in_order` (results in the order of
+a loop here, a bounded number of tasks out at once): ``claims --cluster`` (one task per claim, and
+per hill climb of a counterexample search), the minimality search (per pair, and per group of
+sub-boxes of a big pair) and ``engines --cluster`` (per row), each with the answer of a run here.
+
 From Python (``executor`` takes any ``distributed.Client``)::
 
     from distributed import Client
@@ -54,8 +59,8 @@ from .cases import Case
 from .methods import Options, get_method
 from .ports import PORT_SCHEMES, Port, SubprocessPort, open_port, scheme_of
 
-__all__ = ["parse_address", "cluster_client", "judge_on_cluster", "check_workers", "task_chunks", "ClusterError",
-           "CONNECT_TIMEOUT_S", "PORT_ON"]
+__all__ = ["parse_address", "cluster_client", "judge_on_cluster", "check_workers", "task_chunks", "map_in_order", "map_from_task",
+           "require_client",            "ClusterError", "CONNECT_TIMEOUT_S", "PORT_ON"]
 
 #: seconds to reach a scheduler (and for it to have a worker) before the run is refused
 CONNECT_TIMEOUT_S = 10.0
@@ -240,6 +245,66 @@ def _judge_items(method: str, dtype: str, options: Options, items: list[tuple], 
     return [verdict(m, c, row, out, dtype, options) for c, row, out in items], time.perf_counter() - t0
 
 
+# -- any independent pieces of work, in order ---------------------------------------------------
+
+_END = object()
+
+
+def require_client(client: Any) -> None:
+    """A ``TypeError`` unless ``client`` is a ``distributed.Client`` (what ``executor=`` takes)."""
+    if not (hasattr(client, "submit") and hasattr(client, "scheduler_info") and hasattr(client, "nthreads")):
+        raise TypeError(f"executor must be a distributed.Client, got {type(client).__name__}")
+
+
+def map_in_order(client: Any, fn: Callable, calls, *, stats: dict | None = None) -> Iterator:
+    """``fn(*args)`` for each ``args`` of the iterable ``calls``, each a task on the cluster of
+    ``client``, yielded in the order of ``calls``: what a loop over ``calls`` gives here. At most
+    :data:`WINDOW_PER_THREAD` tasks per worker thread are out at once (``calls`` is read only that
+    far ahead, so it may be a generator fed by earlier results), and those still out are cancelled
+    when the caller stops early (closes the generator). A task that killed every worker that ran it
+    is a :class:`ClusterError`. ``stats``, when given, receives the tasks submitted and the wall seconds.
+
+    The ledger's search (one task per hill climb), the minimality search (one per pair or group of
+    sub-boxes) and the engine matrix (one per row) go out through this."""
+    require_client(client)
+    from distributed import KilledWorker
+
+    window = WINDOW_PER_THREAD * _threads(client)
+    calls = iter(calls)
+    out: collections.deque = collections.deque()
+    t_start = time.perf_counter()
+    submitted = 0
+    try:
+        while True:
+            while len(out) < window:
+                args = next(calls, _END)
+                if args is _END:
+                    break
+                out.append(client.submit(fn, *args, pure=False))
+                submitted += 1
+            if not out:
+                return
+            try:
+                result = out.popleft().result()
+            except KilledWorker as exc:
+                raise ClusterError(f"a task of {getattr(fn, '__name__', fn)} killed every worker that ran it ({exc})") from None
+            yield result
+    finally:
+        if out:
+            client.cancel(list(out))
+        if stats is not None:
+            stats.update(tasks=submitted, threads=_threads(client), wall_s=time.perf_counter() - t_start)
+
+
+def map_from_task(fn: Callable, calls) -> Iterator:
+    """:func:`map_in_order` from inside a task running on a worker: the task hands its thread back
+    to the worker while it waits (``distributed.worker_client``), so its pieces run beside it."""
+    from distributed import worker_client
+
+    with worker_client() as client:
+        yield from map_in_order(client, fn, calls)
+
+
 # -- in the checking process ------------------------------------------------------------------
 
 def check_workers(client: Any, recipe: dict) -> None:
@@ -262,8 +327,7 @@ def judge_on_cluster(client: Any, port: Port, spec: str, method: str, dtype: str
     (``complete`` here with ``port_on="client"``); with ``encode`` (the runner's journal line)
     each record comes as that line, encoded on the worker. ``stats``, when given,
     receives the number of tasks, their seconds of work on the workers and the wall seconds."""
-    if not (hasattr(client, "submit") and hasattr(client, "scheduler_info") and hasattr(client, "nthreads")):
-        raise TypeError(f"executor must be a distributed.Client, got {type(client).__name__}")
+    require_client(client)
     if port_on not in PORT_ON:
         raise ValueError(f"port_on must be one of {', '.join(PORT_ON)}, got {port_on!r}")
     recipe = port.recipe

@@ -22,7 +22,12 @@ Every case is judged in two steps.
 2. **Statistics** (:mod:`.gof`). The draws are tested against the exact renormalised
    distribution of each admissible kept set (exact ties pooled, since which of several tied tokens
    a port keeps is free); a case is rejected only if every admissible distribution is rejected, so
-   its p-value is a valid bound whichever one the port implements. Across cases Holm's procedure
+   its p-value is a valid bound whichever one the port implements. The admissible sets are the
+   prefixes of the reference's order that the band allows, every set a careful style keeps
+   (:mod:`.styles`: where rounding orders near-equal values, typical's scores on a near-uniform
+   row, such a set can differ in tokens, not only in length), and the set of tokens drawn when
+   careful code keeps it. Draws that lie beyond every one of them (a near-tie swap) leave the case
+   untested, counted with that reason. Across cases Holm's procedure
    holds the family-wise false-alarm rate at ``alpha`` (default ``1e-6``). With no ``draws`` given,
    the number per case is planned (:func:`.gof.plan_draws`) to detect any deviation of total
    variation ``tv`` (default 0.02) with probability ``power`` (default 0.99). Mirostat's draws form
@@ -70,6 +75,8 @@ from .. import reference
 from . import gof
 from .cases import Case, params_from_json, params_to_json
 from ..spec.formats import cast, from_hex_list, hex_list
+from ..spec.methods import SAMPLERS as TRUNCATION_SAMPLERS
+from ..spec.methods import record
 from .judges import JUDGES
 from .methods import EES, Options, OutputFault, _to_numpy, ees_admissible, get_method
 from .ports import (IMPORT_TIMEOUT_S, Outcome, PortTimeout, SubprocessPort, _Alarm, _find_batched, _same, _SigintWatch, _worker_env,
@@ -105,6 +112,8 @@ DRAW_FAULTS = {
     "excess-token": "one token is drawn more often than its exact probability allows",
     "deficit-token": "one token is drawn less often than its exact probability allows",
     "distribution": "the draws do not fit the exact truncated distribution",
+    "k-overflow": ("mirostat v1's estimate of k is NaN, infinite or at least 2**31 where the port draws greedily: an engine "
+                   "converting it to a C int (undefined behaviour; INT_MIN on x86-64) keeps one token where the algorithm keeps many"),
 }
 
 #: the stateful samplers (a kept set that moves with the state): judged step by step
@@ -155,6 +164,13 @@ class Support:
     claim: bool = True
     #: the chance that the sampler acts on a draw (XTC's gate); otherwise every candidate stays
     gate: float = 1.0
+    #: kept sets careful styles produce that are no prefix of ``order`` (typical on a near-uniform
+    #: row, where rounding orders near-equal scores): ``(words naming the style, kept ids)``, each
+    #: an admissible distribution of its own
+    alternatives: tuple = ()
+    #: the styles' outcomes (:class:`~ees_theory.harness.styles.MaskOutcome`): whether the set of
+    #: drawn tokens is one careful code keeps is asked of them
+    outcomes: tuple = ()
 
     @property
     def ref_k(self) -> int:
@@ -184,6 +200,21 @@ class Support:
         counts = np.bincount(self.block[pos], minlength=last + 1)
         return counts, mass / mass.sum()
 
+    def null_of_set(self, kept: frozenset, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """Token counts and exact renormalised probabilities under the kept set ``kept`` (any set,
+        not only a prefix of ``order``), its ids in ``order``'s order; ``None``: a draw lies
+        outside ``kept``, or ``kept`` holds a token that is no candidate."""
+        pos = self.position()
+        ids = np.array(sorted(kept, key=lambda i: pos[i]), dtype=np.int64)
+        if ids.size == 0 or np.any(pos[ids] < 0) or not np.all(np.isin(tokens, ids)):
+            return None
+        mass = self.p[pos[ids]]
+        if not mass.sum() > 0:
+            return None
+        index = np.full(self.vocab, -1, dtype=np.int64)
+        index[ids] = np.arange(ids.size)
+        return np.bincount(index[tokens], minlength=ids.size), mass / mass.sum(), ids
+
 
 def _blocks(values: np.ndarray) -> np.ndarray:
     """Exact-tie block index of each position of a sorted value array."""
@@ -196,19 +227,28 @@ def _float_probs(probs: list) -> np.ndarray:
     return np.array([float(x) for x in probs], dtype=np.float64)
 
 
-def careful_support(method: str, row64: np.ndarray, params: dict[str, float], dtype: str, options: Options) -> tuple[np.ndarray, set[int]]:
-    """The tokens some careful implementation in the style set keeps on this row, and the counts
-    they keep (``ees_theory.harness.styles``): a draw of such a token is never a certain failure."""
+def _style_outcomes(method: str, row64: np.ndarray, params: dict[str, float], dtype: str, options: Options) -> list:
+    """What each careful style keeps on this row (``ees_theory.harness.styles``; empty without torch
+    or when the styles refuse the row)."""
     from . import styles
 
-    may = np.zeros(row64.size, dtype=bool)
     if not styles.available():
-        return may, set()
+        return []
     try:
         own = get_method(method).params
-        outcomes = styles.mask_outcomes(method, row64, {k: v for k, v in params.items() if k in own}, dtype, options.accumulate, options.policy, options.rule)
+        return styles.mask_outcomes(method, row64, {k: v for k, v in params.items() if k in own}, dtype, options.accumulate, options.policy, options.rule)
     except (ValueError, TypeError, RuntimeError, OverflowError):
-        return may, set()
+        return []
+
+
+def careful_support(method: str, row64: np.ndarray, params: dict[str, float], dtype: str, options: Options,
+                    outcomes: Sequence | None = None) -> tuple[np.ndarray, set[int]]:
+    """The tokens some careful implementation in the style set keeps on this row, and the counts
+    they keep (``ees_theory.harness.styles``): a draw of such a token is never a certain failure.
+    ``outcomes``: the styles' outcomes when already computed."""
+    may = np.zeros(row64.size, dtype=bool)
+    if outcomes is None:
+        outcomes = _style_outcomes(method, row64, params, dtype, options)
     for o in outcomes:
         may[list(o.kept)] = True
         if o.kept:  # tokens tied with the style's last kept one in the values it ranks by
@@ -231,18 +271,21 @@ def support(method: str, row: np.ndarray, params: dict[str, float], dtype: str, 
     probs = reference.softmax(row64, tau)
     vocab = row64.size
     may = np.zeros(vocab, dtype=bool)
-    if method == "ees":
+    if method not in TRUNCATION_SAMPLERS:  # EES: its kept count, not a truncation sampler's rule
         ref = m.reference(row64, params, options)
         order = np.asarray(ref.row.order, dtype=np.int64)
         values = np.asarray(ref.row.values, dtype=np.float64)
-        style_may, _ = careful_support(method, row64, params, dtype, options)
+        outcomes = _style_outcomes(method, row64, params, dtype, options)
+        style_may, _ = careful_support(method, row64, params, dtype, options, outcomes)
         counts = sorted(ees_admissible(ref, EES.bound(m, ref, dtype, options)) - {ref.k})
         counts = (ref.k, *counts)
         kmax = max(counts)
         may[order[values >= values[kmax - 1]]] = True  # exact ties of the last kept value are free
         may |= style_may
         p = _float_probs(probs)[order]
-        return Support(vocab, order, p, probs, counts, may, _blocks(values), ref.certified)
+        block = _blocks(values)
+        return Support(vocab, order, p, probs, counts, may, block, ref.certified,
+                       alternatives=_alternatives(outcomes, order, block, counts), outcomes=tuple(outcomes))
     if not isinstance(m, Truncation):
         raise ValueError(f"method {method!r} returns a temperature, not tokens; the draws judge takes ees or a truncation sampler")
     gate = m.sampler_judge.gate(params, options.policy)
@@ -253,7 +296,8 @@ def support(method: str, row: np.ndarray, params: dict[str, float], dtype: str, 
     b = m.bounds(st, row64, dtype, options)
     adm, _ = m.admissible(st, row64, params, ref, b, options)
     claim = adm is not None
-    style_may, _ = careful_support(method, row64, params, dtype, options)
+    outcomes = _style_outcomes(method, row64, params, dtype, options)
+    style_may, _ = careful_support(method, row64, params, dtype, options, outcomes)
     counts = (ref.k, *sorted(set(adm or ()) - {ref.k}))
     order, values, sel = m.sampler_judge.may_keep(st, row64, ref, b, max(counts), dtype, options)
     may[order[sel]] = True
@@ -262,7 +306,19 @@ def support(method: str, row: np.ndarray, params: dict[str, float], dtype: str, 
     if not claim or gate < 1:
         may[order] = True
     p = _float_probs(probs)[order]
-    return Support(vocab, order, p, probs, counts, may, block, ref.certified, claim, gate)
+    # a mixture (XTC's gate) is judged on the prefixes alone
+    alts = _alternatives(outcomes, order, block, counts) if gate == 1 else ()
+    return Support(vocab, order, p, probs, counts, may, block, ref.certified, claim, gate, alternatives=alts, outcomes=tuple(outcomes))
+
+
+def _alternatives(outcomes: Sequence, order: np.ndarray, block: np.ndarray, counts: Sequence[int]) -> tuple:
+    """The styles' kept sets that are not already tested as a prefix of ``order`` (one per set)."""
+    prefixes = {frozenset(int(i) for i in order[:c]) for c in counts if c == order.size or block[c - 1] != block[c]}
+    seen: dict[frozenset, str] = {}
+    for o in outcomes:
+        if o.kept and o.kept not in prefixes and o.kept not in seen:
+            seen[frozenset(o.kept)] = f"the kept set of style {o.style.name}"
+    return tuple((name, kept) for kept, name in seen.items())
 
 
 # ---- the statistical judgement -----------------------------------------------------------------
@@ -360,29 +416,29 @@ def judge_draws(method: str, row: np.ndarray, params: dict[str, float], tokens: 
         return v
     if not s.claim:
         return DrawVerdict("skipped", "the dtype's error bound is unbounded on this row: no kept set is claimed", certified=s.certified)
-    fits = {}
-    for c in s.counts:
-        nul = s.null(c, tokens)
-        if nul is None:
-            continue
-        counts, q = nul
-        bins = gof.pool_bins(q, tokens.size)
-        fits[c] = (gof.gof_pvalue(np.array([counts[b].sum() for b in bins]), np.array([q[b].sum() for b in bins])), bins, counts, q)
-    details: dict[str, Any] = {"admissible_k": list(s.counts)[:16], "expected_k": s.ref_k, "draws": int(tokens.size)}
-    if not fits:  # band tokens beyond every prefix: a near-tie swap; no single kept set to test
-        return DrawVerdict("skipped", "draws include near-tied tokens of the admissible band beyond every prefix kept set; no distribution to test",
+    fits = _fits(s, tokens)
+    details: dict[str, Any] = {"admissible_k": list(s.counts)[:16], "expected_k": s.ref_k, "draws": int(tokens.size),
+                               "style_sets": len(s.alternatives)}
+    if not fits:  # band tokens beyond every admissible set: a near-tie swap; no single kept set to test
+        return DrawVerdict("skipped", "draws include near-tied tokens of the admissible band beyond every prefix kept set "
+                           "and every careful style's kept set; no distribution to test",
                            certified=s.certified, admissible="near-tie swap", details=details)
-    best_c = max(fits, key=lambda c: fits[c][0].pvalue)
-    fit, bins, counts, q = fits[best_c]
+    best = max(fits, key=lambda key: fits[key][0].pvalue)
+    fit, bins, members = fits[best]
     pvalue = fit.pvalue  # intersection-union: reject only if every admissible distribution is rejected
     ref_fit = fits.get(s.ref_k)
-    details.update(pvalue=pvalue, test=fit.test, l1=fit.l1, bins=fit.bins, best_k=best_c)
-    w = bins[fit.worst]
-    worst_tokens = [int(s.order[j]) for j in range(s.order.size) if s.block[j] in w][:8]
+    best_k = best if isinstance(best, int) else sum(len(m) for m in members)
+    details.update(pvalue=pvalue, test=fit.test, l1=fit.l1, bins=fit.bins, best_k=best_k)
+    worst_tokens = [t for j in bins[fit.worst] for t in members[j]][:8]
     details.update(worst_bin_tokens=worst_tokens, worst_observed=fit.observed, worst_expected=fit.expected)
-    band = "" if best_c == s.ref_k and (ref_fit is not None) else f"fits kept count {best_c} (admissible) better than the reference's {s.ref_k}"
+    if isinstance(best, str):
+        details["best_set"] = best
+        band = f"fits {best} ({best_k} tokens, no prefix of the reference's order) better than the reference's {s.ref_k}"
+    else:
+        band = "" if best == s.ref_k and (ref_fit is not None) else f"fits kept count {best} (admissible) better than the reference's {s.ref_k}"
     v = DrawVerdict("tested", "", pvalue=pvalue, certified=s.certified, admissible=band, details=details)
-    v.fault, v.message = _diagnose(s, tokens, fit, worst_tokens, best_c)
+    v.fault, v.message = _diagnose(s, tokens, fit, worst_tokens, best_k)
+    best_c = best_k if isinstance(best, int) else f"{best_k}, {best}"
     if ref_fit is None:  # say first why the reference's own kept set is out: tokens beyond it were drawn
         pos = s.position()[tokens]
         beyond = np.flatnonzero(s.block[pos] > s.block[s.ref_k - 1])
@@ -392,6 +448,41 @@ def judge_draws(method: str, row: np.ndarray, params: dict[str, float], tokens: 
                      f"(inside the {dtype} admissible band, untruncated p = {_fmt_prob(s.probs[toks[0]])}), and no admissible "
                      f"kept set fits the draws; closest fit (kept {best_c}): " + v.message)
     return v
+
+
+def _fits(s: Support, tokens: np.ndarray) -> dict:
+    """The goodness of fit of the draws under every admissible distribution they may come from:
+    ``{key: (fit, bins, members)}``, ``key`` a kept count (a prefix of ``s.order``, exact-tie blocks
+    pooled) or the words naming a kept set careful code produces that is no such prefix;
+    ``members[j]``: the token ids of position ``j`` of the tested distribution. The set of tokens drawn is tested too
+    when careful code keeps it (:func:`ees_theory.harness.styles.produced`): a style's sort may
+    break ties of its ranking values another way."""
+    fits: dict[Any, tuple] = {}
+
+    def add(key, counts, q, members):
+        bins = gof.pool_bins(q, tokens.size)
+        fits[key] = (gof.gof_pvalue(np.array([counts[b].sum() for b in bins]), np.array([q[b].sum() for b in bins])), bins, members)
+
+    for c in s.counts:
+        nul = s.null(c, tokens)
+        if nul is not None:
+            counts, q = nul
+            add(c, counts, q, [[int(t) for t in s.order[s.block == b]] for b in range(q.size)])
+    sets = dict(s.alternatives)
+    drawn = frozenset(int(t) for t in np.unique(tokens))
+    if s.outcomes and s.gate == 1 and drawn not in sets.values() and not any(drawn == frozenset(s.order[:c].tolist()) for c in s.counts):
+        from .styles import produced
+
+        o, how = produced(s.outcomes, drawn)
+        if o is not None:
+            how = "kept by" if how == "style" else "a count between the styles' and a top set of"
+            sets[f"the set of tokens drawn ({how} style {o.style.name})"] = drawn
+    for name, kept in sets.items():
+        nul = s.null_of_set(kept, tokens)
+        if nul is not None:
+            counts, q, ids = nul
+            add(name, counts, q, [[int(t)] for t in ids])
+    return fits
 
 
 def _diagnose(s: Support, tokens, fit: gof.Fit, worst_tokens, c) -> tuple[str, str]:
@@ -406,8 +497,22 @@ def _diagnose(s: Support, tokens, fit: gof.Fit, worst_tokens, c) -> tuple[str, s
         return "never-drawn", f"{what}. Diagnosis: never-drawn: {DRAW_FAULTS['never-drawn']}"
     if fit.test == "binomial":
         name = "excess-token" if fit.observed > fit.expected else "deficit-token"
-        return name, f"{what}. Diagnosis: {name}: {DRAW_FAULTS[name]}"
+        return name, f"{what}. Diagnosis: {name}: {DRAW_FAULTS[name]}" + (_below_untruncated(s, tokens.size, fit, worst_tokens) if name == "deficit-token" else "")
     return "distribution", f"L1 distance {fit.l1:.4g} over {fit.bins} bins; worst {what}"
+
+
+def _below_untruncated(s: Support, n: int, fit: gof.Fit, worst_tokens) -> str:
+    """The words for tokens every admissible kept set holds, drawn less often than even their
+    untruncated probability allows (renormalising a kept set that holds a token only raises its
+    share, so no truncation of the row explains the draws); empty otherwise."""
+    pos = s.position()[np.asarray(worst_tokens, dtype=np.int64)]
+    if not worst_tokens or np.any(pos < 0) or np.any(pos >= min(s.counts)) or s.gate < 1:
+        return ""
+    share = float(s.p[pos].sum() / s.p.sum())
+    if fit.observed >= n * share or gof.binom_two_sided(fit.observed, n, share) > 1e-6:
+        return ""
+    return (f"; every admissible kept set holds it, and it is drawn less often even than its untruncated probability "
+            f"{share:.6g} allows ({n * share:.1f} expected): no kept set gives it less, so the draws come from no truncation of this row")
 
 
 # ---- mirostat: a sequence, replayed ------------------------------------------------------------
@@ -437,12 +542,15 @@ def _judge_mirostat(method, row, params, tokens, dtype, options, seed) -> DrawVe
     block = np.concatenate([[0], np.cumsum(gaps > (tol if math.isfinite(tol) else np.inf))]).astype(np.int64) if st.n else np.zeros(0, np.int64)
     pos = np.full(row64.size, -1, dtype=np.int64)
     pos[st.order] = np.arange(st.n)
+    overflow = m.sampler_judge.sequence_watch(row64, tau, prm, pf, st)  # what the judge watches for along the replay
     for t, x in enumerate(tokens):
         x = int(x)
         step = dict(prm, mu=mu, u=u_guess)
         ref = m.reference(row64, step, options)
         certified &= ref.certified
         kept = [int(i) for i in ref.kept]
+        if overflow is not None:
+            overflow.step(t, mu, kept, x)
         counts = {ref.k}
         if not (ref.margin > 10 * scale):  # near a boundary: ask the band which counts a float port may use
             adm, _ = m.admissible(st, row64, step, ref, b, options)
@@ -486,6 +594,9 @@ def _judge_mirostat(method, row, params, tokens, dtype, options, seed) -> DrawVe
     p, D = gof.ks_uniform_pvalue(np.array(pits))
     details.update(pvalue=p, test="KS-PIT", ks=D)
     msg = f"probability integral transforms of {len(pits)} steps: KS distance {D:.4g} from uniform"
+    why = overflow.diagnosis(details) if overflow is not None else None
+    if why:
+        return DrawVerdict("tested", f"{msg}. Diagnosis: k-overflow: {why}", "k-overflow", pvalue=p, certified=certified, details=details)
     return DrawVerdict("tested", msg, "distribution", pvalue=p, certified=certified, details=details)
 
 
@@ -938,8 +1049,8 @@ def check_draws(
     from . import plan as plan_cases
 
     get_method(method)
-    if method not in ("ees",) and not isinstance(get_method(method), Truncation):
-        raise ValueError(f"the draws judge takes ees or a truncation sampler, not {method!r} (it returns a temperature)")
+    if record(method).form not in ("mask", "mask-with-state"):
+        raise ValueError(f"the draws judge takes ees or a truncation sampler, not {method!r} (its answer is {record(method).form}, not a kept set)")
     for name, x in (("alpha", alpha), ("power", power)):
         if not (isinstance(x, (int, float)) and 0 < x < 1):
             raise ValueError(f"{name} must lie in (0, 1), got {x!r}")
@@ -962,7 +1073,7 @@ def check_draws(
     pl = plan_statement(method, draws, alpha, len(cases), tv, power)
     spec = port if isinstance(port, str) else port.name
     refused: dict[int, str] = {}
-    if method != "ees":  # a case outside the policy's parameter domain is not run (counted as skipped)
+    if method in TRUNCATION_SAMPLERS:  # a case outside the policy's parameter domain is not run (counted as skipped)
         from ..reference.truncation import check_params
 
         for i, c in enumerate(cases):

@@ -43,12 +43,14 @@ def param_strategy(method: str) -> st.SearchStrategy[dict]:
     from ..families import strategies
 
     m = get_method(method)
-    if method == "ees":
-        return strategies.temperatures().map(lambda t: {"temperature": t})
-    if method == "edt":
-        return strategies.edt_params().map(lambda p: dict(zip(m.params, p)))
-    if method == "dynatemp":
-        return strategies.dynatemp_params().map(lambda p: dict(zip(m.params, p)))
+    # the methods with a strategy of their own in the property suite; the others draw from their grids
+    own = {
+        "ees": lambda: strategies.temperatures().map(lambda t: {"temperature": t}),
+        "edt": lambda: strategies.edt_params().map(lambda p: dict(zip(m.params, p))),
+        "dynatemp": lambda: strategies.dynatemp_params().map(lambda p: dict(zip(m.params, p))),
+    }
+    if method in own:
+        return own[method]()
     return st.fixed_dictionaries({p: st.sampled_from(m.grid[p]) for p in m.params})
 
 

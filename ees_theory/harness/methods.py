@@ -46,7 +46,8 @@ from ..core.ctx import FLOAT
 from ..core.ees import count_first, count_last, first_candidate
 from ..core.temperatures import dynatemp_range
 from ..core.certify import down, up
-from ..spec.methods import DYNATEMP_POLICIES, POLICIES
+from ..spec.methods import POLICIES, MethodSpec
+from ..spec.methods import record as method_record
 from .bands import EESBand, dynatemp_band, edt_band, ees_band, entropy_band
 
 __all__ = [
@@ -119,6 +120,11 @@ def _to_numpy(raw: Any) -> Any:
     return raw
 
 
+def _grid(rec) -> dict[str, tuple]:
+    """A record's parameter grids (the values generated cases draw, in the record's order)."""
+    return {p: prm.grid for p, prm in rec.params.items()}
+
+
 class Method:
     """Base class: subclasses define the parameters, the reference call and the judgement."""
 
@@ -129,6 +135,9 @@ class Method:
     grid: dict[str, tuple[float, ...]] = {}
     #: the parameter that sharpens or flattens the row (generated cases draw it cold now and then)
     temperature_param: str = "temperature"
+    #: the method's record (:data:`~ees_theory.spec.methods.RECORDS`: its output form, policies,
+    #: options); a method built on another (a subclass) reads as that one unless it sets its own
+    record: MethodSpec | None = None
     #: the policies the method is judged under (``None``: the engine conventions of
     #: :data:`~ees_theory.spec.methods.POLICIES`, which the method itself may not read)
     policies: tuple[str, ...] | None = None
@@ -317,8 +326,9 @@ class EES(Method):
     """Entropy Equilibrium Sampling: the port returns the kept mask of one row."""
 
     name = "ees"
-    params = ("temperature",)
-    grid = {"temperature": (0.25, 0.5, 0.7, 1.0, 1.0, 1.0, 1.3, 2.0, 5.0)}
+    record = method_record("ees")
+    params = tuple(record.params)
+    grid = _grid(record)
 
     def normalize(self, raw: Any, vocab: int) -> np.ndarray:
         raw = _to_numpy(raw)
@@ -604,7 +614,7 @@ def grade_mask(v: Verdict, method: str, row, params: dict, kept: set, ref_k: int
     if hit is None:
         hit, how = styles.produced(outcomes, kept)
     k = len(kept)
-    if hit is None and method == "ees" and "n" in v.details:
+    if hit is None and "rule" in get_method(method).record.options and "n" in v.details:  # EES: its entropy curve
         n = v.details["n"]
         band = styles.ees_curve_band(outcomes, n, dtype, options.accumulate)
         if band is not None and n > min_tokens_to_keep and k in _admissible_counts(*band, n, min_tokens_to_keep, options.rule):
@@ -839,9 +849,10 @@ class EDT(_Temperature):
     """EDT: the port returns ``T = T0 * N**(theta / H)`` for one row (0 = greedy)."""
 
     name = "edt"
-    params = ("T0", "theta", "N")
-    temperature_param = "T0"
-    grid = {"T0": (0.5, 0.8, 1.0, 1.5), "theta": (0.0, 0.1, 0.5, 1.0, 2.0), "N": (0.8, 0.8, 0.5, 0.95)}
+    record = method_record("edt")
+    params = tuple(record.params)
+    temperature_param = record.temperature_param
+    grid = _grid(record)
 
     def reference(self, row, params, options):
         return reference.edt_temperature(row, params["T0"], params["theta"], params["N"])
@@ -869,11 +880,12 @@ class Dynatemp(_Temperature):
     the policy ``finite-candidates`` ``ln n`` counts only the finite entries."""
 
     name = "dynatemp"
-    params = ("temp", "delta", "exponent")
-    temperature_param = "temp"
-    grid = {"temp": (0.5, 0.8, 1.0, 1.5), "delta": (0.0, 0.25, 0.5, 1.0, 2.0), "exponent": (0.0, 0.5, 1.0, 1.0, 2.0, -1.0)}
+    record = method_record("dynatemp")
+    params = tuple(record.params)
+    temperature_param = record.temperature_param
+    grid = _grid(record)
     allows_none = True
-    policies = DYNATEMP_POLICIES
+    policies = record.policies
 
     def reference(self, row, params, options):
         return reference.dynatemp_temperature(row, params["temp"], params["delta"], params["exponent"], policy=options.policy)

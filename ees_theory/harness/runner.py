@@ -42,6 +42,7 @@ import numpy as np
 
 from .cases import Case, params_to_json, port_batches
 from ..spec.formats import hex_list
+from ..spec.methods import DEFAULT_RULE
 from .methods import METHODS, Options, OutputFault, Verdict, get_method
 from .capabilities import check_unsupported, skip_reason, without_params
 from .ports import Outcome, Port, port_identity, scheme_of
@@ -387,7 +388,8 @@ class Report:
 
     def table(self) -> str:
         """The per-family table: cases, passed, admissible, failed, uncertified, worst case."""
-        sev_name = {"ees": "bound/margin", "edt": "err/tol", "dynatemp": "err/tol"}.get(self.method, "1 = inside the bound")
+        rec = get_method(self.method).record
+        sev_name = "err/tol" if rec.form == "temperature" else "bound/margin" if "rule" in rec.options else "1 = inside the bound"
         head = f"{'family':<16}{'cases':>6}{'passed':>8}{'admiss.':>8}{'failed':>7}{'uncert.':>8}  worst case ({sev_name})"
         lines = [head, "-" * len(head)]
         for fam, row in self.by_family().items():
@@ -403,8 +405,8 @@ class Report:
         o = self.options
         out = [
             f"ees-theory check {self.port}  method={self.method} dtype={self.dtype} accumulate={o.accumulate}"
-            + (f" rule={o.rule}" if self.method == "ees" else "")
-            + (f" policy={o.policy}" if self.method not in ("ees", "edt", "dynatemp") or (self.method == "dynatemp" and o.policy != "paper") else "")
+            + (f" rule={o.rule}" if "rule" in get_method(self.method).record.options else "")
+            + (f" policy={o.policy}" if _shows_policy(get_method(self.method).record, o.policy) else "")
             + (" strict-ties" if o.strict_ties else "")
             + (" strict" if o.strict else "")
             + (f" unsupported={','.join(o.unsupported)}" if o.unsupported else ""),
@@ -530,15 +532,24 @@ def coverage(records: list[dict], temperature_param: str = "temperature") -> str
     )
 
 
+def _shows_policy(rec, policy: str) -> bool:
+    """Whether a report's header names the policy: for a method judged under the engines'
+    conventions (a sampler, a logit transform), and for a temperature method off its default."""
+    if rec.form == "temperature":
+        return len(rec.policies) > 1 and policy != "paper"
+    return "rule" not in rec.options
+
+
 def _stale(m, case: Case, ref: Any, options: Options) -> str | None:
-    if case.expected is None or (case.method == "ees" and options.rule != "first-exclusive"):
+    rec = m.record
+    if case.expected is None or ("rule" in rec.options and options.rule != DEFAULT_RULE):
         return None
     if "policy" in case.expected and case.expected["policy"] != options.policy:
         return None  # a vector of another policy: judged afresh under this one
-    if case.method == "dynatemp" and options.policy == "finite-candidates":
+    if rec.form == "temperature" and options.policy == "finite-candidates":
         return None  # the dynatemp vectors hold llama.cpp's count of n
     now = m.expected_json(ref)
-    keys = {"ees": ("k", "kept", "certified"), "edt": ("temperature",), "dynatemp": ("temperature",)}.get(case.method, ("kept", "certified", "token", "mu"))
+    keys = ("temperature",) if rec.form == "temperature" else ("k", "kept", "certified") if "rule" in rec.options else ("kept", "certified", "token", "mu")
     for k in keys:
         if now.get(k) != case.expected.get(k):
             return f"golden vector {case.id}: stored {k}={case.expected.get(k)!r}, reference now gives {now.get(k)!r}; run `ees-theory vectors regen`"

@@ -30,7 +30,8 @@ import numpy as np
 
 from .. import tolerances
 from ..spec.formats import from_hex_list, hex_list
-from .methods import Method, Options, OutputFault, Verdict, _to_numpy, register_method
+from ..spec.methods import record as method_record
+from .methods import Method, Options, OutputFault, Verdict, _grid, _to_numpy, register_method
 
 __all__ = ["Scaling", "judge_scaled", "scaled_reference"]
 
@@ -145,8 +146,9 @@ class Scaling(Method):
     """``temperature``: the port returns the row's logits divided by the temperature."""
 
     name = "temperature"
-    params = ("temperature",)
-    grid = {"temperature": (0.25, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0)}
+    record = method_record("temperature")
+    params = tuple(record.params)
+    grid = _grid(record)
 
     def normalize(self, raw: Any, vocab: int) -> np.ndarray:
         raw = _to_numpy(raw)

@@ -9,7 +9,8 @@ produces. The harness grades an answer against both:
 * **passed**: the certified answer (a temperature: inside the styles' envelope);
 * **admissible**: an answer that one of the styles below produces on this row in this dtype and
   accumulation mode (ties between the values a style ranks by, rounded or underflowed to the
-  same number, may be broken either way, as the port's own sort would);
+  same number, may be broken either way, as the port's own sort would; for EES also values one
+  rounding apart, which another careful rounding ties);
 * **suspect**: inside the rigorous band, produced by no style: fails by default (``--bands
   rigorous`` accepts it);
 * **failed**: outside the rigorous band and produced by no style.
@@ -59,8 +60,10 @@ __all__ = [
     "available",
 ]
 
-#: the version of the style set: bump it whenever a style is added, removed or changed
-STYLES_VERSION = "1"
+#: the version of the style set and of the envelopes built on it: bump it whenever a style is
+#: added, removed or changed, or an envelope's rule changes (2: the EES curve band's half-precision
+#: double-rounding term)
+STYLES_VERSION = "2"
 
 _BLOCKS = ("blocked:8", "blocked:64", "blocked:512")
 #: the envelope of the EES curve: the styles' hull widened by this many hull widths on each side
@@ -184,6 +187,16 @@ class MaskOutcome:
     key: np.ndarray
     #: EES only: the style's ``f(k)`` for ``k = 2..n`` along its own ranking
     curve: np.ndarray | None = None
+    #: EES closed form only: the style's rounded prefix sums ``P_k`` and ``-sum p ln p`` (rows 0
+    #: and 1) for ``k = 2..n``, which :func:`ees_curve_band` reads for the double-rounding term
+    sums: np.ndarray | None = None
+    #: ranking values this close (relative) count as tied. EES: ``2u`` of the compute dtype (one
+    #: unit in the last place, or two at the top of a binade): another careful rounding of two
+    #: values that close may make them equal, and a port's sort then orders them by position
+    tie: float = 0.0
+    #: the ranking values are probabilities, which a port may round as their logarithm
+    #: (``exp(log_softmax)``): a unit of ``ln p`` is ``|ln p|`` times coarser, so the tie is too
+    tie_log: bool = False
 
     def admits(self, kept: set) -> bool:
         """Whether ``kept`` is this style's answer up to ties of its ranking values."""
@@ -208,7 +221,13 @@ class MaskOutcome:
         rest = np.ones(key.size, dtype=bool)
         rest[ids] = False
         outside = key[rest & np.isfinite(key)]
-        return outside.size == 0 or bool(inside.min() >= outside.max())
+        if outside.size == 0:
+            return True
+        top = outside.max()
+        slack = self.tie * abs(top)
+        if self.tie_log and 0 < top < 1:
+            slack *= max(1.0, -math.log(top))
+        return bool(inside.min() >= top - slack)
 
 
 def _key_numpy(t) -> np.ndarray:
@@ -259,7 +278,7 @@ def _ees_outcome(z, tau: float, rule: str, m: int, style: Style) -> MaskOutcome:
         _, idx = torch.sort(key_all, descending=True, stable=True)
         idx = idx[:n]
         xs = x[idx]
-        curve = None
+        curve = sums = None
         if n < 2:
             k = n
         else:
@@ -285,6 +304,7 @@ def _ees_outcome(z, tau: float, rule: str, m: int, style: Style) -> MaskOutcome:
                 Hs = nm.cumsum(terms)
                 H = torch.log(P) + Hs / P
                 f = H / lnk - P
+                sums = torch.stack([P, Hs]).to(torch.float64).cpu().numpy()[:, 1:]
             curve = f.to(torch.float64).cpu().numpy()[1:]
             f = f.to(torch.float64).tolist()
             first = first_candidate(m)
@@ -295,15 +315,17 @@ def _ees_outcome(z, tau: float, rule: str, m: int, style: Style) -> MaskOutcome:
                 i_star = next((i for i in range(first, n + 1) if f[i - 1] < 0), None)
                 k = count_first(i_star, rule, n)
         kept = frozenset(int(i) for i in idx[:k].tolist())
-    return MaskOutcome(style, kept, _key_numpy(key_all), curve)
+    return MaskOutcome(style, kept, _key_numpy(key_all), curve, sums, tie=2.0 * UNIT_ROUNDOFF[_dtype_name(cd)], tie_log=style.numerics.rank == "probs")
 
 
 def ees_curve_band(outcomes: Sequence[MaskOutcome], n: int, dtype: str, accumulate: str) -> tuple[np.ndarray, np.ndarray] | None:
     """Where careful implementations put the EES curve: at each ``k = 2..n`` (index ``k - 2``) the
-    hull of the styles' ``f(k)``, widened on each side by half its width, and at least by one unit
-    in the last place of the compute dtype at 1/2 to 1 (where ``Hbar_k`` and ``P_k`` lie) (reduction orders and formula forms the set does not
-    enumerate land between and around the enumerated ones). Returns ``(can_cross, can_stay)``:
-    whether a value below 0, resp. at least 0, lies in the band; ``None`` without curves."""
+    hull of the styles' ``f(k)``, widened on each side by the largest of half its width, one unit
+    in the last place of the compute dtype at 1/2 to 1 (where ``Hbar_k`` and ``P_k`` lie), ``2k``
+    unit roundoffs of the accumulator and, in half precision, the double-rounding term
+    (:func:`_double_rounding`): reduction orders and block boundaries the set does not enumerate
+    land between and around the enumerated ones. Returns ``(can_cross, can_stay)``: whether a
+    value below 0, resp. at least 0, lies in the band; ``None`` without curves."""
     curves = [o.curve for o in outcomes if o.curve is not None and o.curve.size == n - 1]
     if n < 2 or not curves:
         return None
@@ -318,10 +340,49 @@ def ees_curve_band(outcomes: Sequence[MaskOutcome], n: int, dtype: str, accumula
     # systematic): orders the set does not enumerate
     k = np.arange(2, n + 1, dtype=np.float64)
     w = np.maximum(np.maximum(_WIDEN * (hi - lo), UNIT_ROUNDOFF[cd]), 2.0 * k * _accumulator_roundoff(cd))
+    if cd in ("float16", "bfloat16"):
+        w = np.maximum(w, _double_rounding(outcomes, n, cd))
     # two tokens have one summation order and the styles enumerate the formula's forms: no more
     # spread than theirs (on a two-token uniform row f(2) = 0 in every float evaluation)
     w[0] = _WIDEN * (hi[0] - lo[0])
     return lo - w < 0, hi + w >= 0
+
+
+def _double_rounding(outcomes: Sequence[MaskOutcome], n: int, cd: str) -> np.ndarray:
+    """How far ``f(k)`` moves when the prefix sums ``P_k`` and ``S_k = -sum p ln p`` it reads each
+    land one unit in the last place of the half-precision compute dtype ``cd`` away from a style's
+    (index ``k - 2``; the largest over the closed-form styles; zeros without them).
+
+    A blocked scan that stores its in-block running sums in ``cd`` and adds the block offsets
+    (kept in float32) rounds every prefix sum twice; where it does depends on block boundaries no
+    style set can enumerate, and the second rounding can land one unit in the last place from the
+    first. In half precision that unit is coarse: ``S_k`` lies in ``[2, 8)`` for a few hundred
+    candidates, where one bfloat16 unit is 4 to 8 units of ``f`` at 1/2 (``f`` reads it divided by
+    ``P_k ln k``). So ``f = (ln P + S / P) / ln k - P`` moves by ``ulp(S_k) / (P_k ln k) + ulp(P_k) (1 + |1 - S_k / P_k| / (P_k ln k))``
+    (its partial derivatives). Independent careful bfloat16 ports land up to 3 units beyond the
+    styles' hull of ``f`` (the verdict-quality sweep); this term covers them, where one unit in
+    the last place did not.
+
+    With ``P = (0.75, 1)``, ``S = (0.5, 1)`` at ``k = 2, 3``: ``1/(0.75 ln 2) + 1 + (1/3)/(0.75 ln 2)``
+    units of ``2**-8`` at ``k = 2``, and ``2 (1/ln 3 + 1)`` at ``k = 3`` (``S = P = 1``: the unit is ``2**-7``):
+
+    >>> o = MaskOutcome(None, frozenset(), np.zeros(3), np.zeros(2), np.array([[0.75, 1.0], [0.5, 1.0]]))
+    >>> [round(float(d) / 2**-8, 2) for d in _double_rounding([o], 3, "bfloat16")]   # in units of 2**-8
+    [3.56, 3.82]
+    """
+    from .bands import _half_ulp
+
+    out = np.zeros(max(n - 1, 0))
+    k = np.arange(2, n + 1, dtype=np.float64)
+    lnk = np.log(k)
+    for o in outcomes:
+        if o.sums is None or o.sums.shape != (2, n - 1):
+            continue
+        P, S = o.sums
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d = 2.0 * _half_ulp(S, cd) / (P * lnk) + 2.0 * _half_ulp(P, cd) * (1.0 + np.abs(1.0 - S / P) / (P * lnk))
+        out = np.fmax(out, np.where(P > 0, d, 0.0))
+    return out
 
 
 def _dtype_name(t_dtype) -> str:

@@ -63,6 +63,7 @@ class Truncation(Method):
     def __init__(self, name: str):
         self.name = name
         self.sampler_params = PARAMS[name]
+        self.record = spec.methods.SAMPLERS[name]
         self.params = ("temperature",) + self.sampler_params
         prm = spec.methods.SAMPLERS[name].params
         self.grid = {"temperature": _TEMPERATURES, **{p: prm[p].grid for p in self.sampler_params}}

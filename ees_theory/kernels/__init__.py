@@ -7,6 +7,12 @@ float32). The error of each mode is bounded in :mod:`ees_theory.tolerances` and 
 ``proofs/float-error-analysis.md``; the agreement tests compare both modes with the certified
 reference.
 
+Host reads. The default path reads a few numbers back to the host (to skip work the data does not
+need, and to validate). ``sync_free=True`` gives the same bits with one host read per call (every
+input check at once) and, with ``check_inputs=False``, none: for decoding loops, CUDA graph capture
+and ``torch.compile(fullgraph=True)``. EDT and dynatemp take ``fused=True`` for the one-pass entropy
+of :mod:`ees_theory.kernels._fused` (the same error band).
+
 >>> import torch, ees_theory as et
 >>> z = torch.tensor([[3.0, 1.0, 0.5, -2.0], [0.0, 0.0, 0.0, -float("inf")]])
 >>> et.torch.ees_mask(z).tolist()

@@ -33,6 +33,8 @@ __all__ = [
     "SUPPORTED_DTYPES",
     "compute_dtype",
     "check_accumulate",
+    "check_flag",
+    "tracing",
     "check_logits",
     "check_row_maxima",
     "check_has_data",
@@ -46,6 +48,12 @@ __all__ = [
     "log_k_table",
     "dtype_name",
     "needs_wide",
+    "wide_flag",
+    "static_wide",
+    "select_scaled",
+    "any_bad",
+    "logits_bad",
+    "temperature_bad",
     "wide_scaled",
 ]
 
@@ -64,6 +72,32 @@ def check_accumulate(accumulate: Any) -> str:
     return accumulate
 
 
+def tracing() -> bool:
+    """Whether ``torch.compile`` is tracing the caller (a constant to it): the kernels then take
+    torch operations where they use numpy or scratch buffers eagerly on the CPU, for the same bits.
+    (``torch.compiler.is_compiling`` came with torch 2.3; before it, never.)
+
+    >>> tracing()
+    False
+    """
+    is_compiling = getattr(torch.compiler, "is_compiling", None)
+    return bool(is_compiling is not None and is_compiling())
+
+
+def check_flag(value: Any, name: str) -> bool:
+    """A switch such as ``sync_free`` must be ``True`` or ``False`` (a tensor or a string would
+    be read as one by accident).
+
+    >>> check_flag("yes", "sync_free")
+    Traceback (most recent call last):
+    ...
+    TypeError: sync_free must be True or False, got str
+    """
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__}")
+    return value
+
+
 def compute_dtype(dtype: torch.dtype, accumulate: str) -> torch.dtype:
     """The dtype every step runs in: the input dtype, or at least float32."""
     check_accumulate(accumulate)
@@ -77,8 +111,11 @@ def _first_index(mask: torch.Tensor) -> tuple[int, ...]:
     return tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), mask.shape))
 
 
-def check_logits(logits: Any, name: str = "logits") -> torch.Tensor:
+def check_logits(logits: Any, name: str = "logits", *, values: bool = True) -> torch.Tensor:
     """Validate a logits tensor (specification §1) with vectorised checks and one host sync.
+
+    ``values=False`` checks the type, dtype and shape only (no host read): the sync-free kernels
+    fold the values' check into their one read (:func:`logits_bad`), or skip it when asked.
 
     >>> check_logits(torch.tensor([[0.0, 1.0], [2.0, float("nan")]]))
     Traceback (most recent call last):
@@ -101,7 +138,7 @@ def check_logits(logits: Any, name: str = "logits") -> torch.Tensor:
     # no gradient flows through a mask or a temperature: the kernels work on detached values
     # (and write into scratch buffers, which autograd refuses)
     logits = logits.detach()
-    if logits.numel() == 0:
+    if logits.numel() == 0 or not values:
         return logits
     check_row_maxima(logits, logits.amax(dim=-1), name)
     return logits
@@ -166,10 +203,15 @@ def check_row_maxima(logits: torch.Tensor, row_max: torch.Tensor, name: str = "l
     raise ValueError(f"{name}{spec.row_label(where)} has no finite logit (every token is masked)")
 
 
-def row_temperature(temperature: Any, batch_shape: torch.Size, dtype: torch.dtype, device, name: str = "temperature") -> torch.Tensor:
+def row_temperature(
+    temperature: Any, batch_shape: torch.Size, dtype: torch.dtype, device, name: str = "temperature", *, sync_free: bool = False
+) -> torch.Tensor:
     """A validated temperature as a tensor of shape ``batch_shape + (1,)`` in ``dtype``.
 
     A scalar applies to every row; a tensor must have the batch shape (or broadcast to it).
+    ``sync_free``: a tensor's values are not read on the host (a 0-d tensor is broadcast, not
+    read as a number, which gives the same values) and not checked here; the caller folds
+    :func:`temperature_bad` into its one validation read.
 
     >>> row_temperature(0.5, torch.Size([2]), torch.float32, "cpu").tolist()
     [[0.5], [0.5]]
@@ -180,7 +222,7 @@ def row_temperature(temperature: Any, batch_shape: torch.Size, dtype: torch.dtyp
     """
     if isinstance(temperature, torch.Tensor):
         check_has_data(temperature, name)
-        if temperature.ndim == 0:
+        if temperature.ndim == 0 and not sync_free:
             temperature = temperature.item()
         else:
             if not (temperature.is_floating_point() or temperature.dtype in (torch.int32, torch.int64)):
@@ -189,6 +231,8 @@ def row_temperature(temperature: Any, batch_shape: torch.Size, dtype: torch.dtyp
                 t = torch.broadcast_to(temperature.to(device), batch_shape)
             except RuntimeError:
                 raise ValueError(f"{name} of shape {tuple(temperature.shape)} does not match the batch shape {tuple(batch_shape)}") from None
+            if sync_free:
+                return t.to(dtype).unsqueeze(-1)
             bad = ~(torch.isfinite(t) & (t > 0))
             if bool(bad.any()):
                 where = _first_index(bad)
@@ -202,11 +246,24 @@ def row_temperature(temperature: Any, batch_shape: torch.Size, dtype: torch.dtyp
     return torch.full((*batch_shape, 1), tau, dtype=torch.float64, device=device).to(dtype)
 
 
+def wide_flag(tau64: torch.Tensor, spread64: torch.Tensor | float, dtype: torch.dtype) -> torch.Tensor:
+    """:func:`needs_wide` as a 0-d boolean tensor on the temperatures' device, with no host read
+    (the sync-free kernels select between the narrow and the wide forms with it).
+
+    >>> wide_flag(torch.tensor([1e-50], dtype=torch.float64), 3.0, torch.float32)
+    tensor(True)
+    """
+    fi = torch.finfo(dtype)
+    out_of_range = ((tau64 < fi.tiny) | (tau64 > fi.max)).any()
+    spread64 = torch.as_tensor(spread64, dtype=torch.float64)
+    return out_of_range | ~((spread64 <= fi.max / 2) & (spread64 / tau64 <= fi.max / 2)).all()
+
+
 def needs_wide(tau64: torch.Tensor, spread64: torch.Tensor | float, dtype: torch.dtype) -> bool:
     """Whether ``(z - z_max) / tau`` must be formed in float64 for ``dtype``: some temperature
     is not a normal ``dtype`` number (it would round to 0, to ``inf`` or lose bits as a subnormal:
     ``1e-50`` in float32, ``1e-8`` and ``1e40`` in float16), or a row's spread, or its spread
-    divided by the temperature, overflows ``dtype``.
+    divided by the temperature, overflows ``dtype``. One host read (:func:`wide_flag`).
 
     ``tau64`` holds the temperatures in float64, ``spread64`` the rows' ``z_max - z_min`` over
     finite logits (float64; a bound on it, such as ``2 max |z|``, also serves).
@@ -216,11 +273,69 @@ def needs_wide(tau64: torch.Tensor, spread64: torch.Tensor | float, dtype: torch
     >>> needs_wide(torch.tensor([0.5], dtype=torch.float64), 3.0, torch.float16)
     False
     """
-    fi = torch.finfo(dtype)
-    if bool(((tau64 < fi.tiny) | (tau64 > fi.max)).any()):
+    return bool(wide_flag(tau64, spread64, dtype))
+
+
+def static_wide(temperature: Any, in_dtype: torch.dtype, cd: torch.dtype) -> bool | None:
+    """:func:`needs_wide` decided without reading a logit, where the dtypes and a temperature
+    given as a Python number settle it; ``None`` where only the data can tell.
+
+    In float64 the wide form is the narrow one (both divide in float64), so ``False`` serves
+    whatever :func:`needs_wide` says. Finite ``float16`` logits span at most ``2 * 65504``, which
+    a float32 compute dtype holds divided by any normal temperature down to about ``1e-33``.
+
+    >>> static_wide(0.7, torch.float16, torch.float32), static_wide(1e-50, torch.float32, torch.float32)
+    (False, True)
+    >>> static_wide(0.7, torch.float32, torch.float32) is None     # a spread near 3e38 is possible
+    True
+    """
+    if cd == torch.float64:
+        return False
+    if not isinstance(temperature, (int, float)) or isinstance(temperature, bool):
+        return None
+    fi = torch.finfo(cd)
+    tau = float(temperature)
+    if tau < fi.tiny or tau > fi.max:
         return True
-    spread64 = torch.as_tensor(spread64, dtype=torch.float64)
-    return not bool(((spread64 <= fi.max / 2) & (spread64 / tau64 <= fi.max / 2)).all())
+    spread = 2 * torch.finfo(in_dtype).max
+    if spread <= fi.max / 2 and spread / tau <= fi.max / 2:
+        return False
+    return None
+
+
+def select_scaled(wide: bool | torch.Tensor, narrow: Any, wide_form: Any) -> torch.Tensor:
+    """The narrow or the wide ``(z - z_max) / tau`` as :func:`needs_wide` (``wide``: a bool) or
+    :func:`wide_flag` (a 0-d tensor: both forms are computed and one is selected on the device)
+    picks it. ``narrow`` and ``wide_form`` are callables; only the one needed is called."""
+    if isinstance(wide, bool):
+        return wide_form() if wide else narrow()
+    return torch.where(wide, wide_form(), narrow())
+
+
+def any_bad(*flags: torch.Tensor) -> bool:
+    """One host read for every validation flag of a sync-free call (True = something the checked
+    path refuses); the caller then runs the checked path, which raises the precise error.
+
+    >>> any_bad(torch.tensor(False), torch.tensor([False, True]))
+    True
+    """
+    return bool(torch.stack([f.any() for f in flags]).any())
+
+
+def logits_bad(row_max: torch.Tensor) -> torch.Tensor:
+    """The device flag of :func:`check_row_maxima`: some row holds NaN, ``+inf`` or no finite logit."""
+    return ~torch.isfinite(row_max).all()
+
+
+def temperature_bad(temperature: Any, device) -> torch.Tensor:
+    """The device flag of :func:`row_temperature` for a tensor temperature (a non-finite or
+    non-positive entry); a Python number is checked on the host (no flag: ``False``)."""
+    if isinstance(temperature, torch.Tensor) and temperature.is_floating_point():
+        t = temperature.detach().to(device)
+        return ~(torch.isfinite(t) & (t > 0)).all()
+    if isinstance(temperature, torch.Tensor):  # an integer tensor: finite, so positive is what counts
+        return ~(temperature.to(device) > 0).all()
+    return torch.zeros((), dtype=torch.bool, device=device)
 
 
 def wide_scaled(x: torch.Tensor, x_max: torch.Tensor, tau64: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -285,6 +400,10 @@ def row_entropy(x: torch.Tensor, tau: torch.Tensor | float = 1.0) -> torch.Tenso
     ``A = sum of e_i a_i``: both terms are non-negative (no cancellation) and ``log1p`` keeps
     ``H`` relatively accurate for a peaked row, where ``C`` is tiny. ``x`` must be validated.
 
+    Under ``torch.compile`` the same bits come from torch operations alone (torch's ``argmax``,
+    like numpy's, returns the first maximum; fresh tensors instead of the thread's scratch
+    buffers), so that ``fullgraph=True`` can trace it; eager, nothing here reads a value back.
+
     >>> round(row_entropy(torch.tensor([0.0, 0.0], dtype=torch.float64)).item(), 12)   # ln 2
     0.693147180560
     >>> row_entropy(torch.tensor([3.0, -float("inf")])).item()
@@ -295,8 +414,12 @@ def row_entropy(x: torch.Tensor, tau: torch.Tensor | float = 1.0) -> torch.Tenso
     # amax, and the position of one maximum: torch's max with indices (and its argmax) is several
     # times slower on CPU than numpy's argmax, which any maximum's position serves equally
     x_max = x.amax(dim=-1, keepdim=True)
-    arg = _argmax(x)
-    t, e = log_relative_weights(x, x_max, tau, out=(scratch("entropy_t", x.shape, x.dtype, x.device), scratch("entropy_e", x.shape, x.dtype, x.device)))
+    if tracing():
+        arg = x.argmax(dim=-1, keepdim=True)
+        t, e = log_relative_weights(x, x_max, tau)
+    else:
+        arg = _argmax(x)
+        t, e = log_relative_weights(x, x_max, tau, out=(scratch("entropy_t", x.shape, x.dtype, x.device), scratch("entropy_e", x.shape, x.dtype, x.device)))
     e.scatter_(-1, arg, 0.0)  # drop one maximum: C counts the other tokens only
     C = e.sum(dim=-1)
     A = t.mul_(e).sum(dim=-1).neg_()  # sum of e a = -(sum of e t), exactly (see weighted_log_terms)

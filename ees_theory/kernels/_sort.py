@@ -28,6 +28,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from ._core import tracing
 from ._workspace import scratch
 
 __all__ = ["SortedRows", "sort_rows_descending"]
@@ -55,10 +56,14 @@ class SortedRows(NamedTuple):
 
 
 def sort_rows_descending(x: torch.Tensor) -> SortedRows:
-    """Sort each row of the 2-D tensor ``x`` (no NaN) in descending order, values only."""
+    """Sort each row of the 2-D tensor ``x`` (no NaN) in descending order, values only.
+
+    Under ``torch.compile`` every device takes ``torch.sort`` (numpy leaves torch, and
+    ``fullgraph=True`` cannot trace it); the same values.
+    """
     x = x.detach()
     wide = x if x.dtype in _NUMPY_SORTS else x.float()  # exact widening
-    if x.device.type == "cpu":
+    if x.device.type == "cpu" and not tracing():
         neg = scratch("sort_neg", wide.shape, wide.dtype, "cpu")
         neg_np = neg.numpy()
         np.negative(wide.numpy(), out=neg_np)  # negation is exact; -inf becomes +inf and sorts last

@@ -42,16 +42,20 @@ from .. import spec
 from ..core.ctx import FLOAT
 from ..core.ees import count_first, count_last, curve_point, first_candidate, gap
 from ..core.entropy import entropy_from_weights
-from ._core import _argmax, SUPPORTED_DTYPES, fill_value, check_accumulate, check_logits, check_row_maxima, compute_dtype, log_k_table, needs_wide, row_temperature, wide_scaled
+from ._core import (_argmax, SUPPORTED_DTYPES, any_bad, check_flag, fill_value, check_accumulate, check_logits, check_row_maxima, compute_dtype,
+                    log_k_table, logits_bad, needs_wide, row_temperature, select_scaled, static_wide, temperature_bad, tracing, wide_flag,
+                    wide_scaled)
 from ._sort import sort_rows_descending
 from ._workspace import scratch
 
-__all__ = ["ees_mask", "ees_keep_count", "ees_logits", "ees_curve", "EESCurve", "METHODS"]
+__all__ = ["ees_mask", "ees_keep_count", "ees_logits", "ees_curve", "EESCurve", "METHODS", "AUTO", "SORT", "TOPK"]
 
-#: How ``ees_mask`` finds the crossing: ``"auto"`` (the top-K window for rows whose crossing is
-#: predicted to lie near the top, the full sort for the others), ``"sort"`` (always the full sort),
-#: ``"topk"`` (always start from the top-K candidates, doubling K).
-METHODS = ("auto", "sort", "topk")
+#: The search strategies of ``ees_mask`` (its ``method`` keyword: how the crossing is found, not
+#: a sampler): ``AUTO`` (the top-K window for rows whose crossing is predicted to lie near the
+#: top, the full sort for the others), ``SORT`` (always the full sort), ``TOPK`` (always start
+#: from the top-K candidates, doubling K).
+AUTO, SORT, TOPK = "auto", "sort", "topk"
+METHODS = (AUTO, SORT, TOPK)
 #: ``"auto"`` considers the top-K window from this vocabulary size on.
 TOPK_MIN_VOCAB = 4096
 #: First number of candidates examined by the top-K path (doubled while no crossing is found).
@@ -97,15 +101,23 @@ class _Rows(NamedTuple):
     # the row to the sort (``"auto"`` only; a speed heuristic, never part of a result)
     head: list | None  # per row: a probed head over a tail, crossing predicted at k = 2
     tau64: torch.Tensor  # (B, 1) temperature in float64
-    wide: bool  # (z_i - z_max) / tau is formed in float64 (see _core.needs_wide)
+    wide: bool | torch.Tensor  # (z_i - z_max) / tau is formed in float64 (see _core.needs_wide); sync-free
+    # and not settled by the dtypes, a 0-d device flag (both forms computed, one selected)
+    sync_free: bool  # no host read: every choice above is made on the host or on the device
 
 
-def _prepare(logits: Any, temperature: Any, accumulate: str, want_perplexity: bool = False) -> _Rows:
+def _prepare(logits: Any, temperature: Any, accumulate: str, want_perplexity: bool = False, sync_free: bool = False,
+             check_inputs: bool = True) -> _Rows:
     if (isinstance(logits, torch.Tensor) and logits.ndim >= 1 and logits.numel() > 0 and logits.dtype in SUPPORTED_DTYPES
             and logits.device.type != "meta"):
         logits = logits.detach()  # no gradient through a mask (and the buffers below are written in place)
         x2 = logits.reshape(-1, logits.shape[-1])
         x_max_in = x2.amax(dim=-1, keepdim=True)
+        if sync_free:
+            if check_inputs and any_bad(logits_bad(x_max_in), temperature_bad(temperature, x2.device)):
+                check_row_maxima(logits, x_max_in.reshape(logits.shape[:-1]))  # raise the precise error
+                row_temperature(temperature, logits.shape[:-1], torch.float64, x2.device)
+            return _prepare_sync_free(logits, x2, x_max_in, temperature, accumulate)
         x_min_in = x2.amin(dim=-1, keepdim=True)  # (torch.aminmax is far slower on CPU)
         check_row_maxima(logits, x_max_in.reshape(logits.shape[:-1]))  # the maxima are needed anyway
     else:
@@ -150,7 +162,36 @@ def _prepare(logits: Any, temperature: Any, accumulate: str, want_perplexity: bo
         n = torch.full((x2.shape[0],), V, dtype=torch.long, device=x.device)
     else:
         n = torch.isfinite(x2).sum(dim=-1)
-    return _Rows(x2, tau, x_max, total, n, batch_shape, cd, unit_tau, needs_clamp, perplexity, head, tau64, wide)
+    return _Rows(x2, tau, x_max, total, n, batch_shape, cd, unit_tau, needs_clamp, perplexity, head, tau64, wide, False)
+
+
+def _prepare_sync_free(x: torch.Tensor, x2: torch.Tensor, x_max_in: torch.Tensor, temperature: Any, accumulate: str) -> _Rows:
+    """:func:`_prepare` without a host read, to the same bits: the clamp of ``(z - z_max) / tau``
+    always runs (where nothing needs it, it changes nothing), the count of candidates always
+    takes its pass, and the choice of the wide form is made from the dtypes and a numeric
+    temperature where they settle it (:func:`_core.static_wide`), else on the device."""
+    cd = compute_dtype(x.dtype, check_accumulate(accumulate))
+    batch_shape = x.shape[:-1]
+    tau = row_temperature(temperature, batch_shape, cd, x.device, sync_free=True).reshape(-1, 1)
+    tau64 = row_temperature(temperature, batch_shape, torch.float64, x.device, sync_free=True).reshape(-1, 1)
+    x_max = x_max_in.to(cd)
+    # a unit temperature is skipped in the narrow form only (x / 1 = x), whichever form is selected
+    unit_tau = isinstance(temperature, (int, float)) and float(temperature) == 1.0
+    wide = static_wide(temperature, x.dtype, cd)
+    if wide is None:  # _prepare's choice: a temperature out of range, or a spread the clamp test and needs_wide refuse
+        x_min_in = x2.amin(dim=-1, keepdim=True)
+        clamp = ~((x_max_in.double() - x_min_in.double()).max() / tau64.min() <= torch.finfo(cd).max / 2)
+        finite_min = torch.where(torch.isfinite(x2), x2, x_max_in).amin(dim=-1, keepdim=True)
+        wide = wide_flag(tau64, 0.0, cd) | (clamp & wide_flag(tau64, x_max_in.double() - finite_min.double(), cd))
+
+    def narrow():
+        t = x2.to(cd) - x_max
+        return t if unit_tau else t.div_(tau)
+
+    shifted = select_scaled(wide, narrow, lambda: wide_scaled(x2, x_max_in, tau64, cd))
+    total = shifted.exp_().sum(dim=-1, keepdim=True)
+    n = torch.isfinite(x2).sum(dim=-1)
+    return _Rows(x2, tau, x_max, total, n, batch_shape, cd, unit_tau, True, None, None, tau64, wide, True)
 
 
 def _first_cap(V: int) -> int:
@@ -247,9 +288,17 @@ def _gap(vals: torch.Tensor, rows: _Rows, sel: torch.Tensor | None, parts: bool 
     pick = (lambda t: t) if sel is None else (lambda t: t[sel])
     cd = rows.cdtype
     shape, dev = vals.shape, vals.device
-    buf = (lambda slot: None) if parts else (lambda slot: scratch(slot, shape, cd, dev))
+    # (scratch buffers are thread state that torch.compile would trace as such: fresh tensors there)
+    buf = (lambda slot: None) if parts or tracing() else (lambda slot: scratch(slot, shape, cd, dev))
     # t = -a = (z_(i) - z_max) / tau <= 0, capped so that e * t is 0 * finite for masked tokens
-    if rows.wide:
+    if rows.sync_free:
+
+        def narrow():
+            t = vals.to(cd) - pick(rows.x_max)
+            return t if rows.unit_tau else t.div_(pick(rows.tau))
+
+        t = select_scaled(rows.wide, narrow, lambda: wide_scaled(vals, pick(rows.x_max), pick(rows.tau64), cd))
+    elif rows.wide:
         t = wide_scaled(vals, pick(rows.x_max), pick(rows.tau64), cd)
     else:
         t = torch.sub(vals.to(cd), pick(rows.x_max), out=buf("gap_t"))
@@ -265,7 +314,7 @@ def _gap(vals: torch.Tensor, rows: _Rows, sel: torch.Tensor | None, parts: bool 
     C = e.cumsum_(dim=-1)
     S = torch.add(C, 1.0, out=buf("gap_S"))
     H = C.log1p_().sub_(neg_A.div_(S))
-    hbar = H.div_(_log_k(vals.shape[-1], cd, vals.device))
+    hbar = H.div_(log_k_table(vals.shape[-1], cd, vals.device) if rows.sync_free else _log_k(vals.shape[-1], cd, vals.device))
     P = S.div_(pick(rows.total))  # <= 1 up to rounding; left unclamped (one pass fewer)
     if parts:
         return hbar, P, gap(hbar, P)
@@ -276,14 +325,20 @@ def _positions(width: int, device) -> torch.Tensor:
     return torch.arange(1, width + 1, device=device)
 
 
-def _first_crossing(f: torch.Tensor, lo: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """First position ``i >= lo`` (1-based) with ``f(i) < 0`` in each row: ``(found, i)``."""
+def _first_crossing(f: torch.Tensor, lo: torch.Tensor, sync_free: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """First position ``i >= lo`` (1-based) with ``f(i) < 0`` in each row: ``(found, i)``.
+
+    Positions before ``lo`` are not compared (``k = 1``, the tied top block, ``m``): sync-free,
+    over the whole width; else over the columns the largest ``lo`` reaches (one host read)."""
     width = f.shape[-1]
-    lo_max = int(lo.max())
-    if lo_max > 1:  # positions before lo are not compared (k = 1, the tied top block, m)
-        head = min(lo_max - 1, width)
-        f[:, :head].masked_fill_(_positions(head, f.device) < lo.unsqueeze(-1), float("inf"))
-    cross = torch.lt(f, 0, out=scratch("cross", f.shape, torch.bool, f.device)).view(torch.uint8)
+    if sync_free:
+        f.masked_fill_(_positions(width, f.device) < lo.unsqueeze(-1), float("inf"))
+    else:
+        lo_max = int(lo.max())
+        if lo_max > 1:
+            head = min(lo_max - 1, width)
+            f[:, :head].masked_fill_(_positions(head, f.device) < lo.unsqueeze(-1), float("inf"))
+    cross = torch.lt(f, 0, out=None if tracing() else scratch("cross", f.shape, torch.bool, f.device)).view(torch.uint8)
     i = cross.argmax(dim=-1)
     found = cross.gather(-1, i.unsqueeze(-1)).squeeze(-1).bool()
     return found, i + 1
@@ -327,7 +382,7 @@ def _k_full_sort(rows: _Rows, m: int, rule: str, sel: torch.Tensor | None = None
         k_last = (noncross * pos).amax(dim=-1)
         k = count_last(k_last, n, m, lambda a, b: torch.clamp(a, min=b), lambda a, b: torch.clamp(a, max=b))
     else:
-        found, i_raw = _first_crossing(f, _lower_limit(top, m))
+        found, i_raw = _first_crossing(f, _lower_limit(top, m), rows.sync_free)
         k = _resolve_first(found, i_raw, n, top, rule)
     k = _finish(k, n, m)
     v_k = _kth(vals, k)
@@ -385,11 +440,14 @@ def _auto_windows(x: torch.Tensor) -> bool:
     return x.device.type == "cpu" and x.shape[-1] >= TOPK_MIN_VOCAB
 
 
-def _keep_counts(rows: _Rows, m: int, rule: str, method: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _keep_counts(rows: _Rows, m: int, rule: str, strategy: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Per row: kept count ``k*``, the ``k*``-th sorted logit ``v`` (shape ``(B, 1)``) and how
-    many logits are ``>= v`` (more than ``k*`` when a tie straddles the cut)."""
+    many logits are ``>= v`` (more than ``k*`` when a tie straddles the cut).
+
+    Sync-free, every strategy sorts: the windows are sized and retried from values read on the
+    host (the mask is the same whichever way the crossing is found)."""
     B, V = rows.x.shape
-    use_topk = rule != "last" and (method == "topk" or (method == "auto" and _auto_windows(rows.x)))
+    use_topk = rule != "last" and not rows.sync_free and (strategy == TOPK or (strategy == AUTO and _auto_windows(rows.x)))
     if not use_topk:
         return _k_full_sort(rows, m, rule)
     device = rows.x.device
@@ -398,7 +456,7 @@ def _keep_counts(rows: _Rows, m: int, rule: str, method: str) -> tuple[torch.Ten
     c_out = torch.empty(B, dtype=torch.long, device=device)
     out = (k_out, v_out, c_out)
     initial = min(V, max(TOPK_INITIAL, 2 * (m + 1)))
-    if method == "auto":
+    if strategy == AUTO:
         widths = _auto_widths(rows, m, initial)
         if not any(widths):  # every row predicted deep: the sort, without the bookkeeping
             return _k_full_sort(rows, m, rule)
@@ -415,7 +473,7 @@ def _keep_counts(rows: _Rows, m: int, rule: str, method: str) -> tuple[torch.Ten
     to_sort = [rows_of(groups.pop(0, []))]
     give_up = max(V // TOPK_GIVE_UP_FRACTION, TOPK_INITIAL)
 
-    if method == "auto":  # a window per predicted width, doubled on a miss within the cap, then the sort
+    if strategy == AUTO:  # a window per predicted width, doubled on a miss within the cap, then the sort
         cap = V // AUTO_MAX_FRACTION
         # rows whose windows differ by a factor of two share the wider one: one top-K call over
         # the rows in place costs less than two over copies of them
@@ -457,11 +515,13 @@ def _keep_counts(rows: _Rows, m: int, rule: str, method: str) -> tuple[torch.Ten
     return k_out, v_out, c_out
 
 
-def _in_row_chunks(fn, logits: Any, temperature: Any, accumulate: str):
+def _in_row_chunks(fn, logits: Any, temperature: Any, accumulate: str, sync_free: bool = False, check_inputs: bool = True):
     """``fn(logits_chunk, temperature_chunk)`` over chunks of whole rows, concatenated; None when
     the batch is small enough to process at once (or the input is left to the usual checks).
 
-    The whole batch is validated first, so error messages keep their global row numbers.
+    The whole batch is validated first, so error messages keep their global row numbers
+    (sync-free: in one host read, or not at all without ``check_inputs``). The chunks depend on
+    the shape alone.
     """
     if not (isinstance(logits, torch.Tensor) and logits.ndim >= 2 and logits.dtype in SUPPORTED_DTYPES):
         return None
@@ -474,15 +534,16 @@ def _in_row_chunks(fn, logits: Any, temperature: Any, accumulate: str):
     step = max(1, CHUNK_ELEMENTS // V)
     if x2.shape[0] <= step:
         return None
-    check_row_maxima(logits, logits.amax(dim=-1))
+    if not sync_free or (check_inputs and any_bad(logits_bad(logits.amax(dim=-1)), temperature_bad(temperature, logits.device))):
+        check_row_maxima(logits, logits.amax(dim=-1))
     cd = compute_dtype(logits.dtype, check_accumulate(accumulate))
-    tau = row_temperature(temperature, logits.shape[:-1], cd, logits.device).reshape(-1)
+    tau = row_temperature(temperature, logits.shape[:-1], cd, logits.device, sync_free=sync_free).reshape(-1)
     scalar = isinstance(temperature, (int, float))  # kept a number: the kernel skips dividing by 1
     parts = [fn(x2[i : i + step], temperature if scalar else tau[i : i + step]) for i in range(0, x2.shape[0], step)]
     return torch.cat(parts)
 
 
-def _empty_batch(logits: Any, temperature: Any, accumulate: str) -> bool:
+def _empty_batch(logits: Any, temperature: Any, accumulate: str, sync_free: bool = False) -> bool:
     """Whether ``logits`` is a valid batch of no rows, shape ``(..., 0, ..., V)`` with ``V >= 1``:
     every kernel answers it with an empty result (its temperature and ``accumulate`` are checked
     all the same)."""
@@ -490,45 +551,51 @@ def _empty_batch(logits: Any, temperature: Any, accumulate: str) -> bool:
         return False  # (a row, or bad input: the usual checks answer it, without a pass here)
     x = check_logits(logits)
     compute_dtype(x.dtype, check_accumulate(accumulate))
-    row_temperature(temperature, x.shape[:-1], x.dtype, x.device)
+    row_temperature(temperature, x.shape[:-1], x.dtype, x.device, sync_free=sync_free)
     return True
 
 
 def _check_method(method: Any) -> str:
+    """The strategy named by the public ``method`` keyword."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
     return method
 
 
-def _search(public, logits: Any, temperature: Any, min_tokens_to_keep: Any, rule: Any, accumulate: str, method: Any):
+def _search(public, logits: Any, temperature: Any, min_tokens_to_keep: Any, rule: Any, accumulate: str, method: Any,
+            sync_free: Any = False, check_inputs: Any = True):
     """The shared start of the public functions: check the parameters, then either
     ``(chunks, None)``, ``public`` applied to chunks of rows and concatenated (a large batch), or
     ``(None, (rows, k*, v, at_least))`` for the whole batch (see :func:`_keep_counts`)."""
     m = spec.check_min_tokens_to_keep(min_tokens_to_keep)
     rule = spec.check_rule(rule)
-    method = _check_method(method)
+    strategy = _check_method(method)
+    sync_free, check_inputs = check_flag(sync_free, "sync_free"), check_flag(check_inputs, "check_inputs")
     if isinstance(logits, torch.Tensor) and logits.ndim:  # m >= V keeps every candidate, as V does (and fits int64)
         m = min(m, max(logits.shape[-1], 1))
-    if _empty_batch(logits, temperature, accumulate):  # no rows: an empty mask or count
+    if _empty_batch(logits, temperature, accumulate, sync_free):  # no rows: an empty mask or count
         shape, dtype = (logits.shape, torch.bool) if public is ees_mask else (logits.shape[:-1], torch.long)
         return torch.zeros(shape, dtype=dtype, device=logits.device), None
-    chunked = _in_row_chunks(lambda x, t: public(x, t, m, rule, accumulate, method=method), logits, temperature, accumulate)
+    chunked = _in_row_chunks(lambda x, t: public(x, t, m, rule, accumulate, method=strategy, sync_free=sync_free, check_inputs=False),
+                             logits, temperature, accumulate, sync_free, check_inputs)
     if chunked is not None:
         return chunked, None
-    rows = _prepare(logits, temperature, accumulate, want_perplexity=method == "auto")
-    return None, (rows, *_keep_counts(rows, m, rule, method))
+    rows = _prepare(logits, temperature, accumulate, want_perplexity=strategy == AUTO, sync_free=sync_free, check_inputs=check_inputs)
+    return None, (rows, *_keep_counts(rows, m, rule, strategy))
 
 
 def ees_keep_count(
-    logits: torch.Tensor, temperature: Any = 1.0, min_tokens_to_keep: int = 1, rule: str = spec.DEFAULT_RULE, accumulate: str = "float32", *, method: str = "auto"
+    logits: torch.Tensor, temperature: Any = 1.0, min_tokens_to_keep: int = 1, rule: str = spec.DEFAULT_RULE, accumulate: str = "float32", *,
+    method: str = AUTO, sync_free: bool = False, check_inputs: bool = True,
 ) -> torch.Tensor:
     """The number of kept tokens ``k*`` per row, shape ``logits.shape[:-1]`` (int64).
+    ``sync_free`` and ``check_inputs``: :func:`ees_mask`'s.
 
     >>> import torch
     >>> ees_keep_count(torch.tensor([[3.0, 1.0, 0.5, -2.0], [0.0, 0.0, -1.0, -float("inf")]])).tolist()
     [1, 2]
     """
-    chunked, found = _search(ees_keep_count, logits, temperature, min_tokens_to_keep, rule, accumulate, method)
+    chunked, found = _search(ees_keep_count, logits, temperature, min_tokens_to_keep, rule, accumulate, method, sync_free, check_inputs)
     if chunked is not None:
         return chunked.reshape(logits.shape[:-1])
     rows, k, _, _ = found
@@ -536,7 +603,8 @@ def ees_keep_count(
 
 
 def ees_mask(
-    logits: torch.Tensor, temperature: Any = 1.0, min_tokens_to_keep: int = 1, rule: str = spec.DEFAULT_RULE, accumulate: str = "float32", *, method: str = "auto"
+    logits: torch.Tensor, temperature: Any = 1.0, min_tokens_to_keep: int = 1, rule: str = spec.DEFAULT_RULE, accumulate: str = "float32", *,
+    method: str = AUTO, sync_free: bool = False, check_inputs: bool = True,
 ) -> torch.Tensor:
     """EES kept-token mask (True = kept), same shape as ``logits``; any leading batch dims.
 
@@ -551,6 +619,13 @@ def ees_mask(
     predicted deep (see ``ees_theory.kernels.ees.AUTO_PERPLEXITY_FACTOR``); on other devices it sorts. Every path
     gives the identical mask. Masked (``-inf``) tokens are never kept.
 
+    ``sync_free=True`` gives the same mask with no host read but one (the check of the logits
+    and of a tensor temperature), or none with ``check_inputs=False`` (NaN, ``+inf`` or a row
+    without a finite logit is then not diagnosed; for decoding loops, CUDA graphs and
+    ``torch.compile(fullgraph=True)``). It always sorts (the windows are sized on the host),
+    decides the float64 form from the dtypes or on the device, and settles ties at the cut in
+    every row. The default path reads a few numbers back to skip work the data does not need.
+
     >>> import torch
     >>> z = torch.tensor([[2.0, 1.0, 0.0], [0.0, -1.0, -2.0]], dtype=torch.float16)
     >>> ees_mask(z).tolist()
@@ -559,49 +634,67 @@ def ees_mask(
     [[True, True, False], [True, True, True]]
     >>> ees_mask(z, min_tokens_to_keep=3).tolist()
     [[True, True, True], [True, True, True]]
+    >>> ees_mask(z, sync_free=True, check_inputs=False).tolist()
+    [[True, False, False], [True, False, False]]
     """
-    chunked, found = _search(ees_mask, logits, temperature, min_tokens_to_keep, rule, accumulate, method)
+    chunked, found = _search(ees_mask, logits, temperature, min_tokens_to_keep, rule, accumulate, method, sync_free, check_inputs)
     if chunked is not None:
         return chunked.reshape(logits.shape)
     rows, k, v_k, at_least = found
     x = rows.x
+    if rows.sync_free:  # the tie rule in every row (where no tie straddles the cut it gives x >= v)
+        return _tie_rule(x, v_k, k).reshape(logits.shape)
     keep = x >= v_k
-    # rows where tokens tied with the k*-th logit reach past k*: of the tied tokens, keep the
-    # lowest ids (canonical order breaks ties by id), as many as k* leaves room for
-    over = torch.nonzero(at_least > k).flatten()
+    over = torch.nonzero(at_least > k).flatten()  # rows where a tie straddles the cut
     if over.numel():
-        xo, vo = x[over], v_k[over]
-        tied = xo == vo
-        room = k[over] - (xo > vo).sum(dim=-1)
-        keep[over] = (xo > vo) | (tied & (tied.cumsum(dim=-1) <= room.unsqueeze(-1)))
+        keep[over] = _tie_rule(x[over], v_k[over], k[over])
     return keep.reshape(logits.shape)
+
+
+def _tie_rule(x: torch.Tensor, v: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """The kept mask of rows ``x`` from their ``k*``-th logit ``v`` (``(B, 1)``) and ``k*``: the
+    logits above ``v``, and of those tied with it the lowest ids (canonical order breaks ties by
+    id), as many as ``k*`` leaves room for. Where every tied token fits, this is ``x >= v``."""
+    greater = x > v
+    tied = x == v
+    room = k - greater.sum(dim=-1)
+    rank = torch.cumsum(tied, dim=-1, dtype=torch.int32)  # (int32: half the bytes of int64)
+    return greater | (tied & (rank <= room.unsqueeze(-1)))
 
 
 def ees_logits(
     logits: torch.Tensor, temperature: Any = 1.0, min_tokens_to_keep: int = 1, rule: str = spec.DEFAULT_RULE, accumulate: str = "float32", *,
-    filter_value: float = float("-inf"), method: str = "auto",
+    filter_value: float = float("-inf"), method: str = AUTO, sync_free: bool = False, check_inputs: bool = True,
 ) -> torch.Tensor:
     """Processed logits for sampling: kept tokens get ``(z - z_max) / temperature``, dropped
     tokens ``filter_value``. Same shape and dtype as ``logits``; the input is not modified.
 
     Shifting by the row maximum leaves ``softmax`` unchanged and keeps a small temperature from
-    overflowing half precision; the division runs in the compute dtype.
+    overflowing half precision; the division runs in the compute dtype. ``sync_free`` and
+    ``check_inputs``: :func:`ees_mask`'s (one host read for the whole call, or none).
 
     >>> import torch
     >>> ees_logits(torch.tensor([2.0, 1.0, 0.0]), temperature=0.5).tolist()
     [0.0, -inf, -inf]
     """
-    x = check_logits(logits)
-    mask = ees_mask(x, temperature, min_tokens_to_keep, rule, accumulate, method=method)
+    sync_free, check_inputs = check_flag(sync_free, "sync_free"), check_flag(check_inputs, "check_inputs")
+    x = check_logits(logits, values=not sync_free)
+    if sync_free and check_inputs and x.numel() and any_bad(logits_bad(x.amax(dim=-1)), temperature_bad(temperature, x.device)):
+        return ees_logits(logits, temperature, min_tokens_to_keep, rule, accumulate, filter_value=filter_value, method=method)  # raises
+    mask = ees_mask(x, temperature, min_tokens_to_keep, rule, accumulate, method=method, sync_free=sync_free, check_inputs=False)
     cd = compute_dtype(x.dtype, accumulate)
-    tau64 = row_temperature(temperature, x.shape[:-1], torch.float64, x.device)
+    shape = x.shape[:-1]
     x_max = x.amax(dim=-1, keepdim=True)
-    kept_min = torch.where(mask, x, x_max).amin(dim=-1, keepdim=True)
-    if needs_wide(tau64, x_max.double() - kept_min.double(), cd):
-        scaled = wide_scaled(x, x_max, tau64, cd)
-    else:
-        xc = x.to(cd)
-        scaled = (xc - x_max.to(cd)).div_(row_temperature(temperature, x.shape[:-1], cd, x.device))
+    tau64 = row_temperature(temperature, shape, torch.float64, x.device, sync_free=sync_free)
+    wide = static_wide(temperature, x.dtype, cd) if sync_free else None
+    if wide is None:
+        kept_min = torch.where(mask, x, x_max).amin(dim=-1, keepdim=True)
+        wide = (wide_flag if sync_free else needs_wide)(tau64, x_max.double() - kept_min.double(), cd)
+    scaled = select_scaled(
+        wide,
+        lambda: (x.to(cd) - x_max.to(cd)).div_(row_temperature(temperature, shape, cd, x.device, sync_free=sync_free)),
+        lambda: wide_scaled(x, x_max, tau64, cd),
+    )
     # a kept token stays finite in the output dtype (its weight may round to 0, never to "dropped")
     scaled = scaled.clamp_(min=-torch.finfo(x.dtype).max)
     return scaled.masked_fill_(~mask, fill_value(filter_value, x.dtype)).to(x.dtype)

@@ -28,7 +28,8 @@ from ..spec.methods import SAMPLERS as METHODS
 from ..spec.methods import check_params
 from ..core.ctx import torch_context
 from ..core.truncation import eta as eta_sampling
-from ..core.truncation import mirostat, p_less, tfs, top_a, top_n_sigma, xtc
+from ..core.truncation import epsilon, min_p, mirostat, p_less, tfs, top_a, top_k, top_n_sigma, top_p, typical, xtc
+from ..core.truncation.registry import rule as truncation_rule
 from ._core import check_logits, compute_dtype, needs_wide, row_temperature, wide_scaled
 from ._workspace import scratch
 from . import _numerics
@@ -154,10 +155,10 @@ def _entropy(sp, slp):
     return -(terms.sum(dim=-1, keepdim=True) if _numerics.current() is _numerics.DEFAULT else _numerics.total(terms))
 
 
-def _mirostat_k(method, policy, prm, sx, sp, n, mu, size):
-    """Per-row kept count of mirostat (sorted prefix length)."""
+def _mirostat_k(version, policy, prm, sx, sp, n, mu, size):
+    """Per-row kept count of mirostat ``version`` (1 or 2; sorted prefix length)."""
     slp = _log_probs(sx)
-    if method == "mirostat-v2":
+    if version == 2:
         keep = slp >= -mu * math.log(2.0)
         k = keep.sum(dim=-1, keepdim=True)
         return torch.clamp(k, min=1)
@@ -185,7 +186,7 @@ def _mirostat_k(method, policy, prm, sx, sp, n, mu, size):
     safe_s = torch.where(s > 0, s, torch.ones_like(s))
     log_k = mirostat.log_k_hat(safe_s, mu, ln_n, phi, _T)
     k_hat = torch.exp(log_k)
-    q = k_hat + 0.5 if policy == "paper" else k_hat
+    q = k_hat + 0.5 if mirostat.rounds_half_up(policy) else k_hat
     big = q >= n.to(q.dtype)
     k = torch.where(big, n.to(q.dtype), torch.floor(torch.where(big, torch.zeros_like(q), q)))
     k = torch.clamp(k.to(n.dtype), min=1)
@@ -203,13 +204,14 @@ def _tfs_keep(sp, pos, n, z, m, policy):
         w = torch.where(valid, tfs.second_differences(sp).abs(), torch.zeros_like(sp[..., :-2]))
         total = _numerics.total(w)  # the sums in the current numerics' order (a style's, or torch's)
         cdf = _numerics.cumsum(w) / torch.where(total > 0, total, torch.ones_like(total))
-        flat = total <= (tfs.FLAT if policy == "llama.cpp" else 0.0)
-        if policy == "llama.cpp":  # uniform weights 1 / (n - 2) on a flat row
+        uniform = tfs.flat_means_uniform(policy)
+        flat = total <= (tfs.FLAT if uniform else 0.0)
+        if uniform:  # uniform weights 1 / (n - 2) on a flat row
             uni = (j + 1).to(sp.dtype) / torch.clamp(n - 2, min=1).to(sp.dtype)
             cdf = torch.where(flat, uni, cdf)
         count = ((cdf <= z) & valid).sum(dim=-1, keepdim=True)
     k = tfs.kept(count, n, m, policy)
-    if policy == "llama.cpp":
+    if tfs.short_rows_untouched(policy):
         off = (n < 3) | (z >= 1)
     else:  # a flat row of 3 or more has no tail; 1 or 2 candidates keep the first
         off = (flat & (n >= 3)) | (z >= 1)
@@ -229,125 +231,193 @@ def _as_row_param(value, name, batch_shape, dtype, device, lo=None, hi_open=None
     return t.to(dtype).unsqueeze(-1)
 
 
+class _Row:
+    """One prepared batch (see :func:`_prepare`) with what every rule's kernel reads."""
+
+    __slots__ = ("x", "masked", "sx", "idx", "sp", "n", "pos", "sz", "cand", "V", "m", "params", "want_state")
+
+    def __init__(self, x, masked, sx, idx, sp, n, pos, sz, m):
+        self.x, self.masked, self.sx, self.idx, self.sp, self.n, self.pos, self.sz = x, masked, sx, idx, sp, n, pos, sz
+        self.cand = pos < n
+        self.V = x.shape[-1]
+        self.m = m
+
+    def all(self):
+        return torch.ones_like(self.cand)
+
+    def values(self):
+        """The values ranks and ties are read from: the logits themselves where their scaled
+        values left the float range (the rules that use them are rank- and scale-invariant)."""
+        return self.sx if self.sz is None else self.sz
+
+
+# The kernels of the rules in ees_theory.core.truncation, one per rule module: each takes the
+# prepared row, the checked parameters, the policy record, whether the policy's no-op condition
+# holds, the rule and the policy's name, and returns the kept sorted positions.
+
+
+def _top_k_kernel(r, prm, pol, noop, rule, policy):
+    if noop:
+        return r.all()
+    kk = top_k.width(prm["k"], r.m, r.V)
+    if pol.ties:  # every token tied with the kk-th value
+        s = r.values()
+        return s >= s[..., kk - 1 : kk]
+    return r.pos < kk
+
+
+def _top_p_kernel(r, prm, pol, noop, rule, policy):
+    p = prm["p"]
+    bottom = _numerics.current().mass == "bottom"
+    if noop and not bottom:  # a port summing from the bottom drops underflowed tokens even at p = 1
+        keep = r.all()
+    elif bottom:
+        keep = pol.holds(*top_p.sides_from_bottom(p, _numerics.cumsum(r.sp.flip(-1)).flip(-1)))
+    else:
+        keep = pol.holds(*top_p.sides(p, _mass_before(r.sp)))
+    return _at_least(r, keep, pol)
+
+
+def _min_p_kernel(r, prm, pol, noop, rule, policy):
+    mp = prm["min_p"]
+    if noop:
+        keep = r.all()
+    elif _numerics.current().threshold == "probs":
+        keep = pol.holds(*min_p.prob_sides(r.sp, r.sp[..., :1], mp))
+    elif _numerics.current().threshold == "log_probs":
+        lsp = _numerics.log_softmax(r.sx)
+        keep = pol.holds(*min_p.log_sides(lsp - lsp[..., :1], mp, _T))
+    else:
+        keep = pol.holds(*min_p.log_sides(r.sx - r.sx[..., :1], mp, _T))
+    return _at_least(r, keep, pol)
+
+
+def _at_least(r, keep, pol):
+    """``keep`` with the policy's ``min_tokens_to_keep`` floor (and the ties at it, if it has them)."""
+    return _floor(keep, r.pos, r.n, r.m, r.values() if pol.min_keep == "floor-ties" else None)
+
+
+def _threshold_kernel(r, pol, thr):
+    return _at_least(r, pol.holds(*epsilon.sides(r.sp, thr)), pol)
+
+
+def _epsilon_kernel(r, prm, pol, noop, rule, policy):
+    return _threshold_kernel(r, pol, torch.full_like(r.sp[..., :1], prm["epsilon"]))
+
+
+def _eta_kernel(r, prm, pol, noop, rule, policy):
+    H = _entropy(r.sp, _log_probs(r.sx))
+    return _threshold_kernel(r, pol, eta_sampling.threshold(prm["epsilon"], H, _T))
+
+
+def _p_less_kernel(r, prm, pol, noop, rule, policy):
+    s2 = _numerics.total(r.sp * r.sp)
+    thr = p_less.threshold(s2, r.V, rule.variant["norm"])
+    return _floor(pol.holds(r.sp, thr), r.pos, r.n, 1)
+
+
+def _top_n_sigma_kernel(r, prm, pol, noop, rule, policy):
+    if noop:
+        return r.all()
+    # the test is scale-invariant: on the logits themselves when their scaled values leave the
+    # float range
+    keep = _n_sigma_keep(r.values(), r.cand, r.n, prm["n"], policy)
+    return _floor(keep, r.pos, r.n, 1)
+
+
+def _xtc_kernel(r, prm, pol, noop, rule, policy):
+    if noop:  # the gate stays shut
+        return r.all()
+    above = (pol.holds(r.sp, prm["threshold"]) & r.cand).sum(dim=-1, keepdim=True)
+    return r.pos >= xtc.dropped(above, xtc.counted(r.n, r.V, policy), max(r.m, 1))  # the most probable ones go
+
+
+def _top_a_kernel(r, prm, pol, noop, rule, policy):
+    keep = r.all() if noop else pol.holds(r.sp, top_a.threshold(prm["a"], r.sp[..., :1]))
+    return _at_least(r, keep, pol)
+
+
+def _tfs_kernel(r, prm, pol, noop, rule, policy):
+    if noop:
+        return r.all()
+    return _tfs_keep(r.sp, r.pos, r.n, prm["z"], r.m, policy)
+
+
+def _typical_kernel(r, prm, pol, noop, rule, policy):
+    if noop:
+        return r.all()
+    slp = _log_probs(r.sx)
+    H = _entropy(r.sp, slp)
+    score = torch.where(r.cand, typical.score(slp, H), torch.full_like(r.sx, math.inf))
+    sscore, order = torch.sort(score, dim=-1, stable=True)  # ties keep the canonical order
+    cum = _numerics.cumsum(torch.gather(r.sp, -1, order))
+    reached_before = pol.holds(*typical.not_reached_sides(prm["mass"], cum))
+    count = torch.minimum(reached_before.sum(dim=-1, keepdim=True) + 1, r.n)
+    keep_o = r.pos < count
+    if pol.ties:  # every later token whose score ties the boundary token's
+        keep_o = keep_o | (sscore <= torch.gather(sscore, -1, count - 1))
+    keep_o = keep_o | (r.pos < min(max(r.m, 1), r.V))
+    return torch.zeros_like(keep_o).scatter(-1, order, keep_o)
+
+
+def _mirostat_kernel(r, prm, pol, noop, rule, policy):
+    mu = r.params.get("mu")
+    mu_t = _as_row_param(2.0 * prm["tau"] if mu is None else mu, "mu", r.x.shape[:-1], r.sx.dtype, r.x.device)
+    k = _mirostat_k(rule.variant["version"], policy, prm, r.sx, r.sp, r.n, mu_t, r.V)
+    keep = r.pos < k
+    if not r.want_state:
+        return keep
+    u = _as_row_param(r.params["u"], "u", r.x.shape[:-1], r.sx.dtype, r.x.device, lo=0.0, hi_open=1.0)
+    kp = torch.where(keep, r.sp, torch.zeros_like(r.sp))
+    cum = torch.cumsum(kp, dim=-1)
+    total = cum[..., -1:]
+    j = torch.clamp((cum <= u * total).sum(dim=-1, keepdim=True), max=k - 1)
+    p_sel = torch.gather(r.sp, -1, j)
+    if mirostat.renormalised_surprise(policy):
+        p_sel = p_sel / total
+    surprise = -torch.log2(p_sel)
+    new_mu = mirostat.mu_update(mu_t, prm["eta"], surprise, prm["tau"])
+    token = torch.gather(r.idx, -1, j)
+    return _unsort(keep & r.cand, r.idx), token.squeeze(-1), new_mu.squeeze(-1)
+
+
+_KERNELS = {
+    top_k: _top_k_kernel,
+    top_p: _top_p_kernel,
+    min_p: _min_p_kernel,
+    typical: _typical_kernel,
+    epsilon: _epsilon_kernel,
+    eta_sampling: _eta_kernel,
+    p_less: _p_less_kernel,
+    top_n_sigma: _top_n_sigma_kernel,
+    xtc: _xtc_kernel,
+    top_a: _top_a_kernel,
+    tfs: _tfs_kernel,
+    mirostat: _mirostat_kernel,
+}
+
+
 def _mask(method, logits, temperature, policy, accumulate, params, want_state=False):
-    if method not in METHODS:
-        raise ValueError(f"unknown truncation method {method!r}; expected one of {', '.join(METHODS)}")
-    miro = method.startswith("mirostat")
-    scalar = {k: v for k, v in params.items() if not (miro and k in ("mu", "u") and isinstance(v, torch.Tensor))}
-    if miro:
+    rule = truncation_rule(method)  # an unknown name is refused here
+    stateful = METHODS[method].stateful
+    # a stateful sampler's state and draw may be tensors of the batch shape: checked row-wise later
+    scalar = {k: v for k, v in params.items() if not (stateful and k in ("mu", "u") and isinstance(v, torch.Tensor))}
+    if stateful:
         scalar.setdefault("u", 0.0)
         for k in ("mu", "u"):
             if isinstance(params.get(k), torch.Tensor):
                 scalar[k] = None if k == "mu" else 0.0
     prm = check_params(method, policy, scalar)
+    pol = rule.policy(policy)
     x, masked, sx, idx, sp, n, pos, sz = _prepare(logits, temperature, accumulate)
-    cand = pos < n
     V = x.shape[-1]
     for key in ("k", "min_tokens_to_keep", "m"):  # a count past the row means the whole row (and
         if isinstance(prm.get(key), int) and prm[key] > V:  # one past int64 would wrap around in torch)
             prm[key] = V
-    m = prm.get("min_tokens_to_keep", 1)
-    if method == "top-k":
-        k = prm["k"]
-        if policy == "transformers":
-            kk = min(max(k, m), V)
-            s = sx if sz is None else sz  # ranks: ties only where the logits tie
-            keep = s >= s[..., kk - 1 : kk]
-        elif policy == "llama.cpp":
-            keep = pos < (V if k <= 0 else k)
-        else:
-            keep = pos < max(k, m)
-    elif method == "top-p":
-        p = prm["p"]
-        if p >= 1 and _numerics.current().mass != "bottom":
-            keep = torch.ones_like(cand)
-        elif _numerics.current().mass == "bottom":  # at p = 1 this drops tokens whose probability underflowed to 0  # the mass from the bottom up to and with each token exceeds 1 - p
-            keep = _numerics.cumsum(sp.flip(-1)).flip(-1) > 1 - p
-        else:
-            keep = _mass_before(sp) < p
-        keep = _floor(keep, pos, n, m)
-    elif method == "min-p":
-        mp = prm["min_p"]
-        if mp <= 0:
-            keep = torch.ones_like(cand)
-        elif _numerics.current().threshold == "probs":
-            keep = sp >= mp * sp[..., :1]
-        elif _numerics.current().threshold == "log_probs":
-            lsp = _numerics.log_softmax(sx)
-            keep = lsp - lsp[..., :1] >= math.log(mp)
-        else:
-            keep = sx - sx[..., :1] >= math.log(mp)
-        keep = _floor(keep, pos, n, m)
-    elif method in ("epsilon", "eta"):
-        eps = prm["epsilon"]
-        thr = torch.full_like(sp[..., :1], eps)
-        if method == "eta":
-            H = _entropy(sp, _log_probs(sx))
-            thr = eta_sampling.threshold(eps, H, _T)
-        keep = sp > thr if policy == "paper" else sp >= thr
-        keep = _floor(keep, pos, n, m, (sx if sz is None else sz) if policy == "transformers" else None)
-    elif method in ("p-less", "p-less-norm"):
-        s2 = _numerics.total(sp * sp)
-        thr = p_less.threshold(s2, V, method == "p-less-norm")
-        keep = _floor(sp >= thr, pos, n, 1)
-    elif method == "top-n-sigma":
-        nn = prm["n"]
-        if policy == "llama.cpp" and nn <= 0:
-            keep = torch.ones_like(cand)
-        else:
-            # the test is scale-invariant: on the logits themselves when their scaled values
-            # leave the float range
-            keep = _n_sigma_keep(sx if sz is None else sz, cand, n, nn, policy)
-            keep = _floor(keep, pos, n, 1)
-    elif method == "xtc":
-        keep = torch.ones_like(cand)
-        if xtc.gate_open(prm["u"], prm["probability"], policy):
-            above = ((sp >= prm["threshold"]) & cand).sum(dim=-1, keepdim=True)
-            size = V if policy == "llama.cpp" else n  # llama.cpp counts masked entries for min_keep
-            keep = pos >= xtc.dropped(above, size, max(m, 1))  # the most probable ones go
-    elif method == "top-a":
-        a = prm["a"]
-        keep = torch.ones_like(cand) if a <= 0 else sp >= top_a.threshold(a, sp[..., :1])
-        keep = _floor(keep, pos, n, m)
-    elif method == "tfs":
-        keep = _tfs_keep(sp, pos, n, prm["z"], m, policy)
-    elif method == "typical":
-        mass = prm["mass"]
-        if policy == "llama.cpp" and mass >= 1:
-            keep = torch.ones_like(cand)
-        else:
-            slp = _log_probs(sx)
-            H = _entropy(sp, slp)
-            score = torch.where(cand, (-slp - H).abs(), torch.full_like(sx, math.inf))
-            sscore, order = torch.sort(score, dim=-1, stable=True)  # ties keep the canonical order
-            cum = _numerics.cumsum(torch.gather(sp, -1, order))
-            reached_before = (cum <= mass) if policy == "llama.cpp" else (cum < mass)
-            count = torch.minimum(reached_before.sum(dim=-1, keepdim=True) + 1, n)
-            keep_o = pos < count
-            if policy == "transformers":
-                keep_o = keep_o | (sscore <= torch.gather(sscore, -1, count - 1))
-            keep_o = keep_o | (pos < min(max(m, 1), V))
-            keep = torch.zeros_like(keep_o).scatter(-1, order, keep_o)
-    else:  # mirostat
-        mu = params.get("mu")
-        mu_t = _as_row_param(2.0 * prm["tau"] if mu is None else mu, "mu", x.shape[:-1], sx.dtype, x.device)
-        k = _mirostat_k(method, policy, prm, sx, sp, n, mu_t, V)
-        keep = pos < k
-        if want_state:
-            u = _as_row_param(params["u"], "u", x.shape[:-1], sx.dtype, x.device, lo=0.0, hi_open=1.0)
-            kp = torch.where(keep, sp, torch.zeros_like(sp))
-            cum = torch.cumsum(kp, dim=-1)
-            total = cum[..., -1:]
-            j = torch.clamp((cum <= u * total).sum(dim=-1, keepdim=True), max=k - 1)
-            p_sel = torch.gather(sp, -1, j)
-            if policy == "llama.cpp":
-                p_sel = p_sel / total
-            surprise = -torch.log2(p_sel)
-            new_mu = mirostat.mu_update(mu_t, prm["eta"], surprise, prm["tau"])
-            token = torch.gather(idx, -1, j)
-            mask = _unsort(keep & cand, idx)
-            return mask, token.squeeze(-1), new_mu.squeeze(-1)
-    return _unsort(keep & cand, idx)
+    r = _Row(x, masked, sx, idx, sp, n, pos, sz, prm.get("min_tokens_to_keep", 1))
+    r.params, r.want_state = params, want_state
+    out = _KERNELS[rule.module](r, prm, pol, pol.noop(prm), rule, policy)
+    return out if want_state else _unsort(out & r.cand, idx)
 
 
 def truncate_mask(
@@ -378,9 +448,9 @@ def ranking_key(logits: Any, temperature: Any = 1.0, accumulate: str = "float32"
     [1.0, 0.0, -inf]
     """
     x, masked, sx, idx, sp, n, pos, sz = _prepare(logits, temperature, accumulate)
-    if method == "typical":
+    if method in METHODS and METHODS[method].ranking == "typical-score":
         slp = _log_probs(sx)
-        score = (-slp - _entropy(sp, slp)).abs()
+        score = typical.score(slp, _entropy(sp, slp))
         return _unsort(-score, idx).masked_fill(masked, -math.inf)
     if _numerics.current().rank == "probs":
         return _unsort(sp, idx).masked_fill(masked, -math.inf)
@@ -400,8 +470,9 @@ def mirostat_step(
     >>> token.tolist()      # all 4 kept; cumulative p = .644, .881, .968: u = 0.9 picks id 2
     [2]
     """
-    if method not in ("mirostat-v1", "mirostat-v2"):
-        raise ValueError(f"mirostat_step runs mirostat-v1 or mirostat-v2, got {method!r}")
+    if not (isinstance(method, str) and method in METHODS and METHODS[method].stateful):
+        stateful = " or ".join(name for name, ms in METHODS.items() if ms.stateful)
+        raise ValueError(f"mirostat_step runs {stateful}, got {method!r}")
     if "u" not in params:
         raise TypeError(f"{method} needs the parameter 'u' (the uniform draw)")
     return _mask(method, logits, temperature, policy, accumulate, params, want_state=True)

@@ -89,7 +89,7 @@ def _check_mono(ctx):
         f = _float_f(z)
         return float(np.max(np.diff(f))) if len(f) > 1 else -1.0
 
-    return _refuted(ctx, _mono_certify, lambda: _search(score, _mono_certify, ctx.rng, range(3, 9), 40, 4, 200))
+    return _refuted(ctx, _mono_certify, lambda: _search(score, _mono_certify, ctx, range(3, 9), 40, 4, 200))
 
 
 # EES-UNIQUE -------------------------------------------------------------------------------------
@@ -115,7 +115,7 @@ def _unique_certify(z: np.ndarray, stored: Counterexample | None = None) -> Coun
 
 @register_claim("EES-UNIQUE", test="tests/test_property_ees.py::test_unique_counterexample_refutes")
 def _check_unique(ctx):
-    return _refuted(ctx, _unique_certify, lambda: _search(_unique_score, _unique_certify, ctx.rng, range(3, 13), 80, 6, 2500))
+    return _refuted(ctx, _unique_certify, lambda: _search(_unique_score, _unique_certify, ctx, range(3, 13), 80, 6, 2500))
 
 
 # EES-EXIST --------------------------------------------------------------------------------------
@@ -202,7 +202,7 @@ def _check_tau_inv(ctx):
     def score(z):
         return 1.0 if len({int(np.argmax(_float_f(z, t) < 0)) if (_float_f(z, t) < 0).any() else -1 for t in (0.25, 4.0)}) > 1 else -1.0
 
-    return _refuted(ctx, _tau_inv_certify, lambda: _search(score, _tau_inv_certify, ctx.rng, range(3, 6), 20, 4, 50))
+    return _refuted(ctx, _tau_inv_certify, lambda: _search(score, _tau_inv_certify, ctx, range(3, 6), 20, 4, 50))
 
 
 @register_claim("EES-TAU-MONO", test="tests/test_property_ees.py::test_tau_mono")

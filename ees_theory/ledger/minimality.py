@@ -31,6 +31,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -236,24 +237,37 @@ class PairResult:
         return {k: getattr(self, k) for k in ("n", "i", "j", "boxes", "splits", "leaves", "iv_boxes", "survivors", "feasible", "depth", "seconds", "complete")}
 
 
-def search_pair(n: int, i: int, j: int, *, max_boxes: int = 50_000_000, min_width: float = _MIN_WIDTH, keep_boxes: int = 64) -> PairResult:
-    """Branch-and-bound over ``(w_2..w_j)`` in ``[0, 1]^(j-1)`` for the pair ``(i, j)`` at size ``n``.
+@dataclass
+class _Part:
+    """Levels of the branch-and-bound grown from some start boxes, for ``_assemble``: per level
+    the codes, the refuted leaves' margins, the ``mpmath.iv`` box count and the survivor and
+    feasible boxes kept (at most ``keep_boxes`` of each over the part); ``frontier``, the boxes of
+    the next level, when it stopped at ``min_frontier`` boxes; ``stopped`` when ``max_boxes`` ran out."""
 
-    Proves (I1) or (I2) false on every box, or leaves ``survivors`` (boxes at ``min_width`` where
-    neither fails; their bounds are kept, up to ``keep_boxes``) and ``feasible`` leaves (boxes where
-    both certainly hold). ``complete`` is False when ``max_boxes`` ran out first.
-    """
-    if not (2 <= i < j <= n - 1):
-        raise ValueError(f"need 2 <= i < j <= n - 1, got n={n}, i={i}, j={j}")
+    codes: list = field(default_factory=list)
+    margins: list = field(default_factory=list)
+    iv: list = field(default_factory=list)
+    kept: list = field(default_factory=list)
+    frontier: tuple | None = None
+    stopped: bool = False
+    seconds: float = 0.0
+
+
+def _grow(n: int, i: int, j: int, lo: np.ndarray, hi: np.ndarray, *, max_boxes: int, min_width: float, keep_boxes: int,
+          min_frontier: int | None = None) -> _Part:
+    """The levels below the boxes ``lo <= (w_2..w_j) <= hi``, level by level (see :func:`search_pair`)."""
     t0 = time.perf_counter()
-    d = j - 1
-    res = PairResult(n, i, j, leaves={k: 0 for k in CODES})
-    lo, hi = np.zeros((1, d)), np.ones((1, d))
+    part = _Part()
+    boxes = 0
+    n_kept = {"survivor": 0, "feasible": 0}
     while len(lo):
-        res.depth = len(res.levels)
-        res.boxes += len(lo)
+        if min_frontier is not None and len(lo) >= min_frontier:
+            part.frontier = (lo, hi)
+            break
+        boxes += len(lo)
         codes = np.full(len(lo), -99, dtype=np.int64)
         margins = np.zeros(len(lo))
+        iv_count = 0
         clo, chi, inside = _clip(lo, hi)
         codes[~inside] = CODES["outside"]
         idx = np.nonzero(inside)[0]
@@ -270,7 +284,7 @@ def search_pair(n: int, i: int, j: int, *, max_boxes: int = 50_000_000, min_widt
             width = (chi[idx] - clo[idx]).max(axis=1)
             tiny = (codes[idx] == -99) & (width <= min_width)
             for t in idx[tiny]:
-                res.iv_boxes += 1
+                iv_count += 1
                 (a1, b1), (a2, b2) = _iv_box(clo[t], chi[t], n, i, j)
                 if b1 < 0 or b2 < 0:
                     codes[t], margins[t] = (CODES["I1"], b1) if b1 < 0 and (b2 >= 0 or b1 <= b2) else (CODES["I2"], b2)
@@ -282,18 +296,19 @@ def search_pair(n: int, i: int, j: int, *, max_boxes: int = 50_000_000, min_widt
         # bisect the widest coordinate of the clipped box (lowest index on ties)
         dims = np.argmax(np.where(split[:, None], chi - clo, -1.0), axis=1)
         codes[split] = dims[split]
-        for name, c in CODES.items():
-            res.leaves[name] += int(np.sum(codes == c))
-        for kind, store in (("survivor", res.survivor_boxes), ("feasible", res.feasible_boxes)):
-            for t in np.nonzero(codes == CODES[kind])[0][: max(0, keep_boxes - len(store))]:
-                store.append((clo[t].tolist(), chi[t].tolist()))
-        res.levels.append(codes.astype(np.int8))
-        res.margins.append(margins[(codes == CODES["I1"]) | (codes == CODES["I2"])])
+        kept = {}
+        for kind in ("survivor", "feasible"):
+            take = np.nonzero(codes == CODES[kind])[0][: max(0, keep_boxes - n_kept[kind])]
+            kept[kind] = [(clo[t].tolist(), chi[t].tolist()) for t in take]
+            n_kept[kind] += len(take)
+        part.codes.append(codes.astype(np.int8))
+        part.margins.append(margins[(codes == CODES["I1"]) | (codes == CODES["I2"])])
+        part.iv.append(iv_count)
+        part.kept.append(kept)
         s = np.nonzero(split)[0]
-        res.splits += len(s)
-        if res.boxes + 2 * len(s) > max_boxes:
-            res.seconds = time.perf_counter() - t0
-            return res
+        if boxes + 2 * len(s) > max_boxes:
+            part.stopped = True
+            break
         # children: the lower half first, then the upper half, in the order of their parents
         lo_s, hi_s, dim = lo[s], hi[s], dims[s]
         rows = np.arange(len(s))
@@ -302,18 +317,131 @@ def search_pair(n: int, i: int, j: int, *, max_boxes: int = 50_000_000, min_widt
         hi1[rows, dim] = mid
         lo2, hi2 = lo_s.copy(), hi_s.copy()
         lo2[rows, dim] = mid
-        lo = np.stack([lo1, lo2], axis=1).reshape(-1, d)
-        hi = np.stack([hi1, hi2], axis=1).reshape(-1, d)
+        lo = np.stack([lo1, lo2], axis=1).reshape(-1, lo.shape[1])
+        hi = np.stack([hi1, hi2], axis=1).reshape(-1, hi.shape[1])
+    part.seconds = time.perf_counter() - t0
+    return part
+
+
+def _assemble(n: int, i: int, j: int, top: _Part, parts: list[_Part], *, max_boxes: int, keep_boxes: int) -> PairResult:
+    """The result of the whole tree from the levels of ``top`` and then of ``parts`` (grown from
+    consecutive runs of ``top``'s frontier, in its order): a level of the tree is each part's level
+    at that depth, one after another, because children follow their parents' order. The box budget
+    is applied as one search applies it, so the result is that of :func:`search_pair` to the bit."""
+    depth = max((len(p.codes) for p in parts), default=0)
+    levels = [(top.codes[d], top.margins[d], top.iv[d], [top.kept[d]]) for d in range(len(top.codes))]
+    for d in range(depth):
+        here = [p for p in parts if d < len(p.codes)]
+        levels.append((np.concatenate([p.codes[d] for p in here]), np.concatenate([p.margins[d] for p in here]),
+                       sum(p.iv[d] for p in here), [p.kept[d] for p in here]))
+    res = PairResult(n, i, j, leaves={k: 0 for k in CODES}, seconds=top.seconds + sum(p.seconds for p in parts))
+    stores = {"survivor": res.survivor_boxes, "feasible": res.feasible_boxes}
+    for d, (codes, margins, iv_count, kept) in enumerate(levels):
+        res.depth = d
+        res.boxes += len(codes)
+        res.iv_boxes += iv_count
+        for name, c in CODES.items():
+            res.leaves[name] += int(np.sum(codes == c))
+        for kind, store in stores.items():
+            store.extend([b for k in kept for b in k[kind]][: max(0, keep_boxes - len(store))])
+        res.levels.append(codes)
+        res.margins.append(margins)
+        s = int(np.sum(codes >= 0))
+        res.splits += s
+        if res.boxes + 2 * s > max_boxes:
+            return res
+    if top.stopped or any(p.stopped for p in parts):  # a part ran out only where the whole tree does
+        raise AssertionError(f"n={n}, (i, j)=({i}, {j}): a part of the search stopped before the whole search would")
     res.survivors = res.leaves["survivor"]
     res.feasible = res.leaves["feasible"]
     res.complete = True
-    res.seconds = time.perf_counter() - t0
     return res
 
 
-def search_size(n: int, **kw) -> list[PairResult]:
-    """:func:`search_pair` for every pair ``2 <= i < j <= n - 1``."""
-    return [search_pair(n, i, j, **kw) for j in range(3, n) for i in range(2, j)]
+def search_pair(n: int, i: int, j: int, *, max_boxes: int = 50_000_000, min_width: float = _MIN_WIDTH, keep_boxes: int = 64) -> PairResult:
+    """Branch-and-bound over ``(w_2..w_j)`` in ``[0, 1]^(j-1)`` for the pair ``(i, j)`` at size ``n``.
+
+    Proves (I1) or (I2) false on every box, or leaves ``survivors`` (boxes at ``min_width`` where
+    neither fails; their bounds are kept, up to ``keep_boxes``) and ``feasible`` leaves (boxes where
+    both certainly hold). ``complete`` is False when ``max_boxes`` ran out first.
+    """
+    _check_pair(n, i, j)
+    top = _grow(n, i, j, np.zeros((1, j - 1)), np.ones((1, j - 1)), max_boxes=max_boxes, min_width=min_width, keep_boxes=keep_boxes)
+    return _assemble(n, i, j, top, [], max_boxes=max_boxes, keep_boxes=keep_boxes)
+
+
+def _check_pair(n: int, i: int, j: int) -> None:
+    if not (2 <= i < j <= n - 1):
+        raise ValueError(f"need 2 <= i < j <= n - 1, got n={n}, i={i}, j={j}")
+
+
+#: Sizes from which a pair's tree is cut, on a cluster, into groups of sub-boxes (below, a pair
+#: takes milliseconds: one task each) ...
+SPLIT_FROM_N = 7
+#: ... about this many groups per worker thread (the largest pair dominates the whole search)
+GROUPS_PER_THREAD = 4
+
+
+def pairs_of(n: int) -> list[tuple[int, int, int]]:
+    """The ``(n, i, j)`` with ``2 <= i < j <= n - 1``, in the certificate's order (``j``, then ``i``).
+
+    >>> pairs_of(5)
+    [(5, 2, 3), (5, 2, 4), (5, 3, 4)]
+    """
+    return [(n, i, j) for j in range(3, n) for i in range(2, j)]
+
+
+def search_pairs(todo, *, executor=None, groups: int | None = None, max_boxes: int = 50_000_000, min_width: float = _MIN_WIDTH,
+                 keep_boxes: int = 64) -> list[PairResult]:
+    """:func:`search_pair` for each ``(n, i, j)`` of ``todo``, in order; with ``executor`` (a
+    ``distributed.Client``) on its cluster, with the same results (timings apart).
+
+    On a cluster each pair is a task; a pair of size ``n >= SPLIT_FROM_N`` is first grown here to
+    the first level of at least ``groups`` boxes (default ``GROUPS_PER_THREAD`` per worker
+    thread), whose boxes go out in ``groups`` consecutive runs, and the levels that come back are
+    put together in the order of one search, so the certificate written from
+    them is the same, byte for byte apart from the seconds.
+
+    >>> [r.boxes for r in search_pairs([(5, 2, 3), (4, 2, 3)])]
+    [223, 177]
+    """
+    todo = [tuple(t) for t in todo]
+    for t in todo:
+        if len(t) != 3 or not all(isinstance(x, (int, np.integer)) for x in t):
+            raise TypeError(f"search_pairs takes (n, i, j) triples of integers, got {t!r}")
+        _check_pair(*t)
+    todo = [tuple(int(x) for x in t) for t in todo]
+    kw = {"max_boxes": max_boxes, "min_width": min_width, "keep_boxes": keep_boxes}
+    if executor is None:
+        return [search_pair(*t, **kw) for t in todo]
+    import functools
+
+    from ..harness.cluster import map_in_order, require_client
+
+    require_client(executor)
+    if groups is None:
+        groups = GROUPS_PER_THREAD * max(1, sum(executor.nthreads().values()))
+    if groups < 1:
+        raise ValueError(f"groups must be >= 1, got {groups}")
+    tops, calls, owner = [], [], []
+    for k, (n, i, j) in enumerate(todo):
+        root = np.zeros((1, j - 1)), np.ones((1, j - 1))
+        top = _grow(n, i, j, *root, min_frontier=groups if n >= SPLIT_FROM_N else 1, **kw)
+        tops.append(top)
+        if top.frontier is not None:
+            lo, hi = top.frontier
+            for run in np.array_split(np.arange(len(lo)), min(groups, len(lo)) if n >= SPLIT_FROM_N else 1):
+                calls.append((n, i, j, lo[run], hi[run]))
+                owner.append(k)
+    parts: list[list[_Part]] = [[] for _ in todo]
+    for k, part in zip(owner, map_in_order(executor, functools.partial(_grow, **kw), calls)):
+        parts[k].append(part)
+    return [_assemble(n, i, j, top, ps, max_boxes=max_boxes, keep_boxes=keep_boxes) for (n, i, j), top, ps in zip(todo, tops, parts)]
+
+
+def search_size(n: int, *, executor=None, **kw) -> list[PairResult]:
+    """:func:`search_pair` for every pair ``2 <= i < j <= n - 1`` (see :func:`search_pairs` for ``executor``)."""
+    return search_pairs(pairs_of(n), executor=executor, **kw)
 
 
 # ---- the certificate ------------------------------------------------------------------------------
@@ -336,16 +464,16 @@ def _encode(res: PairResult) -> dict:
     return {"n": res.n, "i": res.i, "j": res.j, "boxes": res.boxes, "leaves": {k: res.leaves[k] for k in ("outside", "I1", "I2")}, "tree": codes, "fails_by_2_pow": exps}
 
 
-def build_certificate(sizes=PROVED_SIZES) -> dict:
-    """Run the search for every pair of every size in ``sizes`` and return the certificate (a dict).
+def build_certificate(sizes=PROVED_SIZES, *, executor=None) -> dict:
+    """Run the search for every pair of every size in ``sizes`` and return the certificate (a dict);
+    with ``executor`` (a ``distributed.Client``) on its cluster, with the same certificate apart
+    from the seconds (:func:`search_pairs`).
 
     Raises ``ValueError`` if some box survives (then there is no proof to write).
     """
     t0 = time.perf_counter()
-    pairs = []
-    for n in sizes:
-        for r in search_size(n):
-            pairs.append((_encode(r), r))
+    todo = [t for n in sizes for t in pairs_of(n)]
+    pairs = [(_encode(r), r) for r in search_pairs(todo, executor=executor)]
     seconds = time.perf_counter() - t0
     return {
         "format": 1,
@@ -401,15 +529,15 @@ class Survival:
                 f"(I2) in [{self.row_I2[0]:.6g}, {self.row_I2[1]:.6g}] and lies in a {self.row_box} box")
 
 
-def survival(logits, i: int, j: int, min_width: float = 2.0**-12, only_pair: bool = False) -> Survival:
+def survival(logits, i: int, j: int, min_width: float = 2.0**-12, only_pair: bool = False, *, executor=None) -> Survival:
     """Run the branch-and-bound for every pair at the row's size ``n`` (only ``(i, j)`` with
     ``only_pair``), stopping at ``min_width``, and locate the row's ``w`` (its top ``j``) among the
-    boxes of ``(i, j)`` that survive."""
+    boxes of ``(i, j)`` that survive (on the cluster of ``executor`` when given: :func:`search_pairs`)."""
     from ..reference.rows import as_row
 
     n = as_row(logits).n
-    todo = [(i, j)] if only_pair else [(a, b) for b in range(3, n) for a in range(2, b)]
-    results = [search_pair(n, a, b, min_width=min_width, keep_boxes=10**9) for a, b in todo]
+    todo = [(n, i, j)] if only_pair else pairs_of(n)
+    results = search_pairs(todo, executor=executor, min_width=min_width, keep_boxes=10**9)
     I1, I2 = (_float_bounds(x) for x in row_inequalities(logits, i, j))
     if not (I1[0] > 0 and I2[0] > 0):
         raise ValueError(f"the row does not satisfy (I1) and (I2) for (i, j) = ({i}, {j}): {I1}, {I2}")
@@ -524,17 +652,39 @@ def format_minimality(m: dict) -> str:
 
 
 def main(argv=None) -> int:  # pragma: no cover - the search run that writes the committed certificate
-    """``python -m ees_theory.ledger.minimality``: rebuild the certificate and print the box counts."""
+    """``python -m ees_theory.ledger.minimality [--cluster ADDRESS] [--out FILE]``: rebuild the
+    certificate (on a Dask cluster with ``--cluster``: the same file) and print the box counts."""
+    import argparse
+
+    from ..cli._cluster import add_cluster_argument, cluster_context
     from ..spec.formats import from_hex_list
 
-    cert = build_certificate()
-    # the stored counterexample, read from the ledger's file (importing the ledger would be a cycle)
-    stored = json.loads((Path(__file__).resolve().parent / "verdicts.json").read_text())["claims"]["EES-UNIQUE"]["counterexample"]
-    t0 = time.perf_counter()
-    sv = survival(from_hex_list(stored["logits"]), int(stored["params"]["k_negative"]), int(stored["params"]["k_positive"]))
+    ap = argparse.ArgumentParser(prog="python -m ees_theory.ledger.minimality", description="rebuild the EES-UNIQUE minimality certificate")
+    add_cluster_argument(ap, "each pair, or group of its sub-boxes, is a task; the same certificate")
+    ap.add_argument("--out", metavar="FILE", default=None, help=f"where to write it (default {CERTIFICATE_PATH.name} in the package)")
+    args = ap.parse_args(argv)
+    try:
+        context = cluster_context(args.cluster)
+    except (ValueError, TypeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    refused = ()
+    if args.cluster is not None:
+        from ..harness.cluster import ClusterError as refused
+    try:
+        with context as executor:  # an unreachable scheduler is refused here, before any work
+            cert = build_certificate(executor=executor)
+            # the stored counterexample, read from the ledger's file (importing the ledger would be a cycle)
+            stored = json.loads((Path(__file__).resolve().parent / "verdicts.json").read_text())["claims"]["EES-UNIQUE"]["counterexample"]
+            t0 = time.perf_counter()
+            sv = survival(from_hex_list(stored["logits"]), int(stored["params"]["k_negative"]), int(stored["params"]["k_positive"]),
+                          executor=executor)
+    except refused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     cert["n8"] = {"summary": sv.summary(), "pairs": sv.pairs, "seconds": round(time.perf_counter() - t0, 3)}
     print(cert["n8"]["summary"])
-    path = write_certificate(cert)
+    path = write_certificate(cert, args.out)
     for p in cert["pairs"]:
         print(f"n={p['n']} (i, j)=({p['i']}, {p['j']}): {p['boxes']} boxes, leaves {p['leaves']}")
     print(f"total {cert['search']['boxes']} boxes in {cert['search']['seconds']} s; wrote {path} ({path.stat().st_size} bytes)")
@@ -542,4 +692,7 @@ def main(argv=None) -> int:  # pragma: no cover - the search run that writes the
 
 
 if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+    # the module under its own name: a cluster's workers import its functions rather than get copies
+    from ees_theory.ledger.minimality import main as _main
+
+    raise SystemExit(_main())

@@ -181,12 +181,15 @@ class Verdict:
 
 @dataclass
 class CheckContext:
-    """What a check gets: whether to search, the row budget, a seeded generator, the stored record."""
+    """What a check gets: whether to search, the row budget, a seeded generator, the stored record,
+    and how the search runs its independent pieces (``run(fn, calls)``, lazily and in order: None
+    for here, one after another)."""
 
     search: bool
     rows: int
     rng: np.random.Generator
     recorded: dict
+    run: Callable | None = None
 
 
 @dataclass(frozen=True)
@@ -243,11 +246,23 @@ def write_ledger(verdicts: list[Verdict], path: Path | str | None = None) -> Non
     Path(LEDGER_PATH if path is None else path).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 
 
-def run_ledger(search: bool = False, ids: Iterable[str] | None = None, rows: int | None = None, seed: int = 0, path: Path | str | None = None) -> list[Verdict]:
+def _run_check(check: Callable[[CheckContext], tuple], search: bool, rows: int, rng_seed: list, recorded: dict,
+               run: Callable | None = None) -> tuple:
+    """One claim's check and its seconds (on a cluster: a task, its search's pieces sent out by ``run``)."""
+    t0 = time.perf_counter()
+    out = check(CheckContext(search, rows, np.random.default_rng(rng_seed), recorded, run))
+    return out, time.perf_counter() - t0
+
+
+def run_ledger(search: bool = False, ids: Iterable[str] | None = None, rows: int | None = None, seed: int = 0, path: Path | str | None = None,
+               *, executor=None) -> list[Verdict]:
     """Run the checks (every registered claim, or ``ids``) and return their verdicts.
 
     ``search=False`` re-certifies the stored counterexamples and spot-checks the proved claims on
-    ``rows`` rows (default 12); ``search=True`` searches afresh and checks 10x more rows.
+    ``rows`` rows (default 12); ``search=True`` searches afresh and checks 10x more rows. With
+    ``executor`` (a ``distributed.Client``) each claim is a task on its cluster and each search
+    sends its sizes' draws and its climbs out as tasks of their own; the verdicts are the same
+    (their ``seconds`` apart), since every piece has its own seed.
     """
     recorded = recorded_verdicts(path)
     wanted = list(CLAIM_REGISTRY) if ids is None else list(ids)
@@ -255,16 +270,20 @@ def run_ledger(search: bool = False, ids: Iterable[str] | None = None, rows: int
     if unknown:
         raise ValueError(f"unknown claim id(s) {', '.join(unknown)}; known: {', '.join(CLAIM_REGISTRY)}")
     budget = rows if rows is not None else (120 if search else 12)
+    calls = [(CLAIM_REGISTRY[cid].check, search, budget, [seed, len(cid)], recorded.get(cid, {})) for cid in wanted]
+    if executor is None:
+        results = (_run_check(*c) for c in calls)
+    else:
+        from ..harness.cluster import map_from_task, map_in_order
+
+        results = map_in_order(executor, _run_check, [c + (map_from_task,) for c in calls])
     out = []
-    for cid in wanted:
+    for cid, ((verdict, evidence, cex, undecided), seconds) in zip(wanted, results):
         claim = CLAIM_REGISTRY[cid]
-        ctx = CheckContext(search, budget, np.random.default_rng([seed, len(cid)]), recorded.get(cid, {}))
-        t0 = time.perf_counter()
-        verdict, evidence, cex, undecided = claim.check(ctx)
         if verdict not in VERDICTS:
             raise ValueError(f"check of {cid} returned {verdict!r}, not one of {VERDICTS}")
         mini = minimality_for(cid, cex.n) if verdict == "refuted" and cex is not None else None
-        out.append(Verdict(cid, claim.statement, verdict, evidence, claim.proof, claim.test, cex, undecided, time.perf_counter() - t0, mini))
+        out.append(Verdict(cid, claim.statement, verdict, evidence, claim.proof, claim.test, cex, undecided, seconds, mini))
     return out
 
 

@@ -6,7 +6,7 @@ of proved claims on family rows; the re-certification of a stored counterexample
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -33,29 +33,65 @@ def _hill_climb(score: Callable[[np.ndarray], float], z: np.ndarray, rng: np.ran
     return z, best
 
 
-def _search(score: Callable[[np.ndarray], float], certify: Callable[[np.ndarray], Counterexample | None], rng: np.random.Generator, vocabs: Iterable[int], draws: int, climbs: int, steps: int):
+def _serial_map(fn: Callable, calls: Iterable[tuple]) -> Iterator:
+    """``fn(*args)`` for each ``args`` of ``calls``, here and lazily: the pieces of :func:`_search`
+    without a cluster (with one, ``CheckContext.run`` is :func:`ees_theory.harness.cluster.map_from_task`)."""
+    return (fn(*args) for args in calls)
+
+
+def _pool(score: Callable[[np.ndarray], float], base: int, n: int, draws: int, climbs: int) -> list:
+    """The ``climbs`` best-scoring of ``draws`` rows of ``n`` candidates from the structured
+    families, best first; the seed is ``(base, n)``, so each size is drawn alike wherever it runs."""
+    rng = np.random.default_rng([base, n])
+    pool = []
+    for i in range(draws):
+        fam = _SEARCH_FAMILIES[i % len(_SEARCH_FAMILIES)]
+        z = dist.sample(fam, rng, n, shuffle=False)
+        z = np.sort(z[np.isfinite(z)])[::-1]
+        if len(z) < n:
+            continue
+        z = z - z[0]
+        pool.append((score(z), z))
+    pool.sort(key=lambda t: -t[0])
+    return pool[:climbs]
+
+
+def _climb(score: Callable, certify: Callable, base: int, n: int, c: int, s: float, z: np.ndarray, steps: int) -> Counterexample | None:
+    """Climb ``c`` of size ``n`` (seed ``(base, n, c)``): hill-climb a row that does not yet look
+    like a counterexample, certify one that does; the certified counterexample, or None."""
+    if s <= 0:
+        z, s = _hill_climb(score, z, np.random.default_rng([base, n, c]), steps)
+    if s > 0:
+        cex = certify(z)
+        if cex is not None and cex.certified:
+            return cex
+    return None
+
+
+def _search(score: Callable[[np.ndarray], float], certify: Callable[[np.ndarray], Counterexample | None], ctx: CheckContext,
+            vocabs: Iterable[int], draws: int, climbs: int, steps: int):
     """Smallest vocabulary first: draw rows from the structured families, hill-climb the best few
-    on ``score`` (> 0 means "looks like a counterexample" in float64), certify the first hit."""
+    on ``score`` (> 0 means "looks like a counterexample" in float64), certify the first hit.
+
+    Each size's draws and each climb have their own seed, derived from one draw of ``ctx.rng``:
+    they are independent pieces, run by ``ctx.run`` (here one after another; on a cluster side
+    by side, later ones ahead of need), and the first certified hit in this order is the answer
+    either way, with the climbs counted up to it.
+    """
+    run = ctx.run or _serial_map
+    base = int(ctx.rng.integers(2**63))
+    vocabs = list(vocabs)
+    pools = run(_pool, ((score, base, n, draws, climbs) for n in vocabs))
+    climbs_out = run(_climb, ((score, certify, base, n, c, s, z, steps) for n, pool in zip(vocabs, pools) for c, (s, z) in enumerate(pool)))
     tried = 0
-    for n in vocabs:
-        pool = []
-        for i in range(draws):
-            fam = _SEARCH_FAMILIES[i % len(_SEARCH_FAMILIES)]
-            z = dist.sample(fam, rng, n, shuffle=False)
-            z = np.sort(z[np.isfinite(z)])[::-1]
-            if len(z) < n:
-                continue
-            z = z - z[0]
-            pool.append((score(z), z))
-        pool.sort(key=lambda t: -t[0])
-        for s, z in pool[:climbs]:
+    try:
+        for cex in climbs_out:
             tried += 1
-            if s <= 0:
-                z, s = _hill_climb(score, z, rng, steps)
-            if s > 0:
-                cex = certify(z)
-                if cex is not None and cex.certified:
-                    return cex, tried
+            if cex is not None:
+                return cex, tried
+    finally:
+        for pieces in (climbs_out, pools):  # on a cluster: the pieces still out are cancelled
+            getattr(pieces, "close", lambda: None)()
     return None, tried
 
 

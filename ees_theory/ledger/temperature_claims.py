@@ -101,7 +101,7 @@ def _check_dyn_range(ctx):
         if outside:
             bad.append((fam, f"T={mpmath.nstr(T, 20)} outside [{mpmath.nstr(t_min, 20)}, {mpmath.nstr(t_max, 20)}] or falling in H"))
     verdict, evidence, cex, undecided = _refuted(
-        ctx, _dyn_certify, lambda: _search(lambda z: 1.0, _dyn_certify, ctx.rng, range(2, 4), 7, 3, 0))
+        ctx, _dyn_certify, lambda: _search(lambda z: 1.0, _dyn_certify, ctx, range(2, 4), 7, 3, 0))
     scoped = _proved("exponent > 0: T_min <= T <= T_max, non-decreasing in H", checked, 0, bad)
     return verdict, f"{evidence}; {scoped[1]}", cex, undecided
 
@@ -122,4 +122,4 @@ def _seed_certify(z: np.ndarray, stored: Counterexample | None = None) -> Counte
 
 @register_claim("SEED-TAU", test="tests/test_property_temperatures.py::test_seed_tau_counterexample_refutes")
 def _check_seed(ctx):
-    return _refuted(ctx, _seed_certify, lambda: _search(lambda z: 1.0, _seed_certify, ctx.rng, range(2, 4), 7, 3, 0))
+    return _refuted(ctx, _seed_certify, lambda: _search(lambda z: 1.0, _seed_certify, ctx, range(2, 4), 7, 3, 0))

@@ -7,7 +7,10 @@ as everywhere in the toolkit: the truncation sees the tempered distribution. (ll
 chain applies temperature *after* its truncation samplers; to reproduce it pass ``temperature=1``.)
 
 Methods (:data:`METHODS`), with what each policy means. ``paper`` is the default; ``transformers``
-and ``llama.cpp`` reproduce those engines' conventions in exact arithmetic.
+and ``llama.cpp`` reproduce those engines' conventions in exact arithmetic. The rules and the policy
+records this module reads (strict or not, the no-op condition, tie extension, what
+``min_tokens_to_keep`` does) are each sampler's module in :mod:`ees_theory.core.truncation`; the
+drivers here certify the comparisons those rules name, dispatched through its registry.
 
 * ``top-k`` (``k``): paper: the ``k`` most probable tokens, ties at the k-th value broken by the
   canonical order (exactly ``min(k, n)`` kept). transformers: ``k = max(k, min_tokens_to_keep)``,
@@ -80,7 +83,8 @@ from ..spec.methods import DEFAULT_POLICY, POLICIES, MethodSpec, check_params
 from ..spec.methods import SAMPLERS as METHODS
 from ..core.ctx import FLOAT, IV
 from ..core.truncation import eta as eta_sampling
-from ..core.truncation import mirostat, p_less, tfs, top_a, top_n_sigma, xtc
+from ..core.truncation import epsilon, min_p, mirostat, p_less, tfs, top_a, top_k, top_n_sigma, top_p, typical, xtc
+from ..core.truncation.registry import rule as truncation_rule
 from ..core.entropy import entropy_of_probs
 from ..core.certify import DEFAULT_MAX_PREC, Decision, enclose, float_bounds, fraction_to_float, iv_bounds, iv_exp, iv_precision, precisions
 from .rows import ExactRow, as_row
@@ -182,56 +186,54 @@ def _result(method, policy, params, tau, row, k, checks, **kw) -> TruncationResu
 
 
 # ---- the samplers ---------------------------------------------------------------------------
-def _top_k(row, ctx, tau, policy, prm):
-    n, k = row.n, prm["k"]
-    if policy == "llama.cpp":
-        return (n if k <= 0 else min(k, n)), []
-    if policy == "transformers":
-        kk = min(max(k, prm["min_tokens_to_keep"]), row.size)
+def _top_k(row, ctx, tau, pol, prm, rule, policy):
+    n, k, m = row.n, prm["k"], prm["min_tokens_to_keep"]
+    if pol.noop(prm):
+        return n, []
+    if pol.ties:  # every token tied with the k-th value
+        kk = top_k.width(k, m, row.size)
         if kk > n:  # the k-th value is -inf: every candidate is kept
             return n, []
         return int(np.count_nonzero(row.values >= row.values[kk - 1])), []
-    return max(min(k, n), min(prm["min_tokens_to_keep"], n)), []
+    return int(top_k.width(k, m, n)), []
 
 
-def _top_p(row, ctx, tau, policy, prm):
+def _top_p(row, ctx, tau, pol, prm, rule, policy):
     p = prm["p"]
     n = row.n
     m = prm["min_tokens_to_keep"]
-    if p >= 1.0:  # P_i < 1 <= p for every i < n: all kept (llama.cpp: a no-op)
+    if pol.noop(prm):  # P_i < 1 <= p for every i < n: all kept (llama.cpp: a no-op)
         return n, []
     if p <= 0.0:  # no mass above a token is < p
-        return _floor(row, 0, m, ties=False), []
+        return _floor(row, 0, m, ties=pol.min_keep == "floor-ties"), []
     pf = Fraction(p)
-    est = p - np.concatenate([[0.0], np.cumsum(ctx.est_p)[:-1]])
+    est = top_p.gap(p, np.concatenate([[0.0], np.cumsum(ctx.est_p)[:-1]]))
 
     def decide(i):  # token i is kept iff the mass before it, P_i, is < p
         return ctx.decide(
             "p - P_before",
             i,
-            lambda prec: iv.mpf(p) - ctx.prefix(i, prec) / ctx.S(prec),
+            lambda prec: top_p.gap(iv.mpf(p), ctx.prefix(i, prec) / ctx.S(prec)),
             lambda: [(pf, (j,)) for j in range(n)] + [(Fraction(-1), (j,)) for j in range(i)],
         )
 
-    k, checks = _prefix_cut(ctx, est, True, decide)
-    return _floor(row, k, m, ties=False), checks
+    k, checks = _prefix_cut(ctx, est, pol.strict, decide)
+    return _floor(row, k, m, ties=pol.min_keep == "floor-ties"), checks
 
 
-def _min_p(row, ctx, tau, policy, prm):
+def _min_p(row, ctx, tau, pol, prm, rule, policy):
     mp = prm["min_p"]
     m = prm["min_tokens_to_keep"]
-    if policy == "llama.cpp" and mp <= 0:
-        return row.n, []
-    if mp <= 0:
+    if pol.noop(prm):
         return row.n, []
     mf = Fraction(mp)
-    est = ctx.est_e - mp
+    est = min_p.gap(ctx.est_e, mp)
 
     def decide(i):  # e_i = p_i / p_max  vs  min_p
-        return ctx.decide("p_i/p_max - min_p", i, lambda prec: ctx.e(i, prec) - iv.mpf(mp), lambda: [(Fraction(1), (i,)), (-mf, (0,))])
+        return ctx.decide("p_i/p_max - min_p", i, lambda prec: min_p.gap(ctx.e(i, prec), iv.mpf(mp)), lambda: [(Fraction(1), (i,)), (-mf, (0,))])
 
-    k, checks = _prefix_cut(ctx, est, False, decide)
-    return _floor(row, k, m, ties=False), checks
+    k, checks = _prefix_cut(ctx, est, pol.strict, decide)
+    return _floor(row, k, m, ties=pol.min_keep == "floor-ties"), checks
 
 
 def _epsilon_checks(ctx, eps, strict):
@@ -242,22 +244,21 @@ def _epsilon_checks(ctx, eps, strict):
         return ctx.decide(
             "p_i - epsilon",
             i,
-            lambda prec: ctx.p(i, prec) - iv.mpf(eps),
+            lambda prec: epsilon.gap(ctx.p(i, prec), iv.mpf(eps)),
             lambda: [(Fraction(1), (i,))] + [(-ef, (j,)) for j in range(n)],
         )
 
-    return _prefix_cut(ctx, ctx.est_p - eps, strict, decide)
+    return _prefix_cut(ctx, epsilon.gap(ctx.est_p, eps), strict, decide)
 
 
-def _epsilon(row, ctx, tau, policy, prm):
-    strict = policy == "paper"
-    k, checks = _epsilon_checks(ctx, prm["epsilon"], strict)
-    return _floor(row, k, prm["min_tokens_to_keep"], ties=policy == "transformers"), checks
+def _epsilon(row, ctx, tau, pol, prm, rule, policy):
+    k, checks = _epsilon_checks(ctx, prm["epsilon"], pol.strict)
+    return _floor(row, k, prm["min_tokens_to_keep"], ties=pol.min_keep == "floor-ties"), checks
 
 
-def _eta(row, ctx, tau, policy, prm):
+def _eta(row, ctx, tau, pol, prm, rule, policy):
     eps = prm["epsilon"]
-    strict = policy == "paper"
+    strict = pol.strict
     k1, checks = _epsilon_checks(ctx, eps, strict)
     # ln p_i + H - ln(sqrt(eps)) = A/S - a_i - ln(eps)/2  (no exact form: intervals only)
     p = ctx.est_p
@@ -274,11 +275,12 @@ def _eta(row, ctx, tau, policy, prm):
         )
 
     k2, checks2 = _prefix_cut(ctx, est, strict, decide)
-    return _floor(row, max(k1, k2), prm["min_tokens_to_keep"], ties=policy == "transformers"), checks + checks2
+    return _floor(row, max(k1, k2), prm["min_tokens_to_keep"], ties=pol.min_keep == "floor-ties"), checks + checks2
 
 
-def _p_less(row, ctx, tau, policy, prm, norm: bool):
+def _p_less(row, ctx, tau, pol, prm, rule, policy):
     n, V = row.n, row.size
+    norm = rule.variant["norm"]
     if n == 1:
         return 1, []
     p = ctx.est_p
@@ -299,17 +301,14 @@ def _p_less(row, ctx, tau, policy, prm, norm: bool):
     def decide(i):
         return ctx.decide("p_i - threshold", i, lambda prec: gap(i, prec), lambda: form(i))
 
-    k, checks = _prefix_cut(ctx, p - thr, False, decide)
+    k, checks = _prefix_cut(ctx, p - thr, pol.strict, decide)
     return max(k, 1), checks
 
 
-def _top_n_sigma(row, ctx, tau, policy, prm):
+def _top_n_sigma(row, ctx, tau, pol, prm, rule, policy):
     nn = prm["n"]
     n = row.n
-    if policy == "llama.cpp" and nn <= 0:
-        return n, []
-    sample = policy == "sample-std"
-    if n == 1 or (sample and n < 2):
+    if pol.noop(prm) or n == 1:
         return n, []
     denom = n - top_n_sigma.ddof(policy)
     xs = ctx.exponents
@@ -335,13 +334,13 @@ def _top_n_sigma(row, ctx, tau, policy, prm):
         def decide(i):
             return ctx.decide("n sigma - (max - l_i)", i, lambda prec: iv.mpf(nn) * sigma(prec) - ctx.a(i, prec))
 
-    k, checks = _prefix_cut(ctx, est, False, decide)
+    k, checks = _prefix_cut(ctx, est, pol.strict, decide)
     return max(k, 1), checks
 
 
-def _top_a(row, ctx, tau, policy, prm):
+def _top_a(row, ctx, tau, pol, prm, rule, policy):
     a = prm["a"]
-    if a <= 0:
+    if pol.noop(prm):
         return row.n, []
     af = Fraction(a)
     est = ctx.est_p - top_a.threshold(a, ctx.est_p[0])
@@ -354,13 +353,13 @@ def _top_a(row, ctx, tau, policy, prm):
             lambda: [(Fraction(1), (i, j)) for j in range(ctx.n)] + [(-af, (0, 0))],
         )
 
-    k, checks = _prefix_cut(ctx, est, False, decide)
-    return _floor(row, k, prm["min_tokens_to_keep"], ties=False), checks
+    k, checks = _prefix_cut(ctx, est, pol.strict, decide)
+    return _floor(row, k, prm["min_tokens_to_keep"], ties=pol.min_keep == "floor-ties"), checks
 
 
-def _xtc(row, ctx, tau, policy, prm):
+def _xtc(row, ctx, tau, pol, prm, rule, policy):
     n, thr = row.n, prm["threshold"]
-    if n < 2 or not xtc.gate_open(prm["u"], prm["probability"], policy):
+    if n < 2 or pol.noop(prm):  # the gate stays shut
         return n, [], {"gate": False}
     tf = Fraction(thr)
 
@@ -372,15 +371,14 @@ def _xtc(row, ctx, tau, policy, prm):
             lambda: [(Fraction(1), (i,))] + [(-tf, (j,)) for j in range(n)],
         )
 
-    above, checks = _prefix_cut(ctx, ctx.est_p - thr, False, decide)
-    size = row.size if policy == "llama.cpp" else n  # llama.cpp counts its whole array for min_keep
-    d = int(xtc.dropped(above, size, max(prm["min_tokens_to_keep"], 1)))
+    above, checks = _prefix_cut(ctx, ctx.est_p - thr, pol.strict, decide)
+    d = int(xtc.dropped(above, xtc.counted(n, row.size, policy), max(prm["min_tokens_to_keep"], 1)))
     return range(d, n), checks, {"gate": True, "above": above}
 
 
-def _tfs(row, ctx, tau, policy, prm):
+def _tfs(row, ctx, tau, pol, prm, rule, policy):
     z, n, m = prm["z"], row.n, prm["min_tokens_to_keep"]
-    if z >= 1.0 or (policy == "llama.cpp" and n < 3):
+    if pol.noop(prm) or (tfs.short_rows_untouched(policy) and n < 3):
         return n, [], {}
     if n < 3:  # no second difference: the first token and min_tokens_to_keep
         return int(tfs.kept(0, n, m, policy)), [], {}
@@ -422,7 +420,7 @@ def _tfs(row, ctx, tau, policy, prm):
     est_w = np.abs(tfs.second_differences(ctx.est_e))
     est_total = float(est_w.sum())
     uniform = False
-    if policy == "llama.cpp":
+    if tfs.flat_means_uniform(policy):
         ff = Fraction(tfs.FLAT)
         c = ctx.decide("sum|d2| - 1e-6", 0, lambda prec: total(prec) / ctx.S(prec) - iv.mpf(tfs.FLAT),
                        lambda: form_or_nonzero(lambda i: Fraction(1)) + [(-ff, (j,)) for j in range(n)])
@@ -451,14 +449,14 @@ def _tfs(row, ctx, tau, policy, prm):
     return int(tfs.kept(count, n, m, policy)), checks + cut, {}
 
 
-def _typical(row, ctx, tau, policy, prm):
+def _typical(row, ctx, tau, pol, prm, rule, policy):
     mass = prm["mass"]
     m = prm["min_tokens_to_keep"]
     n = row.n
-    if policy == "llama.cpp" and mass >= 1.0:
-        return tuple(range(n)), [], None
+    if pol.noop(prm):
+        return tuple(range(n)), [], {}
     if n == 1:
-        return (0,), [], None
+        return (0,), [], {}
     xs = ctx.exponents
     p = ctx.est_p
     H = float(entropy_of_probs(p, FLOAT))
@@ -468,7 +466,7 @@ def _typical(row, ctx, tau, policy, prm):
         h = ctx.A(prec0) / ctx.S(prec0)  # H - ln S: the shifted score is |a_i - h|
         enc = []
         for i in range(n):
-            enc.append(float_bounds(*iv_bounds(abs(ctx.a(i, prec0) - h))))
+            enc.append(float_bounds(*iv_bounds(typical.score(-ctx.a(i, prec0), h))))
     cmp_cache: dict[tuple[int, int], Check] = {}
 
     def compare(i: int, j: int) -> Check:
@@ -482,7 +480,7 @@ def _typical(row, ctx, tau, policy, prm):
 
             def gap(prec):
                 hh = ctx.A(prec) / ctx.S(prec)
-                return abs(ctx.a(j, prec) - hh) - abs(ctx.a(i, prec) - hh)
+                return typical.score(-ctx.a(j, prec), hh) - typical.score(-ctx.a(i, prec), hh)
 
             def form():  # the mirror tie a_i + a_j = 2h, i.e. sum_l e_l (a_i + a_j - 2 a_l) = 0
                 ai, aj = -xs[i], -xs[j]
@@ -511,7 +509,6 @@ def _typical(row, ctx, tau, policy, prm):
         return -s
 
     order = sorted(range(n), key=cmp_to_key(cmp))
-    strict = policy == "llama.cpp"
     mf = Fraction(mass)
 
     def decide(r):  # gap of the prefix of r+1 tokens in score order: C_{r+1} - mass
@@ -529,9 +526,9 @@ def _typical(row, ctx, tau, policy, prm):
         c = decide(i)
         return c.negated("mass - C_r")
 
-    r, cut_checks = _prefix_cut(ctx, mass - np.cumsum(p[order]), not strict, not_reached)
+    r, cut_checks = _prefix_cut(ctx, np.subtract(*typical.not_reached_sides(mass, np.cumsum(p[order]))), pol.strict, not_reached)
     keep_count = min(r + 1, n)  # the crossing token is kept
-    if policy == "transformers" and keep_count < n:
+    if pol.ties and keep_count < n:  # every later token whose score ties the boundary one's
         boundary = order[keep_count - 1]
         extra = 0
         for j in order[keep_count:]:
@@ -545,7 +542,7 @@ def _typical(row, ctx, tau, policy, prm):
         keep_count += extra
     keep_count = max(keep_count, min(m, n))
     kept_positions = order[:keep_count]
-    return tuple(sorted(kept_positions)), checks + cut_checks, order
+    return tuple(sorted(kept_positions)), checks + cut_checks, {"order": tuple(row.order[i] for i in order)}
 
 
 def _sample(ctx: ExactContext, k: int, u: float) -> tuple[int, list[Check]]:
@@ -575,7 +572,8 @@ class _Sub:
         self.max_prec = ctx.max_prec
 
 
-def _mirostat(row, ctx, tau_temp, policy, prm, version: int):
+def _mirostat(row, ctx, tau_temp, pol, prm, rule, policy):
+    version = rule.variant["version"]
     n = row.n
     target, eta, u = prm["tau"], prm["eta"], prm["u"]
     mu = prm["mu"] if prm["mu"] is not None else 2.0 * target
@@ -632,7 +630,7 @@ def _mirostat(row, ctx, tau_temp, policy, prm, version: int):
                 ph = iv.mpf([iv_bounds(plo)[0], iv_bounds(phi_hi)[1]])
                 return mirostat.log_k_hat(s, mu, iv.log(iv.mpf(nv)), ph, IV)
 
-            half = policy == "paper"  # round half up: floor(k_hat + 1/2)
+            half = mirostat.rounds_half_up(policy)  # floor(k_hat + 1/2)
 
             def q(prec):
                 kh = iv_exp(log_k_hat(prec))
@@ -665,7 +663,7 @@ def _mirostat(row, ctx, tau_temp, policy, prm, version: int):
             k = j
     tok_pos, sample_checks = _sample(ctx, k, u)
     checks = list(checks) + sample_checks
-    renorm = policy == "llama.cpp"
+    renorm = mirostat.renormalised_surprise(policy)
 
     def surprise(prec):  # bits
         denom = ctx.prefix(k, prec) if renorm else ctx.S(prec)
@@ -675,7 +673,7 @@ def _mirostat(row, ctx, tau_temp, policy, prm, version: int):
     mu_val, ok_m = enclose(lambda prec: mirostat.mu_update(iv.mpf(mu), iv.mpf(eta), surprise(prec), iv.mpf(target)), 30, ctx.max_prec, floor=1)
     if not (ok_s and ok_m):
         checks.append(Check.of_sign("mu to 30 digits", 0, None, float(mu_val), float(mu_val), "undecided"))
-    return k, checks, row.order[tok_pos], mu_val, s_val, extras
+    return k, checks, extras, {"token": row.order[tok_pos], "mu": mu_val, "surprise": s_val}
 
 
 # ---- the entry point ------------------------------------------------------------------------
@@ -705,33 +703,25 @@ def truncate(
     prm = check_params(method, policy, params)
     precisions(max_prec)  # checked here, not only when a comparison needs the ladder
     ctx = ExactContext(row, tau, max_prec)
-    token = mu = surprise = None
-    extras: dict = {}
-    if method == "typical":
-        kept_pos, checks, order = _typical(row, ctx, tau, policy, prm)
-        if order is not None:
-            extras["order"] = tuple(row.order[i] for i in order)
-        kept = tuple(row.order[i] for i in kept_pos)
-        certified = all(c.certified for c in checks)
-        return TruncationResult(method, policy, prm, tau, kept, certified, row.n, tuple(checks), extras=extras)
-    if method in ("mirostat-v1", "mirostat-v2"):
-        k, checks, token, mu, surprise, extras = _mirostat(row, ctx, tau, policy, prm, 1 if method == "mirostat-v1" else 2)
-    elif method in ("p-less", "p-less-norm"):
-        k, checks = _p_less(row, ctx, tau, policy, prm, method == "p-less-norm")
-    else:
-        k, checks, *more = _SAMPLERS[method](row, ctx, tau, policy, prm)
-        extras = more[0] if more else {}
-    return _result(method, policy, prm, tau, row, k, checks, token=token, mu=mu, surprise=surprise, extras=extras)
+    rule = truncation_rule(method)
+    # every rule's driver returns (the kept prefix length or sorted positions, the decisive
+    # checks[, extras[, the state of a stateful sampler]])
+    k, checks, extras, state = (*_DRIVERS[rule.module](row, ctx, tau, rule.policy(policy), prm, rule, policy), {}, {})[:4]
+    return _result(method, policy, prm, tau, row, k, checks, extras=extras, **state)
 
 
-_SAMPLERS = {
-    "top-k": _top_k,
-    "top-p": _top_p,
-    "min-p": _min_p,
-    "epsilon": _epsilon,
-    "eta": _eta,
-    "top-n-sigma": _top_n_sigma,
-    "xtc": _xtc,
-    "top-a": _top_a,
-    "tfs": _tfs,
+#: the certified driver of each rule module of :mod:`ees_theory.core.truncation`
+_DRIVERS = {
+    top_k: _top_k,
+    top_p: _top_p,
+    min_p: _min_p,
+    typical: _typical,
+    epsilon: _epsilon,
+    eta_sampling: _eta,
+    p_less: _p_less,
+    top_n_sigma: _top_n_sigma,
+    mirostat: _mirostat,
+    xtc: _xtc,
+    top_a: _top_a,
+    tfs: _tfs,
 }

@@ -16,12 +16,12 @@ dtype    failed
 float32       0
 """
 
-from .claims import Evidence, claim_evidence, claims_index, evidence_size, gap_figure
+from .claims import Evidence, claim_evidence, claims_index, evidence_size, gap_figure, shared_ledger
 from .engines import Download, engine_csv, engine_grid, engine_totals, failure_details, reason_in_words
 from .figures import COLUMN_WIDTH, figure, line_style, log_ticks, shared_legend, side_legend
-from .tables import Code, Link, Table, claim_link, claim_table, engine_matrix_table, gap_table, ledger_table, port_table, relative_path, table
+from .tables import Code, Link, Table, band_text, claim_link, claim_table, engine_matrix_table, gap_table, ledger_table, port_table, relative_path, table
 
-__all__ = ["Table", "Link", "Code", "table", "claim_link", "ledger_table", "claim_table", "gap_table", "port_table", "engine_matrix_table", "relative_path",
+__all__ = ["Table", "Link", "Code", "table", "claim_link", "ledger_table", "claim_table", "gap_table", "port_table", "engine_matrix_table", "relative_path", "band_text",
            "COLUMN_WIDTH", "figure", "line_style", "shared_legend", "side_legend", "log_ticks",
-           "Evidence", "claim_evidence", "claims_index", "evidence_size", "gap_figure",
+           "Evidence", "claim_evidence", "claims_index", "evidence_size", "gap_figure", "shared_ledger",
            "engine_grid", "engine_totals", "engine_csv", "Download", "failure_details", "reason_in_words"]

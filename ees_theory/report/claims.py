@@ -17,7 +17,12 @@ from typing import Any, Iterable
 
 from .tables import Table, claim_link, claim_table, gap_table
 
-__all__ = ["evidence_size", "minimal_size", "claims_index", "Evidence", "claim_evidence", "gap_figure"]
+__all__ = ["evidence_size", "minimal_size", "claims_index", "Evidence", "claim_evidence", "gap_figure", "shared_ledger", "LEDGER_CACHE_ENV"]
+
+#: The environment variable naming the file in which a book build keeps the ledger's verdicts
+#: (``.ci/book`` sets it to a file in ``book/_build``), so that the landing page, the claims index,
+#: the gallery and every claim page show one run of the ledger instead of each running its own.
+LEDGER_CACHE_ENV = "EES_LEDGER_CACHE"
 
 # "12 certified spot checks", "12 60-digit spot checks", "12 rows, certified": the ledger's wording
 _SPOT = re.compile(r"(\d+) (?:[\w-]+ )?(?:certified )?(?:spot checks|rows)")
@@ -59,7 +64,7 @@ def claims_index(verdicts: Iterable[Any], page_dir: str | None = "proofs", state
     """
     rows = [[claim_link(v, page_dir), v.verdict, evidence_size(v), minimal_size(v), int(v.undecided)] + ([v.statement] if statements else [])
             for v in verdicts]
-    return Table(rows, ["claim", "verdict", "evidence", "minimal size", "undecided"] + (["statement"] if statements else []))
+    return Table(rows, ["claim", "verdict", "evidence", "minimal size", "undecided"] + (["statement"] if statements else []), math=True)
 
 
 def minimal_size(v: Any) -> str | None:
@@ -78,6 +83,78 @@ def minimal_size(v: Any) -> str | None:
     if not m:
         return None
     return f"{m['size']} ({'proved' if m['status'] == 'minimal size proved' else m['status']})"
+
+
+def shared_ledger(ids: Iterable[str] | None = None) -> list[Any]:
+    """The claims ledger's verdicts (every claim, or ``ids`` in that order), run once per book build.
+
+    With :data:`LEDGER_CACHE_ENV` set to a file path, the first page that asks runs
+    :func:`~ees_theory.ledger.registry.run_ledger` for every claim and stores the verdicts there,
+    stamped with a hash of the ledger's inputs (the recorded verdicts and the sources it runs);
+    later pages read them back while the stamp matches. Without it, every call runs the ledger (for
+    ``ids`` only). Each claim's check has its own seed, so a claim's verdict is the same whether it
+    was run alone or with the others.
+
+    >>> [v.claim_id for v in shared_ledger(ids=["EES-INCR", "EES-MONO"])]
+    ['EES-INCR', 'EES-MONO']
+    >>> shared_ledger(ids=["NO-SUCH"])
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown claim id(s) NO-SUCH; known: ...
+    """
+    import os
+
+    from ..ledger import claims
+
+    cache = os.environ.get(LEDGER_CACHE_ENV)
+    if not cache:
+        return claims.run_ledger(ids=ids)
+    verdicts = {v.claim_id: v for v in _cached_ledger(cache)}
+    wanted = list(verdicts) if ids is None else list(ids)
+    unknown = [i for i in wanted if i not in verdicts]
+    if unknown:
+        raise ValueError(f"unknown claim id(s) {', '.join(unknown)}; known: {', '.join(verdicts)}")
+    return [verdicts[i] for i in wanted]
+
+
+def _ledger_stamp() -> str:
+    """A hash of what the ledger's verdicts depend on: the sources and data files of the layers it
+    runs (the definitions, the formulas, the reference, the families and the ledger itself)."""
+    import hashlib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    parts = ("spec", "core", "reference", "families", "ledger", "tolerances.py")
+    h = hashlib.sha256()
+    for f in sorted(p for part in parts for p in ([root / part] if part.endswith(".py") else (root / part).rglob("*"))):
+        if f.is_file() and f.suffix in (".py", ".json", ".gz") and "__pycache__" not in f.parts:
+            h.update(f.relative_to(root).as_posix().encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _cached_ledger(path: str) -> list[Any]:
+    import os
+    import pickle
+    from pathlib import Path
+
+    from ..ledger import claims
+
+    file = Path(path)
+    stamp = _ledger_stamp()
+    if file.exists():
+        try:
+            saved_stamp, verdicts = pickle.loads(file.read_bytes())
+        except Exception:  # a file from another version of the package: run the ledger again
+            saved_stamp, verdicts = None, None
+        if saved_stamp == stamp:
+            return verdicts
+    verdicts = claims.run_ledger()
+    file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = file.with_name(f"{file.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(pickle.dumps((stamp, verdicts)))
+    os.replace(tmp, file)  # a page read at the same time sees the old file or the new one, never half
+    return verdicts
 
 
 class Evidence:
@@ -106,9 +183,7 @@ def claim_evidence(claim_id: str) -> tuple[Any, Evidence]:
     ...
     ValueError: unknown claim id(s) NO-SUCH; known: ...
     """
-    from ..ledger import claims
-
-    v = claims.run_ledger(ids=[claim_id])[0]
+    v = shared_ledger(ids=[claim_id])[0]
     tables = [claim_table(v)]
     if v.counterexample is not None and v.counterexample.gaps:
         tables.append(gap_table(v.counterexample.gaps, caption="Certified enclosures of the gap f(k) on the counterexample"))

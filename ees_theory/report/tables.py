@@ -29,11 +29,14 @@ import html
 import math
 import os
 import posixpath
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-__all__ = ["Table", "Link", "Code", "table", "claim_link", "ledger_table", "claim_table", "gap_table", "port_table", "engine_matrix_table", "relative_path", "EMPTY"]
+from .typeset import Prose, _md_escape, typeset
+
+__all__ = ["Table", "Link", "Code", "table", "claim_link", "ledger_table", "claim_table", "gap_table", "port_table", "engine_matrix_table", "relative_path", "band_text", "EMPTY"]
 
 #: What an empty cell shows (``None`` or a missing key).
 EMPTY = "–"
@@ -93,14 +96,6 @@ class Code:
         return self.text
 
 
-_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\|*_`[]<$"})
-
-
-def _md_escape(s: str) -> str:
-    """Text as literal markdown: ``T(c*theta)`` must not turn into emphasis, ``$`` into math."""
-    return s.translate(_MD_SPECIAL).replace("\n", " ")
-
-
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) or type(v).__module__ == "numpy" and hasattr(v, "dtype") and v.dtype.kind in "iuf"
 
@@ -125,7 +120,10 @@ class Table:
     empty cell). ``fmt`` maps a column name to a format spec (``".3g"``) or a function. Numbers are
     right-aligned, everything else left-aligned; ``caption`` is shown above the table and
     ``note`` below it (say there what is counted and what is left out). ``compact`` sets a
-    smaller font and tighter cells, for a table with many columns.
+    smaller font and tighter cells, for a table with many columns. ``math`` typesets the
+    quantities in the text cells, the column names, the caption and the note in HTML and
+    markdown (:func:`~ees_theory.report.typeset.typeset`: ``k*`` shows as :math:`k^*`); the plain
+    text of ``str`` is left as it is.
 
     >>> t = Table([{"dtype": "float16", "rows": 260, "share": 0.01923}], ["dtype", "rows", "share"],
     ...           fmt={"share": ".1%"}, caption="Disagreements")
@@ -152,6 +150,7 @@ class Table:
     caption: str | None = None
     note: str | None = None
     compact: bool = False
+    math: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.columns, str) or not all(isinstance(c, str) for c in self.columns):
@@ -198,21 +197,30 @@ class Table:
         return "\n".join(out)
 
     def _cell_html(self, v: Any, c: str) -> str:
-        if isinstance(v, (Link, Code)) and c not in self.fmt:
+        if isinstance(v, (Link, Code, Prose)) and c not in self.fmt:
             return v.html()
+        if self.math and isinstance(v, str) and c not in self.fmt:
+            return typeset(v).html()
         return html.escape(_text(v, self.fmt.get(c)))
+
+    def _html(self, s: str) -> str:
+        """A column name, the caption or the note in HTML (typeset when ``math``)."""
+        return typeset(s).html() if self.math else html.escape(s)
+
+    def _md(self, s: str) -> str:
+        return typeset(s).markdown() if self.math else _md_escape(s)
 
     def _repr_html_(self) -> str:
         num = [self._numeric(j) for j in range(len(self.columns))]
         al = ["right" if n else "left" for n in num]
         cell = _CELL_STYLE + (";padding:0.1em 0.35em" if self.compact else "")
-        head = "".join(f'<th style="{cell};text-align:{a}">{html.escape(c)}</th>' for c, a in zip(self.columns, al))
+        head = "".join(f'<th style="{cell};text-align:{a}">{self._html(c)}</th>' for c, a in zip(self.columns, al))
         body = "".join(
             "<tr>" + "".join(f'<td style="{cell};text-align:{a}">{self._cell_html(v, c)}</td>' for v, c, a in zip(r, self.columns, al)) + "</tr>"
             for r in self._cells
         )
-        cap = f'<caption style="caption-side:top;text-align:left;font-weight:bold">{html.escape(self.caption)}</caption>' if self.caption else ""
-        note = f'<p class="ees-table-note" style="font-size:0.85em;margin:0.2em 0 0.6em 0">{html.escape(self.note)}</p>' if self.note else ""
+        cap = f'<caption style="caption-side:top;text-align:left;font-weight:bold">{self._html(self.caption)}</caption>' if self.caption else ""
+        note = f'<p class="ees-table-note" style="font-size:0.85em;margin:0.2em 0 0.6em 0">{self._html(self.note)}</p>' if self.note else ""
         style = _TABLE_STYLE + (";font-size:0.8em" if self.compact else "")
         return (f'<div class="ees-table-wrap" style="{_WRAP_STYLE}"><table class="ees-table" style="{style}">{cap}'
                 f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}</div>")
@@ -222,14 +230,16 @@ class Table:
         num = [self._numeric(j) for j in range(len(self.columns))]
         out = []
         if self.caption:
-            out += [f"**{_md_escape(self.caption)}**", ""]
-        out.append("| " + " | ".join(_md_escape(c) for c in self.columns) + " |")
+            out += [f"**{self._md(self.caption)}**", ""]
+        out.append("| " + " | ".join(self._md(c) for c in self.columns) + " |")
         out.append("|" + "|".join("---:" if n else ":---" for n in num) + "|")
         for r in self._cells:
-            cells = [v.markdown() if isinstance(v, (Link, Code)) and c not in self.fmt else _md_escape(_text(v, self.fmt.get(c))) for v, c in zip(r, self.columns)]
+            cells = [v.markdown() if isinstance(v, (Link, Code, Prose)) and c not in self.fmt
+                     else self._md(v) if self.math and isinstance(v, str) and c not in self.fmt
+                     else _md_escape(_text(v, self.fmt.get(c))) for v, c in zip(r, self.columns)]
             out.append("| " + " | ".join(cells) + " |")
         if self.note:
-            out += ["", _md_escape(self.note)]
+            out += ["", self._md(self.note)]
         return "\n".join(out)
 
 
@@ -248,6 +258,25 @@ def table(rows: Iterable[Sequence[Any] | Mapping[str, Any]], columns: Sequence[s
             raise ValueError("table(): give the column names (rows are not mappings, or there are none)")
         columns = list(rows[0])
     return Table(rows, list(columns), **kw)
+
+
+def band_text(half_width: float | None, spec: str = ".2g") -> str:
+    """A band's half-width for a table cell: ``∞`` where the band makes no claim.
+
+    An error band whose analysis does not hold on a row (on long rows summed in float16 or
+    bfloat16 the running sums' relative error may reach one half) is the whole float range:
+    the harness writes its sides as minus and plus the largest float64 (or as infinities), so
+    its half-width is at least ``sys.float_info.max``. Showing that as ``1.8e+308`` would read
+    as a (huge) finite bound; it is none.
+
+    >>> band_text(1.5e-4), band_text(float("inf")), band_text(1.7976931348623157e308), band_text(None)
+    ('0.00015', '∞', '∞', '–')
+    """
+    if half_width is None:
+        return EMPTY
+    if not half_width < sys.float_info.max:
+        return "∞"
+    return format(half_width, spec)
 
 
 def relative_path(path: str | os.PathLike, start: str | os.PathLike | None = None) -> str:
@@ -304,11 +333,12 @@ def ledger_table(verdicts: Iterable[Any], *, page_dir: str | None = None, statem
     for v in verdicts:
         r = [claim_link(v, page_dir), v.verdict] + ([v.statement] if statements else []) + [v.evidence, int(v.undecided)]
         rows.append(r)
-    return Table(rows, cols, caption=caption)
+    return Table(rows, cols, caption=caption, math=True)
 
 
 def gap_table(gaps: Iterable[Any], caption: str | None = None) -> Table:
-    """Certified gap enclosures ``f_lo <= f(k) <= f_hi`` (``GapRow`` objects or their dicts).
+    """Certified gap enclosures ``f_lo <= f(k) <= f_hi`` (``GapRow`` objects or their dicts), with
+    the quantities typeset in the book (:math:`f(k)`, :math:`k`).
 
     The bounds are printed with 17 significant digits, so the printed interval still encloses
     the certified one after the reader parses it back to float64 (it is the same float).
@@ -316,7 +346,7 @@ def gap_table(gaps: Iterable[Any], caption: str | None = None) -> Table:
     >>> from ees_theory.ledger.claims import certified_gaps
     >>> # p = softmax(2, 1, 0): f(2) = H(0.731, 0.269)/ln 2 - 0.910 = -0.070 by hand
     >>> print(gap_table(certified_gaps([2.0, 1.0, 0.0])))
-    k  sign                   f_lo                   f_hi  method
+    k  sign      lower end of f(k)      upper end of f(k)  method
     -  ----  ---------------------  ---------------------  -------
     2  -     -0.070027888848932768  -0.070027888843967018  float64
     3  -      -0.24232088934019524   -0.24232088933663976  float64
@@ -325,7 +355,8 @@ def gap_table(gaps: Iterable[Any], caption: str | None = None) -> Table:
     for g in gaps:
         get = g.__getitem__ if isinstance(g, Mapping) else lambda name: getattr(g, name)
         rows.append([int(get("k")), get("sign"), float(get("f_lo")), float(get("f_hi")), get("method")])
-    return Table(rows, ["k", "sign", "f_lo", "f_hi", "method"], fmt={"f_lo": ".17g", "f_hi": ".17g"}, caption=caption)
+    lo, hi = "lower end of f(k)", "upper end of f(k)"
+    return Table(rows, ["k", "sign", lo, hi, "method"], fmt={lo: ".17g", hi: ".17g"}, caption=caption, math=True)
 
 
 def claim_table(v: Any) -> Table:
@@ -342,14 +373,22 @@ def claim_table(v: Any) -> Table:
     if c is not None:
         rows += [["counterexample", f"n = {c.n}, certified = {'yes' if c.certified else 'no'}: {c.summary}"],
                  ["temperatures", ", ".join(f"{t:g}" for t in c.temperatures)],
-                 ["parameters", ", ".join(f"{k} = {val}" for k, val in c.params.items()) or EMPTY],
+                 ["parameters", _params(c.params)],
                  ["logits (exact)", Code(", ".join(c.logits))]]
         rows += _decimal_rows(c)
     m = getattr(v, "minimality", None)
     if m:
         rows += [["minimal size", f"{m['size']} candidates: {m['status']}" + ("" if m["size"] == c.n else f" (this row has {c.n})")],
                  ["why", m.get("argument")]]
-    return Table(rows, ["", v.claim_id])
+    return Table(rows, ["", v.claim_id], math=True)
+
+
+def _params(params: Mapping[str, Any]) -> Prose | str:
+    """A counterexample's parameters, ``name = value``, the names as code (they are arguments)."""
+    parts: list[tuple[str, str]] = []
+    for i, (k, val) in enumerate(params.items()):
+        parts += ([("text", ", ")] if i else []) + [("code", str(k)), ("text", f" = {val}")]
+    return Prose(tuple(parts), ", ".join(f"{k} = {val}" for k, val in params.items())) if parts else EMPTY
 
 
 def _decimal_rows(c: Any) -> list[list[Any]]:

@@ -15,10 +15,10 @@ ValueError: rule must be one of first-exclusive, first-inclusive, last; got 'fir
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from .inputs import check_min_tokens_to_keep, check_real
+from .inputs import check_min_tokens_to_keep, check_real, check_temperature
 
 __all__ = [
     "RULES",
@@ -35,12 +35,20 @@ __all__ = [
     "DEFAULT_POLICY",
     "Param",
     "MethodSpec",
+    "FORMS",
     "SAMPLERS",
     "REQUIRED",
     "INT_PARAMS",
     "OFF_VALUES",
     "check_params",
     "method_help",
+    "method_names",
+    "method_table",
+    "with_method_table",
+    "signature",
+    "record",
+    "RECORDS",
+    "OTHER_METHODS",
     "TRANSFORMS",
     "check_transform_params",
 ]
@@ -240,16 +248,45 @@ class Param:
     help: str = ""
 
 
+#: What a method hands back (a port's output form): a kept ``mask``, a ``temperature``, the
+#: transformed ``logits``, a ``mask-with-state`` (the kept mask, the drawn token and the new state),
+#: or ``draws`` (only samples are observable).
+FORMS = ("mask", "temperature", "logits", "mask-with-state", "draws")
+
+
 @dataclass(frozen=True)
 class MethodSpec:
-    """A sampler: its parameters ``{name: Param}``, its policies and a one-line summary;
-    ``keeps_suffix``: it keeps the least probable tokens (XTC), not the most probable ones."""
+    """A method's record: its parameters ``{name: Param}``, its policies and a one-line summary;
+    ``keeps_suffix``: it keeps the least probable tokens (XTC), not the most probable ones;
+    ``form``: what it returns (one of :data:`FORMS`); ``stateful``: it carries a state from step
+    to step (mirostat's ``mu``); ``temperature_param``: the name of its temperature parameter;
+    ``fixed``: ``{policy: {parameter: value}}``, parameters a policy pins (the engine has none);
+    ``ranking``: what its kept set is a prefix of, ``probability`` (the canonical order) or
+    ``typical-score`` (``|-ln p - H|`` ascending); ``options``: the run options besides the policy
+    it reads (EES's selection ``rule``, EDT's ``entropy_of``).
+
+    >>> SAMPLERS["mirostat-v2"].form, SAMPLERS["mirostat-v2"].stateful, SAMPLERS["top-k"].fixed
+    ('mask-with-state', True, {'llama.cpp': {'min_tokens_to_keep': 1}})
+    """
 
     name: str
     params: dict
     policies: tuple[str, ...]
     summary: str
     keeps_suffix: bool = False
+    form: str = "mask"
+    stateful: bool = False
+    temperature_param: str = "temperature"
+    fixed: dict = field(default_factory=dict)
+    ranking: str = "probability"
+    options: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.form not in FORMS:
+            raise ValueError(f"form must be one of {', '.join(FORMS)}; got {self.form!r}")
+        for pol, pinned in self.fixed.items():
+            if pol not in self.policies or not set(pinned) <= set(self.params):
+                raise ValueError(f"{self.name}: fixed names a policy or parameter it does not have: {pol!r} {sorted(pinned)}")
 
     @property
     def off(self) -> dict:
@@ -285,7 +322,13 @@ _EPS = Param(REQUIRED, _unit("epsilon", True, True), (1e-4, 3e-4, 1e-3, 0.01, 0.
 SAMPLERS: dict[str, MethodSpec] = {
     s.name: s
     for s in (
-        MethodSpec("top-k", {"k": Param(REQUIRED, _k, (1, 2, 3, 5, 10, 40), integer=True, help="tokens kept"), **_MK}, ("paper", "transformers", "llama.cpp"), "the k most probable tokens"),
+        MethodSpec(
+            "top-k",
+            {"k": Param(REQUIRED, _k, (1, 2, 3, 5, 10, 40), integer=True, help="tokens kept"), **_MK},
+            ("paper", "transformers", "llama.cpp"),
+            "the k most probable tokens",
+            fixed={"llama.cpp": {"min_tokens_to_keep": 1}},  # llama.cpp's top-k has no min_keep
+        ),
         MethodSpec(
             "top-p",
             {"p": Param(REQUIRED, None, (0.1, 0.5, 0.8, 0.9, 0.95, 1.0), help="mass to reach"), **_MK},
@@ -303,6 +346,7 @@ SAMPLERS: dict[str, MethodSpec] = {
             {"mass": Param(REQUIRED, None, (0.2, 0.5, 0.9, 0.95), help="mass to reach in score order"), **_MK},
             ("paper", "transformers", "llama.cpp"),
             "shortest prefix by |-ln p - H| with mass >= mass",
+            ranking="typical-score",
         ),
         MethodSpec("epsilon", {"epsilon": _EPS, **_MK}, ("paper", "transformers"), "p_i > epsilon"),
         MethodSpec(
@@ -329,8 +373,10 @@ SAMPLERS: dict[str, MethodSpec] = {
             },
             ("paper", "llama.cpp"),
             "top-k with k from a Zipf fit, steered by mu",
+            form="mask-with-state",
+            stateful=True,
         ),
-        MethodSpec("mirostat-v2", dict(_MIRO), ("paper", "llama.cpp"), "surprise -log2 p_i <= mu, steered by mu"),
+        MethodSpec("mirostat-v2", dict(_MIRO), ("paper", "llama.cpp"), "surprise -log2 p_i <= mu, steered by mu", form="mask-with-state", stateful=True),
         MethodSpec(
             "xtc",
             {
@@ -370,6 +416,10 @@ _P_CHECKS = {
 _P_NAME = {"top-p": "p", "min-p": "min_p", "typical": "mass"}
 
 
+#: how the engines name a parameter (for an error that says what the engine lacks)
+_ENGINE_NAME = {"min_tokens_to_keep": "min_keep"}
+
+
 def check_params(method: Any, policy: Any, params: dict) -> dict:
     """Validate a method name, a policy and its parameters; return them with defaults filled in.
 
@@ -404,8 +454,9 @@ def check_params(method: Any, policy: Any, params: dict) -> dict:
         if check is None:
             check = _P_CHECKS[method][policy]
         out[name] = check(value, policy) if value is not None or default is not None else None
-    if method == "top-k" and policy == "llama.cpp" and out["min_tokens_to_keep"] != 1:
-        raise ValueError("llama.cpp's top-k has no min_keep; leave min_tokens_to_keep at 1 under policy 'llama.cpp'")
+    for name, value in ms.fixed.get(policy, {}).items():  # a parameter the engine does not have
+        if out[name] != value:
+            raise ValueError(f"{policy}'s {method} has no {_ENGINE_NAME.get(name, name)}; leave {name} at {value} under policy {policy!r}")
     return out
 
 
@@ -441,6 +492,8 @@ TRANSFORMS: dict[str, MethodSpec] = {
         },
         ("paper",),
         "l'_i = m - k f d^2 + s f d^3 around the largest logit m (core.quadratic)",
+        form="logits",
+        temperature_param="",
     ),
 }
 
@@ -469,6 +522,83 @@ def check_transform_params(method: Any, params: dict) -> dict:
     return out
 
 
+#: The temperature-setting methods (specification §2-§4), the logit transform ``temperature``.
+#: Their grids are the values generated cases draw (in this order: the golden vectors depend on it).
+OTHER_METHODS: dict[str, MethodSpec] = {
+    s.name: s
+    for s in (
+        MethodSpec(
+            "ees",
+            {"temperature": Param(REQUIRED, lambda v, pol: check_temperature(v), (0.25, 0.5, 0.7, 1.0, 1.0, 1.0, 1.3, 2.0, 5.0), help="temperature of p")},
+            ("paper",),
+            "keep the first k where the entropy curve crosses (selection rule: first-exclusive, first-inclusive, last)",
+            options=("rule",),
+        ),
+        MethodSpec(
+            "edt",
+            {
+                "T0": Param(REQUIRED, lambda v, pol: check_edt_params(v, 0.0, EDT_DEFAULT_N)[0], (0.5, 0.8, 1.0, 1.5), help="base temperature"),
+                "theta": Param(REQUIRED, lambda v, pol: check_edt_params(1.0, v, EDT_DEFAULT_N)[1], (0.0, 0.1, 0.5, 1.0, 2.0), help="entropy scale"),
+                "N": Param(REQUIRED, lambda v, pol: check_edt_params(1.0, 0.0, v)[2], (0.8, 0.8, 0.5, 0.95), help="base of the power, in (0, 1)"),
+            },
+            ("paper",),
+            "T = T0 N^(theta / H)",
+            form="temperature",
+            temperature_param="T0",
+            options=("entropy_of",),
+        ),
+        MethodSpec(
+            "dynatemp",
+            {
+                "temp": Param(REQUIRED, lambda v, pol: check_dynatemp_params(v, 0.0, 1.0)[0], (0.5, 0.8, 1.0, 1.5), help="centre temperature (<= 0: greedy)"),
+                "delta": Param(REQUIRED, lambda v, pol: check_dynatemp_params(1.0, v, 1.0)[1], (0.0, 0.25, 0.5, 1.0, 2.0), help="half-width of the range"),
+                "exponent": Param(REQUIRED, lambda v, pol: check_dynatemp_params(1.0, 0.0, v)[2], (0.0, 0.5, 1.0, 1.0, 2.0, -1.0), help="power of H / ln n"),
+            },
+            DYNATEMP_POLICIES,
+            "llama.cpp's entropy-scaled temperature in [temp - delta, temp + delta]",
+            form="temperature",
+            temperature_param="temp",
+        ),
+        MethodSpec(
+            "temperature",
+            {"temperature": Param(REQUIRED, lambda v, pol: check_temperature(v), (0.25, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0), help="the divisor of the logits")},
+            ("paper",),
+            "l_i / temperature",
+            form="logits",
+        ),
+    )
+}
+
+#: Every method's record: the temperature methods, the logit transforms and the truncation samplers.
+RECORDS: dict[str, MethodSpec] = {**OTHER_METHODS, **TRANSFORMS, **SAMPLERS}
+
+
+def record(method: Any) -> MethodSpec:
+    """The record of ``method``.
+
+    >>> record("edt").temperature_param, record("quadratic").form, record("mirostat-v1").stateful
+    ('T0', 'logits', True)
+    >>> record("top-q")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown method 'top-q'; expected one of ees, edt, dynatemp, temperature, quadratic, or a truncation sampler (top-k, top-p, min-p, typical, epsilon, eta, p-less, p-less-norm, top-n-sigma, mirostat-v1, mirostat-v2, xtc, top-a, tfs)
+    """
+    if not isinstance(method, str) or method not in RECORDS:
+        others = ", ".join(n for n in RECORDS if n not in SAMPLERS)
+        raise ValueError(f"unknown method {method!r}; expected one of {others}, or a truncation sampler ({', '.join(SAMPLERS)})")
+    return RECORDS[method]
+
+
+def method_names() -> tuple[str, ...]:
+    """Every method a port can be checked for, in the records' order (the command line's
+    ``--method`` choices).
+
+    >>> method_names()[:6]
+    ('ees', 'edt', 'dynatemp', 'temperature', 'quadratic', 'top-k')
+    """
+    return tuple(RECORDS)
+
+
 def method_help() -> str:
     """The methods a port can be checked for, with each sampler's parameters, from the records
     (the command line's ``--method`` help).
@@ -478,9 +608,64 @@ def method_help() -> str:
     >>> "xtc (threshold, probability, u, min_tokens_to_keep)" in method_help()
     True
     """
-    samplers = ", ".join(
-        f"{name} ({', '.join(p for p, prm in ms.params.items() if prm.grid)})" if any(prm.grid for prm in ms.params.values()) else name
-        for name, ms in SAMPLERS.items()
-    )
-    transforms = ", ".join(f"{name} ({', '.join(ms.params)})" for name, ms in TRANSFORMS.items())
-    return f"ees, edt, dynatemp, temperature, {transforms}, or a truncation sampler (parameters): {samplers}"
+    def listed(ms: MethodSpec) -> str:
+        shown = [p for p, prm in ms.params.items() if prm.grid]
+        return f"{ms.name} ({', '.join(shown)})" if shown else ms.name
+
+    others = ", ".join(ms.name if ms.name in OTHER_METHODS else listed(ms) for ms in RECORDS.values() if ms.name not in SAMPLERS)
+    samplers = ", ".join(listed(ms) for ms in SAMPLERS.values())
+    return f"{others}, or a truncation sampler (parameters): {samplers}"
+
+
+# ---- the method table of the port protocol (ees_theory/harness/PROTOCOL.md) ---------------------
+#: What a Python port returns, by output form.
+FORM_RETURNS = {
+    "mask": "`numpy.ndarray[bool]` of shape `(V,)`, `True` = kept",
+    "temperature": "`float` (`0.0` = greedy), or `None` for a row the method leaves alone",
+    "logits": "the `V` transformed logits (a float array, `-inf` where the input is masked)",
+    "mask-with-state": "`(mask, token, new_mu)`",
+    "draws": "`draws` token ids",
+}
+TABLE_BEGIN = "<!-- methods table: generated from ees_theory.spec.methods.RECORDS by method_table(); edit the records -->"
+TABLE_END = "<!-- end of the methods table -->"
+
+
+def signature(ms: MethodSpec) -> str:
+    """A Python port's call for ``ms``: a sampler takes the temperature, then its parameters by
+    name; every other method its parameters in the record's order.
+
+    >>> signature(SAMPLERS["top-p"]), signature(OTHER_METHODS["edt"])
+    ('fn(logits, temperature, p=, min_tokens_to_keep=)', 'fn(logits, T0, theta, N)')
+    """
+    if ms.temperature_param and ms.temperature_param not in ms.params:
+        named = ", ".join(f"{p}=" for p, prm in ms.params.items() if prm.grid)
+        return f"fn(logits, {ms.temperature_param}{', ' + named if named else ''})"
+    return f"fn(logits, {', '.join(ms.params)})"
+
+
+def method_table() -> str:
+    """The protocol's table of methods, one row per record, between its two marker lines.
+
+    >>> method_table().splitlines()[3].split(" | ")[:2]
+    ['| `ees`', '`fn(logits, temperature)`']
+    """
+    lines = [TABLE_BEGIN, "| method | signature | returns | policies | stateful |", "|---|---|---|---|---|"]
+    for ms in RECORDS.values():
+        lines.append(f"| `{ms.name}` | `{signature(ms)}` | {FORM_RETURNS[ms.form]} | {', '.join(ms.policies)} | {'yes' if ms.stateful else 'no'} |")
+    return "\n".join(lines + [TABLE_END])
+
+
+def with_method_table(text: str) -> str:
+    r"""``text`` (the protocol) with its generated table replaced by :func:`method_table`.
+
+    >>> with_method_table("a\n" + TABLE_BEGIN + "\nold\n" + TABLE_END + "\nb").splitlines()[-1]
+    'b'
+    >>> with_method_table("no table")
+    Traceback (most recent call last):
+    ...
+    ValueError: the text has no generated methods table (its marker lines are missing)
+    """
+    i, j = text.find(TABLE_BEGIN), text.find(TABLE_END)
+    if i < 0 or j < i:
+        raise ValueError("the text has no generated methods table (its marker lines are missing)")
+    return text[:i] + method_table() + text[j + len(TABLE_END):]

@@ -5,10 +5,12 @@ Run after the book is built, with the built site named by ``EES_BOOK_HTML`` (``.
 the reason shown; with it, a missing browser or driver is a failure, not a skip.
 
 Per page: math typeset by MathJax (no raw ``\\(``/``$`` left, no MathJax error, no literal
-backslash); no output cell, table or display equation wider than the text column; every image
-loaded, inside a numbered figure with a caption and alt text; no build-machine path in the text;
-at most one search field; every relative link points at a built file. Once: the search page finds
-"counterexample".
+backslash); no quantity written as plain-text math in a table (``p_max``, ``Hbar``, ``>=``,
+``k*``: the pattern ``ees_theory.report.typeset.ASCII_MATH``, outside code and formulas); no output
+cell, table, display equation or code cell wider than the text column, and no code cell that
+scrolls sideways; every image loaded, inside a numbered figure with a caption and alt text; no
+build-machine path in the text; at most one search field; every relative link points at a built
+file. Once: the search page finds "counterexample".
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
+
+from ees_theory.report.typeset import ASCII_MATH
 
 HTML = os.environ.get("EES_BOOK_HTML")
 if not HTML:
@@ -90,6 +94,7 @@ def browser(tmp_path_factory):
 # Runs in the page once MathJax is done; returns a list of problems (strings), empty when clean.
 _CHECK_PAGE = r"""
 const done = arguments[arguments.length - 1];
+const asciiMath = new RegExp(arguments[0]);
 // MathJax loads asynchronously: wait (up to 20 s) until it exists, then until it has typeset the page
 const mathjax = new Promise((resolve) => {
   const t0 = Date.now();
@@ -132,6 +137,25 @@ Promise.all([mathjax, ...imgs]).then(() => {
     if (r.right > col.right + 2 || r.left < col.left - 2) bad.push(`${what} runs outside the column (${Math.round(r.left)}..${Math.round(r.right)} vs ${Math.round(col.left)}..${Math.round(col.right)}): ${short(e.textContent)}`);
     else if (e.scrollWidth > e.clientWidth + 2 && e.tagName !== "IMG" && !e.closest("div.cell_input")) bad.push(`${what} is wider than its box (${e.scrollWidth} > ${e.clientWidth} px): ${short(e.textContent)}`);
   }
+  // 2b. code cells wrap inside the column: no sideways scroll bar, nothing past the right edge
+  for (const e of main.querySelectorAll("div.cell_input pre, div.highlight pre")) {
+    const r = e.getBoundingClientRect();
+    if (r.width === 0) continue;
+    if (r.right > col.right + 2) bad.push(`a code cell runs outside the column (${Math.round(r.right)} > ${Math.round(col.right)}): ${short(e.textContent)}`);
+    else if (e.scrollWidth > e.clientWidth + 2) bad.push(`a code cell scrolls sideways (${e.scrollWidth} > ${e.clientWidth} px): ${short(e.textContent)}`);
+  }
+  // 2c. tables write quantities as formulas: no plain-text math outside code and typeset math
+  for (const cell of main.querySelectorAll("table td, table th, table caption")) {
+    const w = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT, {acceptNode: (n) => {
+      for (let p = n.parentElement; p && p !== cell; p = p.parentElement) {
+        if (/^(CODE|PRE|MJX-CONTAINER|SCRIPT)$/.test(p.tagName) || p.classList.contains("math")) return NodeFilter.FILTER_REJECT;
+      }
+      return NodeFilter.FILTER_ACCEPT; }});
+    let text = "";
+    for (let n = w.nextNode(); n; n = w.nextNode()) text += n.textContent + " ";
+    const m = text.match(asciiMath);
+    if (m) bad.push(`plain-text math "${m[0]}" in a table: ${short(text)}`);
+  }
   // 3. figures: loaded, numbered caption, alt text; no figure left as its text repr
   for (const i of main.querySelectorAll("img")) {
     if (!i.complete || i.naturalWidth === 0) { bad.push("image did not load: " + i.getAttribute("src")); continue; }
@@ -159,7 +183,7 @@ Promise.all([mathjax, ...imgs]).then(() => {
 def test_page_reads_cleanly(site, browser, page, width):
     browser.set_window_size(width, HEIGHT)
     browser.get(site + page)
-    out = browser.execute_async_script(_CHECK_PAGE)
+    out = browser.execute_async_script(_CHECK_PAGE, ASCII_MATH.pattern)
     if SHOTS:
         _screenshot(browser, Path(SHOTS) / f"{page.replace('/', '__')[:-5]}@{width}.png", width)
     problems = list(out["bad"])

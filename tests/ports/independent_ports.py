@@ -77,12 +77,11 @@ class Arith:
         return self.rd(x)
 
     def _seq(self, v: np.ndarray) -> np.ndarray:
-        out = np.empty_like(v)
-        s = 0.0
-        for i, x in enumerate(v.tolist()):
-            s = float(self.acc(s + x))
-            out[i] = s
-        return self.rd(out)
+        # a running sum in the accumulator, one rounding per addition: numpy's accumulate adds in
+        # order and rounds every partial sum into its dtype (float32 for every dtype but float64;
+        # the terms are values of the compute dtype, so float32 holds them exactly)
+        acc = np.float64 if self.cd == "float64" else np.float32
+        return self.rd(np.add.accumulate(np.asarray(v, dtype=np.float64).astype(acc), dtype=acc).astype(np.float64))
 
     def _tree_sum(self, v: np.ndarray) -> float:
         v = v[self.rng.permutation(v.size)]
@@ -199,13 +198,14 @@ def ees_port(cd="float32", probs="softmax", rank="probs", shift="after", cum="to
         terms = np.where(p > 0, A.rd(-A.rd(p * np.where(p > 0, lp, 0.0))), 0.0)
         Hs = A.cumsum(terms)
         k = n
-        with np.errstate(all="ignore"):
-            for i in range(2, n + 1):
-                H = float(A.rd(A.log(P[i - 1]) + A.rd(Hs[i - 1] / P[i - 1])))
-                g = float(A.rd(A.rd(H / float(A.rd(math.log(i)))) - P[i - 1]))
-                if (g <= 0) if bug == "le" else (g < 0):
-                    k = i if bug == "crossing" else i - 1
-                    break
+        with np.errstate(all="ignore"):  # every gap at once, each operation rounded as above
+            H = A.rd(A.log(P[1:]) + A.rd(Hs[1:] / P[1:]))
+            lnk = A.rd(np.array([math.log(i) for i in range(2, n + 1)]))
+            gaps = A.rd(A.rd(H / lnk) - P[1:])
+        for i, g in enumerate(gaps.tolist(), start=2):
+            if (g <= 0) if bug == "le" else (g < 0):
+                k = i if bug == "crossing" else i - 1
+                break
         k = _shift_count(k, n, bug, logits)
         return _mask(len(logits), ids[:k])
 

@@ -15,8 +15,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..ctx import Context
+from .epsilon import POLICIES as _EPSILON_POLICIES
 
-__all__ = ["threshold", "log_margin"]
+#: eta's comparison is epsilon's against another threshold, under the same policies
+POLICIES = _EPSILON_POLICIES
+
+__all__ = ["threshold", "log_margin", "POLICIES"]
 
 
 def threshold(epsilon: Any, H: Any, ctx: Context) -> Any:

@@ -20,8 +20,24 @@ from __future__ import annotations
 from typing import Any
 
 from ..ctx import Context
+from .policy import Policy
 
-__all__ = ["zipf_weight", "log_k_hat", "mu_update"]
+#: v2 keeps ``-log2 p_i <= mu``; paper: surprise under the untruncated distribution, v1's ``k``
+#: rounded half up; llama.cpp: surprise under the renormalised kept set, ``k`` truncated
+POLICIES = {"paper": Policy(min_keep="none"), "llama.cpp": Policy(min_keep="none")}
+
+__all__ = ["rounds_half_up", "renormalised_surprise", "zipf_weight", "log_k_hat", "mu_update", "POLICIES"]
+
+
+def rounds_half_up(policy: str) -> bool:
+    """Whether v1 rounds ``k_hat`` to nearest, half up (the paper), or truncates it (llama.cpp)."""
+    return policy == "paper"
+
+
+def renormalised_surprise(policy: str) -> bool:
+    """Whether the surprise of the drawn token is taken under the renormalised kept set
+    (llama.cpp), or under the untruncated distribution (the paper)."""
+    return policy == "llama.cpp"
 
 
 def zipf_weight(i: Any, ctx: Context) -> Any:

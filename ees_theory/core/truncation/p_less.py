@@ -12,7 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["threshold", "threshold_scale"]
+from .policy import Policy
+
+POLICIES = {"paper": Policy(min_keep="none")}
+
+__all__ = ["threshold", "threshold_scale", "POLICIES"]
 
 
 def threshold(s2: Any, V: int, norm: bool) -> Any:

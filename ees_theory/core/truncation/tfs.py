@@ -25,10 +25,27 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["second_differences", "kept", "FLAT"]
+from .policy import Policy
+
+_P = Policy(noop=lambda prm: prm["z"] >= 1, noop_text="z >= 1", off={"z": 1.0})
+POLICIES = {"paper": _P, "llama.cpp": _P}
+
+__all__ = ["second_differences", "kept", "flat_means_uniform", "short_rows_untouched", "FLAT", "POLICIES"]
 
 #: llama.cpp's normalisation floor: ``1e-6f``, a sum of weights at or below it is "flat"
 FLAT = float(np.float32(1e-6))
+
+
+def flat_means_uniform(policy: str) -> bool:
+    """What a row without curvature means: uniform weights ``1 / (n - 2)`` below
+    :data:`FLAT` (llama.cpp), or no tail at all, everything kept (the paper)."""
+    return policy == "llama.cpp"
+
+
+def short_rows_untouched(policy: str) -> bool:
+    """Whether fewer than 3 candidates is a no-op (llama.cpp); the paper keeps the first token and
+    ``min_keep`` there."""
+    return policy == "llama.cpp"
 
 
 def second_differences(p: Any) -> Any:

@@ -12,7 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["threshold"]
+from .policy import Policy
+
+POLICIES = {"paper": Policy(noop=lambda prm: prm["a"] <= 0, noop_text="a <= 0", off={"a": 0.0})}
+
+__all__ = ["threshold", "POLICIES"]
 
 
 def threshold(a: Any, p_max: Any) -> Any:

@@ -8,7 +8,15 @@ candidates. The paper and llama.cpp use the population standard deviation (divid
 
 from __future__ import annotations
 
-__all__ = ["ddof"]
+from .policy import Policy
+
+POLICIES = {
+    "paper": Policy(min_keep="none"),
+    "llama.cpp": Policy(noop=lambda prm: prm["n"] <= 0, noop_text="n <= 0", min_keep="none", off={"n": 0.0}),
+    "sample-std": Policy(min_keep="none"),
+}
+
+__all__ = ["ddof", "POLICIES"]
 
 
 def ddof(policy: str) -> int:

@@ -19,12 +19,20 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["gate_open", "dropped"]
+from .policy import Policy
+
+__all__ = ["gate_open", "counted", "dropped", "POLICIES"]
 
 
 def gate_open(u: Any, probability: Any, policy: str) -> Any:
     """Whether the gate opens for the draw ``u`` (numbers)."""
     return 0 < probability and u <= probability if policy == "llama.cpp" else u < probability
+
+
+def counted(n: Any, size: Any, policy: str) -> Any:
+    """The count a drop is checked against ``min_keep`` with: the ``n`` candidates, or under
+    llama.cpp the ``size`` entries of the whole array (masked ones included)."""
+    return size if policy == "llama.cpp" else n
 
 
 def dropped(above: Any, n: Any, min_keep: Any) -> Any:
@@ -33,3 +41,11 @@ def dropped(above: Any, n: Any, min_keep: Any) -> Any:
     would remain. Integers or integer tensors (``+ - *`` and comparisons only)."""
     d = (above - 1) * (above > 0)
     return d * (n - d >= min_keep)
+
+
+#: the gate closed is a no-op (every candidate kept); a drop never leaves fewer than min_keep
+POLICIES = {
+    pol: Policy(noop=lambda prm, pol=pol: not gate_open(prm["u"], prm["probability"], pol), noop_text="the gate stays shut",
+                off={"probability": 0.0, "u": 0.5})
+    for pol in ("paper", "llama.cpp")
+}

@@ -14,16 +14,73 @@ import mpmath
 import numpy as np
 
 from ... import reference, tolerances
+from ...core.ctx import FLOAT
 from ...core.truncation import mirostat
+from ...spec.methods import SAMPLERS
 from ..methods import Verdict
 from .base import LN2, SamplerJudge
 
-__all__ = ["MirostatV1", "MirostatV2"]
+__all__ = ["MirostatV1", "MirostatV2", "INT_K_LIMIT", "k_estimate", "k_overflows", "KOverflowWatch"]
+
+#: top-k takes a C ``int``: an estimate of ``k`` at or beyond ``2**31`` (or NaN) has no ``int``
+#: value, and converting it is undefined behaviour (x86-64 gives ``INT_MIN``)
+INT_K_LIMIT = 2.0**31
+
+
+def k_estimate(row, temperature: float, mu: float, m: int, n_vocab: int | None = None) -> tuple[float, float]:
+    """Mirostat v1's estimate ``(s_hat, k_hat)`` as the algorithm states it, in float64: the Zipf
+    fit over the first ``m`` entries of the *whole* row sorted by probability, masked entries
+    included (probability 0, so their log-ratios are ``inf`` or NaN, as in an engine that fits its
+    whole candidate array), then ``k_hat = exp(ln k_hat)`` from
+    :func:`ees_theory.core.truncation.mirostat.log_k_hat` (``N``: ``n_vocab``, default the row's
+    length). NaN and ``inf`` are returned as they arise, not repaired: they are what an engine
+    converting ``k_hat`` to an integer meets.
+
+    >>> s_hat, k_hat = k_estimate([0.0, -1.0, -2.0, -3.0], 1.0, 10.0, 100)
+    >>> round(s_hat, 4), round(k_hat, 2)
+    (1.9053, 43.03)
+    >>> k_estimate([0.0, -1.0, -np.inf, -np.inf], 1.0, 10.0, 100)     # two masked: ln 0 - ln 0
+    (nan, nan)
+    >>> k_estimate([0.0, -1e-9, -2e-9], 1.0, 10.0, 100)[1]               # a near-flat head: 1 / s_hat overflows
+    inf
+    """
+    z = np.asarray(row, dtype=np.float64)
+    if z.ndim != 1 or z.size < 2:
+        raise ValueError(f"k_estimate needs a 1-D row of at least 2 logits, got shape {z.shape}")
+    if not (temperature > 0) or int(m) < 2:
+        raise ValueError(f"k_estimate needs temperature > 0 and m >= 2, got temperature={temperature!r}, m={m!r}")
+    ctx = FLOAT
+    with np.errstate(all="ignore"):
+        x = z / temperature
+        lp = np.sort(x - np.max(x) - np.log(np.sum(np.exp(x - np.max(x)))))[::-1]  # log-probabilities, descending
+        mm = min(int(m), z.size)
+        i = np.arange(mm - 1)
+        t = mirostat.zipf_weight(i, ctx)
+        s_hat = np.float64(np.sum(t * (lp[:mm - 1] - lp[1:mm])) / np.sum(t * t))
+        ln_n = ctx.log(ctx.num(n_vocab if n_vocab is not None else z.size))
+        y = (s_hat - 1) * ln_n
+        phi = np.float64(1.0) if y == 0 else -np.expm1(-y) / y
+        k_hat = np.exp(mirostat.log_k_hat(s_hat, mu, ln_n, phi, ctx))
+    return float(s_hat), float(k_hat)
+
+
+def k_overflows(k_hat: float) -> bool:
+    """Whether ``k_hat`` has no C ``int`` value (NaN, infinite or at least :data:`INT_K_LIMIT`).
+
+    >>> k_overflows(float("nan")), k_overflows(3e9), k_overflows(12.5)
+    (True, True, False)
+    """
+    return not (k_hat < INT_K_LIMIT)
 
 
 class _Mirostat(SamplerJudge):
     stateful = True
     needs_entropy = True
+
+    def sequence_watch(self, row, tau: float, params: dict, probs, st):
+        """What the draws judge watches for along its replay of the port's tokens (an object with
+        ``step(t, mu, kept, token)`` and ``diagnosis(details)``), or ``None``."""
+        return None
 
     def mu_band(self, st, params, ref, b, u: float) -> float | None:
         """How far ``mu`` may move the kept count (``None``: no claim)."""
@@ -101,6 +158,9 @@ class _Mirostat(SamplerJudge):
 class MirostatV1(_Mirostat):
     name = "mirostat-v1"
 
+    def sequence_watch(self, row, tau, params, probs, st):
+        return KOverflowWatch(row, tau, params, probs, st)
+
     def mu_band(self, st, params, ref, b, u):
         s_hat, k_hat = ref.extras.get("s_hat"), ref.extras.get("k_hat")
         mm = min(int(params["m"]), st.n)
@@ -122,3 +182,66 @@ class MirostatV2(_Mirostat):
 
     def mu_band(self, st, params, ref, b, u):
         return b["logp"] / LN2
+
+
+class KOverflowWatch:
+    """Mirostat v1's steps whose estimate of ``k`` has no C ``int`` value
+    (:func:`k_overflows`), along a replay of the port's draws, and whether the port drew greedily
+    there: an engine calling top-k with ``max(int(k), 1)`` keeps one token at such a step (the
+    conversion is undefined behaviour; x86-64 gives ``INT_MIN``) where the algorithm keeps many."""
+
+    #: the chance under the exact kept distributions of drawing greedily at every such step, at
+    #: most this, names the fault (a correct port draws greedily there only by that chance)
+    CHANCE = 1e-6
+
+    def __init__(self, row64, tau, prm, pf, st):
+        self.row, self.tau, self.pf = row64, tau, pf
+        self.m = int(prm.get("m") or SAMPLERS[MirostatV1.name].params["m"].default)
+        self.n_vocab = prm.get("n_vocab")
+        self.top = {int(i) for i in st.order[: int(np.sum(st.values == st.values[0]))]} if st.n else set()
+        self.steps = 0
+        self.greedy = 0
+        self.log_chance = 0.0
+        self.first: tuple | None = None
+
+    def step(self, t: int, mu: float, kept: list, token: int) -> None:
+        """Step ``t`` of the replay: state ``mu``, the reference's kept ids, the port's token."""
+        if len(kept) < 2 or self.m < 2 or self.row.size < 2:
+            return
+        s_hat, k_hat = k_estimate(self.row, self.tau, mu, self.m, self.n_vocab)
+        if not k_overflows(k_hat):
+            return
+        p_top = float(self.pf[[i for i in kept if i in self.top]].sum() / self.pf[kept].sum())
+        if p_top >= 1:
+            return
+        self.steps += 1
+        if token in self.top:
+            self.greedy += 1
+            self.log_chance += math.log(p_top)
+        if self.first is None:
+            self.first = (t, mu, s_hat, k_hat, len(kept))
+
+    def diagnosis(self, details: dict) -> str | None:
+        """The words of the ``k-overflow`` fault, or ``None`` when the draws do not show it (the
+        counts go into ``details``)."""
+        if not self.steps:
+            return None
+        details.update(k_overflow_steps=self.steps, k_overflow_greedy=self.greedy)
+        if self.greedy < self.steps or self.log_chance > math.log(self.CHANCE):
+            return None
+        t, mu, s_hat, k_hat, k = self.first
+        if math.isnan(s_hat):
+            cause = (f"s_hat = nan: the Zipf fit over the top {self.m} entries meets masked tokens (probability 0, "
+                     f"ln 0 - ln 0 is NaN), so k = nan")
+        elif math.isinf(s_hat) or math.isnan(k_hat):
+            cause = f"s_hat = {s_hat!r}: the Zipf fit over the top {self.m} entries meets a masked token, so k is undefined (nan)"
+        elif math.isinf(k_hat):
+            cause = f"s_hat = {s_hat:.4g} (a near-flat head), so k = (eps 2**mu / (1 - N**-eps))**(1/s_hat) overflows to inf"
+        else:
+            cause = f"k = {k_hat:.4g} >= 2**31 (s_hat = {s_hat:.4g}: mu has risen past what 2**31 tokens allow)"
+        lc = self.log_chance
+        chance = f"{math.exp(lc):.3g}" if lc > -700 else f"10**{lc / math.log(10):.0f}"
+        return (f"from step {t} (mu = {mu:.6g} bits replayed from the port's own tokens) {cause}; converting it to a C int "
+                f"(top-k with max(int(k), 1)) is undefined behaviour (INT_MIN on x86-64), so one token is kept where the "
+                f"algorithm keeps {k}: the port drew the most probable token at all {self.steps} such step(s), a chance of "
+                f"{chance} under the exact kept distributions")

@@ -26,7 +26,13 @@ class Typical(MassJudge):
     rational = True
     needs_entropy = True
     tie_order = False  # ties in the typicality score have no token-id order to follow
-    misreadings = {**NON_STRICT, **MASKED_AS_ZERO}
+    misreadings = {
+        **NON_STRICT, **MASKED_AS_ZERO,
+        "nan-entropy": ("a token has probability 0 in float32 (masked, or underflowed), and the entropy sums -p ln p over every "
+                        "token without a p > 0 guard: 0 * ln 0 is NaN, so H and every score |-ln p - H| are NaN, the sort by "
+                        "score compares nothing and leaves the tokens in whatever order it ends with, and the cut keeps a prefix "
+                        "of that order (llama.cpp's typical sampler does this)"),
+    }
     strictness = (
         "the prefix grows until its mass exceeds mass ('>') instead of reaching it ('>='): the prefix whose mass equals "
         "mass exactly was extended by one token",
@@ -36,7 +42,29 @@ class Typical(MassJudge):
     def misread(self, st, row, params, ref, kept, options) -> list[str]:
         if self.masked_as_zero(row, params, kept, options) or self._entropy_of_filled(st, row, params, kept, options):
             return ["masked-as-zero"]
-        return []
+        return ["nan-entropy"] if self._nan_entropy(st, row, params, kept, options) else []
+
+    @staticmethod
+    def _nan_entropy(st, row, params, kept, options) -> bool:
+        """A port whose entropy is NaN (see ``misreadings``): the row has a token of probability 0
+        in float32, and the kept set is a cut of *some* order by the policy's comparison -- its
+        mass passes ``mass`` and, without one of its tokens (the last one the cut took), does not
+        (a best-effort diagnosis: the order a sort by NaN keys leaves is the sort's own)."""
+        z = np.asarray(row, dtype=np.float64)
+        finite = np.isfinite(z)
+        if not kept or not finite.any():
+            return False
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            x = z.astype(np.float32) / np.float32(st.tau)
+            zero32 = np.exp(x - x[finite].max()) == 0  # masked, or underflowed in float32
+            if not zero32.any():
+                return False
+            p = np.exp(z / st.tau - np.max(z[finite] / st.tau))
+        p = p / p.sum()
+        ids = np.fromiter(kept, dtype=np.int64)
+        mass, total = float(params["mass"]), float(p[ids].sum())
+        reached = (lambda m: m > mass) if options.policy == "llama.cpp" else (lambda m: m >= mass)
+        return reached(total) and not reached(total - float(p[ids].max()))
 
     @staticmethod
     def _entropy_of_filled(st, row, params, kept, options) -> bool:

@@ -1,0 +1,34 @@
+"""Epsilon sampling (Hewitt et al. 2022): keep ``p_i > epsilon``.
+
+Policies: ``paper`` keeps ``p_i > epsilon`` (strict) with the ``min_tokens_to_keep`` floor;
+``transformers`` keeps ``p_i >= epsilon`` and, at the floor, every token tied with the
+``min_tokens_to_keep``-th largest. Eta sampling (:mod:`.eta`) is the same comparison against its
+own threshold, under the same policies.
+
+>>> POLICIES["paper"].holds(*sides(0.5, 0.5)), POLICIES["transformers"].holds(*sides(0.5, 0.5))
+(False, True)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .policy import Policy
+
+__all__ = ["sides", "gap", "POLICIES"]
+
+POLICIES = {
+    "paper": Policy(strict=True),
+    "transformers": Policy(min_keep="floor-ties"),
+}
+
+
+def sides(p: Any, threshold: Any) -> tuple[Any, Any]:
+    """``p_i`` against the threshold (``epsilon``, or eta's)."""
+    return p, threshold
+
+
+def gap(p: Any, threshold: Any) -> Any:
+    """``p_i - threshold`` (what the reference certifies)."""
+    lhs, rhs = sides(p, threshold)
+    return lhs - rhs

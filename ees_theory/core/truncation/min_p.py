@@ -1,0 +1,46 @@
+"""Min-p: keep ``p_i >= min_p * p_max``, i.e. ``e_i = p_i / p_max >= min_p``.
+
+The comparison has three equal forms (:func:`sides`): on the ratio ``e_i``, on the probabilities
+(``p_i`` against ``min_p * p_max``) and in the log domain (``ln e_i = z_i/tau - z_max/tau``
+against ``ln min_p``, the form the reference and the kernels decide by default). ``min_p <= 0``
+keeps every candidate under every policy; the policies differ only in the domain
+(:mod:`ees_theory.spec.methods`).
+
+>>> from ees_theory.core.ctx import FLOAT
+>>> pol = POLICIES["paper"]
+>>> pol.holds(*sides(0.3, 0.3)), bool(pol.holds(*log_sides(-1.0, 0.3, FLOAT))), pol.holds(*prob_sides(0.1, 0.5, 0.3))
+(True, True, False)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..ctx import Context
+from .policy import Policy
+
+__all__ = ["sides", "gap", "log_sides", "prob_sides", "POLICIES"]
+
+_P = Policy(noop=lambda prm: prm["min_p"] <= 0, noop_text="min_p <= 0", off={"min_p": 0.0})
+POLICIES = {"paper": _P, "transformers": _P, "llama.cpp": _P}
+
+
+def sides(e: Any, min_p: Any) -> tuple[Any, Any]:
+    """``e_i = p_i / p_max`` against ``min_p``."""
+    return e, min_p
+
+
+def gap(e: Any, min_p: Any) -> Any:
+    """``e_i - min_p``: kept when it is >= 0."""
+    lhs, rhs = sides(e, min_p)
+    return lhs - rhs
+
+
+def log_sides(log_e: Any, min_p: Any, ctx: Context) -> tuple[Any, Any]:
+    """``ln e_i`` (``ln p_i - ln p_max``, or the scaled logits' difference) against ``ln min_p``."""
+    return log_e, ctx.log(min_p)
+
+
+def prob_sides(p: Any, p_max: Any, min_p: Any) -> tuple[Any, Any]:
+    """``p_i`` against ``min_p * p_max``."""
+    return p, min_p * p_max

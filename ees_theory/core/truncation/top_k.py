@@ -1,0 +1,35 @@
+"""Top-k: the ``k`` most probable tokens (ties at the k-th value broken by the canonical order).
+
+Policies (:data:`POLICIES`):
+
+* ``paper``: ``min(max(k, m), n)`` tokens (``m = min_tokens_to_keep`` raises ``k``);
+* ``transformers``: ``k`` raised to ``m`` likewise, and every token tied with the k-th value is
+  kept too (it may keep more than ``k``);
+* ``llama.cpp``: ``k <= 0`` is a no-op; no ``min_keep`` (``m`` stays 1); llama.cpp's unstable
+  partial sort picks any member of a tie, the reference the canonical ones.
+
+>>> width(3, 1, 5), width(2, 4, 5), width(9, 1, 5)
+(3, 4, 5)
+>>> POLICIES["llama.cpp"].noop({"k": 0}), POLICIES["transformers"].ties
+(True, True)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .policy import Policy
+
+__all__ = ["width", "POLICIES"]
+
+POLICIES = {
+    "paper": Policy(min_keep="raises-k"),
+    "transformers": Policy(ties=True, min_keep="raises-k"),
+    "llama.cpp": Policy(noop=lambda prm: prm["k"] <= 0, noop_text="k <= 0", min_keep="fixed", off={"k": 0}),
+}
+
+
+def width(k: Any, m: Any, size: Any) -> Any:
+    """The number of sorted positions kept, ``min(max(k, m), size)`` (``m`` raises ``k``; a row of
+    ``size`` tokens caps it)."""
+    return min(max(k, m), size)

@@ -6,7 +6,8 @@ golden vectors (up to 4096 tokens) and EXAMPLES generated cases (default 6),
 rate 1e-6 per row. An engine that cannot run here (not installed, or it needs CUDA) is written
 as ``not-run`` with the reason. Naming engines (or engine:method, engine:method:dtype) runs only those rows (a GPU run names
 the CUDA ones, split across processes).
-The book's draws chapter shows the file this writes.
+``benchmarks/gpu_merge.py`` folds the file this writes into the engine matrix's results file,
+whose draws rows the book's draws chapter shows.
 """
 
 import json

@@ -5,8 +5,6 @@
 * engine rows (``engines-*.jsonl``) and token-level rows (``draws-*.json``) go into the engine
   matrix (``ees_theory/engines/results.jsonl``, by :func:`ees_theory.engines.matrix.merge_records`:
   a row that ran replaces its record);
-* token-level rows also go into the draws chapter's file (``notebooks/draws_verdicts.json``,
-  replacing the rows of the same engine, method and dtype);
 * the timing tables (``torch-cuda.md``, ``torch-cuda-peers.md``) are copied to
   ``benchmarks/results/``.
 """
@@ -23,9 +21,6 @@ sys.path.insert(0, str(ROOT))
 
 from ees_theory.engines import matrix  # noqa: E402
 from ees_theory.engines.draws import ENGINES, ROW_NAMES  # noqa: E402
-
-DRAWS_FILE = ROOT / "notebooks" / "draws_verdicts.json"
-
 
 def draws_record(row: dict, examples: int) -> dict:
     """A ``benchmarks/draws_engines.py`` row as an engine-matrix record (form ``draws``)."""
@@ -49,17 +44,13 @@ def main(out: str) -> None:
     now = []
     for f in sorted(out_dir.glob("engines-*.jsonl")):
         now += matrix.read_jsonl(f)
-    draws = json.loads(DRAWS_FILE.read_text())
     for f in sorted(out_dir.glob("draws-*.json")):
         data = json.loads(f.read_text())
         for row in data["rows"]:
             if row["verdict"] == "not-run":
                 continue
             now.append(draws_record(row, data["examples"]))
-            key = (row["engine"], row["method"], row["dtype"])
-            draws["rows"] = [r for r in draws["rows"] if (r["engine"], r["method"], r["dtype"]) != key] + [row]
     matrix.write_jsonl(matrix.merge_records(matrix.read_jsonl(matrix.RESULTS_PATH), now), matrix.RESULTS_PATH)
-    DRAWS_FILE.write_text(json.dumps(draws, indent=1) + "\n")
     for name in ("torch-cuda.md", "torch-cuda-peers.md"):
         if (out_dir / name).is_file():
             shutil.copyfile(out_dir / name, ROOT / "benchmarks" / "results" / name)

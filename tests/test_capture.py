@@ -150,7 +150,7 @@ def test_ees_sync_free_matches_on_generated_batches(dtype, V):
                 what = f"{dtype} V={V} {acc} T={temp if not isinstance(temp, torch.Tensor) else tuple(temp.shape)} {rule}"
                 _assert_same(lambda: et.torch.ees_logits(x, temp, 2, rule, acc, filter_value=-7.0),
                              lambda: et.torch.ees_logits(x, temp, 2, rule, acc, filter_value=-7.0, **UNCHECKED), what)
-                for method in kernel_ees.METHODS:
+                for method in kernel_ees.STRATEGIES:
                     _assert_same(lambda: et.torch.ees_keep_count(x, temp, 1, rule, acc, method=method),
                                  lambda: et.torch.ees_keep_count(x, temp, 1, rule, acc, method=method, sync_free=True), f"{what} {method}")
 
@@ -245,7 +245,7 @@ def test_switches_must_be_booleans():
 
 
 def test_search_strategies_are_named_once():
-    assert kernel_ees.METHODS == (kernel_ees.AUTO, kernel_ees.SORT, kernel_ees.TOPK) == ("auto", "sort", "topk")
+    assert kernel_ees.STRATEGIES == (kernel_ees.AUTO, kernel_ees.SORT, kernel_ees.TOPK) == ("auto", "sort", "topk")
     with pytest.raises(ValueError, match="method must be one of auto, sort, topk"):
         et.torch.ees_mask(torch.zeros(1, 3), method="bisect")
 

@@ -272,8 +272,8 @@ def test_search_pieces_on_the_cluster_give_the_first_hit_of_a_serial_search(clie
     def ctx(run):
         return CheckContext(True, 6, np.random.default_rng(11), {}, run)
 
-    here = search._search(score, certify, ctx(None), range(3, 9), 5, 3, 30)
-    spread = search._search(score, certify, ctx(lambda fn, calls: cluster.map_in_order(client, fn, calls)), range(3, 9), 5, 3, 30)
+    here = search.search_counterexample(score, certify, ctx(None), range(3, 9), 5, 3, 30)
+    spread = search.search_counterexample(score, certify, ctx(lambda fn, calls: cluster.map_in_order(client, fn, calls)), range(3, 9), 5, 3, 30)
     assert here[1] == spread[1] == 7 and here[0].n == 5
     assert here[0].logits == spread[0].logits
 

@@ -212,7 +212,7 @@ def test_builtin_float_variants_conform_in_every_dtype(method):
 
 
 def test_batched_form_is_detected_used_and_falls_back():
-    from ees_theory.harness.ports import _find_batched, load_callable
+    from ees_theory.harness.ports import find_batched, load_callable
 
     calls = {"batched": 0, "one": 0}
 
@@ -238,7 +238,7 @@ def test_batched_form_is_detected_used_and_falls_back():
     report = run_check(InProcessPort(one, "b", broken), "ees", "float32", cases)
     assert report.ok and calls["one"] == 40
     fn = load_callable("tests.ports.numpy_port:ees")
-    assert _find_batched(fn, "tests.ports.numpy_port:ees").__name__ == "ees_batched"
+    assert find_batched(fn, "tests.ports.numpy_port:ees").__name__ == "ees_batched"
     assert cf.open_port("tests.ports.numpy_port:ees", "ees", "float32", isolate=False).batched
 
 

@@ -37,9 +37,7 @@ _PATTERNS = (
 )
 #: Method-name comparisons still allowed, as {file: count}. Empty: a comparison with a method's
 #: name is a question for its record (``record(method).stateful``, ``.form``, ...).
-ALLOWED: dict[str, int] = {
-    "ees_theory/harness/styles.py": 1,
-}
+ALLOWED: dict[str, int] = {}
 
 
 def method_name_comparisons(root: Path = PACKAGE) -> dict[str, list[str]]:

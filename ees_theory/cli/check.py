@@ -86,22 +86,27 @@ def _workers(text: str):
 def add_port_arguments(p, port_required: bool = True) -> None:
     """The arguments ``check`` and ``stress`` share: the port, method, dtype and judging options."""
     from .. import engines  # noqa: F401 - registers the engine: port scheme
+    from ..harness.methods import OPTION_FLAGS, Options
+
+    # the judging flags and their defaults are Options' own (one table; a repro line reads it too)
+    flag = dict(OPTION_FLAGS)
+    default = {name: getattr(Options(), name) for name in flag}
     if port_required:
         p.add_argument("port", metavar="PORT",
                        help="module:callable, path/file.py:callable, 'exec:COMMAND ...' (JSON Lines), builtin[:ACCUMULATE], "
                              "or engine:ENGINE:METHOD (a real engine, see 'ees-theory engines')")
     p.add_argument("--method", "-m", default="ees", choices=method_names(), metavar="METHOD", help=f"{method_help()} (default ees)")
-    p.add_argument("--policy", choices=POLICIES + tuple(x for x in DYNATEMP_POLICIES if x not in POLICIES), default="paper",
+    p.add_argument(flag["policy"], choices=POLICIES + tuple(x for x in DYNATEMP_POLICIES if x not in POLICIES), default=default["policy"],
                    help="engine convention a truncation sampler is judged against (default: the paper's definition); for dynatemp, "
                         "finite-candidates counts only the finite entries in ln n")
     p.add_argument("--dtype", default="float64", choices=("float64", "float32", "float16", "bfloat16"),
                    help="dtype of the logits handed to the port (default float64)")
-    p.add_argument("--accumulate", choices=ACCUMULATE, default="input",
+    p.add_argument(flag["accumulate"], choices=ACCUMULATE, default=default["accumulate"],
                    help="accumulation mode assumed for the error bound (default input: the larger bound)")
-    p.add_argument("--rule", choices=spec.RULES, default=spec.DEFAULT_RULE, help="EES rule of the reference")
-    p.add_argument("--strict-ties", action="store_true", help="require ties broken by token id (default: any tie order)")
-    p.add_argument("--strict", action="store_true", help="fail exact ties decided by rounding (a comparison exactly 0 that the port's float evaluation put on the other side; default: admissible, counted apart)")
-    p.add_argument("--bands", choices=("styles", "rigorous"), default="styles",
+    p.add_argument(flag["rule"], choices=spec.RULES, default=default["rule"], help="EES rule of the reference")
+    p.add_argument(flag["strict_ties"], action="store_true", default=default["strict_ties"], help="require ties broken by token id (default: any tie order)")
+    p.add_argument(flag["strict"], action="store_true", default=default["strict"], help="fail exact ties decided by rounding (a comparison exactly 0 that the port's float evaluation put on the other side; default: admissible, counted apart)")
+    p.add_argument(flag["bands"], choices=("styles", "rigorous"), default=default["bands"],
                    help="styles (default): an answer away from the certified one is admissible only when a careful implementation "
                         "in the style set produces it on the row; one only the rigorous a-priori band allows is suspect and fails. "
                         "rigorous: suspect answers are admissible too")
@@ -109,13 +114,25 @@ def add_port_arguments(p, port_required: bool = True) -> None:
                    help="seconds per call before a port is declared hung (default 10; with --draws 60: a call draws many tokens)")
     p.add_argument("--import-timeout", type=float, default=120.0, metavar="S",
                    help="seconds a Python port's import may take (default 120; apart from --timeout, which bounds each call)")
-    p.add_argument("--unsupported", metavar="PARAM[,PARAM...]", default="",
+    p.add_argument(flag["unsupported"], metavar="PARAM[,PARAM...]", default=",".join(default["unsupported"]),
                    help="parameters the port does not have (e.g. min_tokens_to_keep): cases that need a value other than the one "
                         "meaning off are skipped and counted with that reason")
     p.add_argument("--in-process", action="store_true",
                    help="call a Python port in this process (faster; a crash of the port ends the run, and a port that patches "
                         "the judge is not caught: not evidence against a hostile port)")
     add_workers_argument(p)
+
+
+def options_from_args(args):
+    """The :class:`~ees_theory.harness.methods.Options` that parsed ``check`` arguments give: each
+    field from its flag in :data:`~ees_theory.harness.methods.OPTION_FLAGS` (``--unsupported`` checked
+    against ``--method``'s parameters)."""
+    from ..harness.capabilities import check_unsupported
+    from ..harness.methods import OPTION_FLAGS, Options
+
+    values = {name: getattr(args, name) for name, _ in OPTION_FLAGS}
+    values["unsupported"] = check_unsupported(args.method, values["unsupported"] or None)
+    return Options(**values)
 
 
 def progress_bar(enabled: bool, desc: str):
@@ -140,12 +157,9 @@ def progress_bar(enabled: bool, desc: str):
 def run(args) -> int:
     from .. import harness as cf
 
-    from ..harness.capabilities import check_unsupported
-
     cf.get_method(args.method).check_policy(args.policy)
-    unsupported = check_unsupported(args.method, args.unsupported or None)
-    options = cf.Options(accumulate=args.accumulate, rule=args.rule, strict_ties=args.strict_ties, policy=args.policy, strict=args.strict,
-                         unsupported=unsupported, bands=args.bands)
+    options = options_from_args(args)
+    unsupported = options.unsupported
     if args.resume and not args.json:
         raise ValueError("--resume continues the run recorded in --json OUT; give --json")
     if args.examples < 0:

@@ -100,6 +100,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from ..engines import matrix
     from ..engines.registry import not_run_reason
+    from ..harness.outcomes import RowVerdict
     from ..engines.table import find_rows
 
     if args.examples < 0:
@@ -127,11 +128,11 @@ def run(args) -> int:
     if sys.stderr.isatty():
         print("\r\033[K", end="", file=sys.stderr)
     print(matrix.format_matrix(results))
-    hint = install_hint((r.engine, r.reason) for r in results if r.verdict == "not-run")
+    hint = install_hint((r.engine, r.reason) for r in results if r.verdict == RowVerdict.NOT_RUN)
     if hint:
         print(hint)
     if args.json:
         now = [r.to_json() for r in results]
         matrix.write_jsonl(matrix.merge_records(recorded, now), args.json)
         print(f"results: {args.json}")
-    return 1 if any(r.verdict == "fails" for r in results) else 0
+    return 1 if any(r.verdict == RowVerdict.FAILS for r in results) else 0

@@ -107,26 +107,28 @@ def _default_out(impl: str, method: str, dtype: str) -> Path:
 
 def stress_summary(report) -> dict:
     """Rates over the judged rows: disagreement outside / inside the bound, NaN/inf, other faults."""
-    rows = [r for r in report.records if r["status"] != "skipped"]
+    from ..harness.outcomes import Status
+
+    rows = [r for r in report.records if r["status"] != Status.SKIPPED]
     n = len(rows) or 1
     faults = defaultdict(int)
     for r in rows:
-        if r["status"] == "fail":
+        if r["status"] == Status.FAILED:
             faults[r["fault"]] += 1
     nan = faults.pop("nan", 0)
     errors = sum(v for k, v in faults.items() if k in ("raised", "bad-output", "timeout", "crashed", "protocol-error", "mutated-input"))
-    wrong = sum(r["status"] == "fail" for r in rows) - nan - errors
-    within = sum(r["status"] == "admissible" for r in rows)
+    wrong = sum(r["status"] == Status.FAILED for r in rows) - nan - errors
+    within = sum(r["status"] == Status.ADMISSIBLE for r in rows)
     by_param = defaultdict(lambda: [0, 0, 0])
     swept = SWEPT.get(report.method)
     for r in rows:
         key = r["params"].get(swept) if swept else None
         by_param[key][0] += 1
-        by_param[key][1] += r["status"] == "fail"
-        by_param[key][2] += r["status"] == "admissible"
+        by_param[key][1] += r["status"] == Status.FAILED
+        by_param[key][2] += r["status"] == Status.ADMISSIBLE
     return {
         "rows": len(rows),
-        "skipped": len(report.skipped) + sum(r["status"] == "skipped" for r in report.records),
+        "skipped": len(report.skipped) + sum(r["status"] == Status.SKIPPED for r in report.records),
         "disagree_outside_bound": wrong / n,
         "disagree_within_bound": within / n,
         "nan_or_inf": nan,

@@ -7,7 +7,7 @@ Two tiers decide every sign the reference needs:
    units of roundoff (:func:`down`, :func:`up`); recursive sums of ``k`` non-negative terms are widened by the classical bound
    ``gamma_k = k u / (1 - k u)`` (Higham, *Accuracy and Stability*, section 4.2); ``exp`` and
    ``log`` are widened by :data:`LIBM_REL_ERROR`, a relative error far above what any libm in use
-   commits (they are accurate to a few ulps, i.e. ~1e-15), plus :data:`TINY` absolutely for
+   commits (they are accurate to a few ulps, i.e. ~1e-15), plus :data:`SUBNORMAL_SLACK` absolutely for
    subnormal results. A comparison whose enclosure excludes 0 is decided.
 2. **mpmath interval arithmetic** (``mpmath.iv``, directed rounding at every step), at precisions
    from :data:`PRECISION_LADDER`, for the comparisons the first tier could not decide. Whatever is
@@ -41,9 +41,9 @@ __all__ = [
     "Decision",
     "decide_negative",
     "decide_negative_codes",
-    "UNIT_ROUNDOFF",
+    "FLOAT64_UNIT_ROUNDOFF",
     "LIBM_REL_ERROR",
-    "TINY",
+    "SUBNORMAL_SLACK",
     "PRECISION_LADDER",
     "DEFAULT_MAX_PREC",
     "down",
@@ -66,12 +66,12 @@ __all__ = [
 ]
 
 #: Unit roundoff of IEEE binary64 (round to nearest).
-UNIT_ROUNDOFF = 2.0**-53
+FLOAT64_UNIT_ROUNDOFF = 2.0**-53
 #: Relative error allowed for numpy's float64 ``exp``/``log``: 2**-40 is about 8000 ulps, a safety
 #: factor of more than 1000 over the documented accuracy of the implementations numpy ships.
 LIBM_REL_ERROR = 2.0**-40
 #: Absolute slack for results in the subnormal range, where relative bounds do not hold.
-TINY = 1e-300
+SUBNORMAL_SLACK = 1e-300
 #: Bits of precision tried in turn by the mpmath tier.
 PRECISION_LADDER = (128, 256, 512, 1024, 2048, 4096, 8192)
 #: Default precision limit (bits) beyond which a comparison is reported undecided.
@@ -180,14 +180,14 @@ def up(x):
 def exp_enclosure(x_lo: np.ndarray, x_hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Enclosure of ``exp(x)`` for ``x`` in ``[x_lo, x_hi]``, with ``x <= 0``."""
     with np.errstate(under="ignore", over="ignore"):
-        # max(exp(x_lo) (1 - R) - TINY, 0) and min(exp(x_hi) (1 + R) + TINY, 1), computed in place
+        # max(exp(x_lo) (1 - R) - SUBNORMAL_SLACK, 0) and min(exp(x_hi) (1 + R) + SUBNORMAL_SLACK, 1), computed in place
         lo = np.exp(x_lo)
         lo *= 1.0 - LIBM_REL_ERROR
-        lo -= TINY
+        lo -= SUBNORMAL_SLACK
         np.maximum(lo, 0.0, out=lo)
         hi = np.exp(x_hi)
         hi *= 1.0 + LIBM_REL_ERROR
-        hi += TINY
+        hi += SUBNORMAL_SLACK
         np.minimum(hi, 1.0, out=hi)
     return lo, hi
 
@@ -198,22 +198,22 @@ def log_enclosure(y_lo: np.ndarray, y_hi: np.ndarray) -> tuple[np.ndarray, np.nd
         a = np.log(y_lo)
         b = np.log(y_hi)
     if np.ndim(a) == 0:
-        return a - np.abs(a) * LIBM_REL_ERROR - TINY, b + np.abs(b) * LIBM_REL_ERROR + TINY
-    # a - |a| R - TINY and b + |b| R + TINY, the same operations in place
+        return a - np.abs(a) * LIBM_REL_ERROR - SUBNORMAL_SLACK, b + np.abs(b) * LIBM_REL_ERROR + SUBNORMAL_SLACK
+    # a - |a| R - SUBNORMAL_SLACK and b + |b| R + SUBNORMAL_SLACK, the same operations in place
     lo = np.abs(a)
     lo *= LIBM_REL_ERROR
     np.subtract(a, lo, out=lo)
-    lo -= TINY
+    lo -= SUBNORMAL_SLACK
     hi = np.abs(b)
     hi *= LIBM_REL_ERROR
     np.add(b, hi, out=hi)
-    hi += TINY
+    hi += SUBNORMAL_SLACK
     return lo, hi
 
 
 def _gamma(k: np.ndarray) -> np.ndarray:
     # gamma_k = k u / (1 - k u); the extra 2 absorbs the rounding of (1 -/+ gamma) itself.
-    ku = (k + 2.0) * UNIT_ROUNDOFF
+    ku = (k + 2.0) * FLOAT64_UNIT_ROUNDOFF
     return up(ku / (1.0 - ku))
 
 

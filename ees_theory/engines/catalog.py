@@ -24,7 +24,7 @@ _HF_CALLS = {
     "typical": "TypicalLogitsWarper", "epsilon": "EpsilonLogitsWarper", "eta": "EtaLogitsWarper",
     "temperature": "TemperatureLogitsWarper",
 }
-for _m in transformers_engine.METHODS:
+for _m in transformers_engine.SUPPORTED_METHODS:
     register(EngineRow(
         "transformers", _m, "transformers", adapter="ees_theory.engines.transformers_engine:adapter",
         dtypes=("float32", "float16", "bfloat16"), supported_dtypes=ALL_DTYPES, version=transformers_engine.version,
@@ -36,7 +36,7 @@ for _m in transformers_engine.METHODS:
 _LLAMA_UNOBSERVABLE = frozenset({"dynatemp", "xtc"})
 _LLAMA_CALLS = {m: ctor for m, (ctor, _) in llamacpp_engine.SAMPLERS.items()}
 _LLAMA_CALLS.update(temperature="llama_sampler_init_temp", dynatemp="llama_sampler_init_temp_ext")
-for _m in llamacpp_engine.METHODS:
+for _m in llamacpp_engine.SUPPORTED_METHODS:
     register(EngineRow(
         "llama.cpp", _m, "llama.cpp", adapter="ees_theory.engines.llamacpp_engine:adapter",
         dtypes=("float32",), supported_dtypes=llamacpp_engine.DTYPES, version=llamacpp_engine.version,

@@ -47,6 +47,7 @@ from typing import Callable
 import numpy as np
 
 from . import gpu
+from ..harness.outcomes import RowVerdict, Status
 from ..spec.methods import SAMPLERS as TRUNCATION_SAMPLERS
 from ..spec.methods import record
 
@@ -210,13 +211,13 @@ def _transformers_engine(method: str, dtype: str) -> Callable:
     from transformers import generation
     from transformers.generation import LogitsProcessorList
 
-    from .transformers_engine import WARPERS, _chain
+    from .transformers_engine import WARPERS, warper_chain
 
     cls_name, args = WARPERS[method]
     cls = getattr(generation, cls_name)
 
     def draw(logits, temperature, draws, seed, /, **params):
-        procs = LogitsProcessorList(_chain(temperature, cls(**args(params))))
+        procs = LogitsProcessorList(warper_chain(temperature, cls(**args(params))))
         row = torch.from_numpy(np.asarray(logits, dtype=np.float32)).reshape(1, -1)
         g = torch.Generator().manual_seed(int(seed))
         out = []
@@ -240,12 +241,12 @@ _LLAMA_MIROSTAT = {
 def _llama_engine(method: str, dtype: str) -> Callable:
     import llama_cpp as L
 
-    from .llamacpp_engine import SAMPLERS, _TOKEN, _float32
+    from .llamacpp_engine import SAMPLERS, TOKEN_DTYPE, exact_float32
 
     def draw(logits, temperature, draws, seed, /, **params):
-        row = _float32(logits)
+        row = exact_float32(logits)
         V = len(row)
-        template = np.zeros(V, dtype=_TOKEN)
+        template = np.zeros(V, dtype=TOKEN_DTYPE)
         template["id"] = np.arange(V, dtype=np.int32)
         template["logit"] = row
         buf = template.copy()
@@ -265,7 +266,7 @@ def _llama_engine(method: str, dtype: str) -> Callable:
                 ctypes.memmove(base, template.ctypes.data, template.nbytes)
                 arr = L.llama_token_data_array(data=buf.ctypes.data_as(ctypes.POINTER(L.llama_token_data)), size=V, selected=-1, sorted=False)
                 L.llama_sampler_apply(chain, ctypes.byref(arr))
-                start = (ctypes.cast(arr.data, ctypes.c_void_p).value - base) // _TOKEN.itemsize
+                start = (ctypes.cast(arr.data, ctypes.c_void_p).value - base) // TOKEN_DTYPE.itemsize
                 sel = start + int(arr.selected)
                 if arr.selected < 0 or not 0 <= sel < V:
                     raise RuntimeError(f"llama.cpp selected no token (selected = {arr.selected})")
@@ -343,7 +344,7 @@ def _runner(engine: str):
 
         report = run_draws_row(engine, row.method, dtype, examples=min(examples, 20), seed=seed)
         c = report.counts()
-        fails = [r for r in report.records if r["status"] == "fail"]
+        fails = [r for r in report.records if r["status"] == Status.FAILED]
         first = None
         if fails:
             f = fails[0]
@@ -351,11 +352,11 @@ def _runner(engine: str):
                      "reproduce": (f.get("shrunk") or {}).get("repro", f.get("repro"))}
         skipped = {}
         for r in report.records:
-            if r["status"] == "skipped":
+            if r["status"] == Status.SKIPPED:
                 skipped[r["message"]] = skipped.get(r["message"], 0) + 1
         return RowResult(
             engine=ROW_NAMES[engine], engine_version=version(engine), method=row.method, policy=row.policy, dtype=dtype, form="draws",
-            verdict="fails" if c["failed"] else "conforms" if report.ok else "not-run",
+            verdict=RowVerdict.FAILS if c["failed"] else RowVerdict.CONFORMS if report.ok else RowVerdict.NOT_RUN,
             reason=report.plan["statement"] if c["cases"] else "no case could be judged", passed=c["passed"],
             admissible=c["admissible"], failed=c["failed"], skipped=c["skipped"], cases=len(report.records),
             port=f"engine:{engine}:{row.method}", calls=row.calls, first_failure=first,

@@ -42,7 +42,7 @@ import numpy as np
 
 from .registry import table_entry
 
-__all__ = ["adapter", "version", "available", "unobservable", "METHODS", "SAMPLERS", "DTYPES"]
+__all__ = ["adapter", "version", "available", "unobservable", "SUPPORTED_METHODS", "SAMPLERS", "DTYPES"]
 
 #: harness method -> llama.cpp sampler constructor and its arguments from the harness parameters
 SAMPLERS = {
@@ -54,11 +54,11 @@ SAMPLERS = {
     # the gate draws from the sampler's own generator (seed 0): only cases it cannot change run
     "xtc": ("llama_sampler_init_xtc", lambda p: (float(p["probability"]), float(p["threshold"]), int(p["min_tokens_to_keep"]), 0)),
 }
-METHODS = tuple(SAMPLERS) + ("temperature", "dynatemp")
+SUPPORTED_METHODS = tuple(SAMPLERS) + ("temperature", "dynatemp")
 #: dtypes whose values are exact in llama.cpp's float32 logits
 DTYPES = ("float32", "float16", "bfloat16")
 
-_TOKEN = np.dtype([("id", "<i4"), ("logit", "<f4"), ("p", "<f4")], align=True)
+TOKEN_DTYPE = np.dtype([("id", "<i4"), ("logit", "<f4"), ("p", "<f4")], align=True)
 
 
 def version() -> str | None:
@@ -95,9 +95,9 @@ def _apply(row32: np.ndarray, samplers: list) -> np.ndarray:
     ``data[0:size]`` as a structured array (ids and logits)."""
     import llama_cpp as L
 
-    if _TOKEN.itemsize != ctypes.sizeof(L.llama_token_data):  # pragma: no cover - ABI guard
+    if TOKEN_DTYPE.itemsize != ctypes.sizeof(L.llama_token_data):  # pragma: no cover - ABI guard
         raise RuntimeError("llama_token_data layout differs from (int32 id, float logit, float p)")
-    buf = np.zeros(len(row32), dtype=_TOKEN)
+    buf = np.zeros(len(row32), dtype=TOKEN_DTYPE)
     buf["id"] = np.arange(len(row32), dtype=np.int32)
     buf["logit"] = row32
     arr = L.llama_token_data_array(
@@ -108,7 +108,7 @@ def _apply(row32: np.ndarray, samplers: list) -> np.ndarray:
         for s in samplers:
             L.llama_sampler_chain_add(chain, s)  # the chain owns (and frees) its samplers
         L.llama_sampler_apply(chain, ctypes.byref(arr))
-        start = (ctypes.cast(arr.data, ctypes.c_void_p).value - buf.ctypes.data) // _TOKEN.itemsize
+        start = (ctypes.cast(arr.data, ctypes.c_void_p).value - buf.ctypes.data) // TOKEN_DTYPE.itemsize
         if not 0 <= start <= len(buf) or start + arr.size > len(buf):
             raise RuntimeError(f"llama.cpp left data[{start}:{start + arr.size}] outside the {len(buf)}-token array")
         return buf[start:start + arr.size].copy()
@@ -116,7 +116,12 @@ def _apply(row32: np.ndarray, samplers: list) -> np.ndarray:
         L.llama_sampler_free(chain)
 
 
-def _float32(logits: np.ndarray) -> np.ndarray:
+def exact_float32(logits: np.ndarray) -> np.ndarray:
+    """``logits`` as llama.cpp's float32 logits; ``ValueError`` when a value is not exact in float32.
+
+    >>> exact_float32(np.array([0.5, -2.0])).dtype
+    dtype('float32')
+    """
     z = np.asarray(logits)
     out = z.astype(np.float32)
     if not np.array_equal(out.astype(np.float64), z.astype(np.float64)):
@@ -136,10 +141,10 @@ def adapter(method: str, dtype: str, policy: str = "llama.cpp") -> Callable:
 
     if method in _OTHER_PORTS:
         return _OTHER_PORTS[method](L, dtype)
-    init, args = table_entry(SAMPLERS, method, L, "llama.cpp adapter has no sampler", METHODS)
+    init, args = table_entry(SAMPLERS, method, L, "llama.cpp adapter has no sampler", SUPPORTED_METHODS)
 
     def truncate(logits, temperature, **params):
-        row = _float32(logits)
+        row = exact_float32(logits)
         left = _apply(row, temp(temperature) + [init(*args(params))])
         mask = np.zeros(len(row), dtype=bool)
         mask[left["id"][np.isfinite(left["logit"])]] = True
@@ -151,7 +156,7 @@ def adapter(method: str, dtype: str, policy: str = "llama.cpp") -> Callable:
 def _temperature_port(L, dtype: str) -> Callable:
     """llama.cpp's temperature sampler alone: the scaled logits it leaves."""
     def scale(logits, temperature):
-        row = _float32(logits)
+        row = exact_float32(logits)
         left = _apply(row, [L.llama_sampler_init_temp(float(temperature))])
         out = np.full(len(row), -np.inf)
         out[left["id"]] = left["logit"].astype(np.float64)
@@ -163,7 +168,7 @@ def _temperature_port(L, dtype: str) -> Callable:
 def _dynatemp_port(L, dtype: str) -> Callable:
     """llama.cpp's ``temp_ext`` (dynamic temperature): the temperature it applied, read back from the logits."""
     def dynatemp(logits, temp_, delta, exponent):
-        row = _float32(logits)
+        row = exact_float32(logits)
         finite = np.isfinite(row)
         if delta > 0 and len(row) <= 1:
             return None  # llama.cpp's temp_ext leaves a single candidate alone

@@ -22,6 +22,7 @@ import json
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
+from ..harness.outcomes import RowVerdict
 from .registry import EngineRow, RowResult, run_row
 from .table import find_rows
 
@@ -77,19 +78,19 @@ def format_matrix(results: Iterable[RowResult], failures: bool = True) -> str:
     head = ["engine", "version", "method", "policy", "dtype", "form", "verdict", "passed", "admiss.", "failed", "skipped", "note"]
     table = []
     for r in results:
-        ran = r.verdict != "not-run"
-        note = r.reason if r.verdict == "not-run" else (r.first_failure or {}).get("fault") or ""
+        ran = r.verdict != RowVerdict.NOT_RUN
+        note = r.reason if r.verdict == RowVerdict.NOT_RUN else (r.first_failure or {}).get("fault") or ""
         table.append([r.engine, _cell(r.engine_version), r.method, r.policy, r.dtype, r.form, r.verdict,
                       _cell(r.passed if ran else None), _cell(r.admissible if ran else None),
                       _cell(r.failed if ran else None), _cell(r.skipped if ran else None), note])
     widths = [max(len(h), *(len(row[i]) for row in table)) if table else len(h) for i, h in enumerate(head)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip(), "  ".join("-" * w for w in widths)]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in table]
-    n = {v: sum(r.verdict == v for r in results) for v in ("conforms", "fails", "not-run")}
-    lines += ["", f"{n['conforms']} conform, {n['fails']} fail, {n['not-run']} not run"]
+    n = {v: sum(r.verdict == v for r in results) for v in RowVerdict}
+    lines += ["", f"{n[RowVerdict.CONFORMS]} conform, {n[RowVerdict.FAILS]} fail, {n[RowVerdict.NOT_RUN]} not run"]
     if failures:
         for r in results:
-            if r.verdict != "fails":
+            if r.verdict != RowVerdict.FAILS:
                 continue
             lines += ["", f"{r.engine} {r.engine_version or ''} {r.method} (policy {r.policy}, {r.dtype}): {r.failed} failed"]
             for f in r.failures:
@@ -132,7 +133,7 @@ def merge_records(recorded: Iterable[dict], now: Iterable[dict]) -> list[dict]:
     out = {key(r): r for r in recorded}
     for r in now:
         k = key(r)
-        if r["verdict"] != "not-run" or out.get(k, {}).get("verdict", "not-run") == "not-run":
+        if r["verdict"] != RowVerdict.NOT_RUN or out.get(k, {}).get("verdict", RowVerdict.NOT_RUN) == RowVerdict.NOT_RUN:
             out[k] = r
         elif stale_reason(out[k], r):
             out[k] = dict(r, reason=stale_reason(out[k], r))
@@ -150,7 +151,7 @@ def stale_reason(recorded: dict, now: dict) -> str | None:
     True
     """
     was, is_ = recorded.get("adapter_revision", 1), now.get("adapter_revision", 1)
-    if recorded.get("verdict") == "not-run" or was == is_:
+    if recorded.get("verdict") == RowVerdict.NOT_RUN or was == is_:
         return None
     return (f"stale, not re-run: recorded as {recorded.get('verdict')} ({recorded.get('engine_version')}) by adapter revision {was}; "
             f"the adapter is at revision {is_} since, and the row cannot run here: {now.get('reason')}")

@@ -48,12 +48,14 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from ..harness.outcomes import RowVerdict, Status
+
 __all__ = ["EngineRow", "RowResult", "register", "registered", "not_run_reason", "split_cases", "run_row", "table_entry", "FORMS", "VERDICTS"]
 
 #: what a row judges: a kept mask / value through the port harness, or drawn tokens
 FORMS = ("mask", "draws")
-#: the verdicts a matrix row can have
-VERDICTS = ("conforms", "fails", "not-run")
+#: the verdicts a matrix row can have (the words of :class:`~ees_theory.harness.outcomes.RowVerdict`)
+VERDICTS = tuple(v.value for v in RowVerdict)
 
 
 def table_entry(table: dict, method: str, module: Any, missing: str, have: Iterable[str]) -> tuple[Callable, Callable]:
@@ -294,7 +296,7 @@ def run_row(row: EngineRow, dtype: str, *, examples: int = 50, seed: int = 0, sh
 
     >>> r = EngineRow("demo", "top-k", "paper", adapter="ees_theory.engines.registry:_demo_adapter", dtypes=("float64",))
     >>> res = run_row(r, "float64", examples=10)
-    >>> res.verdict, res.failed, res.passed + res.admissible == res.cases
+    >>> str(res.verdict), res.failed, res.passed + res.admissible == res.cases
     ('conforms', 0, True)
     >>> run_row(r, "float16").reason
     'demo takes float64 for top-k, not float16'
@@ -304,7 +306,7 @@ def run_row(row: EngineRow, dtype: str, *, examples: int = 50, seed: int = 0, sh
                 examples=examples, seed=seed, adapter_revision=row.revision)
     why = not_run_reason(row, dtype)
     if why:
-        return RowResult(verdict="not-run", reason=why, **base)
+        return RowResult(verdict=RowVerdict.NOT_RUN, reason=why, **base)
     if row.runner is not None:
         result = row.runner(row, dtype, examples=examples, seed=seed)
         result.adapter_revision = row.revision  # the row's own runner is its adapter
@@ -323,16 +325,16 @@ def run_row(row: EngineRow, dtype: str, *, examples: int = 50, seed: int = 0, sh
     for s in report.skipped:
         reasons[s["reason"]] = reasons.get(s["reason"], 0) + 1
     for r in report.records:
-        if r["status"] == "skipped":  # the reference's own words on why the input is outside the domain
+        if r["status"] == Status.SKIPPED:  # the reference's own words on why the input is outside the domain
             key = r.get("message") or "the reference refuses the input"
             reasons[key] = reasons.get(key, 0) + 1
     failures = [_summarise_failure(r) for r in report.failures[:max_failures]]
     if counts["failed"]:
-        verdict, reason = "fails", f"{counts['failed']} case(s) fail"
+        verdict, reason = RowVerdict.FAILS, f"{counts['failed']} case(s) fail"
     elif counts["cases"]:
-        verdict, reason = "conforms", ""
+        verdict, reason = RowVerdict.CONFORMS, ""
     else:
-        verdict, reason = "not-run", "no case could be judged"
+        verdict, reason = RowVerdict.NOT_RUN, "no case could be judged"
     return RowResult(verdict=verdict, reason=reason, passed=counts["passed"], admissible=counts["admissible"],
                      failed=counts["failed"], skipped=counts["skipped"], cases=counts["cases"],
                      first_failure=failures[0] if failures else None, failures=failures,

@@ -86,12 +86,12 @@ def resolve_port(spec: str, method: str, dtype: str, policy: str) -> tuple[Engin
 def engine_port(spec: str, method: str, dtype: str, *, isolate: bool = True, timeout: float | None = 10.0, policy: str = "paper"):
     """The harness port for ``engine:ENGINE[:METHOD]``: the adapter in a worker subprocess
     (``isolate``, the command line's default) or called in process."""
-    from ..harness.ports import InProcessPort, SubprocessPort, _worker_env
+    from ..harness.ports import InProcessPort, SubprocessPort, worker_env
 
     row, fn = resolve_port(spec, method, dtype, policy)
     if isolate:
         command = [sys.executable, "-m", "ees_theory.engines.worker", spec, method, dtype, policy]
-        return SubprocessPort(command, spec, timeout, env=_worker_env())
+        return SubprocessPort(command, spec, timeout, env=worker_env())
     return InProcessPort(fn, spec, None, timeout)
 
 

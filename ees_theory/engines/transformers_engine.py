@@ -28,7 +28,7 @@ import numpy as np
 
 from .registry import table_entry
 
-__all__ = ["adapter", "version", "available", "METHODS", "WARPERS"]
+__all__ = ["adapter", "version", "available", "SUPPORTED_METHODS", "WARPERS"]
 
 #: harness method -> the transformers warper class and how the harness parameters map onto it
 WARPERS = {
@@ -39,7 +39,7 @@ WARPERS = {
     "epsilon": ("EpsilonLogitsWarper", lambda p: {"epsilon": float(p["epsilon"]), "min_tokens_to_keep": int(p["min_tokens_to_keep"])}),
     "eta": ("EtaLogitsWarper", lambda p: {"epsilon": float(p["epsilon"]), "min_tokens_to_keep": int(p["min_tokens_to_keep"])}),
 }
-METHODS = tuple(WARPERS) + ("temperature",)
+SUPPORTED_METHODS = tuple(WARPERS) + ("temperature",)
 
 
 def version() -> str | None:
@@ -61,7 +61,8 @@ def _scores(row: np.ndarray, dtype: str):
     return t.to(torch.bfloat16) if dtype == "bfloat16" else t
 
 
-def _chain(temperature: float, warper) -> list:
+def warper_chain(temperature: float, warper) -> list:
+    """The logits processors ``generate()`` runs for ``warper`` at ``temperature``."""
     from transformers.generation import TemperatureLogitsWarper
 
     # generate() adds a temperature warper only when T != 1.0, ahead of the truncation warpers
@@ -77,10 +78,10 @@ def adapter(method: str, dtype: str, policy: str = "transformers") -> Callable:
     ids = torch.zeros((1, 1), dtype=torch.long)
     if method in _OTHER_PORTS:
         return _OTHER_PORTS[method](ids, dtype)
-    cls, args = table_entry(WARPERS, method, generation, "transformers has no warper", METHODS)
+    cls, args = table_entry(WARPERS, method, generation, "transformers has no warper", SUPPORTED_METHODS)
 
     def truncate(logits, temperature, **params):
-        procs = LogitsProcessorList(_chain(temperature, cls(**args(params))))
+        procs = LogitsProcessorList(warper_chain(temperature, cls(**args(params))))
         out = procs(ids, _scores(logits, dtype))
         return (out[0] != -float("inf")).numpy()
 

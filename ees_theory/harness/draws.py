@@ -55,12 +55,13 @@ is judged (with its draws, compactly), and ``resume=True`` continues a run from 
 ...     return np.asarray(ref.kept)[np.searchsorted(np.cumsum(pr / pr.sum()), u, side="right").clip(0, ref.k - 1)]
 >>> case = Case("c", "top-p", "hand", np.array([2.0, 1.0, 0.0, -1.0]), {"temperature": 1.0, "p": 0.9, "min_tokens_to_keep": 1})
 >>> r = check_draws(InProcessDrawsPort(inverse_cdf, "demo"), "top-p", cases=[case], draws=5000)
->>> r.ok, r.records[0]["status"]
+>>> r.ok, str(r.records[0]["status"])
 (True, 'pass')
 """
 
 from __future__ import annotations
 
+import collections
 import math
 import shlex
 import sys
@@ -77,12 +78,13 @@ from .cases import Case, params_from_json, params_to_json
 from ..spec.formats import cast, from_hex_list, hex_list
 from ..spec.methods import SAMPLERS as TRUNCATION_SAMPLERS
 from ..spec.methods import record
-from .judges import JUDGES
-from .methods import EES, Options, OutputFault, _to_numpy, ees_admissible, get_method
-from .ports import (IMPORT_TIMEOUT_S, Outcome, PortTimeout, SubprocessPort, _Alarm, _find_batched, _same, _SigintWatch, _worker_env,
+from .judges import JUDGES, RowStats
+from .methods import EES, Options, OutputFault, to_numpy, ees_admissible, get_method
+from .outcomes import Status
+from .ports import (IMPORT_TIMEOUT_S, Outcome, PortTimeout, SubprocessPort, Alarm, find_batched, same_array, SigintWatch, worker_env,
                     answer_limit, load_callable)
 from .runner import DRAWS_JOURNAL_FORMAT, Journal, fingerprint, repro_line
-from .truncation import INT_PARAMS, Truncation, _Stats, port_params
+from .truncation import INT_PARAMS, Truncation, port_params
 
 __all__ = [
     "DRAW_FAULTS",
@@ -127,8 +129,6 @@ DRAWS_MEMORY_BUDGET = 1 << 30
 BYTES_PER_DRAW = 96
 #: the most draws one case may take under the budget (11 184 810)
 MAX_DRAWS = DRAWS_MEMORY_BUDGET // BYTES_PER_DRAW
-#: statuses of a case record, the mask report's words
-STATUSES = ("pass", "admissible", "fail", "skipped")
 
 
 def case_seed(seed: int, index: int) -> int:
@@ -291,7 +291,7 @@ def support(method: str, row: np.ndarray, params: dict[str, float], dtype: str, 
     gate = m.sampler_judge.gate(params, options.policy)
     params = m.sampler_judge.acting(params)
     ref = m.reference(row64, params, options)
-    st = _Stats(row64, tau)
+    st = RowStats(row64, tau)
     st.dtype = dtype
     b = m.bounds(st, row64, dtype, options)
     adm, _ = m.admissible(st, row64, params, ref, b, options)
@@ -324,10 +324,11 @@ def _alternatives(outcomes: Sequence, order: np.ndarray, block: np.ndarray, coun
 # ---- the statistical judgement -----------------------------------------------------------------
 @dataclass
 class DrawVerdict:
-    """The judgement of one case's draws before the family-wise step: ``status`` is ``fail``
-    (certain), ``tested`` (``pvalue`` set) or ``skipped`` (nothing to test); ``admissible`` notes band draws."""
+    """The judgement of one case's draws before the family-wise step: ``status`` is
+    :attr:`Status.FAILED` (certain), :attr:`Status.TESTED` (``pvalue`` set) or :attr:`Status.SKIPPED`
+    (nothing to test); ``admissible`` notes band draws."""
 
-    status: str
+    status: Status
     message: str = ""
     fault: str | None = None
     pvalue: float = math.nan
@@ -354,7 +355,7 @@ def _certain(s: Support, tokens: np.ndarray, seed: int, why_masked: bool = True)
         f"untruncated p = {_fmt_prob(p_full)}; {bad.size} of {tokens.size} draws outside, tokens {outside[:8]}"
     )
     details = {"token": t, "draw_index": j, "seed": seed, "untruncated_p": float(p_full), "outside_draws": int(bad.size), "outside_tokens": outside[:16]}
-    return DrawVerdict("fail", msg, "outside-support", pvalue=0.0, certified=s.certified, details=details)
+    return DrawVerdict(Status.FAILED, msg, "outside-support", pvalue=0.0, certified=s.certified, details=details)
 
 
 def _alternative_fits(s: Support, tokens: np.ndarray) -> list[str]:
@@ -399,7 +400,7 @@ def judge_draws(method: str, row: np.ndarray, params: dict[str, float], tokens: 
 
     >>> z = np.array([2.0, 1.0, 0.0, -1.0])
     >>> v = judge_draws("top-p", z, {"temperature": 1.0, "p": 0.5, "min_tokens_to_keep": 1}, np.array([0, 0, 3]), "float32")
-    >>> v.status, v.fault, v.details["token"]
+    >>> str(v.status), v.fault, v.details["token"]
     ('fail', 'outside-support', 3)
     >>> judge_draws("top-p", z, {"temperature": 1.0, "p": 0.5, "min_tokens_to_keep": 1}, np.zeros(50, int), "float32").pvalue
     1.0
@@ -415,12 +416,12 @@ def judge_draws(method: str, row: np.ndarray, params: dict[str, float], tokens: 
             v.details["diagnosis"] = ["untruncated"]
         return v
     if not s.claim:
-        return DrawVerdict("skipped", "the dtype's error bound is unbounded on this row: no kept set is claimed", certified=s.certified)
+        return DrawVerdict(Status.SKIPPED, "the dtype's error bound is unbounded on this row: no kept set is claimed", certified=s.certified)
     fits = _fits(s, tokens)
     details: dict[str, Any] = {"admissible_k": list(s.counts)[:16], "expected_k": s.ref_k, "draws": int(tokens.size),
                                "style_sets": len(s.alternatives)}
     if not fits:  # band tokens beyond every admissible set: a near-tie swap; no single kept set to test
-        return DrawVerdict("skipped", "draws include near-tied tokens of the admissible band beyond every prefix kept set "
+        return DrawVerdict(Status.SKIPPED, "draws include near-tied tokens of the admissible band beyond every prefix kept set "
                            "and every careful style's kept set; no distribution to test",
                            certified=s.certified, admissible="near-tie swap", details=details)
     best = max(fits, key=lambda key: fits[key][0].pvalue)
@@ -436,7 +437,7 @@ def judge_draws(method: str, row: np.ndarray, params: dict[str, float], tokens: 
         band = f"fits {best} ({best_k} tokens, no prefix of the reference's order) better than the reference's {s.ref_k}"
     else:
         band = "" if best == s.ref_k and (ref_fit is not None) else f"fits kept count {best} (admissible) better than the reference's {s.ref_k}"
-    v = DrawVerdict("tested", "", pvalue=pvalue, certified=s.certified, admissible=band, details=details)
+    v = DrawVerdict(Status.TESTED, "", pvalue=pvalue, certified=s.certified, admissible=band, details=details)
     v.fault, v.message = _diagnose(s, tokens, fit, worst_tokens, best_k)
     best_c = best_k if isinstance(best, int) else f"{best_k}, {best}"
     if ref_fit is None:  # say first why the reference's own kept set is out: tokens beyond it were drawn
@@ -520,7 +521,7 @@ def _judge_mirostat(method, row, params, tokens, dtype, options, seed) -> DrawVe
     m = get_method(method)
     row64 = np.asarray(row, dtype=np.float64)
     tau = float(params["temperature"])
-    st = _Stats(row64, tau)
+    st = RowStats(row64, tau)
     st.dtype = dtype
     prm = {k: v for k, v in params.items() if k != "u"}
     mu = prm.get("mu")
@@ -560,7 +561,7 @@ def _judge_mirostat(method, row, params, tokens, dtype, options, seed) -> DrawVe
             p_full = probs[x] if 0 <= x < len(probs) else 0
             msg = (f"step {t} (seed {seed}, mu = {mu!r} bits replayed from the port's own tokens) drew token {x}, outside every admissible "
                    f"kept set ({ref.k} kept): truncated probability 0 (exactly); untruncated p = {_fmt_prob(p_full)}")
-            return DrawVerdict("fail", msg, "outside-support", pvalue=0.0, certified=certified,
+            return DrawVerdict(Status.FAILED, msg, "outside-support", pvalue=0.0, certified=certified,
                                details={"token": x, "draw_index": t, "seed": seed, "mu": mu, "untruncated_p": float(p_full)})
         # x's exact-tie block within the reference's kept prefix stands for x (a tie may be broken any way)
         bx = block[pos[x]]
@@ -590,14 +591,14 @@ def _judge_mirostat(method, row, params, tokens, dtype, options, seed) -> DrawVe
         mu = float(ref.mu)
     details = {"draws": int(tokens.size), "tested_steps": len(pits), "skipped_steps": skipped, "replay_stopped_at": stopped}
     if len(pits) < 2:
-        return DrawVerdict("skipped", "no step with a single admissible kept set to test", certified=certified, details=details)
+        return DrawVerdict(Status.SKIPPED, "no step with a single admissible kept set to test", certified=certified, details=details)
     p, D = gof.ks_uniform_pvalue(np.array(pits))
     details.update(pvalue=p, test="KS-PIT", ks=D)
     msg = f"probability integral transforms of {len(pits)} steps: KS distance {D:.4g} from uniform"
     why = overflow.diagnosis(details) if overflow is not None else None
     if why:
-        return DrawVerdict("tested", f"{msg}. Diagnosis: k-overflow: {why}", "k-overflow", pvalue=p, certified=certified, details=details)
-    return DrawVerdict("tested", msg, "distribution", pvalue=p, certified=certified, details=details)
+        return DrawVerdict(Status.TESTED, f"{msg}. Diagnosis: k-overflow: {why}", "k-overflow", pvalue=p, certified=certified, details=details)
+    return DrawVerdict(Status.TESTED, msg, "distribution", pvalue=p, certified=certified, details=details)
 
 
 # ---- ports --------------------------------------------------------------------------------------
@@ -609,7 +610,7 @@ def _port_params(method: str, params: dict[str, float]) -> dict[str, Any]:
 
 
 def _tokens(raw: Any, n: int, vocab: int) -> np.ndarray:
-    raw = _to_numpy(raw)
+    raw = to_numpy(raw)
     if raw is None:
         raise OutputFault("bad-output", f"returned None, expected {n} token ids")
     arr = np.asarray(raw) if isinstance(raw, (list, tuple, np.ndarray)) else None
@@ -655,9 +656,9 @@ class InProcessDrawsPort(DrawsPort):
         original = row.copy()
         prm = _port_params(method, params)
         t0 = time.perf_counter()
-        watch = _SigintWatch()
+        watch = SigintWatch()
         try:
-            with watch, _Alarm(self.timeout):
+            with watch, Alarm(self.timeout):
                 raw = self.fn(row, prm.pop("temperature"), n, seed, **prm)
         except PortTimeout:
             return Outcome(fault="timeout", message=f"no answer within {self.timeout:g} s")
@@ -670,7 +671,7 @@ class InProcessDrawsPort(DrawsPort):
         except BaseException as exc:  # noqa: BLE001 - any error of the port is a verdict
             return Outcome(fault="raised", message=f"{type(exc).__name__}: {exc}")
         elapsed = time.perf_counter() - t0
-        if not _same(row, original):
+        if not same_array(row, original):
             return Outcome(fault="mutated-input", message="the port modified its input logits in place", elapsed=elapsed)
         try:
             return Outcome(value=_tokens(raw, n, row.shape[-1]), elapsed=elapsed)
@@ -682,13 +683,13 @@ class InProcessDrawsPort(DrawsPort):
         original = stacked.copy()
         prms = [_port_params(method, p) for p in params]
         cols = {k: np.array([p[k] for p in prms], dtype=np.int64 if k in INT_PARAMS else np.float64) for k in prms[0]}
-        watch = _SigintWatch()
+        watch = SigintWatch()
         try:
-            with watch, _Alarm(self.timeout):
+            with watch, Alarm(self.timeout):
                 raw = self.batched_fn(stacked, cols.pop("temperature"), n, np.array(seeds, dtype=np.int64), **cols)
-            if not _same(stacked, original):
+            if not same_array(stacked, original):
                 return None
-            arr = np.asarray(_to_numpy(raw))
+            arr = np.asarray(to_numpy(raw))
             if arr.shape != (len(rows), n):
                 return None
             return [Outcome(value=_tokens(arr[i], n, stacked.shape[-1])) for i in range(len(rows))]
@@ -773,7 +774,7 @@ def answer_draws(fn: Callable, request: dict) -> dict:
         return {"id": rid, "fault": "raised", "message": f"the port raised KeyboardInterrupt({exc})"}
     except Exception as exc:  # noqa: BLE001 - the port's error is the answer
         return {"id": rid, "error": f"{type(exc).__name__}: {exc}"}
-    if not _same(row, original):
+    if not same_array(row, original):
         return {"id": rid, "mutated": True}
     try:
         tokens = _tokens(raw, n, row.shape[-1])
@@ -803,11 +804,11 @@ def open_draws_port(spec: str, timeout: float | None = 60.0, isolate: bool = Tru
     if isolate:
         # imported in the worker only: its import, its calls and anything it patches stay there
         port = ExecDrawsPort([sys.executable, "-m", "ees_theory.harness.worker", "--handshake", "--draws", spec], spec, timeout,
-                             env=_worker_env(), handshake=True, import_timeout=import_timeout)
+                             env=worker_env(), handshake=True, import_timeout=import_timeout)
         port._start()
         return port
     fn = load_callable(spec, import_timeout)
-    return InProcessDrawsPort(fn, spec, _find_batched(fn, spec), timeout)
+    return InProcessDrawsPort(fn, spec, find_batched(fn, spec), timeout)
 
 
 # ---- a run -----------------------------------------------------------------------------------
@@ -841,7 +842,7 @@ class DrawsReport:
 
     @property
     def failures(self) -> list[dict]:
-        return [r for r in self.records if r["status"] == "fail"]
+        return [r for r in self.records if r["status"] == Status.FAILED]
 
     @property
     def ok(self) -> bool:
@@ -851,12 +852,10 @@ class DrawsReport:
     def counts(self) -> dict:
         """Totals in the mask report's words (``cases``: the judged ones), failures split into
         certain and statistical."""
-        n = {s: 0 for s in STATUSES}
-        for r in self.records:
-            n[r["status"]] += 1
+        n = collections.Counter(Status(r["status"]) for r in self.records)
         certain = sum(1 for r in self.failures if r.get("certain"))
-        return {"cases": len(self.records) - n["skipped"], "passed": n["pass"], "admissible": n["admissible"], "failed": n["fail"],
-                "skipped": n["skipped"], "certain": certain, "statistical": n["fail"] - certain}
+        return {"cases": len(self.records) - n[Status.SKIPPED], "passed": n[Status.PASSED], "admissible": n[Status.ADMISSIBLE],
+                "failed": n[Status.FAILED], "skipped": n[Status.SKIPPED], "certain": certain, "statistical": n[Status.FAILED] - certain}
 
     def header(self) -> str:
         pl = self.plan
@@ -892,7 +891,7 @@ class DrawsReport:
                 out.append(f"     shrunk to V={sh['vocab']}: {sh['message']}")
             out.append(f"     reproduce: {r['repro'] if not sh else sh['repro']}")
         for r in self.records:
-            if r["status"] == "skipped":
+            if r["status"] == Status.SKIPPED:
                 out.append(f"skipped {r['case']}: {r['message']}")
         out.append(self.verdict_line())
         if self.journal:
@@ -945,11 +944,11 @@ def check_draws_budget(draws: int, planned_from: tuple[float, float, float] | No
 def _judge_outcome(method: str, row: np.ndarray, params: dict, out: Outcome, dtype: str, options: Options, seed: int) -> DrawVerdict:
     """The case's own verdict from what the port answered (before the family-wise step)."""
     if out.fault:
-        return DrawVerdict("fail", out.message, out.fault, pvalue=0.0)
+        return DrawVerdict(Status.FAILED, out.message, out.fault, pvalue=0.0)
     try:
         return judge_draws(method, row, params, out.value, dtype, options, seed)
     except (ValueError, TypeError) as exc:  # the reference refuses the case
-        return DrawVerdict("skipped", f"the reference refuses this case: {exc}")
+        return DrawVerdict(Status.SKIPPED, f"the reference refuses this case: {exc}")
 
 
 def _answer_of(method: str, out: Outcome) -> dict:
@@ -991,13 +990,13 @@ def _case_record(c: Case, v: DrawVerdict, seed: int, draws: int, answer: dict | 
     the family-wise step reads, and the diagnosis it reports if it rejects the case)."""
     rec = {"case": c.id, "family": c.family, "vocab": c.vocab, "params": params_to_json(c.params), "seed": seed, "draws": draws,
            "certified": v.certified, "details": v.details, "pvalue": None if math.isnan(v.pvalue) else v.pvalue}
-    if v.status == "fail":
-        rec.update(status="fail", fault=v.fault, message=v.message, certain=True)
-    elif v.status == "tested":
-        rec.update(status="admissible" if v.admissible else "pass", fault=None, message=v.admissible,
+    if v.status == Status.FAILED:
+        rec.update(status=Status.FAILED, fault=v.fault, message=v.message, certain=True)
+    elif v.status == Status.TESTED:
+        rec.update(status=Status.ADMISSIBLE if v.admissible else Status.PASSED, fault=None, message=v.admissible,
                    diagnosis={"fault": v.fault, "message": v.message})
     else:
-        rec.update(status="skipped", fault=None, message=v.message)
+        rec.update(status=Status.SKIPPED, fault=None, message=v.message)
     if answer is not None:
         rec["answer"] = answer
     return rec
@@ -1096,7 +1095,7 @@ def check_draws(
 
     def verdict_of(i: int, out: Outcome | None) -> DrawVerdict:
         if i in refused:
-            return DrawVerdict("skipped", refused[i])
+            return DrawVerdict(Status.SKIPPED, refused[i])
         c = cases[i]
         return _judge_outcome(method, c.row(dtype), c.params, out, dtype, options, seeds[i])
 
@@ -1146,7 +1145,7 @@ def check_draws(
                 c, out = cases[i], outs.get(i)
                 v = verdict_of(i, out)
                 rec = _case_record(c, v, seeds[i], draws, None if out is None else _answer_of(method, out))
-                if rec["status"] == "fail":  # a certain failure: reproduce and shrink it now
+                if rec["status"] == Status.FAILED:  # a certain failure: reproduce and shrink it now
                     _complete_failure(rec, p, spec, c, dtype, options, shrink, v, None)
                 if log:
                     log.append(rec)
@@ -1155,7 +1154,7 @@ def check_draws(
                 if progress:
                     progress(len(cases) - len(pending) + start + chunk.index(i) + 1, len(cases))
         # the family-wise step over every case's p-value (recorded and new alike)
-        pvalues = [r["pvalue"] if r["status"] in ("pass", "admissible") and r.get("pvalue") is not None else math.nan for r in records]
+        pvalues = [r["pvalue"] if r["status"] in (Status.PASSED, Status.ADMISSIBLE) and r.get("pvalue") is not None else math.nan for r in records]
         rejected = gof.holm(pvalues, alpha)
         tested = sorted((x, i) for i, x in enumerate(pvalues) if not math.isnan(x))
         thresholds = {i: alpha / (len(tested) - r) for r, (_, i) in enumerate(tested)}
@@ -1164,7 +1163,7 @@ def check_draws(
             if rejected[i]:
                 rec = records[i] = dict(rec)
                 diag = rec.get("diagnosis") or {}
-                rec.update(status="fail", fault=diag.get("fault") or "distribution", message=diag.get("message", ""), certain=False,
+                rec.update(status=Status.FAILED, fault=diag.get("fault") or "distribution", message=diag.get("message", ""), certain=False,
                            threshold=thresholds[i])
                 _complete_failure(rec, p, spec, cases[i], dtype, options, shrink, None, thresholds[i])
                 holm.append({k: rec.get(k) for k in ("case", "pvalue", "threshold", "fault", "message", "repro", "shrunk") if k in rec})
@@ -1197,10 +1196,10 @@ def _attach_shrunk(rec, port, spec, case, dtype, options, draws, seed, verdict, 
         row = candidate.row(dtype)
         out = port.draw(case.method, [row], [candidate.params], draws, [seed], dtype)[0]
         if out.fault:
-            return Verdict("fail", out.message, out.fault)
+            return Verdict(Status.FAILED, out.message, out.fault)
         v = judge_draws(case.method, row, candidate.params, out.value, dtype, options, seed)
-        failed = v.status == "fail" or (v.status == "tested" and threshold is not None and v.pvalue <= threshold)
-        return Verdict("fail" if failed else "pass", v.message, v.fault)
+        failed = v.status == Status.FAILED or (v.status == Status.TESTED and threshold is not None and v.pvalue <= threshold)
+        return Verdict(Status.FAILED if failed else Status.PASSED, v.message, v.fault)
 
     small, sv, _ = shrink_case(None, case, dtype, options, rec["fault"], max_calls=40, max_seconds=20.0, judge=judge)
     if sv is not None and small.vocab < case.vocab or (sv is not None and small.params != case.params):

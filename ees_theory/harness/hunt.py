@@ -11,7 +11,7 @@ the same arguments find the same case.
 >>> def top1(z, t):                                   # always keeps one token
 ...     m = np.zeros(z.shape, bool); m[np.argmax(z)] = True; return m
 >>> case, verdict, tried = hunt(InProcessPort(top1, "top1"), "ees", "float64", examples=50)
->>> verdict.status, case.vocab <= 3
+>>> str(verdict.status), case.vocab <= 3
 ('fail', True)
 """
 
@@ -27,6 +27,7 @@ from .cases import Case
 from ..spec.formats import check_dtype
 from .generate import fit_to_dtype
 from .methods import Options, Verdict, get_method
+from .outcomes import Status
 from .ports import Port
 from .shrink import evaluate
 
@@ -91,7 +92,7 @@ def hunt(
         except (ValueError, ZeroDivisionError):  # outside the domain of the reference: not a case
             return
         target(float(min(verdict.severity, 1e9)) if math.isfinite(verdict.severity) else 1e9, label="severity")
-        if verdict.status == "fail":
+        if verdict.status == Status.FAILED:
             found["case"], found["verdict"] = case, verdict
             raise AssertionError(verdict.message)
 

@@ -95,6 +95,21 @@ class Options:
     unsupported: tuple[str, ...] = ()
 
 
+#: The command-line flag of every :class:`Options` field, in the order a repro line writes them.
+#: ``ees-theory check`` declares its judging flags from this table (a field's default is the one
+#: above) and :func:`~ees_theory.harness.runner.repro_line` writes the fields that differ from it,
+#: so a flag is named in one place. The argparse destination of each flag is the field's name.
+OPTION_FLAGS: tuple[tuple[str, str], ...] = (
+    ("accumulate", "--accumulate"),
+    ("rule", "--rule"),
+    ("policy", "--policy"),
+    ("strict_ties", "--strict-ties"),
+    ("strict", "--strict"),
+    ("bands", "--bands"),
+    ("unsupported", "--unsupported"),
+)
+
+
 @dataclass
 class Verdict:
     """The judgement of one case: ``status`` is ``pass``, ``admissible`` or ``fail``.
@@ -111,7 +126,8 @@ class Verdict:
     details: dict = field(default_factory=dict)
 
 
-def _to_numpy(raw: Any) -> Any:
+def to_numpy(raw: Any) -> Any:
+    """A port's answer as numpy when it is a torch tensor (bfloat16 widened to float32), else as is."""
     if hasattr(raw, "detach") and hasattr(raw, "cpu"):  # a torch tensor, without importing torch
         t = raw.detach().cpu()
         if str(t.dtype) == "torch.bfloat16":
@@ -120,7 +136,7 @@ def _to_numpy(raw: Any) -> Any:
     return raw
 
 
-def _grid(rec) -> dict[str, tuple]:
+def param_grids(rec) -> dict[str, tuple]:
     """A record's parameter grids (the values generated cases draw, in the record's order)."""
     return {p: prm.grid for p, prm in rec.params.items()}
 
@@ -164,7 +180,7 @@ class Method:
 
     def split_batched(self, raw: Any, count: int) -> list[Any]:
         """Split a batched output into per-row outputs."""
-        raw = _to_numpy(raw)
+        raw = to_numpy(raw)
         if isinstance(raw, (list, tuple)) or isinstance(raw, np.ndarray):
             if len(raw) != count:
                 raise OutputFault("bad-output", f"batched output has {len(raw)} rows, expected {count}")
@@ -328,10 +344,10 @@ class EES(Method):
     name = "ees"
     record = method_record("ees")
     params = tuple(record.params)
-    grid = _grid(record)
+    grid = param_grids(record)
 
     def normalize(self, raw: Any, vocab: int) -> np.ndarray:
-        raw = _to_numpy(raw)
+        raw = to_numpy(raw)
         if raw is None:
             raise OutputFault("bad-output", "returned None, expected a boolean mask of the row's shape")
         if not isinstance(raw, np.ndarray):
@@ -666,7 +682,7 @@ class _Temperature(Method):
     allows_none = False
 
     def normalize(self, raw: Any, vocab: int) -> float | None:
-        raw = _to_numpy(raw)
+        raw = to_numpy(raw)
         if raw is None:
             if self.allows_none:
                 return None
@@ -852,7 +868,7 @@ class EDT(_Temperature):
     record = method_record("edt")
     params = tuple(record.params)
     temperature_param = record.temperature_param
-    grid = _grid(record)
+    grid = param_grids(record)
 
     def reference(self, row, params, options):
         return reference.edt_temperature(row, params["T0"], params["theta"], params["N"])
@@ -883,7 +899,7 @@ class Dynatemp(_Temperature):
     record = method_record("dynatemp")
     params = tuple(record.params)
     temperature_param = record.temperature_param
-    grid = _grid(record)
+    grid = param_grids(record)
     allows_none = True
     policies = record.policies
 

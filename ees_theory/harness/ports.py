@@ -146,7 +146,7 @@ def load_callable(spec: str, timeout: float | None = None) -> Callable:
         raise ValueError(f"a Python port is 'module:callable' or 'path/file.py:callable', got {spec!r}")
     mod_name, _, attr = spec.rpartition(":")
     try:
-        with _Alarm(timeout):
+        with Alarm(timeout):
             module = _import_module(mod_name)
     except PortTimeout:
         raise PortLoadError(f"importing the port module {mod_name} did not finish within {timeout:g} s") from None
@@ -171,7 +171,9 @@ def load_callable(spec: str, timeout: float | None = None) -> Callable:
     return obj
 
 
-def _find_batched(fn: Callable, spec: str | None) -> Callable | None:
+def find_batched(fn: Callable, spec: str | None) -> Callable | None:
+    """The batched form of a Python port: its ``batched`` attribute, or ``NAME_batched`` beside
+    ``NAME`` in the port's module (``spec`` is ``module:NAME``); ``None`` when it has none."""
     batched = getattr(fn, "batched", None)
     if callable(batched):
         return batched
@@ -201,7 +203,7 @@ class Port:
         """Release the port's resources (a subprocess)."""
 
 
-class _Alarm:
+class Alarm:
     """SIGALRM-based time limit for in-process calls (main thread only; elsewhere no limit)."""
 
     def __init__(self, seconds: float | None):
@@ -224,7 +226,7 @@ class _Alarm:
         return False
 
 
-class _SigintWatch:
+class SigintWatch:
     """Tells a real interrupt (SIGINT: the user stops the run) from a port that raises
     ``KeyboardInterrupt`` itself (a fault of the port). Main thread only."""
 
@@ -247,7 +249,12 @@ class _SigintWatch:
         return False
 
 
-def _same(a: np.ndarray, b: np.ndarray) -> bool:
+def same_array(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether ``b`` is ``a`` unchanged: dtype, shape and every value (NaN equal to NaN).
+
+    >>> same_array(np.array([1.0, np.nan]), np.array([1.0, np.nan])), same_array(np.zeros(2), np.zeros(2, np.float32))
+    (True, False)
+    """
     return a.dtype == b.dtype and a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=True))
 
 
@@ -322,9 +329,9 @@ class InProcessPort(Port):
         m = get_method(method)
         original = row.copy()
         t0 = time.perf_counter()
-        watch = _SigintWatch()
+        watch = SigintWatch()
         try:
-            with watch, _Alarm(self.timeout), _ExitGuard():
+            with watch, Alarm(self.timeout), _ExitGuard():
                 raw = m.call(self.fn, row, params)
         except PortTimeout:
             return Outcome(fault="timeout", message=f"no answer within {self.timeout:g} s", elapsed=time.perf_counter() - t0)
@@ -339,7 +346,7 @@ class InProcessPort(Port):
         except BaseException as exc:  # noqa: BLE001 - any error of the port is a verdict
             return Outcome(fault="raised", message=f"{type(exc).__name__}: {exc}", elapsed=time.perf_counter() - t0)
         elapsed = time.perf_counter() - t0
-        if not _same(row, original):
+        if not same_array(row, original):
             where = np.flatnonzero(~((row == original) | (np.isnan(row) & np.isnan(original))))
             return Outcome(fault="mutated-input", message=f"the port modified its input logits in place (first changed position {int(where[0]) if len(where) else '?'}); a sampler must not write to the caller's logits", elapsed=elapsed)
         try:
@@ -352,11 +359,11 @@ class InProcessPort(Port):
         stacked = np.stack(rows)
         original = stacked.copy()
         t0 = time.perf_counter()
-        watch = _SigintWatch()
+        watch = SigintWatch()
         try:
-            with watch, _Alarm(self.timeout), _ExitGuard():
+            with watch, Alarm(self.timeout), _ExitGuard():
                 raw = m.call_batched(self.batched_fn, stacked, params)
-            if not _same(stacked, original):
+            if not same_array(stacked, original):
                 return None  # attribute the mutation row by row
             parts = m.split_batched(raw, len(rows))
             values = [m.normalize(p, stacked.shape[-1]) for p in parts]
@@ -621,7 +628,9 @@ class _Oversized(Exception):
     """An answer line past the size limit."""
 
 
-def _worker_env() -> dict:
+def worker_env() -> dict:
+    """The environment of a port's worker process: this one's, with the working directory on
+    ``PYTHONPATH`` (a port named ``module:callable`` is importable from where the check runs)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (os.getcwd(), env.get("PYTHONPATH", "")) if p)
     return env
@@ -730,12 +739,12 @@ def _open_python(rest: str, spec: str, method: str, dtype: str, *, isolate: bool
         # the port's module is imported in the worker only: whatever its import does (exit,
         # raise, hang) happens there and comes back as a PortLoadError, here, before any case
         port = SubprocessPort([sys.executable, "-m", "ees_theory.harness.worker", "--handshake", spec], spec, timeout,
-                              env=_worker_env(), handshake=True, import_timeout=import_timeout)
+                              env=worker_env(), handshake=True, import_timeout=import_timeout)
         port._start()
         return port
     with _ExitGuard():
         fn = load_callable(spec, import_timeout)
-    return InProcessPort(fn, spec, _find_batched(fn, spec), timeout)
+    return InProcessPort(fn, spec, find_batched(fn, spec), timeout)
 
 
 class WithoutParams(Port):

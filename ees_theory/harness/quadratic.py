@@ -11,10 +11,10 @@ with ``fractions.Fraction``) within 16 units of the dtype's roundoff on each of 
 a transformed logit beyond the dtype's range may be an infinity of the right sign.
 
 >>> v = judge_quadratic(np.array([3.0, 1.0, -np.inf]), 0.5, 1.0, np.array([3.0, 1.0, -np.inf]), "float32")
->>> v.status
+>>> str(v.status)
 'pass'
 >>> v = judge_quadratic(np.array([3.0, 1.0, 0.0]), 0.5, 3.0, np.array([3.0, 1.0, -1.5]), "float32")
->>> v.status, v.fault          # k = 0, s = 1: 3 + 0.5 d^3 = (3, 2, -10.5); the answer is the plain quadratic
+>>> str(v.status), v.fault     # k = 0, s = 1: 3 + 0.5 d^3 = (3, 2, -10.5); the answer is the plain quadratic
 ('fail', 'curve-ignored')
 """
 
@@ -30,6 +30,7 @@ from .. import tolerances
 from ..core import quadratic
 from ..spec.methods import TRANSFORMS, check_transform_params
 from .methods import Options, Verdict, register_method
+from .outcomes import Status
 from .scaling import Scaling, shift_errors
 
 __all__ = ["Quadratic", "judge_quadratic", "quadratic_reference"]
@@ -92,11 +93,11 @@ def judge_quadratic(row: np.ndarray, smoothing_factor: float, smoothing_curve: f
     masked_kept = np.flatnonzero(~finite & (v != -np.inf))
     j = int(np.flatnonzero(finite)[np.argmax(z[finite])])
     if not masked_kept.size and not math.isfinite(v[j]):
-        return Verdict("fail", f"token {j}, the largest logit, came back {v[j]!r} (the transform leaves it at {float(ref[j])!r})",
+        return Verdict(Status.FAILED, f"token {j}, the largest logit, came back {v[j]!r} (the transform leaves it at {float(ref[j])!r})",
                        "wrong-transformed-logit", severity=math.inf)
 
     def nonfinite(i: int, q: Fraction) -> Verdict:
-        return Verdict("fail", f"token {i}: transformed logit {v[i]!r} where the exact value is {float(q)!r}",
+        return Verdict(Status.FAILED, f"token {i}: transformed logit {v[i]!r} where the exact value is {float(q)!r}",
                        "wrong-transformed-logit", severity=math.inf, details={"token": i, "expected": float(q), "got": float(v[i])})
 
     def allowed(i: int, q: Fraction, qj: Fraction) -> Fraction:
@@ -109,7 +110,7 @@ def judge_quadratic(row: np.ndarray, smoothing_factor: float, smoothing_curve: f
     worst, worst_i = out
     details = {"worst_token": worst_i}
     if worst <= 1.0:
-        return Verdict("pass", "", severity=worst, details=details)
+        return Verdict(Status.PASSED, "", severity=worst, details=details)
     i = worst_i
     fault = _diagnose(z, float(smoothing_factor), float(smoothing_curve), v, finite) or "wrong-transformed-logit"
     words = {
@@ -122,7 +123,7 @@ def judge_quadratic(row: np.ndarray, smoothing_factor: float, smoothing_curve: f
     exact = float(ref[i] - ref[j])
     details.update(expected_shifted=exact, got_shifted=float(v[i] - v[j]))
     return Verdict(
-        "fail",
+        Status.FAILED,
         f"token {i}: transformed logit minus the top one's is {float(v[i] - v[j])!r}, exact {exact!r} (f = {smoothing_factor!r}, "
         f"c = {smoothing_curve!r}), {worst:.3g} x the {dtype} tolerance. Diagnosis: {fault}: {words}",
         fault,

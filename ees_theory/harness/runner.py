@@ -13,7 +13,7 @@ lost or repeated.
 >>> cases = [Case("a", "ees", "hand", np.array([2.0, 1.0, 0.0]), {"temperature": 1.0}),
 ...          Case("b", "ees", "hand", np.array([0.0, 0.0]), {"temperature": 1.0})]
 >>> report = run_check(InProcessPort(top1, "top1"), "ees", "float64", cases, shrink=False)
->>> [(r["case"], r["status"], r["fault"]) for r in report.records]
+>>> [(r["case"], str(r["status"]), r["fault"]) for r in report.records]
 [('a', 'pass', None), ('b', 'fail', 'non-strict')]
 >>> report.ok
 False
@@ -43,7 +43,8 @@ import numpy as np
 from .cases import Case, params_to_json, port_batches
 from ..spec.formats import hex_list
 from ..spec.methods import DEFAULT_RULE
-from .methods import METHODS, Options, OutputFault, Verdict, get_method
+from .methods import METHODS, OPTION_FLAGS, Options, OutputFault, Verdict, get_method
+from .outcomes import JUDGED, Status
 from .capabilities import check_unsupported, skip_reason, without_params
 from .ports import Outcome, Port, port_identity, scheme_of
 from .shrink import shrink_case
@@ -110,22 +111,34 @@ def repro_line(port_spec: str, case: Case, dtype: str, options: Options, *, draw
     parts = ["ees-theory", "check", shlex.quote(port_spec), "--method", case.method, "--dtype", dtype]
     if draws is not None:
         parts += ["--draws", str(draws), "--draw-seed", str(seed)]
-    if options.accumulate != "input":
-        parts += ["--accumulate", options.accumulate]
-    if options.rule != "first-exclusive":
-        parts += ["--rule", options.rule]
-    if options.policy != "paper":
-        parts += ["--policy", options.policy]
-    if options.strict_ties:
-        parts += ["--strict-ties"]
-    if options.strict:
-        parts += ["--strict"]
-    if options.bands != "styles":
-        parts += ["--bands", options.bands]
-    if options.unsupported:
-        parts += ["--unsupported", ",".join(options.unsupported)]
+    parts += option_arguments(options)
     parts += ["--case", shlex.quote(payload)]
     return " ".join(parts)
+
+
+def option_arguments(options: Options) -> list[str]:
+    """The ``ees-theory check`` arguments that give ``options``: the flag of each field that
+    differs from its default, from :data:`~ees_theory.harness.methods.OPTION_FLAGS` (a switch
+    alone, a list joined by commas), shell-quoted.
+
+    >>> option_arguments(Options())
+    []
+    >>> option_arguments(Options(policy="llama.cpp", strict=True, unsupported=("min_tokens_to_keep",)))
+    ['--policy', 'llama.cpp', '--strict', '--unsupported', 'min_tokens_to_keep']
+    """
+    default = Options()
+    out: list[str] = []
+    for name, flag in OPTION_FLAGS:
+        value = getattr(options, name)
+        if value == getattr(default, name):
+            continue
+        if isinstance(value, bool):
+            out.append(flag)
+        elif isinstance(value, tuple):
+            out += [flag, shlex.quote(",".join(value))]
+        else:
+            out += [flag, shlex.quote(str(value))]
+    return out
 
 
 class Journal:
@@ -230,7 +243,7 @@ class Journal:
             if cid in self.extra_ids:
                 # a search's failure can only make the verdict worse; a pass cannot be judged
                 # again from the file, so the search runs again when asked for
-                if obj.get("status") == "fail" and cid not in seen:
+                if obj.get("status") == Status.FAILED and cid not in seen:
                     seen.add(cid)
                     self.records.append(obj)
                 continue
@@ -338,7 +351,7 @@ class Report:
 
     @property
     def failures(self) -> list[dict]:
-        return [r for r in self.records if r["status"] == "fail"]
+        return [r for r in self.records if r["status"] == Status.FAILED]
 
     @property
     def ok(self) -> bool:
@@ -350,19 +363,20 @@ class Report:
         for r in self.records:
             c[r["status"]] += 1
             c["uncertified"] += 0 if r.get("certified", True) else 1
-        judged = len(self.records) - c["skipped"]
-        ties = sum(1 for r in self.records if r["status"] == "admissible" and (r.get("details") or {}).get("category") == "exact-tie")
-        return {"cases": judged, "passed": c["pass"], "admissible": c["admissible"], "failed": c["fail"], "uncertified": c["uncertified"] - c["skipped"], "skipped": len(self.skipped) + c["skipped"], "exact_ties": ties}
+        judged = len(self.records) - c[Status.SKIPPED]
+        ties = sum(1 for r in self.records if r["status"] == Status.ADMISSIBLE and (r.get("details") or {}).get("category") == "exact-tie")
+        return {"cases": judged, "passed": c[Status.PASSED], "admissible": c[Status.ADMISSIBLE], "failed": c[Status.FAILED],
+                "uncertified": c["uncertified"] - c[Status.SKIPPED], "skipped": len(self.skipped) + c[Status.SKIPPED], "exact_ties": ties}
 
     def by_family(self) -> dict[str, dict]:
         fams: dict[str, list[dict]] = defaultdict(list)
         for r in self.records:
-            if r["status"] != "skipped":
+            if r["status"] != Status.SKIPPED:
                 fams[r["family"]].append(r)
         out = {}
         for fam in sorted(fams):
             rs = fams[fam]
-            fails = [r for r in rs if r["status"] == "fail"]
+            fails = [r for r in rs if r["status"] == Status.FAILED]
             pool = fails or rs
 
             def sev(r):
@@ -372,8 +386,8 @@ class Report:
             worst = max(pool, key=sev)
             out[fam] = {
                 "cases": len(rs),
-                "passed": sum(r["status"] == "pass" for r in rs),
-                "admissible": sum(r["status"] == "admissible" for r in rs),
+                "passed": sum(r["status"] == Status.PASSED for r in rs),
+                "admissible": sum(r["status"] == Status.ADMISSIBLE for r in rs),
                 "failed": len(fails),
                 "uncertified": sum(not r.get("certified", True) for r in rs),
                 "worst": worst["case"],
@@ -413,7 +427,7 @@ class Report:
             "",
             self.table(),
         ]
-        refused = [r for r in self.records if r["status"] == "skipped"]
+        refused = [r for r in self.records if r["status"] == Status.SKIPPED]
         if self.skipped or refused:
             reasons: dict[str, int] = defaultdict(int)
             for s in self.skipped:
@@ -505,7 +519,7 @@ def coverage(records: list[dict], temperature_param: str = "temperature") -> str
     >>> print(coverage([{"case": "gen0-ees-float32-0000", "status": "pass", "vocab": 8, "family": "zipf", "params": {"temperature": 0.05}}]))
     coverage: 1 generated row judged (vocabularies 8 to 8, none above 1,000; temperatures 0.05 to 0.05; 1 families). A fault on 1% of rows goes unseen with probability 0.99, on 2%: 0.98, on 5%: 0.95; 459 rows find a 1% fault with probability 0.99 (--examples).
     """
-    gen = [r for r in records if str(r.get("case", "")).startswith("gen") and r.get("status") in ("pass", "admissible", "fail")]
+    gen = [r for r in records if str(r.get("case", "")).startswith("gen") and r.get("status") in JUDGED]
     if not gen:
         return ""
     vocabs = [int(r["vocab"]) for r in gen if "vocab" in r]
@@ -764,12 +778,12 @@ def _hunt_record(port: Port, spec: str, method: str, dtype: str, options: Option
     case, verdict, tried = search(port, method, dtype, examples=examples, options=options)
     rec: dict[str, Any] = {"case": hunt_id, "family": "hunt", "params": {}, "comment": f"hypothesis search over {tried} inputs", "certified": True}
     if case is None:
-        rec.update(vocab=0, status="pass", fault=None, message=f"no failure found in {tried} searched inputs", severity=None)
+        rec.update(vocab=0, status=Status.PASSED, fault=None, message=f"no failure found in {tried} searched inputs", severity=None)
         return rec
     rec.update(
         vocab=case.vocab,
         params=dict(case.params),
-        status="fail",
+        status=Status.FAILED,
         fault=verdict.fault,
         message=f"{verdict.message} (found by a search of {tried} inputs, shrunk by hypothesis)",
         certified=verdict.certified,
@@ -800,7 +814,7 @@ def _verdict_record(m, c: Case, row: np.ndarray, out: Outcome, dtype: str, optio
     try:
         ref = m.reference(row, c.params, options)
     except (ValueError, ZeroDivisionError) as exc:  # outside the domain: no verdict on the port
-        rec.update(status="skipped", fault=None, message=f"the reference refuses this input: {exc}", certified=False, severity=None)
+        rec.update(status=Status.SKIPPED, fault=None, message=f"the reference refuses this input: {exc}", certified=False, severity=None)
         return rec
     stale = _stale(m, c, ref, options)
     if stale:
@@ -810,7 +824,7 @@ def _verdict_record(m, c: Case, row: np.ndarray, out: Outcome, dtype: str, optio
     else:
         verdict = m.judge(row, c.params, ref, out.value, dtype, options)
     rec.update(
-        status=verdict.status,
+        status=Status(verdict.status),  # a judge's word, checked against the vocabulary
         fault=verdict.fault,
         message=verdict.message,
         certified=verdict.certified,
@@ -826,7 +840,7 @@ def _verdict_in_worker(method: str, c: Case, row: np.ndarray, out: Outcome, dtyp
 
 def _complete_record(rec: dict, port: Port, spec: str, c: Case, dtype: str, options: Options, shrink: bool) -> dict:
     """Add a failure's stored logits, repro line and shrunk case (which calls the port again)."""
-    if rec.get("status") == "fail":
+    if rec.get("status") == Status.FAILED:
         if c.vocab <= STORE_LOGITS_MAX:
             rec["logits"] = hex_list(c.logits)
         rec["repro"] = repro_line(spec, c, dtype, options)

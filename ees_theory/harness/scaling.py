@@ -13,10 +13,10 @@ decision is exact. A scaled logit beyond the dtype's range may be an infinity of
 reference refuses it and the case is skipped (counted).
 
 >>> v = judge_scaled(np.array([2.0, 0.0, -np.inf]), 0.5, np.array([4.0, 0.0, -np.inf]), "float32")
->>> v.status
+>>> str(v.status)
 'pass'
 >>> v = judge_scaled(np.array([2.0, 0.0, -np.inf]), 0.5, np.array([2.0, 0.0, -np.inf]), "float32")
->>> v.status, v.fault
+>>> str(v.status), v.fault
 ('fail', 'temperature-ignored')
 """
 
@@ -31,7 +31,8 @@ import numpy as np
 from .. import tolerances
 from ..spec.formats import from_hex_list, hex_list
 from ..spec.methods import record as method_record
-from .methods import Method, Options, OutputFault, Verdict, _grid, _to_numpy, register_method
+from .methods import Method, Options, OutputFault, Verdict, param_grids, to_numpy, register_method
+from .outcomes import Status
 
 __all__ = ["Scaling", "judge_scaled", "scaled_reference"]
 
@@ -81,7 +82,7 @@ def shift_errors(z: np.ndarray, v: np.ndarray, ref: list, dtype: str, j: int, al
     masked_kept = np.flatnonzero(~finite & (v != -np.inf))
     if masked_kept.size:
         i = int(masked_kept[0])
-        return Verdict("fail", f"token {i} is masked (-inf) but the answer gives it {v[i]!r}", "kept-masked", severity=math.inf)
+        return Verdict(Status.FAILED, f"token {i} is masked (-inf) but the answer gives it {v[i]!r}", "kept-masked", severity=math.inf)
     worst, worst_i = 0.0, -1
     for i in np.flatnonzero(finite):
         i = int(i)
@@ -110,7 +111,7 @@ def judge_scaled(row: np.ndarray, temperature: float, value: np.ndarray, dtype: 
     finite = np.isfinite(z)
 
     def nonfinite(i: int, q: Fraction) -> Verdict:
-        return Verdict("fail", f"token {i}: scaled logit {v[i]!r} where the exact value is {float(q)!r} (logit {z[i]!r} / {temperature!r})",
+        return Verdict(Status.FAILED, f"token {i}: scaled logit {v[i]!r} where the exact value is {float(q)!r} (logit {z[i]!r} / {temperature!r})",
                        "nan" if math.isnan(v[i]) else "wrong-scaled-logit", severity=math.inf,
                        details={"token": i, "expected": float(q), "got": float(v[i])})
 
@@ -121,7 +122,7 @@ def judge_scaled(row: np.ndarray, temperature: float, value: np.ndarray, dtype: 
     worst, worst_i = out
     details = {"worst_token": worst_i, "rtol": float(rho)}
     if worst <= 1.0:
-        return Verdict("pass", "", severity=worst, details=details)
+        return Verdict(Status.PASSED, "", severity=worst, details=details)
     i = worst_i
     expected = [float(q) - float(ref[j]) if q is not None else None for q in ref]
     fault = _diagnose(z, float(temperature), v, finite) or "wrong-scaled-logit"
@@ -133,7 +134,7 @@ def judge_scaled(row: np.ndarray, temperature: float, value: np.ndarray, dtype: 
     }[fault]
     details.update(expected_shifted=expected[i], got_shifted=float(v[i] - v[j]))
     return Verdict(
-        "fail",
+        Status.FAILED,
         f"token {i}: scaled logit minus the top one's is {float(v[i] - v[j])!r}, exact {expected[i]!r} "
         f"((logit {z[i]!r} - {z[j]!r}) / {temperature!r}), {worst:.3g} x the {dtype} tolerance. Diagnosis: {fault}: {words}",
         fault,
@@ -148,10 +149,10 @@ class Scaling(Method):
     name = "temperature"
     record = method_record("temperature")
     params = tuple(record.params)
-    grid = _grid(record)
+    grid = param_grids(record)
 
     def normalize(self, raw: Any, vocab: int) -> np.ndarray:
-        raw = _to_numpy(raw)
+        raw = to_numpy(raw)
         try:
             arr = np.asarray(raw, dtype=np.float64)
         except (TypeError, ValueError):

@@ -25,6 +25,7 @@ import numpy as np
 from ..spec.methods import SAMPLERS
 from .cases import Case
 from .methods import Options, Verdict
+from .outcomes import Status
 from .ports import Port
 
 __all__ = ["shrink_case", "evaluate"]
@@ -38,8 +39,8 @@ def evaluate(port: Port, case: Case, dtype: str, options: Options) -> tuple[Verd
 
     >>> from ees_theory.harness.ports import InProcessPort
     >>> c = Case("u", "ees", "hand", np.zeros(3), {"temperature": 1.0})
-    >>> evaluate(InProcessPort(lambda z, t: z == z.max(), "argmax"), c, "float64", Options())[0].status
-    'pass'
+    >>> evaluate(InProcessPort(lambda z, t: z == z.max(), "argmax"), c, "float64", Options())[0].status == Status.PASSED
+    True
     """
     from .methods import get_method
 
@@ -77,7 +78,7 @@ def shrink_case(
             verdict = judge(candidate) if judge is not None else evaluate(port, candidate, dtype, options)[0]
         except (ValueError, TypeError):  # the reference refuses this input: not a candidate
             return None
-        return verdict if verdict.status == "fail" and verdict.fault == fault else None
+        return verdict if verdict.status == Status.FAILED and verdict.fault == fault else None
 
     # 1. drop tokens
     size = max(1, best.vocab // 2)

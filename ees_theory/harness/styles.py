@@ -43,6 +43,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from ..spec.methods import SAMPLERS
 from ..tolerances import UNIT_ROUNDOFF, compute_dtype_name
 
 __all__ = [
@@ -423,7 +424,7 @@ def iter_mask_outcomes(method: str, row: np.ndarray, params: dict, dtype: str, a
     prm = dict(params)
     tau = float(prm.pop("temperature"))
     z = _row_tensor(row, dtype)
-    if method == "ees":
+    if method not in SAMPLERS:  # EES: the styles' own curves and selection rule
         for style in styles_for("ees", dtype, accumulate):
             try:
                 yield _ees_outcome(z, tau, rule, min_tokens_to_keep, style)

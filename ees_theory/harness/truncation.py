@@ -25,7 +25,7 @@ exact ties are free unless ``strict_ties``); typical keeps a prefix of its own s
 
 >>> v = judge_truncation("min-p", np.array([1.0, 1.0, 0.0]), {"temperature": 1.0, "min_p": 1.0, "min_tokens_to_keep": 1},
 ...                      np.array([True, False, False]), "float32")
->>> v.status, v.fault          # the tied top token has p_i = min_p * p_max exactly: '>=' keeps it
+>>> str(v.status), v.fault     # the tied top token has p_i = min_p * p_max exactly: '>=' keeps it
 ('fail', 'non-strict')
 """
 
@@ -41,9 +41,10 @@ from .. import reference, spec, tolerances
 from ..spec.methods import INT_PARAMS
 from ..reference import truncation as rt
 from .bands import truncation_row_bounds
-from .judges import RowStats as _Stats
+from .judges import RowStats
 from .judges import get_judge, port_params
-from .methods import EES, Method, Options, OutputFault, Verdict, _to_numpy, grade_mask, register_method
+from .methods import EES, Method, Options, OutputFault, Verdict, to_numpy, grade_mask, register_method
+from .outcomes import Status
 
 __all__ = ["Truncation", "TRUNCATION_METHODS", "PARAMS", "INT_PARAMS", "judge_truncation", "port_params"]
 
@@ -85,7 +86,7 @@ class Truncation(Method):
 
     def split_batched(self, raw: Any, count: int) -> list[Any]:
         if self.mirostat and isinstance(raw, tuple) and len(raw) == 3:  # (masks, tokens, mus)
-            masks, tokens, mus = (_to_numpy(r) for r in raw)
+            masks, tokens, mus = (to_numpy(r) for r in raw)
             return [(m, t, u) for m, t, u in zip(super().split_batched(masks, count), np.asarray(tokens), np.asarray(mus))]
         return super().split_batched(raw, count)
 
@@ -101,7 +102,7 @@ class Truncation(Method):
         if not isinstance(raw, (tuple, list)) or len(raw) != 3:
             raise OutputFault("bad-output", f"a {self.name} port returns (mask, token, new_mu); got {type(raw).__name__}")
         mask = self._mask(raw[0], vocab)
-        token, mu = _to_numpy(raw[1]), _to_numpy(raw[2])
+        token, mu = to_numpy(raw[1]), to_numpy(raw[2])
         if isinstance(token, np.ndarray) and token.size == 1:
             token = token.reshape(())[()]
         if isinstance(token, (bool, np.bool_)) or not isinstance(token, (int, np.integer)) or not 0 <= int(token) < vocab:
@@ -155,7 +156,7 @@ class Truncation(Method):
         return out
 
     # ---- the judgement (the sampler's own rules are its judge's: harness/judges/) ----------------
-    def bounds(self, st: _Stats, row: np.ndarray, dtype: str, options: Options) -> dict[str, float]:
+    def bounds(self, st: RowStats, row: np.ndarray, dtype: str, options: Options) -> dict[str, float]:
         H = float(reference.entropy(row, st.tau)) if self.sampler_judge.needs_entropy else 0.0
         try:  # this row's bounds (finite in every dtype); the a-priori table where they cannot be had
             return truncation_row_bounds(row, st.tau, dtype, options.accumulate, H)
@@ -182,7 +183,7 @@ class Truncation(Method):
 
     def _judge_rigorous(self, row, params, ref, value, dtype, options) -> Verdict:
         mask, token, mu = value if self.mirostat else (value, None, None)
-        st = _Stats(row, params["temperature"])
+        st = RowStats(row, params["temperature"])
         st.dtype = dtype
         b = self.bounds(st, row, dtype, options)
         kept = {int(i) for i in np.flatnonzero(mask)}
@@ -201,9 +202,9 @@ class Truncation(Method):
         base = dict(certified=ref.certified, severity=1.0 if alt else 0.0, details=details)
         masked = sorted(kept - set(int(i) for i in st.order))
         if masked:
-            return Verdict("fail", f"kept masked token(s) {masked[:5]} (logit -inf, probability 0)", "kept-masked", **dict(base, severity=math.inf))
+            return Verdict(Status.FAILED, f"kept masked token(s) {masked[:5]} (logit -inf, probability 0)", "kept-masked", **dict(base, severity=math.inf))
         if not kept:
-            return Verdict("fail", f"kept no token at all ({self.name} keeps at least one)", "bad-output", **dict(base, severity=math.inf))
+            return Verdict(Status.FAILED, f"kept no token at all ({self.name} keeps at least one)", "bad-output", **dict(base, severity=math.inf))
         k = len(kept)
         sj = self.sampler_judge
         shape = sj.members(st, row, ref, b, kept, dtype, options)
@@ -215,14 +216,14 @@ class Truncation(Method):
             return sj.fail(row, params, ref, kept, options, why, "wrong-kept-set", base)
         if k == ref.k and not same and options.strict_ties and sj.tie_order:
             if all(st.values[j] == st.values[ref.k - 1] for j in range(st.n) if int(st.order[j]) in kept ^ set(ref.kept)):
-                return Verdict("fail", f"kept the right count {k} but broke a tie against token id order (expected {list(ref.kept)[:8]})", "tie-order", **base)
+                return Verdict(Status.FAILED, f"kept the right count {k} but broke a tie against token id order (expected {list(ref.kept)[:8]})", "tie-order", **base)
         if self.mirostat:
             v = sj.check_state(st, row, params, ref, b, kept, token, mu, dtype, options, counts, edge_refs, base)
             if v is not None:
                 return v
         if same and (not self.mirostat or token == ref.token):
-            return Verdict("pass", "", **base)
-        return Verdict("admissible", f"kept {k} token(s) where the reference keeps {ref.k}: a comparison inside the {dtype} error bound went the other way", **base)
+            return Verdict(Status.PASSED, "", **base)
+        return Verdict(Status.ADMISSIBLE, f"kept {k} token(s) where the reference keeps {ref.k}: a comparison inside the {dtype} error bound went the other way", **base)
 
 
 for _name in TRUNCATION_METHODS:
@@ -233,8 +234,8 @@ def judge_truncation(method: str, logits: Any, params: dict[str, float], output:
     """Judge one answer of a truncation port (``params`` include ``temperature``).
 
     >>> judge_truncation("top-p", np.array([2.0, 1.0, 0.0, -1.0]), {"temperature": 1.0, "p": 0.9, "min_tokens_to_keep": 1},
-    ...                  np.array([True, True, True, False]), "float16").status
-    'pass'
+    ...                  np.array([True, True, True, False]), "float16").status == Status.PASSED
+    True
     """
     from .methods import judge
 

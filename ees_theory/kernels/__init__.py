@@ -21,7 +21,7 @@ of :mod:`ees_theory.kernels._fused` (the same error band).
 [1.0, 1.0]
 """
 
-from .ees import METHODS, EESCurve, ees_curve, ees_keep_count, ees_logits, ees_mask
+from .ees import STRATEGIES, EESCurve, ees_curve, ees_keep_count, ees_logits, ees_mask
 from .temperature import GREEDY, apply_temperature, dynatemp_logits, dynatemp_temperature, edt_logits, edt_temperature
 from .quadratic import quadratic_logits
 from .truncation import mirostat_step, truncate_mask
@@ -32,7 +32,7 @@ __all__ = [
     "ees_logits",
     "ees_curve",
     "EESCurve",
-    "METHODS",
+    "STRATEGIES",
     "edt_temperature",
     "dynatemp_temperature",
     "apply_temperature",

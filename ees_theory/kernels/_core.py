@@ -106,7 +106,8 @@ def compute_dtype(dtype: torch.dtype, accumulate: str) -> torch.dtype:
     return torch.float32
 
 
-def _first_index(mask: torch.Tensor) -> tuple[int, ...]:
+def first_index(mask: torch.Tensor) -> tuple[int, ...]:
+    """The index (one int per dimension) of the first true entry of ``mask`` in row-major order."""
     flat = int(torch.nonzero(mask.reshape(-1))[0, 0])
     return tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), mask.shape))
 
@@ -196,10 +197,10 @@ def check_row_maxima(logits: torch.Tensor, row_max: torch.Tensor, name: str = "l
         return
     for bad, what in ((torch.isnan(logits), "NaN"), (torch.isposinf(logits), "+inf")):
         if bool(bad.any()):
-            where = _first_index(bad)
+            where = first_index(bad)
             raise ValueError(f"{name} contain {what}{spec.row_label(where[:-1])} at position {where[-1]}")
     no_finite = torch.isneginf(row_max)
-    where = _first_index(no_finite) if no_finite.ndim else ()
+    where = first_index(no_finite) if no_finite.ndim else ()
     raise ValueError(f"{name}{spec.row_label(where)} has no finite logit (every token is masked)")
 
 
@@ -235,7 +236,7 @@ def row_temperature(
                 return t.to(dtype).unsqueeze(-1)
             bad = ~(torch.isfinite(t) & (t > 0))
             if bool(bad.any()):
-                where = _first_index(bad)
+                where = first_index(bad)
                 raise ValueError(f"{name} must be a finite number > 0, got {float(t[where])}{spec.row_label(where)}")
             return t.to(dtype).unsqueeze(-1)
     if not isinstance(temperature, numbers.Real) or isinstance(temperature, bool):
@@ -386,7 +387,7 @@ def weighted_log_terms(e: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
     return e * a
 
 
-def _argmax(x: torch.Tensor) -> torch.Tensor:
+def row_argmax(x: torch.Tensor) -> torch.Tensor:
     """The position of a maximum of each row, shape ``x.shape[:-1] + (1,)`` (x without NaN)."""
     if x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) and not x.requires_grad:
         return torch.from_numpy(np.asarray(x.numpy().argmax(axis=-1))).unsqueeze(-1)
@@ -418,7 +419,7 @@ def row_entropy(x: torch.Tensor, tau: torch.Tensor | float = 1.0) -> torch.Tenso
         arg = x.argmax(dim=-1, keepdim=True)
         t, e = log_relative_weights(x, x_max, tau)
     else:
-        arg = _argmax(x)
+        arg = row_argmax(x)
         t, e = log_relative_weights(x, x_max, tau, out=(scratch("entropy_t", x.shape, x.dtype, x.device), scratch("entropy_e", x.shape, x.dtype, x.device)))
     e.scatter_(-1, arg, 0.0)  # drop one maximum: C counts the other tokens only
     C = e.sum(dim=-1)

@@ -42,20 +42,20 @@ from .. import spec
 from ..core.ctx import FLOAT
 from ..core.ees import count_first, count_last, curve_point, first_candidate, gap
 from ..core.entropy import entropy_from_weights
-from ._core import (_argmax, SUPPORTED_DTYPES, any_bad, check_flag, fill_value, check_accumulate, check_logits, check_row_maxima, compute_dtype,
+from ._core import (row_argmax, SUPPORTED_DTYPES, any_bad, check_flag, fill_value, check_accumulate, check_logits, check_row_maxima, compute_dtype,
                     log_k_table, logits_bad, needs_wide, row_temperature, select_scaled, static_wide, temperature_bad, tracing, wide_flag,
                     wide_scaled)
 from ._sort import sort_rows_descending
 from ._workspace import scratch
 
-__all__ = ["ees_mask", "ees_keep_count", "ees_logits", "ees_curve", "EESCurve", "METHODS", "AUTO", "SORT", "TOPK"]
+__all__ = ["ees_mask", "ees_keep_count", "ees_logits", "ees_curve", "EESCurve", "STRATEGIES", "AUTO", "SORT", "TOPK"]
 
 #: The search strategies of ``ees_mask`` (its ``method`` keyword: how the crossing is found, not
 #: a sampler): ``AUTO`` (the top-K window for rows whose crossing is predicted to lie near the
 #: top, the full sort for the others), ``SORT`` (always the full sort), ``TOPK`` (always start
 #: from the top-K candidates, doubling K).
 AUTO, SORT, TOPK = "auto", "sort", "topk"
-METHODS = (AUTO, SORT, TOPK)
+STRATEGIES = (AUTO, SORT, TOPK)
 #: ``"auto"`` considers the top-K window from this vocabulary size on.
 TOPK_MIN_VOCAB = 4096
 #: First number of candidates examined by the top-K path (doubled while no crossing is found).
@@ -257,7 +257,7 @@ def _auto_signals(t: torch.Tensor, e: torch.Tensor, total: torch.Tensor, V: int)
     ]
     if probe:
         ep = e if len(probe) == B else e[torch.tensor(probe, device=e.device)]
-        ep.scatter_(-1, _argmax(ep), 0.0)  # one maximum out: the largest weight left is e_2
+        ep.scatter_(-1, row_argmax(ep), 0.0)  # one maximum out: the largest weight left is e_2
         for i, e2 in zip(probe, ep.amax(dim=-1).tolist()):
             a2 = -math.log(e2) if e2 > 0 else 0.0
             head[i] = bool(curve_point(1 + e2, e2 * a2, math.log(2), T[i], FLOAT)[2] < 0)
@@ -557,8 +557,8 @@ def _empty_batch(logits: Any, temperature: Any, accumulate: str, sync_free: bool
 
 def _check_method(method: Any) -> str:
     """The strategy named by the public ``method`` keyword."""
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+    if method not in STRATEGIES:
+        raise ValueError(f"method must be one of {', '.join(STRATEGIES)}; got {method!r}")
     return method
 
 

@@ -27,7 +27,7 @@ from .. import spec
 from ..core.ctx import FLOAT, torch_context
 from ..core.temperatures import dynatemp_from_ratio, dynatemp_range, edt_from_entropy, edt_log_factor
 from ..spec.methods import check_dynatemp_policy
-from ._core import (_first_index, any_bad, check_accumulate, check_flag, check_in_range, check_logits, compute_dtype, dtype_name, fill_value,
+from ._core import (first_index, any_bad, check_accumulate, check_flag, check_in_range, check_logits, compute_dtype, dtype_name, fill_value,
                     logits_bad, row_entropy)
 from ._fused import fused_row_entropy
 
@@ -174,7 +174,7 @@ def _dynatemp(x: torch.Tensor, temp: float, delta: float, exponent: float, accum
         if sync_free:
             flags.append(zero)
         elif bool(zero.any()):
-            r = _first_index(zero)[0]
+            r = first_index(zero)[0]
             single = int(torch.isfinite(x2[r]).sum()) == 1
             why = "a single candidate" if single else f"the entropy underflows in {cd}"
             raise ValueError(f"dynatemp with a negative exponent is undefined at entropy 0 ({why}) in row {r}")
@@ -189,7 +189,7 @@ def _dynatemp(x: torch.Tensor, temp: float, delta: float, exponent: float, accum
         if sync_free:
             flags.append(nan)
         elif bool(nan.any()):
-            r = _first_index(nan)[0]
+            r = first_index(nan)[0]
             raise ValueError(f"dynatemp's temperature in row {r} cannot be formed in {dtype_name(cd)}: T_max - T_min rounds to 0 "
                              f"while (H / ln n)**exponent overflows; give float64 logits")
     if finite_only:
@@ -271,7 +271,7 @@ def _divide(x: torch.Tensor, t: torch.Tensor, cd: torch.dtype, greedy: str, filt
     t = t.to(cd)
     bad = (torch.isnan(t) | (t < 0)).any()
     if not sync_free and bool(bad):
-        where = _first_index(torch.isnan(t) | (t < 0))
+        where = first_index(torch.isnan(t) | (t < 0))
         raise ValueError(f"temperature must be >= 0 (0 = greedy), got {float(t[where])}{spec.row_label(where)}")
     xc = x.to(cd)
     x_max = xc.amax(dim=-1, keepdim=True)

@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from ..spec.methods import SAMPLERS as METHODS
+from ..spec.methods import SAMPLERS
 from ..spec.methods import check_params
 from ..core.ctx import torch_context
 from ..core.truncation import eta as eta_sampling
@@ -399,7 +399,7 @@ _KERNELS = {
 
 def _mask(method, logits, temperature, policy, accumulate, params, want_state=False):
     rule = truncation_rule(method)  # an unknown name is refused here
-    stateful = METHODS[method].stateful
+    stateful = SAMPLERS[method].stateful
     # a stateful sampler's state and draw may be tensors of the batch shape: checked row-wise later
     scalar = {k: v for k, v in params.items() if not (stateful and k in ("mu", "u") and isinstance(v, torch.Tensor))}
     if stateful:
@@ -448,7 +448,7 @@ def ranking_key(logits: Any, temperature: Any = 1.0, accumulate: str = "float32"
     [1.0, 0.0, -inf]
     """
     x, masked, sx, idx, sp, n, pos, sz = _prepare(logits, temperature, accumulate)
-    if method in METHODS and METHODS[method].ranking == "typical-score":
+    if method in SAMPLERS and SAMPLERS[method].ranking == "typical-score":
         slp = _log_probs(sx)
         score = typical.score(slp, _entropy(sp, slp))
         return _unsort(-score, idx).masked_fill(masked, -math.inf)
@@ -470,8 +470,8 @@ def mirostat_step(
     >>> token.tolist()      # all 4 kept; cumulative p = .644, .881, .968: u = 0.9 picks id 2
     [2]
     """
-    if not (isinstance(method, str) and method in METHODS and METHODS[method].stateful):
-        stateful = " or ".join(name for name, ms in METHODS.items() if ms.stateful)
+    if not (isinstance(method, str) and method in SAMPLERS and SAMPLERS[method].stateful):
+        stateful = " or ".join(name for name, ms in SAMPLERS.items() if ms.stateful)
         raise ValueError(f"mirostat_step runs {stateful}, got {method!r}")
     if "u" not in params:
         raise TypeError(f"{method} needs the parameter 'u' (the uniform draw)")

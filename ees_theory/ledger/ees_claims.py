@@ -16,7 +16,7 @@ from ..core.certify import Decision, decide_negative
 from ..reference import curve_enclosure, ees, softmax
 from ..reference.rows import as_row
 from .registry import Counterexample, GapRow, register_claim, to_hex
-from .search import _proved, _refuted, _rows, _search
+from .search import proof_verdict, refutation_verdict, check_rows, search_counterexample
 
 __all__ = ["certified_gaps", "incremental_entropies"]
 
@@ -89,7 +89,7 @@ def _check_mono(ctx):
         f = _float_f(z)
         return float(np.max(np.diff(f))) if len(f) > 1 else -1.0
 
-    return _refuted(ctx, _mono_certify, lambda: _search(score, _mono_certify, ctx, range(3, 9), 40, 4, 200))
+    return refutation_verdict(ctx, _mono_certify, lambda: search_counterexample(score, _mono_certify, ctx, range(3, 9), 40, 4, 200))
 
 
 # EES-UNIQUE -------------------------------------------------------------------------------------
@@ -115,7 +115,7 @@ def _unique_certify(z: np.ndarray, stored: Counterexample | None = None) -> Coun
 
 @register_claim("EES-UNIQUE", test="tests/test_property_ees.py::test_unique_counterexample_refutes")
 def _check_unique(ctx):
-    return _refuted(ctx, _unique_certify, lambda: _search(_unique_score, _unique_certify, ctx, range(3, 13), 80, 6, 2500))
+    return refutation_verdict(ctx, _unique_certify, lambda: search_counterexample(_unique_score, _unique_certify, ctx, range(3, 13), 80, 6, 2500))
 
 
 # EES-EXIST --------------------------------------------------------------------------------------
@@ -125,7 +125,7 @@ def _check_unique(ctx):
 def _check_exist(ctx):
     checked = und = 0
     bad = []
-    for fam, z in _rows(ctx):
+    for fam, z in check_rows(ctx):
         r = ees(z)
         if r.row.all_tied or r.n < 2:
             continue
@@ -135,7 +135,7 @@ def _check_exist(ctx):
         checked += 1
         if r.k >= r.n:
             bad.append((fam, f"k*={r.k} = n"))
-    return _proved("non-uniform rows keep k* <= n-1", checked, und, bad)
+    return proof_verdict("non-uniform rows keep k* <= n-1", checked, und, bad)
 
 
 # EES-INCR ---------------------------------------------------------------------------------------
@@ -169,7 +169,7 @@ def incremental_entropies(p: list, dps: int = 60) -> tuple[list, list]:
 def _check_incr(ctx):
     checked = 0
     bad = []
-    for fam, z in _rows(ctx, max_vocab=24):
+    for fam, z in check_rows(ctx, max_vocab=24):
         p = [x for x in softmax(z) if x > 0]
         p.sort(reverse=True)
         inc, direct = incremental_entropies(p)
@@ -177,7 +177,7 @@ def _check_incr(ctx):
         checked += 1
         if worst > mpmath.mpf(10) ** -45:
             bad.append((fam, f"|incremental - direct| = {float(worst):.3g}"))
-    verdict, evidence, _, und = _proved("rows where both agree to 45 digits", checked, 0, bad)
+    verdict, evidence, _, und = proof_verdict("rows where both agree to 45 digits", checked, 0, bad)
     return verdict, evidence.replace("certified spot checks", "60-digit spot checks"), None, und
 
 
@@ -202,14 +202,14 @@ def _check_tau_inv(ctx):
     def score(z):
         return 1.0 if len({int(np.argmax(_float_f(z, t) < 0)) if (_float_f(z, t) < 0).any() else -1 for t in (0.25, 4.0)}) > 1 else -1.0
 
-    return _refuted(ctx, _tau_inv_certify, lambda: _search(score, _tau_inv_certify, ctx, range(3, 6), 20, 4, 50))
+    return refutation_verdict(ctx, _tau_inv_certify, lambda: search_counterexample(score, _tau_inv_certify, ctx, range(3, 6), 20, 4, 50))
 
 
 @register_claim("EES-TAU-MONO", test="tests/test_property_ees.py::test_tau_mono")
 def _check_tau_mono(ctx):
     checked = und = 0
     bad = []
-    for fam, z in _rows(ctx, families=("head_tail", "normal", "zipf", "bimodal", "tied_top", "peaked")):
+    for fam, z in check_rows(ctx, families=("head_tail", "normal", "zipf", "bimodal", "tied_top", "peaked")):
         ks = [_k(z, t) for t in _SWEEP]
         if None in ks:
             und += ks.count(None)
@@ -218,7 +218,7 @@ def _check_tau_mono(ctx):
         for (t1, k1), (t2, k2) in zip(known, known[1:]):
             if k2 < k1:
                 bad.append((fam, f"k*({t1}) = {k1} > k*({t2}) = {k2}"))
-    return _proved(f"rows x {len(_SWEEP)}-point temperature sweeps non-decreasing", checked, und, bad)
+    return proof_verdict(f"rows x {len(_SWEEP)}-point temperature sweeps non-decreasing", checked, und, bad)
 
 
 def _tau_limits(z: np.ndarray) -> tuple[float, float]:
@@ -234,7 +234,7 @@ def _tau_limits(z: np.ndarray) -> tuple[float, float]:
 def _check_tau_lim(ctx):
     checked = und = 0
     bad = []
-    for fam, z in _rows(ctx, max_vocab=30, families=("normal", "tied_top", "head_tail", "zipf", "peaked", "bimodal", "masked")):
+    for fam, z in check_rows(ctx, max_vocab=30, families=("normal", "tied_top", "head_tail", "zipf", "peaked", "bimodal", "masked")):
         row = as_row(z)
         if row.all_tied or row.n < 2:
             continue
@@ -248,7 +248,7 @@ def _check_tau_lim(ctx):
             bad.append((fam, f"k*(tau={small:.3g}) = {k0}, top ties {row.top_ties}"))
         if kinf != row.n - 1:
             bad.append((fam, f"k*(tau={big:.3g}) = {kinf}, n - 1 = {row.n - 1}"))
-    return _proved("rows at a tiny and a huge temperature", checked, und, bad)
+    return proof_verdict("rows at a tiny and a huge temperature", checked, und, bad)
 
 
 # EES-SHIFT ---------------------------------------------------------------------------------------
@@ -258,7 +258,7 @@ def _check_tau_lim(ctx):
 def _check_shift(ctx):
     checked = und = splits = 0
     bad = []
-    for fam, z in _rows(ctx, families=("normal", "tied_boundary", "tied_top", "zipf", "head_tail", "masked")):
+    for fam, z in check_rows(ctx, families=("normal", "tied_boundary", "tied_top", "zipf", "head_tail", "masked")):
         z = np.where(np.isfinite(z), np.round(z * 2.0**30) / 2.0**30, z)  # dyadic: z + 8 is exact
         perm = ctx.rng.permutation(len(z))
         variants = [z, z + 8.0, z[perm], z[::-1]]
@@ -272,7 +272,7 @@ def _check_shift(ctx):
         r = ees(z)
         vals = r.row.values
         splits += bool(r.k < r.n and vals[r.k - 1] == vals[r.k])
-    verdict, evidence, _, und = _proved("rows with shift, permutation and reversed tie order", checked, und, bad)
+    verdict, evidence, _, und = proof_verdict("rows with shift, permutation and reversed tie order", checked, und, bad)
     return verdict, evidence + f"; {splits} rows had a tie block split by the boundary (kept set depends on tie order, k* does not)", None, und
 
 
@@ -283,7 +283,7 @@ def _check_shift(ctx):
 def _check_tail(ctx):
     checked = und = 0
     bad = []
-    for fam, z in _rows(ctx, families=("head_tail", "normal", "zipf", "uniform", "tied_top", "peaked")):
+    for fam, z in check_rows(ctx, families=("head_tail", "normal", "zipf", "uniform", "tied_top", "peaked")):
         zmin = float(np.min(z[np.isfinite(z)]))
         extra = zmin - ctx.rng.uniform(0.0, 3.0, int(ctx.rng.integers(1, 20)))
         tau = float(ctx.rng.choice(_SWEEP))
@@ -294,4 +294,4 @@ def _check_tail(ctx):
         checked += 1
         if k1 < k0:
             bad.append((fam, f"k* fell from {k0} to {k1} at tau={tau}"))
-    return _proved("rows with 1-19 less likely tokens appended", checked, und, bad)
+    return proof_verdict("rows with 1-19 less likely tokens appended", checked, und, bad)

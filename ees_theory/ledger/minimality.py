@@ -440,7 +440,7 @@ def search_pairs(todo, *, executor=None, groups: int | None = None, max_boxes: i
 
 
 def search_size(n: int, *, executor=None, **kw) -> list[PairResult]:
-    """:func:`search_pair` for every pair ``2 <= i < j <= n - 1`` (see :func:`search_pairs` for ``executor``)."""
+    """:func:`search_pair` for every pair ``2 <= i < j <= n - 1`` (see ``search_pairs`` for ``executor``)."""
     return search_pairs(pairs_of(n), executor=executor, **kw)
 
 
@@ -467,7 +467,7 @@ def _encode(res: PairResult) -> dict:
 def build_certificate(sizes=PROVED_SIZES, *, executor=None) -> dict:
     """Run the search for every pair of every size in ``sizes`` and return the certificate (a dict);
     with ``executor`` (a ``distributed.Client``) on its cluster, with the same certificate apart
-    from the seconds (:func:`search_pairs`).
+    from the seconds (``search_pairs``).
 
     Raises ``ValueError`` if some box survives (then there is no proof to write).
     """
@@ -532,7 +532,7 @@ class Survival:
 def survival(logits, i: int, j: int, min_width: float = 2.0**-12, only_pair: bool = False, *, executor=None) -> Survival:
     """Run the branch-and-bound for every pair at the row's size ``n`` (only ``(i, j)`` with
     ``only_pair``), stopping at ``min_width``, and locate the row's ``w`` (its top ``j``) among the
-    boxes of ``(i, j)`` that survive (on the cluster of ``executor`` when given: :func:`search_pairs`)."""
+    boxes of ``(i, j)`` that survive (on the cluster of ``executor`` when given: ``search_pairs``)."""
     from ..reference.rows import as_row
 
     n = as_row(logits).n

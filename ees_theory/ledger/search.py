@@ -34,7 +34,7 @@ def _hill_climb(score: Callable[[np.ndarray], float], z: np.ndarray, rng: np.ran
 
 
 def _serial_map(fn: Callable, calls: Iterable[tuple]) -> Iterator:
-    """``fn(*args)`` for each ``args`` of ``calls``, here and lazily: the pieces of :func:`_search`
+    """``fn(*args)`` for each ``args`` of ``calls``, here and lazily: the pieces of :func:`search_counterexample`
     without a cluster (with one, ``CheckContext.run`` is :func:`ees_theory.harness.cluster.map_from_task`)."""
     return (fn(*args) for args in calls)
 
@@ -68,7 +68,7 @@ def _climb(score: Callable, certify: Callable, base: int, n: int, c: int, s: flo
     return None
 
 
-def _search(score: Callable[[np.ndarray], float], certify: Callable[[np.ndarray], Counterexample | None], ctx: CheckContext,
+def search_counterexample(score: Callable[[np.ndarray], float], certify: Callable[[np.ndarray], Counterexample | None], ctx: CheckContext,
             vocabs: Iterable[int], draws: int, climbs: int, steps: int):
     """Smallest vocabulary first: draw rows from the structured families, hill-climb the best few
     on ``score`` (> 0 means "looks like a counterexample" in float64), certify the first hit.
@@ -98,14 +98,16 @@ def _search(score: Callable[[np.ndarray], float], certify: Callable[[np.ndarray]
 # ---- spot checks of proved claims on family rows -----------------------------------------------
 
 
-def _rows(ctx: CheckContext, max_vocab: int = 40, families=dist.FAMILY_NAMES):
+def check_rows(ctx: CheckContext, max_vocab: int = 40, families=dist.FAMILY_NAMES):
     """``ctx.rows`` rows cycling through the families (small vocabularies: certified checks are exact)."""
     for i in range(ctx.rows):
         fam = families[i % len(families)]
         yield fam, dist.sample(fam, ctx.rng, int(ctx.rng.integers(2, max_vocab + 1)))
 
 
-def _proved(what: str, checked: int, undecided: int, violations: list) -> tuple:
+def proof_verdict(what: str, checked: int, undecided: int, violations: list) -> tuple:
+    """The ledger outcome of a claim proved in the spec, after ``checked`` certified spot checks of
+    ``what``: ``proved``, or ``refuted`` by the first of ``violations`` (family, detail)."""
     if violations:
         fam, detail = violations[0]
         return "refuted", f"proof contradicted: certified violation on a {fam} row ({detail})", None, undecided
@@ -121,7 +123,7 @@ def _stored(ctx: CheckContext) -> Counterexample | None:
     return Counterexample.from_json(c) if c else None
 
 
-def _refuted(ctx: CheckContext, recertify: Callable[[np.ndarray, Counterexample], Counterexample | None], search: Callable[[], tuple]) -> tuple:
+def refutation_verdict(ctx: CheckContext, recertify: Callable[[np.ndarray, Counterexample], Counterexample | None], search: Callable[[], tuple]) -> tuple:
     """Re-certify the stored counterexample; with ``ctx.search`` also search afresh and keep the smaller."""
     stored = _stored(ctx)
     cex = recertify(stored.row, stored) if stored else None

@@ -12,7 +12,7 @@ from ..core.temperatures import dynatemp_range
 from ..reference import dynatemp_temperature, edt_temperature, entropy, softmax
 from ..reference.rows import as_row
 from .registry import Counterexample, register_claim, to_hex
-from .search import _proved, _refuted, _rows, _search
+from .search import proof_verdict, refutation_verdict, check_rows, search_counterexample
 
 __all__: list[str] = []
 
@@ -24,7 +24,7 @@ __all__: list[str] = []
 def _check_edt_range(ctx):
     checked = 0
     bad = []
-    for fam, z in _rows(ctx, max_vocab=30):
+    for fam, z in check_rows(ctx, max_vocab=30):
         T0, theta, N = float(ctx.rng.uniform(0.1, 3)), float(ctx.rng.uniform(0.01, 4)), float(ctx.rng.uniform(0.05, 0.95))
         H = entropy(z)
         T = edt_temperature(z, T0, theta, N)
@@ -33,14 +33,14 @@ def _check_edt_range(ctx):
         checked += 1
         if not (0 <= T < T0) or (H2 > H and not T2 > T) or (H2 == H and T2 != T):
             bad.append((fam, f"T={float(T)}, T0={T0}, H={float(H)} -> {float(H2)}, T -> {float(T2)}"))
-    return _proved("rows: 0 <= T < T0 and T rises with H", checked, 0, bad)
+    return proof_verdict("rows: 0 <= T < T0 and T rises with H", checked, 0, bad)
 
 
 @register_claim("EDT-POINTS", test="tests/test_property_temperatures.py::test_edt_points")
 def _check_edt_points(ctx):
     checked = 0
     bad = []
-    for fam, z in _rows(ctx, max_vocab=30):
+    for fam, z in check_rows(ctx, max_vocab=30):
         row = as_row(z)
         if row.n < 2:
             continue
@@ -53,7 +53,7 @@ def _check_edt_points(ctx):
             ratio = T / (mpmath.mpf(N) * mpmath.mpf(T0))
             if abs(mpmath.log(ratio)) > abs(math.log(N)) * 2.0**-51 + mpmath.mpf(10) ** -28:
                 bad.append((fam, f"T(H = theta) / (N T0) = {mpmath.nstr(ratio, 20)}"))
-    return _proved("rows: T(H = theta) = N T0 to the rounding of theta", checked, 0, bad)
+    return proof_verdict("rows: T(H = theta) = N T0 to the rounding of theta", checked, 0, bad)
 
 
 def _dyn_certify(z: np.ndarray, stored: Counterexample | None = None) -> Counterexample | None:
@@ -84,7 +84,7 @@ def _check_dyn_range(ctx):
     """
     checked = 0
     bad = []
-    for fam, z in _rows(ctx, max_vocab=30):
+    for fam, z in check_rows(ctx, max_vocab=30):
         temp, delta, e = float(ctx.rng.uniform(0, 3)), float(ctx.rng.uniform(0.01, 2)), float(ctx.rng.uniform(0.01, 4))
         with mpmath.workprec(200):  # temp -/+ delta of two doubles, exactly
             t_min, t_max = dynatemp_range(temp, delta, MP)
@@ -100,9 +100,9 @@ def _check_dyn_range(ctx):
             outside = not (t_min - tol <= T <= t_max + tol) or (H2 > H and T2 < T - tol)
         if outside:
             bad.append((fam, f"T={mpmath.nstr(T, 20)} outside [{mpmath.nstr(t_min, 20)}, {mpmath.nstr(t_max, 20)}] or falling in H"))
-    verdict, evidence, cex, undecided = _refuted(
-        ctx, _dyn_certify, lambda: _search(lambda z: 1.0, _dyn_certify, ctx, range(2, 4), 7, 3, 0))
-    scoped = _proved("exponent > 0: T_min <= T <= T_max, non-decreasing in H", checked, 0, bad)
+    verdict, evidence, cex, undecided = refutation_verdict(
+        ctx, _dyn_certify, lambda: search_counterexample(lambda z: 1.0, _dyn_certify, ctx, range(2, 4), 7, 3, 0))
+    scoped = proof_verdict("exponent > 0: T_min <= T <= T_max, non-decreasing in H", checked, 0, bad)
     return verdict, f"{evidence}; {scoped[1]}", cex, undecided
 
 
@@ -122,4 +122,4 @@ def _seed_certify(z: np.ndarray, stored: Counterexample | None = None) -> Counte
 
 @register_claim("SEED-TAU", test="tests/test_property_temperatures.py::test_seed_tau_counterexample_refutes")
 def _check_seed(ctx):
-    return _refuted(ctx, _seed_certify, lambda: _search(lambda z: 1.0, _seed_certify, ctx, range(2, 4), 7, 3, 0))
+    return refutation_verdict(ctx, _seed_certify, lambda: search_counterexample(lambda z: 1.0, _seed_certify, ctx, range(2, 4), 7, 3, 0))

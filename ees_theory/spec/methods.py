@@ -258,7 +258,7 @@ FORMS = ("mask", "temperature", "logits", "mask-with-state", "draws")
 class MethodSpec:
     """A method's record: its parameters ``{name: Param}``, its policies and a one-line summary;
     ``keeps_suffix``: it keeps the least probable tokens (XTC), not the most probable ones;
-    ``form``: what it returns (one of :data:`FORMS`); ``stateful``: it carries a state from step
+    ``form``: what it returns (one of ``FORMS``); ``stateful``: it carries a state from step
     to step (mirostat's ``mu``); ``temperature_param``: the name of its temperature parameter;
     ``fixed``: ``{policy: {parameter: value}}``, parameters a policy pins (the engine has none);
     ``ranking``: what its kept set is a prefix of, ``probability`` (the canonical order) or

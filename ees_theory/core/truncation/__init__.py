@@ -2,9 +2,9 @@
 
 Each module holds its sampler's formulas (on plain numbers, ``mpmath`` numbers, intervals and
 tensors alike, ``+ - * /`` only, or against an arithmetic context, :mod:`ees_theory.core.ctx`,
-where they need more) and its policy table ``POLICIES`` (:class:`.policy.Policy`: strict or not,
+where they need more) and its policy table ``POLICIES`` (``policy.Policy``: strict or not,
 the no-op condition and the values that meet it, tie extension, what ``min_tokens_to_keep``
-does). :mod:`.registry` registers every module in one table (:func:`.registry.register_builtin`,
+does). :mod:`.registry` registers every module in one table (``registry.register_builtin()``,
 called explicitly); the certified reference (``ees_theory.reference.truncation``, in
 ``mpmath.iv``) decides the comparisons a rule names and the torch kernels
 (``ees_theory.kernels.truncation``) evaluate the same rule on tensors, both dispatching through

@@ -3,7 +3,7 @@
 :func:`register_builtin` registers the samplers of this package, explicitly and once (importing a
 module registers nothing); :func:`rule` looks a sampler up, registering the built-in ones on first
 use. The certified reference (:mod:`ees_theory.reference.truncation`) and the torch kernels
-(:mod:`ees_theory.kernels.truncation`) both dispatch through this table; a rule's policy names
+(``ees_theory.kernels.truncation``) both dispatch through this table; a rule's policy names
 must be the ones its record (:data:`ees_theory.spec.methods.SAMPLERS`) declares.
 
 >>> r = rule("p-less-norm")

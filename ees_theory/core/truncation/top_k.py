@@ -1,6 +1,6 @@
 """Top-k: the ``k`` most probable tokens (ties at the k-th value broken by the canonical order).
 
-Policies (:data:`POLICIES`):
+Policies (``POLICIES``):
 
 * ``paper``: ``min(max(k, m), n)`` tokens (``m = min_tokens_to_keep`` raises ``k``);
 * ``transformers``: ``k`` raised to ``m`` likewise, and every token tied with the k-th value is

@@ -22,13 +22,14 @@ from ...reference import truncation as rt
 from ...spec.formats import round_to_dtype
 from ...spec.methods import INT_PARAMS, port_params
 from ..methods import Verdict
+from ..outcomes import Status
 
-__all__ = ["RowStats", "SamplerJudge", "MassJudge", "port_params", "LN2", "TINY", "MIN_KEEP_IGNORED", "NON_STRICT", "MASKED_AS_ZERO",
+__all__ = ["RowStats", "SamplerJudge", "MassJudge", "port_params", "LN2", "SMALLEST_SUBNORMAL", "MIN_KEEP_IGNORED", "NON_STRICT", "MASKED_AS_ZERO",
            "THRESHOLD_STRICTNESS"]
 
 LN2 = math.log(2.0)
 #: the smallest positive float64: the lower end of a parameter band that must stay positive
-TINY = 2.0**-1074
+SMALLEST_SUBNORMAL = 2.0**-1074
 
 # misreadings more than one sampler can show (fault class -> explanation)
 MIN_KEEP_IGNORED = {"min-keep-ignored": "min_tokens_to_keep is not applied"}
@@ -254,7 +255,7 @@ class SamplerJudge:
         if found:
             message += ". Diagnosis: " + "; ".join(f"{f}: {self.explain(f, ref, kept)}" for f in found)
             base["details"]["diagnosis"] = found
-        return Verdict("fail", message, fault, **dict(base, severity=math.inf))
+        return Verdict(Status.FAILED, message, fault, **dict(base, severity=math.inf))
 
     def unit_roundoff(self, st: RowStats, options) -> float:
         return tolerances.unit_roundoff(st.dtype, options.accumulate)

@@ -8,7 +8,7 @@ entropy's).
 
 from __future__ import annotations
 
-from .base import NON_STRICT, THRESHOLD_STRICTNESS, TINY, SamplerJudge
+from .base import NON_STRICT, THRESHOLD_STRICTNESS, SMALLEST_SUBNORMAL, SamplerJudge
 
 __all__ = ["Epsilon", "Eta"]
 
@@ -30,7 +30,7 @@ class Epsilon(SamplerJudge):
         if r >= 0.5:
             return None
         tiny = b["underflow"]
-        lo = max(eps * (1 - r) ** 2 - tiny, TINY)
+        lo = max(eps * (1 - r) ** 2 - tiny, SMALLEST_SUBNORMAL)
         hi = min(eps * (1 + r) ** 2 + tiny, 1.0 - 2.0**-53)
         return [{"epsilon": lo}, {"epsilon": hi}]
 

@@ -18,6 +18,7 @@ from ...core.ctx import FLOAT
 from ...core.truncation import mirostat
 from ...spec.methods import SAMPLERS
 from ..methods import Verdict
+from ..outcomes import Status
 from .base import LN2, SamplerJudge
 
 __all__ = ["MirostatV1", "MirostatV2", "INT_K_LIMIT", "k_estimate", "k_overflows", "KOverflowWatch"]
@@ -102,7 +103,7 @@ class _Mirostat(SamplerJudge):
         """The chosen token must be the inverse-CDF draw of the kept set, and the new mu follow."""
         k = len(kept)
         if token not in kept:
-            return Verdict("fail", f"chose token {token}, which is not in its own kept set", "wrong-token", **base)
+            return Verdict(Status.FAILED, f"chose token {token}, which is not in its own kept set", "wrong-token", **base)
         pos = {int(t): j for j, t in enumerate(st.order)}
         if counts is None:
             ok_token = True
@@ -135,7 +136,7 @@ class _Mirostat(SamplerJudge):
             msg = f"new mu {mu!r} where the exact update gives {mpmath.nstr(expected, 17)} (tolerance {tol:.3g}, {dtype})"
             if why:
                 msg += ". Diagnosis: " + why
-            return Verdict("fail", msg, fault, **dict(base, severity=err / tol if tol > 0 else math.inf))
+            return Verdict(Status.FAILED, msg, fault, **dict(base, severity=err / tol if tol > 0 else math.inf))
         return None
 
     def diagnose_mu(self, row, st, params, kept, token, mu, tol, options) -> tuple[str, str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...core.truncation import top_n_sigma
-from .base import MASKED_AS_ZERO, TINY, SamplerJudge
+from .base import MASKED_AS_ZERO, SMALLEST_SUBNORMAL, SamplerJudge
 
 __all__ = ["TopNSigma"]
 
@@ -35,7 +35,7 @@ class TopNSigma(SamplerJudge):
         sigma = float(np.std(x, ddof=1 if pol == "sample-std" else 0))
         d_sigma = b["logit"] + 2 * (b["sum"] + 3 * u) * (st.X + sigma)
         d = (b["logit"] + abs(nn) * d_sigma) / sigma
-        lo = max(nn - d, TINY if pol == "llama.cpp" else 0.0)  # n <= 0 is llama.cpp's no-op, not an error
+        lo = max(nn - d, SMALLEST_SUBNORMAL if pol == "llama.cpp" else 0.0)  # n <= 0 is llama.cpp's no-op, not an error
         return [{"n": lo}, {"n": nn + d}]
 
     def misread(self, st, row, params, ref, kept, options) -> list[str]:

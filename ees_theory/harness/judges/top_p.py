@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from .base import NON_STRICT, TINY, MassJudge
+from .base import NON_STRICT, SMALLEST_SUBNORMAL, MassJudge
 
 __all__ = ["TopP"]
 
@@ -35,7 +35,7 @@ class TopP(MassJudge):
         return check.index + 1 if 0 <= check.index < st.n and int(st.order[check.index]) not in ref.kept else None
 
     def domain(self, policy):
-        return None if policy == "llama.cpp" else (0.0 if policy == "transformers" else TINY, 1.0)
+        return None if policy == "llama.cpp" else (0.0 if policy == "transformers" else SMALLEST_SUBNORMAL, 1.0)
 
     def misread(self, st, row, params, ref, kept, options) -> list[str]:
         ref_set = set(int(i) for i in ref.kept)

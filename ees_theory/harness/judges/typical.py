@@ -15,7 +15,7 @@ import mpmath
 import numpy as np
 
 from ... import reference
-from .base import MASKED_AS_ZERO, NON_STRICT, TINY, MassJudge, RowStats
+from .base import MASKED_AS_ZERO, NON_STRICT, SMALLEST_SUBNORMAL, MassJudge, RowStats
 
 __all__ = ["Typical"]
 
@@ -100,7 +100,7 @@ class Typical(MassJudge):
         return r + 1 if ref.k == r else r
 
     def domain(self, policy):
-        return None if policy == "llama.cpp" else (TINY, 1.0 if policy == "paper" else 1.0 - 2.0**-53)
+        return None if policy == "llama.cpp" else (SMALLEST_SUBNORMAL, 1.0 if policy == "paper" else 1.0 - 2.0**-53)
 
     def scores(self, st: RowStats, row) -> dict[int, float]:
         """Every candidate's typicality score ``|-ln p_i - H|`` (30 digits, then float)."""

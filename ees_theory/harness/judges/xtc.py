@@ -18,7 +18,7 @@ import math
 
 from ... import tolerances
 from ...core.truncation import xtc
-from .base import NON_STRICT, TINY, SamplerJudge
+from .base import NON_STRICT, SMALLEST_SUBNORMAL, SamplerJudge
 
 __all__ = ["Xtc"]
 
@@ -46,7 +46,7 @@ class Xtc(SamplerJudge):
         if r >= 0.5:
             return None
         tiny = b["underflow"]
-        lo = max(thr * (1 - r) ** 2 - tiny, TINY)
+        lo = max(thr * (1 - r) ** 2 - tiny, SMALLEST_SUBNORMAL)
         hi = thr * (1 + r) ** 2 + tiny
         if options.policy != "llama.cpp":
             hi = min(hi, 1.0)

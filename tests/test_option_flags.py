@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from ees_theory.cli import build_parser
-from ees_theory.cli.check import options_from_args
+from ees_theory.cli._inputs import options_from_args
 from ees_theory.harness.cases import Case
 from ees_theory.harness.methods import OPTION_FLAGS, Options
 from ees_theory.harness.runner import repro_line
@@ -62,3 +62,23 @@ def test_default_options_write_no_flag():
     assert repro_line("p:f", case, "float64", Options()) == (
         "ees-theory check p:f --method ees --dtype float64 --case "
         """'{"logits":["0x1.0000000000000p+0","0x0.0p+0"],"params":{"temperature":"0x1.0000000000000p+0"}}'""")
+
+
+@pytest.mark.parametrize("flag", [["--strict"], ["--bands", "rigorous"]])
+def test_draws_refuse_flags_they_do_not_use(flag, capsys):
+    from ees_theory.cli import main
+
+    rc = main(["check", "tests.meta.draws_ports:multinomial", "--method", "top-p", "--draws", "200", "-n", "1", *flag])
+    assert rc == 2
+    assert "the draws judge (--draws) does not use it" in capsys.readouterr().err
+
+
+def test_a_journal_remembers_its_bands(tmp_path):
+    from ees_theory import harness
+
+    journal = tmp_path / "run.jsonl"
+    harness.check("builtin", "top-k", "float32", examples=2, vectors=False, journal=str(journal), options=Options(bands="rigorous"))
+    header = json.loads(journal.read_text().splitlines()[0])
+    assert header["options"]["bands"] == "rigorous"
+    with pytest.raises(ValueError, match="options"):
+        harness.check("builtin", "top-k", "float32", examples=2, vectors=False, journal=str(journal), resume=True, options=Options())

@@ -95,3 +95,15 @@ def row_from_args(args) -> ExactRow:
     if isinstance(values, list):
         values = [str(v) if isinstance(v, str) else v for v in values]
     return from_probs(values) if kind == "probs" else as_row(values)
+
+
+def options_from_args(args):
+    """The :class:`~ees_theory.harness.methods.Options` that parsed ``check`` arguments give: each
+    field from its flag in :data:`~ees_theory.harness.methods.OPTION_FLAGS` (``--unsupported`` checked
+    against ``--method``'s parameters)."""
+    from ..harness.capabilities import check_unsupported
+    from ..harness.methods import OPTION_FLAGS, Options
+
+    values = {name: getattr(args, name) for name, _ in OPTION_FLAGS}
+    values["unsupported"] = check_unsupported(args.method, values["unsupported"] or None)
+    return Options(**values)

@@ -16,6 +16,7 @@ from pathlib import Path
 from .. import spec
 from ..spec.methods import DYNATEMP_POLICIES, POLICIES, method_help, method_names
 from ..tolerances import ACCUMULATE
+from ._inputs import options_from_args
 
 __all__ = ["register", "run", "progress_bar"]
 
@@ -121,18 +122,6 @@ def add_port_arguments(p, port_required: bool = True) -> None:
                    help="call a Python port in this process (faster; a crash of the port ends the run, and a port that patches "
                         "the judge is not caught: not evidence against a hostile port)")
     add_workers_argument(p)
-
-
-def options_from_args(args):
-    """The :class:`~ees_theory.harness.methods.Options` that parsed ``check`` arguments give: each
-    field from its flag in :data:`~ees_theory.harness.methods.OPTION_FLAGS` (``--unsupported`` checked
-    against ``--method``'s parameters)."""
-    from ..harness.capabilities import check_unsupported
-    from ..harness.methods import OPTION_FLAGS, Options
-
-    values = {name: getattr(args, name) for name, _ in OPTION_FLAGS}
-    values["unsupported"] = check_unsupported(args.method, values["unsupported"] or None)
-    return Options(**values)
 
 
 def progress_bar(enabled: bool, desc: str):

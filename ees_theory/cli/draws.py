@@ -35,10 +35,17 @@ def run(args, cases) -> int:
     from ..harness import Options
     from ..harness.draws import check_draws
 
+    from ._inputs import options_from_args
+
     if args.draws is not None and args.draws < 0:
         raise ValueError(f"--draws must be >= 1 (or given without a value to plan it), got {args.draws}")
     timeout = DRAWS_TIMEOUT if args.timeout is None else args.timeout
-    options = Options(accumulate=args.accumulate, rule=args.rule, strict_ties=args.strict_ties, policy=args.policy)
+    options = options_from_args(args)
+    # the draws judge tests distributions: an exact tie's token is always in the support and a
+    # suspect kept set is one that careful code does not keep, which no draw can show
+    for flag, given in (("--strict", options.strict), ("--bands rigorous", options.bands != Options().bands)):
+        if given:
+            raise ValueError(f"{flag} applies to kept sets and temperatures; the draws judge (--draws) does not use it")
     port = args.port
     if port.startswith("engine:"):  # a built-in token-level engine: engine:NAME:METHOD
         from ..engines.draws import ENGINES, ROW_NAMES, factory

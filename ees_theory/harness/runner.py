@@ -632,7 +632,9 @@ def run_check(
         "method": method,
         "dtype": dtype,
         "options": {"accumulate": options.accumulate, "rule": options.rule, "strict_ties": options.strict_ties, "policy": options.policy, "strict": options.strict,
-                    **({"unsupported": list(unsupported)} if unsupported else {})},
+                    **({"unsupported": list(unsupported)} if unsupported else {}),
+                    # written when not the default, so journals of default runs keep their bytes
+                    **({"bands": options.bands} if options.bands != Options().bands else {})},
         "plan": {"cases": len(plan), "fingerprint": fingerprint(plan)},
         "skipped": skipped,
         "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),

@@ -95,8 +95,23 @@ def figure(nrows: int = 1, ncols: int = 1, *, height: float | None = None, width
     if height is None:
         height = 3.2 if nrows == 1 else 2.6 * nrows
     plt.rcParams.update(STYLE)
+    _sharp_inline_figures()
     kw.setdefault("squeeze", False)
     return plt.subplots(nrows, ncols, figsize=(width, height), layout="constrained", **kw)
+
+
+def _sharp_inline_figures() -> None:
+    """In a notebook, show figures at twice their pixel density (the same size on the page, sharp
+    on high-density screens and when zoomed); outside a notebook nothing changes."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with the docs extra
+        return
+    if get_ipython() is None:
+        return
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+    set_matplotlib_formats("retina")
 
 
 def shared_legend(fig: Any, axes: Any = None, *, ncol: int | None = None, loc: str = "outside lower center", **kw: Any):

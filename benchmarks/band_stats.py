@@ -5,7 +5,7 @@ accumulation mode, this measures
 
 * the share of decisive comparisons (``reference.ees(...).decisions``) with a finite error bound:
   before, the a-priori ``tolerances.ees_gap_bound`` of the row's size and range; after, the
-  row's band (:func:`ees_theory.harness.bands.ees_band`);
+  row's band (:func:`ees_theory.errormodel.bands.ees_band`);
 * the share of cases *decided*: the only admissible kept count is the reference's, so any answer
   is passed or failed, never admissible (before: the bound around the certified enclosure, exact
   zeros binding; after: the band, exact ties free);
@@ -36,11 +36,11 @@ import numpy as np
 
 from ees_theory import reference
 from ees_theory.harness import load_vectors
-from ees_theory.harness.builtin import builtin_functions
+from ees_theory.engines.builtin import builtin_functions
 from ees_theory.spec.formats import DTYPES, cast, exact_in
-from ees_theory.harness.generate import generated_cases
-from ees_theory.harness.bands import EESBand
-from ees_theory.harness.methods import Options, ees_admissible, get_method
+from ees_theory.running.generate import generated_cases
+from ees_theory.errormodel.bands import EESBand
+from ees_theory.judging.methods import Options, ees_admissible, get_method
 
 MODES = ("input", "float32")
 PEAKED_TEMPERATURES = (0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1.0, 2.0, 5.0)

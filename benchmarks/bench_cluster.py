@@ -67,8 +67,8 @@ def capacity(client, method: str, cases) -> float:
     task on both workers at once), median of 3. 2.0: two free cores; 1.0: one core's worth (the
     other busy, or two virtual CPUs that share one)."""
     from ees_theory import harness as cf
-    from ees_theory.harness import cluster, runner
-    from ees_theory.harness.cases import port_batches
+    from ees_theory.running import cluster, runner
+    from ees_theory.running.cases import port_batches
 
     port = cf.open_port("builtin", method, "float64")
     args = (port.recipe, "builtin", method, "float64", cf.Options(), True, port_batches(cases, 32), runner._verdict_record,
@@ -145,7 +145,7 @@ def stress_section(args) -> list[str]:
     import tempfile
 
     from ees_theory.cli import main as cli_main
-    from ees_theory.harness import cluster
+    from ees_theory.running import cluster
 
     configs = {"workers 1": ["--workers", "1"], "workers 2": ["--workers", "2"], "local:2": ["--cluster", "local:2"]}
     base = ["stress", "--impl", "float16:input", "--vocab", "64,512", "--no-progress"]
@@ -192,7 +192,7 @@ def stress_section(args) -> list[str]:
 
 def minimality_section(args) -> list[str]:
     """Section 4: the minimality search here and on a local:2 cluster started once."""
-    from ees_theory.harness import cluster
+    from ees_theory.running import cluster
     from ees_theory.ledger import minimality as M
 
     sizes = tuple(range(4, args.max_n + 1))
@@ -243,7 +243,7 @@ def minimality_section(args) -> list[str]:
 def check_sections(args) -> list[str]:
     """Sections 1 and 2: ``check builtin`` on the command line and on a running cluster."""
     from ees_theory import harness as cf
-    from ees_theory.harness import cluster
+    from ees_theory.running import cluster
 
     lines = [
         "# `ees-theory check builtin` on a Dask cluster",

@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ees_theory import reference  # noqa: E402
 from ees_theory.harness import InProcessPort, Options, plan, run_check  # noqa: E402
-from ees_theory.harness.generate import generated_cases  # noqa: E402
-from ees_theory.harness.methods import judge  # noqa: E402
-from ees_theory.harness import styles  # noqa: E402
+from ees_theory.running.generate import generated_cases  # noqa: E402
+from ees_theory.judging.methods import judge  # noqa: E402
+from ees_theory.errormodel import styles  # noqa: E402
 from tests.ports.independent_ports import PORT_STYLES, ees_port, temperature_port, truncation_port  # noqa: E402
 
 DTYPES = ("float64", "float32", "float16", "bfloat16")

@@ -12,7 +12,11 @@ The package is built in layers; a module imports only from its own layer or the 
    (the a-priori rounding model);
 2. ``reference`` (certified, mpmath intervals) and ``kernels`` (torch), which never import each
    other;
-3. what uses them: ``families``, ``ledger``, ``harness``, ``engines``, ``hf``, ``report``, ``cli``.
+3. ``families``; ``errormodel`` (what a careful float port can compute for one row);
+4. ``judging`` (is one answer right: the method registry and the judges);
+5. ``running`` (how a port is run over cases);
+6. what uses them: ``harness`` (the public names of port checking), ``engines``, ``ledger``,
+   ``hf``, ``report``, ``cli``.
 
 >>> import ees_theory as et
 >>> r = et.reference.ees([2.0, 1.0, 0.0])
@@ -38,6 +42,9 @@ _LAZY = {
     "families": ".families",
     "ledger": ".ledger",
     "harness": ".harness",
+    "errormodel": ".errormodel",
+    "judging": ".judging",
+    "running": ".running",
     "engines": ".engines",
     # short public names: real modules (``import ees_theory.strategies``) re-exporting the layer
     "distributions": ".distributions",

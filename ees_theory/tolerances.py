@@ -192,7 +192,7 @@ def edt_temperature_bound(
 
     ``inf`` when ``dH >= H``. ``H = 0`` (one candidate) is exact: the kernel returns 0.
     ``entropy_error``, when given, is ``dH`` (a per-row bound, e.g.
-    :func:`ees_theory.harness.bands.entropy_error`) instead of :func:`entropy_error_bound`.
+    :func:`ees_theory.errormodel.bands.entropy_error`) instead of :func:`entropy_error_bound`.
 
     >>> edt_temperature_bound("float32", "float32", 10, 3.0, entropy=1.0, temperature=0.8, T0=1.0) < 1e-5
     True
@@ -263,7 +263,7 @@ def temperature_rtol(dtype: str) -> float:
     A well-conditioned row (``|ln(T/T0)|`` and the entropy bound small) meets it; the per-row
     bounds :func:`edt_temperature_bound` and :func:`dynatemp_temperature_bound` hold always. The
     port harness judges EDT and dynatemp ports with the tighter per-row bands of
-    :func:`ees_theory.harness.bands.edt_band` and :func:`~ees_theory.harness.bands.dynatemp_band`.
+    :func:`ees_theory.errormodel.bands.edt_band` and :func:`~ees_theory.errormodel.bands.dynatemp_band`.
 
     >>> temperature_rtol("bfloat16")
     0.25

@@ -10,9 +10,14 @@ The layers, lowest first (a module may import from its own layer or a lower one)
 1. ``core``: each formula and decision rule once, against an arithmetic context; ``tolerances``,
    the error analysis of those formulas in float arithmetic;
 2. ``reference`` and ``kernels`` (``torch`` is the public alias of ``kernels``): the drivers;
-3. ``families``, ``ledger``, ``harness``, ``engines``, ``hf``, ``cli``, ``report`` (the book's tables and figures): the uses,
-   with the short public names ``distributions``, ``strategies``, ``claims`` and ``conformance``;
-4. the package root (``ees_theory``, ``ees_theory.__main__``).
+3. ``families`` (with its short public names ``distributions`` and ``strategies``) and
+   ``errormodel`` (what a careful float port can compute for one row);
+4. ``judging``: is one answer of a port right (the method registry and the judges);
+5. ``running``: how a port is run over cases (cases, ports, workers, the runner, the cluster);
+6. ``harness`` (the public facade of port checking), ``engines``, ``ledger``, ``hf``, ``cli``,
+   ``report`` (the book's tables and figures): the uses, with the short public names ``claims``
+   and ``conformance``;
+7. the package root (``ees_theory``, ``ees_theory.__main__``).
 
 Within layer 2 the certified reference and the float kernels must not import each other, and
 nothing under ``kernels`` may import ``mpmath``.
@@ -34,20 +39,27 @@ LAYERS = {
     "reference": 2,
     "kernels": 2,
     "torch": 2,
+    # the uses: edge families (the running part generates cases from them), then the three parts
+    # of port checking, each above the one before: what a careful float port can compute,
+    # whether one answer is right, how a port is run over cases
     "families": 3,
-    "ledger": 3,
-    "harness": 3,
-    "engines": 3,
-    "hf": 3,
-    "cli": 3,
-    "report": 3,
+    "errormodel": 3,
+    "judging": 4,
+    "running": 5,
+    # the public facade of port checking, engines, and the rest of the uses
+    "ledger": 6,
+    "harness": 6,
+    "engines": 6,
+    "hf": 6,
+    "cli": 6,
+    "report": 6,
     # the short public names of families and ledger/harness modules (thin re-exports)
     "distributions": 3,
     "strategies": 3,
-    "claims": 3,
-    "conformance": 3,
+    "claims": 6,
+    "conformance": 6,
 }
-TOP = 4
+TOP = 7
 #: Pairs of top-level parts that may not import each other although they share a layer.
 SIBLINGS_APART = {("reference", "kernels"), ("kernels", "reference"), ("torch", "reference"), ("reference", "torch")}
 

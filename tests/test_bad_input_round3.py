@@ -19,7 +19,7 @@ torch = pytest.importorskip("torch")
 import ees_theory as et  # noqa: E402
 from ees_theory import reference  # noqa: E402
 from ees_theory.harness import Case, InProcessPort, Journal, open_port, run_check  # noqa: E402
-from ees_theory.harness import runner as runner_mod  # noqa: E402
+from ees_theory.running import runner as runner_mod  # noqa: E402
 from ees_theory.hf import DynaTempLogitsWarper, EDTLogitsWarper, EESLogitsWarper  # noqa: E402
 from tests.ports.round3_ports import SLEEP_MARK  # noqa: E402
 
@@ -215,7 +215,7 @@ def test_an_in_process_import_that_exits_is_a_load_error(tmp_path):
 
 
 def test_a_process_ending_during_a_port_call_ends_nonzero_with_a_message():
-    code = "from ees_theory.harness.ports import _ExitGuard\n_ExitGuard().__enter__()\nraise SystemExit(0)\n"
+    code = "from ees_theory.running.ports import _ExitGuard\n_ExitGuard().__enter__()\nraise SystemExit(0)\n"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
                           env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert done.returncode == 70 and "while a port called in it was running" in done.stderr, (done.returncode, done.stderr)
@@ -244,7 +244,7 @@ def _survivors() -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="counts processes through /proc")
-@pytest.mark.parametrize("port", ["tests.ports.round3_ports:spawner", f"exec:{sys.executable} -m ees_theory.harness.worker tests.ports.round3_ports:spawner"])
+@pytest.mark.parametrize("port", ["tests.ports.round3_ports:spawner", f"exec:{sys.executable} -m ees_theory.running.worker tests.ports.round3_ports:spawner"])
 def test_no_process_a_port_started_outlives_the_run(port):
     psutil = pytest.importorskip("psutil")
     before = {p.pid for p in psutil.Process().children(recursive=True)}

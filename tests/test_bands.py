@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from ees_theory import reference, tolerances
-from ees_theory.harness.bands import ees_band, entropy_band, sum_error, truncation_row_bounds
-from ees_theory.harness.methods import Options, judge
+from ees_theory.errormodel.bands import ees_band, entropy_band, sum_error, truncation_row_bounds
+from ees_theory.judging.methods import Options, judge
 from ees_theory.spec.formats import cast
 from tests.ports.float_ports import _arith, _cumsum
 

@@ -11,7 +11,7 @@ one-pass entropy within the error band of the default one.
   need no host read, and ``torch._dynamo.explain`` shows that the default path does break;
 * on CUDA: the warpers are captured in a CUDA graph with ``set_sync_debug_mode("error")``;
 * the fused entropy (:mod:`ees_theory.kernels._fused`) lies within the per-row band of
-  :func:`ees_theory.harness.bands.entropy_error` and within
+  :func:`ees_theory.errormodel.bands.entropy_error` and within
   :func:`ees_theory.tolerances.entropy_error_bound` of the certified reference.
 """
 
@@ -26,8 +26,8 @@ torch = pytest.importorskip("torch")
 
 import ees_theory as et  # noqa: E402
 from ees_theory import hf, tolerances  # noqa: E402
-from ees_theory.harness.bands import entropy_error  # noqa: E402
-from ees_theory.harness.vectors import load_vectors  # noqa: E402
+from ees_theory.errormodel.bands import entropy_error  # noqa: E402
+from ees_theory.running.vectors import load_vectors  # noqa: E402
 from ees_theory.kernels import _fused  # noqa: E402
 from ees_theory.kernels import ees as kernel_ees  # noqa: E402
 from ees_theory.reference.entropy import entropy as reference_entropy  # noqa: E402

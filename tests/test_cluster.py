@@ -17,7 +17,7 @@ import pytest
 from ees_theory import harness as cf
 from ees_theory.cli import main as cli_main
 from ees_theory.harness import Case, InProcessPort, open_port, run_check
-from ees_theory.harness import cluster
+from ees_theory.running import cluster
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,10 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ees_theory import harness as cf
+from ees_theory.judging import methods as judging_methods
 from ees_theory.families import strategies
 from ees_theory.harness import Case, InProcessPort, Options, judge, run_check
 from ees_theory.spec.formats import cast, exact_in, from_hex, to_hex
-from ees_theory.harness.methods import ees_admissible
+from ees_theory.judging.methods import ees_admissible
 from ees_theory import reference
 from tests.ports import numpy_port
 
@@ -188,7 +189,7 @@ def test_unknown_method_and_bad_port_names():
 
 
 def test_a_new_method_plugs_into_the_registry():
-    class Greedy(cf.methods.EES):
+    class Greedy(judging_methods.EES):
         name = "greedy-demo"
 
         def reference(self, row, params, options):
@@ -212,7 +213,7 @@ def test_builtin_float_variants_conform_in_every_dtype(method):
 
 
 def test_batched_form_is_detected_used_and_falls_back():
-    from ees_theory.harness.ports import find_batched, load_callable
+    from ees_theory.running.ports import find_batched, load_callable
 
     calls = {"batched": 0, "one": 0}
 
@@ -243,7 +244,7 @@ def test_batched_form_is_detected_used_and_falls_back():
 
 
 def test_hunt_finds_and_shrinks_a_failure_and_passes_a_correct_port(tmp_path):
-    from ees_theory.harness.hunt import hunt
+    from ees_theory.running.hunt import hunt
     from tests.meta import mutant_ports
 
     # '<=' differs from '<' on exact zeros; only the two-token uniform row's is exact in every
@@ -256,7 +257,7 @@ def test_hunt_finds_and_shrinks_a_failure_and_passes_a_correct_port(tmp_path):
     out = tmp_path / "h.jsonl"
     kw = dict(vectors=False, examples=2, isolate=False, journal=out)
     cf.check("tests.ports.numpy_port:ees", "ees", "float64", **kw)
-    from ees_theory.harness.runner import run_check as rc
+    from ees_theory.running.runner import run_check as rc
 
     report = rc(cf.open_port("tests.ports.numpy_port:ees", "ees", "float64", isolate=False), "ees", "float64",
                 cf.plan("ees", "float64", vectors=False, examples=2), journal=out, resume=True, hunt=50,

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from ees_theory.harness import Case, InProcessPort, open_port, run_check
-from ees_theory.harness.ports import SubprocessPort
+from ees_theory.running.ports import SubprocessPort
 
 ROOT = Path(__file__).resolve().parents[1]
 

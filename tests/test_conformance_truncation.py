@@ -11,8 +11,8 @@ import pytest
 from ees_theory import harness as cf
 from ees_theory import tolerances
 from ees_theory.harness import Options
-from ees_theory.harness.methods import judge
-from ees_theory.harness.truncation import judge_truncation
+from ees_theory.judging.methods import judge
+from ees_theory.judging.truncation import judge_truncation
 from ees_theory.reference.truncation import METHODS as SAMPLERS
 
 

@@ -15,10 +15,10 @@ import time
 import numpy as np
 import pytest
 
-from ees_theory.harness.cases import Case, params_to_json
-from ees_theory.harness.draws import InProcessDrawsPort, check_draws, open_draws_port
-from ees_theory.harness.ports import InProcessPort
-from ees_theory.harness.runner import run_check
+from ees_theory.running.cases import Case, params_to_json
+from ees_theory.running.draws import InProcessDrawsPort, check_draws, open_draws_port
+from ees_theory.running.ports import InProcessPort
+from ees_theory.running.runner import run_check
 from ees_theory.spec.formats import hex_list
 
 from tests.ports import draws_hostile as dh

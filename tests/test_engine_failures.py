@@ -24,13 +24,14 @@ import pytest
 
 from ees_theory.engines import draws as ed
 from ees_theory.engines import matrix
-from ees_theory.engines.registry import RowResult, not_run_reason, run_row
+from ees_theory.engines.registry import RowResult
 from ees_theory.engines.table import get_row
 from ees_theory.harness import run_check
-from ees_theory.harness.cases import Case
-from ees_theory.harness.draws import InProcessDrawsPort, check_draws, judge_draws
-from ees_theory.harness.methods import Options
-from ees_theory.harness.ports import InProcessPort
+from ees_theory.running.cases import Case
+from ees_theory.running.draws import InProcessDrawsPort, check_draws
+from ees_theory.judging.draws import judge_draws
+from ees_theory.judging.methods import Options
+from ees_theory.running.ports import InProcessPort
 from ees_theory.spec.formats import from_hex_list
 
 torch = pytest.importorskip("torch")
@@ -71,7 +72,7 @@ def _typical_case():
 
 
 def test_the_careful_set_is_what_a_style_keeps_and_no_prefix_of_the_reference_order():
-    from ees_theory.harness import styles
+    from ees_theory.errormodel import styles
     from ees_theory.reference.truncation import truncate
 
     outs = styles.mask_outcomes("typical", np.array(NEAR_UNIFORM), TYPICAL_PARAMS, "float32", "input", "transformers")
@@ -215,16 +216,18 @@ def test_a_recorded_row_of_an_older_adapter_is_stale_not_a_verdict():
     assert same["verdict"] == "fails"
 
 
-def test_the_recorded_cuda_row_turns_stale_here():
-    row = get_row("torch.multinomial.cuda", "ees", "paper")
-    if not_run_reason(row, "float16") is None:
-        pytest.skip("CUDA is available: the row re-runs instead")
-    [rec] = [r for r in matrix.read_jsonl(matrix.RESULTS_PATH)
-             if (r["engine"], r["method"], r["dtype"]) == ("torch.multinomial.cuda", "ees", "float16")]
-    if rec.get("adapter_revision", 1) == row.revision:
-        pytest.skip("the recorded row is of the current adapter revision")
-    [out] = matrix.merge_records([rec], [run_row(row, "float16").to_json()])
-    assert out["verdict"] == "not-run" and "stale" in out["reason"]
+def test_the_committed_cuda_rows_of_the_old_adapter_are_stale_not_verdicts():
+    # the GPU recorded these rows with adapter revision 1 (dividing by T before the shift); the
+    # committed file must not publish them as verdicts until a GPU re-runs them
+    recs = [r for r in matrix.read_jsonl(matrix.RESULTS_PATH) if r["engine"] == "torch.multinomial.cuda"]
+    assert len(recs) == 12
+    for rec in recs:
+        if rec["verdict"] != "not-run":  # re-run on a GPU with the current adapter
+            assert rec.get("adapter_revision", 1) == get_row("torch.multinomial.cuda", rec["method"], rec["policy"]).revision
+        else:
+            assert "stale, not re-run: recorded as" in rec["reason"] or "needs CUDA" in rec["reason"], rec["reason"]
+    fp16 = next(r for r in recs if (r["method"], r["dtype"]) == ("ees", "float16"))
+    assert fp16["verdict"] != "fails" or fp16.get("adapter_revision", 1) >= 2
 
 
 # ---- llama.cpp typical, FlashInfer top-p: the cause in words --------------------------------------

@@ -65,8 +65,8 @@ def test_command_line_runs_a_token_level_engine():
 def test_llama_cpp_mirostat_breaks_an_exact_tie_freely():
     # a uniform row: llama.cpp's mirostat v2 keeps one token of the tie, any one; that is admissible
     pytest.importorskip("llama_cpp")
-    from ees_theory.harness.draws import judge_draws
-    from ees_theory.harness.methods import Options
+    from ees_theory.judging.draws import judge_draws
+    from ees_theory.judging.methods import Options
 
     z = np.zeros(64, dtype=np.float32)
     tokens = ed.factory("llama.cpp", "mirostat-v2", "float32")(z, 1.0, 100, 5, tau=2.0, eta=0.1)
@@ -77,8 +77,8 @@ def test_llama_cpp_mirostat_breaks_an_exact_tie_freely():
 def test_a_uniform_row_is_judged_not_refused():
     """A uniform row under a keep-ties top-k: every admissible kept count is >= 1, so the draws
     are tested (a count of 0 once made the exact block probabilities 0/0 and the case untested)."""
-    from ees_theory.harness.draws import judge_draws
-    from ees_theory.harness.methods import Options
+    from ees_theory.judging.draws import judge_draws
+    from ees_theory.judging.methods import Options
 
     tokens = np.random.default_rng(0).integers(0, 8, size=4000)
     v = judge_draws("top-k", np.zeros(8, dtype=np.float32), {"temperature": 2.0, "k": 2, "min_tokens_to_keep": 1}, tokens, "float32",

@@ -9,7 +9,7 @@ from ees_theory import harness as cf
 from ees_theory.cli import main
 from ees_theory.engines import registry, table
 from ees_theory.engines.registry import EngineRow, register, run_row
-from ees_theory.harness.scaling import judge_scaled
+from ees_theory.judging.scaling import judge_scaled
 
 
 def _bad_topk(method, dtype, policy="paper"):

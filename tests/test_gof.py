@@ -7,7 +7,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from ees_theory.harness import gof
+from ees_theory.judging import gof
 
 
 def exact_two_sided(x, n, p):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from ees_theory.harness import Case, InProcessPort, open_port, run_check
-from ees_theory.harness.ports import PortLoadError, SubprocessPort, load_callable
+from ees_theory.running.ports import PortLoadError, SubprocessPort, load_callable
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable

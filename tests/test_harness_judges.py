@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ees_theory.harness import judges
-from ees_theory.harness.judges import JUDGES, SamplerJudge, get_judge
-from ees_theory.harness.methods import get_method
+from ees_theory.judging import judges
+from ees_theory.judging.judges import JUDGES, SamplerJudge, get_judge
+from ees_theory.judging.methods import get_method
 from ees_theory.spec.methods import SAMPLERS
 
 HARNESS = Path(judges.__file__).resolve().parent.parent

@@ -7,7 +7,7 @@ import pytest
 
 from ees_theory import harness as cf
 from ees_theory.harness import InProcessPort, run_check
-from ees_theory.harness.runner import judge_workers
+from ees_theory.running.runner import judge_workers
 from tests.meta import mutant_ports
 
 
@@ -49,7 +49,7 @@ def test_judge_workers_choice():
 def test_auto_times_the_first_cases_before_starting_workers(monkeypatch):
     """"auto" judges here for PROBE_SECONDS first; workers start only when the rest would take
     longer than PARALLEL_MIN_SECONDS, and the records are the same either way."""
-    from ees_theory.harness import runner
+    from ees_theory.running import runner
 
     started = []
     real_pool = runner._judge_pool

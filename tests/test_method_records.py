@@ -188,8 +188,8 @@ def test_cli_method_choices_are_the_records():
 
 
 def test_every_harness_method_has_a_record():
-    from ees_theory.harness import runner  # noqa: F401 - registers every method
-    from ees_theory.harness.methods import METHODS
+    from ees_theory.running import runner  # noqa: F401 - registers every method
+    from ees_theory.judging.methods import METHODS
 
     assert set(METHODS) == set(RECORDS)
     for name, m in METHODS.items():

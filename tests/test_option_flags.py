@@ -12,9 +12,9 @@ import pytest
 
 from ees_theory.cli import build_parser
 from ees_theory.cli._inputs import options_from_args
-from ees_theory.harness.cases import Case
-from ees_theory.harness.methods import OPTION_FLAGS, Options
-from ees_theory.harness.runner import repro_line
+from ees_theory.running.cases import Case
+from ees_theory.judging.methods import OPTION_FLAGS, Options
+from ees_theory.running.runner import repro_line
 
 #: a value other than the default for every field (a new field must be added here and to the table)
 EVERY_FIELD_CHANGED = Options(accumulate="float32", rule="last", strict_ties=True, policy="llama.cpp", strict=True,

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ees_theory.families import distributions
-from ees_theory.harness import vectors as v
+from ees_theory.running import vectors as v
 from ees_theory.spec.formats import DTYPES, from_hex
 from ees_theory.spec.methods import TRANSFORMS
 

@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from ees_theory import harness as cf
-from ees_theory.harness.methods import Options
-from ees_theory.harness.truncation import PARAMS, judge_truncation
+from ees_theory.judging.methods import Options
+from ees_theory.judging.truncation import PARAMS, judge_truncation
 from ees_theory.kernels.truncation import truncate_mask
 from ees_theory.reference import from_probs, truncate
-from ees_theory.harness.quadratic import judge_quadratic, quadratic_reference
+from ees_theory.judging.quadratic import judge_quadratic, quadratic_reference
 from ees_theory.kernels import quadratic_logits
 from ees_theory.spec.methods import INT_PARAMS, OFF_VALUES, SAMPLERS, TRANSFORMS, check_params, check_transform_params, method_help
 
@@ -273,8 +273,8 @@ def test_an_xtc_port_without_its_gate_conforms_when_it_says_so(capsys):
 
 @pytest.mark.parametrize("policy", ["paper", "llama.cpp"])
 def test_xtc_draws_are_judged_as_the_mixture_of_its_gate(policy):
-    from ees_theory.harness.draws import InProcessDrawsPort, check_draws
-    from ees_theory.harness.generate import generated_cases
+    from ees_theory.running.draws import InProcessDrawsPort, check_draws
+    from ees_theory.running.generate import generated_cases
     from tests.meta import wider_ports as wp
 
     cases = generated_cases("xtc", "float32", 10, seed=11, vocabs=(2, 3, 4, 5, 8, 12, 16, 32, 64))

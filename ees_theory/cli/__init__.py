@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ..engines.builtin import register as register_builtin
+
+    register_builtin()  # the port "builtin" (the toolkit's own kernels)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

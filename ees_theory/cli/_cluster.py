@@ -32,7 +32,7 @@ def cluster_context(address: str | None):
     exit status 2 on the command line) before any work starts."""
     if address is None:
         return contextlib.nullcontext(None)
-    from ..harness.cluster import cluster_client, parse_address
+    from ..running.cluster import cluster_client, parse_address
 
     parse_address(address)
     return cluster_client(address)

@@ -98,11 +98,11 @@ def row_from_args(args) -> ExactRow:
 
 
 def options_from_args(args):
-    """The :class:`~ees_theory.harness.methods.Options` that parsed ``check`` arguments give: each
-    field from its flag in :data:`~ees_theory.harness.methods.OPTION_FLAGS` (``--unsupported`` checked
+    """The :class:`~ees_theory.judging.methods.Options` that parsed ``check`` arguments give: each
+    field from its flag in :data:`~ees_theory.judging.methods.OPTION_FLAGS` (``--unsupported`` checked
     against ``--method``'s parameters)."""
-    from ..harness.capabilities import check_unsupported
-    from ..harness.methods import OPTION_FLAGS, Options
+    from ..running.capabilities import check_unsupported
+    from ..judging.methods import OPTION_FLAGS, Options
 
     values = {name: getattr(args, name) for name, _ in OPTION_FLAGS}
     values["unsupported"] = check_unsupported(args.method, values["unsupported"] or None)

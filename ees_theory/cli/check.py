@@ -66,7 +66,7 @@ def cluster_executor(args):
         if args.port_on != "workers":
             raise ValueError("--port-on applies to --cluster runs; give --cluster")
         return contextlib.nullcontext(None)
-    from ..harness.cluster import cluster_client, parse_address
+    from ..running.cluster import cluster_client, parse_address
 
     parse_address(args.cluster)
     return cluster_client(args.cluster)
@@ -87,7 +87,7 @@ def _workers(text: str):
 def add_port_arguments(p, port_required: bool = True) -> None:
     """The arguments ``check`` and ``stress`` share: the port, method, dtype and judging options."""
     from .. import engines  # noqa: F401 - registers the engine: port scheme
-    from ..harness.methods import OPTION_FLAGS, Options
+    from ..judging.methods import OPTION_FLAGS, Options
 
     # the judging flags and their defaults are Options' own (one table; a repro line reads it too)
     flag = dict(OPTION_FLAGS)

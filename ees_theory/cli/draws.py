@@ -1,7 +1,7 @@
 """``ees-theory check PORT --draws [N]``: judge a token-producing sampler by its draws.
 
 The options live here so ``check`` only forwards to :func:`run` when ``--draws`` is given
-(see :mod:`ees_theory.harness.draws` for the judge, :mod:`ees_theory.harness.gof` for the tests).
+(see :mod:`ees_theory.running.draws` for the judge, :mod:`ees_theory.judging.gof` for the tests).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def run(args, cases) -> int:
     0 only on conformance (1: a failure, or nothing judged; 2: a usage error, raised before any
     port runs; 130: interrupted, resumable with ``--resume``)."""
     from ..harness import Options
-    from ..harness.draws import check_draws
+    from ..running.draws import check_draws
 
     from ._inputs import options_from_args
 
@@ -49,7 +49,7 @@ def run(args, cases) -> int:
     port = args.port
     if port.startswith("engine:"):  # a built-in token-level engine: engine:NAME:METHOD
         from ..engines.draws import ENGINES, ROW_NAMES, factory
-        from ..harness.draws import InProcessDrawsPort
+        from ..running.draws import InProcessDrawsPort
 
         name, _, method = port[len("engine:"):].partition(":")
         engine = {v: k for k, v in ROW_NAMES.items()}.get(name, name)

@@ -100,7 +100,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from ..engines import matrix
     from ..engines.registry import not_run_reason
-    from ..harness.outcomes import RowVerdict
+    from ..judging.outcomes import RowVerdict
     from ..engines.table import find_rows
 
     if args.examples < 0:

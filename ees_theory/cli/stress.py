@@ -107,7 +107,7 @@ def _default_out(impl: str, method: str, dtype: str) -> Path:
 
 def stress_summary(report) -> dict:
     """Rates over the judged rows: disagreement outside / inside the bound, NaN/inf, other faults."""
-    from ..harness.outcomes import Status
+    from ..judging.outcomes import Status
 
     rows = [r for r in report.records if r["status"] != Status.SKIPPED]
     n = len(rows) or 1

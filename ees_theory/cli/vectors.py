@@ -21,7 +21,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..harness import vectors as v
+    from ..running import vectors as v
 
     if args.action == "regen":
         path = v.regen(args.out)

@@ -1,7 +1,7 @@
 """Token-level engines: samplers judged on the tokens they draw (form ``draws`` of the matrix).
 
 Each engine gives a draws port ``fn(logits, temperature, draws, seed, /, **params) -> token ids``
-(:mod:`ees_theory.harness.draws`), called the way the engine calls itself:
+(:mod:`ees_theory.running.draws`), called the way the engine calls itself:
 
 * ``torch.multinomial`` (CPU; probabilities in float32, float16 or bfloat16): the kept mask of
   the toolkit's kernels in that dtype, ``softmax((z - max z) / T)`` in that dtype (the maximum
@@ -47,7 +47,7 @@ from typing import Callable
 import numpy as np
 
 from . import gpu
-from ..harness.outcomes import RowVerdict, Status
+from ..judging.outcomes import RowVerdict, Status
 from ..spec.methods import SAMPLERS as TRUNCATION_SAMPLERS
 from ..spec.methods import record
 
@@ -308,7 +308,7 @@ def factory(engine: str, method: str, dtype: str) -> Callable:
 
 def _cases(method: str, dtype: str, examples: int, seed: int, engine: str):
     from ..harness import plan
-    from ..harness.generate import generated_cases
+    from ..running.generate import generated_cases
 
     cases = [c for c in plan(method, dtype, vectors=True) if dtype in c.dtypes and c.vocab <= 4096]
     cases += generated_cases(method, dtype, examples, seed=seed, vocabs=(2, 3, 4, 5, 8, 12, 16, 32, 50, 64, 100, 128, 256, 512, 1000))
@@ -321,9 +321,10 @@ def run_draws_row(engine: str, method: str, dtype: str, *, examples: int = 20, s
                   alpha: float = 1e-6, shrink: bool = True):
     """Judge ``engine``'s draws for ``method`` in ``dtype``: the golden vectors (up to 4096 tokens)
     and ``examples`` generated cases, ``draws`` per case (default ``MATRIX_DRAWS``; mirostat: the
-    judge's default steps). Returns the :class:`~ees_theory.harness.draws.DrawsReport`."""
-    from ..harness.draws import MIROSTAT, InProcessDrawsPort, check_draws
-    from ..harness.methods import Options
+    judge's default steps). Returns the :class:`~ees_theory.running.draws.DrawsReport`."""
+    from ..judging.draws import MIROSTAT
+    from ..running.draws import InProcessDrawsPort, check_draws
+    from ..judging.methods import Options
 
     policy = ENGINES[engine][0]
     fn = factory(engine, method, dtype)

@@ -22,7 +22,7 @@ import json
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from ..harness.outcomes import RowVerdict
+from ..judging.outcomes import RowVerdict
 from .registry import EngineRow, RowResult, run_row
 from .table import find_rows
 
@@ -58,7 +58,7 @@ def run_matrix(
         return out
     import functools
 
-    from ..harness.cluster import map_in_order
+    from ..running.cluster import map_in_order
 
     out = []
     for (row, dtype), result in zip(plan, map_in_order(executor, functools.partial(run_row, examples=examples, seed=seed), plan)):

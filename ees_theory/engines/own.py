@@ -2,7 +2,7 @@
 and the ``ees_theory.hf`` warpers, checked exactly like anyone else's.
 
 * ``ees_theory.kernels``: the float kernels through the built-in port
-  (:func:`ees_theory.harness.builtin.builtin_functions`, float32 accumulation): ``ees``, ``edt``,
+  (:func:`ees_theory.engines.builtin.builtin_functions`, float32 accumulation): ``ees``, ``edt``,
   ``dynatemp`` and every truncation sampler under the policy of the row, and ``apply_temperature``
   for ``temperature``. The kernels return the kept mask, the temperature or the scaled logits
   directly: everything is observable.
@@ -53,7 +53,7 @@ def kernels_adapter(method: str, dtype: str, policy: str = "paper", device: str 
     run on the torch ``device``."""
     if method in _KERNEL_PORTS:
         return _KERNEL_PORTS[method](dtype, device)
-    from ..harness.builtin import builtin_functions
+    from .builtin import builtin_functions
 
     return builtin_functions(method, dtype, "float32", policy, device)[0]
 

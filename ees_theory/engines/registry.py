@@ -29,7 +29,7 @@ Adding rows (any module may do this; the built-in ones are registered by
 returns the engine's version string (``None`` when not installed); ``skip_case(row, params)``
 returns a reason when the adapter cannot observe the answer for that input, or the engine cannot
 express the case (such cases are skipped and counted, never judged on a guess); ``unsupported``
-names parameters the engine does not have (``ees_theory.harness.capabilities``: cases that
+names parameters the engine does not have (``ees_theory.running.capabilities``: cases that
 need them at a value other than "off" are skipped with that reason, the rest run without them).
 
 >>> r = EngineRow("demo", "top-k", "paper", adapter="ees_theory.engines.registry:_demo_adapter",
@@ -48,13 +48,13 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from ..harness.outcomes import RowVerdict, Status
+from ..judging.outcomes import RowVerdict, Status
 
 __all__ = ["EngineRow", "RowResult", "register", "registered", "not_run_reason", "split_cases", "run_row", "table_entry", "FORMS", "VERDICTS"]
 
 #: what a row judges: a kept mask / value through the port harness, or drawn tokens
 FORMS = ("mask", "draws")
-#: the verdicts a matrix row can have (the words of :class:`~ees_theory.harness.outcomes.RowVerdict`)
+#: the verdicts a matrix row can have (the words of :class:`~ees_theory.judging.outcomes.RowVerdict`)
 VERDICTS = tuple(v.value for v in RowVerdict)
 
 
@@ -142,7 +142,7 @@ class EngineRow:
 
     def make_adapter(self, method: str, dtype: str) -> Callable:
         """The one-row callable for ``method`` in ``dtype`` (imports the engine)."""
-        from ..harness.ports import load_callable
+        from ..running.ports import load_callable
 
         return load_callable(self.adapter)(method, dtype, self.policy)
 
@@ -259,8 +259,8 @@ def not_run_reason(row: EngineRow, dtype: str) -> str | None:
 def split_cases(row: EngineRow, cases: list, dtype: str) -> tuple[list, list[dict]]:
     """``(judged, skipped)``: the cases that need a parameter the row does not have, or that the
     row's ``skip_case`` refuses, go to ``skipped`` with the reason."""
-    from ..harness.capabilities import check_unsupported
-    from ..harness.capabilities import split_cases as split_unsupported
+    from ..running.capabilities import check_unsupported
+    from ..running.capabilities import split_cases as split_unsupported
 
     cases, skipped = split_unsupported(list(cases), row.method, dtype, check_unsupported(row.method, row.unsupported))
     if row.skip_case is None:
@@ -312,7 +312,7 @@ def run_row(row: EngineRow, dtype: str, *, examples: int = 50, seed: int = 0, sh
         result.adapter_revision = row.revision  # the row's own runner is its adapter
         return result
     from .. import harness as cf
-    from ..harness.ports import InProcessPort
+    from ..running.ports import InProcessPort
 
     cases = cf.plan(row.method, dtype, vectors=True, examples=examples, seed=seed)
     kept, skipped = split_cases(row, cases, dtype)

@@ -86,7 +86,7 @@ def resolve_port(spec: str, method: str, dtype: str, policy: str) -> tuple[Engin
 def engine_port(spec: str, method: str, dtype: str, *, isolate: bool = True, timeout: float | None = 10.0, policy: str = "paper"):
     """The harness port for ``engine:ENGINE[:METHOD]``: the adapter in a worker subprocess
     (``isolate``, the command line's default) or called in process."""
-    from ..harness.ports import InProcessPort, SubprocessPort, worker_env
+    from ..running.ports import InProcessPort, SubprocessPort, worker_env
 
     row, fn = resolve_port(spec, method, dtype, policy)
     if isolate:
@@ -107,7 +107,7 @@ def split_skipped(spec: str, cases: list, method: str, dtype: str, policy: str) 
 
 
 def _register_scheme() -> None:
-    from ..harness.ports import register_scheme
+    from ..running.ports import register_scheme
 
     register_scheme("engine", _open_engine)
 

@@ -1,7 +1,7 @@
 """Run an engine adapter as a JSON Lines port server (the isolated form of ``engine:`` ports):
 ``python -m ees_theory.engines.worker engine:ENGINE:METHOD METHOD DTYPE POLICY``.
 
-It serves the requests of ``PROTOCOL.md`` exactly as :mod:`ees_theory.harness.worker` does for a
+It serves the requests of ``PROTOCOL.md`` exactly as :mod:`ees_theory.running.worker` does for a
 ``module:callable`` port, with the adapter bound to the run's dtype and policy.
 """
 
@@ -15,7 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 4:
         print("usage: python -m ees_theory.engines.worker engine:ENGINE:METHOD METHOD DTYPE POLICY", file=sys.stderr)
         return 2
-    from ..harness.worker import protocol_stream, serve
+    from ..running.worker import protocol_stream, serve
 
     protocol = protocol_stream()  # before the engine's imports, which may print
     from .table import resolve_port

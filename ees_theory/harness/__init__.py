@@ -5,13 +5,13 @@ A *port* (a Python callable, or a program in any language speaking the JSON Line
 families, and every answer is judged against the certified reference:
 
 * EES: the kept set must equal the reference's wherever every decisive comparison's band (what a
-  careful float port can compute for this row, :mod:`.bands`) excludes 0; inside the band either
+  careful float port can compute for this row, :mod:`bands <ees_theory.errormodel.bands>`) excludes 0; inside the band either
   decision is *admissible*; an exact tie decided by rounding is admissible in its own category
   (``strict`` fails it);
-* EDT / dynatemp: the temperature must lie in the row's band (:func:`.bands.edt_band`,
-  :func:`.bands.dynatemp_band`: every value a careful float port can compute from the row's
+* EDT / dynatemp: the temperature must lie in the row's band (:func:`bands.edt_band <ees_theory.errormodel.bands.edt_band>`,
+  :func:`bands.dynatemp_band <ees_theory.errormodel.bands.dynatemp_band>`: every value a careful float port can compute from the row's
   entropy band, one rounding per operation);
-* the truncation samplers (:mod:`.truncation`, under a ``policy``): the kept set (mirostat: also
+* the truncation samplers (:mod:`truncation <ees_theory.judging.truncation>`, under a ``policy``): the kept set (mirostat: also
   the chosen token and the new ``mu``) must be the reference's wherever every deciding comparison
   lies outside the row's bounds (``bands.truncation_row_bounds``); inside, either outcome is admissible.
 
@@ -31,18 +31,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from .cases import Case
+from ..running.cases import Case
 from ..spec.formats import DTYPES
-from .generate import generated_cases
-from .hunt import hunt
-from .methods import METHODS, Method, Options, OutputFault, Verdict, get_method, judge, register_method
-from .truncation import TRUNCATION_METHODS, Truncation
-from . import scaling  # noqa: F401 - registers --method temperature (plain temperature scaling)
-from . import quadratic  # noqa: F401 - registers --method quadratic (a logit transform, judged like temperature)
-from .ports import InProcessPort, Outcome, Port, SubprocessPort, load_callable, open_port
-from . import builtin  # noqa: F401,E402  (registers the "builtin" port scheme)
-from .runner import Journal, Report, repro_line, run_check
-from .vectors import is_current, load_vectors, regen, vectors_path
+from ..running.generate import generated_cases
+from ..running.hunt import hunt
+from ..judging.methods import METHODS, Method, Options, OutputFault, Verdict, get_method, judge, register_method
+from ..judging.truncation import TRUNCATION_METHODS, Truncation
+from ..judging import scaling  # noqa: F401 - registers --method temperature (plain temperature scaling)
+from ..judging import quadratic  # noqa: F401 - registers --method quadratic (a logit transform, judged like temperature)
+from ..running.ports import InProcessPort, Outcome, Port, SubprocessPort, load_callable, open_port
+from ..engines.builtin import register as _register_builtin
+from ..running.plan import plan
+from ..running.runner import Journal, Report, repro_line, run_check
+from ..running.vectors import is_current, load_vectors, regen, vectors_path
+
+_register_builtin()  # the toolkit's own kernels as the port "builtin"
 
 __all__ = [
     "check",
@@ -79,30 +82,6 @@ __all__ = [
 ]
 
 
-def plan(
-    method: str,
-    dtype: str,
-    *,
-    vectors: str | Path | bool = True,
-    examples: int = 0,
-    seed: int = 0,
-    families: Sequence[str] | None = None,
-) -> list[Case]:
-    """The cases of a run: the golden vectors of ``method`` (``vectors=True``: the packaged file;
-    a path: another file; ``False``: none) followed by ``examples`` generated cases.
-
-    >>> len(plan("edt", "float32", vectors=False, examples=5))
-    5
-    """
-    get_method(method)
-    cases: list[Case] = []
-    if vectors:
-        cases += load_vectors(None if vectors is True else vectors, method=method)
-    if examples:
-        cases += generated_cases(method, dtype, examples, seed=seed, families=families)
-    return cases
-
-
 def check(
     port: str,
     method: str,
@@ -126,19 +105,20 @@ def check(
 ) -> Report:
     """Check the port named ``port`` (see :func:`open_port`) for ``method`` in ``dtype``;
     ``executor`` (a ``distributed.Client``) judges the cases on a Dask cluster, the port opened
-    on its workers or, with ``port_on="client"``, called here (``ees_theory.harness.cluster``).
+    on its workers or, with ``port_on="client"``, called here (``ees_theory.running.cluster``).
 
     ``timeout`` bounds each call of the port, ``import_timeout`` its import. ``unsupported``
     names parameters the port does not have (added to ``options``; see
-    ``ees_theory.harness.capabilities``): cases that need them are skipped and counted.
+    ``ees_theory.running.capabilities``): cases that need them are skipped and counted.
 
     >>> r = check("tests.meta.mutant_ports:edt_bits", "edt", vectors=False, examples=10, isolate=False, shrink=False)
     >>> r.ok, sorted({f["fault"] for f in r.failures})
     (False, ['entropy-in-bits'])
     """
+    _register_builtin()
     from dataclasses import replace
 
-    from .capabilities import check_unsupported
+    from ..running.capabilities import check_unsupported
 
     if unsupported:
         options = replace(options, unsupported=tuple(dict.fromkeys(options.unsupported + check_unsupported(method, unsupported))))

@@ -1,7 +1,7 @@
 """How a float implementation forms probabilities and sums: the choices a careful port makes.
 
 The kernels run with :data:`DEFAULT` (their own, fastest choices). The harness re-runs the same
-kernel rules under other :class:`Numerics` (:mod:`ees_theory.harness.styles`) to learn which
+kernel rules under other :class:`Numerics` (:mod:`ees_theory.errormodel.styles`) to learn which
 answers careful implementations in a dtype actually produce on a row; the rule itself is never
 written twice, only the arithmetic around it changes. Every choice is exact mathematics; they
 differ only in rounding:

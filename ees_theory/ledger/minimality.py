@@ -416,7 +416,7 @@ def search_pairs(todo, *, executor=None, groups: int | None = None, max_boxes: i
         return [search_pair(*t, **kw) for t in todo]
     import functools
 
-    from ..harness.cluster import map_in_order, require_client
+    from ..running.cluster import map_in_order, require_client
 
     require_client(executor)
     if groups is None:
@@ -670,7 +670,7 @@ def main(argv=None) -> int:  # pragma: no cover - the search run that writes the
         return 2
     refused = ()
     if args.cluster is not None:
-        from ..harness.cluster import ClusterError as refused
+        from ..running.cluster import ClusterError as refused
     try:
         with context as executor:  # an unreachable scheduler is refused here, before any work
             cert = build_certificate(executor=executor)

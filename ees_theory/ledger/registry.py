@@ -274,7 +274,7 @@ def run_ledger(search: bool = False, ids: Iterable[str] | None = None, rows: int
     if executor is None:
         results = (_run_check(*c) for c in calls)
     else:
-        from ..harness.cluster import map_from_task, map_in_order
+        from ..running.cluster import map_from_task, map_in_order
 
         results = map_in_order(executor, _run_check, [c + (map_from_task,) for c in calls])
     out = []

@@ -35,7 +35,7 @@ def _hill_climb(score: Callable[[np.ndarray], float], z: np.ndarray, rng: np.ran
 
 def _serial_map(fn: Callable, calls: Iterable[tuple]) -> Iterator:
     """``fn(*args)`` for each ``args`` of ``calls``, here and lazily: the pieces of :func:`search_counterexample`
-    without a cluster (with one, ``CheckContext.run`` is :func:`ees_theory.harness.cluster.map_from_task`)."""
+    without a cluster (with one, ``CheckContext.run`` is :func:`ees_theory.running.cluster.map_from_task`)."""
     return (fn(*args) for args in calls)
 
 

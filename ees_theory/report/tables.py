@@ -412,8 +412,8 @@ def port_table(report: Any, caption: str | None = None) -> Table:
 
     >>> import numpy as np
     >>> from ees_theory.harness import run_check
-    >>> from ees_theory.harness.cases import Case
-    >>> from ees_theory.harness.ports import InProcessPort
+    >>> from ees_theory.running.cases import Case
+    >>> from ees_theory.running.ports import InProcessPort
     >>> keep_all = InProcessPort(lambda z, t: np.isfinite(z), "keep-all")   # EES keeps 1 of these 3
     >>> t = port_table(run_check(keep_all, "ees", "float64", [Case("a", "ees", "hand", np.array([2.0, 1.0, 0.0]), {"temperature": 1.0})], shrink=False))
     >>> [r[:5] for r in t.rows]

@@ -13,8 +13,8 @@ from ees_theory import harness as cf
 from ees_theory import tolerances
 from ees_theory.harness import InProcessPort, Options, run_check
 from ees_theory.spec.formats import cast
-from ees_theory.harness.generate import generated_cases
-from ees_theory.harness.methods import judge
+from ees_theory.running.generate import generated_cases
+from ees_theory.judging.methods import judge
 from tests.ports.float_ports import port, temperature_port
 
 MODES = [(d, m) for d in cf.DTYPES for m in ("input", "float32")]

@@ -12,8 +12,8 @@ import pytest
 from ees_theory import harness as cf
 from ees_theory.cli import main
 from ees_theory.harness import InProcessPort, Options, run_check
-from ees_theory.harness.capabilities import check_unsupported
-from ees_theory.harness.ports import PortLoadError
+from ees_theory.running.capabilities import check_unsupported
+from ees_theory.running.ports import PortLoadError
 from tests.meta import convention_ports as cp
 
 MK = ("min_tokens_to_keep",)
@@ -121,7 +121,7 @@ def test_dynatemp_over_the_finite_candidates_is_a_policy():
 
 def test_the_reference_and_kernels_count_finite_candidates():
     from ees_theory import reference
-    from ees_theory.harness.builtin import builtin_port
+    from ees_theory.engines.builtin import builtin_port
 
     z = [0.0, 0.0, -np.inf, -np.inf]  # H = ln 2: T_max when n = 2 (finite), not when n = 4
     assert float(reference.dynatemp_temperature(z, 1.0, 0.5, 1.0, policy="finite-candidates")) == 1.5

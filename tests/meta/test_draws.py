@@ -8,10 +8,11 @@ import sys
 import numpy as np
 import pytest
 
-from ees_theory.harness.cases import Case
-from ees_theory.harness.draws import InProcessDrawsPort, check_draws, judge_draws, open_draws_port
-from ees_theory.harness.generate import generated_cases
-from ees_theory.harness.methods import Options
+from ees_theory.running.cases import Case
+from ees_theory.running.draws import InProcessDrawsPort, check_draws, open_draws_port
+from ees_theory.judging.draws import judge_draws
+from ees_theory.running.generate import generated_cases
+from ees_theory.judging.methods import Options
 
 from . import draws_ports as dp
 

@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 
 from ees_theory.harness import InProcessPort, Options, plan, run_check
-from ees_theory.harness.generate import generated_cases
-from ees_theory.harness.methods import judge
+from ees_theory.running.generate import generated_cases
+from ees_theory.judging.methods import judge
 from tests.ports.independent_ports import PORT_STYLES, ees_port, temperature_port, truncation_port
 
 DTYPES = ("float64", "float32", "float16", "bfloat16")
@@ -106,7 +106,7 @@ def test_bugs_that_show_only_cold_or_only_on_big_rows_are_found_by_the_default_p
 
 
 def test_a_fault_on_two_percent_of_rows_is_found_by_the_default_example_count():
-    from ees_theory.harness.runner import miss_probability, rows_for
+    from ees_theory.running.runner import miss_probability, rows_for
 
     assert rows_for(0.01, 0.01) <= 460  # --examples' default finds a 1% fault with probability 0.99
     assert miss_probability(460, 0.02) < 1e-3
@@ -188,7 +188,7 @@ def test_log_softmax_then_exp_on_a_dyadic_row_is_admissible():
 
 
 def test_draws_of_a_token_a_careful_style_keeps_are_never_certain_failures():
-    from ees_theory.harness.draws import support
+    from ees_theory.judging.draws import support
 
     # float32 probabilities of tokens 1 and 2 tie exactly: a careful port ranking by them may
     # keep either under top-k = 2, so a draw of token 2 is not a certain failure
@@ -201,7 +201,7 @@ def test_mirostat_replay_stops_at_an_ambiguous_step():
     # tokens within 1e-7 of each other: in float32 every kept count from 1 to 8 is admissible at the
     # first step, so the port's new mu is unknown; the judge must not replay the reference's mu
     # and call a later draw outside the support
-    from ees_theory.harness.draws import judge_draws
+    from ees_theory.judging.draws import judge_draws
 
     z = np.array([0.0, -1e-7, -2e-7, -3e-7, -4e-7, -5e-7, -6e-7, -7e-7], dtype=np.float32).astype(np.float64)
     params = {"temperature": 1.0, "tau": 3.0, "eta": 0.1, "mu": 3.0}  # -log2 p = 3 bits: every token at the edge

@@ -25,8 +25,8 @@ def exits(z, temperature, draws, seed, **params):
 
 def patches_judge(z, temperature, draws, seed, **params):
     """Blinds the judge of the process it runs in, then draws only the least likely token."""
-    import ees_theory.harness.draws as judge
-    from ees_theory.harness import gof
+    import ees_theory.judging.draws as judge
+    from ees_theory.judging import gof
 
     judge._certain = lambda *a, **k: None
     judge.judge_draws = lambda *a, **k: judge.DrawVerdict("tested", pvalue=1.0)

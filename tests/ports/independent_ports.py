@@ -2,7 +2,7 @@
 
 Every port computes in a compute dtype ``cd`` with numpy arithmetic rounded into ``cd`` after every
 operation (bfloat16: float64 arithmetic rounded to bfloat16, to nearest even), so nothing here
-shares code with ``ees_theory.kernels`` or ``ees_theory.harness.styles``. The reductions are the
+shares code with ``ees_theory.kernels`` or ``ees_theory.errormodel.styles``. The reductions are the
 point: ``sums="seq"`` adds in order; ``"tree"`` adds along a random binary tree over a random
 permutation; ``"blocks"`` scans random-size blocks (1 to 96) and adds the block offsets, as GPU
 tree, blocked and fused reductions do. Sums are carried in the compute dtype, or in float32 for

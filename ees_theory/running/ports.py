@@ -16,7 +16,7 @@ A port is named by a string (``PORT`` on the command line):
   (``ees_theory.engines``, which registers the scheme on import: ``transformers``,
   ``llama.cpp``, ...), isolated like a Python port.
 
-The schemes are a table (:data:`PORT_SCHEMES`); ``ees_theory.harness.builtin`` registers
+The schemes are a table (:data:`PORT_SCHEMES`); ``ees_theory.engines.builtin`` registers
 ``builtin`` with :func:`register_scheme`, as an engine adapter would register its own.
 
 Every call yields an :class:`Outcome`: a normalised answer, or a fault (``raised``,
@@ -27,14 +27,14 @@ Nothing a port does can end the run silently: a Python port is imported in its w
 import that exits, raises or hangs (past ``import_timeout``, 120 s by default: ``import torch``
 alone can take tens of seconds on a loaded machine) is a :class:`PortLoadError` for the run; a
 subprocess port runs in its own process group, which is killed with it, and so is every process it
-spawned, even one that left the group (``ees_theory.harness.reap``); writing a request and
+spawned, even one that left the group (``ees_theory.running.reap``); writing a request and
 reading an answer are both bounded by ``timeout``; an answer line longer than
 :func:`answer_limit` or nested too deeply to parse is a ``protocol-error``. A port called in this
 process (``isolate=False``, ``--in-process``) shares it: ``os._exit`` is turned into a ``crashed``
 verdict, but such a port can still alter the judge, so its verdict is no evidence against a
 hostile port (the report says so).
 
->>> port = open_port("ees_theory.harness.ports:_demo_ees", "ees", "float64", isolate=False)
+>>> port = open_port("ees_theory.running.ports:_demo_ees", "ees", "float64", isolate=False)
 >>> out = port.run("ees", [np.array([2.0, 1.0, 0.0])], [{"temperature": 1.0}])[0]
 >>> out.fault, out.value.tolist()
 (None, [True, False, False])
@@ -65,7 +65,7 @@ from ..spec.formats import check_dtype, hex_list
 from ..spec.methods import OFF_VALUES
 from . import reap
 from .cases import params_to_json
-from .methods import OutputFault, get_method
+from ..judging.methods import OutputFault, get_method
 
 __all__ = ["Outcome", "Port", "InProcessPort", "SubprocessPort", "open_port", "load_callable", "PortTimeout", "PortLoadError",
            "answer_limit", "PORT_SCHEMES", "register_scheme", "scheme_of", "WithoutParams", "without_params", "IMPORT_TIMEOUT_S",
@@ -133,14 +133,14 @@ def load_callable(spec: str, timeout: float | None = None) -> Callable:
     """Import ``module:attr`` (dotted module or a ``.py`` file path; ``attr`` may be dotted).
 
     An import that raises, calls ``sys.exit`` or runs past ``timeout`` seconds is a
-    ``PortLoadError`` (``ees_theory.harness.ports``) naming the module.
+    ``PortLoadError`` (``ees_theory.running.ports``) naming the module.
 
     >>> load_callable("math:sqrt")(4.0)
     2.0
     >>> load_callable("no_such_module_here:f")
     Traceback (most recent call last):
     ...
-    ees_theory.harness.ports.PortLoadError: importing the port module no_such_module_here failed: ModuleNotFoundError: No module named 'no_such_module_here'
+    ees_theory.running.ports.PortLoadError: importing the port module no_such_module_here failed: ModuleNotFoundError: No module named 'no_such_module_here'
     """
     if ":" not in spec:
         raise ValueError(f"a Python port is 'module:callable' or 'path/file.py:callable', got {spec!r}")
@@ -389,7 +389,7 @@ class SubprocessPort(Port):
 
     The process runs in its own process group (session), killed as a whole when the port is
     stopped, with every process below it and every process carrying its environment mark (a child
-    that left the group with ``setsid()``; see ``ees_theory.harness.reap``), so nothing it
+    that left the group with ``setsid()``; see ``ees_theory.running.reap``), so nothing it
     spawned outlives it. With ``handshake=True`` (the Python worker) the
     process first reports whether the port loaded; a load that fails or takes longer than
     ``import_timeout`` raises ``PortLoadError``.
@@ -645,7 +645,7 @@ PORT_SCHEMES: dict[str, Callable[..., Port]] = {}
 def register_scheme(name: str, opener: Callable[..., Port]) -> None:
     """Register a port scheme: a port named ``<name>`` or ``<name>:<rest>`` is opened by ``opener``.
 
-    >>> {'builtin', 'exec', 'file', 'module'} <= set(PORT_SCHEMES)    # and 'engine' once ees_theory.engines is imported
+    >>> {'exec', 'file', 'module'} <= set(PORT_SCHEMES)    # 'builtin' and 'engine' once ees_theory.engines is imported
     True
     """
     PORT_SCHEMES[name] = opener
@@ -681,7 +681,7 @@ def port_identity(spec: str) -> str | None:
     ``engine:``: the toolkit's version and the engine's name identify them). It tells an accidental
     mix-up, not a forgery: nothing stops anyone from writing a journal by hand.
 
-    >>> port_identity("builtin") is None, len(port_identity("ees_theory.harness.ports:_demo_ees"))
+    >>> port_identity("builtin") is None, len(port_identity("ees_theory.running.ports:_demo_ees"))
     (True, 16)
     """
     import hashlib
@@ -738,7 +738,7 @@ def _open_python(rest: str, spec: str, method: str, dtype: str, *, isolate: bool
     if isolate:
         # the port's module is imported in the worker only: whatever its import does (exit,
         # raise, hang) happens there and comes back as a PortLoadError, here, before any case
-        port = SubprocessPort([sys.executable, "-m", "ees_theory.harness.worker", "--handshake", spec], spec, timeout,
+        port = SubprocessPort([sys.executable, "-m", "ees_theory.running.worker", "--handshake", spec], spec, timeout,
                               env=worker_env(), handshake=True, import_timeout=import_timeout)
         port._start()
         return port
@@ -749,7 +749,7 @@ def _open_python(rest: str, spec: str, method: str, dtype: str, *, isolate: bool
 
 class WithoutParams(Port):
     """``port`` called without the parameters in ``unsupported`` (it has no such parameter, see
-    ``ees_theory.harness.capabilities``); a call that needs one of them at a value other than
+    ``ees_theory.running.capabilities``); a call that needs one of them at a value other than
     "off" is a ValueError (a search or a shrink step then drops that input).
 
     >>> port = WithoutParams(InProcessPort(lambda z, t, p: z == z.max(), "no-min-keep"), ("min_tokens_to_keep",))

@@ -9,7 +9,7 @@ the run's ``policy`` (:class:`~.methods.Options`), the reference's policy of
 :func:`ees_theory.reference.truncation.truncate`; a port implements one engine's convention.
 
 **Judgement.** Every comparison a sampler makes is certified by the reference. The error of a
-float port is bounded per row by :func:`ees_theory.harness.bands.truncation_row_bounds` (the
+float port is bounded per row by :func:`ees_theory.errormodel.bands.truncation_row_bounds` (the
 row's own weights and sums, in the dtype and accumulation mode; the a-priori
 :func:`ees_theory.tolerances.truncation_bounds` has the same keys); a comparison inside that bound may go
 either way. Because each sampler's kept count is monotone in its parameter, "every comparison
@@ -40,7 +40,7 @@ import numpy as np
 from .. import reference, spec, tolerances
 from ..spec.methods import INT_PARAMS
 from ..reference import truncation as rt
-from .bands import truncation_row_bounds
+from ..errormodel.bands import truncation_row_bounds
 from .judges import RowStats
 from .judges import get_judge, port_params
 from .methods import EES, Method, Options, OutputFault, Verdict, to_numpy, grade_mask, register_method
@@ -155,7 +155,7 @@ class Truncation(Method):
             out["mu_decimal"] = mpmath.nstr(ref.mu, 25)
         return out
 
-    # ---- the judgement (the sampler's own rules are its judge's: harness/judges/) ----------------
+    # ---- the judgement (the sampler's own rules are its judge's: judging/judges/) ----------------
     def bounds(self, st: RowStats, row: np.ndarray, dtype: str, options: Options) -> dict[str, float]:
         H = float(reference.entropy(row, st.tau)) if self.sampler_judge.needs_entropy else 0.0
         try:  # this row's bounds (finite in every dtype); the a-priori table where they cannot be had

@@ -2,7 +2,7 @@
 
 **Parameters a port does not have.** Many engines have no ``min_tokens_to_keep`` (they always keep
 at least one token). Such a port is not wrong on a case that asks for 2; it cannot be asked.
-``unsupported`` names those parameters (``check --unsupported``, :class:`~.methods.Options`,
+``unsupported`` names those parameters (``check --unsupported``, :class:`Options <ees_theory.judging.methods.Options>`,
 an engine row's ``unsupported``). Each must have a value meaning "off" in the method's parameter
 table (:data:`ees_theory.spec.methods.OFF_VALUES`): cases that hold another value are skipped
 with that reason and counted; the others run as always, the parameter left out of the call.
@@ -27,7 +27,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from ..spec.methods import OFF_VALUES, SAMPLERS, TRANSFORMS
-from .methods import get_method
+from ..judging.methods import get_method
 from .ports import WithoutParams, without_params
 
 __all__ = ["check_unsupported", "skip_reason", "ineffective", "split_cases", "WithoutParams", "without_params", "TEMPERATURE_METHODS"]

@@ -18,10 +18,10 @@ import numpy as np
 from .. import tolerances
 from ..spec.formats import DTYPES, check_dtype
 from ..spec.methods import record
-from .ports import InProcessPort, register_scheme
-from .truncation import TRUNCATION_METHODS
+from ..running.ports import InProcessPort, register_scheme
+from ..judging.truncation import TRUNCATION_METHODS
 
-__all__ = ["builtin_functions", "builtin_port", "BUILTIN_DTYPES"]
+__all__ = ["builtin_functions", "builtin_port", "BUILTIN_DTYPES", "register"]
 
 #: dtypes the built-in variants are checked in
 BUILTIN_DTYPES = DTYPES
@@ -174,4 +174,12 @@ def _open_builtin(rest: str, spec: str, method: str, dtype: str, *, isolate: boo
     return builtin_port(method, dtype, rest or "float32", timeout=timeout, policy=policy)
 
 
-register_scheme("builtin", _open_builtin)
+def register() -> None:
+    """Register the port scheme ``builtin`` (``builtin:ACCUMULATE``): the toolkit's own kernels as a
+    port. Idempotent; ``ees_theory.harness``, ``ees_theory.engines`` and the command line call it.
+
+    >>> from ees_theory.running.ports import PORT_SCHEMES
+    >>> register(); "builtin" in PORT_SCHEMES
+    True
+    """
+    register_scheme("builtin", _open_builtin)

@@ -6,14 +6,14 @@ records come back to the checking process, which alone writes the journal, in pl
 records, the journal and the report are those of a run without a cluster (same seed, same plan),
 and ``--resume`` works as it does there. Dask is imported only here, only when a cluster is asked for.
 
-* Work goes out in *tasks*: runs of whole port calls (:func:`~ees_theory.harness.cases.port_batches`,
+* Work goes out in *tasks*: runs of whole port calls (:func:`~ees_theory.running.cases.port_batches`,
   the calls a run without a cluster makes) of :data:`MIN_TASK_CASES` to :data:`MAX_TASK_CASES`
   cases, about :data:`TASKS_PER_THREAD` per worker thread, so one task's scheduling (a few
   milliseconds) is well under 5% of its judging (about 10 to 40 ms a case). At most
   :data:`WINDOW_PER_THREAD` tasks per thread are out at once: the scheduler and the checking process
   hold a bounded number of tasks and results, whatever the size of the run.
 * ``port_on="workers"`` (the default): each worker opens the port itself from its
-  :attr:`~ees_theory.harness.ports.Port.recipe`, isolated as it is locally (a Python port in its
+  :attr:`~ees_theory.running.ports.Port.recipe`, isolated as it is locally (a Python port in its
   own subprocess, so a port that kills its process gets the verdict ``crashed`` there as here),
   and also shrinks the failures. Before any work every worker opens the port once (an exec port's
   program must exist on every worker; a Python port must import there): a worker that cannot is
@@ -56,7 +56,7 @@ import time
 from typing import Any, Callable, Iterator
 
 from .cases import Case
-from .methods import Options, get_method
+from ..judging.methods import Options, get_method
 from .ports import PORT_SCHEMES, Port, SubprocessPort, open_port, scheme_of
 
 __all__ = ["parse_address", "cluster_client", "judge_on_cluster", "check_workers", "task_chunks", "map_in_order", "map_from_task",
@@ -189,8 +189,8 @@ def _take_port(recipe: dict) -> Port:
         idle = _IDLE[_key(recipe)]
         if idle:
             return idle.pop()
-    if scheme_of(recipe["spec"])[0] not in PORT_SCHEMES:
-        importlib.import_module(recipe["registers"])  # the module that registers the port's scheme
+    # the module that registers the scheme of the port (its name alone may read as a module name)
+    importlib.import_module(recipe["registers"])
     args = {k: v for k, v in recipe.items() if k != "registers"}
     return open_port(args.pop("spec"), args.pop("method"), args.pop("dtype"), **args)
 
@@ -323,7 +323,7 @@ def judge_on_cluster(client: Any, port: Port, spec: str, method: str, dtype: str
                      port_on: str = "workers", stats: dict | None = None) -> Iterator[list]:
     """The complete records of the cases of ``batches`` (the port calls of a run, in plan
     order), one list per task, in plan order, judged on the cluster of ``client``: ``verdict``
-    and ``complete`` are the runner's (``ees_theory.harness.runner``), called on the workers
+    and ``complete`` are the runner's (``ees_theory.running.runner``), called on the workers
     (``complete`` here with ``port_on="client"``); with ``encode`` (the runner's journal line)
     each record comes as that line, encoded on the worker. ``stats``, when given,
     receives the number of tasks, their seconds of work on the workers and the wall seconds."""

@@ -1,4 +1,4 @@
-"""Run a Python port as a JSON Lines server: ``python -m ees_theory.harness.worker module:fn``.
+"""Run a Python port as a JSON Lines server: ``python -m ees_theory.running.worker module:fn``.
 
 The harness starts this worker to isolate a Python port: a port that kills its process or hangs
 then costs one case. The worker reads requests (``PROTOCOL.md``) from stdin, hands the logits to
@@ -9,7 +9,7 @@ answer per request. Whatever the port prints goes to stderr, never into the prot
 >>> requests = io.StringIO(json.dumps({"id": "a", "method": "ees", "dtype": "float32",
 ...     "logits": ["0x1p+1", "0x1p+0", "0x0p+0"], "params": {"temperature": "0x1p+0"}}) + "\\n")
 >>> answers = io.StringIO()
->>> serve(__import__("ees_theory.harness.ports", fromlist=["_demo_ees"])._demo_ees, requests, answers)
+>>> serve(__import__("ees_theory.running.ports", fromlist=["_demo_ees"])._demo_ees, requests, answers)
 >>> json.loads(answers.getvalue())
 {'id': 'a', 'kept': [0]}
 """
@@ -25,7 +25,7 @@ import numpy as np
 
 from .cases import params_from_json
 from ..spec.formats import cast, from_hex_list
-from .methods import OutputFault, get_method
+from ..judging.methods import OutputFault, get_method
 
 
 def answer(fn: Callable, request: dict) -> dict:
@@ -94,7 +94,7 @@ def protocol_stream() -> TextIO:
     writing to file descriptor 1) to stderr; returns the protocol stream.
 
     >>> import subprocess
-    >>> code = "from ees_theory.harness.worker import protocol_stream as p; s = p(); print('chatter'); s.write('answer')"
+    >>> code = "from ees_theory.running.worker import protocol_stream as p; s = p(); print('chatter'); s.write('answer')"
     >>> r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     >>> r.stdout, r.stderr
     ('answer', 'chatter\\n')
@@ -111,14 +111,14 @@ def main(argv: list[str] | None = None) -> int:
     With ``--handshake`` (how the harness starts it) the worker first writes ``{"loading": true}``
     (it is up), then whether the port loaded: ``{"ready": true}``, or ``{"ready": false,
     "error": ...}`` and exit status 3 when its import raised or called ``sys.exit``. With
-    ``--draws`` the port is a draws port, answered by :func:`ees_theory.harness.draws.answer_draws`.
+    ``--draws`` the port is a draws port, answered by :func:`ees_theory.running.draws.answer_draws`.
     """
     args = sys.argv[1:] if argv is None else list(argv)
     handshake = "--handshake" in args
     draws = "--draws" in args
     args = [a for a in args if a not in ("--handshake", "--draws")]
     if len(args) != 1:
-        print("usage: python -m ees_theory.harness.worker [--handshake] [--draws] module:callable", file=sys.stderr)
+        print("usage: python -m ees_theory.running.worker [--handshake] [--draws] module:callable", file=sys.stderr)
         return 2
     protocol = protocol_stream()
     from .ports import load_callable

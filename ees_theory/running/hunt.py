@@ -7,7 +7,7 @@ margin relative to the error bound; temperatures: the largest error relative to 
 The first failure hypothesis finds is shrunk by hypothesis itself. The search is derandomised, so
 the same arguments find the same case.
 
->>> from ees_theory.harness.ports import InProcessPort
+>>> from ees_theory.running.ports import InProcessPort
 >>> def top1(z, t):                                   # always keeps one token
 ...     m = np.zeros(z.shape, bool); m[np.argmax(z)] = True; return m
 >>> case, verdict, tried = hunt(InProcessPort(top1, "top1"), "ees", "float64", examples=50)
@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 from .cases import Case
 from ..spec.formats import check_dtype
 from .generate import fit_to_dtype
-from .methods import Options, Verdict, get_method
-from .outcomes import Status
+from ..judging.methods import Options, Verdict, get_method
+from ..judging.outcomes import Status
 from .ports import Port
 from .shrink import evaluate
 

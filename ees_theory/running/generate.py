@@ -18,7 +18,7 @@ import numpy as np
 
 from .cases import Case
 from ..spec.formats import cast, check_dtype, exact_in
-from .methods import get_method
+from ..judging.methods import get_method
 
 __all__ = ["generated_cases", "family_names", "DEFAULT_VOCABS", "fit_to_dtype"]
 

@@ -6,8 +6,8 @@ fingerprint of the planned cases), one line per case, and a summary line at the 
 a torn last line (a run killed mid-write) is dropped, and the run goes on from there, so no case is
 lost or repeated.
 
->>> from ees_theory.harness.ports import InProcessPort
->>> from ees_theory.harness.cases import Case
+>>> from ees_theory.running.ports import InProcessPort
+>>> from ees_theory.running.cases import Case
 >>> def top1(z, t):
 ...     m = np.zeros(z.shape, bool); m[np.argmax(z)] = True; return m
 >>> cases = [Case("a", "ees", "hand", np.array([2.0, 1.0, 0.0]), {"temperature": 1.0}),
@@ -43,8 +43,8 @@ import numpy as np
 from .cases import Case, params_to_json, port_batches
 from ..spec.formats import hex_list
 from ..spec.methods import DEFAULT_RULE
-from .methods import METHODS, OPTION_FLAGS, Options, OutputFault, Verdict, get_method
-from .outcomes import JUDGED, Status
+from ..judging.methods import METHODS, OPTION_FLAGS, Options, OutputFault, Verdict, get_method
+from ..judging.outcomes import JUDGED, Status
 from .capabilities import check_unsupported, skip_reason, without_params
 from .ports import Outcome, Port, port_identity, scheme_of
 from .shrink import shrink_case
@@ -52,7 +52,7 @@ from .shrink import shrink_case
 __all__ = ["run_check", "Report", "Journal", "repro_line", "fingerprint", "judge_workers", "JOURNAL_FORMAT"]
 
 JOURNAL_FORMAT = "ees-theory-results/1"
-#: the journal of a run judged by draws (``ees_theory.harness.draws``): same lines, other records
+#: the journal of a run judged by draws (``ees_theory.running.draws``): same lines, other records
 DRAWS_JOURNAL_FORMAT = "ees-theory-draws/2"
 #: what each journal format records, for refusing to resume one form's journal with the other
 JOURNAL_FORMS = {JOURNAL_FORMAT: "a mask-form run (check without --draws)", DRAWS_JOURNAL_FORMAT: "a draws run (check --draws)",
@@ -118,7 +118,7 @@ def repro_line(port_spec: str, case: Case, dtype: str, options: Options, *, draw
 
 def option_arguments(options: Options) -> list[str]:
     """The ``ees-theory check`` arguments that give ``options``: the flag of each field that
-    differs from its default, from :data:`~ees_theory.harness.methods.OPTION_FLAGS` (a switch
+    differs from its default, from :data:`~ees_theory.judging.methods.OPTION_FLAGS` (a switch
     alone, a list joined by commas), shell-quoted.
 
     >>> option_arguments(Options())
@@ -465,7 +465,7 @@ class Report:
             out.append("")
             out.append(
                 f"suspect answers: {suspects} case(s) lie inside the rigorous {self.dtype} band but away from every careful "
-                "implementation in the style set (ees_theory.harness.styles): no careful float code computes them on those rows. "
+                "implementation in the style set (ees_theory.errormodel.styles): no careful float code computes them on those rows. "
                 "--bands rigorous accepts them"
             )
         cov = coverage(self.records, get_method(self.method).temperature_param if self.method in METHODS else "temperature")
@@ -593,14 +593,14 @@ def run_check(
 
     Cases of another method, or whose logits ``dtype`` cannot hold exactly, are skipped and
     counted (never silently dropped). ``hunt > 0`` adds a hypothesis search of that many inputs
-    (``ees_theory.harness.hunt.hunt``), recorded as one more case of family ``hunt``.
-    ``workers`` processes judge the cases (see ``ees_theory.harness.runner.judge_workers``); the records are the same
+    (``ees_theory.running.hunt.hunt``), recorded as one more case of family ``hunt``.
+    ``workers`` processes judge the cases (see ``ees_theory.running.runner.judge_workers``); the records are the same
     whatever their number, in plan order. ``executor`` (a ``distributed.Client``) judges them on a
     Dask cluster instead, the port opened on its workers (``port_on="workers"``) or called here
-    with only the judging sent out (``port_on="client"``); see ``ees_theory.harness.cluster``.
+    with only the judging sent out (``port_on="client"``); see ``ees_theory.running.cluster``.
     The records, the journal and the report are the same as without it.
 
-    >>> from ees_theory.harness.ports import InProcessPort
+    >>> from ees_theory.running.ports import InProcessPort
     >>> c = Case("tiny", "ees", "hand", np.array([0.1, 0.0]), {"temperature": 1.0})
     >>> r = run_check(InProcessPort(lambda z, t: z == z.max(), "argmax"), "ees", "float16", [c])
     >>> r.counts()

@@ -1,7 +1,7 @@
 """What every truncation judge shares: the row statistics, the reference call, the admissible
 counts from a parameter band, the membership check and the diagnosis frame.
 
-A judge is one sampler's entry in :data:`ees_theory.harness.judges.JUDGES`; a subclass states
+A judge is one sampler's entry in :data:`ees_theory.judging.judges.JUDGES`; a subclass states
 only what differs for its sampler (the band edges of its parameter, its misreadings, ...).
 
 >>> st = RowStats(np.array([1.0, 1.0, 0.0, -np.inf]), 1.0)

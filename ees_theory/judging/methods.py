@@ -4,7 +4,7 @@ A :class:`Method` knows how to call a port (argument order), read what it return
 certified reference, and judge the answer:
 
 * **EES** (kept mask): the kept set must be the reference's wherever every decisive comparison's
-  per-row band (:func:`ees_theory.harness.bands.ees_band`: every value a careful float port in the
+  per-row band (:func:`ees_theory.errormodel.bands.ees_band`: every value a careful float port in the
   dtype and accumulation mode can compute for ``f(k)``) excludes 0; where a band contains 0 either
   outcome is *admissible*. A comparison whose exact value is 0 (only at ``k = n`` of a row uniform
   over its candidates) lies inside every band: a port that rounds it either way is admissible as
@@ -15,15 +15,15 @@ certified reference, and judge the answer:
   may swap at the boundary. A failure quotes the comparison the port's count asserts that the
   band excludes.
 * **EDT / dynatemp** (a temperature): the answer must lie in the row's per-row band
-  (:func:`ees_theory.harness.bands.edt_band`, :func:`~ees_theory.harness.bands.dynatemp_band`):
+  (:func:`ees_theory.errormodel.bands.edt_band`, :func:`~ees_theory.errormodel.bands.dynatemp_band`):
   every temperature a careful float port in the dtype and accumulation mode can compute, from any
-  entropy in the row's :func:`~ees_theory.harness.bands.entropy_band` through the formula with one
+  entropy in the row's :func:`~ees_theory.errormodel.bands.entropy_band` through the formula with one
   rounding per operation, outward-rounded. A row the band cannot be had for is *admissible*
   (counted, not judged). No-ops (``None``) are exact.
 
 A failed case carries a *fault class* and, where a known misreading of the definitions reproduces
 the port's answer, a diagnosis naming it. The classic truncation samplers are registered by
-:mod:`ees_theory.harness.truncation`; more methods plug in with :func:`register_method`.
+:mod:`ees_theory.judging.truncation`; more methods plug in with :func:`register_method`.
 
 >>> sorted(METHODS)[:3], len(METHODS)      # EES, EDT, dynatemp, temperature, quadratic and 14 truncation samplers
 (['dynatemp', 'edt', 'ees'], 19)
@@ -48,7 +48,7 @@ from ..core.temperatures import dynatemp_range
 from ..core.certify import down, up
 from ..spec.methods import POLICIES, MethodSpec
 from ..spec.methods import record as method_record
-from .bands import EESBand, dynatemp_band, edt_band, ees_band, entropy_band
+from ..errormodel.bands import EESBand, dynatemp_band, edt_band, ees_band, entropy_band
 
 __all__ = [
     "Method",
@@ -86,18 +86,18 @@ class Options:
     #: may put on either side) fails instead of counting as admissible
     strict: bool = False
     #: how an answer away from the certified one is graded: ``styles`` (admissible only when a
-    #: careful implementation in the style set produces it, ``ees_theory.harness.styles``; inside the rigorous
+    #: careful implementation in the style set produces it, ``ees_theory.errormodel.styles``; inside the rigorous
     #: band otherwise it is *suspect* and fails) or ``rigorous`` (anything inside the rigorous
     #: band is admissible, suspect answers included)
     bands: str = "styles"
-    #: parameters the port does not have (``ees_theory.harness.capabilities``): cases that need
+    #: parameters the port does not have (``ees_theory.running.capabilities``): cases that need
     #: them at a value other than "off" are skipped, and the port is called without them
     unsupported: tuple[str, ...] = ()
 
 
 #: The command-line flag of every :class:`Options` field, in the order a repro line writes them.
 #: ``ees-theory check`` declares its judging flags from this table (a field's default is the one
-#: above) and :func:`~ees_theory.harness.runner.repro_line` writes the fields that differ from it,
+#: above) and :func:`~ees_theory.running.runner.repro_line` writes the fields that differ from it,
 #: so a flag is named in one place. The argparse destination of each flag is the field's name.
 OPTION_FLAGS: tuple[tuple[str, str], ...] = (
     ("accumulate", "--accumulate"),
@@ -269,7 +269,7 @@ def _gap_bounds(ref: reference.EESResult) -> tuple[np.ndarray, np.ndarray, np.nd
 
 def ees_admissible(ref: reference.EESResult, bound: "float | EESBand") -> set[int]:
     """The kept-set sizes a port may return: with gap error at most ``bound`` (a number), or with
-    gaps anywhere in a per-row band (:class:`~ees_theory.harness.bands.EESBand`).
+    gaps anywhere in a per-row band (:class:`~ees_theory.errormodel.bands.EESBand`).
 
     With a number, an exact zero (``f(n)`` of a uniform row) stays binding; a band says itself
     where rounding can move an exact zero (everywhere but the two-token uniform row).
@@ -277,7 +277,7 @@ def ees_admissible(ref: reference.EESResult, bound: "float | EESBand") -> set[in
     >>> r = reference.ees([2.0, 1.0, 0.0])
     >>> sorted(ees_admissible(r, 1e-12)), sorted(ees_admissible(r, 1.0))
     ([1], [1, 2, 3])
-    >>> from ees_theory.harness.bands import ees_band
+    >>> from ees_theory.errormodel.bands import ees_band
     >>> sorted(ees_admissible(reference.ees([0.0, 0.0, 0.0]), ees_band([0.0, 0.0, 0.0], 1.0, "float32")))
     [2, 3]
     """
@@ -403,7 +403,7 @@ class EES(Method):
         return tolerances.ees_gap_bound(dtype, options.accumulate, ref.n, logit_range)
 
     def band(self, ref: reference.EESResult, dtype: str, options: Options) -> EESBand | None:
-        """The per-row band of every gap (:func:`~ees_theory.harness.bands.ees_band`); ``None``
+        """The per-row band of every gap (:func:`~ees_theory.errormodel.bands.ees_band`); ``None``
         for a row of one candidate or given as probabilities."""
         if ref.n < 2 or ref.row.kind != "logits":
             return None
@@ -600,11 +600,11 @@ _STRUCTURAL_FAULTS = ("kept-masked", "bad-output", "tie-order", "exact-tie", "na
 
 def grade_mask(v: Verdict, method: str, row, params: dict, kept: set, ref_k: int, dtype: str, options: Options, min_tokens_to_keep: int = 1,
                diagnose: Callable[[], list[str]] | None = None) -> Verdict:
-    """Refine a rigorous mask verdict with the styles (``ees_theory.harness.styles``): an answer some careful
+    """Refine a rigorous mask verdict with the styles (``ees_theory.errormodel.styles``): an answer some careful
     implementation produces on this row is *admissible* (whatever the rigorous band says); one
     only the rigorous band allows is *suspect* (a failure unless ``options.bands`` is
     ``rigorous``); the certified answer and exact ties stay as they are."""
-    from . import styles
+    from ..errormodel import styles
 
     if v.status == "pass" or v.details.get("category") in _EXACT_CATEGORIES or (v.status == "fail" and v.fault in _STRUCTURAL_FAULTS):
         return v
@@ -822,10 +822,10 @@ class _Temperature(Method):
     def _style_envelope(self, row, params, dtype: str, options: Options, details: dict, exact: float, value: float) -> tuple[float, float] | None:
         """Where careful implementations land on this row: the formula's per-row band
         (:meth:`band`, one rounding per operation) fed with the entropy envelope of the styles
-        (:func:`.styles.entropy_envelope`) instead of the rigorous entropy band; ``None``: no
+        (:func:`styles.entropy_envelope <ees_theory.errormodel.styles.entropy_envelope>`) instead of the rigorous entropy band; ``None``: no
         styles, or a row that needs no entropy. The exact entropy is in the envelope too: a port
         that computes more precisely than the dtype asks is careful."""
-        from . import styles
+        from ..errormodel import styles
 
         if not styles.available() or "entropy_band" not in details or "entropy" not in details:
             return None

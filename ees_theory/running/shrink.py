@@ -5,8 +5,8 @@ quarters, ..., then single tokens), round the logits to fewer bits (integers, ha
 ...), and set parameters to plain values. A step is kept when the port still fails the new input
 with the *same fault class*, so the shrunk case shows the same fault, smaller.
 
->>> from ees_theory.harness.methods import Options
->>> from ees_theory.harness.ports import InProcessPort
+>>> from ees_theory.judging.methods import Options
+>>> from ees_theory.running.ports import InProcessPort
 >>> def keeps_two(z, t):                      # keeps 2 tokens whatever the row
 ...     m = np.zeros(z.shape, bool); m[np.argsort(-z, kind="stable")[:2]] = True; return m
 >>> case = Case("c", "ees", "demo", np.array([3.3, 1.1, -0.7, -2.9, -4.4, 0.15]), {"temperature": 0.8})
@@ -24,8 +24,8 @@ import numpy as np
 
 from ..spec.methods import SAMPLERS
 from .cases import Case
-from .methods import Options, Verdict
-from .outcomes import Status
+from ..judging.methods import Options, Verdict
+from ..judging.outcomes import Status
 from .ports import Port
 
 __all__ = ["shrink_case", "evaluate"]
@@ -37,12 +37,12 @@ PLAIN = {"temperature": 1.0, "T0": 1.0, "theta": 1.0, "N": 0.5, "temp": 1.0, "de
 def evaluate(port: Port, case: Case, dtype: str, options: Options) -> tuple[Verdict, object]:
     """Run ``case`` through ``port`` and judge it; returns the verdict and the outcome.
 
-    >>> from ees_theory.harness.ports import InProcessPort
+    >>> from ees_theory.running.ports import InProcessPort
     >>> c = Case("u", "ees", "hand", np.zeros(3), {"temperature": 1.0})
     >>> evaluate(InProcessPort(lambda z, t: z == z.max(), "argmax"), c, "float64", Options())[0].status == Status.PASSED
     True
     """
-    from .methods import get_method
+    from ..judging.methods import get_method
 
     m = get_method(case.method)
     row = case.row(dtype)

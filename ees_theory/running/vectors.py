@@ -39,7 +39,7 @@ from .cases import Case
 from ..spec.formats import DTYPES
 from ..spec.inputs import check_input_file
 from .generate import fit_to_dtype
-from .methods import Options, get_method
+from ..judging.methods import Options, get_method
 
 __all__ = ["VECTORS_VERSION", "VECTORS_FILE", "vectors_path", "load_vectors", "golden_cases", "vectors_text", "regen", "is_current"]
 
@@ -197,7 +197,7 @@ TRUNCATION_FAMILY_ROWS = 4
 
 def _sampler_params(method: str, **given: float) -> dict:
     """A truncation case's parameters: temperature 1 and the sampler's defaults, then ``given``."""
-    from .truncation import PARAMS
+    from ..judging.truncation import PARAMS
 
     defaults = {"temperature": 1.0, "min_tokens_to_keep": 1, "m": 100}
     return {p: float(given.get(p, defaults.get(p, math.nan))) for p in ("temperature",) + PARAMS[method]}
@@ -300,7 +300,7 @@ def _truncation_hand_cases() -> list[tuple[str, str, np.ndarray, dict, str, str]
 def _truncation_family_cases() -> list[tuple[str, str, np.ndarray, dict, str, str]]:
     from ..families import distributions
     from ..spec.methods import SAMPLERS
-    from .truncation import TRUNCATION_METHODS
+    from ..judging.truncation import TRUNCATION_METHODS
 
     out = []
     names = distributions.FAMILY_NAMES

@@ -4,7 +4,7 @@ looked up by name.
 An entry (a :class:`~.base.SamplerJudge`) holds everything the harness does differently for its
 sampler: the edges of its parameter band (:meth:`~.base.SamplerJudge.band`) or its own admissible
 counts, which tokens it may keep, the misreadings it can diagnose and, for mirostat, the check of
-the returned state. The judgement itself (:class:`ees_theory.harness.truncation.Truncation`) is
+the returned state. The judgement itself (:class:`ees_theory.judging.truncation.Truncation`) is
 the same for every sampler. A new sampler is one more entry here, in its own module.
 
 >>> sorted(JUDGES) == sorted(SAMPLERS)

@@ -1,7 +1,7 @@
 """Goodness of fit of token draws against an exactly known distribution, with finite-sample
 error rates (no asymptotic approximation anywhere).
 
-The draws judge (:mod:`.draws`) knows the exact distribution ``q`` every draw must come from, so
+The draws judge (:mod:`draws <ees_theory.running.draws>`) knows the exact distribution ``q`` every draw must come from, so
 the question is a one-sample test of ``N`` draws against ``q``. Asymptotic tests (Pearson's
 chi-square, the G-test) are accurate near the 5% level; at the tiny levels a family-wise rate of
 ``1e-6`` asks for, their tail approximation is not guaranteed. Every p-value here is instead an

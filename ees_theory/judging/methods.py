@@ -46,7 +46,7 @@ from ..core.ctx import FLOAT
 from ..core.ees import count_first, count_last, first_candidate
 from ..core.temperatures import dynatemp_range
 from ..core.certify import down, up
-from ..spec.methods import POLICIES, MethodSpec
+from ..spec.methods import POLICIES, RECORDS, MethodSpec
 from ..spec.methods import record as method_record
 from ..errormodel.bands import EESBand, dynatemp_band, edt_band, ees_band, entropy_band
 
@@ -157,6 +157,21 @@ class Method:
     #: the policies the method is judged under (``None``: the engine conventions of
     #: :data:`~ees_theory.spec.methods.POLICIES`, which the method itself may not read)
     policies: tuple[str, ...] | None = None
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        # a method named in the records reads its parameters, grid and temperature parameter from
+        # its record (written once there); a class states only what it sets differently
+        super().__init_subclass__(**kw)
+        own = cls.__dict__
+        if "name" not in own or "record" in own or cls.name not in RECORDS:
+            return
+        cls.record = method_record(cls.name)
+        if "params" not in own:
+            cls.params = tuple(cls.record.params)
+        if "grid" not in own:
+            cls.grid = param_grids(cls.record)
+        if "temperature_param" not in own:
+            cls.temperature_param = cls.record.temperature_param
 
     def check_policy(self, policy: str) -> str:
         """``policy``, if this method has it (a ValueError naming the ones it has otherwise)."""
@@ -342,9 +357,6 @@ class EES(Method):
     """Entropy Equilibrium Sampling: the port returns the kept mask of one row."""
 
     name = "ees"
-    record = method_record("ees")
-    params = tuple(record.params)
-    grid = param_grids(record)
 
     def normalize(self, raw: Any, vocab: int) -> np.ndarray:
         raw = to_numpy(raw)
@@ -865,10 +877,6 @@ class EDT(_Temperature):
     """EDT: the port returns ``T = T0 * N**(theta / H)`` for one row (0 = greedy)."""
 
     name = "edt"
-    record = method_record("edt")
-    params = tuple(record.params)
-    temperature_param = record.temperature_param
-    grid = param_grids(record)
 
     def reference(self, row, params, options):
         return reference.edt_temperature(row, params["T0"], params["theta"], params["N"])
@@ -896,12 +904,8 @@ class Dynatemp(_Temperature):
     the policy ``finite-candidates`` ``ln n`` counts only the finite entries."""
 
     name = "dynatemp"
-    record = method_record("dynatemp")
-    params = tuple(record.params)
-    temperature_param = record.temperature_param
-    grid = param_grids(record)
     allows_none = True
-    policies = record.policies
+    policies = method_record("dynatemp").policies
 
     def reference(self, row, params, options):
         return reference.dynatemp_temperature(row, params["temp"], params["delta"], params["exponent"], policy=options.policy)

@@ -136,9 +136,6 @@ class Quadratic(Scaling):
     """``quadratic``: the port returns the transformed logits (answers read as for ``temperature``)."""
 
     name = "quadratic"
-    record = _SPEC
-    params = tuple(_SPEC.params)
-    grid = {p: prm.grid for p, prm in _SPEC.params.items()}
     temperature_param = ""  # no temperature: generated cases are not drawn cold
     policies = _SPEC.policies
 

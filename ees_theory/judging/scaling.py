@@ -30,8 +30,7 @@ import numpy as np
 
 from .. import tolerances
 from ..spec.formats import from_hex_list, hex_list
-from ..spec.methods import record as method_record
-from .methods import Method, Options, OutputFault, Verdict, param_grids, to_numpy, register_method
+from .methods import Method, Options, OutputFault, Verdict, to_numpy, register_method
 from .outcomes import Status
 
 __all__ = ["Scaling", "judge_scaled", "scaled_reference"]
@@ -147,9 +146,6 @@ class Scaling(Method):
     """``temperature``: the port returns the row's logits divided by the temperature."""
 
     name = "temperature"
-    record = method_record("temperature")
-    params = tuple(record.params)
-    grid = param_grids(record)
 
     def normalize(self, raw: Any, vocab: int) -> np.ndarray:
         raw = to_numpy(raw)

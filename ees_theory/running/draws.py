@@ -81,7 +81,7 @@ from ..judging.methods import Options, OutputFault, to_numpy, get_method
 from ..judging.outcomes import Status
 from .ports import (IMPORT_TIMEOUT_S, Outcome, PortTimeout, SubprocessPort, Alarm, find_batched, same_array, SigintWatch, worker_env,
                     answer_limit, load_callable)
-from .runner import DRAWS_JOURNAL_FORMAT, Journal, fingerprint, repro_line
+from .runner import DRAWS_JOURNAL_FORMAT, Journal, JudgedRun, fingerprint, repro_line
 from ..judging.truncation import INT_PARAMS, port_params
 from ..judging.draws import DrawVerdict, MIROSTAT, judge_draws
 
@@ -348,7 +348,7 @@ def draws_repro_line(port_spec: str, case: Case, dtype: str, options: Options, n
 
 
 @dataclass
-class DrawsReport:
+class DrawsReport(JudgedRun):
     """The outcome of a draws run: one record per case (``status``: ``pass``, ``admissible``,
     ``fail`` or ``skipped``, the mask report's words), the plan, and the verdict ``ok``: at least
     one case judged and none failed (nothing judged is ``NO VERDICT``, not ``ok``)."""
@@ -364,15 +364,6 @@ class DrawsReport:
     journal: str | None = None
     #: False when the port ran in this process (its verdict is no evidence against a hostile port)
     isolated: bool = True
-
-    @property
-    def failures(self) -> list[dict]:
-        return [r for r in self.records if r["status"] == Status.FAILED]
-
-    @property
-    def ok(self) -> bool:
-        """True when at least one case was judged and none failed (the exit status 0)."""
-        return self.counts()["cases"] > 0 and not self.failures
 
     def counts(self) -> dict:
         """Totals in the mask report's words (``cases``: the judged ones), failures split into

@@ -335,8 +335,22 @@ def toolkit_version() -> str:
         return "unknown"
 
 
+class JudgedRun:
+    """What the mask and the draws reports share: their failed records and the exit verdict (a
+    run that judged nothing is no verdict). Subclasses hold ``records`` and ``counts()``."""
+
+    @property
+    def failures(self) -> list[dict]:
+        return [r for r in self.records if r["status"] == Status.FAILED]
+
+    @property
+    def ok(self) -> bool:
+        """True when at least one case was judged and none failed (the exit status 0)."""
+        return self.counts()["cases"] > 0 and not self.failures
+
+
 @dataclass
-class Report:
+class Report(JudgedRun):
     """The outcome of a run: per-case records, skipped cases, and how to print them."""
 
     port: str
@@ -348,15 +362,6 @@ class Report:
     journal: str | None = None
     #: the port was a Python port called in the judge's own process (``--in-process``)
     shares_process: bool = False
-
-    @property
-    def failures(self) -> list[dict]:
-        return [r for r in self.records if r["status"] == Status.FAILED]
-
-    @property
-    def ok(self) -> bool:
-        """True when at least one case was judged and none failed (the exit status 0)."""
-        return self.counts()["cases"] > 0 and not self.failures
 
     def counts(self) -> dict[str, int]:
         c = defaultdict(int)

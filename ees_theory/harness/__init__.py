@@ -42,7 +42,7 @@ from ..judging import quadratic  # noqa: F401 - registers --method quadratic (a 
 from ..running.ports import InProcessPort, Outcome, Port, SubprocessPort, load_callable, open_port
 from ..engines.builtin import register as _register_builtin
 from ..running.plan import plan
-from ..running.runner import Journal, Report, repro_line, run_check
+from ..running.runner import JudgedRun, Journal, Report, repro_line, run_check
 from ..running.vectors import is_current, load_vectors, regen, vectors_path
 
 _register_builtin()  # the toolkit's own kernels as the port "builtin"
@@ -70,6 +70,7 @@ __all__ = [
     "open_port",
     "load_callable",
     "Report",
+    "JudgedRun",
     "Journal",
     "run_check",
     "repro_line",

@@ -49,7 +49,7 @@ from .capabilities import check_unsupported, skip_reason, without_params
 from .ports import Outcome, Port, port_identity, scheme_of
 from .shrink import shrink_case
 
-__all__ = ["run_check", "Report", "Journal", "repro_line", "fingerprint", "judge_workers", "JOURNAL_FORMAT"]
+__all__ = ["run_check", "Report", "JudgedRun", "Journal", "repro_line", "fingerprint", "judge_workers", "JOURNAL_FORMAT"]
 
 JOURNAL_FORMAT = "ees-theory-results/1"
 #: the journal of a run judged by draws (``ees_theory.running.draws``): same lines, other records

@@ -48,6 +48,17 @@ def client():
         os.chdir(before)
 
 
+def _started_by_the_fork_server() -> bool:
+    import psutil
+
+    return "forkserver" in " ".join(psutil.Process(os.getppid()).cmdline())
+
+
+def test_local_workers_are_forks_of_a_server_that_imported_the_judges(client):
+    # a fresh interpreter per worker would import torch, mpmath and the judges again (seconds of CPU each)
+    assert set(client.run(_started_by_the_fork_server).values()) == {True}
+
+
 def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

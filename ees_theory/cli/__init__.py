@@ -32,6 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     register_builtin()  # the port "builtin" (the toolkit's own kernels)
     parser = build_parser()
     args = parser.parse_args(argv)
+    if str(getattr(args, "cluster", None) or "").startswith("local:"):
+        from ..running.cluster import prestart_fork_server
+
+        prestart_fork_server()  # its imports overlap with this command's own
     try:
         return int(args.func(args) or 0)
     except (ValueError, TypeError, FileNotFoundError) as exc:

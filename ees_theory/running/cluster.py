@@ -19,6 +19,9 @@ and ``--resume`` works as it does there. Dask is imported only here, only when a
   program must exist on every worker; a Python port must import there): a worker that cannot is
   an error naming it. ``port_on="client"``: the port is called in the checking process (a port
   that lives on one machine, a GPU) and only the judging goes out.
+* A ``local:N`` cluster's workers are forks of one server that imported torch, mpmath and the
+  judges once (:data:`WORKER_PRELOAD`; the command line starts it as soon as it reads the option,
+  so its imports overlap with the command's own), not fresh interpreters that each import them.
 * A worker that dies mid-task loses nothing: Dask runs its tasks again elsewhere, and a task's
   records count only when its result reaches the checking process, once.
 
@@ -49,6 +52,7 @@ import contextlib
 import importlib
 import logging
 import math
+import os
 import re
 import shutil
 import threading
@@ -102,6 +106,49 @@ def parse_address(text: str) -> tuple[str, Any]:
     raise ValueError(f"--cluster expects tcp://HOST:PORT (a Dask scheduler) or local:N (N local worker processes), got {text!r}")
 
 
+#: what a local cluster's fork server imports once; each worker then starts as a fork of it instead
+#: of a fresh interpreter importing torch, mpmath and the judges (about 2 s of CPU per worker, which
+#: on a small machine competes with the judging itself)
+WORKER_PRELOAD = ("distributed", "numpy", "mpmath", "torch", "ees_theory.running.cluster", "ees_theory.judging.methods",
+                  "ees_theory.judging.truncation", "ees_theory.engines.builtin")
+
+
+def _fork_server_usable() -> bool:
+    import multiprocessing
+
+    # EES_CLUSTER_SPAWN=1 keeps Dask's default (a fresh interpreter per worker), for comparison
+    return "forkserver" in multiprocessing.get_all_start_methods() and not os.environ.get("EES_CLUSTER_SPAWN")
+
+
+def prestart_fork_server() -> None:
+    """Start the fork server of the local workers now: it imports :data:`WORKER_PRELOAD` while
+    this process goes on with its own imports and its plan (the command line calls it as soon as
+    it has read ``--cluster local:N``). Without a fork server (not POSIX) this does nothing."""
+    if not _fork_server_usable():
+        return
+    import multiprocessing
+    import multiprocessing.forkserver
+
+    multiprocessing.get_context("forkserver").set_forkserver_preload(list(WORKER_PRELOAD))
+    multiprocessing.forkserver.ensure_running()
+
+
+@contextlib.contextmanager
+def _forked_workers() -> Iterator[None]:
+    """Start the local workers created inside this block from a fork server that has imported
+    :data:`WORKER_PRELOAD` (POSIX only; elsewhere Dask's default start method stays)."""
+    if not _fork_server_usable():
+        yield
+        return
+    import dask
+    from distributed.utils import get_mp_context
+
+    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+        # after Dask's own list, replacing it (no effect once the server runs: prestart_fork_server)
+        get_mp_context().set_forkserver_preload(list(WORKER_PRELOAD))
+        yield
+
+
 @contextlib.contextmanager
 def cluster_client(address: str, *, timeout: float | None = None) -> Iterator[Any]:
     """A ``distributed.Client`` for ``address`` (see :func:`parse_address`); a ``local:N``
@@ -119,8 +166,9 @@ def cluster_client(address: str, *, timeout: float | None = None) -> Iterator[An
         if kind == "local":
             # processes (a port or the reference holds the GIL), one thread each, loopback only; the
             # scheduler's HTTP server on a free port (a fixed one may be taken by another cluster)
-            cluster = distributed.LocalCluster(n_workers=where, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                               dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
+            with _forked_workers():
+                cluster = distributed.LocalCluster(n_workers=where, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                                   dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
             client = distributed.Client(cluster)
         else:
             try:

@@ -27,9 +27,43 @@ def test_every_sampler_has_exactly_one_judge():
         assert get_judge(name) is j
 
 
-def test_a_second_judge_for_a_sampler_is_refused():
+def test_the_judges_are_the_classes_that_name_a_sampler():
+    # the documented table: every judge class, in the specification's order, found in its module
+    assert [(name, type(j).__module__.rsplit(".", 1)[1], type(j).__name__) for name, j in JUDGES.items()] == [
+        ("top-k", "top_k", "TopK"), ("top-p", "top_p", "TopP"), ("min-p", "min_p", "MinP"), ("typical", "typical", "Typical"),
+        ("epsilon", "epsilon", "Epsilon"), ("eta", "epsilon", "Eta"), ("p-less", "p_less", "PLess"),
+        ("p-less-norm", "p_less", "PLessNorm"), ("top-n-sigma", "top_n_sigma", "TopNSigma"),
+        ("mirostat-v1", "mirostat", "MirostatV1"), ("mirostat-v2", "mirostat", "MirostatV2"), ("xtc", "xtc", "Xtc"),
+        ("top-a", "top_a", "TopA"), ("tfs", "tfs", "Tfs")]
+
+
+def _judges_package(tmp_path, monkeypatch, modules: dict[str, str]) -> str:
+    name = "judges_" + tmp_path.name.replace("-", "_")
+    (tmp_path / name).mkdir()
+    (tmp_path / name / "__init__.py").write_text("")
+    head = "from ees_theory.judging.judges import SamplerJudge\n"
+    for mod, text in modules.items():
+        (tmp_path / name / f"{mod}.py").write_text(head + text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return name
+
+
+def test_discovery_takes_each_named_class_once(tmp_path, monkeypatch):
+    pkg = _judges_package(tmp_path, monkeypatch, {
+        # a shared base without a name of its own is no judge; a subclass naming another sampler is
+        "b_mass": "class _Shared(SamplerJudge):\n    pass\nclass Tfs(_Shared):\n    name = 'tfs'\nclass TopP(_Shared):\n    name = 'top-p'\n",
+        # a class imported from another module is that module's judge, not this one's
+        "a_more": "from .b_mass import TopP\nclass Later(TopP):\n    pass\nclass TopQ(SamplerJudge):\n    name = 'top-q'\n",
+    })
+    found = judges.discover_judges(pkg, skip=frozenset())
+    assert [(n, type(j).__name__) for n, j in found.items()] == [("top-p", "TopP"), ("tfs", "Tfs"), ("top-q", "TopQ")]
+
+
+def test_a_second_judge_for_a_sampler_is_refused(tmp_path, monkeypatch):
+    pkg = _judges_package(tmp_path, monkeypatch, {"one": "class A(SamplerJudge):\n    name = 'top-p'\n",
+                                                  "two": "class B(SamplerJudge):\n    name = 'top-p'\n"})
     with pytest.raises(ValueError, match="two judges for sampler 'top-p'"):
-        judges._table(judges.TopP(), judges.MinP(), judges.TopP())
+        judges.discover_judges(pkg, skip=frozenset())
 
 
 def test_the_harness_method_reads_its_judge():

@@ -230,6 +230,46 @@ def test_both_drivers_cover_every_rule_module():
     assert set(_KERNELS) == modules and set(_DRIVERS) == modules
 
 
+def test_discovered_rules_keep_the_documented_order():
+    # the order every "expected one of" message lists the samplers in (the registry's doctest)
+    assert list(rules()) == ["top-k", "top-p", "min-p", "typical", "epsilon", "eta", "p-less", "p-less-norm", "top-n-sigma",
+                             "mirostat-v1", "mirostat-v2", "xtc", "top-a", "tfs"]
+    assert {name: (r.module.__name__.rsplit(".", 1)[1], dict(r.variant)) for name, r in rules().items()
+            if r.variant or name == "eta"} == {"eta": ("eta", {}), "p-less": ("p_less", {"norm": False}),
+                                               "p-less-norm": ("p_less", {"norm": True}),
+                                               "mirostat-v1": ("mirostat", {"version": 1}), "mirostat-v2": ("mirostat", {"version": 2})}
+
+
+def _package(tmp_path, monkeypatch, modules: dict[str, str]) -> str:
+    name = "declared_" + tmp_path.name.replace("-", "_")
+    (tmp_path / name).mkdir()
+    (tmp_path / name / "__init__.py").write_text("")
+    for mod, text in modules.items():
+        (tmp_path / name / f"{mod}.py").write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return name
+
+
+def test_rules_are_found_in_the_records_order_whatever_the_file_names(tmp_path, monkeypatch):
+    from ees_theory.core.truncation.registry import declared_rules
+
+    pkg = _package(tmp_path, monkeypatch, {"a_last": 'RULES = {"tfs": {}}\n', "z_first": 'RULES = {"top-q": {}, "top-k": {"w": 2}}\n',
+                                           "helpers": "X = 1\n"})
+    found = declared_rules(pkg, skip=frozenset({"helpers"}))
+    assert [(n, m.__name__.rsplit(".", 1)[1], v) for n, (m, v) in found.items()] == [
+        ("top-k", "z_first", {"w": 2}), ("tfs", "a_last", {}), ("top-q", "z_first", {})]
+    with pytest.raises(TypeError, match=rf"{pkg}.helpers declares no RULES table"):
+        declared_rules(pkg, skip=frozenset())
+
+
+def test_a_sampler_declared_twice_is_refused(tmp_path, monkeypatch):
+    from ees_theory.core.truncation.registry import declared_rules
+
+    pkg = _package(tmp_path, monkeypatch, {"one": 'RULES = {"top-k": {}}\n', "two": 'RULES = {"top-k": {}}\n'})
+    with pytest.raises(ValueError, match=rf"'top-k' is declared by both {pkg}.one and {pkg}.two"):
+        declared_rules(pkg, skip=frozenset())
+
+
 def test_registration_refuses_bad_rules():
     from ees_theory.core.truncation import top_k
 

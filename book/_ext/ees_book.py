@@ -6,6 +6,8 @@
 * numpydoc sections (``Parameters`` / ``Returns`` / ``Raises`` / ``Examples`` over a line of
   dashes) are rendered by ``sphinx.ext.napoleon``, but only in docstrings that have one: napoleon
   would otherwise also read every attribute docstring's ``text: more text`` as ``type: description``.
+  Where a docstring has its own ``Parameters`` or ``Returns`` section, the type hints are not added
+  as a second list of parameters (``autodoc_typehints: description``): the section names the types.
 """
 
 import re
@@ -13,10 +15,16 @@ import re
 from sphinx.ext import napoleon
 
 _NUMPY_SECTION = re.compile(r"^\s*(Parameters|Returns|Raises|Yields|Examples)\s*\n\s*-{3,}\s*$", re.M)
+_SIGNATURE_SECTION = re.compile(r"^\s*(Parameters|Returns)\s*\n\s*-{3,}\s*$", re.M)
 
 
 def _numpydoc_where_written(app, what, name, obj, options, lines):
-    if _NUMPY_SECTION.search("\n".join(lines)):
+    text = "\n".join(lines)
+    if _SIGNATURE_SECTION.search(text):
+        # autodoc recorded the hints under this name when it read the signature; without them it
+        # adds no typed "Parameters" / "Return type" fields after the written ones
+        app.env.temp_data.get("annotations", {}).pop(name, None)
+    if _NUMPY_SECTION.search(text):
         napoleon._process_docstring(app, what, name, obj, options, lines)
 
 

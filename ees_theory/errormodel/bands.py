@@ -69,6 +69,23 @@ def libm_error(cd: str) -> float:
     float64/float32: 2 ulps (``4u``). Half precision: float32 libm (2 float32 ulps, ``2**-22``)
     then one rounding into ``cd`` (``u``); the float32 error is relative to the unrounded value.
 
+    Parameters
+    ----------
+    cd : str
+        The compute dtype: ``"float64"``, ``"float32"``, ``"float16"`` or ``"bfloat16"``.
+
+    Returns
+    -------
+    float
+        The bound, relative to the exact result.
+
+    Raises
+    ------
+    KeyError
+        An unknown dtype.
+
+    Examples
+    --------
     >>> libm_error("bfloat16") == 2.0**-8 + 2.0**-21
     True
     """
@@ -111,6 +128,21 @@ def sum_error(t_hi: np.ndarray, cd: str) -> np.ndarray:
       most ``d`` nodes;
     * float32 accumulator, then one rounding into ``cd``: ``gamma_{k-1}(2**-24) S`` + half an ulp.
 
+    Parameters
+    ----------
+    t_hi : numpy.ndarray
+        Upper bounds on the terms, in the order summed (negative entries count as 0).
+    cd : str
+        The compute dtype of the sums.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, one bound per prefix length ``k`` (0 for ``k = 1``; ``inf`` where the analysis
+        gives none).
+
+    Examples
+    --------
     >>> e = sum_error(np.array([1.0, 2.0**-10, 2.0**-10]), "bfloat16")
     >>> float(e[0]) < 1e-300, float(e[2]) < 2.0**-6   # the sum is about 1: a bf16 rounding there is 2**-8
     (True, True)
@@ -199,7 +231,23 @@ def _position_hull(key_box_lo, key_box_hi, tok_key_lo, tok_key_hi, val_lo, val_h
 class EESBand:
     """Enclosures, per canonical position ``k = 1..n`` (index ``k - 1``), of what a port of the
     evaluation class computes: the gap ``f(k)`` (``lo``, ``hi``; index 0 unused) and the
-    weight ``e_k = p_(k) / p_(1)`` of the token at that position (``e_lo``, ``e_hi``)."""
+    weight ``e_k = p_(k) / p_(1)`` of the token at that position (``e_lo``, ``e_hi``).
+
+    Parameters
+    ----------
+    lo, hi : numpy.ndarray
+        Bounds on the computed ``f(k)``, float64, length ``n`` (index 0 unused).
+    e_lo, e_hi : numpy.ndarray
+        Bounds on the computed weights ``e_k``.
+    dtype : str
+        The port's input dtype.
+    accumulate : str
+        ``"input"`` or ``"float32"``.
+    entropy_lo, entropy_hi : float
+        Bounds on the computed entropy of the row, nats (default 0).
+    stats : dict
+        Per-row quantities the truncation bounds read.
+    """
 
     lo: np.ndarray
     hi: np.ndarray
@@ -225,6 +273,28 @@ def ees_band(values, temperature: float, dtype: str, accumulate: str = "input") 
     ``values`` are the finite logits in canonical order (descending; exact values of ``dtype``),
     ``temperature`` the float64 temperature the port receives. See the module docstring for the
     evaluation class the band covers. Overflowing intermediate bounds become infinite sides.
+
+    Parameters
+    ----------
+    values : sequence of float or numpy.ndarray
+        The finite logits, 1-D, non-empty, in descending order.
+    temperature : float
+        The temperature the port receives, finite and ``> 0``.
+    dtype : str
+        The port's input dtype: ``"float64"``, ``"float32"``, ``"float16"`` or ``"bfloat16"``.
+    accumulate : str
+        ``"input"`` (default: every step in ``dtype``) or ``"float32"`` (at least float32).
+
+    Returns
+    -------
+    EESBand
+        The band of each ``f(k)`` and weight, and of the row entropy.
+
+    Raises
+    ------
+    ValueError
+        ``values`` empty, not 1-D, not finite or not descending; a bad temperature; an unknown
+        dtype or accumulation mode.
     """
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         return _ees_band(values, temperature, dtype, accumulate)
@@ -398,6 +468,29 @@ def entropy_band(logits, temperature: float, dtype: str, accumulate: str = "inpu
     """Enclosure of the row entropy (nats) of ``softmax(logits / temperature)`` as a port of the
     evaluation class computes it in ``dtype`` / ``accumulate`` (``-inf`` entries are masked).
 
+    Parameters
+    ----------
+    logits : sequence of float or numpy.ndarray
+        One row, 1-D, in any order; ``-inf`` masks a token, at least one finite.
+    temperature : float
+        The temperature, finite and ``> 0``.
+    dtype : str
+        The port's input dtype: ``"float64"``, ``"float32"``, ``"float16"`` or ``"bfloat16"``.
+    accumulate : str
+        ``"input"`` (default: every step in ``dtype``) or ``"float32"`` (at least float32).
+
+    Returns
+    -------
+    tuple of float
+        ``(lo, hi)`` in nats, ``lo >= 0``; ``(0, 0)`` for a single candidate.
+
+    Raises
+    ------
+    ValueError
+        Not 1-D, NaN or ``+inf`` in the row, no finite logit, or a bad temperature, dtype or mode.
+
+    Examples
+    --------
     >>> lo, hi = entropy_band([0.0, 0.0], 1.0, "bfloat16")
     >>> lo <= 0.6931 <= hi and hi - lo < 0.1
     True
@@ -417,6 +510,31 @@ def entropy_band(logits, temperature: float, dtype: str, accumulate: str = "inpu
 def entropy_error(logits, temperature: float, entropy: float, dtype: str, accumulate: str = "input") -> float:
     """The largest distance from the exact ``entropy`` to what such a port can compute.
 
+    Parameters
+    ----------
+    logits : sequence of float or numpy.ndarray
+        One row, 1-D; ``-inf`` masks a token.
+    temperature : float
+        The temperature, finite and ``> 0``.
+    entropy : float
+        The exact entropy of the row, nats (the reference's).
+    dtype : str
+        The port's input dtype: ``"float64"``, ``"float32"``, ``"float16"`` or ``"bfloat16"``.
+    accumulate : str
+        ``"input"`` (default: every step in ``dtype``) or ``"float32"`` (at least float32).
+
+    Returns
+    -------
+    float
+        ``max(entropy - lo, hi - entropy, 0)`` over :func:`entropy_band`, rounded up.
+
+    Raises
+    ------
+    ValueError
+        As for :func:`entropy_band`.
+
+    Examples
+    --------
     >>> entropy_error([0.0, -1.0, -2.0], 1.0, 0.8324, "float32") < 1e-5
     True
     """
@@ -441,6 +559,32 @@ def truncation_row_bounds(logits, temperature: float, dtype: str, accumulate: st
     * ``sum``: the relative error of the sums behind a standard deviation (Lemma 1 on ``|x|`` and
       on ``(x - mean)**2``); ``underflow``: ``n eta``.
 
+    Parameters
+    ----------
+    logits : sequence of float or numpy.ndarray
+        One row, 1-D; ``-inf`` masks a token, at least one finite.
+    temperature : float
+        The temperature, finite and ``> 0``.
+    dtype : str
+        The port's input dtype: ``"float64"``, ``"float32"``, ``"float16"`` or ``"bfloat16"``.
+    accumulate : str
+        ``"input"`` (default: every step in ``dtype``) or ``"float32"`` (at least float32).
+    entropy : float
+        The exact row entropy in nats that the ``entropy`` bound is measured from (default 0).
+
+    Returns
+    -------
+    dict
+        ``{"logit", "prob", "underflow", "sum", "cum", "logp", "entropy"}``, floats (``inf``
+        where no bound holds).
+
+    Raises
+    ------
+    ValueError
+        No finite logit, or an unknown dtype or accumulation mode.
+
+    Examples
+    --------
     >>> b = truncation_row_bounds([0.0, -1.0, -2.0, -8.0], 0.7, "bfloat16", "input")
     >>> 0 < b["prob"] < 0.25 and b["cum"] < 0.25 and sorted(b) == sorted(tolerances.truncation_bounds("float32", "input", 4, 1.0, 1.0))
     True
@@ -610,6 +754,31 @@ def edt_band(logits, T0: float, theta: float, N: float, dtype: str, accumulate: 
     float64 and rounded into the compute dtype, then ``T0 exp(c / H)`` with one rounding per
     operation (``exp`` within :func:`libm_error`); ``H = 0`` gives the greedy 0.
 
+    Parameters
+    ----------
+    logits : sequence of float or numpy.ndarray
+        One row, 1-D; ``-inf`` masks a token.
+    T0, theta, N : float
+        EDT's parameters (``T0 > 0``, ``theta >= 0``, ``0 < N < 1``; not checked here).
+    dtype : str
+        The port's input dtype: ``"float64"``, ``"float32"``, ``"float16"`` or ``"bfloat16"``.
+    accumulate : str
+        ``"input"`` (default: every step in ``dtype``) or ``"float32"`` (at least float32).
+    entropy : tuple of float or None
+        ``(lo, hi)``: an entropy enclosure to use instead of the row's :func:`entropy_band`.
+
+    Returns
+    -------
+    tuple of float
+        ``(lo, hi)``, ``lo >= 0``.
+
+    Raises
+    ------
+    ValueError
+        A bad row, dtype or accumulation mode.
+
+    Examples
+    --------
     >>> lo, hi = edt_band([0.0, 0.0], 1.0, math.log(2), 0.8, "float32")   # H = ln 2 = theta: T = 0.8
     >>> lo < 0.8 < hi and hi - lo < 1e-5
     True
@@ -641,6 +810,33 @@ def dynatemp_band(
     within :func:`libm_error`); a port may clamp the result to ``[T_min, T_max]`` (``exponent < 0``:
     to at least ``T_max``) as llama.cpp's range promises, or not.
 
+    Parameters
+    ----------
+    logits : sequence of float or numpy.ndarray
+        One row, 1-D; ``-inf`` masks a token.
+    temp, delta, exponent : float
+        dynatemp's parameters (finite; ``delta <= 0`` gives ``temp``, ``exponent = 0`` ``T_max``).
+    dtype : str
+        The port's input dtype: ``"float64"``, ``"float32"``, ``"float16"`` or ``"bfloat16"``.
+    accumulate : str
+        ``"input"`` (default: every step in ``dtype``) or ``"float32"`` (at least float32).
+    entropy : tuple of float or None
+        ``(lo, hi)``: an entropy enclosure to use instead of the row's :func:`entropy_band`.
+    size : int or None
+        The ``n`` of ``ln n`` (default: the row's length, masked entries included).
+
+    Returns
+    -------
+    tuple of float
+        ``(lo, hi)``.
+
+    Raises
+    ------
+    ValueError
+        A bad row, dtype or accumulation mode.
+
+    Examples
+    --------
     >>> lo, hi = dynatemp_band([0.0, 0.0, 0.0, 0.0], 1.0, 0.25, 2.0, "float32")   # H = ln n: T_max
     >>> lo < 1.25 < hi and hi - lo < 1e-5
     True

@@ -112,6 +112,59 @@ def check(
     names parameters the port does not have (added to ``options``; see
     ``ees_theory.running.capabilities``): cases that need them are skipped and counted.
 
+    Parameters
+    ----------
+    port : str
+        The port's name: ``"module:callable"``, ``"path/file.py:callable"``,
+        ``"exec:COMMAND ARGS..."``, ``"builtin"`` / ``"builtin:float32"``, or an engine's scheme.
+    method : str
+        A registered method (``"ees"``, ``"edt"``, ``"dynatemp"``, a truncation sampler, ...).
+    dtype : str
+        ``"float64"`` (default), ``"float32"``, ``"float16"`` or ``"bfloat16"``.
+    vectors : bool, str or pathlib.Path
+        ``True`` (default): the packaged golden vectors; a path: a vectors file; ``False``: none.
+    examples : int
+        Generated cases after the vectors (default 0).
+    seed : int
+        The seed of the generated cases (default 0).
+    families : sequence of str or None
+        Distribution families of the generated cases (default: all).
+    options : Options
+        How answers are judged (default ``Options()``).
+    isolate : bool
+        Run a Python port in a worker subprocess (default True).
+    timeout : float or None
+        Seconds per call, ``> 0`` (default 10; ``None``: no limit).
+    import_timeout : float or None
+        Seconds a Python port's import may take, ``> 0`` (default 120).
+    unsupported : sequence of str or str
+        Parameters the port does not have (default none).
+    journal : str, pathlib.Path or None
+        A JSON Lines results file to write (default none).
+    resume : bool
+        Go on from the cases already in ``journal`` (default False).
+    shrink : bool
+        Shrink each failure to a small input (default True).
+    progress : callable or None
+        ``progress(done, total)`` as cases finish.
+    executor : object
+        A ``distributed.Client`` (default ``None``: judge here).
+    port_on : str
+        With ``executor``: ``"workers"`` (default) or ``"client"``.
+
+    Returns
+    -------
+    Report
+        Per-case records and totals; ``ok`` when cases were judged and none failed.
+
+    Raises
+    ------
+    ValueError
+        An unknown method, dtype, family or parameter name, a policy the method does not have, a
+        bad timeout, or a port that cannot be opened or loaded.
+
+    Examples
+    --------
     >>> r = check("tests.meta.mutant_ports:edt_bits", "edt", vectors=False, examples=10, isolate=False, shrink=False)
     >>> r.ok, sorted({f["fault"] for f in r.failures})
     (False, ['entropy-in-bits'])
@@ -146,6 +199,33 @@ def check_builtin(
 
     Every report must be ``ok``: the toolkit's own kernels conform in every dtype.
 
+    Parameters
+    ----------
+    methods : sequence of str
+        Methods to check (default: EES, EDT, dynatemp, quadratic and every truncation sampler).
+    dtypes : sequence of str
+        Dtypes to check (default: all four).
+    accumulate : sequence of str
+        Accumulation modes of the kernels, ``"input"`` and/or ``"float32"`` (default both).
+    examples : int
+        Generated cases per report besides the vectors (default 0).
+    seed : int
+        The seed of the generated cases (default 0).
+    policies : sequence of str or None
+        Limit a truncation sampler to these policies (default: all it has).
+
+    Returns
+    -------
+    list of Report
+        One per method, dtype, accumulation mode and policy, in that nesting order.
+
+    Raises
+    ------
+    ValueError
+        An unknown method, dtype or accumulation mode.
+
+    Examples
+    --------
     >>> [(r.dtype, r.options.accumulate, r.ok) for r in check_builtin(["ees"], ["float16"])]
     [('float16', 'input', True), ('float16', 'float32', True)]
     >>> [(r.options.policy, r.ok) for r in check_builtin(["min-p"], ["bfloat16"], ["input"])]

@@ -49,6 +49,7 @@ from ..core.certify import down, up
 from ..spec.methods import POLICIES, RECORDS, MethodSpec
 from ..spec.methods import record as method_record
 from ..errormodel.bands import EESBand, dynatemp_band, edt_band, ees_band, entropy_band
+from .outcomes import Status
 
 __all__ = [
     "Method",
@@ -63,7 +64,15 @@ __all__ = [
 
 
 class OutputFault(Exception):
-    """A port's output that cannot be judged at all: ``fault`` is its class."""
+    """A port's output that cannot be judged at all: ``fault`` is its class.
+
+    Parameters
+    ----------
+    fault : str
+        The fault class recorded in the verdict (``"bad-output"``, ``"nan"``).
+    message : str
+        What is wrong, for the report.
+    """
 
     def __init__(self, fault: str, message: str):
         super().__init__(message)
@@ -76,7 +85,28 @@ class Options:
     """How answers are judged: the accumulation mode assumed for the error bound, the EES rule of
     the reference, the engine policy of a truncation sampler (``paper``, ``transformers``,
     ``llama.cpp``, ``sample-std``; see :mod:`ees_theory.reference.truncation`), whether tie
-    order must follow token ids, and whether exact ties decided by rounding fail (``strict``)."""
+    order must follow token ids, and whether exact ties decided by rounding fail (``strict``).
+
+    Parameters
+    ----------
+    accumulate : str
+        ``"input"`` (default: the port sums in the input dtype) or ``"float32"``; sets the error
+        bound an answer is allowed.
+    rule : str
+        The EES rule of the reference: ``"first-exclusive"`` (default), ``"first-inclusive"``,
+        ``"last"``.
+    strict_ties : bool
+        Whether tied tokens must be kept in token-id order (default False).
+    policy : str
+        The engine convention of a truncation sampler: ``"paper"`` (default), ``"transformers"``,
+        ``"llama.cpp"`` or ``"sample-std"``.
+    strict : bool
+        Whether an exact tie decided by rounding fails (default False: admissible).
+    bands : str
+        ``"styles"`` (default) or ``"rigorous"``: how an answer away from the certified one is graded.
+    unsupported : tuple of str
+        Parameters the port does not have (default none).
+    """
 
     accumulate: str = "input"
     rule: str = "first-exclusive"
@@ -116,9 +146,24 @@ class Verdict:
 
     ``fault`` names the fault class of a failure; ``severity`` orders cases by how close they came
     (EES: bound / margin; temperatures: error / tolerance); ``details`` is JSON-ready.
+
+    Parameters
+    ----------
+    status : Status
+        ``"pass"``, ``"admissible"``, ``"fail"``, ``"skipped"`` or ``"tested"``.
+    message : str
+        What was found, for the report (default empty).
+    fault : str or None
+        The fault class of a failure (``"wrong-k"``, ``"raised"``, ``"timeout"``, ...); ``None`` otherwise.
+    certified : bool
+        Whether the reference's answer was certified (default True).
+    severity : float
+        How close the case came; larger is worse (``inf`` for a call that gave no answer).
+    details : dict
+        JSON-ready specifics (the expected and returned values, the bound, ...).
     """
 
-    status: str
+    status: Status
     message: str = ""
     fault: str | None = None
     certified: bool = True
@@ -224,7 +269,7 @@ class Method:
 
     def judge_fault(self, ref: Any, fault: str, message: str, dtype: str) -> Verdict:
         """The verdict on a call that produced no answer (raised, timed out, ...): a failure."""
-        return Verdict("fail", message, fault, severity=math.inf)
+        return Verdict(Status.FAILED, message, fault, severity=math.inf)
 
 
 METHODS: dict[str, Method] = {}
@@ -233,6 +278,24 @@ METHODS: dict[str, Method] = {}
 def register_method(method: Method) -> Method:
     """Add a method to the registry (its ``name`` is the key ``--method`` takes).
 
+    Parameters
+    ----------
+    method : Method
+        An instance with a non-empty ``name``; a method already registered under that name is
+        replaced.
+
+    Returns
+    -------
+    Method
+        ``method`` itself.
+
+    Raises
+    ------
+    ValueError
+        ``method.name`` is empty.
+
+    Examples
+    --------
     >>> register_method(Method())
     Traceback (most recent call last):
     ...
@@ -247,6 +310,23 @@ def register_method(method: Method) -> Method:
 def get_method(name: str) -> Method:
     """The registered method called ``name``.
 
+    Parameters
+    ----------
+    name : str
+        A key of :data:`METHODS` (``"ees"``, ``"edt"``, ``"dynatemp"``, ``"top-p"``, ...).
+
+    Returns
+    -------
+    Method
+        The registered instance.
+
+    Raises
+    ------
+    ValueError
+        No method of that name, with the names there are.
+
+    Examples
+    --------
     >>> get_method("edt").params
     ('T0', 'theta', 'N')
     """
@@ -454,32 +534,32 @@ class EES(Method):
         candidates = set(order)
         masked = sorted(kept - candidates)
         if masked:
-            return Verdict("fail", f"kept masked token(s) {masked[:5]} (logit -inf, probability 0)", "kept-masked", **base)
+            return Verdict(Status.FAILED, f"kept masked token(s) {masked[:5]} (logit -inf, probability 0)", "kept-masked", **base)
         k = len(kept)
         if k == 0:
-            return Verdict("fail", "kept no token at all (EES keeps at least one)", "bad-output", **base)
+            return Verdict(Status.FAILED, "kept no token at all (EES keeps at least one)", "bad-output", **base)
         prefix = set(order[:k])
         if kept != prefix:
             swap = self._swap(ref, band, kept, k)
             if swap is None:
                 return Verdict(
-                    "fail",
+                    Status.FAILED,
                     f"kept set is not the {k} most likely tokens: expected the top-{k} prefix {list(order[:k])[:8]}"
                     + (f" (tokens {sorted(prefix - kept)[:5]} are certainly more probable than {sorted(kept - prefix)[:5]}, beyond the {dtype} band)" if band is not None else ""),
                     "not-a-prefix",
                     **base,
                 )
             if swap == "exact" and options.strict_ties and k == ref.k:
-                return Verdict("fail", f"kept the right count {k} but broke a tie against token id order (expected {list(ref.kept)[:8]})", "tie-order", **base)
+                return Verdict(Status.FAILED, f"kept the right count {k} but broke a tie against token id order (expected {list(ref.kept)[:8]})", "tie-order", **base)
         else:
             swap = None
         if k == ref.k:
             if swap is None:
-                return Verdict("pass", "", **base)
+                return Verdict(Status.PASSED, "", **base)
             details["category"] = "tie-order" if swap == "exact" else "near-tie"
             if swap == "exact":
-                return Verdict("admissible", f"kept {k} as the reference; a tie of equal logits at the boundary was broken in another order", **base)
-            return Verdict("admissible", f"kept {k} as the reference; tokens whose probabilities differ by less than the {dtype} band swapped at the boundary", **base)
+                return Verdict(Status.ADMISSIBLE, f"kept {k} as the reference; a tie of equal logits at the boundary was broken in another order", **base)
+            return Verdict(Status.ADMISSIBLE, f"kept {k} as the reference; tokens whose probabilities differ by less than the {dtype} band swapped at the boundary", **base)
         admissible = ees_admissible(ref, band if band is not None else self.bound(ref, dtype, options))
         details["admissible_k"] = sorted(admissible)[:16]
         if k in admissible:
@@ -493,17 +573,17 @@ class EES(Method):
                     f"two tied tokens, which is exact in every dtype). --strict makes this a failure"
                 )
                 if options.strict:
-                    return Verdict("fail", msg.replace("exact tie decided by rounding: ", "", 1).replace("; treat it as rounding", " (--strict); a port that keeps all is right; treat it as rounding"), "exact-tie", **base)
-                return Verdict("admissible", msg, **base)
+                    return Verdict(Status.FAILED, msg.replace("exact tie decided by rounding: ", "", 1).replace("; treat it as rounding", " (--strict); a port that keeps all is right; treat it as rounding"), "exact-tie", **base)
+                return Verdict(Status.ADMISSIBLE, msg, **base)
             details["category"] = "band"
-            return Verdict("admissible", f"kept {k} where the reference keeps {ref.k}: {self._flipped(ref, band, k, dtype)}", **base)
+            return Verdict(Status.ADMISSIBLE, f"kept {k} where the reference keeps {ref.k}: {self._flipped(ref, band, k, dtype)}", **base)
         fault, why = self.diagnose(ref, k, row, params, options)
         details["diagnosis"] = why
         witness = self._witness(ref, band, k, dtype, options)
         msg = f"kept {k} token(s) where the reference keeps k*={ref.k} (admissible: {sorted(admissible)[:6]}){witness}"
         if why:
             msg += ". Diagnosis: " + "; ".join(why)
-        return Verdict("fail", msg, fault, **base)
+        return Verdict(Status.FAILED, msg, fault, **base)
 
     @staticmethod
     def _swap(ref, band, kept: set, k: int) -> str | None:
@@ -618,7 +698,7 @@ def grade_mask(v: Verdict, method: str, row, params: dict, kept: set, ref_k: int
     ``rigorous``); the certified answer and exact ties stay as they are."""
     from ..errormodel import styles
 
-    if v.status == "pass" or v.details.get("category") in _EXACT_CATEGORIES or (v.status == "fail" and v.fault in _STRUCTURAL_FAULTS):
+    if v.status == Status.PASSED or v.details.get("category") in _EXACT_CATEGORIES or (v.status == Status.FAILED and v.fault in _STRUCTURAL_FAULTS):
         return v
     if not styles.available():
         v.details["grade"] = "rigorous-only"
@@ -656,10 +736,10 @@ def grade_mask(v: Verdict, method: str, row, params: dict, kept: set, ref_k: int
                    f"implementations compute for f on this row ({options.accumulate} mode; the styles keep {produced[:8]})")
         else:
             why = f"kept {k} token(s) where the reference keeps {ref_k}: between the counts careful {dtype} implementations compute on this row ({produced[:8]}, {options.accumulate} mode)"
-        if v.status == "fail":
+        if v.status == Status.FAILED:
             why += f"; outside the rigorous band's model ({v.fault})"
-        return Verdict("admissible", why, certified=v.certified, severity=v.severity, details=details)
-    if v.status == "admissible":
+        return Verdict(Status.ADMISSIBLE, why, certified=v.certified, severity=v.severity, details=details)
+    if v.status == Status.ADMISSIBLE:
         details = dict(v.details, grade="suspect")
         why = (
             f"suspect: kept {k} token(s) where the reference keeps {ref_k}; inside the rigorous {dtype} band, but no careful "
@@ -667,7 +747,7 @@ def grade_mask(v: Verdict, method: str, row, params: dict, kept: set, ref_k: int
             f"they keep {produced[:8]}. --bands rigorous accepts it"
         )
         if options.bands == "rigorous":
-            return Verdict("admissible", why, certified=v.certified, severity=v.severity, details=details)
+            return Verdict(Status.ADMISSIBLE, why, certified=v.certified, severity=v.severity, details=details)
         found = []
         if diagnose is not None:  # a known misreading that reproduces the answer names the fault
             try:
@@ -678,7 +758,7 @@ def grade_mask(v: Verdict, method: str, row, params: dict, kept: set, ref_k: int
             details["diagnosis"] = found
             why += ". Diagnosis: " + "; ".join(found)
         fault = found[0].split(":")[0] if found else "suspect"
-        return Verdict("fail", why, fault, certified=v.certified, severity=v.severity, details=details)
+        return Verdict(Status.FAILED, why, fault, certified=v.certified, severity=v.severity, details=details)
     v.details["grade"] = "failed"
     return v
 
@@ -719,15 +799,15 @@ class _Temperature(Method):
         big = float(np.finfo(np.float32 if dtype == "bfloat16" else dtype).max)
         if value > 0 and hi_w > big:
             why = "the exact temperature" if self._overflows(ref, dtype) else "the allowed range of the temperature"
-            return Verdict("admissible", f"returned inf: {why} reaches past the largest {dtype} number ({big:.6g})", severity=0.0, details=details)
-        return Verdict("fail", f"returned {value} for the temperature (non-finite) where the reference gives {mpmath.nstr(ref, 12)}", "nan", severity=math.inf, details=details)
+            return Verdict(Status.ADMISSIBLE, f"returned inf: {why} reaches past the largest {dtype} number ({big:.6g})", severity=0.0, details=details)
+        return Verdict(Status.FAILED, f"returned {value} for the temperature (non-finite) where the reference gives {mpmath.nstr(ref, 12)}", "nan", severity=math.inf, details=details)
 
     def judge_fault(self, ref: Any, fault: str, message: str, dtype: str) -> Verdict:
         """A port may refuse (raise) where the exact temperature exceeds the dtype's largest
         finite number: no answer in the dtype could be right there."""
         if fault == "raised" and self._overflows(ref, dtype):
             return Verdict(
-                "admissible",
+                Status.ADMISSIBLE,
                 f"refused ({message}); the exact temperature {mpmath.nstr(ref, 6)} exceeds the largest {dtype} number",
                 severity=0.0,
             )
@@ -775,7 +855,7 @@ class _Temperature(Method):
         H = self.entropy_band(row, 1.0, dtype, options) if needs_entropy else (0.0, 0.0)
         if H is None:
             details.update(expected=float(ref), got=value)
-            return Verdict("admissible", f"no per-row band for this row in {dtype}: the answer {value!r} is not judged", severity=0.0, details=details)
+            return Verdict(Status.ADMISSIBLE, f"no per-row band for this row in {dtype}: the answer {value!r} is not judged", severity=0.0, details=details)
         try:
             lo, hi = self.band(row, params, dtype, options, H)
         except (ValueError, OverflowError, ZeroDivisionError):
@@ -793,9 +873,9 @@ class _Temperature(Method):
             e_lo, e_hi = envelope
             if e_lo <= value <= e_hi:
                 if inside:
-                    return Verdict("pass", "", severity=severity, details=details)
+                    return Verdict(Status.PASSED, "", severity=severity, details=details)
                 details["grade"] = "admissible"
-                return Verdict("admissible", f"temperature {value!r} outside the rigorous band's model but where careful {dtype} implementations land ({e_lo!r} to {e_hi!r})", severity=severity, details=details)
+                return Verdict(Status.ADMISSIBLE, f"temperature {value!r} outside the rigorous band's model but where careful {dtype} implementations land ({e_lo!r} to {e_hi!r})", severity=severity, details=details)
             if inside:
                 details["grade"] = "suspect"
                 why = (
@@ -804,12 +884,12 @@ class _Temperature(Method):
                     f"{options.accumulate} mode). --bands rigorous accepts it"
                 )
                 if options.bands == "rigorous":
-                    return Verdict("admissible", why, severity=severity, details=details)
-                return Verdict("fail", why, "suspect", severity=severity, details=details)
+                    return Verdict(Status.ADMISSIBLE, why, severity=severity, details=details)
+                return Verdict(Status.FAILED, why, "suspect", severity=severity, details=details)
         elif inside:
-            return Verdict("pass", "", severity=severity, details=details)
+            return Verdict(Status.PASSED, "", severity=severity, details=details)
         return Verdict(
-            "fail",
+            Status.FAILED,
             f"temperature {value!r} where the reference gives {mpmath.nstr(ref, 17)}; allowed [{lo!r}, {hi!r}] "
             f"({dtype} per-row band, entropy in [{H[0]:.6g}, {H[1]:.6g}])",
             "wrong-temperature",
@@ -887,7 +967,7 @@ class EDT(_Temperature):
     def judge(self, row, params, ref, value, dtype, options) -> Verdict:
         details: dict = {"entropy": float(reference.entropy(row))}
         v = self._judge_band(row, params, ref, value, dtype, options, details, needs_entropy=params["theta"] != 0)
-        if v.status == "fail" and params["theta"] != 0:
+        if v.status == Status.FAILED and params["theta"] != 0:
             H = details["entropy_band"]
             alts = {"entropy-in-bits": (*self.band(row, params, dtype, options, self.in_bits(H)), "the entropy is taken in bits instead of nats")}
             if params["T0"] != 1.0:
@@ -924,14 +1004,14 @@ class Dynatemp(_Temperature):
         size = int(np.asarray(row).shape[0])
         if ref is None or value is None:
             if ref is None and value is None:
-                return Verdict("pass", "")
+                return Verdict(Status.PASSED, "")
             if ref is None:
-                return Verdict("fail", f"returned {value!r}, but a row of {size} entry is a no-op (llama.cpp applies no temperature: return None)", "no-op-applied", details={"expected": None, "got": value})
-            return Verdict("fail", f"returned None (no-op) where the reference applies T = {mpmath.nstr(ref, 12)} (n = {size} entries, -inf ones included)", "wrong-no-op", details={"expected": float(ref), "got": None})
+                return Verdict(Status.FAILED, f"returned {value!r}, but a row of {size} entry is a no-op (llama.cpp applies no temperature: return None)", "no-op-applied", details={"expected": None, "got": value})
+            return Verdict(Status.FAILED, f"returned None (no-op) where the reference applies T = {mpmath.nstr(ref, 12)} (n = {size} entries, -inf ones included)", "wrong-no-op", details={"expected": float(ref), "got": None})
         temp, delta = params["temp"], params["delta"]
         details: dict = {"entropy": float(reference.entropy(row))} if delta > 0 else {}
         v = self._judge_band(row, params, ref, value, dtype, options, details, needs_entropy=delta > 0 and params["exponent"] != 0)
-        if v.status == "fail" and delta > 0:
+        if v.status == Status.FAILED and delta > 0:
             H = details["entropy_band"]
             n_finite = int(np.isfinite(np.asarray(row, dtype=np.float64)).sum())
             alts = {}
@@ -961,6 +1041,35 @@ def judge(method: str, logits: Any, params: dict[str, float], output: Any, dtype
     ``logits`` must already be in the dtype's numpy type (exact values); ``output`` is what the port
     returned.
 
+    Parameters
+    ----------
+    method : str
+        A registered method (:func:`get_method`).
+    logits : numpy.ndarray
+        The row the port was given, 1-D, in ``dtype``.
+    params : dict
+        ``{name: value}`` for every parameter of the method (its ``params``).
+    output : object
+        The port's answer: a mask (sequence or array of bools), a temperature, logits, or a
+        ``(mask, token, mu)`` triple, as the method's form says; a torch tensor is accepted.
+    dtype : str
+        ``"float64"``, ``"float32"``, ``"float16"`` or ``"bfloat16"``: the error bound's format.
+    options : Options
+        How to judge (default ``Options()``).
+
+    Returns
+    -------
+    Verdict
+        ``"pass"``, ``"admissible"`` or ``"fail"``; an output that cannot be read fails with its
+        fault class.
+
+    Raises
+    ------
+    ValueError
+        An unknown method, or a row or parameter the reference refuses.
+
+    Examples
+    --------
     >>> judge("edt", np.array([0.0, 0.0]), {"T0": 1.0, "theta": math.log(2), "N": 0.8}, 0.8, "float64").status
     'pass'
     """
@@ -969,6 +1078,6 @@ def judge(method: str, logits: Any, params: dict[str, float], output: Any, dtype
     try:
         value = m.normalize(output, row.shape[-1])
     except OutputFault as exc:
-        return Verdict("fail", exc.message, exc.fault)
+        return Verdict(Status.FAILED, exc.message, exc.fault)
     ref = m.reference(row, params, options)
     return m.judge(row, params, ref, value, dtype, options)

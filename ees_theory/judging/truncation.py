@@ -59,7 +59,18 @@ _TEMPERATURES = (0.5, 0.7, 1.0, 1.0, 1.0, 1.5, 2.0)
 
 
 class Truncation(Method):
-    """One truncation sampler of the reference, judged as the module docstring says."""
+    """One truncation sampler of the reference, judged as the module docstring says.
+
+    Parameters
+    ----------
+    name : str
+        The sampler's name, a key of ``TRUNCATION_METHODS`` (``"top-p"``, ``"min-p"``, ...).
+
+    Raises
+    ------
+    KeyError
+        ``name`` is not a truncation sampler.
+    """
 
     def __init__(self, name: str):
         self.name = name

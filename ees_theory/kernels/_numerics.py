@@ -19,7 +19,12 @@ differ only in rounding:
 * ``sums``: ``torch`` (the library's reduction; half-precision sums accumulate in float32),
   ``sequential`` (one rounding per addition, in order), or ``blocked:B`` (each block of ``B``
   summed and rounded, then the library's running sum over the blocks: the shape of GPU tree and
-  fused reductions).
+  fused reductions);
+* ``param``: a computed mass compared with a sampler's parameter (top-p's ``p``, typical's
+  ``mass``) as torch compares a tensor with a Python number, the number rounded to the tensor's
+  dtype (``tensor``), or at the parameter's own precision (``exact``: numpy on float64 values, C
+  code comparing in double), which in half precision moves the cut by up to one unit in the last
+  place of the mass.
 
 >>> import torch
 >>> x = torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0], dtype=torch.float16)
@@ -40,7 +45,7 @@ import torch
 
 from ..spec.formats import round_to_dtype
 
-__all__ = ["Numerics", "DEFAULT", "current", "using", "cumsum", "total", "softmax", "log_softmax"]
+__all__ = ["Numerics", "DEFAULT", "current", "using", "against_param", "cumsum", "total", "softmax", "log_softmax"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ class Numerics:
     mass: str = "top"
     threshold: str = "logits"
     sums: str = "torch"
+    param: str = "tensor"
 
     def __post_init__(self) -> None:
         for name, allowed in (
@@ -61,6 +67,7 @@ class Numerics:
             ("rank", ("logits", "probs")),
             ("mass", ("top", "bottom")),
             ("threshold", ("logits", "probs", "log_probs")),
+            ("param", ("tensor", "exact")),
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
@@ -70,7 +77,7 @@ class Numerics:
     @property
     def name(self) -> str:
         """A short label: the choices that differ from :data:`DEFAULT`."""
-        parts = [f"{k}={getattr(self, k)}" for k in ("probs", "shift", "rank", "mass", "threshold", "sums") if getattr(self, k) != getattr(DEFAULT, k)]
+        parts = [f"{k}={getattr(self, k)}" for k in ("probs", "shift", "rank", "mass", "threshold", "sums", "param") if getattr(self, k) != getattr(DEFAULT, k)]
         return ",".join(parts) or "default"
 
 
@@ -133,6 +140,21 @@ def _blocked_total(x: torch.Tensor, block: int) -> torch.Tensor:
     xp = torch.nn.functional.pad(x, (0, pad)) if pad else x
     partial = xp.reshape(*x.shape[:-1], -1, block).sum(dim=-1).to(x.dtype)
     return torch.cumsum(partial, dim=-1)[..., -1:]
+
+
+def against_param(x: torch.Tensor) -> torch.Tensor:
+    """``x`` as the current numerics compare it with a Python-number parameter: as it is (torch
+    then rounds the number to ``x``'s dtype) or, with ``param="exact"``, in float64 (every float
+    value and parameter is exact there).
+
+    >>> m = torch.tensor([0.94921875], dtype=torch.bfloat16)
+    >>> bool(m < 0.95)                                # torch rounds 0.95 to bfloat16: 0.94921875
+    False
+    >>> with using(Numerics(param="exact")):
+    ...     bool(against_param(m) < 0.95)
+    True
+    """
+    return x.double() if current().param == "exact" else x
 
 
 def cumsum(x: torch.Tensor) -> torch.Tensor:

@@ -34,7 +34,7 @@ from ._core import check_logits, compute_dtype, needs_wide, row_temperature, wid
 from ._workspace import scratch
 from . import _numerics
 
-__all__ = ["truncate_mask", "mirostat_step", "ranking_key"]
+__all__ = ["truncate_mask", "mirostat_step", "ranking_key", "typical_count"]
 
 
 def _prepare(logits, temperature, accumulate):
@@ -272,9 +272,9 @@ def _top_p_kernel(r, prm, pol, noop, rule, policy):
     if noop and not bottom:  # a port summing from the bottom drops underflowed tokens even at p = 1
         keep = r.all()
     elif bottom:
-        keep = pol.holds(*top_p.sides_from_bottom(p, _numerics.cumsum(r.sp.flip(-1)).flip(-1)))
+        keep = pol.holds(*top_p.sides_from_bottom(p, _numerics.against_param(_numerics.cumsum(r.sp.flip(-1)).flip(-1))))
     else:
-        keep = pol.holds(*top_p.sides(p, _mass_before(r.sp)))
+        keep = pol.holds(*top_p.sides(p, _numerics.against_param(_mass_before(r.sp))))
     return _at_least(r, keep, pol)
 
 
@@ -350,14 +350,40 @@ def _typical_kernel(r, prm, pol, noop, rule, policy):
     H = _entropy(r.sp, slp)
     score = torch.where(r.cand, typical.score(slp, H), torch.full_like(r.sx, math.inf))
     sscore, order = torch.sort(score, dim=-1, stable=True)  # ties keep the canonical order
-    cum = _numerics.cumsum(torch.gather(r.sp, -1, order))
-    reached_before = pol.holds(*typical.not_reached_sides(prm["mass"], cum))
-    count = torch.minimum(reached_before.sum(dim=-1, keepdim=True) + 1, r.n)
+    count = _typical_count(torch.gather(r.sp, -1, order), prm["mass"], pol, r.n)
     keep_o = r.pos < count
     if pol.ties:  # every later token whose score ties the boundary token's
         keep_o = keep_o | (sscore <= torch.gather(sscore, -1, count - 1))
     keep_o = keep_o | (r.pos < min(max(r.m, 1), r.V))
     return torch.zeros_like(keep_o).scatter(-1, order, keep_o)
+
+
+def _typical_count(p_in_order, mass, pol, n):
+    """Typical's cut along an order of the candidates (``p_in_order``: their probabilities in it):
+    the prefixes whose mass has not reached ``mass``, and the one that reaches it."""
+    cum = _numerics.cumsum(p_in_order)
+    reached_before = pol.holds(*typical.not_reached_sides(mass, _numerics.against_param(cum)))
+    return torch.minimum(reached_before.sum(dim=-1, keepdim=True) + 1, n)
+
+
+def typical_count(logits: Any, order: Any, temperature: float = 1.0, policy: str = "paper", accumulate: str = "float32", **params: Any) -> int:
+    """How many tokens typical keeps on one row when its candidates come in ``order`` (token ids,
+    most typical first) instead of the order of its computed scores, under the current numerics
+    (the ``min_tokens_to_keep`` floor included; ties at the cut are not extended). Careful ports
+    whose scores differ by a rounding order tokens differently, and the cut then falls elsewhere.
+
+    >>> import torch
+    >>> z = torch.tensor([0.0, -0.1, -0.2, -0.3])    # p = 0.289, 0.261, 0.236, 0.214
+    >>> typical_count(z, [0, 1, 2, 3], mass=0.5), typical_count(z, [1, 2, 0, 3], mass=0.5)
+    (2, 3)
+    """
+    prm = check_params("typical", policy, params)
+    pol = truncation_rule("typical").policy(policy)
+    x, masked, sx, idx, sp, n, pos, sz = _prepare(logits, temperature, accumulate)
+    p = _unsort(sp, idx)  # the probabilities by token id, as the kernel computed them
+    ids = torch.as_tensor(list(order), dtype=torch.int64, device=p.device)
+    count = int(_typical_count(p[..., ids], prm["mass"], pol, n.reshape(-1)[:1]).reshape(-1)[0])
+    return max(count, min(max(int(prm.get("min_tokens_to_keep", 1)), 1), int(n.reshape(-1)[0])))
 
 
 def _mirostat_kernel(r, prm, pol, noop, rule, policy):

@@ -49,7 +49,22 @@ class CertificateError(ValueError):
 
 @dataclass(frozen=True)
 class CheckReport:
-    """What was re-verified: sizes, pairs, boxes and leaves by kind."""
+    """What was re-verified: sizes, pairs, boxes and leaves by kind.
+
+    Parameters
+    ----------
+    ok : bool
+        True: every pair was re-verified (a flaw raises instead).
+    sizes : tuple of int
+        The row sizes covered, ``4 .. N``.
+    pairs : int
+        The number of ``(n, i, j)`` pairs.
+    boxes : int
+        Boxes of all the pairs' trees.
+    leaves : dict
+        Leaves by kind: ``"outside"`` (no ordered row in the box), ``"I1"``, ``"I2"`` (refuted
+        by that inequality).
+    """
 
     ok: bool
     sizes: tuple
@@ -130,6 +145,25 @@ def _inequality(which: str, lo: np.ndarray, hi: np.ndarray, n: int, i: int, j: i
 def check_pair(entry: dict) -> dict:
     """Re-verify one ``(n, i, j)`` entry of the certificate; return its leaf counts.
 
+    Parameters
+    ----------
+    entry : dict
+        One entry of the certificate's ``pairs``: ``n``, ``i``, ``j``, ``tree`` (one code per
+        box, breadth first) and ``fails_by_2_pow`` (the margin of each refuted box).
+
+    Returns
+    -------
+    dict
+        ``{"o": ..., "1": ..., "2": ..., "boxes": ...}``: leaves by kind and boxes in all.
+
+    Raises
+    ------
+    CertificateError
+        (a ValueError) Not a pair ``2 <= i < j <= n - 1``, an unknown code, a box marked wrongly,
+        a margin the interval bound does not reach, or codes or margins missing or left over.
+
+    Examples
+    --------
     >>> cert = json.loads(gzip.decompress(DEFAULT_PATH.read_bytes()))
     >>> check_pair(cert["pairs"][0])
     {'o': 1, '1': 67, '2': 21, 'boxes': 177}
@@ -197,6 +231,21 @@ def check_certificate(path: Path | str | None = None) -> CheckReport:
 
     Besides each pair, it checks that the pairs are exactly every ``2 <= i < j <= n - 1`` of every
     size claimed, and that the sizes are ``4 .. N`` (sizes below 4 have no pair at all).
+
+    Parameters
+    ----------
+    path : str, pathlib.Path or None
+        A gzipped JSON certificate (default ``None``: the packaged ``DEFAULT_PATH``).
+
+    Returns
+    -------
+    CheckReport
+        ``ok`` True, with what was covered.
+
+    Raises
+    ------
+    CertificateError
+        (a ValueError) The first flaw found, naming the pair and the box.
     """
     cert = json.loads(gzip.decompress(Path(DEFAULT_PATH if path is None else path).read_bytes()))
     sizes = tuple(int(n) for n in cert["sizes"])

@@ -31,6 +31,30 @@ def certified_gaps(logits: Any, temperature: float = 1.0, ks: Iterable[int] | No
     reference itself (``ees(..., min_tokens_to_keep=k - 1)`` makes ``k`` its first decisive
     comparison, decided by structure or by ``mpmath`` interval arithmetic).
 
+    Parameters
+    ----------
+    logits : sequence of float, numpy.ndarray or ExactRow
+        One row (1-D) of float16/32/64 logits, ``-inf`` masking a token, at least one finite.
+    temperature : float
+        Finite and ``> 0`` (default 1).
+    ks : iterable of int or None
+        The indices to decide, each in ``2..n`` (default: all of them, increasing).
+    max_prec : int
+        The highest ``mpmath`` precision in bits (``>= 64``, default 4096); a sign still
+        undecided there is reported as ``"?"``.
+
+    Returns
+    -------
+    tuple of GapRow
+        One row per ``k``, in the order of ``ks``; empty for a single candidate.
+
+    Raises
+    ------
+    ValueError
+        A bad row, or ``temperature`` / ``max_prec`` out of range.
+
+    Examples
+    --------
     >>> [(g.k, g.sign) for g in certified_gaps([0.0, -3.0, -3.0])]
     [(2, '-'), (3, '-')]
     """
@@ -144,6 +168,21 @@ def _check_exist(ctx):
 def incremental_entropies(p: list, dps: int = 60) -> tuple[list, list]:
     """``H_k`` by the paper's incremental update and by the direct formula, at ``dps`` digits.
 
+    Parameters
+    ----------
+    p : list of float
+        Positive weights in the order the top sets grow (usually descending); renormalised first.
+    dps : int
+        The ``mpmath`` working precision in decimal digits (default 60).
+
+    Returns
+    -------
+    tuple of list
+        ``(incremental, direct)``: ``H_k`` for ``k = 1..len(p)`` in nats (``H_1 = 0``), each
+        list of ``mpmath.mpf``.
+
+    Examples
+    --------
     >>> inc, direct = incremental_entropies([0.5, 0.25, 0.25])
     >>> float(abs(inc[-1] - direct[-1])) < 1e-50
     True

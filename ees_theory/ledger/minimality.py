@@ -153,6 +153,22 @@ def iv_inequalities(w: list, n: int, i: int, j: int):
     """(I1) and (I2) as ``mpmath.iv`` intervals, for ``w = [w_1, ..., w_j]`` given as ``mpmath.iv``
     intervals within ``[0, 1]`` (``w_1 = 1``), at the current ``iv.prec``.
 
+    Parameters
+    ----------
+    w : list of mpmath.iv.mpf
+        ``[w_1, ..., w_j]`` (at least ``j`` entries), each within ``[0, 1]``, ``w_1 = 1``.
+    n : int
+        The row size.
+    i, j : int
+        The pair, ``2 <= i < j <= n - 1``.
+
+    Returns
+    -------
+    tuple
+        ``(I1, I2)``, ``mpmath.iv`` intervals; a counterexample's shape needs both positive.
+
+    Examples
+    --------
     >>> from mpmath import iv
     >>> I1, I2 = iv_inequalities([iv.mpf(1), iv.mpf(0.15), iv.mpf(0.15)], 8, 2, 3)
     >>> bool(I1.a > 0 and I2.a > 0)      # an n = 8 row with f(2) < 0 < f(3) exists
@@ -189,6 +205,33 @@ def row_inequalities(logits, i: int, j: int, temperature: float = 1.0, prec: int
     """(I1) and (I2) certified (``mpmath.iv``) at the ``w`` of a row (``w_k = p_(k) / p_(1)``), with
     ``n`` its number of candidates: both positive exactly when the reduction says the row's top ``j``
     shape admits ``f(i) < 0 < f(j)`` with ``n`` candidates.
+
+    Parameters
+    ----------
+    logits : sequence of float, numpy.ndarray or ExactRow
+        One row (1-D) of float16/32/64 logits, ``-inf`` masking a token.
+    i, j : int
+        The pair, ``2 <= i < j <= n - 1``.
+    temperature : float
+        The temperature of ``w`` (default 1).
+    prec : int
+        Bits of the interval arithmetic (default 120).
+
+    Returns
+    -------
+    tuple
+        ``(I1, I2)`` as ``mpmath.iv`` intervals.
+
+    Raises
+    ------
+    ValueError
+        A bad row, or a pair outside ``2 <= i < j <= n - 1``.
+
+    Examples
+    --------
+    >>> I1, I2 = row_inequalities([0.0, -0.25, -0.25, -9.0], 2, 3)
+    >>> bool(I1.b < 0)                   # this top 3 admits no f(2) < 0 < f(3)
+    True
     """
     from ..reference.rows import as_row
 
@@ -214,7 +257,31 @@ def _clip(lo: np.ndarray, hi: np.ndarray):
 
 @dataclass
 class PairResult:
-    """The outcome of :func:`search_pair` for one ``(n, i, j)``."""
+    """The outcome of :func:`search_pair` for one ``(n, i, j)``.
+
+    Parameters
+    ----------
+    n, i, j : int
+        The size and the pair.
+    levels : list
+        Per level of the tree, the code of each box (a leaf kind of ``CODES``, or the bisected coordinate).
+    margins : list
+        Per refuted leaf, in order, the failing inequality's upper bound.
+    leaves : dict
+        Leaves by kind (``"outside"``, ``"I1"``, ``"I2"``, ...).
+    boxes, splits, iv_boxes : int
+        Boxes evaluated, boxes bisected, boxes that needed ``mpmath.iv``.
+    survivors, feasible : int
+        Boxes undecided at the finest width; boxes where both inequalities certainly hold.
+    survivor_boxes, feasible_boxes : list
+        Their bounds, ``(lo, hi)`` pairs, up to ``keep_boxes`` each.
+    depth : int
+        The number of levels.
+    seconds : float
+        How long the search took.
+    complete : bool
+        False when ``max_boxes`` ran out before every box was decided.
+    """
 
     n: int
     i: int
@@ -364,6 +431,29 @@ def search_pair(n: int, i: int, j: int, *, max_boxes: int = 50_000_000, min_widt
     Proves (I1) or (I2) false on every box, or leaves ``survivors`` (boxes at ``min_width`` where
     neither fails; their bounds are kept, up to ``keep_boxes``) and ``feasible`` leaves (boxes where
     both certainly hold). ``complete`` is False when ``max_boxes`` ran out first.
+
+    Parameters
+    ----------
+    n : int
+        The row size.
+    i, j : int
+        The pair, ``2 <= i < j <= n - 1``.
+    max_boxes : int
+        Stop after this many boxes (default 50,000,000).
+    min_width : float
+        The finest box width bisected, ``2**-30`` by default; a box still undecided there survives.
+    keep_boxes : int
+        How many survivor and feasible boxes to keep the bounds of (default 64).
+
+    Returns
+    -------
+    PairResult
+        The tree, its leaves and margins.
+
+    Raises
+    ------
+    ValueError
+        A pair outside ``2 <= i < j <= n - 1``.
     """
     _check_pair(n, i, j)
     top = _grow(n, i, j, np.zeros((1, j - 1)), np.ones((1, j - 1)), max_boxes=max_boxes, min_width=min_width, keep_boxes=keep_boxes)
@@ -385,6 +475,18 @@ GROUPS_PER_THREAD = 4
 def pairs_of(n: int) -> list[tuple[int, int, int]]:
     """The ``(n, i, j)`` with ``2 <= i < j <= n - 1``, in the certificate's order (``j``, then ``i``).
 
+    Parameters
+    ----------
+    n : int
+        The row size (below 4 there are none).
+
+    Returns
+    -------
+    list of tuple
+        ``(n, i, j)`` triples.
+
+    Examples
+    --------
     >>> pairs_of(5)
     [(5, 2, 3), (5, 2, 4), (5, 3, 4)]
     """
@@ -402,6 +504,32 @@ def search_pairs(todo, *, executor=None, groups: int | None = None, max_boxes: i
     put together in the order of one search, so the certificate written from
     them is the same, byte for byte apart from the seconds.
 
+    Parameters
+    ----------
+    todo : iterable of tuple
+        ``(n, i, j)`` triples of integers, each with ``2 <= i < j <= n - 1``.
+    executor : object
+        A ``distributed.Client`` (default ``None``: here, one pair after another).
+    groups : int or None
+        On a cluster: runs of sub-boxes per large pair, ``>= 1`` (default ``GROUPS_PER_THREAD``
+        per worker thread).
+    max_boxes, min_width, keep_boxes
+        As for :func:`search_pair`.
+
+    Returns
+    -------
+    list of PairResult
+        One per triple, in order.
+
+    Raises
+    ------
+    TypeError
+        An entry that is not a triple of integers, or an ``executor`` that is not a client.
+    ValueError
+        A pair outside ``2 <= i < j <= n - 1``, or ``groups < 1``.
+
+    Examples
+    --------
     >>> [r.boxes for r in search_pairs([(5, 2, 3), (4, 2, 3)])]
     [223, 177]
     """
@@ -440,7 +568,27 @@ def search_pairs(todo, *, executor=None, groups: int | None = None, max_boxes: i
 
 
 def search_size(n: int, *, executor=None, **kw) -> list[PairResult]:
-    """:func:`search_pair` for every pair ``2 <= i < j <= n - 1`` (see ``search_pairs`` for ``executor``)."""
+    """:func:`search_pair` for every pair ``2 <= i < j <= n - 1`` (see ``search_pairs`` for ``executor``).
+
+    Parameters
+    ----------
+    n : int
+        The row size.
+    executor : object
+        A ``distributed.Client`` (default ``None``: here).
+    **kw
+        ``groups``, ``max_boxes``, ``min_width``, ``keep_boxes`` of ``search_pairs``.
+
+    Returns
+    -------
+    list of PairResult
+        One per pair, in ``pairs_of`` order (``j``, then ``i``).
+
+    Examples
+    --------
+    >>> [(r.i, r.j, r.complete) for r in search_size(4)]
+    [(2, 3, True)]
+    """
     return search_pairs(pairs_of(n), executor=executor, **kw)
 
 
@@ -469,7 +617,22 @@ def build_certificate(sizes=PROVED_SIZES, *, executor=None) -> dict:
     with ``executor`` (a ``distributed.Client``) on its cluster, with the same certificate apart
     from the seconds (``search_pairs``).
 
-    Raises ``ValueError`` if some box survives (then there is no proof to write).
+    Parameters
+    ----------
+    sizes : iterable of int
+        Row sizes to cover (default ``PROVED_SIZES``, 4 to 7).
+    executor : object
+        A ``distributed.Client`` (default ``None``: here).
+
+    Returns
+    -------
+    dict
+        The certificate: the claim, the sizes, the encoding, search totals and one entry per pair.
+
+    Raises
+    ------
+    ValueError
+        Some box survives or is feasible (then there is no proof to write).
     """
     t0 = time.perf_counter()
     todo = [t for n in sizes for t in pairs_of(n)]
@@ -491,7 +654,20 @@ def build_certificate(sizes=PROVED_SIZES, *, executor=None) -> dict:
 
 
 def write_certificate(cert: dict, path: Path | str | None = None) -> Path:
-    """Write ``cert`` as gzipped JSON (deterministic bytes: no timestamp in the gzip header)."""
+    """Write ``cert`` as gzipped JSON (deterministic bytes: no timestamp in the gzip header).
+
+    Parameters
+    ----------
+    cert : dict
+        A certificate from :func:`build_certificate`.
+    path : str, pathlib.Path or None
+        Where to write (default ``None``: ``CERTIFICATE_PATH``, the committed file).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
     p = Path(CERTIFICATE_PATH if path is None else path)
     p.parent.mkdir(parents=True, exist_ok=True)
     data = json.dumps(cert, separators=(",", ":"), sort_keys=True).encode()
@@ -500,7 +676,23 @@ def write_certificate(cert: dict, path: Path | str | None = None) -> Path:
 
 
 def load_certificate(path: Path | str | None = None) -> dict:
-    """The committed certificate (gzipped JSON)."""
+    """The committed certificate (gzipped JSON).
+
+    Parameters
+    ----------
+    path : str, pathlib.Path or None
+        Another certificate file (default ``None``: ``CERTIFICATE_PATH``).
+
+    Returns
+    -------
+    dict
+        The decoded certificate.
+
+    Examples
+    --------
+    >>> load_certificate()["sizes"]
+    [4, 5, 6, 7]
+    """
     return json.loads(gzip.decompress(Path(CERTIFICATE_PATH if path is None else path).read_bytes()))
 
 
@@ -509,7 +701,21 @@ def load_certificate(path: Path | str | None = None) -> dict:
 
 @dataclass
 class Survival:
-    """The branch-and-bound at the stored counterexample's size, and where its row falls."""
+    """The branch-and-bound at the stored counterexample's size, and where its row falls.
+
+    Parameters
+    ----------
+    n : int
+        The row size.
+    pairs : list of dict
+        ``PairResult.summary()`` of each pair searched.
+    row_i, row_j : int
+        The pair the row realises.
+    row_I1, row_I2 : tuple of float
+        Certified float bounds of (I1) and (I2) at the row's ``w``.
+    row_box : str
+        ``"feasible"`` or ``"survivor"``: the kind of the leaf box holding the row's ``w``.
+    """
 
     n: int
     pairs: list  # PairResult summaries
@@ -532,7 +738,31 @@ class Survival:
 def survival(logits, i: int, j: int, min_width: float = 2.0**-12, only_pair: bool = False, *, executor=None) -> Survival:
     """Run the branch-and-bound for every pair at the row's size ``n`` (only ``(i, j)`` with
     ``only_pair``), stopping at ``min_width``, and locate the row's ``w`` (its top ``j``) among the
-    boxes of ``(i, j)`` that survive (on the cluster of ``executor`` when given: ``search_pairs``)."""
+    boxes of ``(i, j)`` that survive (on the cluster of ``executor`` when given: ``search_pairs``).
+
+    Parameters
+    ----------
+    logits : sequence of float, numpy.ndarray or ExactRow
+        A row with ``f(i) < 0 < f(j)`` (the stored EES-UNIQUE counterexample).
+    i, j : int
+        Its pair, ``2 <= i < j <= n - 1``.
+    min_width : float
+        The finest box width (default ``2**-12``).
+    only_pair : bool
+        Search only ``(i, j)`` (default False: every pair of size ``n``).
+    executor : object
+        A ``distributed.Client`` (default ``None``: here).
+
+    Returns
+    -------
+    Survival
+        The pairs' summaries and the kind of box the row lies in.
+
+    Raises
+    ------
+    ValueError
+        A bad row or pair, or a row that does not satisfy both inequalities for ``(i, j)``.
+    """
     from ..reference.rows import as_row
 
     n = as_row(logits).n
@@ -599,6 +829,28 @@ def minimality_for(claim_id: str, n: int, check_certificate: bool = False) -> di
     cannot refute the claim). With ``check_certificate`` the EES-UNIQUE certificate is re-verified
     now (a few seconds) and ``certificate_checked`` says so.
 
+    Parameters
+    ----------
+    claim_id : str
+        A claim id; one without a proved minimum (``ARGUMENTS``) gets ``"smallest found"``.
+    n : int
+        The size of its stored counterexample.
+    check_certificate : bool
+        Re-verify the EES-UNIQUE certificate now (default False).
+
+    Returns
+    -------
+    dict
+        ``status``, ``size``, ``stored_size`` and ``argument``, and for EES-UNIQUE the
+        certificate's path, boxes and sizes.
+
+    Raises
+    ------
+    ValueError
+        (``CertificateError``, with ``check_certificate`` only) The certificate does not verify.
+
+    Examples
+    --------
     >>> m = minimality_for("EES-UNIQUE", 8)
     >>> m["status"], m["size"], m["stored_size"], m["certificate"]
     ('minimal size proved', 8, 8, 'ees_theory/ledger/certificates/ees-unique-minimality.json.gz')
@@ -634,7 +886,23 @@ def minimality_for(claim_id: str, n: int, check_certificate: bool = False) -> di
 
 
 def format_minimality(m: dict) -> str:
-    """One or more lines for ``ees-theory claims --claim ID``."""
+    """One or more lines for ``ees-theory claims --claim ID``.
+
+    Parameters
+    ----------
+    m : dict
+        A record from :func:`minimality_for`.
+
+    Returns
+    -------
+    str
+        The size, whether it is proved minimal and why, and the certificate if there is one.
+
+    Examples
+    --------
+    >>> format_minimality(minimality_for("SEED-TAU", 2)).splitlines()[0]
+    'minimality: minimal size proved, n = 2'
+    """
     if m["status"] == "smallest found":
         return f"minimality: smallest found, n = {m['size']} ({m['argument']})"
     head = f"minimality: minimal size proved, n = {m['size']}"

@@ -58,6 +58,18 @@ PROOFS_DIR = "proofs"
 def to_hex(values: Iterable[float]) -> list[str]:
     """Floats as exact hex strings (``-inf`` as ``"-inf"``), by :func:`ees_theory.spec.formats.hex_list`.
 
+    Parameters
+    ----------
+    values : iterable of float
+        Any numbers or array (flattened), read as float64.
+
+    Returns
+    -------
+    list of str
+        One hex string per value; reading it back gives the same float64 exactly.
+
+    Examples
+    --------
     >>> to_hex([1.5])
     ['0x1.8000000000000p+0']
     """
@@ -65,7 +77,31 @@ def to_hex(values: Iterable[float]) -> list[str]:
 
 
 def from_hex(values: Iterable[str]) -> np.ndarray:
-    """The inverse of :func:`to_hex`, as a float64 array (:func:`ees_theory.spec.formats.from_hex_list`)."""
+    """The inverse of :func:`to_hex`, as a float64 array (:func:`ees_theory.spec.formats.from_hex_list`).
+
+    Parameters
+    ----------
+    values : iterable of str
+        Hex float strings (decimal strings, ``"inf"``/``"-inf"``/``"nan"`` and JSON numbers are
+        read too).
+
+    Returns
+    -------
+    numpy.ndarray
+        The values, float64.
+
+    Raises
+    ------
+    ValueError
+        A string that is not a float.
+    TypeError
+        A boolean, or something that is neither a string nor a number.
+
+    Examples
+    --------
+    >>> from_hex(["0x1.8p+0", "-inf"]).tolist()
+    [1.5, -inf]
+    """
     return from_hex_list(values)
 
 
@@ -79,6 +115,21 @@ class GapRow:
     ``negative`` decides ``f(k) < 0`` and ``positive`` decides ``f(k) > 0`` (undecided where only
     ``f >= 0`` is certified). :attr:`sign` is the label the tables and ``verdicts.json`` show.
 
+    Parameters
+    ----------
+    k : int
+        The index, ``k >= 2``.
+    f_lo, f_hi : float
+        Certified bounds on ``f(k)``.
+    negative : Decision
+        The decision of ``f(k) < 0``.
+    positive : Decision
+        The decision of ``f(k) > 0``.
+    method : str
+        What decided it (``"structure"``, ``"float64"``, ``"mpmath-<bits>"``).
+
+    Examples
+    --------
     >>> g = GapRow.of_comparison(3, Decision.FALSE, 0.0, 0.5, "structure")
     >>> g.sign, GapRow.from_json(g.to_json()) == g
     ('>=0', True)
@@ -132,7 +183,25 @@ _SIGN_LABELS = {
 
 @dataclass
 class Counterexample:
-    """A certified counterexample: logits (exact hex floats), the parameters, the gap table."""
+    """A certified counterexample: logits (exact hex floats), the parameters, the gap table.
+
+    Parameters
+    ----------
+    logits : list of str
+        The row as exact hex floats (:func:`to_hex`).
+    n : int
+        The number of candidates (finite logits).
+    temperatures : list of float
+        The temperatures the claim fails at (empty when it does not involve one).
+    params : dict
+        The sampler's parameters, for a claim about a truncation sampler.
+    summary : str
+        What the row shows, in one line.
+    gaps : list of GapRow
+        The certified gap table of the row (default empty).
+    certified : bool
+        Whether every sign the refutation rests on is certified (default False).
+    """
 
     logits: list[str]
     n: int
@@ -160,7 +229,32 @@ class Counterexample:
 
 @dataclass
 class Verdict:
-    """The ledger entry of one claim."""
+    """The ledger entry of one claim.
+
+    Parameters
+    ----------
+    claim_id : str
+        The claim's id (``"EES-MONO"``, ...).
+    statement : str
+        The claim as the specification states it.
+    verdict : str
+        ``"proved"``, ``"refuted"`` or ``"open"``.
+    evidence : str
+        What the check found (rows checked, the counterexample's summary, ...).
+    proof : str
+        The path of the claim's page (``proofs/<id>.md``).
+    test : str
+        The pytest node id of the property test that exercises the claim.
+    counterexample : Counterexample or None
+        The certified counterexample of a refuted claim.
+    undecided : int
+        Comparisons the check could not certify (default 0).
+    seconds : float
+        How long the check ran.
+    minimality : dict or None
+        For a refuted claim, whether the counterexample's size is the smallest possible
+        (``{"status", "size", ...}``; see ``minimality_for``).
+    """
 
     claim_id: str
     statement: str
@@ -183,7 +277,21 @@ class Verdict:
 class CheckContext:
     """What a check gets: whether to search, the row budget, a seeded generator, the stored record,
     and how the search runs its independent pieces (``run(fn, calls)``, lazily and in order: None
-    for here, one after another)."""
+    for here, one after another).
+
+    Parameters
+    ----------
+    search : bool
+        Search afresh (True) or re-certify the stored record (False).
+    rows : int
+        How many rows the spot checks or the search may use.
+    rng : numpy.random.Generator
+        The claim's own seeded generator.
+    recorded : dict
+        The claim's entry of ``verdicts.json`` (empty when there is none).
+    run : callable or None
+        ``run(fn, calls)`` for the search's independent pieces (a cluster); ``None``: here, in order.
+    """
 
     search: bool
     rows: int
@@ -194,7 +302,21 @@ class CheckContext:
 
 @dataclass(frozen=True)
 class Claim:
-    """A registered claim: its check returns ``(verdict, evidence, counterexample, undecided)``."""
+    """A registered claim: its check returns ``(verdict, evidence, counterexample, undecided)``.
+
+    Parameters
+    ----------
+    claim_id : str
+        The claim's id.
+    statement : str
+        The claim's statement.
+    check : callable
+        ``check(ctx: CheckContext) -> (verdict, evidence, counterexample or None, undecided)``.
+    proof : str
+        The path of its page.
+    test : str
+        The pytest node id of its property test.
+    """
 
     claim_id: str
     statement: str
@@ -213,6 +335,29 @@ def register_claim(claim_id: str, statement: str | None = None, *, proof: str | 
     ``statement`` defaults to ``spec.CLAIMS[claim_id]``; ``proof`` to ``proofs/<id lower>.md``;
     ``test`` names the property test (a pytest node id) that exercises the claim.
 
+    Parameters
+    ----------
+    claim_id : str
+        The claim's id; registering an id again replaces the earlier check.
+    statement : str or None
+        The claim; ``None`` (default) reads it from the specification's claims.
+    proof : str or None
+        The path of its page (default ``proofs/<id lower case>.md``).
+    test : str
+        The pytest node id of its property test (required).
+
+    Returns
+    -------
+    callable
+        The decorator; it returns the check unchanged.
+
+    Raises
+    ------
+    ValueError
+        No ``statement`` given for an id that is not in the specification.
+
+    Examples
+    --------
     >>> @register_claim("DEMO-ONE", "1 + 1 = 2", test="tests/test_claims.py::test_registry")
     ... def _demo(ctx):
     ...     return "proved", "arithmetic", None, 0
@@ -233,7 +378,24 @@ def register_claim(claim_id: str, statement: str | None = None, *, proof: str | 
 
 
 def recorded_verdicts(path: Path | str | None = None) -> dict[str, dict]:
-    """The verdicts recorded in the repository (``ledger/verdicts.json``), by claim id."""
+    """The verdicts recorded in the repository (``ledger/verdicts.json``), by claim id.
+
+    Parameters
+    ----------
+    path : str, pathlib.Path or None
+        Another ledger file (default ``None``: the packaged ``verdicts.json``).
+
+    Returns
+    -------
+    dict
+        ``{claim_id: {"verdict": ..., "counterexample": ... or None}}``; empty when the file
+        does not exist.
+
+    Examples
+    --------
+    >>> recorded_verdicts()["EES-MONO"]["verdict"]
+    'refuted'
+    """
     p = Path(LEDGER_PATH if path is None else path)
     if not p.exists():
         return {}
@@ -241,7 +403,15 @@ def recorded_verdicts(path: Path | str | None = None) -> dict[str, dict]:
 
 
 def write_ledger(verdicts: list[Verdict], path: Path | str | None = None) -> None:
-    """Record verdicts (with their counterexamples) as the repository's ledger."""
+    """Record verdicts (with their counterexamples) as the repository's ledger.
+
+    Parameters
+    ----------
+    verdicts : list of Verdict
+        The verdicts to record (the file holds exactly these).
+    path : str, pathlib.Path or None
+        Where to write (default ``None``: the packaged ``verdicts.json``, overwritten).
+    """
     data = {"format": 1, "claims": {v.claim_id: {"verdict": v.verdict, "counterexample": v.counterexample.to_json() if v.counterexample else None} for v in verdicts}}
     Path(LEDGER_PATH if path is None else path).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 
@@ -263,6 +433,31 @@ def run_ledger(search: bool = False, ids: Iterable[str] | None = None, rows: int
     ``executor`` (a ``distributed.Client``) each claim is a task on its cluster and each search
     sends its sizes' draws and its climbs out as tasks of their own; the verdicts are the same
     (their ``seconds`` apart), since every piece has its own seed.
+
+    Parameters
+    ----------
+    search : bool
+        Search for counterexamples afresh (default False: re-certify the stored ones).
+    ids : iterable of str or None
+        The claims to run, in that order (default: every registered claim).
+    rows : int or None
+        Rows per spot check or search (default 12, or 120 with ``search``).
+    seed : int
+        The base seed (default 0); a claim's generator is seeded with ``[seed, len(claim_id)]``.
+    path : str, pathlib.Path or None
+        The recorded ledger to re-certify (default the packaged ``verdicts.json``).
+    executor : object
+        A ``distributed.Client`` to run the checks on (default ``None``: here).
+
+    Returns
+    -------
+    list of Verdict
+        One per claim, in the order asked.
+
+    Raises
+    ------
+    ValueError
+        An unknown claim id, or a check that returns a verdict outside ``VERDICTS``.
     """
     recorded = recorded_verdicts(path)
     wanted = list(CLAIM_REGISTRY) if ids is None else list(ids)
@@ -288,7 +483,21 @@ def run_ledger(search: bool = False, ids: Iterable[str] | None = None, rows: int
 
 
 def format_table(verdicts: list[Verdict], recorded: dict | None = None) -> str:
-    """The ledger as a text table: id, claim, verdict, evidence (one line each)."""
+    """The ledger as a text table: id, claim, verdict, evidence (one line each).
+
+    Parameters
+    ----------
+    verdicts : list of Verdict
+        The rows of the table.
+    recorded : dict or None
+        Recorded verdicts by claim id (default: :func:`recorded_verdicts`); a verdict that differs
+        from its record is flagged ``(recorded: ...!)``.
+
+    Returns
+    -------
+    str
+        A header, a rule and one line per verdict; statements over 60 characters are shortened.
+    """
     recorded = recorded_verdicts() if recorded is None else recorded
     rows = [("id", "verdict", "claim", "evidence")]
     for v in verdicts:
@@ -303,7 +512,19 @@ def format_table(verdicts: list[Verdict], recorded: dict | None = None) -> str:
 
 
 def format_detail(v: Verdict) -> str:
-    """One claim in detail, with its counterexample's certified gap table."""
+    """One claim in detail, with its counterexample's certified gap table.
+
+    Parameters
+    ----------
+    v : Verdict
+        The verdict to show.
+
+    Returns
+    -------
+    str
+        Its statement, verdict, evidence, proof and test, then (refuted) the counterexample's
+        exact logits, gap table and minimality.
+    """
     lines = [f"{v.claim_id}: {v.statement}", f"verdict:  {v.verdict}", f"evidence: {v.evidence}", f"proof:    {v.proof}", f"test:     {v.test}"]
     if v.undecided:
         lines.append(f"undecided comparisons: {v.undecided}")

@@ -77,6 +77,28 @@ def search_counterexample(score: Callable[[np.ndarray], float], certify: Callabl
     they are independent pieces, run by ``ctx.run`` (here one after another; on a cluster side
     by side, later ones ahead of need), and the first certified hit in this order is the answer
     either way, with the climbs counted up to it.
+
+    Parameters
+    ----------
+    score : callable
+        ``score(z) -> float`` on a float64 row; ``> 0`` means it looks like a counterexample.
+    certify : callable
+        ``certify(z) -> Counterexample or None``: the certified counterexample on ``z``, if any.
+    ctx : CheckContext
+        The claim's context: its generator seeds the search and its ``run`` runs the pieces.
+    vocabs : iterable of int
+        Row sizes to search, smallest first.
+    draws : int
+        Rows drawn per size.
+    climbs : int
+        How many of the best-scoring rows of each size are hill-climbed.
+    steps : int
+        Steps per climb.
+
+    Returns
+    -------
+    tuple
+        ``(counterexample or None, climbs tried)``.
     """
     run = ctx.run or _serial_map
     base = int(ctx.rng.integers(2**63))
@@ -99,7 +121,22 @@ def search_counterexample(score: Callable[[np.ndarray], float], certify: Callabl
 
 
 def check_rows(ctx: CheckContext, max_vocab: int = 40, families=dist.FAMILY_NAMES):
-    """``ctx.rows`` rows cycling through the families (small vocabularies: certified checks are exact)."""
+    """``ctx.rows`` rows cycling through the families (small vocabularies: certified checks are exact).
+
+    Parameters
+    ----------
+    ctx : CheckContext
+        How many rows (``ctx.rows``) and the generator they are drawn from (``ctx.rng``).
+    max_vocab : int
+        The largest row size; sizes are drawn from ``2..max_vocab`` (default 40).
+    families : sequence of str
+        Distribution families, used in turn (default: all).
+
+    Yields
+    ------
+    tuple
+        ``(family, row)``, the row a float64 array of logits.
+    """
     for i in range(ctx.rows):
         fam = families[i % len(families)]
         yield fam, dist.sample(fam, ctx.rng, int(ctx.rng.integers(2, max_vocab + 1)))
@@ -107,7 +144,29 @@ def check_rows(ctx: CheckContext, max_vocab: int = 40, families=dist.FAMILY_NAME
 
 def proof_verdict(what: str, checked: int, undecided: int, violations: list) -> tuple:
     """The ledger outcome of a claim proved in the spec, after ``checked`` certified spot checks of
-    ``what``: ``proved``, or ``refuted`` by the first of ``violations`` (family, detail)."""
+    ``what``: ``proved``, or ``refuted`` by the first of ``violations`` (family, detail).
+
+    Parameters
+    ----------
+    what : str
+        What was checked, as the evidence text names it.
+    checked : int
+        How many certified spot checks held.
+    undecided : int
+        Spot checks that could not be certified (not counted).
+    violations : list of tuple
+        ``(family, detail)`` of each certified violation.
+
+    Returns
+    -------
+    tuple
+        ``(verdict, evidence, None, undecided)``, what a claim's check returns.
+
+    Examples
+    --------
+    >>> proof_verdict("rows", 12, 0, [])[:2]
+    ('proved', 'proof; rows: 12 certified spot checks, 0 violations')
+    """
     if violations:
         fam, detail = violations[0]
         return "refuted", f"proof contradicted: certified violation on a {fam} row ({detail})", None, undecided
@@ -124,7 +183,24 @@ def _stored(ctx: CheckContext) -> Counterexample | None:
 
 
 def refutation_verdict(ctx: CheckContext, recertify: Callable[[np.ndarray, Counterexample], Counterexample | None], search: Callable[[], tuple]) -> tuple:
-    """Re-certify the stored counterexample; with ``ctx.search`` also search afresh and keep the smaller."""
+    """Re-certify the stored counterexample; with ``ctx.search`` also search afresh and keep the smaller.
+
+    Parameters
+    ----------
+    ctx : CheckContext
+        The claim's context; its ``recorded`` entry holds the stored counterexample.
+    recertify : callable
+        ``recertify(row, stored) -> Counterexample or None``: the stored row certified again.
+    search : callable
+        ``search() -> (Counterexample or None, tried)``; also run when nothing is stored or the
+        stored row fails to re-certify.
+
+    Returns
+    -------
+    tuple
+        ``("refuted", evidence, counterexample, 0)``, or ``("open", evidence, ...)`` when no
+        certified counterexample is left.
+    """
     stored = _stored(ctx)
     cex = recertify(stored.row, stored) if stored else None
     found_note = ""

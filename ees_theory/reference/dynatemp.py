@@ -42,7 +42,37 @@ __all__ = ["dynatemp_temperature"]
 def dynatemp_temperature(
     logits: Any, temp: float, delta: float, exponent: float, dps: int = 30, policy: str = "llama.cpp"
 ) -> mpmath.mpf | None:
-    """The dynatemp temperature for one row, or ``None`` when llama.cpp applies nothing."""
+    """The dynatemp temperature for one row, or ``None`` when llama.cpp applies nothing.
+
+    Parameters
+    ----------
+    logits : sequence of float, numpy.ndarray or ExactRow
+        One row (1-D) of float16/32/64 logits, ``-inf`` masking a token, at least one finite.
+    temp : float
+        The centre temperature, finite; ``T <= 0`` in the result means greedy.
+    delta : float
+        Half the range, finite; ``delta <= 0`` returns ``temp`` unchanged.
+    exponent : float
+        The power on the normalised entropy, finite; ``0`` gives ``temp + delta``.
+    dps : int
+        Correct decimal digits of the result, 1 to 10000 (default 30).
+    policy : str
+        What ``n`` in ``ln n`` counts: ``"llama.cpp"`` (default) or ``"paper"``, every entry;
+        ``"finite-candidates"``, the finite entries only.
+
+    Returns
+    -------
+    mpmath.mpf or None
+        The temperature, or ``None`` for an array of at most one entry (llama.cpp does nothing).
+
+    Raises
+    ------
+    ValueError
+        A bad row or parameter, an unknown ``policy``, a negative ``exponent`` at entropy 0, one
+        finite candidate under ``"finite-candidates"``, or a result beyond ``exp(+/-2**2048)``.
+    TypeError
+        A row that is not numeric, or a parameter that is not a real number.
+    """
     temp, delta, exponent = spec.check_dynatemp_params(temp, delta, exponent)
     dps = spec.check_dps(dps)
     finite_only = check_dynatemp_policy(policy) == "finite-candidates"

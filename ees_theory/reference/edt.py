@@ -38,7 +38,38 @@ def edt_temperature(
     entropy_of: str = "raw",
     dps: int = 30,
 ) -> mpmath.mpf:
-    """The EDT temperature for one row, correct to ``dps`` digits (0 means greedy)."""
+    """The EDT temperature for one row, correct to ``dps`` digits (0 means greedy).
+
+    Parameters
+    ----------
+    logits : sequence of float, numpy.ndarray or ExactRow
+        One row (1-D) of float16/32/64 logits, ``-inf`` masking a token, at least one finite
+        (or probabilities through :func:`~ees_theory.reference.rows.from_probs`).
+    T0 : float
+        The base temperature, finite and ``> 0``.
+    theta : float
+        The exponent's scale, finite and ``>= 0``; ``0`` gives ``T0`` on every row.
+    N : float
+        The base of the power, strictly between 0 and 1 (default 0.8).
+    entropy_of : str
+        ``"raw"`` (entropy of ``softmax(logits)``, the default) or ``"tempered"`` (of
+        ``softmax(logits / T0)``).
+    dps : int
+        Correct decimal digits of the result, 1 to 10000 (default 30).
+
+    Returns
+    -------
+    mpmath.mpf
+        ``T0 * N**(theta / H)``; 0 for a single candidate, ``T0`` when ``theta = 0``.
+
+    Raises
+    ------
+    ValueError
+        A parameter out of its range, an unknown ``entropy_of``, a bad row (empty, ``+inf`` or NaN,
+        no finite logit, not 1-D), or a temperature below ``T0 * exp(-2**2048)``.
+    TypeError
+        A row that is not numeric, or a parameter that is not a real number.
+    """
     T0, theta, N = spec.check_edt_params(T0, theta, N)
     entropy_of = spec.check_entropy_of(entropy_of)
     dps = spec.check_dps(dps)

@@ -69,6 +69,17 @@ class Comparison:
 
     ``decision`` decides ``f(k) < 0``; ``f_lo <= f(k) <= f_hi`` are certified bounds; ``method``
     says what decided it (``structure``, ``float64`` or ``mpmath-<bits>``).
+
+    Parameters
+    ----------
+    k : int
+        The index compared, ``2 <= k <= n``.
+    decision : Decision
+        The decision of ``f(k) < 0``: true, false or undecided.
+    f_lo, f_hi : float
+        Certified float64 bounds on ``f(k)``.
+    method : str
+        ``"structure"``, ``"float64"`` or ``"mpmath-<bits>"``.
     """
 
     k: int
@@ -94,7 +105,19 @@ class Comparison:
 
 @dataclass(frozen=True)
 class CurveRecord:
-    """``(k, Hbar_k, P_k, f(k))`` as multiprecision numbers."""
+    """``(k, Hbar_k, P_k, f(k))`` as multiprecision numbers.
+
+    Parameters
+    ----------
+    k : int
+        The size of the top set, ``k >= 2``.
+    hbar : mpmath.mpf
+        ``Hbar_k = H_k / ln k``, in ``[0, 1]``.
+    P : mpmath.mpf
+        ``P_k``, the mass of the top ``k`` tokens, in ``(0, 1]``.
+    f : mpmath.mpf
+        The gap ``Hbar_k - P_k``.
+    """
 
     k: int
     hbar: mpmath.mpf
@@ -107,6 +130,15 @@ class CurveEnclosure:
     """Certified float64 enclosures of ``Hbar_k``, ``P_k`` and ``f(k)``; index ``k - 1``.
 
     Entries at ``k = 1`` (where ``Hbar`` is undefined) are NaN.
+
+    Parameters
+    ----------
+    hbar_lo, hbar_hi : numpy.ndarray
+        Bounds on ``Hbar_k``, float64, length ``n``.
+    P_lo, P_hi : numpy.ndarray
+        Bounds on ``P_k``; ``P_n = 1`` exactly.
+    f_lo, f_hi : numpy.ndarray
+        Bounds on ``f(k) = Hbar_k - P_k``.
     """
 
     hbar_lo: np.ndarray
@@ -132,7 +164,27 @@ def _log_k_enclosure(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def curve_enclosure(row: ExactRow, temperature: float) -> CurveEnclosure:
-    """Float64 interval enclosures of the whole curve, vectorised (tier 1 of :mod:`.certify`)."""
+    """Float64 interval enclosures of the whole curve, vectorised (tier 1 of :mod:`.certify`).
+
+    Parameters
+    ----------
+    row : ExactRow
+        A validated row (:func:`~ees_theory.reference.rows.as_row` or
+        :func:`~ees_theory.reference.rows.from_probs`).
+    temperature : float
+        The temperature ``> 0`` (not checked here: :func:`ees` checks it).
+
+    Returns
+    -------
+    CurveEnclosure
+        Arrays of length ``n`` (the number of candidates), index ``k - 1``.
+
+    Examples
+    --------
+    >>> enc = curve_enclosure(as_row([0.0, 0.0]), 1.0)
+    >>> float(enc.f_lo[1]) <= 0.0 <= float(enc.f_hi[1])    # uniform row: f(2) = 1 - 1 = 0
+    True
+    """
     # encloses core.ees.curve_point(S, A, ln k, S_n) with H as ln S + A / S (tightened by H >= 0,
     # Hbar <= 1, P <= 1), its own directed rounding; pinned by tests/test_reference_ees.py
     e_lo, e_hi, a_lo, a_hi = row.float_weights(temperature)
@@ -219,6 +271,17 @@ class DecisionTable:
     ``k`` the indices compared, ``f_lo``/``f_hi`` certified bounds on ``f(k)``, ``outcome`` the
     decisions of ``f(k) < 0`` as :attr:`~ees_theory.core.certify.Decision.code`; ``methods``
     maps the indices not decided by the float64 tier to what decided them.
+
+    Parameters
+    ----------
+    k : numpy.ndarray
+        The indices compared (ints, increasing).
+    f_lo, f_hi : numpy.ndarray
+        Certified float64 bounds on ``f(k)``.
+    outcome : numpy.ndarray
+        Decision codes: 1 true, 0 false, -1 undecided.
+    methods : dict
+        ``{k: "structure" | "mpmath-<bits>"}`` for the indices the float64 tier did not decide.
     """
 
     k: np.ndarray
@@ -250,6 +313,29 @@ class EESResult:
     comparisons that were not, and ``k`` is what the midpoints of their enclosures suggest.
     ``decisions`` are the decisive comparisons, ``margin`` the smallest certified ``|f|`` among
     them, ``enclosure`` the float64 enclosure of the whole curve, ``curve`` the per-k records.
+
+    Parameters
+    ----------
+    k : int
+        The number of tokens kept, ``1 <= k <= n``.
+    kept : tuple of int
+        Their token ids, most likely first.
+    certified : bool
+        Whether every decisive comparison was certified.
+    rule : str
+        The rule applied: ``"first-exclusive"``, ``"first-inclusive"`` or ``"last"``.
+    temperature : float
+        The temperature applied before EES.
+    min_tokens_to_keep : int
+        The floor on ``k`` that was applied.
+    n : int
+        The number of candidates (finite logits or positive probabilities).
+    table : DecisionTable
+        The decisive comparisons as arrays.
+    enclosure : CurveEnclosure or None
+        The float64 enclosure of the curve; ``None`` when no comparison was needed (``n <= m``).
+    row : ExactRow
+        The validated row.
     """
 
     k: int
@@ -287,6 +373,32 @@ class EESResult:
 def exact_curve(logits: Any, temperature: float = 1.0, dps: int = 30) -> tuple[CurveRecord, ...]:
     """``(k, Hbar_k, P_k, f(k))`` for ``k = 2..n`` with ``mpmath`` at ``dps`` digits.
 
+    Computed with 10 guard digits in plain ``mpmath`` (not interval arithmetic): accurate, but not
+    a certificate; :func:`ees` certifies its decisions separately.
+
+    Parameters
+    ----------
+    logits : sequence of float, numpy.ndarray or ExactRow
+        One row (1-D) of float16/32/64 logits, ``-inf`` masking a token, at least one finite.
+    temperature : float
+        Finite and ``> 0`` (default 1).
+    dps : int
+        Decimal digits, 1 to 10000 (default 30).
+
+    Returns
+    -------
+    tuple of CurveRecord
+        One record per ``k = 2..n`` (empty for a single candidate).
+
+    Raises
+    ------
+    ValueError
+        A bad row, or ``temperature`` / ``dps`` out of range.
+    TypeError
+        A row that is not numeric, or ``temperature`` / ``dps`` of the wrong type.
+
+    Examples
+    --------
     >>> rec = exact_curve([0.0, 0.0, -1.0])[0]
     >>> rec.k, float(rec.hbar), float(rec.P)    # P_2 = 2 / (2 + e**-1)
     (2, 1.0, 0.8446...)
@@ -322,6 +434,38 @@ def ees(
 
     Temperature is applied before EES: ``p = softmax(logits / temperature)``.
 
+    Parameters
+    ----------
+    logits : sequence of float, numpy.ndarray or ExactRow
+        One row (1-D) of float16/32/64 logits (or a bfloat16 tensor), ``-inf`` masking a token, at
+        least one finite; read exactly. Probabilities enter through :func:`~.rows.from_probs`.
+    temperature : float
+        Finite and ``> 0`` (default 1).
+    min_tokens_to_keep : int
+        ``m >= 1`` (default 1): at least ``min(m, n)`` tokens are kept, and the crossing is
+        searched from ``i = max(2, m + 1)`` on (the first rules).
+    rule : str
+        ``"first-exclusive"`` (default, ``k* = i* - 1``), ``"first-inclusive"`` (``k* = i*``)
+        or ``"last"`` (the largest ``k`` with ``f(k) >= 0``).
+    max_prec : int
+        The highest ``mpmath`` precision, in bits (``>= 64``, default 4096), tried before a
+        comparison is reported undecided.
+
+    Returns
+    -------
+    EESResult
+        ``k``, the kept ids, whether the decision is certified, and its comparisons.
+
+    Raises
+    ------
+    ValueError
+        A bad row (empty, ``+inf`` or NaN, no finite logit, not 1-D), or ``temperature``,
+        ``min_tokens_to_keep``, ``rule`` or ``max_prec`` out of range.
+    TypeError
+        A row that is not numeric, or a parameter of the wrong type.
+
+    Examples
+    --------
     >>> r = ees([3.0, 1.0, 0.5, -2.0], temperature=1.0)
     >>> r.k, r.kept, r.certified
     (1, (0,), True)

@@ -40,6 +40,20 @@ def entropy_interval(row: ExactRow, temperature: float, prec: int):
     (``S <= n``), and every tail token has ``e (1 + a) <= 2**-(prec+40) e_r min(a_r, 1) / n**2``, so
     the bulk bound moves ``H`` by less than ``2**-(prec+40) H`` even when ``H`` is astronomically
     small (the row ``(0, -7000, -7002)``, ``H ~ 1e-3036``).
+
+    Parameters
+    ----------
+    row : ExactRow
+        The validated row (:func:`~ees_theory.reference.rows.as_row`).
+    temperature : float
+        The temperature ``> 0`` the logits are divided by (not checked here).
+    prec : int
+        The working precision in bits of the interval arithmetic.
+
+    Returns
+    -------
+    mpmath.iv.mpf
+        An interval holding the entropy; ``[0, 0]`` for a single candidate.
     """
     n = row.n
     if n == 1:
@@ -79,7 +93,22 @@ def enclose(compute: Callable[[int], Any], dps: int) -> mpmath.mpf:
     """Evaluate ``compute(prec)`` (an ``iv`` interval) at rising precision until its width is
     below ``10**-dps`` relative to its magnitude; return the midpoint rounded to ``dps`` digits.
 
-    Raises ``ArithmeticError`` if even the top of the ladder is not enough (never a guess).
+    Parameters
+    ----------
+    compute : callable
+        ``compute(prec)`` returns an ``mpmath.iv`` interval holding the value at ``prec`` bits.
+    dps : int
+        The decimal digits wanted.
+
+    Returns
+    -------
+    mpmath.mpf
+        The midpoint of the last enclosure, to ``dps`` digits.
+
+    Raises
+    ------
+    ArithmeticError
+        Even the top of the precision ladder does not give ``dps`` digits (never a guess).
     """
     value, ok = core_enclose(compute, dps)
     if not ok:
@@ -88,7 +117,30 @@ def enclose(compute: Callable[[int], Any], dps: int) -> mpmath.mpf:
 
 
 def entropy(logits: Any, temperature: float = 1.0, dps: int = 30) -> mpmath.mpf:
-    """Entropy in nats of ``softmax(logits / temperature)``, correct to ``dps`` digits."""
+    """Entropy in nats of ``softmax(logits / temperature)``, correct to ``dps`` digits.
+
+    Parameters
+    ----------
+    logits : sequence of float, numpy.ndarray or ExactRow
+        One row (1-D) of float16/32/64 logits, ``-inf`` masking a token, at least one finite;
+        or probabilities through :func:`~ees_theory.reference.rows.from_probs`.
+    temperature : float
+        Finite and ``> 0`` (default 1).
+    dps : int
+        Correct decimal digits, 1 to 10000 (default 30).
+
+    Returns
+    -------
+    mpmath.mpf
+        The entropy, ``>= 0``; exactly 0 for a single candidate.
+
+    Raises
+    ------
+    ValueError
+        A bad row (empty, ``+inf`` or NaN, no finite logit, not 1-D) or ``temperature`` / ``dps`` out of range.
+    TypeError
+        A row that is not numeric, or ``temperature`` / ``dps`` of the wrong type.
+    """
     row = as_row(logits)
     tau = spec.check_temperature(temperature)
     dps = spec.check_dps(dps)
@@ -98,7 +150,29 @@ def entropy(logits: Any, temperature: float = 1.0, dps: int = 30) -> mpmath.mpf:
 
 
 def softmax(logits: Any, temperature: float = 1.0, dps: int = 30) -> list[mpmath.mpf]:
-    """``softmax(logits / temperature)`` in token-id order, each entry to ``dps`` digits."""
+    """``softmax(logits / temperature)`` in token-id order, each entry to ``dps`` digits.
+
+    Parameters
+    ----------
+    logits : sequence of float, numpy.ndarray or ExactRow
+        One row (1-D) of float16/32/64 logits, ``-inf`` masking a token, at least one finite.
+    temperature : float
+        Finite and ``> 0`` (default 1).
+    dps : int
+        Digits of each entry, 1 to 10000 (default 30); computed with 20 guard digits, not certified.
+
+    Returns
+    -------
+    list of mpmath.mpf
+        One probability per entry of the row (0 for a masked token).
+
+    Raises
+    ------
+    ValueError
+        A bad row or ``temperature`` / ``dps`` out of range.
+    TypeError
+        A row that is not numeric, or ``temperature`` / ``dps`` of the wrong type.
+    """
     row = as_row(logits)
     tau = spec.check_temperature(temperature)
     dps = spec.check_dps(dps)

@@ -36,7 +36,23 @@ class ExactRow:
 
     ``values`` are the candidates' values (finite logits or positive probabilities) as float64 in
     canonical order, ``ids`` their token ids (``order`` is the same as a tuple), ``size`` the length of the original row (masked
-    entries included), ``dtype`` the dtype the row came in.
+    entries included), ``dtype`` the dtype the row came in. Build one with :func:`as_row` or
+    :func:`from_probs`, which validate the input.
+
+    Parameters
+    ----------
+    kind : str
+        ``"logits"`` or ``"probs"``.
+    values : numpy.ndarray
+        The candidates' values, float64, in canonical order.
+    ids : numpy.ndarray
+        Their token ids, same length.
+    size : int
+        Length of the original row, masked entries included.
+    dtype : str
+        The dtype the row came in (``"float16"``, ``"float32"``, ``"float64"``, ``"bfloat16"``).
+    original : numpy.ndarray
+        The row as given, in its own dtype.
     """
 
     kind: str
@@ -152,7 +168,31 @@ def _check_row(arr: np.ndarray, name: str) -> None:
 
 
 def as_row(logits: Any) -> ExactRow:
-    """Validate one row of logits (or pass an :class:`ExactRow` through unchanged)."""
+    """Validate one row of logits (or pass an :class:`ExactRow` through unchanged).
+
+    Parameters
+    ----------
+    logits : sequence of float, numpy.ndarray, torch.Tensor or ExactRow
+        One row (1-D) in float16/32/64 (or a bfloat16 tensor); ``-inf`` masks a token, at least
+        one entry finite. Values are read exactly, never rounded.
+
+    Returns
+    -------
+    ExactRow
+        ``kind="logits"``, candidates sorted by logit descending, ties by id ascending.
+
+    Raises
+    ------
+    ValueError
+        An empty row, ``+inf`` or NaN, no finite logit, or more than one axis.
+    TypeError
+        A string, a scalar, a non-numeric or boolean array, or an unsupported dtype.
+
+    Examples
+    --------
+    >>> as_row([1.0, 3.0, -float("inf")]).order
+    (1, 0)
+    """
     if isinstance(logits, ExactRow):
         return logits
     arr = spec.as_logits(logits)
@@ -170,6 +210,29 @@ def from_probs(probs: Any, sum_tolerance: float | None = None) -> ExactRow:
     exactly as given and renormalised. Zero entries are masked tokens. The result can be passed
     wherever the reference takes logits.
 
+    Parameters
+    ----------
+    probs : sequence of float or numpy.ndarray
+        One row (1-D) of float16/32/64 probabilities, finite and ``>= 0``, summing to 1.
+    sum_tolerance : float or None
+        The largest ``|sum - 1|`` accepted (``>= 0``); ``None`` (default) scales it with the
+        row's length and dtype (:func:`~ees_theory.spec.inputs.probs_sum_tolerance`).
+
+    Returns
+    -------
+    ExactRow
+        ``kind="probs"``, candidates (positive entries) sorted descending, ties by id.
+
+    Raises
+    ------
+    ValueError
+        An empty row, a non-finite or negative entry, a sum off 1 by more than the tolerance, a
+        negative ``sum_tolerance``, or more than one axis.
+    TypeError
+        A row that is not numeric.
+
+    Examples
+    --------
     >>> import ees_theory as et
     >>> et.reference.ees(et.reference.from_probs([0.5, 0.3, 0.2])).kept
     (0, 1)

@@ -56,6 +56,21 @@ class Check:
     ``method`` is what decided it: ``structure``, ``exact-rational``, ``exact-lw`` or
     ``mpmath-<bits>``.
 
+    Parameters
+    ----------
+    what : str
+        The gap compared with 0, in words (``"p_(i) - epsilon"``).
+    index : int
+        The 0-based sorted position, or the count, it concerns.
+    negative, positive : Decision
+        The decisions of ``g < 0`` and of ``g > 0``.
+    lo, hi : float
+        Certified float64 bounds on ``g``.
+    method : str
+        ``"structure"``, ``"exact-rational"``, ``"exact-lw"`` or ``"mpmath-<bits>"``.
+
+    Examples
+    --------
     >>> c = Check.of_sign("g", 0, 1, 0.25, 0.5, "mpmath-128")
     >>> c.positive, c.margin
     (<Decision.TRUE: 'true'>, 0.25)

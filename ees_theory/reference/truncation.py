@@ -103,6 +103,33 @@ class TruncationResult:
     ``kept`` follows their midpoints). Mirostat results also carry ``token`` (the chosen id) and
     ``mu`` (the updated state, correct to 30 digits) with ``surprise`` (bits); ``extras`` holds
     method-specific values (``s_hat``, ``k_hat`` of mirostat v1, the typical order, ...).
+
+    Parameters
+    ----------
+    method : str
+        The sampler's name (a key of ``METHODS``).
+    policy : str
+        The engine convention applied (one of ``POLICIES``).
+    params : dict
+        The sampler's parameters, defaults filled in (:func:`check_params`).
+    temperature : float
+        The temperature applied before truncation.
+    kept : tuple of int
+        The kept token ids, canonical order.
+    certified : bool
+        Whether every decisive comparison was certified.
+    n : int
+        The number of candidates.
+    decisions : tuple of Check
+        The decisive comparisons.
+    token : int or None
+        Mirostat: the chosen token id; ``None`` for the other samplers.
+    mu : mpmath.mpf or None
+        Mirostat: the updated state ``mu``.
+    surprise : mpmath.mpf or None
+        Mirostat: the chosen token's surprise, in bits.
+    extras : dict
+        Method-specific values.
     """
 
     method: str
@@ -688,6 +715,41 @@ def truncate(
 ) -> TruncationResult:
     """The certified kept set of ``method`` on one row (logits, or a ``from_probs`` row).
 
+    Parameters
+    ----------
+    method : str
+        A sampler of ``METHODS``: ``"top-k"``, ``"top-p"``, ``"min-p"``, ``"typical"``,
+        ``"epsilon"``, ``"eta"``, ``"p-less"``, ``"p-less-norm"``, ``"top-n-sigma"``,
+        ``"mirostat-v1"``, ``"mirostat-v2"``, ``"xtc"``, ``"top-a"``, ``"tfs"``.
+    logits : sequence of float, numpy.ndarray or ExactRow
+        One row (1-D) of float16/32/64 logits, ``-inf`` masking a token, at least one finite.
+    temperature : float
+        Finite and ``> 0`` (default 1), applied before truncation.
+    policy : str
+        The engine convention, one of the method's policies (default ``"paper"``; see above).
+    max_prec : int
+        The highest ``mpmath`` precision in bits (``>= 64``, default 4096) before a comparison
+        is reported undecided.
+    **params
+        The method's own parameters (``k``, ``p``, ``min_p``, ``mass``, ``epsilon``, ``n``,
+        ``tau``/``eta``/``mu``/``u``, ``threshold``/``probability``, ``a``, ``z``) and
+        ``min_tokens_to_keep`` where the engine has it; ranges depend on the policy.
+
+    Returns
+    -------
+    TruncationResult
+        The kept ids, whether they are certified, and (mirostat) the chosen token and new ``mu``.
+
+    Raises
+    ------
+    ValueError
+        An unknown method or a policy it does not have, a parameter out of its range under the
+        policy, a bad row, or ``temperature`` / ``max_prec`` out of range.
+    TypeError
+        A parameter the method does not take, a required one missing, or a value of the wrong type.
+
+    Examples
+    --------
     >>> r = truncate("epsilon", [0.0, 0.0], epsilon=0.5)          # p = 0.5 each: 0.5 > 0.5 fails
     >>> r.kept, r.decisions[0].method
     ((0,), 'exact-lw')

@@ -242,10 +242,10 @@ def gap_figure(row: Any, temperature: float = 1.0, ax: Any = None, label: str | 
         _, ax = figure(squeeze=True)
     enc = r.enclosure
     k = list(range(2, r.n + 1))
-    line = ax.plot(k, enc.f_mid[1:], marker="o" if r.n <= 30 else None, markersize=3, label=label or "f(k), certified", **style)[0]
+    line = ax.plot(k, enc.f_mid[1:], marker="o" if r.n <= 30 else None, markersize=3, label=label or "$f(k)$, certified", **style)[0]
     ax.fill_between(k, enc.f_lo[1:], enc.f_hi[1:], color=line.get_color(), alpha=0.3, linewidth=0)
     ax.axhline(0.0, color="black", lw=0.7)
-    ax.set_xlabel("k (tokens in sorted order)")
+    ax.set_xlabel("$k$ (tokens in sorted order)")
     ax.set_ylabel(r"$f(k) = \bar H_k - P_k$")
     if yscale == "symlog":
         f = np.abs(np.asarray(enc.f_mid[1:], dtype=float))

@@ -33,6 +33,7 @@ import re
 import urllib.parse
 from typing import Any, Iterable, Mapping, Sequence
 
+from ..judging.outcomes import RowVerdict
 from .tables import Code, Table
 
 __all__ = ["DTYPE_ORDER", "MARKS", "engine_grid", "engine_totals", "engine_csv", "Download", "failure_details", "reason_in_words"]
@@ -40,7 +41,7 @@ __all__ = ["DTYPE_ORDER", "MARKS", "engine_grid", "engine_totals", "engine_csv",
 #: The order of the marks in a grid cell.
 DTYPE_ORDER: tuple[str, ...] = ("float32", "float16", "bfloat16")
 #: One mark per verdict; ``·``: the engine has no row in that dtype.
-MARKS = {"conforms": "✓", "fails": "✗", "not-run": "○"}
+MARKS = {RowVerdict.CONFORMS: "✓", RowVerdict.FAILS: "✗", RowVerdict.NOT_RUN: "○"}
 _NONE = "·"
 _LEGEND = "✓ conforms, ✗ fails, ○ not run here, · no such row; counts in the CSV"
 #: The CSV's columns, in order (the fields of a matrix row).
@@ -110,9 +111,9 @@ def engine_totals(results: Iterable[Any], caption: str | None = None) -> Table:
     rows = []
     for e in _ordered(r.engine for r in results):
         mine = [r for r in results if r.engine == e]
-        ran = [r for r in mine if r.verdict != "not-run"]
+        ran = [r for r in mine if r.verdict != RowVerdict.NOT_RUN]
         versions = _ordered(r.engine_version for r in mine if r.engine_version)
-        rows.append([e, "; ".join(versions) or None, *(sum(r.verdict == v for r in mine) for v in ("conforms", "fails", "not-run")),
+        rows.append([e, "; ".join(versions) or None, *(sum(r.verdict == v for r in mine) for v in RowVerdict),
                      *(sum(getattr(r, c) for r in ran) for c in ("passed", "admissible", "failed", "skipped"))])
     return Table(rows, ["engine", "version", "rows conform", "rows fail", "rows not run", "cases passed", "admissible", "failed",
                         "skipped"], compact=True, caption=caption)
@@ -196,7 +197,7 @@ def failure_details(results: Iterable[Any]) -> _Details:
     """
     items = []
     for r in results:
-        if r.verdict != "fails":
+        if r.verdict != RowVerdict.FAILS:
             continue
         for f in r.failures:
             head = f"{r.engine} {r.method} ({r.policy}, {r.dtype}), {f['case']} ({f['family']}), {f['fault']}"

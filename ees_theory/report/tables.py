@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from ..judging.outcomes import RowVerdict
 from .typeset import Prose, _md_escape, typeset
 
 __all__ = ["Table", "Link", "Code", "table", "claim_link", "ledger_table", "claim_table", "gap_table", "port_table", "engine_matrix_table", "relative_path", "band_text", "EMPTY"]
@@ -455,13 +456,13 @@ def engine_matrix_table(results: Iterable[Any], caption: str | None = None) -> T
     rows = []
     results = list(results)
     for r in results:
-        ran = r.verdict != "not-run"
+        ran = r.verdict != RowVerdict.NOT_RUN
         note = r.reason if not ran else (r.first_failure or {}).get("fault")
         counts = [r.passed, r.admissible, r.failed, r.skipped] if ran else [None] * 4
         engine = r.engine + (f" {r.engine_version}" if r.engine_version else "")
         rows.append([engine, r.method, f"{r.policy}, {r.dtype}, {r.form}", r.verdict, *counts, note or None])
-    n = {v: sum(r.verdict == v for r in results) for v in ("conforms", "fails", "not-run")}
+    n = {v: sum(r.verdict == v for r in results) for v in RowVerdict}
     # short count headers keep nine columns inside the text column; the note spells them out
     return Table(rows, ["engine", "method", "policy, dtype, form", "verdict", "pass", "adm.", "fail", "skip", "note"],
-                 caption=caption, compact=True, note=f"{n['conforms']} conform, {n['fails']} fail, {n['not-run']} not run "
+                 caption=caption, compact=True, note=f"{n[RowVerdict.CONFORMS]} conform, {n[RowVerdict.FAILS]} fail, {n[RowVerdict.NOT_RUN]} not run "
                                        "(cases: pass = passed, adm. = admissible, fail = failed, skip = skipped)")

@@ -44,7 +44,25 @@ def params_from_json(params: dict[str, Any]) -> dict[str, float]:
 
 @dataclass(frozen=True, eq=False)
 class Case:
-    """One conformance case. ``logits`` are float64 values; ``comment`` says why the case exists."""
+    """One conformance case. ``logits`` are float64 values; ``comment`` says why the case exists.
+
+    Parameters
+    ----------
+    id : str
+        A name unique within a run (``"gen0-ees-float32-0003"``, a golden vector's id, ...).
+    method : str
+        The registered method the case is for.
+    family : str
+        Where the row comes from: a distribution family, ``"hand"``, ``"hunt"``, ...
+    logits : numpy.ndarray
+        The row, 1-D float64 (``-inf`` masks a token); :meth:`row` casts it to a dtype exactly.
+    params : dict
+        ``{name: value}`` for every parameter of the method, floats.
+    comment : str
+        Why the case exists (default empty).
+    expected : dict or None
+        A recorded reference answer (golden vectors), or ``None``.
+    """
 
     id: str
     method: str

@@ -79,7 +79,7 @@ from ..spec.methods import SAMPLERS as TRUNCATION_SAMPLERS
 from ..spec.methods import record
 from ..judging.methods import Options, OutputFault, to_numpy, get_method
 from ..judging.outcomes import Status
-from .ports import (IMPORT_TIMEOUT_S, Outcome, PortTimeout, SubprocessPort, Alarm, find_batched, same_array, SigintWatch, worker_env,
+from .ports import (IMPORT_TIMEOUT_S, Outcome, PortTimeout, SubprocessPort, Alarm, batchable, find_batched, try_batched, same_array, SigintWatch, worker_env,
                     answer_limit, load_callable)
 from .runner import DRAWS_JOURNAL_FORMAT, Journal, JudgedRun, fingerprint, repro_line
 from ..judging.truncation import INT_PARAMS, port_params
@@ -204,29 +204,22 @@ class InProcessDrawsPort(DrawsPort):
             return Outcome(fault=exc.fault, message=exc.message, elapsed=elapsed)
 
     def _batch(self, method, rows, params, n, seeds) -> list[Outcome] | None:
-        stacked = np.stack(rows)
-        original = stacked.copy()
         prms = [_port_params(method, p) for p in params]
         cols = {k: np.array([p[k] for p in prms], dtype=np.int64 if k in INT_PARAMS else np.float64) for k in prms[0]}
-        watch = SigintWatch()
-        try:
-            with watch, Alarm(self.timeout):
-                raw = self.batched_fn(stacked, cols.pop("temperature"), n, np.array(seeds, dtype=np.int64), **cols)
-            if not same_array(stacked, original):
-                return None
+        temperature = cols.pop("temperature")
+
+        def split(raw, stacked):
             arr = np.asarray(to_numpy(raw))
             if arr.shape != (len(rows), n):
-                return None
-            return [Outcome(value=_tokens(arr[i], n, stacked.shape[-1])) for i in range(len(rows))]
-        except KeyboardInterrupt:
-            if watch.hit or not watch.active:
-                raise
-            return None
-        except BaseException:  # noqa: BLE001 - fall back to single rows to attribute the fault
-            return None
+                raise OutputFault("bad-output", f"batched draws of shape {arr.shape}, expected {(len(rows), n)}")
+            return [_tokens(a, n, stacked.shape[-1]) for a in arr]
+
+        done = try_batched(lambda stacked: self.batched_fn(stacked, temperature, n, np.array(seeds, dtype=np.int64), **cols), rows, split,
+                           self.timeout)
+        return None if done is None else [Outcome(value=v) for v in done[0]]
 
     def draw(self, method, rows, params, n, seeds, dtype="float64"):
-        if self.batched_fn is not None and len(rows) > 1 and len({r.shape for r in rows}) == 1 and method not in MIROSTAT:
+        if batchable(self.batched_fn, rows) and method not in MIROSTAT:
             out = self._batch(method, rows, params, n, seeds)
             if out is not None:
                 return out

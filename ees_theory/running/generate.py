@@ -76,6 +76,41 @@ def generated_cases(
     """``count`` cases for ``method`` in ``dtype``, round-robin over ``families``.
 
     ``vocabs`` and ``params`` (lists of values per parameter name) override the defaults.
+
+    Parameters
+    ----------
+    method : str
+        A registered method.
+    dtype : str
+        ``"float64"``, ``"float32"``, ``"float16"`` or ``"bfloat16"``: every row is representable
+        in it exactly.
+    count : int
+        How many cases, ``>= 0``.
+    seed : int
+        Case ``i`` is drawn from the seed sequence ``(seed, i)``: the same seed, the same cases.
+    families : sequence of str or None
+        Distribution families to cycle through (default: all of them).
+    vocabs : sequence of int or None
+        Row lengths to draw from, each ``>= 1`` (default ``DEFAULT_VOCABS``, and every eighth
+        case a row of more than 1000 entries).
+    params : dict or None
+        ``{name: values}``: a parameter's value is drawn from ``values`` instead of its grid.
+
+    Returns
+    -------
+    list of Case
+        ``count`` cases, ids ``gen<seed>-<method>-<dtype>-<i>``.
+
+    Raises
+    ------
+    ValueError
+        An unknown method, dtype or family, a negative ``count``, a size below 1, or a parameter
+        the method does not have.
+
+    Examples
+    --------
+    >>> [c.family for c in generated_cases("edt", "float16", 3, families=["zipf", "uniform"])]
+    ['zipf', 'uniform', 'zipf']
     """
     from ..families import distributions
 

@@ -66,7 +66,38 @@ def hunt(
     ties: bool = True,
 ) -> tuple[Case | None, Verdict | None, int]:
     """Search for a failing input; returns ``(case, verdict, inputs tried)``, the case shrunk by
-    hypothesis, or ``(None, None, tried)`` when none was found within ``examples`` inputs."""
+    hypothesis, or ``(None, None, tried)`` when none was found within ``examples`` inputs.
+
+    Inputs the reference refuses (a ``ValueError`` or ``ZeroDivisionError``) are not cases and do
+    not count as failures. The search is derandomised: the same arguments try the same inputs.
+
+    Parameters
+    ----------
+    port : Port
+        The opened port (``open_port``).
+    method : str
+        A registered method.
+    dtype : str
+        ``"float64"``, ``"float32"``, ``"float16"`` or ``"bfloat16"``.
+    examples : int
+        How many inputs hypothesis tries at most (at least 1; default 200).
+    max_vocab : int
+        The longest row tried (default 64).
+    options : Options
+        How answers are judged (default ``Options()``).
+    ties : bool
+        Whether the rows drawn include tied logits (default True).
+
+    Returns
+    -------
+    tuple
+        ``(case, verdict, tried)``: the shrunk failing case and its verdict, or ``None`` twice.
+
+    Raises
+    ------
+    ValueError
+        An unknown method or dtype.
+    """
     from ..families import strategies
 
     get_method(method)

@@ -74,7 +74,20 @@ __all__ = ["Outcome", "Port", "InProcessPort", "SubprocessPort", "open_port", "l
 
 @dataclass
 class Outcome:
-    """What one call produced: ``value`` (normalised) or a ``fault`` class with a ``message``."""
+    """What one call produced: ``value`` (normalised) or a ``fault`` class with a ``message``.
+
+    Parameters
+    ----------
+    value : object
+        The normalised answer (a mask, a temperature, ...); ``None`` when the call faulted.
+    fault : str or None
+        ``"raised"``, ``"bad-output"``, ``"nan"``, ``"mutated-input"``, ``"timeout"``,
+        ``"crashed"`` or ``"protocol-error"``; ``None`` for an answer.
+    message : str
+        What went wrong (default empty).
+    elapsed : float
+        Seconds the call took (default 0).
+    """
 
     value: Any = None
     fault: str | None = None
@@ -135,6 +148,30 @@ def load_callable(spec: str, timeout: float | None = None) -> Callable:
     An import that raises, calls ``sys.exit`` or runs past ``timeout`` seconds is a
     ``PortLoadError`` (``ees_theory.running.ports``) naming the module.
 
+    Parameters
+    ----------
+    spec : str
+        ``"module:attr"`` or ``"path/to/file.py:attr"``.
+    timeout : float or None
+        Seconds the import may take (default ``None``: no limit).
+
+    Returns
+    -------
+    callable
+        The object ``attr`` names.
+
+    Raises
+    ------
+    ValueError
+        No ``:`` in ``spec``, or the module has no such attribute; ``PortLoadError`` (a
+        ValueError) when the import raises, exits or runs past ``timeout``.
+    TypeError
+        The attribute is not callable.
+    FileNotFoundError
+        A ``.py`` path that does not exist.
+
+    Examples
+    --------
     >>> load_callable("math:sqrt")(4.0)
     2.0
     >>> load_callable("no_such_module_here:f")
@@ -314,9 +351,71 @@ class _ExitGuard:
         return False
 
 
+def batchable(batched: Callable | None, rows: list[np.ndarray]) -> bool:
+    """Whether ``rows`` go to a port's batched form in one call: it has one, and there are several
+    rows of one shape (they stack into one 2-D array).
+
+    >>> batchable(print, [np.zeros(3), np.ones(3)]), batchable(print, [np.zeros(3), np.ones(4)]), batchable(None, [np.zeros(3)] * 2)
+    (True, False, False)
+    """
+    return batched is not None and len(rows) > 1 and len({r.shape for r in rows}) == 1
+
+
+def try_batched(call: Callable[[np.ndarray], Any], rows: list[np.ndarray], split: Callable[[Any, np.ndarray], list[Any]],
+                timeout: float | None) -> tuple[list[Any], float] | None:
+    """Call a port's batched form once on ``rows`` stacked into a 2-D array, and split its answer
+    with ``split(raw, stacked)`` into one value per row: ``(values, seconds per row)``.
+
+    ``None`` means "run these rows one by one": the batched call raised, exited, ran past
+    ``timeout``, wrote to its input, or its answer did not split into exactly one valid answer per
+    row. Run alone, each row then gets its own fault and message. A Ctrl-C of the user (not one
+    the port raised) still ends the run.
+
+    >>> rows = [np.array([1.0, 2.0]), np.array([3.0, 4.0])]
+    >>> values, per_row = try_batched(lambda a: a * 2, rows, lambda raw, a: list(raw), None)
+    >>> [v.tolist() for v in values]
+    [[2.0, 4.0], [6.0, 8.0]]
+    >>> try_batched(lambda a: a[:1], rows, lambda raw, a: list(raw), None) is None  # one answer for two rows
+    True
+    >>> try_batched(lambda a: a.fill(0), rows, lambda raw, a: list(a), None) is None  # wrote to its input
+    True
+    """
+    stacked = np.stack(rows)
+    original = stacked.copy()
+    t0 = time.perf_counter()
+    watch = SigintWatch()
+    try:
+        with watch, Alarm(timeout), _ExitGuard():
+            raw = call(stacked)
+        if not same_array(stacked, original):
+            return None  # attribute the mutation row by row
+        values = list(split(raw, stacked))
+    except KeyboardInterrupt:
+        if watch.hit or not watch.active:
+            raise
+        return None
+    except BaseException:  # noqa: BLE001 - fall back to single rows to attribute the fault
+        return None
+    if len(values) != len(rows):
+        return None
+    return values, (time.perf_counter() - t0) / len(rows)
+
+
 class InProcessPort(Port):
     """A Python callable called in this process (fast; a crash of the port ends the run, and
-    ``os._exit`` in it is a ``crashed`` verdict: see ``_ExitGuard``)."""
+    ``os._exit`` in it is a ``crashed`` verdict: see ``_ExitGuard``).
+
+    Parameters
+    ----------
+    fn : callable
+        The one-row port, ``fn(logits, *params)``.
+    name : str
+        The port's name in reports.
+    batched : callable or None
+        Its batched form (a 2-D array and one array per parameter), used when given.
+    timeout : float or None
+        Seconds each call may take (default 10; ``None``: no limit).
+    """
 
     def __init__(self, fn: Callable, name: str, batched: Callable | None = None, timeout: float | None = 10.0):
         self.fn = fn
@@ -356,28 +455,15 @@ class InProcessPort(Port):
 
     def _batch(self, method, rows, params) -> list[Outcome] | None:
         m = get_method(method)
-        stacked = np.stack(rows)
-        original = stacked.copy()
-        t0 = time.perf_counter()
-        watch = SigintWatch()
-        try:
-            with watch, Alarm(self.timeout), _ExitGuard():
-                raw = m.call_batched(self.batched_fn, stacked, params)
-            if not same_array(stacked, original):
-                return None  # attribute the mutation row by row
-            parts = m.split_batched(raw, len(rows))
-            values = [m.normalize(p, stacked.shape[-1]) for p in parts]
-        except KeyboardInterrupt:
-            if watch.hit or not watch.active:
-                raise
+        done = try_batched(lambda stacked: m.call_batched(self.batched_fn, stacked, params), rows,
+                           lambda raw, stacked: [m.normalize(p, stacked.shape[-1]) for p in m.split_batched(raw, len(rows))], self.timeout)
+        if done is None:
             return None
-        except BaseException:  # noqa: BLE001 - fall back to single rows to attribute the fault
-            return None
-        per = (time.perf_counter() - t0) / len(rows)
+        values, per = done
         return [Outcome(value=v, elapsed=per) for v in values]
 
     def run(self, method, rows, params, dtype="float64"):
-        if self.batched_fn is not None and len(rows) > 1 and len({r.shape for r in rows}) == 1:
+        if batchable(self.batched_fn, rows):
             out = self._batch(method, rows, params)
             if out is not None:
                 return out
@@ -393,6 +479,26 @@ class SubprocessPort(Port):
     spawned outlives it. With ``handshake=True`` (the Python worker) the
     process first reports whether the port loaded; a load that fails or takes longer than
     ``import_timeout`` raises ``PortLoadError``.
+
+    Parameters
+    ----------
+    command : list of str
+        The program and its arguments (started on first use).
+    name : str
+        The port's name in reports.
+    timeout : float or None
+        Seconds each answer may take (default 10; ``None``: no limit).
+    env : dict or None
+        The process's environment (default: this process's).
+    handshake : bool
+        Whether the process first reports that its port loaded (the Python worker; default False).
+    import_timeout : float or None
+        Seconds the port's import may take after a handshake starts (default 120).
+
+    Raises
+    ------
+    ValueError
+        An empty ``command``.
     """
 
     isolated = True
@@ -798,6 +904,39 @@ def open_port(spec: str, method: str, dtype: str, *, isolate: bool = True, timeo
     each call, ``import_timeout`` a Python port's import; ``unsupported`` names parameters the
     port does not take (``WithoutParams``).
 
+    Parameters
+    ----------
+    spec : str
+        ``"module:callable"``, ``"path/file.py:callable"``, ``"exec:COMMAND ARGS..."``,
+        ``"builtin"`` / ``"builtin:ACCUMULATE"``, or a scheme an engine adapter registered.
+    method : str
+        A registered method.
+    dtype : str
+        ``"float64"``, ``"float32"``, ``"float16"`` or ``"bfloat16"``.
+    isolate : bool
+        Run a Python port in a worker subprocess (default True) rather than in this process.
+    timeout : float or None
+        Seconds per call, finite and ``> 0`` (default 10; ``None``: no limit).
+    policy : str
+        The engine convention a built-in truncation sampler follows (default ``"paper"``).
+    import_timeout : float or None
+        Seconds a Python port's import may take, finite and ``> 0`` (default 120).
+    unsupported : tuple of str
+        Parameters the port does not take (default none).
+
+    Returns
+    -------
+    Port
+        The opened port; call ``close()`` when done.
+
+    Raises
+    ------
+    ValueError
+        An unknown method or dtype, a bad timeout, a malformed ``spec``, a process that cannot
+        start, or ``PortLoadError`` (a ValueError) for a Python port whose import fails.
+
+    Examples
+    --------
     >>> port = open_port(f"exec:{sys.executable} tests/ports/jsonl_port.py", "edt", "float32", timeout=20)
     >>> out = port.run("edt", [np.zeros(2, np.float32)], [{"T0": 1.0, "theta": 0.5, "N": 0.8}], "float32")[0]
     >>> port.close(); out.fault, round(out.value, 6)           # T = 0.8**(0.5 / ln 2)

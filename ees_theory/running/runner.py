@@ -103,6 +103,28 @@ def repro_line(port_spec: str, case: Case, dtype: str, options: Options, *, draw
     """A shell line that re-runs exactly this case against ``port_spec`` (judged by ``draws`` token
     draws from ``seed`` when given, else by the kept mask).
 
+    Parameters
+    ----------
+    port_spec : str
+        The port's name as ``ees-theory check`` takes it (shell-quoted in the line).
+    case : Case
+        The case; its logits and parameters are written as exact hex floats.
+    dtype : str
+        The dtype the case was run in.
+    options : Options
+        Judging options; only the fields that differ from their defaults are written.
+    draws : int or None
+        Judge by this many token draws (with ``seed``) instead of by the kept mask.
+    seed : int or None
+        The seed of the draws (used with ``draws``).
+
+    Returns
+    -------
+    str
+        One ``ees-theory check ... --case '{...}'`` command.
+
+    Examples
+    --------
     >>> c = Case("x", "ees", "hand", np.array([1.0, 0.0]), {"temperature": 1.0})
     >>> repro_line("my.port:ees", c, "float32", Options())
     'ees-theory check my.port:ees --method ees --dtype float32 --case \\'{"logits":["0x1.0000000000000p+0","0x0.0p+0"],"params":{"temperature":"0x1.0000000000000p+0"}}\\''
@@ -150,6 +172,28 @@ class Journal:
     so an edited or forged status is refused, naming the file and line. ``check_line`` is the
     caller's re-judgement (``record -> problem or None``). A journal that already ends with a
     summary is a finished run: ``finished`` is set and no second summary is written.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The results file (created with its folder; locked while the journal is open).
+    header : dict
+        What identifies the run (format, port, method, dtype, options, plan fingerprint); the
+        toolkit's version and the port's identity are added.
+    resume : bool
+        Read the records already in ``path`` and go on after them (default False: start afresh).
+    check_line : callable or None
+        ``record -> problem or None``: re-judges each recorded case on resume.
+    planned : set of str or None
+        The ids of the planned cases; a recorded id outside them is refused.
+    extra_ids : set of str
+        Further ids a record may have (the hypothesis search's case).
+
+    Raises
+    ------
+    ValueError
+        ``path`` is a directory or not a regular file, or (on resume) a line that does not match
+        this run, is not UTF-8, repeats a case or disagrees with its re-judgement.
     """
 
     def __init__(self, path: str | Path, header: dict, resume: bool = False, check_line: Callable[[dict], str | None] | None = None,
@@ -351,7 +395,28 @@ class JudgedRun:
 
 @dataclass
 class Report(JudgedRun):
-    """The outcome of a run: per-case records, skipped cases, and how to print them."""
+    """The outcome of a run: per-case records, skipped cases, and how to print them.
+
+    Parameters
+    ----------
+    port : str
+        The port's name.
+    method : str
+        The method checked.
+    dtype : str
+        The dtype checked.
+    options : Options
+        The judging options of the run.
+    records : list of dict
+        One JSON-ready record per judged case, in plan order (``status``, ``case``, ``family``,
+        ``fault``, ``severity``, ``details``, ...).
+    skipped : list of dict
+        ``{"case", "family", "reason"}`` for each case not judged (default none).
+    journal : str or None
+        The results file, if the run wrote one.
+    shares_process : bool
+        Whether the port ran in the judge's own process (default False).
+    """
 
     port: str
     method: str
@@ -605,6 +670,54 @@ def run_check(
     with only the judging sent out (``port_on="client"``); see ``ees_theory.running.cluster``.
     The records, the journal and the report are the same as without it.
 
+    Parameters
+    ----------
+    port : Port
+        The opened port.
+    method : str
+        A registered method.
+    dtype : str
+        ``"float64"``, ``"float32"``, ``"float16"`` or ``"bfloat16"``.
+    cases : list of Case
+        The cases to run; those of another method are left out.
+    options : Options
+        How answers are judged (default ``Options()``); its policy must be one the method has.
+    port_spec : str or None
+        The port's name in the report and the repro lines (default the port's own name).
+    journal : str, pathlib.Path or None
+        A JSON Lines results file to write (default none).
+    resume : bool
+        Go on from the cases already in ``journal`` (default False).
+    shrink : bool
+        Shrink each failing case to a small input (default True).
+    skipped : list of dict or None
+        Skip records gathered before the run, reported with its own.
+    progress : callable or None
+        ``progress(done, total)``, called as cases finish.
+    batch_size : int
+        Rows per call of a batched port (default 32).
+    hunt : int
+        Inputs of a hypothesis search after the cases (default 0: none).
+    workers : int or str
+        Processes that judge, ``>= 1``, or ``"auto"`` (default 1).
+    executor : object
+        A ``distributed.Client`` to judge on a Dask cluster (default ``None``).
+    port_on : str
+        With ``executor``: ``"workers"`` (default) or ``"client"``, where the port is called.
+
+    Returns
+    -------
+    Report
+        The records in plan order, the skipped cases and the totals.
+
+    Raises
+    ------
+    ValueError
+        An unknown method, a policy the method does not have, a bad ``workers``, or a journal
+        that cannot be written or resumed.
+
+    Examples
+    --------
     >>> from ees_theory.running.ports import InProcessPort
     >>> c = Case("tiny", "ees", "hand", np.array([0.1, 0.0]), {"temperature": 1.0})
     >>> r = run_check(InProcessPort(lambda z, t: z == z.max(), "argmax"), "ees", "float16", [c])

@@ -354,6 +354,18 @@ def vectors_text() -> str:
 def regen(path: str | Path | None = None) -> Path:
     """Rewrite the golden vector file (default: the packaged one); returns its path.
 
+    Parameters
+    ----------
+    path : str, pathlib.Path or None
+        Where to write (its folder is created); ``None``: :func:`vectors_path`.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Examples
+    --------
     >>> import tempfile, os
     >>> path = regen(os.path.join(tempfile.mkdtemp(), "v.jsonl"))
     >>> path.read_text() == vectors_path().read_text()
@@ -368,6 +380,18 @@ def regen(path: str | Path | None = None) -> Path:
 def is_current(path: str | Path | None = None) -> bool:
     """Whether the file equals what :func:`regen` would write.
 
+    Parameters
+    ----------
+    path : str, pathlib.Path or None
+        The file to compare (default: the packaged one); a missing file is not current.
+
+    Returns
+    -------
+    bool
+        True when its text is exactly what :func:`regen` writes.
+
+    Examples
+    --------
     >>> is_current()
     True
     """
@@ -376,7 +400,33 @@ def is_current(path: str | Path | None = None) -> bool:
 
 
 def load_vectors(path: str | Path | None = None, method: str | None = None) -> list[Case]:
-    """Read golden vectors (default: the packaged file), optionally of one method."""
+    """Read golden vectors (default: the packaged file), optionally of one method.
+
+    Parameters
+    ----------
+    path : str, pathlib.Path or None
+        A JSON Lines vectors file (default ``None``: the packaged one).
+    method : str or None
+        Keep only the cases of this method (default: all; a name no case has gives none).
+
+    Returns
+    -------
+    list of Case
+        The cases in file order.
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    ValueError
+        A path that is not a regular file, or a line that is not UTF-8, not a JSON object or not
+        a case, naming the file and line.
+
+    Examples
+    --------
+    >>> {c.method for c in load_vectors(method="edt")}
+    {'edt'}
+    """
     target = Path(path) if path else vectors_path()
     if not target.exists():
         raise FileNotFoundError(f"no vector file at {target}; run `ees-theory vectors regen`")

@@ -265,6 +265,38 @@ class MethodSpec:
     ``typical-score`` (``|-ln p - H|`` ascending); ``options``: the run options besides the policy
     it reads (EES's selection ``rule``, EDT's ``entropy_of``).
 
+    Parameters
+    ----------
+    name : str
+        The method's name, as the command line and the protocol spell it.
+    params : dict
+        ``{name: Param}``: each parameter's default, check and help text.
+    policies : tuple of str
+        The engine conventions it has, the default first.
+    summary : str
+        One line saying what it does.
+    keeps_suffix : bool
+        True when it keeps the least probable tokens (default False).
+    form : str
+        What a port returns, one of ``FORMS`` (default ``"mask"``).
+    stateful : bool
+        True when it carries a state between steps (default False).
+    temperature_param : str
+        The name of its temperature parameter (default ``"temperature"``).
+    fixed : dict
+        ``{policy: {parameter: value}}`` pinned by a policy (default empty).
+    ranking : str
+        ``"probability"`` (default) or ``"typical-score"``.
+    options : tuple of str
+        Run options it reads besides the policy (default none).
+
+    Raises
+    ------
+    ValueError
+        ``form`` not in ``FORMS``, or ``fixed`` naming a policy or parameter it does not have.
+
+    Examples
+    --------
     >>> SAMPLERS["mirostat-v2"].form, SAMPLERS["mirostat-v2"].stateful, SAMPLERS["top-k"].fixed
     ('mask-with-state', True, {'llama.cpp': {'min_tokens_to_keep': 1}})
     """
@@ -423,6 +455,30 @@ _ENGINE_NAME = {"min_tokens_to_keep": "min_keep"}
 def check_params(method: Any, policy: Any, params: dict) -> dict:
     """Validate a method name, a policy and its parameters; return them with defaults filled in.
 
+    Parameters
+    ----------
+    method : str
+        A truncation sampler's name (a key of ``SAMPLERS``).
+    policy : str
+        One of that sampler's policies.
+    params : dict
+        ``{name: value}`` as the caller gave them; absent ones take their defaults.
+
+    Returns
+    -------
+    dict
+        Every parameter of the method, in the record's order, each checked by its rule.
+
+    Raises
+    ------
+    ValueError
+        An unknown method, a policy it does not have, a value out of range under the policy, or a
+        value the policy pins changed.
+    TypeError
+        A parameter the method does not take, a required one missing, or a value of the wrong type.
+
+    Examples
+    --------
     >>> check_params("top-p", "paper", {"p": 0.9})
     {'p': 0.9, 'min_tokens_to_keep': 1}
     >>> check_params("top-p", "paper", {"p": 0.0})

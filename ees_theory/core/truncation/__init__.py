@@ -4,11 +4,11 @@ Each module holds its sampler's formulas (on plain numbers, ``mpmath`` numbers, 
 tensors alike, ``+ - * /`` only, or against an arithmetic context, :mod:`ees_theory.core.ctx`,
 where they need more) and its policy table ``POLICIES`` (``policy.Policy``: strict or not,
 the no-op condition and the values that meet it, tie extension, what ``min_tokens_to_keep``
-does). :mod:`.registry` registers every module in one table (``registry.register_builtin()``,
-called explicitly); the certified reference (``ees_theory.reference.truncation``, in
-``mpmath.iv``) decides the comparisons a rule names and the torch kernels
-(``ees_theory.kernels.truncation``) evaluate the same rule on tensors, both dispatching through
-that table.
+does), and ``RULES``, the samplers it is the rule of. :mod:`.registry` finds the modules and
+registers them in one table (``registry.register_builtin()``, called explicitly); the certified
+reference (``ees_theory.reference.truncation``, in ``mpmath.iv``) decides the comparisons a rule
+names and the torch kernels (``ees_theory.kernels.truncation``) evaluate the same rule on
+tensors, both dispatching through that table.
 
 * :mod:`.top_k`, :mod:`.top_p`, :mod:`.min_p`, :mod:`.typical`, :mod:`.epsilon`: the classic
   samplers;

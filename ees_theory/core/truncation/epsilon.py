@@ -15,7 +15,10 @@ from typing import Any
 
 from .policy import Policy
 
-__all__ = ["sides", "gap", "POLICIES"]
+__all__ = ["sides", "gap", "POLICIES", "RULES"]
+
+#: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
+RULES = {"epsilon": {}}
 
 POLICIES = {
     "paper": Policy(strict=True),

@@ -20,7 +20,10 @@ from .epsilon import POLICIES as _EPSILON_POLICIES
 #: eta's comparison is epsilon's against another threshold, under the same policies
 POLICIES = _EPSILON_POLICIES
 
-__all__ = ["threshold", "log_margin", "POLICIES"]
+__all__ = ["threshold", "log_margin", "POLICIES", "RULES"]
+
+#: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
+RULES = {"eta": {}}
 
 
 def threshold(epsilon: Any, H: Any, ctx: Context) -> Any:

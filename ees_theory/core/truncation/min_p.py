@@ -19,7 +19,10 @@ from typing import Any
 from ..ctx import Context
 from .policy import Policy
 
-__all__ = ["sides", "gap", "log_sides", "prob_sides", "POLICIES"]
+__all__ = ["sides", "gap", "log_sides", "prob_sides", "POLICIES", "RULES"]
+
+#: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
+RULES = {"min-p": {}}
 
 _P = Policy(noop=lambda prm: prm["min_p"] <= 0, noop_text="min_p <= 0", off={"min_p": 0.0})
 POLICIES = {"paper": _P, "transformers": _P, "llama.cpp": _P}

@@ -26,7 +26,10 @@ from .policy import Policy
 #: rounded half up; llama.cpp: surprise under the renormalised kept set, ``k`` truncated
 POLICIES = {"paper": Policy(min_keep="none"), "llama.cpp": Policy(min_keep="none")}
 
-__all__ = ["rounds_half_up", "renormalised_surprise", "zipf_weight", "log_k_hat", "mu_update", "POLICIES"]
+__all__ = ["rounds_half_up", "renormalised_surprise", "zipf_weight", "log_k_hat", "mu_update", "POLICIES", "RULES"]
+
+#: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
+RULES = {"mirostat-v1": {"version": 1}, "mirostat-v2": {"version": 2}}
 
 
 def rounds_half_up(policy: str) -> bool:

@@ -16,7 +16,10 @@ from .policy import Policy
 
 POLICIES = {"paper": Policy(min_keep="none")}
 
-__all__ = ["threshold", "threshold_scale", "POLICIES"]
+__all__ = ["threshold", "threshold_scale", "POLICIES", "RULES"]
+
+#: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
+RULES = {"p-less": {"norm": False}, "p-less-norm": {"norm": True}}
 
 
 def threshold(s2: Any, V: int, norm: bool) -> Any:

@@ -2,7 +2,9 @@
 
 :func:`register_builtin` registers the samplers of this package, explicitly and once (importing a
 module registers nothing); :func:`rule` looks a sampler up, registering the built-in ones on first
-use. The certified reference (:mod:`ees_theory.reference.truncation`) and the torch kernels
+use. Each sampler module declares the samplers it is the rule of (``RULES``, ``{name: variant}``)
+and :func:`declared_rules` finds them: a new sampler is a new module, and no list here changes.
+The certified reference (:mod:`ees_theory.reference.truncation`) and the torch kernels
 (``ees_theory.kernels.truncation``) both dispatch through this table; a rule's policy names
 must be the ones its record (:data:`ees_theory.spec.methods.SAMPLERS`) declares.
 
@@ -17,6 +19,8 @@ ValueError: unknown truncation method 'top-q'; expected one of top-k, top-p, min
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from dataclasses import dataclass, field
 from types import MappingProxyType, ModuleType
 from typing import Any, Mapping
@@ -24,7 +28,7 @@ from typing import Any, Mapping
 from ...spec.methods import SAMPLERS
 from .policy import Policy
 
-__all__ = ["Rule", "register", "register_builtin", "rules", "rule"]
+__all__ = ["Rule", "register", "register_builtin", "declared_rules", "rules", "rule"]
 
 
 @dataclass(frozen=True)
@@ -70,26 +74,49 @@ def register(name: str, module: ModuleType, **variant: Any) -> Rule:
     return r
 
 
+#: the modules of this package that are not a sampler's rule
+NOT_RULES = frozenset({"policy", "registry"})
+
+
+def declared_rules(package: str = __package__, skip: frozenset[str] = NOT_RULES) -> dict[str, tuple[ModuleType, dict[str, Any]]]:
+    """``{sampler: (module, variant)}`` from the ``RULES`` of every module of ``package`` but ``skip``,
+    in the order of the records (:data:`~ees_theory.spec.methods.SAMPLERS`; a name without a record
+    last), so that the methods are listed in the specification's order whatever the file names.
+
+    >>> {name: (m.__name__.rsplit(".", 1)[1], v) for name, (m, v) in declared_rules().items() if name.startswith("p-less")}
+    {'p-less': ('p_less', {'norm': False}), 'p-less-norm': ('p_less', {'norm': True})}
+    """
+    found: dict[str, tuple[ModuleType, dict[str, Any]]] = {}
+    for info in sorted(pkgutil.iter_modules(importlib.import_module(package).__path__), key=lambda i: i.name):
+        if info.name in skip:
+            continue
+        module = importlib.import_module(f"{package}.{info.name}")
+        declared = getattr(module, "RULES", None)
+        if not isinstance(declared, Mapping) or not declared or not all(isinstance(v, Mapping) for v in declared.values()):
+            raise TypeError(f"{module.__name__} declares no RULES table ({{sampler name: {{variant keyword: value}}}})")
+        for name, variant in declared.items():
+            if name in found:
+                raise ValueError(f"truncation rule {name!r} is declared by both {found[name][0].__name__} and {module.__name__}")
+            found[name] = (module, dict(variant))
+    order = {name: i for i, name in enumerate(SAMPLERS)}
+    return {name: found[name] for name in sorted(found, key=lambda n: (order.get(n, len(order)), n))}
+
+
 def register_builtin() -> None:
-    """Register every truncation sampler of this package (once; a second call does nothing)."""
+    """Register every truncation sampler of this package (once; a second call does nothing): each
+    sampler its module declares (:func:`declared_rules`), in the order of the records."""
     if _TABLE:
         return
-    from . import epsilon, eta, min_p, mirostat, p_less, tfs, top_a, top_k, top_n_sigma, top_p, typical, xtc
-
-    register("top-k", top_k)
-    register("top-p", top_p)
-    register("min-p", min_p)
-    register("typical", typical)
-    register("epsilon", epsilon)
-    register("eta", eta)
-    register("p-less", p_less, norm=False)
-    register("p-less-norm", p_less, norm=True)
-    register("top-n-sigma", top_n_sigma)
-    register("mirostat-v1", mirostat, version=1)
-    register("mirostat-v2", mirostat, version=2)
-    register("xtc", xtc)
-    register("top-a", top_a)
-    register("tfs", tfs)
+    declared = declared_rules()
+    missing = [name for name in SAMPLERS if name not in declared]
+    if missing:
+        raise ValueError(f"no module of {__package__} declares a rule (RULES) for {', '.join(missing)}")
+    try:
+        for name, (module, variant) in declared.items():
+            register(name, module, **variant)
+    except BaseException:
+        _TABLE.clear()  # all or nothing: a half table would pass for the whole one on the next call
+        raise
 
 
 def rules() -> Mapping[str, Rule]:

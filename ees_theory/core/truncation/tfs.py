@@ -30,7 +30,10 @@ from .policy import Policy
 _P = Policy(noop=lambda prm: prm["z"] >= 1, noop_text="z >= 1", off={"z": 1.0})
 POLICIES = {"paper": _P, "llama.cpp": _P}
 
-__all__ = ["second_differences", "kept", "flat_means_uniform", "short_rows_untouched", "FLAT", "POLICIES"]
+__all__ = ["second_differences", "kept", "flat_means_uniform", "short_rows_untouched", "FLAT", "POLICIES", "RULES"]
+
+#: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
+RULES = {"tfs": {}}
 
 #: llama.cpp's normalisation floor: ``1e-6f``, a sum of weights at or below it is "flat"
 FLAT = float(np.float32(1e-6))

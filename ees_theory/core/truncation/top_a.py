@@ -16,7 +16,10 @@ from .policy import Policy
 
 POLICIES = {"paper": Policy(noop=lambda prm: prm["a"] <= 0, noop_text="a <= 0", off={"a": 0.0})}
 
-__all__ = ["threshold", "POLICIES"]
+__all__ = ["threshold", "POLICIES", "RULES"]
+
+#: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
+RULES = {"top-a": {}}
 
 
 def threshold(a: Any, p_max: Any) -> Any:

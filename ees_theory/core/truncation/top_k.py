@@ -20,7 +20,10 @@ from typing import Any
 
 from .policy import Policy
 
-__all__ = ["width", "POLICIES"]
+__all__ = ["width", "POLICIES", "RULES"]
+
+#: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
+RULES = {"top-k": {}}
 
 POLICIES = {
     "paper": Policy(min_keep="raises-k"),

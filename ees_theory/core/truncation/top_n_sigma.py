@@ -16,7 +16,10 @@ POLICIES = {
     "sample-std": Policy(min_keep="none"),
 }
 
-__all__ = ["ddof", "POLICIES"]
+__all__ = ["ddof", "POLICIES", "RULES"]
+
+#: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
+RULES = {"top-n-sigma": {}}
 
 
 def ddof(policy: str) -> int:

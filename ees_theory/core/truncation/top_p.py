@@ -19,7 +19,10 @@ from typing import Any
 
 from .policy import Policy
 
-__all__ = ["sides", "gap", "sides_from_bottom", "POLICIES"]
+__all__ = ["sides", "gap", "sides_from_bottom", "POLICIES", "RULES"]
+
+#: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
+RULES = {"top-p": {}}
 
 _P = Policy(strict=True, noop=lambda prm: prm["p"] >= 1, noop_text="p >= 1", off={"p": 1.0})
 POLICIES = {"paper": _P, "transformers": _P, "llama.cpp": _P}

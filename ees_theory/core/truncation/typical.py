@@ -22,7 +22,10 @@ from typing import Any
 
 from .policy import Policy
 
-__all__ = ["score", "not_reached_sides", "POLICIES"]
+__all__ = ["score", "not_reached_sides", "POLICIES", "RULES"]
+
+#: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
+RULES = {"typical": {}}
 
 POLICIES = {
     "paper": Policy(strict=True),

@@ -21,7 +21,10 @@ from typing import Any
 
 from .policy import Policy
 
-__all__ = ["gate_open", "counted", "dropped", "POLICIES"]
+__all__ = ["gate_open", "counted", "dropped", "POLICIES", "RULES"]
+
+#: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
+RULES = {"xtc": {}}
 
 
 def gate_open(u: Any, probability: Any, policy: str) -> Any:

@@ -5,7 +5,8 @@ An entry (a :class:`~.base.SamplerJudge`) holds everything the harness does diff
 sampler: the edges of its parameter band (:meth:`~.base.SamplerJudge.band`) or its own admissible
 counts, which tokens it may keep, the misreadings it can diagnose and, for mirostat, the check of
 the returned state. The judgement itself (:class:`ees_theory.judging.truncation.Truncation`) is
-the same for every sampler. A new sampler is one more entry here, in its own module.
+the same for every sampler. A new sampler is one more judge class in its own module of this
+package: :func:`discover_judges` finds every class that names its sampler, and no list here changes.
 
 >>> sorted(JUDGES) == sorted(SAMPLERS)
 True
@@ -19,21 +20,13 @@ ValueError: no judge for sampler 'top-z'; expected one of epsilon, eta, min-p, m
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 from ...spec.methods import SAMPLERS
 from .base import RowStats, SamplerJudge, port_params
-from .epsilon import Epsilon, Eta
-from .min_p import MinP
-from .mirostat import MirostatV1, MirostatV2
-from .p_less import PLess, PLessNorm
-from .top_k import TopK
-from .top_n_sigma import TopNSigma
-from .top_p import TopP
-from .typical import Typical
-from .tfs import Tfs
-from .top_a import TopA
-from .xtc import Xtc
 
-__all__ = ["JUDGES", "get_judge", "SamplerJudge", "RowStats", "port_params"]
+__all__ = ["JUDGES", "get_judge", "discover_judges", "SamplerJudge", "RowStats", "port_params"]
 
 
 def _table(*judges: SamplerJudge) -> dict[str, SamplerJudge]:
@@ -45,10 +38,28 @@ def _table(*judges: SamplerJudge) -> dict[str, SamplerJudge]:
     return table
 
 
+def discover_judges(package: str = __name__, skip: frozenset[str] = frozenset({"base"})) -> dict[str, SamplerJudge]:
+    """One judge for each class of the modules of ``package`` (but ``skip``) that names its sampler:
+    a :class:`~.base.SamplerJudge` subclass defined there with a ``name`` of its own (a shared base
+    such as mirostat's has none). In the order of the records
+    (:data:`~ees_theory.spec.methods.SAMPLERS`; a name without a record last), whatever the file names.
+
+    >>> [type(j).__name__ for j in discover_judges().values()][:4]
+    ['TopK', 'TopP', 'MinP', 'Typical']
+    """
+    found = []
+    for info in sorted(pkgutil.iter_modules(importlib.import_module(package).__path__), key=lambda i: i.name):
+        if info.name in skip:
+            continue
+        module = importlib.import_module(f"{package}.{info.name}")
+        found += [cls() for cls in vars(module).values()
+                  if isinstance(cls, type) and issubclass(cls, SamplerJudge) and cls.__module__ == module.__name__ and cls.__dict__.get("name")]
+    order = {name: i for i, name in enumerate(SAMPLERS)}
+    return _table(*sorted(found, key=lambda j: (order.get(j.name, len(order)), j.name)))
+
+
 #: sampler name -> its judge, in the specification's order
-JUDGES: dict[str, SamplerJudge] = _table(
-    TopK(), TopP(), MinP(), Typical(), Epsilon(), Eta(), PLess(), PLessNorm(), TopNSigma(), MirostatV1(), MirostatV2(), Xtc(), TopA(), Tfs()
-)
+JUDGES: dict[str, SamplerJudge] = discover_judges()
 
 
 def get_judge(name: str) -> SamplerJudge:

@@ -9,7 +9,9 @@ and ``--resume`` works as it does there. Dask is imported only here, only when a
 * Work goes out in *tasks*: runs of whole port calls (:func:`~ees_theory.running.cases.port_batches`,
   the calls a run without a cluster makes) of :data:`MIN_TASK_CASES` to :data:`MAX_TASK_CASES`
   cases, about :data:`TASKS_PER_THREAD` per worker thread, so one task's scheduling (a few
-  milliseconds) is well under 5% of its judging (about 10 to 40 ms a case). At most
+  milliseconds) is well under 5% of its judging (about 10 to 40 ms a case). The tasks taper: none
+  takes more than half a thread's share of the work left (work: the cases' vocabularies), so the
+  run ends in short tasks and the threads finish together. At most
   :data:`WINDOW_PER_THREAD` tasks per thread are out at once: the scheduler and the checking process
   hold a bounded number of tasks and results, whatever the size of the run.
 * ``port_on="workers"`` (the default): each worker opens the port itself from its
@@ -82,6 +84,8 @@ FAST_CASES_PER_S = 100
 #: ... and at most this many cases or tokens (what a worker's death costs, a message's size)
 MAX_TASK_CASES = 8192
 MAX_TASK_TOKENS = 1 << 22
+#: the work left, over this many tasks per thread, bounds a task's work (the run ends in short tasks)
+TAPER_TASKS_PER_THREAD = 2
 #: tasks out at once per worker thread (the rest wait in the checking process)
 WINDOW_PER_THREAD = 3
 
@@ -203,21 +207,37 @@ def task_chunks(batches: list[list[Case]], threads: int) -> list[list[list[Case]
     True
     >>> [sum(map(len, t)) for t in task_chunks(calls, 800)]     # 800 threads: 80 cases a task at least
     [80, 20]
+    >>> calls = [[Case(str(i), "ees", "hand", np.zeros(1000), {"temperature": 1.0})] for i in range(400)]
+    >>> [sum(map(len, t)) for t in task_chunks(calls, 2)]       # tapered: the run ends in short tasks
+    [50, 50, 50, 50, 50, 37, 28, 21, 16, 16, 16, 16]
     """
     cases = sum(len(b) for b in batches)
     for_scheduler = math.ceil(threads * FAST_CASES_PER_S / SCHEDULER_TASKS_PER_S)
-    per_task = min(MAX_TASK_CASES, max(MIN_TASK_CASES, for_scheduler, math.ceil(cases / (TASKS_PER_THREAD * threads))))
+    smallest = max(MIN_TASK_CASES, for_scheduler)
+    per_task = min(MAX_TASK_CASES, max(smallest, math.ceil(cases / (TASKS_PER_THREAD * threads))))
+    # tapered: a task takes at most its share of the work left (2 tasks per thread), so the last
+    # tasks are short and the threads finish together (a case costs about its vocabulary)
+    left = sum(_work(c) for b in batches for c in b)
     chunks: list[list[list[Case]]] = []
     n = tokens = 0
+    work = goal = 0.0
     for b in batches:
         t = sum(c.vocab for c in b)
-        if chunks and n + len(b) <= per_task and tokens + t <= MAX_TASK_TOKENS:
+        w = sum(_work(c) for c in b)
+        if chunks and n + len(b) <= per_task and tokens + t <= MAX_TASK_TOKENS and (n < smallest or work + w <= goal):
             chunks[-1].append(b)
-            n, tokens = n + len(b), tokens + t
+            n, tokens, work = n + len(b), tokens + t, work + w
         else:
+            goal = left / (TAPER_TASKS_PER_THREAD * threads) if threads > 1 else math.inf
             chunks.append([b])
-            n, tokens = len(b), t
+            n, tokens, work = len(b), t, w
+        left -= w
     return chunks
+
+
+def _work(case: Case) -> float:
+    """A case's share of a task's length: its vocabulary plus a fixed cost of judging a row."""
+    return case.vocab + 64.0
 
 
 # -- on the workers ---------------------------------------------------------------------------

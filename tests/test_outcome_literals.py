@@ -13,7 +13,7 @@ import ast
 from pathlib import Path
 
 
-from ees_theory.judging.outcomes import RowVerdict, Status
+from ees_theory.judging.outcomes import Grade, RowVerdict, Status
 
 PACKAGE = Path(__file__).resolve().parent.parent / "ees_theory"
 #: where the words are declared
@@ -21,12 +21,12 @@ HOME = PACKAGE / "judging" / "outcomes.py"
 #: the outcome words, spelled out here rather than read from the enums, in every form a literal
 #: could take (the enums' words, and the past-tense and negative forms a journal never holds)
 WORDS = frozenset({"pass", "passed", "admissible", "fail", "failed", "skipped", "tested", "untested",
-                   "conforms", "fails", "not-run"})
+                   "conforms", "fails", "not-run", "suspect", "rigorous-only"})
 #: the words a journal or a results file holds (the enums' words): a literal collection of two or
 #: more of these lists outcomes, where one that mixes in "passed" or "failed" names counts
 JOURNAL_WORDS = frozenset({"pass", "admissible", "fail", "skipped", "tested", "conforms", "fails", "not-run"})
 #: keys and attribute names whose value is an outcome
-OUTCOME_KEYS = frozenset({"status", "verdict"})
+OUTCOME_KEYS = frozenset({"status", "verdict", "grade"})
 #: the constructors whose first argument is a case's status
 VERDICT_CLASSES = frozenset({"Verdict", "DrawVerdict"})
 #: "path:line" -> why the literal is not an outcome; empty: every outcome goes through the enums
@@ -94,7 +94,7 @@ def outcome_literals(source: str) -> list[tuple[int, str, str]]:
 
 def test_the_word_list_covers_every_outcome():
     # a new outcome word would otherwise pass the scan unseen
-    assert {m.value for m in (*Status, *RowVerdict)} <= WORDS
+    assert {m.value for m in (*Status, *RowVerdict, *Grade)} <= WORDS
 
 
 def test_the_scan_finds_every_form():

@@ -49,7 +49,7 @@ from ..core.certify import down, up
 from ..spec.methods import POLICIES, RECORDS, MethodSpec
 from ..spec.methods import record as method_record
 from ..errormodel.bands import EESBand, dynatemp_band, edt_band, ees_band, entropy_band
-from .outcomes import Status
+from .outcomes import Grade, Status
 
 __all__ = [
     "Method",
@@ -701,7 +701,7 @@ def grade_mask(v: Verdict, method: str, row, params: dict, kept: set, ref_k: int
     if v.status == Status.PASSED or v.details.get("category") in _EXACT_CATEGORIES or (v.status == Status.FAILED and v.fault in _STRUCTURAL_FAULTS):
         return v
     if not styles.available():
-        v.details["grade"] = "rigorous-only"
+        v.details["grade"] = Grade.RIGOROUS_ONLY
         return v
     outcomes: list = []
     hit, how = None, ""
@@ -714,7 +714,7 @@ def grade_mask(v: Verdict, method: str, row, params: dict, kept: set, ref_k: int
     except (ValueError, TypeError, RuntimeError, OverflowError):
         pass
     if not outcomes:
-        v.details["grade"] = "rigorous-only"
+        v.details["grade"] = Grade.RIGOROUS_ONLY
         return v
     produced = sorted({len(o.kept) for o in outcomes})
     v.details["style_counts"] = produced[:16]
@@ -728,7 +728,7 @@ def grade_mask(v: Verdict, method: str, row, params: dict, kept: set, ref_k: int
         if band is not None and n > min_tokens_to_keep and k in _admissible_counts(*band, n, min_tokens_to_keep, options.rule):
             hit, how = next((o for o in outcomes if o.ranks_first(kept)), None), "curve"
     if hit is not None:
-        details = dict(v.details, category="style", style=hit.style.name, grade="admissible")
+        details = dict(v.details, category="style", style=hit.style.name, grade=Grade.ADMISSIBLE)
         if how == "style":
             why = f"kept {k} token(s) where the reference keeps {ref_k}: what a careful {dtype} implementation computes on this row ({options.accumulate} mode; style {hit.style.name})"
         elif how == "curve":
@@ -740,7 +740,7 @@ def grade_mask(v: Verdict, method: str, row, params: dict, kept: set, ref_k: int
             why += f"; outside the rigorous band's model ({v.fault})"
         return Verdict(Status.ADMISSIBLE, why, certified=v.certified, severity=v.severity, details=details)
     if v.status == Status.ADMISSIBLE:
-        details = dict(v.details, grade="suspect")
+        details = dict(v.details, grade=Grade.SUSPECT)
         why = (
             f"suspect: kept {k} token(s) where the reference keeps {ref_k}; inside the rigorous {dtype} band, but no careful "
             f"implementation in the style set (v{styles.STYLES_VERSION}, {len(outcomes)} styles, {options.accumulate} mode) produces it: "
@@ -759,7 +759,7 @@ def grade_mask(v: Verdict, method: str, row, params: dict, kept: set, ref_k: int
             why += ". Diagnosis: " + "; ".join(found)
         fault = found[0].split(":")[0] if found else "suspect"
         return Verdict(Status.FAILED, why, fault, certified=v.certified, severity=v.severity, details=details)
-    v.details["grade"] = "failed"
+    v.details["grade"] = Grade.FAILED
     return v
 
 
@@ -874,10 +874,10 @@ class _Temperature(Method):
             if e_lo <= value <= e_hi:
                 if inside:
                     return Verdict(Status.PASSED, "", severity=severity, details=details)
-                details["grade"] = "admissible"
+                details["grade"] = Grade.ADMISSIBLE
                 return Verdict(Status.ADMISSIBLE, f"temperature {value!r} outside the rigorous band's model but where careful {dtype} implementations land ({e_lo!r} to {e_hi!r})", severity=severity, details=details)
             if inside:
-                details["grade"] = "suspect"
+                details["grade"] = Grade.SUSPECT
                 why = (
                     f"suspect: temperature {value!r} where the reference gives {mpmath.nstr(ref, 17)}; inside the rigorous {dtype} band "
                     f"[{lo!r}, {hi!r}] but away from every careful implementation in the style set (they land in [{e_lo!r}, {e_hi!r}], "
@@ -885,7 +885,7 @@ class _Temperature(Method):
                 )
                 if options.bands == "rigorous":
                     return Verdict(Status.ADMISSIBLE, why, severity=severity, details=details)
-                return Verdict(Status.FAILED, why, "suspect", severity=severity, details=details)
+                return Verdict(Status.FAILED, why, Grade.SUSPECT, severity=severity, details=details)
         elif inside:
             return Verdict(Status.PASSED, "", severity=severity, details=details)
         return Verdict(

@@ -2,7 +2,8 @@
 
 :class:`Status` is the outcome of one case (the ``status`` of every record in a results journal,
 whether the case was judged by its kept set, its temperature or its token draws);
-:class:`RowVerdict` is the outcome of one engine row (the ``verdict`` of every line of the engine
+:class:`Grade` says how an answer that is not the reference's stands against the careful styles
+and the rigorous band (the ``grade`` in a record's details); :class:`RowVerdict` is the outcome of one engine row (the ``verdict`` of every line of the engine
 matrix's results). Both are ``str`` enums: a member *is* its string, so it compares equal to the
 word read back from a journal and JSON writes it as that word (a journal or results file holds
 plain words, and any journal with those words resumes). Its ``repr`` is the word's too,
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["Status", "RowVerdict", "JUDGED"]
+__all__ = ["Status", "RowVerdict", "Grade", "JUDGED"]
 
 
 class _Word(enum.StrEnum):
@@ -62,3 +63,18 @@ class RowVerdict(_Word):
     CONFORMS = "conforms"
     FAILS = "fails"
     NOT_RUN = "not-run"
+
+
+class Grade(_Word):
+    """How an answer that is not the reference's was graded (``details["grade"]`` of its record).
+
+    ``ADMISSIBLE``: a careful style produces it. ``SUSPECT``: inside the rigorous band, produced by
+    no style (fails unless ``--bands rigorous``; then also its fault name). ``FAILED``: outside the
+    rigorous band. ``RIGOROUS_ONLY``: judged by the rigorous band alone (``--bands rigorous``, or
+    the styles cannot run).
+    """
+
+    ADMISSIBLE = "admissible"
+    SUSPECT = "suspect"
+    FAILED = "failed"
+    RIGOROUS_ONLY = "rigorous-only"

@@ -44,7 +44,7 @@ from .cases import Case, params_to_json, port_batches
 from ..spec.formats import hex_list
 from ..spec.methods import DEFAULT_RULE
 from ..judging.methods import METHODS, OPTION_FLAGS, Options, OutputFault, Verdict, get_method
-from ..judging.outcomes import JUDGED, Status
+from ..judging.outcomes import JUDGED, Grade, Status
 from .capabilities import check_unsupported, skip_reason, without_params
 from .ports import Outcome, Port, port_identity, scheme_of
 from .shrink import shrink_case
@@ -530,7 +530,7 @@ class Report(JudgedRun):
                 "That is rounding, not a bug, unless the port uses '<=' (which the two-token uniform row would show); "
                 "run with --strict to require the exact answer"
             )
-        suspects = sum(1 for r in self.failures if r["fault"] == "suspect")
+        suspects = sum(1 for r in self.failures if r["fault"] == Grade.SUSPECT)
         if suspects:
             out.append("")
             out.append(

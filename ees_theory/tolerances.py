@@ -25,6 +25,7 @@ inf
 from __future__ import annotations
 
 import math
+from typing import TypedDict
 
 from .core.ctx import FLOAT
 from .core.temperatures import dynatemp_range
@@ -42,6 +43,7 @@ __all__ = [
     "dynatemp_temperature_bound",
     "temperature_rtol",
     "truncation_bounds",
+    "TruncationBounds",
 ]
 
 #: Unit roundoff u = eps/2 of each floating dtype.
@@ -78,6 +80,25 @@ _FIRST_ORDER_LIMIT = 1.0 / 16
 def compute_dtype_name(dtype: str, accumulate: str = "input") -> str:
     """The dtype the kernels compute in: ``dtype`` itself, or at least float32.
 
+    Parameters
+    ----------
+    dtype : str
+        The logits' dtype, a key of :data:`UNIT_ROUNDOFF`.
+    accumulate : str
+        ``"input"`` (the default: compute in ``dtype``) or ``"float32"`` (at least float32).
+
+    Returns
+    -------
+    str
+        ``dtype``, or ``"float32"`` for a narrower ``dtype`` under ``"float32"``.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``dtype`` or ``accumulate``.
+
+    Examples
+    --------
     >>> compute_dtype_name("float16", "float32"), compute_dtype_name("float64", "float32")
     ('float32', 'float64')
     """
@@ -91,7 +112,25 @@ def compute_dtype_name(dtype: str, accumulate: str = "input") -> str:
 
 
 def unit_roundoff(dtype: str, accumulate: str = "input") -> float:
-    """The unit roundoff that governs the computation (``float32`` mode never does worse than fp32)."""
+    """The unit roundoff that governs the computation (``float32`` mode never does worse than fp32).
+
+    Parameters
+    ----------
+    dtype : str
+        The logits' dtype, a key of :data:`UNIT_ROUNDOFF`.
+    accumulate : str
+        ``"input"`` (the default) or ``"float32"``.
+
+    Returns
+    -------
+    float
+        ``u`` of the compute dtype (:func:`compute_dtype_name`).
+
+    Raises
+    ------
+    ValueError
+        An unknown ``dtype`` or ``accumulate``.
+    """
     return UNIT_ROUNDOFF[compute_dtype_name(dtype, accumulate)]
 
 
@@ -135,6 +174,33 @@ def ees_gap_bound(dtype: str, accumulate: str, n: int, logit_range: float, *, ac
 
     ``inf`` when ``alpha R``, ``gamma`` or ``sigma`` exceeds 1/16 (no claim).
 
+    Parameters
+    ----------
+    dtype : str
+        The logits' dtype, a key of :data:`UNIT_ROUNDOFF`.
+    accumulate : str
+        The kernel's mode, one of :data:`ACCUMULATE`: ``"input"`` (reductions in ``dtype``) or
+        ``"float32"`` (at least float32).
+    n : int
+        The number of candidates (read as at least 2).
+    logit_range : float
+        ``R``, the range ``max - min`` of the finite scaled logits ``z / tau``.
+    accumulator : str or None
+        The dtype reductions accumulate in (default ``None``: the compute dtype, the portable worst
+        case).
+
+    Returns
+    -------
+    float
+        The bound (an absolute error of ``f``, which lies in ``[-1, 1]``), or ``inf``.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``dtype``, ``accumulate`` or ``accumulator``.
+
+    Examples
+    --------
     >>> b = ees_gap_bound("float32", "input", n=64, logit_range=10.0)
     >>> 1e-5 < b < 1e-4
     True
@@ -160,6 +226,35 @@ def entropy_error_bound(
 
     ``inf`` when ``alpha R`` or ``gamma`` exceeds 1/16.
 
+    Parameters
+    ----------
+    dtype : str
+        The logits' dtype, a key of :data:`UNIT_ROUNDOFF`.
+    accumulate : str
+        The kernel's mode, one of :data:`ACCUMULATE`: ``"input"`` (reductions in ``dtype``) or
+        ``"float32"`` (at least float32).
+    n : int
+        The number of candidates (read as at least 2).
+    logit_range : float
+        ``R``, the range ``max - min`` of the finite scaled logits ``z / tau``.
+    entropy : float
+        The exact row entropy ``H`` in nats, ``>= 0``.
+    accumulator : str or None
+        The dtype reductions accumulate in (default ``None``: the compute dtype, the portable worst
+        case).
+
+    Returns
+    -------
+    float
+        The bound in nats, or ``inf``.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``dtype``, ``accumulate`` or ``accumulator``.
+
+    Examples
+    --------
     >>> entropy_error_bound("float32", "float32", 100, 5.0, entropy=2.0) < 1e-4
     True
     """
@@ -194,6 +289,42 @@ def edt_temperature_bound(
     ``entropy_error``, when given, is ``dH`` (a per-row bound, e.g.
     :func:`ees_theory.errormodel.bands.entropy_error`) instead of :func:`entropy_error_bound`.
 
+    Parameters
+    ----------
+    dtype : str
+        The logits' dtype, a key of :data:`UNIT_ROUNDOFF`.
+    accumulate : str
+        The kernel's mode, one of :data:`ACCUMULATE`: ``"input"`` (reductions in ``dtype``) or
+        ``"float32"`` (at least float32).
+    n : int
+        The number of candidates (read as at least 2).
+    logit_range : float
+        ``R``, the range ``max - min`` of the finite scaled logits ``z / tau``.
+    entropy : float
+        The exact entropy ``H`` in nats (``0``: one candidate, exact).
+    temperature : float
+        The exact temperature ``T``, ``>= 0``.
+    T0 : float
+        The base temperature, ``> 0``.
+    accumulator : str or None
+        The dtype reductions accumulate in (default ``None``: the compute dtype, the portable worst
+        case).
+    entropy_error : float or None
+        A bound on the entropy's error to use instead of :func:`entropy_error_bound` (default
+        ``None``).
+
+    Returns
+    -------
+    float
+        The bound (absolute, in temperature units), or ``inf``.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``dtype``, ``accumulate`` or ``accumulator``.
+
+    Examples
+    --------
     >>> edt_temperature_bound("float32", "float32", 10, 3.0, entropy=1.0, temperature=0.8, T0=1.0) < 1e-5
     True
     """
@@ -235,6 +366,46 @@ def dynatemp_temperature_bound(
     ``inf`` when ``rho >= 1``; ``H = 0`` with ``exponent > 0`` is exact (``T = T_min``).
     ``entropy_error``, when given, replaces :func:`entropy_error_bound` as ``dH``.
 
+    Parameters
+    ----------
+    dtype : str
+        The logits' dtype, a key of :data:`UNIT_ROUNDOFF`.
+    accumulate : str
+        The kernel's mode, one of :data:`ACCUMULATE`: ``"input"`` (reductions in ``dtype``) or
+        ``"float32"`` (at least float32).
+    n : int
+        The number of candidates (read as at least 2).
+    logit_range : float
+        ``R``, the range ``max - min`` of the finite scaled logits ``z / tau``.
+    entropy : float
+        The exact entropy ``H`` in nats, ``>= 0``.
+    size : int
+        The ``n`` of ``ln n`` in the formula, ``>= 2``.
+    temp : float
+        The centre temperature.
+    delta : float
+        The half-width of the range, ``> 0``.
+    exponent : float
+        The power applied to ``H / ln size``.
+    accumulator : str or None
+        The dtype reductions accumulate in (default ``None``: the compute dtype, the portable worst
+        case).
+    entropy_error : float or None
+        A bound on the entropy's error to use instead of :func:`entropy_error_bound` (default
+        ``None``).
+
+    Returns
+    -------
+    float
+        The bound (absolute, in temperature units), or ``inf``.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``dtype``, ``accumulate`` or ``accumulator``.
+
+    Examples
+    --------
     >>> dynatemp_temperature_bound("float32", "float32", 4, 1.0, 1.0, 4, 1.0, 0.5, 1.0) < 1e-5
     True
     """
@@ -265,10 +436,53 @@ def temperature_rtol(dtype: str) -> float:
     port harness judges EDT and dynatemp ports with the tighter per-row bands of
     :func:`ees_theory.errormodel.bands.edt_band` and :func:`~ees_theory.errormodel.bands.dynatemp_band`.
 
+    Parameters
+    ----------
+    dtype : str
+        A key of :data:`UNIT_ROUNDOFF`.
+
+    Returns
+    -------
+    float
+        ``64 u`` of ``dtype``.
+
+    Raises
+    ------
+    KeyError
+        An unknown ``dtype``.
+
+    Examples
+    --------
     >>> temperature_rtol("bfloat16")
     0.25
     """
     return 64.0 * UNIT_ROUNDOFF[dtype]
+
+
+class TruncationBounds(TypedDict):
+    """The error bounds a truncation sampler's comparisons are judged with, one key per kind of
+    computed quantity (absolute unless said; ``inf`` where no bound holds). Produced for a size and
+    range by :func:`truncation_bounds` and per row by
+    ``ees_theory.errormodel.bands.truncation_row_bounds``; read by the sampler judges.
+
+    >>> sorted(TruncationBounds.__annotations__)
+    ['cum', 'entropy', 'logit', 'logp', 'prob', 'sum', 'underflow']
+    """
+
+    #: the difference of two scaled logits
+    logit: float
+    #: a probability, relative
+    prob: float
+    #: a probability that underflows: ``n`` times the smallest subnormal
+    underflow: float
+    #: the relative error of a sum (a standard deviation's, a normaliser's)
+    sum: float
+    #: a cumulative mass (top-p, typical)
+    cum: float
+    #: a log-probability
+    logp: float
+    #: the entropy of the row, in nats
+    entropy: float
 
 
 def truncation_bounds(
@@ -280,7 +494,7 @@ def truncation_bounds(
     entropy: float = 0.0,
     *,
     accumulator: str | None = None,
-) -> dict[str, float]:
+) -> TruncationBounds:
     """Error bounds for the comparisons of the truncation samplers (top-k ... mirostat).
 
     ``logit_range`` is ``R`` as above (range of the finite scaled logits ``z / tau``),
@@ -300,6 +514,38 @@ def truncation_bounds(
     is compared.) A comparison whose certified margin, measured in the gap's units, exceeds the
     bound is decided the same way in float; inside the bound either outcome is admissible.
 
+    Parameters
+    ----------
+    dtype : str
+        The logits' dtype, a key of :data:`UNIT_ROUNDOFF`.
+    accumulate : str
+        The kernel's mode, one of :data:`ACCUMULATE`: ``"input"`` (reductions in ``dtype``) or
+        ``"float32"`` (at least float32).
+    n : int
+        The number of candidates (read as at least 2).
+    logit_range : float
+        ``R``, the range ``max - min`` of the finite scaled logits ``z / tau``.
+    logit_scale : float
+        ``X = max |z / tau|`` over the finite entries.
+    entropy : float
+        The exact row entropy in nats (default 0; read for ``entropy`` only).
+    accumulator : str or None
+        The dtype reductions accumulate in (default ``None``: the compute dtype, the portable worst
+        case).
+
+    Returns
+    -------
+    dict of str to float
+        ``logit``, ``prob``, ``cum``, ``logp``, ``entropy`` (each ``inf`` where no claim is made),
+        ``underflow`` (``n eta``) and ``sum`` (``gamma``).
+
+    Raises
+    ------
+    ValueError
+        An unknown ``dtype``, ``accumulate`` or ``accumulator``.
+
+    Examples
+    --------
     >>> b = truncation_bounds("float32", "float32", n=100, logit_range=10.0, logit_scale=10.0)
     >>> 1e-6 < b["prob"] < 1e-4 and b["cum"] > b["prob"]
     True

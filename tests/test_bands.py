@@ -137,3 +137,16 @@ def test_cli_strict_turns_an_exact_tie_into_a_failure(tmp_path, capsys):
     assert main(args + ["--strict"]) == 1
     out = capsys.readouterr().out
     assert "[exact-tie]" in out and "--strict" in out
+
+
+def test_both_producers_of_truncation_bounds_give_exactly_the_declared_keys():
+    from ees_theory import tolerances
+    from ees_theory.errormodel.bands import truncation_row_bounds
+
+    declared = set(tolerances.TruncationBounds.__annotations__)
+    worst = tolerances.truncation_bounds("float32", "input", n=8, logit_range=3.0, logit_scale=3.0)
+    unbounded = tolerances.truncation_bounds("float16", "input", n=4096, logit_range=5.0, logit_scale=5.0)
+    per_row = truncation_row_bounds([0.0, -1.0, -2.0], 1.0, "bfloat16", "input")
+    single = truncation_row_bounds([0.0], 1.0, "float32", "input")
+    for b in (worst, unbounded, per_row, single):
+        assert set(b) == declared and all(isinstance(v, float) for v in b.values())

@@ -543,7 +543,7 @@ def entropy_error(logits, temperature: float, entropy: float, dtype: str, accumu
     return float(up(max(H - lo, hi - H, 0.0)))
 
 
-def truncation_row_bounds(logits, temperature: float, dtype: str, accumulate: str = "input", entropy: float = 0.0) -> dict[str, float]:
+def truncation_row_bounds(logits, temperature: float, dtype: str, accumulate: str = "input", entropy: float = 0.0) -> tolerances.TruncationBounds:
     """Per-row versions of :func:`ees_theory.tolerances.truncation_bounds` (same keys, same
     meaning), for the evaluation class of this module: every value is computed from this row's
     weight boxes and sums (Lemmas 1-2 of the error-analysis page) instead of the worst case of

@@ -126,7 +126,7 @@ class SamplerJudge:
         """The largest admissible count given the band edges' largest ``hi`` (ties may extend it)."""
         return hi
 
-    def admissible(self, st: RowStats, row, params, ref, b: dict, options) -> tuple[set[int] | None, list[rt.TruncationResult]]:
+    def admissible(self, st: RowStats, row, params, ref, b: tolerances.TruncationBounds, options) -> tuple[set[int] | None, list[rt.TruncationResult]]:
         """Admissible kept counts (``None`` = no claim) and the reference results at the band edges."""
         if self.rational and st.dyadic():
             band: list[dict] | None = self.dyadic_band(st, params, options)

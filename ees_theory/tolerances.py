@@ -535,7 +535,7 @@ def truncation_bounds(
 
     Returns
     -------
-    dict of str to float
+    TruncationBounds
         ``logit``, ``prob``, ``cum``, ``logp``, ``entropy`` (each ``inf`` where no claim is made),
         ``underflow`` (``n eta``) and ``sum`` (``gamma``).
 

@@ -131,6 +131,18 @@ _FROM_CODE = {v: k for k, v in _CODE.items()}
 def decide_negative_codes(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """:func:`decide_negative` element by element, as :attr:`Decision.code` values.
 
+    Parameters
+    ----------
+    lo, hi : numpy.ndarray of float64
+        Elementwise bounds of the values, same shape.
+
+    Returns
+    -------
+    numpy.ndarray of int
+        ``1`` (true), ``0`` (false) or ``-1`` (undecided) for each element.
+
+    Examples
+    --------
     >>> decide_negative_codes(np.array([-2.0, -1.0, 0.0]), np.array([-1.0, 1.0, 3.0])).tolist()
     [1, -1, 0]
     """
@@ -138,7 +150,18 @@ def decide_negative_codes(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 
 
 def decide_negative(lo, hi) -> Decision:
-    """Decide ``x < 0`` for ``x`` known to lie in ``[lo, hi]``."""
+    """Decide ``x < 0`` for ``x`` known to lie in ``[lo, hi]``.
+
+    Parameters
+    ----------
+    lo, hi : number
+        Bounds of ``x``, ``lo <= hi`` (floats, ``Fraction`` or ``mpf``).
+
+    Returns
+    -------
+    Decision
+        ``TRUE`` when ``hi < 0``, ``FALSE`` when ``lo >= 0``, else ``UNDECIDED``.
+    """
     if hi < 0:
         return Decision.TRUE
     if lo >= 0:
@@ -157,6 +180,17 @@ def down(x):
 
     ``|r - x| <= u |x|`` (plus ``2**-1075`` in the subnormal range); subtracting ``4u |x|`` leaves a
     margin of ``2u |x|`` for the rounding of this subtraction itself. Cheaper than ``nextafter``.
+
+    Parameters
+    ----------
+    x : float or numpy.ndarray of float64
+        A correctly rounded float64 result (finite).
+
+    Returns
+    -------
+    float or numpy.ndarray of float64
+        ``x - (|x| 2**-51 + 2**-1070)``, at most the exact value; an array result is written into a
+        new buffer, ``x`` is left as it is.
     """
     if np.ndim(x) == 0:
         return x - (np.abs(x) * _WIDEN_REL + _WIDEN_ABS)
@@ -168,7 +202,18 @@ def down(x):
 
 
 def up(x):
-    """An upper bound for the exact value of an operation whose correctly rounded result is ``x``."""
+    """An upper bound for the exact value of an operation whose correctly rounded result is ``x``.
+
+    Parameters
+    ----------
+    x : float or numpy.ndarray of float64
+        A correctly rounded float64 result (finite).
+
+    Returns
+    -------
+    float or numpy.ndarray of float64
+        ``x + (|x| 2**-51 + 2**-1070)``, at least the exact value (see :func:`down`).
+    """
     if np.ndim(x) == 0:
         return x + (np.abs(x) * _WIDEN_REL + _WIDEN_ABS)
     w = np.abs(x)
@@ -178,7 +223,19 @@ def up(x):
 
 
 def exp_enclosure(x_lo: np.ndarray, x_hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Enclosure of ``exp(x)`` for ``x`` in ``[x_lo, x_hi]``, with ``x <= 0``."""
+    """Enclosure of ``exp(x)`` for ``x`` in ``[x_lo, x_hi]``, with ``x <= 0``.
+
+    Parameters
+    ----------
+    x_lo, x_hi : numpy.ndarray of float64
+        Bounds of the exponent, ``x_lo <= x_hi <= 0`` (``-inf`` allowed).
+
+    Returns
+    -------
+    tuple of numpy.ndarray of float64
+        ``(lo, hi)`` with ``0 <= lo <= exp(x) <= hi <= 1``; ``LIBM_REL_ERROR`` relative and
+        ``SUBNORMAL_SLACK`` absolute allowed for the library ``exp``.
+    """
     with np.errstate(under="ignore", over="ignore"):
         # max(exp(x_lo) (1 - R) - SUBNORMAL_SLACK, 0) and min(exp(x_hi) (1 + R) + SUBNORMAL_SLACK, 1), computed in place
         lo = np.exp(x_lo)
@@ -193,7 +250,19 @@ def exp_enclosure(x_lo: np.ndarray, x_hi: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 def log_enclosure(y_lo: np.ndarray, y_hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Enclosure of ``log(y)`` for ``y`` in ``[y_lo, y_hi]``, ``y > 0`` (``y_lo`` may be 0)."""
+    """Enclosure of ``log(y)`` for ``y`` in ``[y_lo, y_hi]``, ``y > 0`` (``y_lo`` may be 0).
+
+    Parameters
+    ----------
+    y_lo, y_hi : float or numpy.ndarray of float64
+        Bounds of ``y``, ``0 <= y_lo <= y_hi``.
+
+    Returns
+    -------
+    tuple
+        ``(lo, hi)`` enclosing ``log(y)`` (``lo = -inf`` where ``y_lo = 0``), with ``LIBM_REL_ERROR``
+        relative and ``SUBNORMAL_SLACK`` absolute allowed for the library ``log``.
+    """
     with np.errstate(divide="ignore"):
         a = np.log(y_lo)
         b = np.log(y_hi)
@@ -232,6 +301,17 @@ def cumsum_enclosure(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.nda
     The computed recursive sum ``s_k`` of ``k`` non-negative floats satisfies
     ``|s_k - S_k| <= gamma_{k-1} S_k``, hence ``S_k`` lies in ``[s_k / (1 + g), s_k / (1 - g)]``,
     which ``[s_k (1 - g), s_k (1 + 2g)]`` contains for the tiny ``g`` that occur here.
+
+    Parameters
+    ----------
+    lo, hi : numpy.ndarray of float64
+        Lower and upper bounds of non-negative terms, same shape; the prefix sums run along the
+        last axis.
+
+    Returns
+    -------
+    tuple of numpy.ndarray of float64
+        ``(s_lo, s_hi)``: bounds of each prefix sum, ``s_lo >= 0``.
     """
     f_lo, f_hi = _prefix_factors(lo.shape[-1])
     with np.errstate(over="ignore"):
@@ -246,7 +326,17 @@ def cumsum_enclosure(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.nda
 
 @contextlib.contextmanager
 def iv_precision(prec: int) -> Iterator[None]:
-    """Run a block with ``mpmath.iv`` at ``prec`` bits, restoring the previous precision after."""
+    """Run a block with ``mpmath.iv`` at ``prec`` bits, restoring the previous precision after.
+
+    Parameters
+    ----------
+    prec : int
+        The working precision of ``mpmath.iv`` inside the block, in bits.
+
+    Yields
+    ------
+    None
+    """
     old = iv.prec
     iv.prec = int(prec)
     try:
@@ -263,6 +353,18 @@ def iv_exp(x):
     lies above it (its series drops the ``d**2/2`` term, 2**-1680 relative, without rounding
     up). The error is far below one unit in the last place; a widening of 256 units covers it.
 
+    Parameters
+    ----------
+    x : mpmath.iv.mpf
+        An interval, evaluated at the current ``iv.prec``.
+
+    Returns
+    -------
+    mpmath.iv.mpf
+        An interval containing ``exp(t)`` for every ``t`` in ``x``.
+
+    Examples
+    --------
     >>> d = mpmath.mpf(1.6770104908394905e-253)
     >>> with iv_precision(1024):
     ...     lo, hi = iv_bounds(iv_exp(iv.mpf(-d)))
@@ -277,7 +379,18 @@ def iv_exp(x):
 
 
 def iv_bounds(x) -> tuple[mpmath.mpf, mpmath.mpf]:
-    """The endpoints of an ``mpmath.iv`` interval as ``mpmath.mpf`` numbers (exactly)."""
+    """The endpoints of an ``mpmath.iv`` interval as ``mpmath.mpf`` numbers (exactly).
+
+    Parameters
+    ----------
+    x : mpmath.iv.mpf
+        An interval.
+
+    Returns
+    -------
+    tuple of mpmath.mpf
+        ``(lo, hi)``, its two ends.
+    """
     a, b = x._mpi_
     return mpmath.mp.make_mpf(a), mpmath.mp.make_mpf(b)
 
@@ -285,6 +398,26 @@ def iv_bounds(x) -> tuple[mpmath.mpf, mpmath.mpf]:
 def precisions(max_prec: int = DEFAULT_MAX_PREC) -> tuple[int, ...]:
     """The escalation ladder up to ``max_prec`` bits (always at least one rung).
 
+    Parameters
+    ----------
+    max_prec : int
+        The largest precision, in bits, ``>= 64`` (default 4096).
+
+    Returns
+    -------
+    tuple of int
+        The rungs of ``PRECISION_LADDER`` up to ``max_prec``, or ``(max_prec,)`` when it is below
+        the first rung.
+
+    Raises
+    ------
+    ValueError
+        ``max_prec`` below 64.
+    TypeError
+        ``max_prec`` not an integer.
+
+    Examples
+    --------
     >>> precisions(600)
     (128, 256, 512)
     """
@@ -303,6 +436,18 @@ def float_down(x: mpmath.mpf) -> float:
     """The largest float ``<= x`` (mpmath's rounding ``"f"``, floor; its ``"d"`` rounds toward zero,
     which for a negative ``x`` would give a float above it).
 
+    Parameters
+    ----------
+    x : mpmath.mpf
+        Any ``mpf``, infinities included.
+
+    Returns
+    -------
+    float
+        The largest float64 ``<= x`` (the largest finite float for an ``x`` beyond it).
+
+    Examples
+    --------
     >>> with mpmath.workprec(80):
     ...     third = mpmath.mpf(-1) / 3
     >>> float_down(third) < third < float_up(third)
@@ -323,6 +468,18 @@ def float_up(x: mpmath.mpf) -> float:
     """The smallest float ``>= x`` (mpmath's rounding ``"c"``, ceiling; corrected in the
     subnormal range as :func:`float_down` is).
 
+    Parameters
+    ----------
+    x : mpmath.mpf
+        Any ``mpf``, infinities included.
+
+    Returns
+    -------
+    float
+        The smallest float64 ``>= x`` (minus the largest finite float for an ``x`` below it).
+
+    Examples
+    --------
     >>> x = mpmath.mpf("6.1610648966287791395e-311")
     >>> float_down(x) <= x <= float_up(x)
     True
@@ -339,6 +496,18 @@ def float_up(x: mpmath.mpf) -> float:
 def float_bounds(lo: mpmath.mpf, hi: mpmath.mpf) -> tuple[float, float]:
     """Floats enclosing ``[lo, hi]``: ``lo`` rounded toward ``-inf``, ``hi`` toward ``+inf``.
 
+    Parameters
+    ----------
+    lo, hi : mpmath.mpf
+        The ends of an interval, ``lo <= hi``.
+
+    Returns
+    -------
+    tuple of float
+        ``(float_down(lo), float_up(hi))``.
+
+    Examples
+    --------
     >>> with mpmath.workprec(100):
     ...     x = mpmath.mpf(-1) / 10
     >>> float_bounds(x, x)        # -0.1 as a float lies below -1/10; rounding toward 0 would not
@@ -350,6 +519,18 @@ def float_bounds(lo: mpmath.mpf, hi: mpmath.mpf) -> tuple[float, float]:
 def fraction_to_float(q: Fraction) -> float:
     """``float(q)``, saturating to ``+-inf`` beyond the float range instead of raising.
 
+    Parameters
+    ----------
+    q : fractions.Fraction
+        A rational number.
+
+    Returns
+    -------
+    float
+        The nearest float64, ``+-inf`` beyond the largest finite float.
+
+    Examples
+    --------
     >>> fraction_to_float(Fraction(10) ** 400), fraction_to_float(Fraction(1, 3))
     (inf, 0.3333333333333333)
     """
@@ -363,6 +544,18 @@ def fraction_bounds(q: Fraction) -> tuple[float, float]:
     """Floats enclosing the rational ``q`` (equal when ``q`` is a float); beyond the float range
     one side is the largest finite float and the other infinite.
 
+    Parameters
+    ----------
+    q : fractions.Fraction
+        A rational number.
+
+    Returns
+    -------
+    tuple of float
+        ``(lo, hi)`` with ``lo <= q <= hi``, adjacent floats (or equal when ``q`` is one).
+
+    Examples
+    --------
     >>> fraction_bounds(Fraction(1, 3))
     (0.3333333333333333, 0.33333333333333337)
     >>> fraction_bounds(-Fraction(10) ** 400)
@@ -379,7 +572,15 @@ def fraction_bounds(q: Fraction) -> tuple[float, float]:
 
 # ---- the escalation loop ------------------------------------------------------------------------
 class Rung(NamedTuple):
-    """One evaluation on the ladder: the precision (bits) and the exact ``mpf`` bounds found."""
+    """One evaluation on the ladder: the precision (bits) and the exact ``mpf`` bounds found.
+
+    Parameters
+    ----------
+    prec : int
+        The working precision of the evaluation, in bits.
+    lo, hi : mpmath.mpf
+        The bounds it found, ``lo <= hi`` (either may be infinite).
+    """
 
     prec: int
     lo: mpmath.mpf
@@ -393,6 +594,25 @@ def ladder(compute: Callable[[int], Any], max_prec: int = DEFAULT_MAX_PREC) -> I
     ``compute`` runs inside :func:`iv_precision` and returns an ``mpmath.iv`` interval or a pair of
     ``mpf`` bounds.
 
+    Parameters
+    ----------
+    compute : callable
+        ``compute(prec)`` returns an ``mpmath.iv`` interval or a ``(lo, hi)`` pair of ``mpf``.
+    max_prec : int
+        The largest precision tried, in bits (default ``DEFAULT_MAX_PREC``, 4096).
+
+    Yields
+    ------
+    Rung
+        One per precision, in increasing order.
+
+    Raises
+    ------
+    ValueError
+        ``max_prec`` below 64 bits.
+
+    Examples
+    --------
     >>> [r.prec for r in ladder(lambda prec: iv.mpf(1) / 3, 300)]
     [128, 256]
     """
@@ -409,6 +629,32 @@ def enclose(compute: Callable[[int], Any], dps: int, max_prec: int = PRECISION_L
     last finite midpoint and ``False`` when the ladder ends first (the caller reports it; never a
     silent guess). An unbounded enclosure is no answer.
 
+    Parameters
+    ----------
+    compute : callable
+        ``compute(prec)`` returns an ``mpmath.iv`` interval or a pair of ``mpf`` bounds that enclose
+        the value, computed at ``prec`` bits (see :func:`ladder`).
+    dps : int
+        Correct decimal digits wanted, ``>= 1``.
+    max_prec : int
+        The largest precision tried, in bits (default 8192).
+    floor : float
+        A magnitude below which the width is compared with ``floor`` instead of ``|mid|`` (default
+        0: relative accuracy throughout); lets a value near 0 be settled absolutely.
+
+    Returns
+    -------
+    tuple
+        ``(value, ok)``: the midpoint rounded to ``dps`` digits and ``True``, or the last finite
+        midpoint (NaN when there was none) and ``False``.
+
+    Raises
+    ------
+    ValueError
+        ``max_prec`` below 64 bits.
+
+    Examples
+    --------
     >>> value, ok = enclose(lambda prec: iv.mpf(2) / 3, 20)
     >>> ok, mpmath.nstr(value, 20)
     (True, '0.66666666666666666667')

@@ -34,7 +34,24 @@ __all__ = ["Context", "FLOAT", "MP", "IV", "torch_context", "bounded_exp", "EXP_
 
 @dataclass(frozen=True)
 class Context:
-    """The elementary operations of one arithmetic (see the module docstring)."""
+    """The elementary operations of one arithmetic (see the module docstring).
+
+    Parameters
+    ----------
+    name : str
+        The arithmetic's name, shown by ``repr``.
+    num : callable
+        Turns a parameter (a Python number or a string such as ``"inf"``) into a number of the
+        arithmetic.
+    exp, log, log1p, sqrt : callable
+        The elementary functions of one argument.
+    pow : callable
+        ``pow(x, y) = x**y``.
+    where : callable or None
+        ``where(cond, a, b)``, elementwise; array contexts only (default ``None``).
+    sum : callable or None
+        The sum over the last axis; array contexts only (default ``None``).
+    """
 
     name: str
     num: Callable[[Any], Any]
@@ -62,6 +79,18 @@ def bounded_exp(x):
     """An ``iv`` enclosure of ``exp(x)``; parts of ``x`` beyond ``-EXP_LIMIT`` are enclosed by
     ``[0, exp(-EXP_LIMIT)]`` and parts beyond ``+EXP_LIMIT`` by ``[exp(EXP_LIMIT), +inf]``.
 
+    Parameters
+    ----------
+    x : mpmath.iv.mpf
+        An interval (or a number ``mpmath.iv`` converts to one); either end may be infinite.
+
+    Returns
+    -------
+    mpmath.iv.mpf
+        An interval that contains ``exp(t)`` for every ``t`` in ``x``.
+
+    Examples
+    --------
     >>> lo, hi = iv_bounds(bounded_exp(iv.mpf(-(2**3000))))
     >>> lo == 0, 0 < hi < mpmath.mpf(10) ** -1000
     (True, True)

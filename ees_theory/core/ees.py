@@ -32,7 +32,20 @@ __all__ = ["curve_point", "gap", "count_first", "count_last", "first_candidate"]
 
 
 def gap(hbar: Any, P: Any) -> Any:
-    """``f(k) = Hbar_k - P_k``."""
+    """``f(k) = Hbar_k - P_k``.
+
+    Parameters
+    ----------
+    hbar : number or array
+        The normalised entropy ``Hbar_k``.
+    P : number or array
+        The probability mass ``P_k``.
+
+    Returns
+    -------
+    number or array
+        ``Hbar_k - P_k``.
+    """
     return hbar - P
 
 
@@ -41,7 +54,29 @@ def curve_point(S_k: Any, A_k: Any, ln_k: Any, total: Any, ctx: Context, C_k: An
     ``S_k = e_1 + ... + e_k``, ``A_k = sum e_i a_i`` (``a_i = -ln e_i``), ``total = S_n``.
 
     ``C_k = e_2 + ... + e_k = S_k - 1``, when the caller accumulates it apart (float arithmetic:
-    ``log1p(C_k)`` then stays accurate on a peaked row, where ``S_k - 1`` would cancel)."""
+    ``log1p(C_k)`` then stays accurate on a peaked row, where ``S_k - 1`` would cancel).
+
+    Parameters
+    ----------
+    S_k : number or array
+        The prefix sum ``e_1 + ... + e_k`` of the relative weights (``e_1 = 1``).
+    A_k : number or array
+        The prefix sum ``e_1 a_1 + ... + e_k a_k``.
+    ln_k : number or array
+        ``ln k``, ``k >= 2``.
+    total : number or array
+        ``S_n``, the sum of all ``n`` weights.
+    ctx : Context
+        The arithmetic context (:mod:`ees_theory.core.ctx`).
+    C_k : number, array or None
+        ``e_2 + ... + e_k`` accumulated apart, or ``None`` (the default) for ``S_k - 1``.
+
+    Returns
+    -------
+    tuple
+        ``(Hbar_k, P_k, f(k))``: the normalised entropy of the top ``k``, their probability mass
+        and the gap ``Hbar_k - P_k``.
+    """
     H = entropy_from_weights(S_k - 1 if C_k is None else C_k, A_k, ctx)
     hbar = H / ln_k
     P = S_k / total
@@ -49,13 +84,39 @@ def curve_point(S_k: Any, A_k: Any, ln_k: Any, total: Any, ctx: Context, C_k: An
 
 
 def first_candidate(m: int) -> int:
-    """The first ``k`` the "first" rules compare: ``max(2, m + 1)``."""
+    """The first ``k`` the "first" rules compare: ``max(2, m + 1)``.
+
+    Parameters
+    ----------
+    m : int
+        ``min_tokens_to_keep``, ``>= 1``.
+
+    Returns
+    -------
+    int
+        ``max(2, m + 1)``.
+    """
     return max(2, m + 1)
 
 
 def count_first(i_star: Any, rule: str, n: Any) -> Any:
     """``k*`` of a "first" rule from the first crossing ``i*`` (``None``: no crossing, keep ``n``);
-    works for ints and, element by element, for tensors (``i_star`` never ``None`` there)."""
+    works for ints and, element by element, for tensors (``i_star`` never ``None`` there).
+
+    Parameters
+    ----------
+    i_star : int, tensor or None
+        The first ``k`` (1-based) where the curve crosses, ``None`` when it never does.
+    rule : str
+        ``"first-exclusive"`` (keep ``i* - 1``) or ``"first-inclusive"`` (keep ``i*``).
+    n : int or tensor
+        The number of candidates.
+
+    Returns
+    -------
+    int or tensor
+        ``k*``, the number of tokens kept.
+    """
     if i_star is None:
         return n
     return i_star - 1 if rule == "first-exclusive" else i_star
@@ -67,6 +128,24 @@ def count_last(k_last: Any, n: Any, m: int, maximum: Any = max, minimum: Any = m
     for integers. Arrays pass their elementwise ``maximum(a, b)`` / ``minimum(a, b)`` (the
     kernels: ``torch.clamp`` with ``min=`` / ``max=``).
 
+    Parameters
+    ----------
+    k_last : int or tensor
+        The largest ``k >= 2`` where the curve does not cross (anything below 2 when none).
+    n : int or tensor
+        The number of candidates.
+    m : int
+        ``min_tokens_to_keep``, ``>= 1``.
+    maximum, minimum : callable
+        Elementwise ``max(a, b)`` and ``min(a, b)`` (default: the builtins, for integers).
+
+    Returns
+    -------
+    int or tensor
+        ``k*``, the number of tokens kept.
+
+    Examples
+    --------
     >>> count_last(0, 5, 2), count_last(4, 5, 2), count_last(1, 1, 3)
     (2, 4, 1)
     """

@@ -27,17 +27,65 @@ __all__ = ["entropy_from_weights", "entropy_from_log_probs", "entropy_of_probs"]
 
 
 def entropy_from_weights(C: Any, A: Any, ctx: Context) -> Any:
-    """``H = log1p(C) + A / (1 + C)`` (see the module docstring for ``C`` and ``A``)."""
+    """``H = log1p(C) + A / (1 + C)`` (see the module docstring for ``C`` and ``A``).
+
+    Parameters
+    ----------
+    C : number or array
+        The sum of the relative weights other than the maximum's, ``>= 0``.
+    A : number or array
+        ``sum e_i a_i``, ``>= 0``.
+    ctx : Context
+        The arithmetic (:data:`~ees_theory.core.ctx.FLOAT`, :data:`~ees_theory.core.ctx.MP`,
+        :data:`~ees_theory.core.ctx.IV` or :func:`~ees_theory.core.ctx.torch_context`).
+
+    Returns
+    -------
+    number or array
+        The entropy in nats, in the context's arithmetic.
+    """
     return ctx.log1p(C) + A / (1 + C)
 
 
 def entropy_from_log_probs(p: Any, log_p: Any, ctx: Context) -> Any:
     """``H = -sum p ln p`` over the last axis (array contexts), a zero ``p`` contributing 0 whatever
-    its ``log_p`` (``-inf``, or NaN from ``0 * -inf``, never enters)."""
+    its ``log_p`` (``-inf``, or NaN from ``0 * -inf``, never enters).
+
+    Parameters
+    ----------
+    p : array
+        Probabilities (the last axis one distribution), each ``>= 0``.
+    log_p : array
+        Their natural logarithms, same shape; where ``p = 0`` its value is not used.
+    ctx : Context
+        The arithmetic (:data:`~ees_theory.core.ctx.FLOAT`, :data:`~ees_theory.core.ctx.MP`,
+        :data:`~ees_theory.core.ctx.IV` or :func:`~ees_theory.core.ctx.torch_context`).
+        An array context (float64 or torch): ``where`` and ``sum`` are needed.
+
+    Returns
+    -------
+    array or number
+        The entropy in nats of each distribution (the last axis summed away).
+    """
     return -ctx.sum(ctx.where(p > 0, p * log_p, 0.0))
 
 
 def entropy_of_probs(p: Any, ctx: Context) -> Any:
-    """``H = -sum p ln p`` of probabilities over the last axis (array contexts)."""
+    """``H = -sum p ln p`` of probabilities over the last axis (array contexts).
+
+    Parameters
+    ----------
+    p : array
+        Probabilities (the last axis one distribution), each ``>= 0``; zeros contribute 0.
+    ctx : Context
+        The arithmetic (:data:`~ees_theory.core.ctx.FLOAT`, :data:`~ees_theory.core.ctx.MP`,
+        :data:`~ees_theory.core.ctx.IV` or :func:`~ees_theory.core.ctx.torch_context`).
+        An array context (float64 or torch): ``where`` and ``sum`` are needed.
+
+    Returns
+    -------
+    array or number
+        The entropy in nats of each distribution (the last axis summed away).
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
         return entropy_from_log_probs(p, ctx.log(ctx.where(p > 0, p, 1.0)), ctx)

@@ -232,7 +232,22 @@ def _fp16_subnormal(rng, vocab, heads=1):
 @dataclass(frozen=True)
 class Family:
     """A named family: ``draw(rng, vocab, **params)`` gives one row; ``defaults`` are the fixed
-    parameters (others are drawn from ``rng`` when not given)."""
+    parameters (others are drawn from ``rng`` when not given).
+
+    Parameters
+    ----------
+    name : str
+        The family's name, a key of ``FAMILIES``.
+    doc : str
+        What a row looks like, in one line (:func:`describe` shows it).
+    sampler : callable
+        ``sampler(rng, vocab, **params)`` returns ``vocab`` float64 logits, sorted or not
+        (``-inf`` for a masked token).
+    defaults : dict
+        Parameters fixed for this family (default empty); the others are drawn from ``rng``.
+    ties : bool
+        Whether the family produces exact ties on purpose (default ``False``).
+    """
 
     name: str
     doc: str

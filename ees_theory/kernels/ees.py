@@ -591,6 +591,46 @@ def ees_keep_count(
     """The number of kept tokens ``k*`` per row, shape ``logits.shape[:-1]`` (int64).
     ``sync_free`` and ``check_inputs``: :func:`ees_mask`'s.
 
+    Parameters
+    ----------
+    logits : torch.Tensor
+        float16, bfloat16, float32 or float64; the last axis the vocabulary, any leading batch axes;
+        ``-inf`` masks a token, every row needs a finite logit (no NaN, no ``+inf``). Not modified.
+    temperature : float or torch.Tensor
+        Finite and ``> 0``: a number for every row, or a tensor with the batch shape (default 1).
+    min_tokens_to_keep : int
+        At least this many tokens are kept, ``>= 1`` (default 1).
+    rule : str
+        The selection rule: ``"first-exclusive"`` (the default), ``"first-inclusive"`` or
+        ``"last"``.
+    accumulate : str
+        ``"float32"`` (the default: every step in at least float32) or ``"input"`` (in the logits'
+        dtype).
+    method : str
+        How the crossing is found: ``"auto"`` (the default), ``"sort"`` or ``"topk"``; every path
+        gives the same result.
+    sync_free : bool
+        ``True``: no host read but the one check of the inputs (default ``False``).
+    check_inputs : bool
+        With ``sync_free=True``, ``False`` skips that check too: no host read at all, bad values not
+        diagnosed (default ``True``).
+
+    Returns
+    -------
+    torch.Tensor
+        int64, shape ``logits.shape[:-1]``: ``k*`` of each row.
+
+    Raises
+    ------
+    ValueError
+        Bad logits (NaN, ``+inf``, a row without a finite logit, no vocabulary axis), a temperature
+        ``<= 0`` or not finite, ``min_tokens_to_keep < 1``, or an unknown ``rule``, ``accumulate``
+        or ``method``.
+    TypeError
+        Logits that are not a tensor of a supported float dtype, or a non-numeric parameter.
+
+    Examples
+    --------
     >>> import torch
     >>> ees_keep_count(torch.tensor([[3.0, 1.0, 0.5, -2.0], [0.0, 0.0, -1.0, -float("inf")]])).tolist()
     [1, 2]
@@ -626,6 +666,46 @@ def ees_mask(
     decides the float64 form from the dtypes or on the device, and settles ties at the cut in
     every row. The default path reads a few numbers back to skip work the data does not need.
 
+    Parameters
+    ----------
+    logits : torch.Tensor
+        float16, bfloat16, float32 or float64; the last axis the vocabulary, any leading batch axes;
+        ``-inf`` masks a token, every row needs a finite logit (no NaN, no ``+inf``). Not modified.
+    temperature : float or torch.Tensor
+        Finite and ``> 0``: a number for every row, or a tensor with the batch shape (default 1).
+    min_tokens_to_keep : int
+        At least this many tokens are kept, ``>= 1`` (default 1).
+    rule : str
+        The selection rule: ``"first-exclusive"`` (the default), ``"first-inclusive"`` or
+        ``"last"``.
+    accumulate : str
+        ``"float32"`` (the default: every step in at least float32) or ``"input"`` (in the logits'
+        dtype).
+    method : str
+        How the crossing is found: ``"auto"`` (the default), ``"sort"`` or ``"topk"``; every path
+        gives the same result.
+    sync_free : bool
+        ``True``: no host read but the one check of the inputs (default ``False``).
+    check_inputs : bool
+        With ``sync_free=True``, ``False`` skips that check too: no host read at all, bad values not
+        diagnosed (default ``True``).
+
+    Returns
+    -------
+    torch.Tensor
+        bool, the shape of ``logits``: ``True`` for a kept token.
+
+    Raises
+    ------
+    ValueError
+        Bad logits (NaN, ``+inf``, a row without a finite logit, no vocabulary axis), a temperature
+        ``<= 0`` or not finite, ``min_tokens_to_keep < 1``, or an unknown ``rule``, ``accumulate``
+        or ``method``.
+    TypeError
+        Logits that are not a tensor of a supported float dtype, or a non-numeric parameter.
+
+    Examples
+    --------
     >>> import torch
     >>> z = torch.tensor([[2.0, 1.0, 0.0], [0.0, -1.0, -2.0]], dtype=torch.float16)
     >>> ees_mask(z).tolist()
@@ -673,6 +753,49 @@ def ees_logits(
     overflowing half precision; the division runs in the compute dtype. ``sync_free`` and
     ``check_inputs``: :func:`ees_mask`'s (one host read for the whole call, or none).
 
+    Parameters
+    ----------
+    logits : torch.Tensor
+        float16, bfloat16, float32 or float64; the last axis the vocabulary, any leading batch axes;
+        ``-inf`` masks a token, every row needs a finite logit (no NaN, no ``+inf``). Not modified.
+    temperature : float or torch.Tensor
+        Finite and ``> 0``: a number for every row, or a tensor with the batch shape (default 1).
+    min_tokens_to_keep : int
+        At least this many tokens are kept, ``>= 1`` (default 1).
+    rule : str
+        The selection rule: ``"first-exclusive"`` (the default), ``"first-inclusive"`` or
+        ``"last"``.
+    accumulate : str
+        ``"float32"`` (the default: every step in at least float32) or ``"input"`` (in the logits'
+        dtype).
+    filter_value : float
+        The value of a dropped token (default ``-inf``; a finite value beyond the dtype's range is
+        saturated).
+    method : str
+        How the crossing is found: ``"auto"`` (the default), ``"sort"`` or ``"topk"``; every path
+        gives the same result.
+    sync_free : bool
+        ``True``: no host read but the one check of the inputs (default ``False``).
+    check_inputs : bool
+        With ``sync_free=True``, ``False`` skips that check too: no host read at all, bad values not
+        diagnosed (default ``True``).
+
+    Returns
+    -------
+    torch.Tensor
+        Same shape and dtype as ``logits``.
+
+    Raises
+    ------
+    ValueError
+        Bad logits (NaN, ``+inf``, a row without a finite logit, no vocabulary axis), a temperature
+        ``<= 0`` or not finite, ``min_tokens_to_keep < 1``, or an unknown ``rule``, ``accumulate``
+        or ``method``.
+    TypeError
+        Logits that are not a tensor of a supported float dtype, or a non-numeric parameter.
+
+    Examples
+    --------
     >>> import torch
     >>> ees_logits(torch.tensor([2.0, 1.0, 0.0]), temperature=0.5).tolist()
     [0.0, -inf, -inf]
@@ -705,6 +828,19 @@ class EESCurve(NamedTuple):
 
     ``order`` holds the token ids, ``n`` the number of candidates; entries beyond ``n`` are
     masked tokens and carry no meaning.
+
+    Parameters
+    ----------
+    order : torch.Tensor
+        int64 token ids in canonical order, the shape of the logits.
+    hbar : torch.Tensor
+        ``Hbar_k``, the normalised entropy of the top ``k``, in the compute dtype.
+    P : torch.Tensor
+        ``P_k``, the probability mass of the top ``k``.
+    f : torch.Tensor
+        ``f(k) = Hbar_k - P_k``.
+    n : torch.Tensor
+        int64 number of candidates of each row, the batch shape.
     """
 
     order: torch.Tensor
@@ -717,6 +853,32 @@ class EESCurve(NamedTuple):
 def ees_curve(logits: torch.Tensor, temperature: Any = 1.0, accumulate: str = "float32") -> EESCurve:
     """``Hbar_k``, ``P_k`` and ``f(k)`` exactly as :func:`ees_mask` computes them (full sort).
 
+    Parameters
+    ----------
+    logits : torch.Tensor
+        float16, bfloat16, float32 or float64; the last axis the vocabulary, any leading batch axes;
+        ``-inf`` masks a token, every row needs a finite logit (no NaN, no ``+inf``). Not modified.
+    temperature : float or torch.Tensor
+        Finite and ``> 0``: a number for every row, or a tensor with the batch shape (default 1).
+    accumulate : str
+        ``"float32"`` (the default: every step in at least float32) or ``"input"`` (in the logits'
+        dtype).
+
+    Returns
+    -------
+    EESCurve
+        The curve of each row, in canonical order, in the compute dtype.
+
+    Raises
+    ------
+    ValueError
+        Bad logits (NaN, ``+inf``, a row without a finite logit, no vocabulary axis), a temperature
+        ``<= 0`` or not finite, or an unknown ``accumulate``.
+    TypeError
+        Logits that are not a tensor of a supported float dtype, or a non-numeric parameter.
+
+    Examples
+    --------
     >>> import torch
     >>> c = ees_curve(torch.tensor([0.0, 0.0, -1.0], dtype=torch.float64))
     >>> round(c.hbar[1].item(), 12), round(c.P[1].item(), 4)      # P_2 = 2 / (2 + e**-1)

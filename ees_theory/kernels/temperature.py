@@ -67,6 +67,48 @@ def edt_temperature(
     ``check_inputs=False`` not even that (NaN or ``+inf`` logits are then not diagnosed): the
     same bits, traceable by ``torch.compile(fullgraph=True)`` and CUDA graph capture.
 
+    Parameters
+    ----------
+    logits : torch.Tensor
+        float16, bfloat16, float32 or float64; the last axis the vocabulary, any leading batch axes;
+        ``-inf`` masks a token, every row needs a finite logit (no NaN, no ``+inf``). Not modified.
+    T0 : float
+        The base temperature, finite and ``> 0``, within the compute dtype's range.
+    theta : float
+        The exponent's scale, finite and ``>= 0``.
+    N : float
+        The base of the power, strictly between 0 and 1 (default 0.8).
+    entropy_of : str
+        ``"raw"`` (the default) or ``"tempered"``.
+    accumulate : str
+        ``"float32"`` (the default: every step in at least float32) or ``"input"`` (in the logits'
+        dtype).
+    fused : bool
+        ``True`` takes ``H`` from one fused reduction per row: within the same error band, not the
+        same bits (default ``False``).
+    sync_free : bool
+        ``True``: no host read but the one check of the inputs (default ``False``).
+    check_inputs : bool
+        With ``sync_free=True``, ``False`` skips that check too: no host read at all, bad values not
+        diagnosed (default ``True``).
+
+    Returns
+    -------
+    torch.Tensor
+        The temperature of each row, shape ``logits.shape[:-1]``, in the compute dtype; 0 for a
+        greedy row.
+
+    Raises
+    ------
+    ValueError
+        Bad logits, a parameter out of its range, ``T0`` beyond the compute dtype, or an unknown
+        ``entropy_of`` or ``accumulate``.
+    TypeError
+        Logits that are not a tensor of a supported float dtype, a non-numeric parameter, or a switch
+        that is not a bool.
+
+    Examples
+    --------
     >>> import torch
     >>> edt_temperature(torch.tensor([1.0, 1.0, 1.0, 1.0]), T0=2.0, theta=0.0).item()   # theta = 0: T0
     2.0
@@ -121,6 +163,49 @@ def dynatemp_temperature(
     the end; when it finds something, the checked path runs again and raises its error. Without
     the check such rows get ``T = inf`` or NaN.
 
+    Parameters
+    ----------
+    logits : torch.Tensor
+        float16, bfloat16, float32 or float64; the last axis the vocabulary, any leading batch axes;
+        ``-inf`` masks a token, every row needs a finite logit (no NaN, no ``+inf``). Not modified.
+    temp : float
+        The centre temperature, finite (``<= 0``: greedy).
+    delta : float
+        The half-width of the range, finite (``<= 0``: ``temp`` on every row).
+    exponent : float
+        The power applied to ``H / ln n``, finite.
+    accumulate : str
+        ``"float32"`` (the default: every step in at least float32) or ``"input"`` (in the logits'
+        dtype).
+    policy : str
+        ``"llama.cpp"`` (the default) or ``"paper"``: ``n`` counts every entry; or
+        ``"finite-candidates"``: only the finite ones.
+    fused : bool
+        ``True`` takes ``H`` from one fused reduction per row: within the same error band, not the
+        same bits (default ``False``).
+    sync_free : bool
+        ``True``: no host read but the one check of the inputs (default ``False``).
+    check_inputs : bool
+        With ``sync_free=True``, ``False`` skips that check too: no host read at all, bad values not
+        diagnosed (default ``True``).
+
+    Returns
+    -------
+    torch.Tensor
+        The temperature of each row, shape ``logits.shape[:-1]``, in the compute dtype.
+
+    Raises
+    ------
+    ValueError
+        Bad logits, a non-finite parameter, ``temp`` or ``temp + delta`` beyond the compute dtype, a
+        one-candidate row (or an entropy that underflows) under a negative exponent, or an unknown
+        ``policy`` or ``accumulate``.
+    TypeError
+        Logits that are not a tensor of a supported float dtype, a non-numeric parameter, or a switch
+        that is not a bool.
+
+    Examples
+    --------
     >>> import torch
     >>> dynatemp_temperature(torch.tensor([0.0, 0.0, 0.0, 0.0]), 1.0, 0.25, 2.0).item()
     1.25
@@ -214,6 +299,38 @@ def apply_temperature(
     values of a tensor ``T`` (a positive ``T`` below float32's normal range is divided in
     float64), both are computed and one is selected on the device.
 
+    Parameters
+    ----------
+    logits : torch.Tensor
+        float16, bfloat16, float32 or float64; the last axis the vocabulary, any leading batch axes;
+        ``-inf`` masks a token, every row needs a finite logit (no NaN, no ``+inf``). Not modified.
+    T : float or torch.Tensor
+        The temperature, ``>= 0`` (``0``: greedy, ``inf``: uniform over the candidates): a number,
+        or a tensor with the batch shape.
+    greedy : str
+        Which maxima a greedy row keeps: ``"ties"`` (all, the default) or ``"first"``.
+    filter_value : float
+        The value of a dropped token (default ``-inf``).
+    sync_free : bool
+        ``True``: no host read but the one check of the inputs (default ``False``).
+    check_inputs : bool
+        With ``sync_free=True``, ``False`` skips that check too: no host read at all, bad values not
+        diagnosed (default ``True``).
+
+    Returns
+    -------
+    torch.Tensor
+        ``(z - z_max) / T``, same shape and dtype as ``logits``.
+
+    Raises
+    ------
+    ValueError
+        Bad logits, a negative or NaN ``T``, or an unknown ``greedy``.
+    TypeError
+        Logits that are not a tensor of a supported float dtype, or a switch that is not a bool.
+
+    Examples
+    --------
     >>> import torch
     >>> z = torch.tensor([[1.0, 3.0, 3.0], [1.0, 3.0, 3.0]])
     >>> apply_temperature(z, torch.tensor([2.0, 0.0])).tolist()
@@ -298,6 +415,32 @@ def edt_logits(
     ``fused``, ``sync_free``, ``check_inputs``: :func:`edt_temperature`'s (sync-free and checked,
     the one host read is the check of the logits: an EDT temperature is never NaN or negative).
 
+    Parameters
+    ----------
+    logits : torch.Tensor
+        float16, bfloat16, float32 or float64; the last axis the vocabulary, any leading batch axes;
+        ``-inf`` masks a token, every row needs a finite logit (no NaN, no ``+inf``). Not modified.
+    T0, theta, N, entropy_of, accumulate
+        As for :func:`edt_temperature`.
+    filter_value : float
+        The value of a dropped token in a greedy row (default ``-inf``).
+    fused, sync_free, check_inputs : bool
+        As for :func:`edt_temperature`.
+
+    Returns
+    -------
+    torch.Tensor
+        Same shape and dtype as ``logits``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`edt_temperature` (bad logits or parameters).
+    TypeError
+        As :func:`edt_temperature` (a wrong type of logits, parameter or switch).
+
+    Examples
+    --------
     >>> import torch
     >>> edt_logits(torch.tensor([4.0, -float("inf")]), T0=1.0, theta=1.0).tolist()
     [0.0, -inf]
@@ -326,6 +469,34 @@ def dynatemp_logits(
     A candidate array of length 1 is returned unchanged (llama.cpp applies nothing). ``policy``,
     ``fused``, ``sync_free`` and ``check_inputs`` are :func:`dynatemp_temperature`'s.
 
+    Parameters
+    ----------
+    logits : torch.Tensor
+        float16, bfloat16, float32 or float64; the last axis the vocabulary, any leading batch axes;
+        ``-inf`` masks a token, every row needs a finite logit (no NaN, no ``+inf``). Not modified.
+    temp, delta, exponent, accumulate
+        As for :func:`dynatemp_temperature`.
+    filter_value : float
+        The value of a dropped token in a greedy row (default ``-inf``).
+    policy : str
+        As for :func:`dynatemp_temperature` (default ``"llama.cpp"``).
+    fused, sync_free, check_inputs : bool
+        As for :func:`dynatemp_temperature`.
+
+    Returns
+    -------
+    torch.Tensor
+        Same shape and dtype as ``logits``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`dynatemp_temperature` (bad logits or parameters).
+    TypeError
+        As :func:`dynatemp_temperature` (a wrong type of logits, parameter or switch).
+
+    Examples
+    --------
     >>> import torch
     >>> dynatemp_logits(torch.tensor([1.0, 1.0, 0.0]), temp=0.0, delta=0.0, exponent=1.0).tolist()
     [0.0, -inf, -inf]

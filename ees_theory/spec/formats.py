@@ -42,6 +42,23 @@ DTYPES = ("float64", "float32", "float16", "bfloat16")
 def check_dtype(dtype: Any) -> str:
     """Validate a dtype name (one of :data:`DTYPES`).
 
+    Parameters
+    ----------
+    dtype : object
+        The name to check.
+
+    Returns
+    -------
+    str
+        ``dtype`` itself.
+
+    Raises
+    ------
+    ValueError
+        ``dtype`` is not one of :data:`DTYPES`.
+
+    Examples
+    --------
     >>> check_dtype("float8")
     Traceback (most recent call last):
     ...
@@ -55,6 +72,23 @@ def check_dtype(dtype: Any) -> str:
 def numpy_dtype(dtype: str) -> type:
     """The numpy type rows of ``dtype`` are held in (bfloat16 travels as float32).
 
+    Parameters
+    ----------
+    dtype : str
+        One of :data:`DTYPES`: ``"float64"``, ``"float32"``, ``"float16"`` or ``"bfloat16"``.
+
+    Returns
+    -------
+    type
+        ``numpy.float64``, ``numpy.float32`` or ``numpy.float16`` (``numpy.float32`` for bfloat16).
+
+    Raises
+    ------
+    ValueError
+        An unknown ``dtype``.
+
+    Examples
+    --------
     >>> numpy_dtype("bfloat16").__name__, numpy_dtype("float16").__name__
     ('float32', 'float16')
     """
@@ -66,6 +100,18 @@ def numpy_dtype(dtype: str) -> type:
 def to_hex(x: float) -> str:
     """A float as a hex string that reads back bit for bit (``inf``, ``-inf``, ``nan`` spelled out).
 
+    Parameters
+    ----------
+    x : float
+        Any float (or a value ``float()`` accepts).
+
+    Returns
+    -------
+    str
+        ``float.hex(x)``, or ``"inf"``, ``"-inf"``, ``"nan"``.
+
+    Examples
+    --------
     >>> to_hex(1.5), to_hex(float("nan"))
     ('0x1.8000000000000p+0', 'nan')
     """
@@ -80,6 +126,26 @@ def to_hex(x: float) -> str:
 def from_hex(s: Any) -> float:
     """Read a hex float string, a decimal string, ``inf``/``-inf``/``nan``, or a JSON number.
 
+    Parameters
+    ----------
+    s : str or real number
+        ``"0x1.8p+1"``, ``"2.5"``, ``"inf"``, ``"-inf"``, ``"nan"`` (any case, spaces stripped) or a
+        number.
+
+    Returns
+    -------
+    float
+        The value.
+
+    Raises
+    ------
+    ValueError
+        A string that is not a float.
+    TypeError
+        A boolean, or something neither a string nor a real number.
+
+    Examples
+    --------
     >>> from_hex("0x1.8p+1"), from_hex(2), from_hex("0.5")
     (3.0, 2.0, 0.5)
     >>> from_hex("one")
@@ -103,6 +169,18 @@ def from_hex(s: Any) -> float:
 def hex_list(values: Any) -> list[str]:
     """An array (flattened) as a list of hex strings.
 
+    Parameters
+    ----------
+    values : array_like
+        Real values of any float dtype (widened to float64, which is exact).
+
+    Returns
+    -------
+    list of str
+        One :func:`to_hex` string per value, in C order.
+
+    Examples
+    --------
     >>> hex_list(np.array([0.5, -np.inf], dtype=np.float16))
     ['0x1.0000000000000p-1', '-inf']
     """
@@ -112,6 +190,25 @@ def hex_list(values: Any) -> list[str]:
 def from_hex_list(items: Iterable[Any]) -> np.ndarray:
     """The inverse of :func:`hex_list`, as a float64 array.
 
+    Parameters
+    ----------
+    items : iterable
+        Strings or numbers, each read by :func:`from_hex`.
+
+    Returns
+    -------
+    numpy.ndarray of float64
+        The values, one axis.
+
+    Raises
+    ------
+    ValueError
+        An item that is not a float (see :func:`from_hex`).
+    TypeError
+        An item that is a boolean, or neither a string nor a real number.
+
+    Examples
+    --------
     >>> from_hex_list(["0x1p-1", "-inf", 2]).tolist()
     [0.5, -inf, 2.0]
     """
@@ -141,6 +238,26 @@ def cast(values: Any, dtype: str) -> np.ndarray:
     when the float64 lies just off a bf16 midpoint. Overflow is not hidden: a finite value too large
     for the dtype becomes ``inf`` here, and :func:`exact_in` reports it.
 
+    Parameters
+    ----------
+    values : array_like
+        Real values, read as float64.
+    dtype : str
+        One of :data:`DTYPES`: ``"float64"``, ``"float32"``, ``"float16"`` or ``"bfloat16"``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The rounded values, in :func:`numpy_dtype` of ``dtype`` (float32 holds bfloat16); a finite
+        value beyond the dtype's range becomes ``+-inf``.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``dtype``.
+
+    Examples
+    --------
     >>> cast(np.array([1.0 + 2.0**-8 + 2.0**-40]), "bfloat16").tolist()   # float32 ties, then even
     [1.0]
     >>> cast(np.array([70000.0]), "float16").tolist()
@@ -157,6 +274,26 @@ def cast(values: Any, dtype: str) -> np.ndarray:
 def round_to_dtype(values: Any, dtype: str) -> np.ndarray:
     """``cast``, read back as float64: the values ``dtype`` would hold.
 
+    Parameters
+    ----------
+    values : array_like
+        Real values, read as float64.
+    dtype : str
+        One of :data:`~ees_theory.spec.formats.DTYPES`: ``"float64"``, ``"float32"``,
+        ``"float16"`` or ``"bfloat16"``.
+
+    Returns
+    -------
+    numpy.ndarray of float64
+        The values after rounding into ``dtype`` (see :func:`~ees_theory.spec.formats.cast`).
+
+    Raises
+    ------
+    ValueError
+        An unknown ``dtype``.
+
+    Examples
+    --------
     >>> round_to_dtype(np.array([1.0 + 2.0**-9, -np.inf]), "bfloat16").tolist()
     [1.0, -inf]
     >>> round_to_dtype(np.array([0.1]), "float16").tolist()
@@ -168,6 +305,25 @@ def round_to_dtype(values: Any, dtype: str) -> np.ndarray:
 def exact_in(values: Any, dtype: str) -> bool:
     """Whether every value is exactly representable in ``dtype`` (``-inf`` counts as exact).
 
+    Parameters
+    ----------
+    values : array_like
+        Real values, read as float64.
+    dtype : str
+        One of :data:`DTYPES`: ``"float64"``, ``"float32"``, ``"float16"`` or ``"bfloat16"``.
+
+    Returns
+    -------
+    bool
+        ``True`` when rounding into ``dtype`` changes none of them (NaN never compares equal).
+
+    Raises
+    ------
+    ValueError
+        An unknown ``dtype``.
+
+    Examples
+    --------
     >>> exact_in([1.0 + 2.0**-7], "bfloat16"), exact_in([1.0 + 2.0**-8], "bfloat16")
     (True, False)
     """

@@ -127,7 +127,18 @@ def _parse_scalar(v: Any, name: str, i: int) -> float:
 
 
 def row_label(index: tuple[int, ...]) -> str:
-    """`` in row i`` for an error message about a batch row (empty for a single row)."""
+    """`` in row i`` for an error message about a batch row (empty for a single row).
+
+    Parameters
+    ----------
+    index : tuple of int
+        The batch index of the row (empty for a single row).
+
+    Returns
+    -------
+    str
+        ``""``, ``" in row i"`` or ``" in row (i, j, ...)"``.
+    """
     return "" if not index else f" in row {index[0] if len(index) == 1 else index}"
 
 
@@ -137,6 +148,30 @@ def as_logits(logits: Any, name: str = "logits") -> np.ndarray:
     The values are never changed: float16/float32 stay as they are, so the exact reference can read
     each one as the binary number it is. The last axis is the vocabulary; leading axes are a batch.
 
+    Parameters
+    ----------
+    logits : array_like or torch.Tensor
+        float16/32/64 (bfloat16 tensors too), integers up to ``2**53``, or sequences of numbers and
+        hex or decimal strings; the last axis is the vocabulary. ``-inf`` masks a token; every row
+        needs a finite entry.
+    name : str
+        What error messages call the argument (default ``"logits"``).
+
+    Returns
+    -------
+    numpy.ndarray
+        The values unchanged, in their own float dtype (bfloat16 widened to float32, integers to
+        float64).
+
+    Raises
+    ------
+    ValueError
+        A scalar, an empty vocabulary axis, NaN or ``+inf``, a row with no finite entry, ragged rows.
+    TypeError
+        A string, a non-numeric or boolean array, or an unsupported dtype.
+
+    Examples
+    --------
     >>> as_logits([0.0, -float("inf"), 2.5]).tolist()
     [0.0, -inf, 2.5]
     >>> as_logits([[1.0, 2.0], [3.0, float("inf")]])
@@ -169,6 +204,20 @@ def probs_sum_tolerance(n: int, dtype: np.dtype) -> float:
     carry a relative error of at most one unit; it is floored at ``1e-12`` and capped at ``1e-2`` so
     that a row which is simply not normalised is still rejected.
 
+    Parameters
+    ----------
+    n : int
+        The number of entries of a row.
+    dtype : numpy.dtype
+        The probabilities' float dtype.
+
+    Returns
+    -------
+    float
+        ``n * eps(dtype)``, clamped to ``[1e-12, 1e-2]``.
+
+    Examples
+    --------
     >>> probs_sum_tolerance(3, np.dtype(np.float64))
     1e-12
     """
@@ -182,6 +231,31 @@ def as_probs(probs: Any, name: str = "probs", sum_tolerance: float | None = None
     Entries must be finite and ``>= 0``, each row must have a positive entry and sum to 1 within
     ``sum_tolerance`` (default :func:`probs_sum_tolerance`).
 
+    Parameters
+    ----------
+    probs : array_like or torch.Tensor
+        Probabilities, the last axis one distribution.
+    name : str
+        What error messages call the argument (default ``"probs"``).
+    sum_tolerance : float or None
+        The largest ``|sum - 1|`` accepted, ``>= 0``; ``None`` (the default) takes
+        :func:`probs_sum_tolerance` of the row length and dtype.
+
+    Returns
+    -------
+    numpy.ndarray
+        The values unchanged.
+
+    Raises
+    ------
+    ValueError
+        A scalar, an empty axis, a non-finite or negative entry, a row that does not sum to 1, or a
+        negative ``sum_tolerance``.
+    TypeError
+        A non-numeric array or ``sum_tolerance``.
+
+    Examples
+    --------
     >>> as_probs([0.5, 0.3, 0.2]).tolist()
     [0.5, 0.3, 0.2]
     >>> as_probs([0.5, 0.6])
@@ -217,7 +291,27 @@ def as_probs(probs: Any, name: str = "probs", sum_tolerance: float | None = None
 
 
 def check_temperature(temperature: Any, name: str = "temperature") -> float:
-    """A temperature must be a finite real number ``> 0`` (specification §1)."""
+    """A temperature must be a finite real number ``> 0`` (specification §1).
+
+    Parameters
+    ----------
+    temperature : object
+        The value to check.
+    name : str
+        What the message calls it (default ``"temperature"``).
+
+    Returns
+    -------
+    float
+        The temperature as a float.
+
+    Raises
+    ------
+    TypeError
+        Not a real number, or a bool.
+    ValueError
+        Not finite, or ``<= 0``.
+    """
     if not _is_number(temperature):
         raise TypeError(f"{name} must be a real number, got {type(temperature).__name__}")
     t = _to_float(temperature)
@@ -241,7 +335,25 @@ def _short(x: Any) -> str:
 
 
 def check_min_tokens_to_keep(m: Any) -> int:
-    """``min_tokens_to_keep`` is an integer ``>= 1``."""
+    """``min_tokens_to_keep`` is an integer ``>= 1``.
+
+    Parameters
+    ----------
+    m : int
+        ``min_tokens_to_keep``.
+
+    Returns
+    -------
+    int
+        ``m`` as a Python ``int``.
+
+    Raises
+    ------
+    TypeError
+        Not an integer, or a bool.
+    ValueError
+        ``m < 1``.
+    """
     if isinstance(m, bool) or not isinstance(m, numbers.Integral):
         raise TypeError(f"min_tokens_to_keep must be an int, got {type(m).__name__}")
     if m < 1:
@@ -254,6 +366,27 @@ def check_input_file(path: Any, what: str) -> Path:
     a FIFO (which would block the read), a device such as ``/dev/zero`` (which never ends) or a
     missing path is refused before anything is read. Symbolic links are followed.
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The path to check.
+    what : str
+        What the file should hold, for the message (e.g. ``"a .json file"``).
+
+    Returns
+    -------
+    pathlib.Path
+        ``Path(path)``.
+
+    Raises
+    ------
+    FileNotFoundError
+        The path does not exist.
+    ValueError
+        A directory, or not a regular file.
+
+    Examples
+    --------
     >>> check_input_file(".", "a .json file")
     Traceback (most recent call last):
     ...
@@ -272,6 +405,31 @@ def check_input_file(path: Any, what: str) -> Path:
 def check_int(x: Any, name: str, minimum: int, maximum: int | None = None) -> int:
     """An integer (not a bool) ``>= minimum`` (and ``<= maximum``); ``name`` is what the message calls it.
 
+    Parameters
+    ----------
+    x : object
+        The value to check.
+    name : str
+        What the message calls it.
+    minimum : int
+        The smallest value accepted.
+    maximum : int or None
+        The largest value accepted (default ``None``: no limit).
+
+    Returns
+    -------
+    int
+        ``x`` as a Python ``int``.
+
+    Raises
+    ------
+    TypeError
+        ``x`` is not an integer, or is a bool.
+    ValueError
+        ``x`` outside ``[minimum, maximum]``.
+
+    Examples
+    --------
     >>> check_int(2.5, "dps", 1)
     Traceback (most recent call last):
     ...
@@ -296,6 +454,25 @@ MAX_DPS = 10_000
 def check_dps(dps: Any) -> int:
     """A number of correct decimal digits: an int in ``[1, MAX_DPS]``.
 
+    Parameters
+    ----------
+    dps : int
+        Correct decimal digits.
+
+    Returns
+    -------
+    int
+        ``dps``.
+
+    Raises
+    ------
+    ValueError
+        Outside ``[1, MAX_DPS]`` (``MAX_DPS`` is 10000).
+    TypeError
+        Not an integer (a bool is refused).
+
+    Examples
+    --------
     >>> check_dps(30)
     30
     """
@@ -305,6 +482,27 @@ def check_dps(dps: Any) -> int:
 def check_real(x: Any, name: str) -> float:
     """A finite real number (not a bool), as a float; ``name`` is what the message calls it.
 
+    Parameters
+    ----------
+    x : object
+        The value to check (a real number or a numpy scalar).
+    name : str
+        What the message calls it.
+
+    Returns
+    -------
+    float
+        ``x`` as a float.
+
+    Raises
+    ------
+    TypeError
+        Not a real number, or a bool.
+    ValueError
+        NaN or infinite.
+
+    Examples
+    --------
     >>> check_real(2, "k")
     2.0
     """
@@ -322,6 +520,18 @@ def sorted_order(weights: np.ndarray) -> np.ndarray:
     ``weights`` may be logits or probabilities (the order is the same). Masked entries (``-inf``
     logits, zero probabilities) sort last, still by id.
 
+    Parameters
+    ----------
+    weights : numpy.ndarray
+        Logits or probabilities, the last axis the vocabulary (no NaN).
+
+    Returns
+    -------
+    numpy.ndarray of int
+        The token ids of each row in the canonical order, same shape.
+
+    Examples
+    --------
     >>> sorted_order(np.array([1.0, 3.0, 3.0, -np.inf, 2.0])).tolist()
     [1, 2, 4, 0, 3]
     >>> sorted_order(np.array([[0.0, -0.0, 1.0], [2.0, 2.0, 2.0]])).tolist()   # -0 ties with 0

@@ -65,14 +65,46 @@ EDT_DEFAULT_N = 0.8
 
 
 def check_rule(rule: Any) -> str:
-    """One of :data:`RULES`."""
+    """One of :data:`RULES`.
+
+    Parameters
+    ----------
+    rule : object
+        The EES selection rule to check.
+
+    Returns
+    -------
+    str
+        ``rule``.
+
+    Raises
+    ------
+    ValueError
+        Not one of :data:`RULES`.
+    """
     if rule not in RULES:
         raise ValueError(f"rule must be one of {', '.join(RULES)}; got {rule!r}")
     return rule
 
 
 def check_entropy_of(entropy_of: Any) -> str:
-    """One of :data:`ENTROPY_OF`."""
+    """One of :data:`ENTROPY_OF`.
+
+    Parameters
+    ----------
+    entropy_of : object
+        The value to check.
+
+    Returns
+    -------
+    str
+        ``entropy_of``: ``"raw"`` or ``"tempered"``.
+
+    Raises
+    ------
+    ValueError
+        Not one of :data:`ENTROPY_OF`.
+    """
     if entropy_of not in ENTROPY_OF:
         raise ValueError(f"entropy_of must be 'raw' or 'tempered', got {entropy_of!r}")
     return entropy_of
@@ -81,6 +113,29 @@ def check_entropy_of(entropy_of: Any) -> str:
 def check_edt_params(T0: Any, theta: Any, N: Any) -> tuple[float, float, float]:
     """EDT parameters (specification §3): ``T0 > 0``, ``theta >= 0``, ``0 < N < 1``.
 
+    Parameters
+    ----------
+    T0 : real number
+        The base temperature, finite and ``> 0``.
+    theta : real number
+        The exponent's scale, finite and ``>= 0``.
+    N : real number
+        The base of the power, strictly between 0 and 1.
+
+    Returns
+    -------
+    tuple of float
+        ``(T0, theta, N)`` as floats.
+
+    Raises
+    ------
+    TypeError
+        A parameter that is not a real number (or a bool).
+    ValueError
+        A parameter out of its range, NaN or infinite.
+
+    Examples
+    --------
     >>> check_edt_params(1.0, 0.5, 1.0)
     Traceback (most recent call last):
     ...
@@ -99,7 +154,29 @@ def check_edt_params(T0: Any, theta: Any, N: Any) -> tuple[float, float, float]:
 
 
 def check_dynatemp_params(temp: Any, delta: Any, exponent: Any) -> tuple[float, float, float]:
-    """llama.cpp dynatemp parameters (specification §4): all finite; ``temp <= 0`` means greedy."""
+    """llama.cpp dynatemp parameters (specification §4): all finite; ``temp <= 0`` means greedy.
+
+    Parameters
+    ----------
+    temp : real number
+        The centre temperature (``<= 0``: greedy).
+    delta : real number
+        The half-width of the temperature range.
+    exponent : real number
+        The power applied to the normalised entropy.
+
+    Returns
+    -------
+    tuple of float
+        ``(temp, delta, exponent)`` as floats.
+
+    Raises
+    ------
+    TypeError
+        A parameter that is not a real number (or a bool).
+    ValueError
+        A NaN or infinite parameter.
+    """
     return check_real(temp, "temp"), check_real(delta, "delta"), check_real(exponent, "exponent")
 
 
@@ -112,6 +189,23 @@ DYNATEMP_POLICIES = ("paper", "llama.cpp", "finite-candidates")
 def check_dynatemp_policy(policy: Any) -> str:
     """One of :data:`DYNATEMP_POLICIES`.
 
+    Parameters
+    ----------
+    policy : object
+        The policy name to check.
+
+    Returns
+    -------
+    str
+        ``policy``.
+
+    Raises
+    ------
+    ValueError
+        Not one of :data:`DYNATEMP_POLICIES`.
+
+    Examples
+    --------
     >>> check_dynatemp_policy("transformers")
     Traceback (most recent call last):
     ...
@@ -236,6 +330,24 @@ class Param:
     pass it), ``integer`` whether it counts tokens (a port receives an int), ``plain`` a simple
     value a shrunk failing case tries (``None``: none), ``help`` what it is, in a few words.
 
+    Parameters
+    ----------
+    default : object
+        The value used when the parameter is not given, or :data:`REQUIRED`.
+    check : callable or None
+        ``check(value, policy)`` returns the checked value or raises; ``None`` where the domain
+        differs by policy.
+    grid : tuple
+        The values generated cases draw from, in order (default empty: not passed by the harness).
+    integer : bool
+        The parameter counts tokens and a port receives an ``int`` (default ``False``).
+    plain : object
+        A simple value a shrunk failing case tries (default ``None``: none).
+    help : str
+        What the parameter is, in a few words (default ``""``).
+
+    Examples
+    --------
     >>> SAMPLERS["xtc"].params["u"].help
     'the uniform draw of the gate, in [0, 1)'
     """
@@ -557,6 +669,27 @@ TRANSFORMS: dict[str, MethodSpec] = {
 def check_transform_params(method: Any, params: dict) -> dict:
     """Validate a logit transform's parameters; return them with defaults filled in.
 
+    Parameters
+    ----------
+    method : str
+        A logit transform, a key of :data:`TRANSFORMS`.
+    params : dict
+        ``{parameter: value}``; a parameter left out takes its default.
+
+    Returns
+    -------
+    dict
+        Every parameter of the transform, checked, in the record's order.
+
+    Raises
+    ------
+    ValueError
+        An unknown transform, or a value out of its domain.
+    TypeError
+        An unknown parameter, a required one missing, or a value of the wrong type.
+
+    Examples
+    --------
     >>> check_transform_params("quadratic", {"smoothing_factor": 0.5})
     {'smoothing_factor': 0.5, 'smoothing_curve': 1.0}
     >>> check_transform_params("quadratic", {"smoothing_factor": -1.0})
@@ -632,6 +765,23 @@ RECORDS: dict[str, MethodSpec] = {**OTHER_METHODS, **TRANSFORMS, **SAMPLERS}
 def record(method: Any) -> MethodSpec:
     """The record of ``method``.
 
+    Parameters
+    ----------
+    method : str
+        A method's name (a temperature method, a logit transform or a truncation sampler).
+
+    Returns
+    -------
+    MethodSpec
+        Its record in :data:`RECORDS`.
+
+    Raises
+    ------
+    ValueError
+        An unknown method (the message lists the known ones).
+
+    Examples
+    --------
     >>> record("edt").temperature_param, record("quadratic").form, record("mirostat-v1").stateful
     ('T0', 'logits', True)
     >>> record("top-q")
@@ -690,6 +840,18 @@ def signature(ms: MethodSpec) -> str:
     """A Python port's call for ``ms``: a sampler takes the temperature, then its parameters by
     name; every other method its parameters in the record's order.
 
+    Parameters
+    ----------
+    ms : MethodSpec
+        A method's record.
+
+    Returns
+    -------
+    str
+        The call, such as ``"fn(logits, temperature, p=, min_tokens_to_keep=)"``.
+
+    Examples
+    --------
     >>> signature(SAMPLERS["top-p"]), signature(OTHER_METHODS["edt"])
     ('fn(logits, temperature, p=, min_tokens_to_keep=)', 'fn(logits, T0, theta, N)')
     """
@@ -714,6 +876,24 @@ def method_table() -> str:
 def with_method_table(text: str) -> str:
     r"""``text`` (the protocol) with its generated table replaced by :func:`method_table`.
 
+    Parameters
+    ----------
+    text : str
+        Text holding the marker lines ``TABLE_BEGIN`` and ``TABLE_END``, in that order.
+
+    Returns
+    -------
+    str
+        ``text`` with everything from the first marker to the second replaced by
+        :func:`method_table`.
+
+    Raises
+    ------
+    ValueError
+        A marker line missing, or the two out of order.
+
+    Examples
+    --------
     >>> with_method_table("a\n" + TABLE_BEGIN + "\nold\n" + TABLE_END + "\nb").splitlines()[-1]
     'b'
     >>> with_method_table("no table")

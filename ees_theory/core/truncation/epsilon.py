@@ -27,11 +27,37 @@ POLICIES = {
 
 
 def sides(p: Any, threshold: Any) -> tuple[Any, Any]:
-    """``p_i`` against the threshold (``epsilon``, or eta's)."""
+    """``p_i`` against the threshold (``epsilon``, or eta's).
+
+    Parameters
+    ----------
+    p : number, interval, array or tensor
+        The token's probability.
+    threshold : number, interval, array or tensor
+        ``epsilon`` (epsilon sampling) or eta's threshold.
+
+    Returns
+    -------
+    tuple
+        ``(lhs, rhs) = (p, threshold)``.
+    """
     return p, threshold
 
 
 def gap(p: Any, threshold: Any) -> Any:
-    """``p_i - threshold`` (what the reference certifies)."""
+    """``p_i - threshold`` (what the reference certifies).
+
+    Parameters
+    ----------
+    p : number, interval, array or tensor
+        The token's probability.
+    threshold : number, interval, array or tensor
+        ``epsilon`` (epsilon sampling) or eta's threshold.
+
+    Returns
+    -------
+    number, interval, array or tensor
+        ``p - threshold``; the token is kept when the policy's comparison holds.
+    """
     lhs, rhs = sides(p, threshold)
     return lhs - rhs

@@ -27,7 +27,22 @@ RULES = {"eta": {}}
 
 
 def threshold(epsilon: Any, H: Any, ctx: Context) -> Any:
-    """``min(epsilon, sqrt(epsilon) exp(-H))`` (numbers, or an array ``H`` in an array context)."""
+    """``min(epsilon, sqrt(epsilon) exp(-H))`` (numbers, or an array ``H`` in an array context).
+
+    Parameters
+    ----------
+    epsilon : number
+        eta's ``epsilon``, ``> 0``.
+    H : number or array
+        The entropy of the row in nats (an array only in an array context).
+    ctx : Context
+        The arithmetic context (:mod:`ees_theory.core.ctx`).
+
+    Returns
+    -------
+    number or array
+        ``min(epsilon, sqrt(epsilon) exp(-H))``.
+    """
     second = ctx.sqrt(ctx.num(epsilon)) * ctx.exp(-H)
     if ctx.where is not None and not isinstance(H, (int, float)):
         return ctx.where(second < epsilon, second, epsilon)
@@ -35,5 +50,22 @@ def threshold(epsilon: Any, H: Any, ctx: Context) -> Any:
 
 
 def log_margin(log_p: Any, H: Any, epsilon: Any, ctx: Context) -> Any:
-    """``ln p_i + H - ln(epsilon) / 2``: positive exactly when ``p_i > sqrt(epsilon) exp(-H)``."""
+    """``ln p_i + H - ln(epsilon) / 2``: positive exactly when ``p_i > sqrt(epsilon) exp(-H)``.
+
+    Parameters
+    ----------
+    log_p : number, interval, array or tensor
+        ``ln p_i``.
+    H : number, interval, array or tensor
+        The entropy of the row in nats.
+    epsilon : number
+        eta's ``epsilon``, ``> 0``.
+    ctx : Context
+        The arithmetic context (:mod:`ees_theory.core.ctx`).
+
+    Returns
+    -------
+    number, interval, array or tensor
+        ``ln p_i + H - ln(epsilon) / 2``.
+    """
     return log_p + H - ctx.log(ctx.num(epsilon)) / 2

@@ -29,21 +29,77 @@ POLICIES = {"paper": _P, "transformers": _P, "llama.cpp": _P}
 
 
 def sides(e: Any, min_p: Any) -> tuple[Any, Any]:
-    """``e_i = p_i / p_max`` against ``min_p``."""
+    """``e_i = p_i / p_max`` against ``min_p``.
+
+    Parameters
+    ----------
+    e : number, interval, array or tensor
+        The relative weight ``e_i = p_i / p_max``.
+    min_p : number
+        The fraction of the largest probability, in ``[0, 1]``.
+
+    Returns
+    -------
+    tuple
+        ``(lhs, rhs) = (e_i, min_p)``.
+    """
     return e, min_p
 
 
 def gap(e: Any, min_p: Any) -> Any:
-    """``e_i - min_p``: kept when it is >= 0."""
+    """``e_i - min_p``: kept when it is >= 0.
+
+    Parameters
+    ----------
+    e : number, interval, array or tensor
+        The relative weight ``e_i = p_i / p_max``, in ``[0, 1]``.
+    min_p : number
+        The fraction of the largest probability a token must reach, in ``[0, 1]``.
+
+    Returns
+    -------
+    number, interval, array or tensor
+        ``e_i - min_p``.
+    """
     lhs, rhs = sides(e, min_p)
     return lhs - rhs
 
 
 def log_sides(log_e: Any, min_p: Any, ctx: Context) -> tuple[Any, Any]:
-    """``ln e_i`` (``ln p_i - ln p_max``, or the scaled logits' difference) against ``ln min_p``."""
+    """``ln e_i`` (``ln p_i - ln p_max``, or the scaled logits' difference) against ``ln min_p``.
+
+    Parameters
+    ----------
+    log_e : number, interval, array or tensor
+        ``ln e_i = ln p_i - ln p_max``, ``<= 0``.
+    min_p : number
+        The fraction of the largest probability, in ``(0, 1]``.
+    ctx : Context
+        The arithmetic context (:mod:`ees_theory.core.ctx`).
+
+    Returns
+    -------
+    tuple
+        ``(lhs, rhs) = (ln e_i, ln min_p)``.
+    """
     return log_e, ctx.log(min_p)
 
 
 def prob_sides(p: Any, p_max: Any, min_p: Any) -> tuple[Any, Any]:
-    """``p_i`` against ``min_p * p_max``."""
+    """``p_i`` against ``min_p * p_max``.
+
+    Parameters
+    ----------
+    p : number, interval, array or tensor
+        The token's probability.
+    p_max : number, interval, array or tensor
+        The largest probability of the row.
+    min_p : number
+        The fraction of the largest probability, in ``[0, 1]``.
+
+    Returns
+    -------
+    tuple
+        ``(lhs, rhs) = (p_i, min_p * p_max)``.
+    """
     return p, min_p * p_max

@@ -33,26 +33,97 @@ RULES = {"mirostat-v1": {"version": 1}, "mirostat-v2": {"version": 2}}
 
 
 def rounds_half_up(policy: str) -> bool:
-    """Whether v1 rounds ``k_hat`` to nearest, half up (the paper), or truncates it (llama.cpp)."""
+    """Whether v1 rounds ``k_hat`` to nearest, half up (the paper), or truncates it (llama.cpp).
+
+    Parameters
+    ----------
+    policy : str
+        ``"paper"`` or ``"llama.cpp"``.
+
+    Returns
+    -------
+    bool
+        ``True`` under ``paper``.
+    """
     return policy == "paper"
 
 
 def renormalised_surprise(policy: str) -> bool:
     """Whether the surprise of the drawn token is taken under the renormalised kept set
-    (llama.cpp), or under the untruncated distribution (the paper)."""
+    (llama.cpp), or under the untruncated distribution (the paper).
+
+    Parameters
+    ----------
+    policy : str
+        ``"paper"`` or ``"llama.cpp"``.
+
+    Returns
+    -------
+    bool
+        ``True`` under ``llama.cpp``.
+    """
     return policy == "llama.cpp"
 
 
 def zipf_weight(i: Any, ctx: Context) -> Any:
-    """``t_i = ln((i + 2) / (i + 1))``, the weight of the ``i``-th (0-based) log-ratio in ``s_hat``."""
+    """``t_i = ln((i + 2) / (i + 1))``, the weight of the ``i``-th (0-based) log-ratio in ``s_hat``.
+
+    Parameters
+    ----------
+    i : int or array of int
+        The 0-based index of the log-ratio, ``>= 0``.
+    ctx : Context
+        The arithmetic context (:mod:`ees_theory.core.ctx`).
+
+    Returns
+    -------
+    number or array
+        ``ln((i + 2) / (i + 1))``.
+    """
     return ctx.log(ctx.num(i + 2) / (i + 1))
 
 
 def log_k_hat(s_hat: Any, mu: Any, ln_n: Any, phi: Any, ctx: Context) -> Any:
-    """``ln k_hat = (mu ln 2 - ln ln N - ln phi) / s_hat`` with ``phi = phi((s_hat - 1) ln N)``."""
+    """``ln k_hat = (mu ln 2 - ln ln N - ln phi) / s_hat`` with ``phi = phi((s_hat - 1) ln N)``.
+
+    Parameters
+    ----------
+    s_hat : number, interval, array or tensor
+        The estimated Zipf exponent, ``> 0``.
+    mu : number
+        The current ``mu`` (bits).
+    ln_n : number
+        ``ln N``, ``N`` the vocabulary size.
+    phi : number, interval, array or tensor
+        ``phi((s_hat - 1) ln N)``, ``> 0``.
+    ctx : Context
+        The arithmetic context (:mod:`ees_theory.core.ctx`).
+
+    Returns
+    -------
+    number, interval, array or tensor
+        ``ln k_hat``.
+    """
     return (ctx.num(mu) * ctx.log(ctx.num(2)) - ctx.log(ln_n) - ctx.log(phi)) / s_hat
 
 
 def mu_update(mu: Any, eta: Any, surprise: Any, tau: Any) -> Any:
-    """``mu - eta (surprise - tau)`` (the surprise in bits)."""
+    """``mu - eta (surprise - tau)`` (the surprise in bits).
+
+    Parameters
+    ----------
+    mu : number or tensor
+        The current ``mu`` (bits).
+    eta : number
+        The learning rate.
+    surprise : number or tensor
+        The drawn token's surprise ``-log2 p``, in bits.
+    tau : number
+        The target surprise, in bits.
+
+    Returns
+    -------
+    number or tensor
+        The next ``mu``.
+    """
     return mu - eta * (surprise - tau)

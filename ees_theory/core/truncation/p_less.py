@@ -23,11 +23,39 @@ RULES = {"p-less": {"norm": False}, "p-less-norm": {"norm": True}}
 
 
 def threshold(s2: Any, V: int, norm: bool) -> Any:
-    """The threshold from ``s2 = sum p^2`` (any number type, or a tensor)."""
+    """The threshold from ``s2 = sum p^2`` (any number type, or a tensor).
+
+    Parameters
+    ----------
+    s2 : number, interval or tensor
+        ``sum p^2`` over the row.
+    V : int
+        The row length, masked entries included, ``>= 1``.
+    norm : bool
+        ``True`` for p-less-norm, ``False`` for p-less.
+
+    Returns
+    -------
+    number, interval or tensor
+        ``(V s2 - 1) / (V - 1)`` for p-less-norm with ``V > 1``, else ``s2``.
+    """
     return (V * s2 - 1) / (V - 1) if norm and V > 1 else s2
 
 
 def threshold_scale(V: int, norm: bool) -> float:
     """``d threshold / d s2`` (1, or ``V / (V - 1)`` for p-less-norm): how an error in ``sum p^2``
-    reaches the threshold."""
+    reaches the threshold.
+
+    Parameters
+    ----------
+    V : int
+        The row length, masked entries included, ``>= 1``.
+    norm : bool
+        ``True`` for p-less-norm, ``False`` for p-less.
+
+    Returns
+    -------
+    float
+        ``V / (V - 1)`` for p-less-norm with ``V > 1``, else 1.
+    """
     return V / (V - 1) if norm and V > 1 else 1.0

@@ -35,13 +35,46 @@ MIN_KEEP: Mapping[str, str] = {
 
 
 def never(params: Mapping[str, Any]) -> bool:
-    """The no-op condition of a policy that has none."""
+    """The no-op condition of a policy that has none.
+
+    Parameters
+    ----------
+    params : mapping
+        The sampler's parameters (not read).
+
+    Returns
+    -------
+    bool
+        ``False``.
+    """
     return False
 
 
 @dataclass(frozen=True)
 class Policy:
-    """One engine's convention for a sampler (see the module docstring)."""
+    """One engine's convention for a sampler (see the module docstring).
+
+    Parameters
+    ----------
+    strict : bool
+        Keep a token when ``lhs > rhs`` (``True``) or ``lhs >= rhs`` (``False``, the default).
+    noop : callable
+        ``noop(params)`` is true for the parameters under which every candidate is kept (default
+        :func:`never`).
+    ties : bool
+        Keep the tokens tied with the boundary token too (default ``False``).
+    min_keep : str
+        What ``min_tokens_to_keep`` does, a key of :data:`MIN_KEEP` (default ``"floor"``).
+    noop_text : str
+        The no-op condition in words, for the tables (default ``""``: none).
+    off : mapping
+        Parameter values that switch the sampler off; ``noop(off)`` must hold (default empty).
+
+    Raises
+    ------
+    ValueError
+        ``min_keep`` not a key of :data:`MIN_KEEP`, or ``off`` values that do not meet ``noop``.
+    """
 
     #: a token is kept when ``lhs > rhs`` (True) or ``lhs >= rhs`` (False)
     strict: bool = False
@@ -71,6 +104,18 @@ class Policy:
 def describe(policy: Policy) -> str:
     """The policy in a few words.
 
+    Parameters
+    ----------
+    policy : Policy
+        The policy to describe.
+
+    Returns
+    -------
+    str
+        Its comparison, ties, no-op condition and ``min_tokens_to_keep`` rule, joined by ``"; "``.
+
+    Examples
+    --------
     >>> describe(Policy(strict=True, ties=True, noop=lambda p: p["k"] <= 0, noop_text="k <= 0"))
     'strict; ties kept; no-op when k <= 0; min_tokens_to_keep: floor'
     """

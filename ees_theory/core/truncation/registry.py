@@ -35,7 +35,17 @@ __all__ = ["Rule", "register", "register_builtin", "declared_rules", "rules", "r
 class Rule:
     """A registered truncation sampler: ``module`` holds its formulas and ``POLICIES`` table;
     ``variant`` the keyword arguments that pick one of a module's samplers (``norm`` of p-less,
-    ``version`` of mirostat)."""
+    ``version`` of mirostat).
+
+    Parameters
+    ----------
+    name : str
+        The sampler's name (a key of :data:`~ees_theory.spec.methods.SAMPLERS`).
+    module : module
+        The module of its formulas and ``POLICIES`` table.
+    variant : mapping
+        The keyword arguments that pick this sampler among the module's (default empty).
+    """
 
     name: str
     module: ModuleType
@@ -59,7 +69,31 @@ _TABLE: dict[str, Rule] = {}
 
 def register(name: str, module: ModuleType, **variant: Any) -> Rule:
     """Register ``module`` as the rule of the sampler ``name`` (its record must exist in
-    :data:`~ees_theory.spec.methods.SAMPLERS` and declare the same policies)."""
+    :data:`~ees_theory.spec.methods.SAMPLERS` and declare the same policies).
+
+    Parameters
+    ----------
+    name : str
+        The sampler's name; its record must be in :data:`~ees_theory.spec.methods.SAMPLERS`.
+    module : module
+        The module of its formulas and ``POLICIES`` table (a mapping of
+        :class:`~ees_theory.core.truncation.policy.Policy`, with the record's policies in the
+        record's order).
+    **variant
+        The keyword arguments that pick this sampler among the module's.
+
+    Returns
+    -------
+    Rule
+        The registered rule.
+
+    Raises
+    ------
+    ValueError
+        ``name`` already registered or without a record, or policies that differ from the record's.
+    TypeError
+        A module without a ``POLICIES`` table of :class:`~ees_theory.core.truncation.policy.Policy` records.
+    """
     if name in _TABLE:
         raise ValueError(f"truncation rule {name!r} is already registered")
     if name not in SAMPLERS:
@@ -83,6 +117,27 @@ def declared_rules(package: str = __package__, skip: frozenset[str] = NOT_RULES)
     in the order of the records (:data:`~ees_theory.spec.methods.SAMPLERS`; a name without a record
     last), so that the methods are listed in the specification's order whatever the file names.
 
+    Parameters
+    ----------
+    package : str
+        The package whose modules are read (default ``"ees_theory.core.truncation"``).
+    skip : frozenset of str
+        Module names that are not rules (default ``{"registry", "policy"}``).
+
+    Returns
+    -------
+    dict
+        ``{sampler name: (module, variant)}``, in the order of the records.
+
+    Raises
+    ------
+    TypeError
+        A module without a non-empty ``RULES`` table of mappings.
+    ValueError
+        A sampler declared by two modules.
+
+    Examples
+    --------
     >>> {name: (m.__name__.rsplit(".", 1)[1], v) for name, (m, v) in declared_rules().items() if name.startswith("p-less")}
     {'p-less': ('p_less', {'norm': False}), 'p-less-norm': ('p_less', {'norm': True})}
     """
@@ -126,7 +181,23 @@ def rules() -> Mapping[str, Rule]:
 
 
 def rule(name: Any) -> Rule:
-    """The rule of ``name``."""
+    """The rule of ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A registered sampler's name.
+
+    Returns
+    -------
+    Rule
+        Its rule.
+
+    Raises
+    ------
+    ValueError
+        An unknown sampler (the message lists the known ones).
+    """
     table = rules()
     if name not in table:
         raise ValueError(f"unknown truncation method {name!r}; expected one of {', '.join(table)}")

@@ -41,24 +41,74 @@ FLAT = float(np.float32(1e-6))
 
 def flat_means_uniform(policy: str) -> bool:
     """What a row without curvature means: uniform weights ``1 / (n - 2)`` below
-    :data:`FLAT` (llama.cpp), or no tail at all, everything kept (the paper)."""
+    :data:`FLAT` (llama.cpp), or no tail at all, everything kept (the paper).
+
+    Parameters
+    ----------
+    policy : str
+        ``"paper"`` or ``"llama.cpp"``.
+
+    Returns
+    -------
+    bool
+        ``True`` under ``llama.cpp``.
+    """
     return policy == "llama.cpp"
 
 
 def short_rows_untouched(policy: str) -> bool:
     """Whether fewer than 3 candidates is a no-op (llama.cpp); the paper keeps the first token and
-    ``min_keep`` there."""
+    ``min_keep`` there.
+
+    Parameters
+    ----------
+    policy : str
+        ``"paper"`` or ``"llama.cpp"``.
+
+    Returns
+    -------
+    bool
+        ``True`` under ``llama.cpp``.
+    """
     return policy == "llama.cpp"
 
 
 def second_differences(p: Any) -> Any:
-    """``p_j - 2 p_(j+1) + p_(j+2)`` along the last axis of sorted probabilities (arrays, tensors)."""
+    """``p_j - 2 p_(j+1) + p_(j+2)`` along the last axis of sorted probabilities (arrays, tensors).
+
+    Parameters
+    ----------
+    p : array or tensor
+        Probabilities sorted in decreasing order along the last axis (length ``n >= 2``).
+
+    Returns
+    -------
+    array or tensor
+        The ``n - 2`` second differences along the last axis.
+    """
     return p[..., :-2] - 2 * p[..., 1:-1] + p[..., 2:]
 
 
 def kept(count: Any, n: Any, min_keep: Any, policy: str) -> Any:
     """The kept prefix length from ``count = #{j : cdf_j <= z}`` of ``n`` candidates (integers or
-    integer tensors: ``+ - *`` and comparisons only; ``min_keep >= 1``)."""
+    integer tensors: ``+ - *`` and comparisons only; ``min_keep >= 1``).
+
+    Parameters
+    ----------
+    count : int or integer tensor
+        ``#{j : cdf_j <= z}``, ``0 <= count <= n - 2``.
+    n : int or integer tensor
+        The number of candidates.
+    min_keep : int or integer tensor
+        ``min_tokens_to_keep``, ``>= 1``.
+    policy : str
+        ``"paper"`` or ``"llama.cpp"``.
+
+    Returns
+    -------
+    int or integer tensor
+        The number of tokens kept, at most ``n``.
+    """
     if policy == "llama.cpp":
         i = count + (min_keep - count) * (min_keep > count)  # max(count, min_keep)
         return i + (n - i) * (i > n - 3)  # no j qualifies: everything

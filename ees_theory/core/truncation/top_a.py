@@ -23,5 +23,18 @@ RULES = {"top-a": {}}
 
 
 def threshold(a: Any, p_max: Any) -> Any:
-    """``a * p_max^2`` (any number type, intervals, tensors)."""
+    """``a * p_max^2`` (any number type, intervals, tensors).
+
+    Parameters
+    ----------
+    a : number
+        top-a's ``a``, ``>= 0``.
+    p_max : number, interval, array or tensor
+        The largest probability of the row.
+
+    Returns
+    -------
+    number, interval, array or tensor
+        ``a * p_max**2``.
+    """
     return a * p_max * p_max

@@ -34,5 +34,20 @@ POLICIES = {
 
 def width(k: Any, m: Any, size: Any) -> Any:
     """The number of sorted positions kept, ``min(max(k, m), size)`` (``m`` raises ``k``; a row of
-    ``size`` tokens caps it)."""
+    ``size`` tokens caps it).
+
+    Parameters
+    ----------
+    k : int or tensor
+        top-k's ``k`` (a policy's no-op ``k`` is handled before this).
+    m : int or tensor
+        ``min_tokens_to_keep``, ``>= 1``.
+    size : int or tensor
+        The cap: the number of candidates (or the row length, for the tie rule).
+
+    Returns
+    -------
+    int
+        ``min(max(k, m), size)``.
+    """
     return min(max(k, m), size)

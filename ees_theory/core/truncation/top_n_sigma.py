@@ -23,5 +23,16 @@ RULES = {"top-n-sigma": {}}
 
 
 def ddof(policy: str) -> int:
-    """Delta degrees of freedom of ``sigma`` under ``policy``: the variance divides by ``N - ddof``."""
+    """Delta degrees of freedom of ``sigma`` under ``policy``: the variance divides by ``N - ddof``.
+
+    Parameters
+    ----------
+    policy : str
+        A policy of top-n-sigma (``"paper"``, ``"llama.cpp"`` or ``"sample-std"``).
+
+    Returns
+    -------
+    int
+        1 under ``sample-std``, else 0.
+    """
     return 1 if policy == "sample-std" else 0

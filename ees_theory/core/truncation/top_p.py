@@ -29,16 +29,55 @@ POLICIES = {"paper": _P, "transformers": _P, "llama.cpp": _P}
 
 
 def sides(p: Any, mass_before: Any) -> tuple[Any, Any]:
-    """The comparison ``p`` against the mass before the token: kept when ``p > mass_before``."""
+    """The comparison ``p`` against the mass before the token: kept when ``p > mass_before``.
+
+    Parameters
+    ----------
+    p : number, interval, array or tensor
+        The token's probability.
+    mass_before : number, interval, array or tensor
+        The probability of the tokens before it in decreasing order.
+
+    Returns
+    -------
+    tuple
+        ``(lhs, rhs) = (p, mass_before)``.
+    """
     return p, mass_before
 
 
 def gap(p: Any, mass_before: Any) -> Any:
-    """``p - P_before``: the token is kept when it is > 0 (what the reference certifies)."""
+    """``p - P_before``: the token is kept when it is > 0 (what the reference certifies).
+
+    Parameters
+    ----------
+    p : number, interval, array or tensor
+        The token's probability.
+    mass_before : number, interval, array or tensor
+        The probability of the tokens before it in decreasing order.
+
+    Returns
+    -------
+    number, interval, array or tensor
+        ``p - mass_before``.
+    """
     lhs, rhs = sides(p, mass_before)
     return lhs - rhs
 
 
 def sides_from_bottom(p: Any, mass_from_bottom: Any) -> tuple[Any, Any]:
-    """The same comparison on ``P_from_bottom = 1 - P_before``: kept when it is > ``1 - p``."""
+    """The same comparison on ``P_from_bottom = 1 - P_before``: kept when it is > ``1 - p``.
+
+    Parameters
+    ----------
+    p : number, interval, array or tensor
+        The token's probability.
+    mass_from_bottom : number, interval, array or tensor
+        The probability of the token and every one after it, ``1 - P_before``.
+
+    Returns
+    -------
+    tuple
+        ``(lhs, rhs) = (mass_from_bottom, 1 - p)``.
+    """
     return mass_from_bottom, 1 - p

@@ -35,11 +35,37 @@ POLICIES = {
 
 
 def score(log_p: Any, H: Any) -> Any:
-    """``|-ln p_i - H|`` (numbers, intervals, tensors)."""
+    """``|-ln p_i - H|`` (numbers, intervals, tensors).
+
+    Parameters
+    ----------
+    log_p : number, interval, array or tensor
+        ``ln p_i``.
+    H : number, interval, array or tensor
+        The entropy of the row in nats.
+
+    Returns
+    -------
+    number, interval, array or tensor
+        ``|-ln p_i - H|``.
+    """
     return abs(-log_p - H)
 
 
 def not_reached_sides(mass: Any, mass_so_far: Any) -> tuple[Any, Any]:
     """``mass`` against the mass ``C_r`` of the first ``r`` tokens in score order: the prefix has
-    not reached ``mass`` while ``mass > C_r`` (``>=`` under a non-strict policy)."""
+    not reached ``mass`` while ``mass > C_r`` (``>=`` under a non-strict policy).
+
+    Parameters
+    ----------
+    mass : number
+        typical's ``mass``, in ``[0, 1]``.
+    mass_so_far : number, interval, array or tensor
+        ``C_r``, the mass of the first ``r`` tokens in score order.
+
+    Returns
+    -------
+    tuple
+        ``(lhs, rhs) = (mass, C_r)``.
+    """
     return mass, mass_so_far

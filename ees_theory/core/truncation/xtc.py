@@ -28,20 +28,65 @@ RULES = {"xtc": {}}
 
 
 def gate_open(u: Any, probability: Any, policy: str) -> Any:
-    """Whether the gate opens for the draw ``u`` (numbers)."""
+    """Whether the gate opens for the draw ``u`` (numbers).
+
+    Parameters
+    ----------
+    u : float
+        The gate's draw, in ``[0, 1)``.
+    probability : float
+        The chance that the gate opens, in ``[0, 1]``.
+    policy : str
+        ``"paper"`` or ``"llama.cpp"``.
+
+    Returns
+    -------
+    bool
+        ``u < probability``; under ``llama.cpp`` ``0 < probability and u <= probability``.
+    """
     return 0 < probability and u <= probability if policy == "llama.cpp" else u < probability
 
 
 def counted(n: Any, size: Any, policy: str) -> Any:
     """The count a drop is checked against ``min_keep`` with: the ``n`` candidates, or under
-    llama.cpp the ``size`` entries of the whole array (masked ones included)."""
+    llama.cpp the ``size`` entries of the whole array (masked ones included).
+
+    Parameters
+    ----------
+    n : int or integer tensor
+        The number of candidates.
+    size : int or integer tensor
+        The row length, masked entries included.
+    policy : str
+        ``"paper"`` or ``"llama.cpp"``.
+
+    Returns
+    -------
+    int or integer tensor
+        ``size`` under ``llama.cpp``, else ``n``.
+    """
     return size if policy == "llama.cpp" else n
 
 
 def dropped(above: Any, n: Any, min_keep: Any) -> Any:
     """How many of the most probable tokens are dropped when ``above`` of them reach the threshold:
     all but the last of those, or none where fewer than ``min_keep`` (at least 1) of the ``n``
-    would remain. Integers or integer tensors (``+ - *`` and comparisons only)."""
+    would remain. Integers or integer tensors (``+ - *`` and comparisons only).
+
+    Parameters
+    ----------
+    above : int or integer tensor
+        How many tokens reach the threshold, ``>= 0``.
+    n : int or integer tensor
+        The count checked against ``min_keep`` (:func:`counted`).
+    min_keep : int or integer tensor
+        ``min_tokens_to_keep``, ``>= 1``.
+
+    Returns
+    -------
+    int or integer tensor
+        ``above - 1`` (0 when ``above = 0``), or 0 when that would leave fewer than ``min_keep``.
+    """
     d = (above - 1) * (above > 0)
     return d * (n - d >= min_keep)
 

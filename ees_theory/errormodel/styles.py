@@ -18,7 +18,9 @@ produces. The harness grades an answer against both:
 A *style* is one set of arithmetic choices (:class:`ees_theory.kernels._numerics.Numerics`:
 softmax or ``log_softmax`` then ``exp``; dividing by the temperature before or after shifting;
 ranking by logits or by computed probabilities; prefix mass from the top or ``1 -`` the mass
-from the bottom; min-p on logits or on probabilities; the library's sums, sequential sums, or
+from the bottom; a mass or a probability compared with the sampler's parameter (top-p, typical,
+epsilon, eta) rounded to the value's dtype (as torch compares a tensor with a Python number) or at
+the parameter's own precision; min-p on logits or on probabilities; the library's sums, sequential sums, or
 blocked sums of 8, 64 and 512 as GPU tree and fused reductions do) and a compute dtype (the input
 dtype, or float32 accumulation). The truncation samplers run the toolkit's own kernel rules under
 each style (:func:`ees_theory.kernels.truncation.truncate_mask`), so no sampler rule is written
@@ -38,7 +40,7 @@ False
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -63,10 +65,17 @@ __all__ = [
 
 #: the version of the style set and of the envelopes built on it: bump it whenever a style is
 #: added, removed or changed, or an envelope's rule changes (2: the EES curve band's half-precision
-#: double-rounding term)
-STYLES_VERSION = "2"
+#: double-rounding term; 3: top-p's and typical's masses, epsilon's and eta's probabilities compared
+#: with the parameter at its own precision,
+#: typical's scores tied within two units at ln n and its cut recounted along the port's order; 4: float16
+#: running sums rounded at every addition, as numpy's float16 cumsum, count as careful, and EES's ln k may be
+#: a float64 number dividing H in the compute dtype)
+STYLES_VERSION = "4"
 
 _BLOCKS = ("blocked:8", "blocked:64", "blocked:512")
+#: the samplers whose kernels compare a computed value with a parameter (``_numerics.against_param``):
+#: the styles with ``param="exact"`` differ from the others only there
+_PARAM_MASS = ("top-p", "typical", "epsilon", "eta")
 #: the envelope of the EES curve: the styles' hull widened by this many hull widths on each side
 _WIDEN = 0.5
 
@@ -101,13 +110,14 @@ def _numerics_module():
 
 
 def _sums(dtype: str, compute: str) -> tuple[str, ...]:
-    """The reductions of a compute dtype: blocked ones always; a running sum rounded at every
-    addition only where the compute dtype is at least float32 (``float32`` here stands for it).
-    In half precision such a sum stops absorbing terms below 2**-9 of itself (a bfloat16 running
-    sum of 64 terms of 0.007 after a 3 stays 3: 45% of the mass lost), which no careful code
-    does: torch, like GPU kernels, accumulates half-precision sums in float32 and rounds the result."""
-    wide = compute == "float32" or dtype in ("float32", "float64")
-    return (("sequential",) if wide else ()) + _BLOCKS
+    """The reductions of a compute dtype: blocked scans always, and a running sum rounded at every
+    addition except in bfloat16. In float16 that running sum is what numpy's ``cumsum`` of a float16
+    array does (and a loop adding tensor scalars): ordinary careful code, though it stops absorbing
+    terms below ``2**-12`` of itself. No such library exists for bfloat16 (numpy has no bfloat16;
+    torch and GPU kernels carry half-precision sums in float32), and there the running sum stops at
+    ``2**-9`` of itself (64 terms of 0.007 after a 3 leave the 3: 45% of the mass lost), so a
+    bfloat16 running sum is graded by the rigorous band only."""
+    return (() if compute == "input" and dtype == "bfloat16" else ("sequential",)) + _BLOCKS
 
 
 def styles_for(kind: str, dtype: str, accumulate: str) -> tuple[Style, ...]:
@@ -141,16 +151,26 @@ def styles_for(kind: str, dtype: str, accumulate: str) -> tuple[Style, ...]:
             ]
             variants += [N(sums=s_) for s_ in seq]
             variants += [N(sums="blocked:8", rank="probs", mass="bottom"), N(sums="blocked:64", probs="log_softmax", shift="before"), N(sums="blocked:512", threshold="probs")]
+            # the mass compared with the parameter at its own precision (run only for _PARAM_MASS)
+            variants += [N(param="exact"), N(param="exact", sums="blocked:8"), N(param="exact", probs="log_softmax_stepwise", shift="before"),
+                         N(param="exact", mass="bottom", probs="log_softmax", rank="probs")]
             out += [Style(nm, c) for nm in variants]
         elif kind == "ees":
             out += [
                 Style(N(rank="probs"), c, "closed"),
+                # ln k a Python float (math.log(k)) dividing H in the compute dtype: one rounding of
+                # the quotient; in bfloat16 ln 2 then differs from the rounded ln 1/2 in H_2, so a
+                # two-token uniform row crosses at 2 (Hbar_2 = 0.996)
+                Style(N(), c, "closed-float-ln-k"),
                 Style(N(probs="log_softmax", shift="before"), c, "closed"),
                 Style(N(), c, "closed"),
                 Style(N(), c, "weights"),
                 Style(N(probs="log_softmax", shift="before", rank="probs"), c, "weights"),
             ]
             out += [Style(N(sums=s_), c, "closed") for s_ in seq]
+            if c == "input" and dtype == "float16":  # a float16 running sum: its error follows each p's rounding
+                out += [Style(N(sums="sequential", rank="probs", shift="before"), c, "closed"),
+                        Style(N(sums="sequential", probs="log_softmax", shift="before", rank="probs"), c, "closed")]
             out += [Style(N(probs="log_softmax_stepwise", rank="probs"), c, "closed")]
             out += [Style(N(sums="blocked:64", rank="probs"), c, "closed"), Style(N(sums="blocked:512"), c, "weights")]
         elif kind == "entropy":
@@ -198,11 +218,25 @@ class MaskOutcome:
     #: the ranking values are probabilities, which a port may round as their logarithm
     #: (``exp(log_softmax)``): a unit of ``ln p`` is ``|ln p|`` times coarser, so the tie is too
     tie_log: bool = False
+    #: ranking values this close (absolute) count as tied: typical's scores ``|-ln p - H|`` are
+    #: differences of numbers near ``H``, so their rounding is a few units of ``H``, whatever the score
+    tie_abs: float = 0.0
+    #: typical only: the style's kept count when its candidates come in another order (a list of
+    #: token ids), for a kept set that near-ties in the scores put first
+    recount: Any = field(default=None, compare=False)
 
     def admits(self, kept: set) -> bool:
-        """Whether ``kept`` is this style's answer up to ties of its ranking values."""
+        """Whether ``kept`` is this style's answer up to ties of its ranking values (for typical,
+        with the cut the style makes when the tied tokens come in the port's order)."""
         if len(kept) != len(self.kept):
-            return False
+            if self.recount is None or not kept or not self.ranks_first(kept):
+                return False
+            first = sorted(kept, key=lambda i: -self.key[i])
+            rest = [int(i) for i in np.argsort(-self.key, kind="stable") if int(i) not in kept and np.isfinite(self.key[i])]
+            # the cut reads the mass without and with the last of the kept tokens: any of them
+            # tied with the least typical one may come last in the port's order
+            lasts = [j for j in first if self.key[j] <= self.key[first[-1]] + self.tie_abs][-8:]
+            return any(self.recount([i for i in first if i != j] + [j] + rest) == len(kept) for j in lasts)
         if kept == self.kept:
             return True
         return self.ranks_first(kept)
@@ -228,6 +262,7 @@ class MaskOutcome:
         slack = self.tie * abs(top)
         if self.tie_log and 0 < top < 1:
             slack *= max(1.0, -math.log(top))
+        slack += self.tie_abs
         return bool(inside.min() >= top - slack)
 
 
@@ -250,7 +285,22 @@ def _truncation_outcome(method: str, z, tau: float, policy: str, params: dict, s
     key = _key_numpy(key)
     if SAMPLERS[method].keeps_suffix:  # it keeps the least probable tokens: rank from the bottom
         key = np.where(np.isfinite(key), -key, key)
-    return MaskOutcome(style, kept, key)
+    if SAMPLERS[method].ranking != "typical-score":
+        return MaskOutcome(style, kept, key)
+    # typical: two units in the last place of the compute dtype at ln n >= H (where -ln p and H
+    # lie near the cut) between scores count as tied, as another summation order of H moves
+    # every score by a unit or two; the cut is then the style's own along the port's order
+    from ..kernels.truncation import typical_count
+
+    _, cd = _torch_dtypes(dtype, style.compute)
+    n = int(np.isfinite(key).sum())
+    tie_abs = 4.0 * UNIT_ROUNDOFF[_dtype_name(cd)] * max(1.0, math.log(max(n, 1)))
+
+    def recount(order: list) -> int:
+        with nm.using(style.numerics):
+            return typical_count(z, order, tau, policy=policy, accumulate=acc, **params)
+
+    return MaskOutcome(style, kept, key, tie_abs=tie_abs, recount=recount)
 
 
 def _ees_outcome(z, tau: float, rule: str, m: int, style: Style) -> MaskOutcome:
@@ -304,7 +354,12 @@ def _ees_outcome(z, tau: float, rule: str, m: int, style: Style) -> MaskOutcome:
                 P = nm.cumsum(p)
                 Hs = nm.cumsum(terms)
                 H = torch.log(P) + Hs / P
-                f = H / lnk - P
+                if style.form == "closed-float-ln-k":
+                    lnk64 = torch.log(torch.arange(1, n + 1, dtype=torch.float64))
+                    lnk64[0] = 1
+                    f = (H.to(torch.float64) / lnk64).to(cd) - P
+                else:
+                    f = H / lnk - P
                 sums = torch.stack([P, Hs]).to(torch.float64).cpu().numpy()[:, 1:]
             curve = f.to(torch.float64).cpu().numpy()[1:]
             f = f.to(torch.float64).tolist()
@@ -344,7 +399,8 @@ def ees_curve_band(outcomes: Sequence[MaskOutcome], n: int, dtype: str, accumula
     if cd in ("float16", "bfloat16"):
         w = np.maximum(w, _double_rounding(outcomes, n, cd))
     # two tokens have one summation order and the styles enumerate the formula's forms: no more
-    # spread than theirs (on a two-token uniform row f(2) = 0 in every float evaluation)
+    # spread than theirs (on a two-token uniform row f(2) = 0 wherever ln 2 is rounded alike in H_2
+    # and ln k; the float-ln-k style's own value shows where it is not)
     w[0] = _WIDEN * (hi[0] - lo[0])
     return lo - w < 0, hi + w >= 0
 
@@ -435,6 +491,8 @@ def iter_mask_outcomes(method: str, row: np.ndarray, params: dict, dtype: str, a
 
     prm = port_params(prm)
     for style in styles_for("mask", dtype, accumulate):
+        if style.numerics.param != "tensor" and method not in _PARAM_MASS:
+            continue
         try:
             yield _truncation_outcome(method, z, tau, policy, prm, style, dtype)
         except (ValueError, RuntimeError, OverflowError, ZeroDivisionError):

@@ -9,7 +9,9 @@ certified reference, and judge the answer:
   outcome is *admissible*. A comparison whose exact value is 0 (only at ``k = n`` of a row uniform
   over its candidates) lies inside every band: a port that rounds it either way is admissible as
   an *exact tie decided by rounding* (``strict`` makes it a failure), except on two tokens, where
-  every float evaluation is exact and crossing there is '<=' (``non-strict``). A kept set that
+  every float evaluation that rounds ln 2 alike in ``H_2`` and in ``ln k`` is exact and crossing
+  there is '<=' (``non-strict``); in bfloat16 a float ``ln k`` (``math.log``) does not round alike
+  (``Hbar_2 = 0.996``), so there the crossing is admissible. A kept set that
   differs from the reference only in which of several exactly tied tokens it keeps is admissible
   (``strict_ties`` makes it a failure); tokens whose computed probabilities may swap (near-ties)
   may swap at the boundary. A failure quotes the comparison the port's count asserts that the
@@ -570,7 +572,7 @@ class EES(Method):
                     f"exact tie decided by rounding: f({n}) = 0 exactly on this row (uniform over its {n} candidates: "
                     f"Hbar_{n} = 1 = P_{n}); the port's {dtype} evaluation rounded it below 0 and dropped one of {n} tied tokens. "
                     f"An exact evaluation keeps all {n}; treat it as rounding unless the port uses '<=' (then it also drops one of "
-                    f"two tied tokens, which is exact in every dtype). --strict makes this a failure"
+                    f"two tied tokens, which is exact in every dtype but bfloat16). --strict makes this a failure"
                 )
                 if options.strict:
                     return Verdict(Status.FAILED, msg.replace("exact tie decided by rounding: ", "", 1).replace("; treat it as rounding", " (--strict); a port that keeps all is right; treat it as rounding"), "exact-tie", **base)
@@ -636,7 +638,7 @@ class EES(Method):
     MISREADINGS = {
         "crossing-included": "the crossing token is kept (rule 'first-inclusive': k* = i* instead of i* - 1)",
         "last-crossing": "the last crossing is used instead of the first (rule 'last')",
-        "non-strict": "'<=' used instead of '<' (on a two-token uniform row f(2) = 0 exactly in every float evaluation, and '<' keeps both)",
+        "non-strict": "'<=' used instead of '<' (on a two-token uniform row f(2) = 0 exactly in every float evaluation with ln 2 rounded alike, and '<' keeps both)",
         "hbar-ln-vocab": "Hbar normalised by ln V (vocabulary size) instead of ln k",
         "hbar-ln-candidates": "Hbar normalised by ln n (number of candidates) instead of ln k",
         "temperature-ignored": "the temperature is not applied before EES (p = softmax(z), not softmax(z / tau))",

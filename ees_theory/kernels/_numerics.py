@@ -20,11 +20,12 @@ differ only in rounding:
   ``sequential`` (one rounding per addition, in order), or ``blocked:B`` (each block of ``B``
   summed and rounded, then the library's running sum over the blocks: the shape of GPU tree and
   fused reductions);
-* ``param``: a computed mass compared with a sampler's parameter (top-p's ``p``, typical's
-  ``mass``) as torch compares a tensor with a Python number, the number rounded to the tensor's
-  dtype (``tensor``), or at the parameter's own precision (``exact``: numpy on float64 values, C
-  code comparing in double), which in half precision moves the cut by up to one unit in the last
-  place of the mass.
+* ``param``: a computed value compared with a sampler's parameter (a prefix mass with top-p's
+  ``p`` or typical's ``mass``, a probability with epsilon's or eta's threshold) as torch compares
+  a tensor with a Python number, the number rounded to the tensor's dtype (``tensor``), or at the
+  parameter's own precision (``exact``: numpy on float64 values, C code comparing in double; eta's
+  threshold is then float64 arithmetic on the computed entropy), which in half precision moves
+  the cut by up to one unit in the last place of the compared value.
 
 >>> import torch
 >>> x = torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0], dtype=torch.float16)

@@ -298,16 +298,17 @@ def _at_least(r, keep, pol):
 
 
 def _threshold_kernel(r, pol, thr):
-    return _at_least(r, pol.holds(*epsilon.sides(r.sp, thr)), pol)
+    return _at_least(r, pol.holds(*epsilon.sides(_numerics.against_param(r.sp), thr)), pol)
 
 
 def _epsilon_kernel(r, prm, pol, noop, rule, policy):
-    return _threshold_kernel(r, pol, torch.full_like(r.sp[..., :1], prm["epsilon"]))
+    return _threshold_kernel(r, pol, torch.full_like(_numerics.against_param(r.sp[..., :1]), prm["epsilon"]))
 
 
 def _eta_kernel(r, prm, pol, noop, rule, policy):
     H = _entropy(r.sp, _log_probs(r.sx))
-    return _threshold_kernel(r, pol, eta_sampling.threshold(prm["epsilon"], H, _T))
+    # at the parameter's precision the threshold is float64 arithmetic on the computed entropy
+    return _threshold_kernel(r, pol, eta_sampling.threshold(prm["epsilon"], _numerics.against_param(H), _T))
 
 
 def _p_less_kernel(r, prm, pol, noop, rule, policy):
@@ -371,6 +372,20 @@ def typical_count(logits: Any, order: Any, temperature: float = 1.0, policy: str
     most typical first) instead of the order of its computed scores, under the current numerics
     (the ``min_tokens_to_keep`` floor included; ties at the cut are not extended). Careful ports
     whose scores differ by a rounding order tokens differently, and the cut then falls elsewhere.
+
+    Parameters
+    ----------
+    logits : torch.Tensor
+        One row (1-D), as :func:`truncate_mask` takes it.
+    order : sequence of int
+        Token ids of the row's candidates, each once, most typical first.
+    temperature, policy, accumulate, **params
+        As for :func:`truncate_mask` with ``method="typical"`` (``mass``, ``min_tokens_to_keep``).
+
+    Returns
+    -------
+    int
+        The kept count along ``order``.
 
     >>> import torch
     >>> z = torch.tensor([0.0, -0.1, -0.2, -0.3])    # p = 0.289, 0.261, 0.236, 0.214
@@ -454,6 +469,38 @@ def truncate_mask(
     Mirostat methods need ``tau``, ``eta`` and take ``mu`` (default ``2 tau``; a float or a tensor
     of the batch shape); their mask does not depend on the draw ``u``.
 
+    Parameters
+    ----------
+    method : str
+        A truncation sampler, a key of :data:`~ees_theory.spec.methods.SAMPLERS`.
+    logits : torch.Tensor
+        float16, bfloat16, float32 or float64; the last axis the vocabulary, any leading batch axes;
+        ``-inf`` masks a token, every row needs a finite logit (no NaN, no ``+inf``). Not modified.
+    temperature : float or torch.Tensor
+        Finite and ``> 0``: a number for every row, or a tensor with the batch shape (default 1).
+    policy : str
+        One of the sampler's policies (default ``"paper"``).
+    accumulate : str
+        ``"float32"`` (the default: every step in at least float32) or ``"input"`` (in the logits'
+        dtype).
+    **params
+        The sampler's parameters by name (``k``, ``p``, ``min_tokens_to_keep``, ...); one left out
+        takes its default.
+
+    Returns
+    -------
+    torch.Tensor
+        bool, the shape of ``logits``: ``True`` for a kept token.
+
+    Raises
+    ------
+    ValueError
+        An unknown method or policy, a parameter out of its domain, bad logits or temperature.
+    TypeError
+        A missing or unexpected parameter, or logits that are not a tensor of a supported dtype.
+
+    Examples
+    --------
     >>> import torch
     >>> truncate_mask("top-k", torch.tensor([1.0, 3.0, 3.0, 0.0]), k=1, policy="transformers").tolist()
     [False, True, True, False]
@@ -491,6 +538,41 @@ def mirostat_step(
     ``u`` (a float or a tensor of the batch shape, in ``[0, 1)``) picks the token by the inverse
     CDF of the renormalised kept set; ``new_mu = mu - eta (surprise - tau)``, surprise in bits.
 
+    Parameters
+    ----------
+    method : str
+        ``"mirostat-v1"`` or ``"mirostat-v2"``.
+    logits : torch.Tensor
+        float16, bfloat16, float32 or float64; the last axis the vocabulary, any leading batch axes;
+        ``-inf`` masks a token, every row needs a finite logit (no NaN, no ``+inf``). Not modified.
+    temperature : float or torch.Tensor
+        Finite and ``> 0``: a number for every row, or a tensor with the batch shape (default 1).
+    policy : str
+        One of the sampler's policies (default ``"paper"``).
+    accumulate : str
+        ``"float32"`` (the default: every step in at least float32) or ``"input"`` (in the logits'
+        dtype).
+    **params
+        ``tau`` and ``eta``; ``u`` (the draw, in ``[0, 1)``); ``mu`` (default ``2 tau``); ``u`` and
+        ``mu`` may be tensors of the batch shape. v1 also takes ``m`` and ``n_vocab``.
+
+    Returns
+    -------
+    tuple of torch.Tensor
+        ``(mask, token, new_mu)``: the kept mask (the shape of ``logits``), the drawn token id and
+        the next ``mu`` of each row.
+
+    Raises
+    ------
+    ValueError
+        A method other than mirostat, an unknown policy, a parameter out of its domain, bad
+        logits or temperature.
+    TypeError
+        ``u`` missing, a missing or unexpected parameter, or logits that are not a tensor of a
+        supported dtype.
+
+    Examples
+    --------
     >>> import torch
     >>> _, token, mu = mirostat_step("mirostat-v1", torch.tensor([[3.0, 2.0, 1.0, 0.0]]), tau=2.0, eta=0.1, u=0.9)
     >>> token.tolist()      # all 4 kept; cumulative p = .644, .881, .968: u = 0.9 picks id 2

@@ -48,9 +48,16 @@ def test_hostile_float_ports_are_rejected_with_their_fault_named(dtype, mode):
     cd = tolerances.compute_dtype_name(dtype, mode)
     cases = _cases(dtype)
     report = _run(port("closed", cd, nonstrict=True), dtype, mode, cases)
-    assert not report.ok and "non-strict" in {r["fault"] for r in report.failures}, report.text()
-    msg = next(r["message"] for r in report.failures if r["fault"] == "non-strict")
-    assert "f(2) < 0 (a crossing at 2)" in msg and "'<=' used instead of '<'" in msg
+    if cd == "bfloat16":
+        # '<=' differs from '<' only where f(k) = 0 exactly, and there a careful bfloat16 port that
+        # divides H by a float ln k (math.log, or a float32 tensor) crosses too: on [0, 0] its
+        # Hbar_2 is the rounded ln 2 over the exact one, 0.996; so '<=' keeps what careful code keeps
+        two_token = next(r for r in report.records if r["case"] == "v1-ees-0001")
+        assert two_token["status"] == "admissible" and "style closed-float-ln-k" in two_token["message"], two_token
+    else:
+        assert not report.ok and "non-strict" in {r["fault"] for r in report.failures}, report.text()
+        msg = next(r["message"] for r in report.failures if r["fault"] == "non-strict")
+        assert "f(2) < 0 (a crossing at 2)" in msg and "'<=' used instead of '<'" in msg
 
     report = _run(port("incremental", cd, keep_all=True), dtype, mode, cases)
     assert not report.ok and "keeps-all" in {r["fault"] for r in report.failures}, report.text()

@@ -85,6 +85,11 @@ def test_independent_careful_ports_conform(method, dtype, mode):
 def test_planted_bugs_are_rejected_with_their_fault(method, bug, faults, dtype, mode):
     cases = _cases(method, dtype, n=24, seed=41)
     r = _run(method, dtype, mode, _port(method, _cd(dtype, mode), PORT_STYLES[1], 7, bug), cases)
+    if (method, bug, _cd(dtype, mode)) == ("ees", "le", "bfloat16"):
+        # '<=' differs from '<' only where f(k) = 0 exactly; there careful bfloat16 code that divides H
+        # by a float ln k crosses too (tests/meta/test_careful_ports.py), so the bug is not observable
+        assert any("closed-float-ln-k" in rec["message"] for rec in r.records if rec["status"] == "admissible"), r.text()
+        return
     assert not r.ok, r.text()
     named = {f["fault"] for f in r.failures}
     if faults is not None:
@@ -209,3 +214,95 @@ def test_mirostat_replay_stops_at_an_ambiguous_step():
     v = judge_draws("mirostat-v2", z, params, tokens, "float32")
     assert v.status != "fail", v.message
     assert v.details["replay_stopped_at"] == 0
+
+
+def test_a_top_p_port_comparing_the_mass_with_p_itself_is_admissible():
+    # a generated bfloat16 row of 16 logits, p = 0.95. In bfloat16 the mass before the 9th most
+    # probable token is 0.94921875, which is also 0.95 rounded to bfloat16: torch, comparing a
+    # tensor with the Python number rounded to the tensor's dtype, drops that token; a port that
+    # compares the bfloat16 mass with 0.95 itself (numpy on float64 values, C in double) keeps it.
+    # Every style compared in the tensor's dtype and kept 8
+    import torch
+
+    z = np.array([-2.515625, -0.6328125, -3.421875, -2.890625, -5.0625, -0.35546875, -2.84375, -3.359375,
+                  -0.4765625, -3.375, -5.34375, -0.77734375, -4.15625, 0.0, -5.375, -1.59375])
+    s, _ = torch.sort(torch.softmax(torch.tensor(z, dtype=torch.bfloat16), dim=-1), descending=True)
+    before = (torch.cumsum(s, dim=-1) - s).double()
+    assert before[8] == 0.94921875 == float(torch.tensor(0.95, dtype=torch.bfloat16))
+    prm = {"temperature": 1.0, "p": 0.95, "min_tokens_to_keep": 1}
+    m = truncation_port("top-p", cd="bfloat16", **PORT_STYLES[0])(z, 1.0, p=0.95, min_tokens_to_keep=1)
+    assert m.sum() == 9 and m[np.argsort(-z, kind="stable")[:9]].all()
+    v = judge("top-p", z, prm, m, "bfloat16")
+    assert v.status == "admissible", v.message
+    # the next token's mass before it is 0.96484375 > 0.95 at any precision: keeping it fails
+    wide = np.zeros(16, dtype=bool)
+    wide[np.argsort(-z, kind="stable")[:10]] = True
+    assert judge("top-p", z, prm, wide, "bfloat16").status == "fail"
+
+
+def test_a_top_p_blocked_scan_that_lands_below_an_exact_tie_is_admissible():
+    # uniform over 100 with p = 0.95: the mass before token 96 is exactly p. In float64 a running
+    # sum (cumsum - p, as the styles form it) ends above 0.95 and every style kept 95; a scan of
+    # blocks of 8 (running sums inside each block plus the blocks' running total) ends below it,
+    # and a port with random blocks (seed 2) keeps 96
+    z = np.zeros(100)
+    p = np.full(100, 0.01)
+    seq = np.cumsum(p)[95] - p[95]
+    offset = np.cumsum([np.cumsum(p[i : i + 8])[-1] for i in range(0, 88, 8)])[-1]
+    blocks = (offset + np.cumsum(p[88:96])[-1]) - p[95]
+    assert seq > 0.95 > blocks
+    prm = {"temperature": 0.05, "p": 0.95, "min_tokens_to_keep": 1}
+    m = truncation_port("top-p", cd="float64", probs="logsoftmax", rank="logits", shift="before", cum="top", sums="tree", seed=2)(z, 0.05, p=0.95, min_tokens_to_keep=1)
+    assert m.sum() == 96
+    assert judge("top-p", z, prm, m, "float64").status == "admissible"
+    m[96] = True  # 97 tokens: the mass before the 97th is 0.96, no rounding reaches p
+    assert judge("top-p", z, prm, m, "float64").status == "fail"
+
+
+def test_typical_near_ties_in_the_score_may_move_the_cut():
+    # a generated float32 row of 8 logits within 1.6e-6 of each other, mass = 0.5. The scores
+    # |-ln p - H| of tokens 7, 0, 2 and 1 lie within 1e-7 of each other, under half a float32 unit
+    # at ln 8 (where -ln p and H lie): a port whose entropy sums in another order lands a unit
+    # away and ranks them otherwise. One that ranks token 2 fourth needs a fifth token (the exact
+    # mass of {2, 3, 4, 5} is below 0.5, that of {0, 3, 4, 5} above it): it keeps 5 where every
+    # style keeps 4
+    z = np.array([-3.167494710965002e-08, 0.0, -1.1860101949423552e-06, -8.338126349372033e-07,
+                  -5.211481379774341e-07, -5.546378361032112e-07, -1.552753928990569e-06, -8.922262395572034e-08])
+    p = np.exp(z - z.max())
+    p /= p.sum()
+    score = np.abs(-np.log(p) - -(p * np.log(p)).sum())
+    assert np.ptp(score[[7, 0, 2, 1]]) < 1e-7 and p[[2, 3, 4, 5]].sum() < 0.5 <= p[[0, 3, 4, 5]].sum()
+    prm = {"temperature": 1.0, "mass": 0.5, "min_tokens_to_keep": 1}
+    m = truncation_port("typical", cd="float32", probs="softmax", rank="probs", shift="before", sums="tree", seed=1)(z, 1.0, mass=0.5, min_tokens_to_keep=1)
+    assert np.flatnonzero(m).tolist() == [0, 2, 3, 4, 5]
+    v = judge("typical", z, prm, m, "float32")
+    assert v.status == "admissible", v.message
+    # token 6 is the least typical by 1.5 float32 units: no near tie lets it in
+    for kept in ([0, 3, 4, 5, 6], [3, 4, 5, 6]):
+        w = np.zeros(8, dtype=bool)
+        w[kept] = True
+        assert judge("typical", z, prm, w, "float32").status == "fail", kept
+
+
+def test_an_eta_port_comparing_with_epsilon_itself_is_admissible():
+    # a generated float16 row of 16 logits at temperature 0.7, epsilon = 0.01. The entropy is
+    # 2.158 < ln 10, so eta's threshold is epsilon itself; the 11th most probable token's float16
+    # probability is 0.01000213623046875, which is also 0.01 rounded to float16: torch (the number
+    # rounded to the tensor's dtype) drops it, a port comparing with 0.01 itself keeps it
+    import torch
+
+    z = np.array([0.0, -2.626953125, -2.974609375, -1.310546875, -1.35546875, -2.173828125, 0.0, 0.0,
+                  -2.572265625, 0.0, 0.0, -1.888671875, -1.220703125, 0.0, -1.79296875, -3.091796875])
+    p = np.exp((z - z.max()) / 0.7)
+    p /= p.sum()
+    assert 0.1 * np.exp((p * np.log(p)).sum()) > 0.01  # sqrt(epsilon) exp(-H) > epsilon
+    t = torch.softmax(torch.tensor(z, dtype=torch.float16) / torch.tensor(0.7, dtype=torch.float16), dim=-1)
+    assert sorted(t.tolist(), reverse=True)[10] == 0.01000213623046875 == float(torch.tensor(0.01, dtype=torch.float16))
+    prm = {"temperature": 0.7, "epsilon": 0.01, "min_tokens_to_keep": 1}
+    m = truncation_port("eta", cd="float16", **PORT_STYLES[0])(z, 0.7, epsilon=0.01, min_tokens_to_keep=1)
+    assert m.sum() == 11
+    v = judge("eta", z, prm, m, "float16")
+    assert v.status == "admissible", v.message
+    wide = np.zeros(16, dtype=bool)
+    wide[np.argsort(-z, kind="stable")[:12]] = True  # the 12th has probability 0.0066: below any rounding of 0.01
+    assert judge("eta", z, prm, wide, "float16").status == "fail"

@@ -333,8 +333,9 @@ def _ees_outcome(z, tau: float, rule: str, m: int, style: Style) -> MaskOutcome:
         if n < 2:
             k = n
         else:
-            lnk = torch.log(torch.arange(1, n + 1, dtype=torch.float64)).to(cd)
-            lnk[0] = 1
+            lnk64 = torch.log(torch.arange(1, n + 1, dtype=torch.float64))
+            lnk64[0] = 1
+            lnk = lnk64.to(cd)
             if style.form == "weights":  # relative weights e = p / p_max, as the kernels' curve
                 top = xs.max()
                 a = top - xs
@@ -355,8 +356,6 @@ def _ees_outcome(z, tau: float, rule: str, m: int, style: Style) -> MaskOutcome:
                 Hs = nm.cumsum(terms)
                 H = torch.log(P) + Hs / P
                 if style.form == "closed-float-ln-k":
-                    lnk64 = torch.log(torch.arange(1, n + 1, dtype=torch.float64))
-                    lnk64[0] = 1
                     f = (H.to(torch.float64) / lnk64).to(cd) - P
                 else:
                     f = H / lnk - P

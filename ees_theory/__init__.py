@@ -16,7 +16,7 @@ The package is built in layers; a module imports only from its own layer or the 
 4. ``judging`` (is one answer right: the method registry and the judges);
 5. ``running`` (how a port is run over cases);
 6. what uses them: ``harness`` (the public names of port checking), ``engines``, ``ledger``,
-   ``hf``, ``report``, ``cli``.
+   ``hf``, ``report``, ``cli``; ``examples`` (example ports with known answers).
 
 >>> import ees_theory as et
 >>> r = et.reference.ees([2.0, 1.0, 0.0])

@@ -58,6 +58,8 @@ LAYERS = {
     "strategies": 3,
     "claims": 6,
     "conformance": 6,
+    # example ports for trying the harness and for the documentation (imports only numpy)
+    "examples": 6,
 }
 TOP = 7
 #: Pairs of top-level parts that may not import each other although they share a layer.

@@ -24,7 +24,7 @@ def _bad_topk(method, dtype, policy="paper"):
 
 
 def test_register_rejects_duplicates_and_bad_rows():
-    row = EngineRow("t-dup", "top-k", "paper", adapter="ees_theory.engines.registry:_demo_adapter")
+    row = EngineRow("t-dup", "top-k", "paper", adapter="ees_theory.examples:top_k_engine")
     register(row)
     try:
         with pytest.raises(ValueError, match="already registered"):
@@ -60,7 +60,7 @@ def test_draws_rows_use_their_runner_and_unknown_engines_are_errors():
 
 
 def test_skip_case_counts_instead_of_judging():
-    row = EngineRow("t-skip", "top-k", "paper", adapter="ees_theory.engines.registry:_demo_adapter", dtypes=("float64",),
+    row = EngineRow("t-skip", "top-k", "paper", adapter="ees_theory.examples:top_k_engine", dtypes=("float64",),
                     skip_case=lambda z, p: "cannot see it" if len(z) < 4 else None)
     res = run_row(row, "float64", examples=20)
     assert res.skipped_reasons.get("cannot see it", 0) > 0

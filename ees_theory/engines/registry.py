@@ -32,7 +32,7 @@ express the case (such cases are skipped and counted, never judged on a guess); 
 names parameters the engine does not have (``ees_theory.running.capabilities``: cases that
 need them at a value other than "off" are skipped with that reason, the rest run without them).
 
->>> r = EngineRow("demo", "top-k", "paper", adapter="ees_theory.engines.registry:_demo_adapter",
+>>> r = EngineRow("demo", "top-k", "paper", adapter="ees_theory.examples:top_k_engine",
 ...               version=lambda: "0")
 >>> r.port, r.key
 ('engine:demo:top-k', ('demo', 'top-k', 'paper'))
@@ -76,18 +76,6 @@ def table_entry(table: dict, method: str, module: Any, missing: str, have: Itera
         raise ValueError(f"{missing} for {method!r}; it has: {', '.join(have)}")
     name, args = table[method]
     return getattr(module, name), args
-
-
-def _demo_adapter(method: str, dtype: str, policy: str = "paper") -> Callable:
-    # a stand-in engine for the doctests: the k largest logits (ties by position)
-    def top_k(logits, temperature, k, min_tokens_to_keep=1):
-        z = np.asarray(logits, dtype=np.float64)
-        order = np.argsort(-z, kind="stable")
-        mask = np.zeros(len(z), dtype=bool)
-        mask[order[: min(max(k, min_tokens_to_keep), int(np.isfinite(z).sum()))]] = True
-        return mask
-
-    return top_k
 
 
 @dataclass(frozen=True)
@@ -226,7 +214,7 @@ def register(row: EngineRow, *, replace: bool = False) -> EngineRow:
     """Add ``row`` to the matrix; a second row with the same (engine, method, policy) is an error
     unless ``replace``.
 
-    >>> r = register(EngineRow("demo", "top-k", "paper", adapter="ees_theory.engines.registry:_demo_adapter"), replace=True)
+    >>> r = register(EngineRow("demo", "top-k", "paper", adapter="ees_theory.examples:top_k_engine"), replace=True)
     >>> registered()[-1] is r
     True
     >>> _ = _ROWS.pop(r.key)
@@ -294,7 +282,7 @@ def run_row(row: EngineRow, dtype: str, *, examples: int = 50, seed: int = 0, sh
     """Run one row in ``dtype``: the golden vectors and ``examples`` generated cases through the
     harness (mask rows), or the row's own runner (draws rows).
 
-    >>> r = EngineRow("demo", "top-k", "paper", adapter="ees_theory.engines.registry:_demo_adapter", dtypes=("float64",))
+    >>> r = EngineRow("demo", "top-k", "paper", adapter="ees_theory.examples:top_k_engine", dtypes=("float64",))
     >>> res = run_row(r, "float64", examples=10)
     >>> str(res.verdict), res.failed, res.passed + res.admissible == res.cases
     ('conforms', 0, True)

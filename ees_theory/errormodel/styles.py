@@ -50,6 +50,7 @@ from ..tolerances import UNIT_ROUNDOFF, compute_dtype_name
 
 __all__ = [
     "STYLES_VERSION",
+    "typical_score_tie",
     "Style",
     "MaskOutcome",
     "styles_for",
@@ -69,8 +70,9 @@ __all__ = [
 #: with the parameter at its own precision,
 #: typical's scores tied within two units at ln n and its cut recounted along the port's order; 4: float16
 #: running sums rounded at every addition, as numpy's float16 cumsum, count as careful, and EES's ln k may be
-#: a float64 number dividing H in the compute dtype)
-STYLES_VERSION = "4"
+#: a float64 number dividing H in the compute dtype; 5: typical's scores tied within what another summation
+#: tree of H moves them by, typical_score_tie)
+STYLES_VERSION = "5"
 
 _BLOCKS = ("blocked:8", "blocked:64", "blocked:512")
 #: the samplers whose kernels compare a computed value with a parameter (``_numerics.against_param``):
@@ -270,6 +272,29 @@ def _key_numpy(t) -> np.ndarray:
     return t.detach().to(dtype=__import__("torch").float64).cpu().numpy()
 
 
+def typical_score_tie(n: int, compute: str) -> float:
+    """How far apart two typicality scores ``|-ln p_i - H|`` may be and still come out in either
+    order from careful evaluations in the dtype ``compute`` on a row of ``n`` candidates.
+
+    A score moves with the rounding of its ``-ln p_i`` (two units of the compute dtype at
+    ``L = max(1, ln n)``, the size of ``-ln p`` near the cut) and with the rounding of ``H``, which
+    every score shares but which moves the two sides of ``H`` in opposite directions. ``H`` is a sum
+    of ``n`` terms of total at most ``L``: a summation tree of depth ``d`` is off by at most
+    ``d u L``, and two evaluations, each a tree of depth at most ``ceil(log2 n)`` (pairwise, blocked
+    and GPU tree reductions), differ by twice that; the styles run the sequential sums themselves.
+    Two scores on opposite sides of ``H`` then move apart by twice each part:
+    ``2 u L (2 + 2 ceil(log2 n))``.
+
+    >>> round(typical_score_tie(64, "float32") / 2.0**-24, 1)   # 2 * 4.16 * (2 + 12) units
+    116.4
+    >>> typical_score_tie(1, "float16") == 2 * 2.0**-11 * 2
+    True
+    """
+    u = UNIT_ROUNDOFF[compute]
+    depth = math.ceil(math.log2(n)) if n > 1 else 0
+    return 2.0 * u * max(1.0, math.log(max(n, 1))) * (2 + 2 * depth)
+
+
 def _truncation_outcome(method: str, z, tau: float, policy: str, params: dict, style: Style, dtype: str) -> MaskOutcome:
     import torch
 
@@ -287,14 +312,12 @@ def _truncation_outcome(method: str, z, tau: float, policy: str, params: dict, s
         key = np.where(np.isfinite(key), -key, key)
     if SAMPLERS[method].ranking != "typical-score":
         return MaskOutcome(style, kept, key)
-    # typical: two units in the last place of the compute dtype at ln n >= H (where -ln p and H
-    # lie near the cut) between scores count as tied, as another summation order of H moves
-    # every score by a unit or two; the cut is then the style's own along the port's order
+    # typical: scores count as tied within what another careful evaluation moves them by (the
+    # cut is then the style's own along the port's order); see typical_score_tie
     from ..kernels.truncation import typical_count
 
     _, cd = _torch_dtypes(dtype, style.compute)
-    n = int(np.isfinite(key).sum())
-    tie_abs = 4.0 * UNIT_ROUNDOFF[_dtype_name(cd)] * max(1.0, math.log(max(n, 1)))
+    tie_abs = typical_score_tie(int(np.isfinite(key).sum()), _dtype_name(cd))
 
     def recount(order: list) -> int:
         with nm.using(style.numerics):

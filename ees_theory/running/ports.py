@@ -34,7 +34,7 @@ process (``isolate=False``, ``--in-process``) shares it: ``os._exit`` is turned 
 verdict, but such a port can still alter the judge, so its verdict is no evidence against a
 hostile port (the report says so).
 
->>> port = open_port("ees_theory.running.ports:_demo_ees", "ees", "float64", isolate=False)
+>>> port = open_port("ees_theory.examples:greedy_ees", "ees", "float64", isolate=False)
 >>> out = port.run("ees", [np.array([2.0, 1.0, 0.0])], [{"temperature": 1.0}])[0]
 >>> out.fault, out.value.tolist()
 (None, [True, False, False])
@@ -117,13 +117,6 @@ def answer_limit(vocab: int) -> int:
     1048832
     """
     return (1 << 20) + 64 * int(vocab)
-
-
-def _demo_ees(logits: np.ndarray, temperature: float) -> np.ndarray:
-    # A stand-in port for the doctest above: keeps only the most likely token.
-    mask = np.zeros(logits.shape, dtype=bool)
-    mask[int(np.argmax(logits))] = True
-    return mask
 
 
 def _import_module(mod_name: str) -> Any:
@@ -234,6 +227,26 @@ class Port:
     recipe: dict | None = None
 
     def run(self, method: str, rows: list[np.ndarray], params: list[dict[str, float]], dtype: str = "float64") -> list[Outcome]:
+        """Call the port once per row (a batched port: once per run of rows) and collect what each
+        call produced; a port that raises, hangs, crashes or answers nonsense gets a fault, never
+        an exception here.
+
+        Parameters
+        ----------
+        method : str
+            A registered method name (``"ees"``, ``"edt"``, ``"top-p"``, ...).
+        rows : list of numpy.ndarray
+            The 1-D logit rows, already in the port's numpy type for ``dtype`` (``Case.row``).
+        params : list of dict
+            ``{name: value}`` for each row, same length as ``rows``.
+        dtype : str
+            The dtype under test (one of ``DTYPES``); a subprocess port receives it in the request.
+
+        Returns
+        -------
+        list of Outcome
+            One per row, in order.
+        """
         raise NotImplementedError  # pragma: no cover
 
     def close(self) -> None:
@@ -787,7 +800,7 @@ def port_identity(spec: str) -> str | None:
     ``engine:``: the toolkit's version and the engine's name identify them). It tells an accidental
     mix-up, not a forgery: nothing stops anyone from writing a journal by hand.
 
-    >>> port_identity("builtin") is None, len(port_identity("ees_theory.running.ports:_demo_ees"))
+    >>> port_identity("builtin") is None, len(port_identity("ees_theory.examples:greedy_ees"))
     (True, 16)
     """
     import hashlib

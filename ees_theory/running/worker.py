@@ -9,7 +9,7 @@ answer per request. Whatever the port prints goes to stderr, never into the prot
 >>> requests = io.StringIO(json.dumps({"id": "a", "method": "ees", "dtype": "float32",
 ...     "logits": ["0x1p+1", "0x1p+0", "0x0p+0"], "params": {"temperature": "0x1p+0"}}) + "\\n")
 >>> answers = io.StringIO()
->>> serve(__import__("ees_theory.running.ports", fromlist=["_demo_ees"])._demo_ees, requests, answers)
+>>> serve(__import__("ees_theory.examples", fromlist=["greedy_ees"]).greedy_ees, requests, answers)
 >>> json.loads(answers.getvalue())
 {'id': 'a', 'kept': [0]}
 """

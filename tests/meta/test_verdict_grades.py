@@ -23,6 +23,7 @@ import pytest
 
 from ees_theory.harness import InProcessPort, Options, plan, run_check
 from ees_theory.running.generate import generated_cases
+from ees_theory.errormodel.styles import typical_score_tie
 from ees_theory.judging.methods import judge
 from tests.ports.independent_ports import PORT_STYLES, ees_port, temperature_port, truncation_port
 
@@ -277,11 +278,35 @@ def test_typical_near_ties_in_the_score_may_move_the_cut():
     assert np.flatnonzero(m).tolist() == [0, 2, 3, 4, 5]
     v = judge("typical", z, prm, m, "float32")
     assert v.status == "admissible", v.message
-    # token 6 is the least typical by 1.5 float32 units: no near tie lets it in
-    for kept in ([0, 3, 4, 5, 6], [3, 4, 5, 6]):
+    # every score lies within a few float32 units of every other (the whole row is one near tie):
+    # any order is careful, but no order stops at 3 tokens (mass 3/8 < 0.5) or goes on to a sixth
+    # (every 5 tokens reach 0.5)
+    assert np.ptp(score) < typical_score_tie(8, "float32")
+    for kept in ([0, 3, 4], [0, 1, 2, 3, 4, 5], [3, 4, 5, 6, 7, 0, 1]):
         w = np.zeros(8, dtype=bool)
         w[kept] = True
         assert judge("typical", z, prm, w, "float32").status == "fail", kept
+
+
+def test_typical_scores_apart_by_more_than_the_tie_keep_their_order():
+    # logits 0.0, -0.01, ..., -0.07 at T = 1 in float32: neighbouring scores lie about 0.01 apart,
+    # far beyond the tie (about 7e-6 at 8 tokens); with mass 0.45 the cut keeps the 4 most typical
+    # tokens (3 of them hold about 0.375, 4 about 0.5), and swapping the last of them with the
+    # first one dropped is no careful answer
+    z = -0.01 * np.arange(8.0)
+    p = np.exp(z - z.max())
+    p /= p.sum()
+    score = np.abs(-np.log(p) + (p * np.log(p)).sum())
+    order = np.argsort(score, kind="stable")
+    assert np.diff(np.sort(score)).min() > 100 * typical_score_tie(8, "float32")
+    assert p[order[:3]].sum() < 0.44 and p[order[:4]].sum() > 0.46
+    prm = {"temperature": 1.0, "mass": 0.45, "min_tokens_to_keep": 1}
+    exact = np.zeros(8, dtype=bool)
+    exact[order[:4]] = True
+    assert judge("typical", z, prm, exact, "float32").status == "pass"
+    swapped = exact.copy()
+    swapped[[order[3], order[4]]] = [False, True]
+    assert judge("typical", z, prm, swapped, "float32").status == "fail"
 
 
 def test_an_eta_port_comparing_with_epsilon_itself_is_admissible():

@@ -71,7 +71,8 @@ __all__ = [
 #: typical's scores tied within two units at ln n and its cut recounted along the port's order; 4: float16
 #: running sums rounded at every addition, as numpy's float16 cumsum, count as careful, and EES's ln k may be
 #: a float64 number dividing H in the compute dtype; 5: typical's scores tied within what another summation
-#: tree of H moves them by, typical_score_tie)
+#: tree of H moves them by, typical_score_tie; running sums in order beside the library's normaliser,
+#: sums="sequential-scan")
 STYLES_VERSION = "5"
 
 _BLOCKS = ("blocked:8", "blocked:64", "blocked:512")
@@ -152,6 +153,8 @@ def styles_for(kind: str, dtype: str, accumulate: str) -> tuple[Style, ...]:
                 N(probs="log_softmax_stepwise", rank="probs", mass="bottom"),
             ]
             variants += [N(sums=s_) for s_ in seq]
+            # running sums in order beside a library normaliser (numpy: cumsum beside the pairwise sum)
+            variants += [N(sums=f"{s_}-scan", rank="probs", probs="log_softmax_stepwise") for s_ in seq]
             variants += [N(sums="blocked:8", rank="probs", mass="bottom"), N(sums="blocked:64", probs="log_softmax", shift="before"), N(sums="blocked:512", threshold="probs")]
             # the mass compared with the parameter at its own precision (run only for _PARAM_MASS)
             variants += [N(param="exact"), N(param="exact", sums="blocked:8"), N(param="exact", probs="log_softmax_stepwise", shift="before"),
@@ -170,6 +173,11 @@ def styles_for(kind: str, dtype: str, accumulate: str) -> tuple[Style, ...]:
                 Style(N(probs="log_softmax", shift="before", rank="probs"), c, "weights"),
             ]
             out += [Style(N(sums=s_), c, "closed") for s_ in seq]
+            # the prefix sums in order, the softmax's normaliser by the library (numpy's cumsum beside
+            # its pairwise sum): on a long flat row a half-precision running sum drifts up or down
+            # with each p's rounding, so both ways of forming p
+            out += [Style(N(sums=f"{s_}-scan"), c, "closed") for s_ in seq]
+            out += [Style(N(sums=f"{s_}-scan", probs="log_softmax_stepwise", rank="probs"), c, "closed") for s_ in seq]
             if c == "input" and dtype == "float16":  # a float16 running sum: its error follows each p's rounding
                 out += [Style(N(sums="sequential", rank="probs", shift="before"), c, "closed"),
                         Style(N(sums="sequential", probs="log_softmax", shift="before", rank="probs"), c, "closed")]

@@ -17,7 +17,9 @@ differ only in rounding:
 * ``threshold``: a ratio threshold (min-p) compared on ``logits`` (``z_i - z_max >= ln r``), on
   ``probs`` (``p_i >= r p_max``) or on ``log_probs`` (``ln p_i - ln p_max >= ln r``);
 * ``sums``: ``torch`` (the library's reduction; half-precision sums accumulate in float32),
-  ``sequential`` (one rounding per addition, in order), or ``blocked:B`` (each block of ``B``
+  ``sequential`` (one rounding per addition, in order), ``sequential-scan`` (running sums
+  sequential, totals such as the softmax's normaliser by the library: numpy's ``cumsum`` beside
+  its pairwise ``sum``), or ``blocked:B`` (each block of ``B``
   summed and rounded, then the library's running sum over the blocks: the shape of GPU tree and
   fused reductions);
 * ``param``: a computed value compared with a sampler's parameter (a prefix mass with top-p's
@@ -72,8 +74,8 @@ class Numerics:
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
-        if self.sums not in ("torch", "sequential") and not (self.sums.startswith("blocked:") and self.sums[8:].isdigit() and int(self.sums[8:]) >= 2):
-            raise ValueError(f"sums must be torch, sequential or blocked:B (B >= 2); got {self.sums!r}")
+        if self.sums not in ("torch", "sequential", "sequential-scan") and not (self.sums.startswith("blocked:") and self.sums[8:].isdigit() and int(self.sums[8:]) >= 2):
+            raise ValueError(f"sums must be torch, sequential, sequential-scan or blocked:B (B >= 2); got {self.sums!r}")
 
     @property
     def name(self) -> str:
@@ -164,7 +166,7 @@ def cumsum(x: torch.Tensor) -> torch.Tensor:
     s = current().sums
     if s == "torch":
         return torch.cumsum(x, dim=-1)
-    if s == "sequential":
+    if s in ("sequential", "sequential-scan"):
         return _sequential_cumsum(x)
     return _blocked_cumsum(x, int(s[8:]))
 
@@ -172,7 +174,7 @@ def cumsum(x: torch.Tensor) -> torch.Tensor:
 def total(x: torch.Tensor) -> torch.Tensor:
     """The sum along the last axis (kept as a length-1 axis) under the current numerics."""
     s = current().sums
-    if s == "torch":
+    if s in ("torch", "sequential-scan"):
         return x.sum(dim=-1, keepdim=True)
     if s == "sequential":
         return _sequential_cumsum(x)[..., -1:]
@@ -182,7 +184,7 @@ def total(x: torch.Tensor) -> torch.Tensor:
 def log_softmax(x: torch.Tensor) -> torch.Tensor:
     """Log-probabilities of the scaled logits ``x`` under the current numerics' sums
     (``torch.log_softmax`` with the library's sums)."""
-    if current().sums == "torch" and current().probs != "log_softmax_stepwise":
+    if current().sums in ("torch", "sequential-scan") and current().probs != "log_softmax_stepwise":
         return torch.log_softmax(x, dim=-1)
     t = x - x.amax(dim=-1, keepdim=True)
     return t - torch.log(total(torch.exp(t)))
@@ -194,7 +196,7 @@ def softmax(x: torch.Tensor) -> torch.Tensor:
     nm = current()
     if nm.probs != "softmax":
         return torch.exp(log_softmax(x))
-    if nm.sums == "torch":
+    if nm.sums in ("torch", "sequential-scan"):
         return torch.softmax(x, dim=-1)
     e = torch.exp(x - x.amax(dim=-1, keepdim=True))
     return e / total(e)

@@ -81,6 +81,29 @@ class EESLogitsWarper(_Base):
     the temperature first. ``rule``, ``min_tokens_to_keep`` and ``accumulate`` are those of
     :func:`ees_theory.torch.ees_mask`; ``sync_free`` and ``check_inputs``: see the module docstring.
 
+    Parameters
+    ----------
+    temperature : float
+        Finite and ``> 0`` (default 1): the scores are divided by it before EES.
+    min_tokens_to_keep : int
+        At least this many tokens are kept, ``>= 1`` (default 1).
+    rule : str
+        The selection rule: ``"first-exclusive"`` (the default), ``"first-inclusive"`` or ``"last"``.
+    accumulate : str
+        ``"float32"`` (the default: every step in at least float32) or ``"input"`` (in the scores'
+        dtype).
+    filter_value : float
+        The score of a dropped token: ``-inf`` (the default) or a finite number, never NaN or
+        ``+inf``; beyond the scores' dtype it becomes that dtype's most negative (largest) number.
+    sync_free : bool or None
+        ``True``: the call reads back one value, the verdict of the input checks; ``None`` (the
+        default): ``True`` for scores off the CPU (see the module docstring).
+    check_inputs : bool
+        With ``sync_free``, ``False`` skips that read too: no host read at all, NaN or ``+inf``
+        scores not diagnosed (default ``True``).
+
+    Examples
+    --------
     >>> import torch
     >>> w = EESLogitsWarper(temperature=2.0, filter_value=-100.0)
     >>> w(None, torch.tensor([[3.0, 1.0, 0.5, -2.0]])).tolist()
@@ -136,6 +159,36 @@ class EDTLogitsWarper(_Base):
     ``filter_value``; ``min_tokens_to_keep = m > 1`` keeps the ``m`` largest with equal weight.
     ``fused``, ``sync_free`` and ``check_inputs``: see the module docstring.
 
+    Parameters
+    ----------
+    T0 : float
+        The base temperature, finite and ``> 0``, within the range of the scores' compute dtype.
+    theta : float
+        The exponent's scale, finite and ``>= 0``.
+    N : float
+        The base of the power, strictly between 0 and 1 (default 0.8).
+    entropy_of : str
+        ``"raw"`` (the default: ``H`` of the scores as given) or ``"tempered"``.
+    accumulate : str
+        ``"float32"`` (the default: every step in at least float32) or ``"input"`` (in the scores'
+        dtype).
+    min_tokens_to_keep : int
+        At least this many tokens keep their score, ``>= 1`` (default 1).
+    filter_value : float
+        The score of a dropped token: ``-inf`` (the default) or a finite number, never NaN or
+        ``+inf``; beyond the scores' dtype it becomes that dtype's most negative (largest) number.
+    fused : bool
+        ``True`` takes ``H`` from one fused reduction per row: within the same error band, not the
+        same bits (default ``False``).
+    sync_free : bool or None
+        ``True``: the call reads back one value, the verdict of the input checks; ``None`` (the
+        default): ``True`` for scores off the CPU (see the module docstring).
+    check_inputs : bool
+        With ``sync_free``, ``False`` skips that read too: no host read at all, NaN or ``+inf``
+        scores not diagnosed (default ``True``).
+
+    Examples
+    --------
     >>> import torch
     >>> w = EDTLogitsWarper(T0=1.0, theta=1.0)
     >>> w(None, torch.tensor([[4.0, -float("inf")]])).tolist()
@@ -185,6 +238,35 @@ class DynaTempLogitsWarper(_Base):
     ``fused``, ``sync_free`` and ``check_inputs``: see the module docstring (sync-free, the one read
     also covers the rows a negative exponent cannot serve).
 
+    Parameters
+    ----------
+    temp : float
+        The centre temperature, finite (``<= 0``: greedy).
+    delta : float
+        The half-width of the range ``[temp - delta, temp + delta]``, finite (``<= 0``: ``temp``
+        on every row).
+    exponent : float
+        The power applied to ``H / ln n``, finite (default 1).
+    accumulate : str
+        ``"float32"`` (the default: every step in at least float32) or ``"input"`` (in the scores'
+        dtype).
+    min_tokens_to_keep : int
+        At least this many tokens keep their score, ``>= 1`` (default 1).
+    filter_value : float
+        The score of a dropped token: ``-inf`` (the default) or a finite number, never NaN or
+        ``+inf``; beyond the scores' dtype it becomes that dtype's most negative (largest) number.
+    fused : bool
+        ``True`` takes ``H`` from one fused reduction per row: within the same error band, not the
+        same bits (default ``False``).
+    sync_free : bool or None
+        ``True``: the call reads back one value, the verdict of the input checks; ``None`` (the
+        default): ``True`` for scores off the CPU (see the module docstring).
+    check_inputs : bool
+        With ``sync_free``, ``False`` skips that read too: no host read at all, NaN or ``+inf``
+        scores not diagnosed (default ``True``).
+
+    Examples
+    --------
     >>> import torch
     >>> w = DynaTempLogitsWarper(temp=1.0, delta=0.5, exponent=1.0)
     >>> w(None, torch.tensor([[0.0, 0.0]])).tolist()      # H = ln 2 = ln n: T = T_max = 1.5

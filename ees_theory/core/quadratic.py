@@ -27,16 +27,66 @@ __all__ = ["transform", "coefficients", "logits"]
 
 
 def coefficients(factor: Any, curve: Any) -> tuple[Any, Any]:
-    """``(k f, s f)``: the weights of ``-d^2`` and ``d^3``."""
+    """``(k f, s f)``: the weights of ``-d^2`` and ``d^3``.
+
+    Parameters
+    ----------
+    factor : number, interval or tensor
+        The smoothing factor ``f >= 0`` (0: off).
+    curve : number, interval or tensor
+        The smoothing curve ``c`` (1: the plain quadratic; the transform is monotone for
+        ``1 <= c <= 3``).
+
+    Returns
+    -------
+    tuple
+        ``((3 - c) / 2 * f, (c - 1) / 2 * f)``, in the arithmetic of the arguments.
+
+    Examples
+    --------
+    >>> coefficients(2.0, 1.0)
+    (2.0, 0.0)
+    """
     return (3 - curve) / 2 * factor, (curve - 1) / 2 * factor
 
 
 def transform(d: Any, m: Any, factor: Any, curve: Any) -> Any:
-    """``m - k f d^2 + s f d^3`` for the offsets ``d = l - m`` from the largest logit ``m``."""
+    """``m - k f d^2 + s f d^3`` for the offsets ``d = l - m`` from the largest logit ``m``.
+
+    Parameters
+    ----------
+    d : number, interval or tensor
+        Offsets ``l_i - m <= 0`` of the logits from the largest one.
+    m : number, interval or tensor
+        The largest logit of the row (finite).
+    factor, curve : number, interval or tensor
+        The smoothing factor ``f > 0`` and curve ``c`` (see :func:`coefficients`).
+
+    Returns
+    -------
+    number, interval or tensor
+        The transformed logits, shaped like ``d``.
+    """
     kf, sf = coefficients(factor, curve)
     return m - kf * d * d + sf * d * d * d
 
 
 def logits(z: Any, m: Any, factor: Any, curve: Any) -> Any:
-    """The transformed logits of ``z`` (largest ``m``): ``z`` itself when ``factor`` is 0 (off)."""
+    """The transformed logits of ``z`` (largest ``m``): ``z`` itself when ``factor`` is 0 (off).
+
+    Parameters
+    ----------
+    z : number, interval or tensor
+        The logits (a ``-inf`` entry is a masked token).
+    m : number, interval or tensor
+        The largest logit of the row (finite).
+    factor, curve : number, interval or tensor
+        The smoothing factor ``f >= 0`` (0: off, ``z`` returned unchanged) and curve ``c`` (see
+        :func:`coefficients`).
+
+    Returns
+    -------
+    number, interval or tensor
+        The transformed logits, shaped like ``z``.
+    """
     return z if factor == 0 else transform(z - m, m, factor, curve)

@@ -1,9 +1,9 @@
 """Real engines, checked by the toolkit itself.
 
-Adapters that wrap existing engines as ports the harness understands (:mod:`.transformers_engine`,
-:mod:`.llamacpp_engine`, :mod:`.own`, :mod:`.builtin`, :mod:`.gpu`), the registry of matrix rows
-(:mod:`.registry`; built-in rows in :mod:`.catalog`; look-ups and the ``engine:`` scheme in
-:mod:`.table`) and the matrix run (:mod:`.matrix`) behind
+Adapters that wrap existing engines as ports the harness understands (``transformers_engine``,
+``llamacpp_engine``, ``own``, ``builtin``, ``gpu``), the registry of matrix rows
+(``registry``; built-in rows in ``catalog``; look-ups and the ``engine:`` scheme in
+``table``) and the matrix run (``matrix``) behind
 ``ees-theory engines``. An adapter is reachable as the port ``engine:ENGINE:METHOD``::
 
     ees-theory check engine:llama.cpp:top-k --method top-k --policy llama.cpp

@@ -80,7 +80,50 @@ def table_entry(table: dict, method: str, module: Any, missing: str, have: Itera
 
 @dataclass(frozen=True)
 class EngineRow:
-    """One engine x method x policy row of the matrix (see the module docstring)."""
+    """One engine x method x policy row of the matrix (see the module docstring).
+
+    Parameters
+    ----------
+    engine : str
+        The engine's name, non-empty, without ``:`` (``"transformers"``, ``"llama.cpp"``, ...).
+    method : str
+        The harness method it implements (``"top-k"``, ``"dynatemp"``, ...).
+    policy : str
+        The engine convention its answers are judged under (default ``"paper"``).
+    adapter : str or None
+        ``"module:factory"``; ``factory(method, dtype, policy)`` returns the one-row port callable.
+        Required for a ``"mask"`` row.
+    form : str
+        What is judged, one of ``FORMS``: ``"mask"`` (the default: answers through the port
+        harness) or ``"draws"`` (drawn tokens; needs ``runner``).
+    dtypes : tuple of str
+        The dtypes the matrix runs by default (default ``("float32",)``).
+    supported_dtypes : tuple of str or None
+        Every dtype the adapter accepts (default ``None``: ``dtypes``).
+    version : callable
+        ``version() -> str | None``: the engine's version, ``None`` when not installed.
+    available : callable
+        ``available() -> str | None``: ``None`` when the row can run here, else the reason.
+    skip_case : callable or None
+        ``skip_case(row, params) -> str | None``: a reason to skip a case the adapter cannot
+        observe or the engine cannot express (default ``None``: none skipped).
+    unsupported : tuple of str
+        Parameters the engine does not have (cases that need them are skipped).
+    runner : callable or None
+        A ``"draws"`` row's own run: ``runner(row, dtype, examples, seed) -> RowResult``.
+    calls : str
+        The engine's own name for what is called (``"TopKLogitsWarper"``).
+    observes : str
+        What the adapter can and cannot observe, in a sentence or two.
+    revision : int
+        The adapter's revision, raised whenever what it computes changes (default 1).
+
+    Raises
+    ------
+    ValueError
+        An engine name that is empty or holds ``:``, an unknown ``form``, a mask row without an
+        adapter or a draws row without a runner.
+    """
 
     engine: str
     method: str
@@ -126,10 +169,36 @@ class EngineRow:
         return f"engine:{self.engine}:{self.method}"
 
     def accepts(self, dtype: str) -> bool:
+        """Whether the adapter takes ``dtype``.
+
+        Parameters
+        ----------
+        dtype : str
+            A dtype name (``"float32"``, ...).
+
+        Returns
+        -------
+        bool
+            ``dtype`` is in ``supported_dtypes`` (``dtypes`` when that is ``None``).
+        """
         return dtype in (self.supported_dtypes or self.dtypes)
 
     def make_adapter(self, method: str, dtype: str) -> Callable:
-        """The one-row callable for ``method`` in ``dtype`` (imports the engine)."""
+        """The one-row callable for ``method`` in ``dtype`` (imports the engine).
+
+        Parameters
+        ----------
+        method : str
+            The harness method the callable is for (the row's own, as a rule).
+        dtype : str
+            The dtype the callable receives its rows in.
+
+        Returns
+        -------
+        callable
+            The port callable of ``PROTOCOL.md``, made by the ``adapter`` factory under the row's
+            policy.
+        """
         from ..running.ports import load_callable
 
         return load_callable(self.adapter)(method, dtype, self.policy)
@@ -143,7 +212,33 @@ class EngineRow:
 
 @dataclass
 class RowResult:
-    """What one row produced: the verdict and counts of one engine x method x policy x dtype."""
+    """What one row produced: the verdict and counts of one engine x method x policy x dtype.
+
+    Parameters
+    ----------
+    engine, engine_version, method, policy, dtype, form : str
+        The row run (``engine_version`` ``None`` when the engine is not installed).
+    verdict : str
+        One of ``VERDICTS``: ``"conforms"``, ``"fails"`` or ``"not-run"``.
+    reason : str
+        Why the row fails or did not run (default empty).
+    passed, admissible, failed, skipped, cases : int
+        Case counts by verdict, and the cases judged (default 0).
+    port : str
+        The port name of a mask row (``"engine:ENGINE:METHOD"``).
+    calls : str
+        The engine's own name for what was called.
+    examples, seed : int
+        The generated cases after the golden vectors, and their seed: what a re-run repeats.
+    first_failure : dict or None
+        The first failing case, shrunk, with its reproduce line.
+    failures : list of dict
+        The first few failing cases, in the same form.
+    skipped_reasons : dict
+        ``{reason: count}`` of the skipped cases.
+    adapter_revision : int
+        The revision of the adapter that produced the row (default 1).
+    """
 
     engine: str
     engine_version: str | None
@@ -174,6 +269,18 @@ class RowResult:
     def from_json(cls, obj: dict) -> "RowResult":
         """A row read back from its JSON object (unknown keys are an error).
 
+        Parameters
+        ----------
+        obj : dict
+            What :meth:`to_json` wrote (``adapter_revision`` may be missing: 1).
+
+        Returns
+        -------
+        RowResult
+            The row.
+
+        Examples
+        --------
         >>> r = RowResult("e", "1", "top-k", "paper", "float32", "mask", "conforms", passed=2, cases=2)
         >>> RowResult.from_json(r.to_json()) == r
         True
@@ -214,6 +321,27 @@ def register(row: EngineRow, *, replace: bool = False) -> EngineRow:
     """Add ``row`` to the matrix; a second row with the same (engine, method, policy) is an error
     unless ``replace``.
 
+    Parameters
+    ----------
+    row : EngineRow
+        The row to add.
+    replace : bool
+        Replace a registered row with the same key instead of refusing it (default ``False``).
+
+    Returns
+    -------
+    EngineRow
+        ``row``.
+
+    Raises
+    ------
+    TypeError
+        ``row`` is not an :class:`EngineRow`.
+    ValueError
+        Its key is registered already and ``replace`` is false.
+
+    Examples
+    --------
     >>> r = register(EngineRow("demo", "top-k", "paper", adapter="ees_theory.examples:top_k_engine"), replace=True)
     >>> registered()[-1] is r
     True
@@ -282,6 +410,28 @@ def run_row(row: EngineRow, dtype: str, *, examples: int = 50, seed: int = 0, sh
     """Run one row in ``dtype``: the golden vectors and ``examples`` generated cases through the
     harness (mask rows), or the row's own runner (draws rows).
 
+    Parameters
+    ----------
+    row : EngineRow
+        The row to run.
+    dtype : str
+        The dtype under test; one the row does not accept gives a ``not-run`` result.
+    examples : int
+        Generated cases after the golden vectors (default 50).
+    seed : int
+        Their seed (default 0).
+    shrink : bool
+        Shrink each failing case to a small input (default ``True``).
+    max_failures : int
+        At most this many failures are kept in the result (default 5).
+
+    Returns
+    -------
+    RowResult
+        Its verdict and counts; a row that cannot run here is ``not-run`` with the reason.
+
+    Examples
+    --------
     >>> r = EngineRow("demo", "top-k", "paper", adapter="ees_theory.examples:top_k_engine", dtypes=("float64",))
     >>> res = run_row(r, "float64", examples=10)
     >>> str(res.verdict), res.failed, res.passed + res.admissible == res.cases

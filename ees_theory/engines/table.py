@@ -25,6 +25,25 @@ def rows() -> list[EngineRow]:
 def find_rows(engines: Iterable[str] | None = None, methods: Iterable[str] | None = None) -> list[EngineRow]:
     """The rows whose engine is in ``engines`` and method in ``methods`` (``None``: all).
 
+    Parameters
+    ----------
+    engines : iterable of str or None
+        Engine names, each one the matrix has (default ``None``: every engine).
+    methods : iterable of str or None
+        Method names, each one some row has (default ``None``: every method).
+
+    Returns
+    -------
+    list of EngineRow
+        In registration order.
+
+    Raises
+    ------
+    ValueError
+        An engine or method no row has.
+
+    Examples
+    --------
     >>> find_rows(["no-such-engine"])
     Traceback (most recent call last):
     ...
@@ -44,7 +63,27 @@ def find_rows(engines: Iterable[str] | None = None, methods: Iterable[str] | Non
 
 def get_row(engine: str, method: str, policy: str | None = None) -> EngineRow:
     """The mask row of ``engine`` for ``method`` (and ``policy`` when given; otherwise the only
-    or first registered one)."""
+    or first registered one).
+
+    Parameters
+    ----------
+    engine : str
+        An engine name of the matrix.
+    method : str
+        A method that engine has a row for.
+    policy : str or None
+        The row's policy (default ``None``: the first registered row).
+
+    Returns
+    -------
+    EngineRow
+        The row.
+
+    Raises
+    ------
+    ValueError
+        An unknown engine, or no row of it for ``method`` (under ``policy``), naming what it has.
+    """
     found = [r for r in rows() if r.engine == engine and r.method == method and (policy is None or r.policy == policy)]
     if not found:
         have = sorted(r.method for r in rows() if r.engine == engine)
@@ -60,6 +99,26 @@ def resolve_port(spec: str, method: str, dtype: str, policy: str) -> tuple[Engin
     The adapter's method must be ``method``; a row that cannot run here raises ValueError with
     the reason (engine not installed, needs CUDA, a dtype it does not take).
 
+    Parameters
+    ----------
+    spec : str
+        The port name, ``"engine:ENGINE:METHOD"`` or ``"engine:ENGINE"`` (the method then is
+        ``method``).
+    method : str
+        The method the check runs (``--method``).
+    dtype : str
+        The dtype under test.
+    policy : str
+        The preferred policy: the row with it, else the first mask row of the engine and method.
+
+    Returns
+    -------
+    tuple
+        ``(row, adapter)``: the :class:`EngineRow` and its one-row
+        callable for ``method`` in ``dtype``.
+
+    Examples
+    --------
     >>> resolve_port("engine:llama.cpp:top-k", "top-p", "float32", "llama.cpp")
     Traceback (most recent call last):
     ...

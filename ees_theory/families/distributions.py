@@ -4,9 +4,9 @@ Every family draws one row of float64 logits (``-inf`` = masked, at least one fi
 ``numpy.random.Generator``; the same generator state gives the same row. Families are the raw
 material of the property tests, the claim searches (:mod:`ees_theory.ledger.claims`) and the stress runs.
 
-=================  ==========================================================================
+================== ==========================================================================
 family             shape of the row
-=================  ==========================================================================
+================== ==========================================================================
 ``normal``         i.i.d. normal logits (a dense, generic row)
 ``peaked``         one logit far above the rest: near one-hot
 ``uniform``        all logits equal (exactly uniform)
@@ -20,7 +20,7 @@ family             shape of the row
 ``masked``         a normal row with a share of ``-inf`` (masked) entries
 ``wide_range``     logits spanning more than the exp-underflow range of ``underflow_dtype``
 ``fp16_subnormal`` a head whose tail probabilities fall in float16's subnormal range
-=================  ==========================================================================
+================== ==========================================================================
 
 Common parameters: ``vocab`` from 2 to 262,144 (:data:`MAX_VOCAB`); ``dtype`` (``"float64"``
 default, or ``"float32"``, ``"float16"``, ``"bfloat16"``) rounds every logit to that format, so the
@@ -261,7 +261,32 @@ class Family:
         return f"Family({self.name!r}, {inner})"
 
     def draw(self, rng: np.random.Generator, vocab: int, dtype: str = "float64", shuffle: bool = True, **params: Any) -> np.ndarray:
-        """One row of float64 logits; see :func:`sample`."""
+        """One row of float64 logits of this family (what :func:`sample` calls).
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The generator the row is drawn from; the same state gives the same row.
+        vocab : int
+            The row's length, 1 to :data:`MAX_VOCAB`.
+        dtype : str
+            ``"float64"`` (default), ``"float32"``, ``"float16"`` or ``"bfloat16"``: every logit is
+            rounded to that format.
+        shuffle : bool
+            Permute the token ids (default); False keeps the family's own, mostly sorted, order.
+        **params
+            The family's own parameters, overriding its defaults.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(vocab,)``, dtype float64, at least one finite entry.
+
+        Examples
+        --------
+        >>> FAMILIES["uniform"].draw(np.random.default_rng(0), 3).tolist()
+        [0.0, 0.0, 0.0]
+        """
         if not isinstance(rng, np.random.Generator):
             raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
         if isinstance(vocab, bool) or not isinstance(vocab, (int, np.integer)):

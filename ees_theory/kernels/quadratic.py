@@ -28,7 +28,31 @@ __all__ = ["quadratic_logits"]
 
 def quadratic_logits(logits: Any, smoothing_factor: float, smoothing_curve: float = 1.0) -> torch.Tensor:
     """``m - k f d^2 + s f d^3`` per row, ``m`` the row's largest finite logit and ``d = l - m``
-    (the row unchanged for ``smoothing_factor = 0``)."""
+    (the row unchanged for ``smoothing_factor = 0``).
+
+    Parameters
+    ----------
+    logits : torch.Tensor
+        Logits ``(..., V)`` of a floating dtype; ``-inf`` entries are masked tokens and stay
+        ``-inf``; each row needs a finite entry.
+    smoothing_factor : float
+        The factor ``f >= 0`` (0: off, the row returned unchanged).
+    smoothing_curve : float
+        The curve ``c``, a real number (1: the plain quadratic ``m - f d^2``; the transform keeps
+        the order of the logits for ``1 <= c <= 3``).
+
+    Returns
+    -------
+    torch.Tensor
+        The transformed logits, same shape and dtype as ``logits`` (computed in float64 for float64
+        input, else in float32).
+
+    Examples
+    --------
+    >>> import torch
+    >>> quadratic_logits(torch.tensor([[2.0, 1.0, float("-inf")]]), 0.5).tolist()
+    [[2.0, 1.5, -inf]]
+    """
     x = check_logits(logits)
     prm = check_transform_params("quadratic", {"smoothing_factor": smoothing_factor, "smoothing_curve": smoothing_curve})
     cd = torch.float64 if x.dtype == torch.float64 else torch.float32

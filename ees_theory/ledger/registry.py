@@ -144,7 +144,25 @@ class GapRow:
 
     @classmethod
     def of_comparison(cls, k: int, negative: Decision, f_lo: float, f_hi: float, method: str) -> "GapRow":
-        """From the decision of ``f(k) < 0`` and certified bounds (``f > 0`` is certain when ``f_lo > 0``)."""
+        """From the decision of ``f(k) < 0`` and certified bounds (``f > 0`` is certain when ``f_lo > 0``).
+
+        Parameters
+        ----------
+        k : int
+            The index, ``k >= 2``.
+        negative : Decision
+            The certified decision of ``f(k) < 0``.
+        f_lo, f_hi : float
+            Certified bounds ``f_lo <= f(k) <= f_hi``.
+        method : str
+            What decided it (``"structure"``, ``"float64"``, ``"mpmath-<bits>"``).
+
+        Returns
+        -------
+        GapRow
+            With ``positive`` derived: the opposite of a decided ``negative`` (only when
+            ``f_lo > 0`` for a false one, as ``f(k) = 0`` is not excluded otherwise), else undecided.
+        """
         if negative is Decision.TRUE:
             positive = Decision.FALSE
         elif negative is Decision.FALSE:
@@ -168,6 +186,18 @@ class GapRow:
 
     @classmethod
     def from_json(cls, d: dict) -> "GapRow":
+        """Read a row written by ``to_json`` (the ``verdicts.json`` form).
+
+        Parameters
+        ----------
+        d : dict
+            ``k``, ``f_lo``, ``f_hi``, ``method`` and ``sign`` (one of the labels of :attr:`sign`).
+
+        Returns
+        -------
+        GapRow
+            The row, its two decisions read back from the sign label.
+        """
         negative, positive = _SIGN_LABELS[d["sign"]]
         return cls(int(d["k"]), float(d["f_lo"]), float(d["f_hi"]), negative, positive, str(d["method"]))
 
@@ -218,6 +248,18 @@ class Counterexample:
 
     @classmethod
     def from_json(cls, d: dict) -> "Counterexample":
+        """Read a counterexample written by ``to_json`` (the ``verdicts.json`` form).
+
+        Parameters
+        ----------
+        d : dict
+            The fields of the class, ``gaps`` as a list of :meth:`GapRow.from_json` objects.
+
+        Returns
+        -------
+        Counterexample
+            A new one; ``d`` is not modified.
+        """
         d = dict(d)
         d["gaps"] = [GapRow.from_json(g) for g in d.get("gaps", [])]
         return cls(**d)

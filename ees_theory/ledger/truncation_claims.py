@@ -13,7 +13,7 @@ PLESS-BOUNDS       the p-less threshold sum p^2 lies in [1/V, max p]; p-less-nor
 PLESS-NONEMPTY     p-less and p-less-norm always keep the most probable token
 MINP-TAU-MONO      the min-p kept set grows (weakly) with the temperature
 TOPP-TAU-MONO      the top-p kept count is non-decreasing in the temperature
-ETA-SUPERSET       eta keeps every token epsilon keeps (eta <= epsilon)
+ETA-SUPERSET       eta keeps every token epsilon keeps (``eta <= epsilon``)
 TYPICAL-MODE       locally typical sampling always keeps the most probable token
 XTC-KEEPS-ABOVE    XTC (gate open) keeps every token below the threshold and one that reaches it
 =================  ==========================================================================
@@ -46,7 +46,7 @@ TEST = "tests/test_truncation_claims.py"
 TEMPERATURES = (0.25, 0.7, 1.0, 3.0, 10.0)
 
 #: One head token with p = 0.30 over 100 tied tokens: H = 3.8 nats puts the head farther from H
-#: (|1.2 - 3.8|) than the tail (|5.0 - 3.8|), and the tail alone carries mass 0.70 >= 0.5.
+#: (``|1.2 - 3.8|``) than the tail (``|5.0 - 3.8|``), and the tail alone carries mass 0.70 >= 0.5.
 TYPICAL_COUNTEREXAMPLE_LOGITS = [0.0] + [-3.75] * 100
 
 

@@ -84,7 +84,27 @@ class ExactRow:
 
     # ---- float64 enclosures -------------------------------------------------------------------
     def float_weights(self, temperature: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Enclosures ``(e_lo, e_hi, a_lo, a_hi)`` of ``e_i = p_i/p_1`` and ``a_i = -ln e_i``."""
+        """Enclosures ``(e_lo, e_hi, a_lo, a_hi)`` of ``e_i = p_i/p_1`` and ``a_i = -ln e_i``.
+
+        Parameters
+        ----------
+        temperature : float
+            ``tau > 0``: the weights are those of ``softmax(z / tau)`` (of ``p ** (1 / tau)``,
+            renormalised, for a row of probabilities).
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            Four float64 arrays, one entry per candidate in canonical order, with
+            ``e_lo <= e_i <= e_hi`` and ``a_lo <= a_i <= a_hi`` rigorously (outward rounding);
+            the candidates tied with the top have exactly ``e = 1``, ``a = 0``.
+
+        Examples
+        --------
+        >>> lo, hi, _, _ = as_row([0.0, -1.0]).float_weights(1.0)
+        >>> bool(lo[1] <= 0.36787944117144233 <= hi[1])
+        True
+        """
         v = self.values
         tau = float(temperature)
         tied = v == v[0]
@@ -112,7 +132,18 @@ class ExactRow:
         return e_lo, e_hi, -x_hi, -x_lo
 
     def mp_weights(self, temperature: float) -> list:
-        """``e_i = p_i / p_1`` as ``mpmath.mpf`` at the current ``mp`` precision (not certified)."""
+        """``e_i = p_i / p_1`` as ``mpmath.mpf`` at the current ``mp`` precision (not certified).
+
+        Parameters
+        ----------
+        temperature : float
+            ``tau > 0``, as in :meth:`float_weights`.
+
+        Returns
+        -------
+        list of mpmath.mpf
+            One weight per candidate, in canonical order (the first is 1).
+        """
         top = mpmath.mpf(self.values[0])
         if self.kind == "logits":
             return [mpmath.exp((mpmath.mpf(v) - top) / temperature) for v in self.values]
@@ -123,6 +154,18 @@ class ExactRow:
         """``mpmath.iv`` intervals for ``e_i`` and ``a_i`` of the first ``count`` candidates.
 
         Uses the current ``iv.prec`` (set it with :func:`~ees_theory.core.certify.iv_precision`).
+
+        Parameters
+        ----------
+        temperature : float
+            ``tau > 0``, as in :meth:`float_weights`.
+        count : int or None
+            How many candidates, from the top (default ``None``: all ``n``).
+
+        Returns
+        -------
+        tuple of list
+            ``(e, a)``: ``mpmath.iv.mpf`` intervals enclosing ``e_i`` and ``a_i = -ln e_i``.
         """
         m = self.n if count is None else count
         v = self.values

@@ -92,17 +92,65 @@ class Case:
         return tuple(d for d in DTYPES if exact_in(self.logits, d))
 
     def row(self, dtype: str) -> np.ndarray:
-        """The logits in the port's numpy type for ``dtype`` (a fresh, writable array)."""
+        """The logits in the port's numpy type for ``dtype`` (a fresh, writable array).
+
+        Parameters
+        ----------
+        dtype : str
+            One of the ``DTYPES`` that holds every logit exactly (see
+            :attr:`dtypes`); ``"bfloat16"`` rows come as float32 arrays (numpy has no bfloat16).
+
+        Returns
+        -------
+        numpy.ndarray
+            A copy the port may write to.
+
+        Raises
+        ------
+        ValueError
+            If a logit is not exactly representable in ``dtype``.
+
+        Examples
+        --------
+        >>> Case("c", "ees", "hand", np.array([0.5, -np.inf]), {}).row("float16").tolist()
+        [0.5, -inf]
+        """
         if not exact_in(self.logits, dtype):
             raise ValueError(f"case {self.id}: its logits are not exactly representable in {dtype}")
         return np.array(cast(self.logits, dtype), copy=True)
 
     def with_logits(self, logits: np.ndarray, suffix: str = "") -> "Case":
-        """A copy with other logits (used while shrinking)."""
+        """A copy with other logits (used while shrinking).
+
+        Parameters
+        ----------
+        logits : array_like
+            The new row, read as float64.
+        suffix : str
+            Appended to the case's ``id`` (default: the same id).
+
+        Returns
+        -------
+        Case
+            The copy; method, family, parameters and comment unchanged.
+        """
         return Case(self.id + suffix, self.method, self.family, np.asarray(logits, dtype=np.float64), dict(self.params), self.comment)
 
     def with_params(self, params: dict[str, float], suffix: str = "") -> "Case":
-        """A copy with other parameters."""
+        """A copy with other parameters.
+
+        Parameters
+        ----------
+        params : dict
+            ``{name: value}`` for every parameter of the method (copied).
+        suffix : str
+            Appended to the case's ``id`` (default: the same id).
+
+        Returns
+        -------
+        Case
+            The copy; id (with ``suffix``), method, family, logits and comment unchanged.
+        """
         return Case(self.id + suffix, self.method, self.family, self.logits, dict(params), self.comment)
 
     def to_json(self) -> dict:
@@ -126,7 +174,31 @@ class Case:
 
     @classmethod
     def from_json(cls, obj: dict, default_id: str = "case") -> "Case":
-        """Read a case written by :meth:`to_json` (``id``/``family``/``comment`` optional)."""
+        """Read a case written by :meth:`to_json` (``id``/``family``/``comment`` optional).
+
+        Parameters
+        ----------
+        obj : dict
+            The JSON object: ``logits`` (hex floats, required), ``method`` (default ``"ees"``),
+            ``params`` (hex floats), ``id``, ``family``, ``comment``, ``expected``.
+        default_id : str
+            The id when ``obj`` has none.
+
+        Returns
+        -------
+        Case
+            The case, floats read exactly from their hex strings.
+
+        Raises
+        ------
+        ValueError
+            If ``obj`` has no ``logits``.
+
+        Examples
+        --------
+        >>> Case.from_json({"logits": ["0x1p-1", "-inf"]}).logits.tolist()
+        [0.5, -inf]
+        """
         if "logits" not in obj:
             raise ValueError("a case needs 'logits' (a list of hex floats)")
         method = obj.get("method", "ees")

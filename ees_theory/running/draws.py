@@ -19,26 +19,26 @@ Every case is judged in two steps.
    judge (comparisons inside the dtype's error bound, near-ties at the boundary) gives every kept
    set a correct float port may use. One draw outside all of them is a certain failure: the token,
    its certified probability, the draw's index and seed and a ``reproduce:`` line are reported.
-2. **Statistics** (:mod:`gof <ees_theory.judging.gof>`). The draws are tested against the exact renormalised
+2. **Statistics** (``ees_theory.judging.gof``). The draws are tested against the exact renormalised
    distribution of each admissible kept set (exact ties pooled, since which of several tied tokens
    a port keeps is free); a case is rejected only if every admissible distribution is rejected, so
    its p-value is a valid bound whichever one the port implements. The admissible sets are the
    prefixes of the reference's order that the band allows, every set a careful style keeps
-   (:mod:`styles <ees_theory.errormodel.styles>`: where rounding orders near-equal values, typical's scores on a near-uniform
+   (``ees_theory.errormodel.styles``: where rounding orders near-equal values, typical's scores on a near-uniform
    row, such a set can differ in tokens, not only in length), and the set of tokens drawn when
    careful code keeps it. Draws that lie beyond every one of them (a near-tie swap) leave the case
    untested, counted with that reason. Across cases Holm's procedure
    holds the family-wise false-alarm rate at ``alpha`` (default ``1e-6``). With no ``draws`` given,
-   the number per case is planned (:func:`gof.plan_draws <ees_theory.judging.gof.plan_draws>`) to detect any deviation of total
+   the number per case is planned (``gof.plan_draws``) to detect any deviation of total
    variation ``tv`` (default 0.02) with probability ``power`` (default 0.99). Mirostat's draws form
    a sequence whose distribution moves with its state; the judge replays the state exactly from the
-   port's own tokens and tests the probability integral transforms (:func:`gof.ks_uniform_pvalue <ees_theory.judging.gof.ks_uniform_pvalue>`).
+   port's own tokens and tests the probability integral transforms (``gof.ks_uniform_pvalue``).
 
 Seeds are derived from the run's seed and the case index, so every verdict is reproducible;
 failures are shrunk like the mask judge's (same fault, smaller input).
 
 A Python draws port named by a string runs, as a mask port does, in the isolated worker
-(:mod:`.worker`, ``--draws``): in its own process group, its import and every call bounded by the
+(``ees_theory.running.worker``, ``--draws``): in its own process group, its import and every call bounded by the
 timeout, so a port that exits, hangs, raises ``KeyboardInterrupt`` or patches the judge costs its
 own case, never the run's verdict. ``isolate=False`` (``--in-process``) calls it in this process:
 faster, and not evidence against a hostile port. The draws in flight are bounded by
@@ -120,6 +120,20 @@ MAX_DRAWS = DRAWS_MEMORY_BUDGET // BYTES_PER_DRAW
 def case_seed(seed: int, index: int) -> int:
     """The draw seed of case ``index`` of a run with ``seed`` (a 31-bit int, any engine takes it).
 
+    Parameters
+    ----------
+    seed : int
+        The run's seed.
+    index : int
+        The case's position in the plan, from 0.
+
+    Returns
+    -------
+    int
+        In ``0 .. 2**31 - 1``; a different one for every case of the run.
+
+    Examples
+    --------
     >>> case_seed(0, 0) == case_seed(0, 0), case_seed(0, 0) != case_seed(0, 1)
     (True, True)
     """
@@ -153,7 +167,7 @@ def _tokens(raw: Any, n: int, vocab: int) -> np.ndarray:
 
 
 class DrawsPort:
-    """Base: ``draw(method, rows, params, n, seeds, dtype)`` returns one :class:`Outcome` per row,
+    """Base: ``draw(method, rows, params, n, seeds, dtype)`` returns one :class:`~ees_theory.harness.Outcome` per row,
     its value the ``n`` token ids."""
 
     name = "port"
@@ -161,6 +175,29 @@ class DrawsPort:
     isolated = False
 
     def draw(self, method: str, rows: list[np.ndarray], params: list[dict], n: int, seeds: list[int], dtype: str = "float64") -> list[Outcome]:
+        """Ask the port for ``n`` draws of each row; a port that raises, hangs, crashes or answers
+        nonsense gets a fault, never an exception here.
+
+        Parameters
+        ----------
+        method : str
+            ``"ees"`` or a truncation sampler's name.
+        rows : list of numpy.ndarray
+            The 1-D logit rows, in the port's numpy type for ``dtype``.
+        params : list of dict
+            ``{name: value}`` for each row (``temperature`` among them).
+        n : int
+            Draws per row, ``1 .. MAX_DRAWS``.
+        seeds : list of int
+            The seed the port draws each row with (:func:`case_seed`).
+        dtype : str
+            The dtype under test (default ``"float64"``).
+
+        Returns
+        -------
+        list of Outcome
+            One per row: its value the ``n`` token ids (int64), or a fault.
+        """
         raise NotImplementedError  # pragma: no cover
 
     def close(self) -> None:
@@ -172,6 +209,18 @@ class InProcessDrawsPort(DrawsPort):
 
     Fast, but not evidence against a hostile port: a port that ends the process, or patches the
     judge it shares the process with, is not caught. :func:`open_draws_port` isolates by default.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(logits, temperature, n, seed, **params) -> n token ids``.
+    name : str
+        The port's name in reports and reproduce lines.
+    batched : callable or None
+        Its batched form ``fn_batched(rows, temperature, n, seeds, **params) -> (B, n)``, used
+        for rows of one length (default ``None``: one call per row).
+    timeout : float or None
+        Seconds each call may take (default 60; ``None``: no limit).
     """
 
     def __init__(self, fn: Callable, name: str, batched: Callable | None = None, timeout: float | None = 60.0):
@@ -228,7 +277,23 @@ class InProcessDrawsPort(DrawsPort):
 
 class ExecDrawsPort(SubprocessPort, DrawsPort):
     """A program speaking the JSON Lines protocol, asked for draws (``"draws"``, ``"seed"``); the
-    isolated worker of a Python draws port is one."""
+    isolated worker of a Python draws port is one.
+
+    Parameters
+    ----------
+    command : list of str
+        The program and its arguments (started on first use).
+    name : str
+        The port's name in reports.
+    timeout : float or None
+        Seconds each answer may take (default 10; ``None``: no limit).
+    env : dict or None
+        The process's environment (default: this process's).
+    handshake : bool
+        Whether the process first reports that its port loaded (the isolated worker; default False).
+    import_timeout : float or None
+        Seconds the port's import may take after a handshake starts (default 120).
+    """
 
     def _draw_one(self, method, row, params, n, seed, dtype) -> Outcome:
         prm = {k: v for k, v in params.items() if k != "u" and not (isinstance(v, float) and math.isnan(v))}
@@ -264,6 +329,21 @@ def answer_draws(fn: Callable, request: dict) -> dict:
     """The isolated worker's answer to one draws request (never raises for a fault of the port):
     ``{"id", "tokens"}``, or a ``fault``, ``error`` or ``mutated`` reply as for the mask form.
 
+    Parameters
+    ----------
+    fn : callable
+        The Python draws port, ``fn(logits, temperature, n, seed, **params)``.
+    request : dict
+        One JSON Lines request: ``id``, ``method``, ``logits`` (hex floats), ``dtype``, ``params``
+        (hex floats), ``draws`` (an int in ``1 .. MAX_DRAWS``) and ``seed`` (an int).
+
+    Returns
+    -------
+    dict
+        The reply line's object; a malformed request is a ``protocol-error`` fault.
+
+    Examples
+    --------
     >>> answer_draws(lambda z, t, n, seed, **params: [0] * n, {"id": "a", "method": "top-k", "logits": ["0x0p+0", "0x0p+0"],
     ...              "params": {"temperature": 1, "k": 1}, "draws": 3, "seed": 5})
     {'id': 'a', 'tokens': [0, 0, 0]}
@@ -308,6 +388,30 @@ def open_draws_port(spec: str, timeout: float | None = 60.0, isolate: bool = Tru
     for a mask port). (``engine:NAME``, a built-in token-level engine, is opened by the command
     line.)
 
+    Parameters
+    ----------
+    spec : str
+        ``"exec:COMMAND ..."``, ``"module:callable"`` or ``"path/file.py:callable"``.
+    timeout : float or None
+        Seconds each call may take, positive (default 60; ``None``: no limit).
+    isolate : bool
+        Run a Python port in the isolated worker (default ``True``).
+    import_timeout : float or None
+        Seconds a Python port's import may take, positive (default 120; ``None``: no limit).
+
+    Returns
+    -------
+    DrawsPort
+        An :class:`ExecDrawsPort` (a program, or the isolated worker) or an
+        :class:`InProcessDrawsPort`.
+
+    Raises
+    ------
+    ValueError
+        A timeout that is not a positive number, or a Python port without ``:callable``.
+
+    Examples
+    --------
     >>> open_draws_port("ees_theory.running.draws:case_seed", isolate=False).name
     'ees_theory.running.draws:case_seed'
     """
@@ -333,6 +437,28 @@ def open_draws_port(spec: str, timeout: float | None = 60.0, isolate: bool = Tru
 def draws_repro_line(port_spec: str, case: Case, dtype: str, options: Options, n: int, seed: int) -> str:
     """A shell line that re-runs exactly this case's draws.
 
+    Parameters
+    ----------
+    port_spec : str
+        The port as given to ``ees-theory check``.
+    case : Case
+        The case (its row and parameters go on the line as hex floats).
+    dtype : str
+        The dtype under test.
+    options : Options
+        The run's judging options (policy, unsupported parameters, ...).
+    n : int
+        Draws per case.
+    seed : int
+        The case's draw seed (``--draw-seed``).
+
+    Returns
+    -------
+    str
+        The ``ees-theory check`` command line.
+
+    Examples
+    --------
     >>> c = Case("x", "top-k", "hand", np.array([1.0, 0.0]), {"temperature": 1.0, "k": 1.0})
     >>> draws_repro_line("m:f", c, "float32", Options(), 100, 7)[:77]
     'ees-theory check m:f --method top-k --dtype float32 --draws 100 --draw-seed 7'
@@ -344,7 +470,27 @@ def draws_repro_line(port_spec: str, case: Case, dtype: str, options: Options, n
 class DrawsReport(JudgedRun):
     """The outcome of a draws run: one record per case (``status``: ``pass``, ``admissible``,
     ``fail`` or ``skipped``, the mask report's words), the plan, and the verdict ``ok``: at least
-    one case judged and none failed (nothing judged is ``NO VERDICT``, not ``ok``)."""
+    one case judged and none failed (nothing judged is ``NO VERDICT``, not ``ok``).
+
+    Parameters
+    ----------
+    port, method, dtype : str
+        What was run.
+    options : Options
+        The judging options of the run.
+    draws : int
+        Draws per case.
+    alpha : float
+        The family-wise false-alarm rate, in ``(0, 1)``.
+    plan : dict
+        How the number of draws was chosen, and what it can detect (``statement``).
+    records : list of dict
+        One record per case, in plan order.
+    journal : str or None
+        The journal file, when one was written.
+    isolated : bool
+        False when the port ran in this process (default ``True``).
+    """
 
     port: str
     method: str
@@ -547,12 +693,70 @@ def check_draws(
     are not drawn and are counted ``skipped`` with that reason. A port named by a string is
     opened by :func:`open_draws_port` with ``timeout``, ``isolate`` and ``import_timeout``.
 
-    ``journal`` records each case as it is judged (the runner's :class:`~.runner.Journal`, format
+    ``journal`` records each case as it is judged (the runner's ``Journal``, format
     ``ees-theory-draws/2``): a case line holds the case's own verdict and its draws (the count of
     each token; mirostat's in order); the family-wise step runs over every case at the end and
     its rejections are in the summary line (``holm``). ``resume=True`` continues the run a
     journal holds (same port, method, dtype, options and plan): every recorded case is judged
     again from its recorded draws, and only the others are drawn.
+
+    Parameters
+    ----------
+    port : DrawsPort or str
+        The port, or its name for :func:`open_draws_port`.
+    method : str
+        ``"ees"`` or a truncation sampler's name (a method whose answer is a kept set).
+    dtype : str
+        The dtype under test (default ``"float64"``); cases it cannot hold exactly are left out.
+    cases : sequence of Case or None
+        The cases to judge (default ``None``: the planned ones).
+    examples : int
+        Generated cases after the golden vectors when planning (default 20).
+    vectors : bool or str
+        ``True`` (default): the packaged golden vectors; a path: a vectors file; ``False``: none.
+    draws : int or None
+        Draws per case, ``1 .. MAX_DRAWS`` (default ``None``: planned from ``tv`` and ``power``).
+    seed : int
+        The run's seed: generated cases and, through :func:`case_seed`, each case's draws.
+    draw_seed : int or None
+        One seed for every case's draws (a reproduction; default ``None``).
+    alpha : float
+        The family-wise false-alarm rate, in ``(0, 1)`` (default ``1e-6``).
+    tv : float
+        The total-variation deviation the plan must detect, in ``(0, 1]`` (default 0.02).
+    power : float
+        The probability of detecting it, in ``(0, 1)`` (default 0.99).
+    options : Options
+        The judging options: policy, unsupported parameters, ...
+    shrink : bool
+        Shrink each failing case to a small input (default ``True``).
+    families : sequence of str or None
+        The distribution families of the generated cases (default ``None``: all).
+    journal : str or None
+        A JSON Lines file recording each case as it is judged (default ``None``: none).
+    resume : bool
+        Continue the run ``journal`` holds (default ``False``).
+    progress : callable or None
+        ``progress(done, total)``, called as the cases are judged (default ``None``).
+    skip_case : callable or None
+        ``skip_case(row, params) -> str | None``: a reason not to draw a case (default ``None``).
+    timeout : float or None
+        Seconds each call may take, when ``port`` is a name (default 60).
+    isolate : bool
+        Run a Python port named by a string in the isolated worker (default ``True``).
+    import_timeout : float or None
+        Seconds its import may take (default 120).
+
+    Returns
+    -------
+    DrawsReport
+        One record per case, the plan, and the verdict ``ok``.
+
+    Raises
+    ------
+    ValueError
+        A method whose answer is no kept set, a parameter out of its domain, ``draws`` beyond the
+        memory budget, ``resume`` without ``journal``, or a journal of another run.
     """
     from .plan import plan as plan_cases
 

@@ -307,7 +307,13 @@ class Journal:
         return {r["case"] for r in self.records}
 
     def append(self, record: dict) -> None:
-        """Record one case (written and flushed at once)."""
+        """Record one case (written and flushed at once).
+
+        Parameters
+        ----------
+        record : dict
+            The case's record: its case, answer and verdict, encoded by ``case_line``.
+        """
         line = case_line(record)
         with open(self.path, "a", encoding="utf-8") as fh:
             fh.write(line + "\n")
@@ -319,7 +325,13 @@ class Journal:
     def extend(self, lines: list[str]) -> None:
         """Record several cases, given as their ``case_line`` (encoded where they were
         judged: a cluster's workers), with one write and one flush to disk: a journal written
-        and encoded case by case would bound a large cluster by this process."""
+        and encoded case by case would bound a large cluster by this process.
+
+        Parameters
+        ----------
+        lines : list of str
+            One JSON line per case, each as ``case_line`` wrote it (no newline).
+        """
         with open(self.path, "a", encoding="utf-8") as fh:
             fh.write("".join(line + "\n" for line in lines))
             fh.flush()
@@ -329,7 +341,14 @@ class Journal:
 
     def finish(self, summary: dict) -> None:
         """Append the summary line, unless the run was finished and nothing was added since
-        (a finished run is not summarised twice)."""
+        (a finished run is not summarised twice), and let go of the file's lock.
+
+        Parameters
+        ----------
+        summary : dict
+            The run's summary (counts by verdict, coverage, ...), JSON-encodable; it is written
+            with ``kind: "summary"``.
+        """
         try:
             if self.finished is not None and not self.appended:
                 return

@@ -72,13 +72,24 @@ __all__ = [
 #: running sums rounded at every addition, as numpy's float16 cumsum, count as careful, and EES's ln k may be
 #: a float64 number dividing H in the compute dtype; 5: typical's scores tied within what another summation
 #: tree of H moves them by, typical_score_tie; running sums in order beside the library's normaliser,
-#: sums="sequential-scan")
+#: sums="sequential-scan"; the truncation samplers' ranking values tied within one rounding, as EES's;
+#: directed running sums bracketing every sequential one; the mass before a token as the running sum up
+#: to the token before, mass="top-shifted"; top-p at p >= 1 evaluated by the styles comparing at p's precision;
+#: the logits times the reciprocal temperature rounded to the compute dtype, shift="reciprocal"; top-n-sigma's
+#: deviations squared unscaled, variance="plain")
 STYLES_VERSION = "5"
 
 _BLOCKS = ("blocked:8", "blocked:64", "blocked:512")
 #: the samplers whose kernels compare a computed value with a parameter (``_numerics.against_param``):
 #: the styles with ``param="exact"`` differ from the others only there
 _PARAM_MASS = ("top-p", "typical", "epsilon", "eta")
+#: the samplers whose kernels cut at a running sum (``_numerics.cumsum``): the only ones the
+#: directed running sums (``sums="sequential-down"/"sequential-up"``) can move
+_RUNNING_MASS = ("top-p", "typical", "tfs")
+#: the samplers whose kernels read the mass before a token (``mass="top-shifted"`` moves only them)
+_MASS_BEFORE = ("top-p",)
+#: the samplers whose kernels square deviations (``variance="plain"`` moves only them)
+_VARIANCE = ("top-n-sigma",)
 #: the envelope of the EES curve: the styles' hull widened by this many hull widths on each side
 _WIDEN = 0.5
 
@@ -155,6 +166,15 @@ def styles_for(kind: str, dtype: str, accumulate: str) -> tuple[Style, ...]:
             variants += [N(sums=s_) for s_ in seq]
             # running sums in order beside a library normaliser (numpy: cumsum beside the pairwise sum)
             variants += [N(sums=f"{s_}-scan", rank="probs", probs="log_softmax_stepwise") for s_ in seq]
+            # the running mass that reaches p, compared at p's own precision (llama.cpp's loop in
+            # double, numpy's cumsum then searchsorted), with the normaliser rounded as the compute dtype's
+            variants += [N(mass="top-shifted", param="exact", probs="log_softmax_stepwise", rank="probs"), N(mass="top-shifted", rank="probs")]
+            variants += [N(shift="reciprocal", rank="probs", probs="log_softmax_stepwise")]
+            # top-n-sigma's deviations squared as they are (half-precision squares underflow)
+            variants += [N(variance="plain"), N(variance="plain", sums="blocked:8", shift="before")]
+            variants += [N(mass="top-shifted", param="exact", probs="log_softmax_stepwise", rank="probs", sums=f"{s_}-scan") for s_ in seq]
+            if seq and dtype != "float64":  # the bracket of every such running sum (see _numerics: sums)
+                variants += [N(sums=f"sequential-{d}", rank="probs", mass="top-shifted", param="exact") for d in ("down", "up")]
             variants += [N(sums="blocked:8", rank="probs", mass="bottom"), N(sums="blocked:64", probs="log_softmax", shift="before"), N(sums="blocked:512", threshold="probs")]
             # the mass compared with the parameter at its own precision (run only for _PARAM_MASS)
             variants += [N(param="exact"), N(param="exact", sums="blocked:8"), N(param="exact", probs="log_softmax_stepwise", shift="before"),
@@ -178,6 +198,9 @@ def styles_for(kind: str, dtype: str, accumulate: str) -> tuple[Style, ...]:
             # with each p's rounding, so both ways of forming p
             out += [Style(N(sums=f"{s_}-scan"), c, "closed") for s_ in seq]
             out += [Style(N(sums=f"{s_}-scan", probs="log_softmax_stepwise", rank="probs"), c, "closed") for s_ in seq]
+            # the shifted logits times 1/T rounded to the compute dtype (a multiplication instead of
+            # a division: in half precision the rounded reciprocal is another temperature)
+            out += [Style(N(shift="reciprocal", sums=s_, probs="log_softmax_stepwise", rank="probs"), c, "closed") for s_ in ("torch",) + tuple(f"{q}-scan" for q in seq)]
             if c == "input" and dtype == "float16":  # a float16 running sum: its error follows each p's rounding
                 out += [Style(N(sums="sequential", rank="probs", shift="before"), c, "closed"),
                         Style(N(sums="sequential", probs="log_softmax", shift="before", rank="probs"), c, "closed")]
@@ -318,13 +341,16 @@ def _truncation_outcome(method: str, z, tau: float, policy: str, params: dict, s
     key = _key_numpy(key)
     if SAMPLERS[method].keeps_suffix:  # it keeps the least probable tokens: rank from the bottom
         key = np.where(np.isfinite(key), -key, key)
+    _, cd = _torch_dtypes(dtype, style.compute)
     if SAMPLERS[method].ranking != "typical-score":
-        return MaskOutcome(style, kept, key)
+        # ranking values one rounding apart count as tied, as for EES: another careful rounding of
+        # two probabilities that close (of their logarithms, for a port taking exp(log_softmax))
+        # may make them equal, and a port's sort then orders them its own way
+        return MaskOutcome(style, kept, key, tie=2.0 * UNIT_ROUNDOFF[_dtype_name(cd)], tie_log=style.numerics.rank == "probs")
     # typical: scores count as tied within what another careful evaluation moves them by (the
     # cut is then the style's own along the port's order); see typical_score_tie
     from ..kernels.truncation import typical_count
 
-    _, cd = _torch_dtypes(dtype, style.compute)
     tie_abs = typical_score_tie(int(np.isfinite(key).sum()), _dtype_name(cd))
 
     def recount(order: list) -> int:
@@ -352,6 +378,9 @@ def _ees_outcome(z, tau: float, rule: str, m: int, style: Style) -> MaskOutcome:
         t = torch.tensor(tau, dtype=torch.float64).to(cd)
         if style.numerics.shift == "before":
             x = (zc - zc[finite].max()) / t
+        elif style.numerics.shift == "reciprocal":  # times 1/tau rounded to the compute dtype
+            inv = torch.tensor(1.0 / tau, dtype=torch.float64).to(cd)
+            x = (zc - zc[finite].max()) * inv if bool(torch.isfinite(inv)) else (zc - zc[finite].max()) / t
         else:
             x = zc / t
         x = x.masked_fill(~finite, -math.inf)
@@ -521,7 +550,12 @@ def iter_mask_outcomes(method: str, row: np.ndarray, params: dict, dtype: str, a
 
     prm = port_params(prm)
     for style in styles_for("mask", dtype, accumulate):
-        if style.numerics.param != "tensor" and method not in _PARAM_MASS:
+        # the styles that differ from another only where a sampler reads what they change
+        if style.numerics.sums in ("sequential-down", "sequential-up"):
+            if method not in _RUNNING_MASS:
+                continue
+        elif ((style.numerics.param != "tensor" and method not in _PARAM_MASS) or (style.numerics.mass == "top-shifted" and method not in _MASS_BEFORE)
+              or (style.numerics.variance != "scaled" and method not in _VARIANCE)):
             continue
         try:
             yield _truncation_outcome(method, z, tau, policy, prm, style, dtype)

@@ -9,19 +9,29 @@ differ only in rounding:
 * ``probs``: ``softmax`` (``exp(x - max) / sum``), ``log_softmax`` then ``exp`` (the library's
   fused log-softmax: one rounding), or ``log_softmax_stepwise`` then ``exp`` (``t = x - max``,
   ``t - ln(sum exp t)``, each step rounded into the compute dtype, as hand-written code does);
-* ``shift``: ``after`` (divide by the temperature, then the softmax shifts) or ``before``
-  (``(z - max) / tau``);
+* ``shift``: ``after`` (divide by the temperature, then the softmax shifts), ``before``
+  (``(z - max) / tau``) or ``reciprocal`` (``(z - max) * (1 / tau)``, the reciprocal rounded to
+  the compute dtype);
 * ``rank``: tokens ordered by their scaled ``logits`` or by their computed ``probs`` (ties
   between computed probabilities are then real ties for the port);
-* ``mass``: prefix masses summed from the ``top`` or as ``1 - (sum from the bottom)``;
+* ``mass``: the mass before a token summed from the ``top`` (the running sum less the token's
+  own probability), ``top-shifted`` (the running sum up to the token before: a loop stopping
+  once its sum reaches the parameter) or as ``1 - (sum from the bottom)``;
 * ``threshold``: a ratio threshold (min-p) compared on ``logits`` (``z_i - z_max >= ln r``), on
   ``probs`` (``p_i >= r p_max``) or on ``log_probs`` (``ln p_i - ln p_max >= ln r``);
 * ``sums``: ``torch`` (the library's reduction; half-precision sums accumulate in float32),
   ``sequential`` (one rounding per addition, in order), ``sequential-scan`` (running sums
   sequential, totals such as the softmax's normaliser by the library: numpy's ``cumsum`` beside
-  its pairwise ``sum``), or ``blocked:B`` (each block of ``B``
+  its pairwise ``sum``), ``sequential-down`` and ``sequential-up`` (the same with every addition
+  of the running sums rounded toward ``-inf`` or ``+inf``: no careful port does that, but every
+  running sum rounded to nearest in that order lies between the two, so the counts they give
+  bracket the counts of such ports, whose half-precision sums can stall or run ahead on a long
+  flat row), or ``blocked:B`` (each block of ``B``
   summed and rounded, then the library's running sum over the blocks: the shape of GPU tree and
   fused reductions);
+* ``variance``: top-n-sigma's deviations squared after scaling by a power of two near the
+  largest (``scaled``: no square underflows) or as they are (``plain``: in half precision the
+  squares of deviations below about ``2**-12`` underflow to 0, and ``sigma`` with them);
 * ``param``: a computed value compared with a sampler's parameter (a prefix mass with top-p's
   ``p`` or typical's ``mass``, a probability with epsilon's or eta's threshold) as torch compares
   a tensor with a Python number, the number rounded to the tensor's dtype (``tensor``), or at the
@@ -48,6 +58,11 @@ import torch
 
 from ..spec.formats import round_to_dtype
 
+#: the ``sums`` choices whose running sums go one addition at a time
+_SEQUENTIAL = ("sequential", "sequential-scan", "sequential-down", "sequential-up")
+#: the ``sums`` choices whose totals (the softmax's normaliser, an entropy) are the library's
+_LIBRARY_TOTALS = ("torch", "sequential-scan", "sequential-down", "sequential-up")
+
 __all__ = ["Numerics", "DEFAULT", "current", "using", "against_param", "cumsum", "total", "softmax", "log_softmax"]
 
 
@@ -62,25 +77,27 @@ class Numerics:
     threshold: str = "logits"
     sums: str = "torch"
     param: str = "tensor"
+    variance: str = "scaled"
 
     def __post_init__(self) -> None:
         for name, allowed in (
             ("probs", ("softmax", "log_softmax", "log_softmax_stepwise")),
-            ("shift", ("after", "before")),
+            ("shift", ("after", "before", "reciprocal")),
             ("rank", ("logits", "probs")),
-            ("mass", ("top", "bottom")),
+            ("mass", ("top", "top-shifted", "bottom")),
             ("threshold", ("logits", "probs", "log_probs")),
             ("param", ("tensor", "exact")),
+            ("variance", ("scaled", "plain")),
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
-        if self.sums not in ("torch", "sequential", "sequential-scan") and not (self.sums.startswith("blocked:") and self.sums[8:].isdigit() and int(self.sums[8:]) >= 2):
-            raise ValueError(f"sums must be torch, sequential, sequential-scan or blocked:B (B >= 2); got {self.sums!r}")
+        if self.sums not in _SEQUENTIAL + ("torch",) and not (self.sums.startswith("blocked:") and self.sums[8:].isdigit() and int(self.sums[8:]) >= 2):
+            raise ValueError(f"sums must be torch, {', '.join(_SEQUENTIAL)} or blocked:B (B >= 2); got {self.sums!r}")
 
     @property
     def name(self) -> str:
         """A short label: the choices that differ from :data:`DEFAULT`."""
-        parts = [f"{k}={getattr(self, k)}" for k in ("probs", "shift", "rank", "mass", "threshold", "sums", "param") if getattr(self, k) != getattr(DEFAULT, k)]
+        parts = [f"{k}={getattr(self, k)}" for k in ("probs", "shift", "rank", "mass", "threshold", "sums", "param", "variance") if getattr(self, k) != getattr(DEFAULT, k)]
         return ",".join(parts) or "default"
 
 
@@ -122,6 +139,34 @@ def _sequential_cumsum(x: torch.Tensor) -> torch.Tensor:
         s = round_to_dtype(s + flat[:, j], "bfloat16")  # exact in float64, then one rounding
         out[:, j] = s
     return torch.from_numpy(out).reshape(x.shape).to(torch.bfloat16).to(x.device)
+
+
+def _directed_cumsum(x: torch.Tensor, direction: str) -> torch.Tensor:
+    """Running sums along the last axis with every addition rounded into ``x.dtype`` toward
+    ``-inf`` (``direction="down"``) or ``+inf`` (``"up"``). Each partial sum is formed exactly in
+    float64 (two float16 or float32 values add exactly there, up to an exponent gap that leaves
+    the smaller one far below the unit of the larger) and then rounded the chosen way.
+
+    >>> x = torch.tensor([1.0, 2.0**-12, 2.0**-12, 2.0**-12], dtype=torch.float16)
+    >>> _directed_cumsum(x, "down").tolist(), _directed_cumsum(x, "up").tolist()
+    ([1.0, 1.0, 1.0, 1.0], [1.0, 1.0009765625, 1.001953125, 1.0029296875])
+    """
+    if x.dtype not in (torch.float16, torch.float32):
+        raise TypeError(f"no directed running sum for {x.dtype}")
+    a = x.detach().cpu().numpy()
+    flat = a.reshape(-1, a.shape[-1]).astype(np.float64)
+    toward = a.dtype.type(-np.inf if direction == "down" else np.inf)
+    out = np.empty(flat.shape, dtype=a.dtype)
+    s = np.zeros(flat.shape[0])
+    with np.errstate(over="ignore", invalid="ignore"):
+        for j in range(flat.shape[1]):  # every row at once, one column at a time
+            exact = s + flat[:, j]
+            r = exact.astype(a.dtype)  # to nearest
+            off = (r.astype(np.float64) > exact) if direction == "down" else (r.astype(np.float64) < exact)
+            r = np.where(off, np.nextafter(r, toward), r)
+            out[:, j] = r
+            s = r.astype(np.float64)
+    return torch.from_numpy(out.reshape(a.shape)).to(x.device)
 
 
 def _blocked_cumsum(x: torch.Tensor, block: int) -> torch.Tensor:
@@ -168,13 +213,15 @@ def cumsum(x: torch.Tensor) -> torch.Tensor:
         return torch.cumsum(x, dim=-1)
     if s in ("sequential", "sequential-scan"):
         return _sequential_cumsum(x)
+    if s in ("sequential-down", "sequential-up"):
+        return _directed_cumsum(x, s[11:])
     return _blocked_cumsum(x, int(s[8:]))
 
 
 def total(x: torch.Tensor) -> torch.Tensor:
     """The sum along the last axis (kept as a length-1 axis) under the current numerics."""
     s = current().sums
-    if s in ("torch", "sequential-scan"):
+    if s in _LIBRARY_TOTALS:
         return x.sum(dim=-1, keepdim=True)
     if s == "sequential":
         return _sequential_cumsum(x)[..., -1:]
@@ -184,7 +231,7 @@ def total(x: torch.Tensor) -> torch.Tensor:
 def log_softmax(x: torch.Tensor) -> torch.Tensor:
     """Log-probabilities of the scaled logits ``x`` under the current numerics' sums
     (``torch.log_softmax`` with the library's sums)."""
-    if current().sums in ("torch", "sequential-scan") and current().probs != "log_softmax_stepwise":
+    if current().sums in _LIBRARY_TOTALS and current().probs != "log_softmax_stepwise":
         return torch.log_softmax(x, dim=-1)
     t = x - x.amax(dim=-1, keepdim=True)
     return t - torch.log(total(torch.exp(t)))
@@ -196,7 +243,7 @@ def softmax(x: torch.Tensor) -> torch.Tensor:
     nm = current()
     if nm.probs != "softmax":
         return torch.exp(log_softmax(x))
-    if nm.sums in ("torch", "sequential-scan"):
+    if nm.sums in _LIBRARY_TOTALS:
         return torch.softmax(x, dim=-1)
     e = torch.exp(x - x.amax(dim=-1, keepdim=True))
     return e / total(e)

@@ -1,12 +1,17 @@
-"""Batched float kernels for the truncation family (top-k, top-p, min-p, typical, epsilon, eta,
-mirostat v1/v2, p-less, p-less-norm, top-n-sigma, xtc, top-a, tfs), with the same methods, parameters and policies
-as :func:`ees_theory.reference.truncate` (see :mod:`ees_theory.reference.truncation` for what each
+"""Batched float kernels for the truncation samplers (every one of
+:data:`~ees_theory.spec.methods.SAMPLERS`), with the same methods, parameters and policies as
+:func:`ees_theory.reference.truncate` (see :mod:`ees_theory.reference.truncation` for what each
 policy means). Device-agnostic; no Python loop over the vocabulary or the batch.
 
 ``truncate_mask(method, logits, temperature=1.0, policy="paper", accumulate="float32", **params)``
 returns a bool tensor of the logits' shape, True = kept. The work runs on ``softmax(logits / tau)``
 in the dtype chosen by ``accumulate`` (:func:`ees_theory.kernels._core.compute_dtype`). Canonical
 order (probability descending, ties by id ascending) is a stable descending sort.
+
+Each sampler's kernel is the ``kernel`` of its module in :mod:`ees_theory.core.truncation`: this
+module prepares the batch (:func:`_prepare`: scaled logits, their sort, the probabilities), hands it
+over as a :class:`_Row` (with the torch namespace and the current numerics' sums, so that the core
+imports no torch) and calls the kernel of the rule the registry names.
 
 >>> import torch
 >>> z = torch.tensor([[2.0, 1.0, 0.0, -1.0], [0.0, 0.0, 0.0, 0.0]])
@@ -27,8 +32,7 @@ import torch
 from ..spec.methods import SAMPLERS
 from ..spec.methods import check_params
 from ..core.ctx import torch_context
-from ..core.truncation import eta as eta_sampling
-from ..core.truncation import epsilon, min_p, mirostat, p_less, tfs, top_a, top_k, top_n_sigma, top_p, typical, xtc
+from ..core.truncation import typical
 from ..core.truncation.registry import rule as truncation_rule
 from ._core import check_logits, compute_dtype, needs_wide, row_temperature, wide_scaled
 from ._workspace import scratch
@@ -57,9 +61,11 @@ def _prepare(logits, temperature, accumulate):
     else:
         tau = row_temperature(temperature, logits.shape[:-1], cd, logits.device)
         nm = _numerics.current()
-        if nm.shift == "before":  # (z - max) / tau: the shift happens before the division
+        if nm.shift in ("before", "reciprocal"):  # (z - max) / tau: the shift happens before the division
             zc = logits.to(cd)
-            x = (zc - torch.where(masked, -math.inf, zc).amax(dim=-1, keepdim=True)) / tau
+            x = zc - torch.where(masked, -math.inf, zc).amax(dim=-1, keepdim=True)
+            inv = (1.0 / tau64).to(cd)  # the reciprocal rounded to the compute dtype (inf: divide)
+            x = torch.where(torch.isfinite(inv), x * inv, x / tau) if nm.shift == "reciprocal" else x / tau
         else:
             x = logits.to(cd) / tau
         x = x.masked_fill(masked, -math.inf)
@@ -72,56 +78,6 @@ def _prepare(logits, temperature, accumulate):
     n = (~masked).sum(dim=-1, keepdim=True)
     pos = torch.arange(x.shape[-1], device=x.device).expand_as(x)
     return x, masked, sx, idx, sp, n, pos, sz
-
-
-def _power_of_two_near(x: torch.Tensor) -> torch.Tensor:
-    """``2**(e - 1)`` for ``x = m 2**e`` (``1/2 <= m < 1``): a power of two in ``(x/2, x]``, formed
-    without leaving ``x``'s dtype (``2**e`` itself may overflow it); 1 where ``x`` is 0.
-
-    >>> _power_of_two_near(torch.tensor([3.0, 0.375, 2.0**-1060, 0.0], dtype=torch.float64)).tolist() == [2.0, 0.25, 2.0**-1060, 1.0]
-    True
-    """
-    m, _ = torch.frexp(x)
-    return torch.where(x > 0, x / (2 * m), torch.ones_like(x))
-
-
-def _sigma_test(sx, cand, n, nn, policy):
-    nf = n.to(sx.dtype)
-    vals = torch.where(cand, sx, torch.zeros_like(sx))
-    mean = _numerics.total(vals) / nf
-    dev = torch.where(cand, sx - mean, torch.zeros_like(sx))
-    # the squares of a row scaled far down (a huge temperature) underflow to 0: the deviations are
-    # squared divided by a power of two near the largest one (exact), the root scaled back
-    unit = _power_of_two_near(dev.abs().amax(dim=-1, keepdim=True))
-    dev = dev / unit
-    denom = nf - top_n_sigma.ddof(policy)
-    var = _numerics.total(dev * dev) / torch.clamp(denom, min=1)
-    sigma = torch.sqrt(var) * unit
-    return (sx >= sx[..., :1] - nn * sigma) | (n <= 1), sigma
-
-
-def _n_sigma_keep(sx, cand, n, nn, policy):
-    """Top-n-sigma's test ``l_i >= max l - n sigma``. Where ``sigma`` (or ``n sigma``) overflows,
-    the row is tested again on its candidates scaled by a power of two into ``[-1, 1]`` (exact)
-    and then shifted: the test is shift- and scale-invariant, and the scaled statistics cannot
-    overflow."""
-    keep, sigma = _sigma_test(sx, cand, n, nn, policy)
-    bad = ~torch.isfinite(nn * sigma)
-    if bool(bad.any()):
-        z = torch.where(cand, sx, torch.zeros_like(sx)).double()
-        span = z.abs().amax(dim=-1, keepdim=True)
-        _, exponent = torch.frexp(torch.where(span > 0, span, torch.ones_like(span)))
-        zs = torch.ldexp(z, -exponent)  # in [-1, 1]: exact unless it underflows
-        scaled = torch.where(cand, zs - zs[..., :1], torch.full_like(zs, -math.inf)).to(sx.dtype)
-        keep2, _ = _sigma_test(scaled, cand, n, nn, policy)
-        keep = torch.where(bad, keep2, keep)
-    return keep
-
-
-def _mass_before(sp: torch.Tensor) -> torch.Tensor:
-    """The mass of the tokens before each position of the sorted order (running sums under the
-    current numerics)."""
-    return _numerics.cumsum(sp) - sp
 
 
 def _unsort(sorted_keep: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
@@ -155,69 +111,6 @@ def _entropy(sp, slp):
     return -(terms.sum(dim=-1, keepdim=True) if _numerics.current() is _numerics.DEFAULT else _numerics.total(terms))
 
 
-def _mirostat_k(version, policy, prm, sx, sp, n, mu, size):
-    """Per-row kept count of mirostat ``version`` (1 or 2; sorted prefix length)."""
-    slp = _log_probs(sx)
-    if version == 2:
-        keep = slp >= -mu * math.log(2.0)
-        k = keep.sum(dim=-1, keepdim=True)
-        return torch.clamp(k, min=1)
-    m = prm["m"]
-    nv = prm["n_vocab"] if prm["n_vocab"] is not None else size
-    width = min(m, sx.shape[-1]) - 1
-    mm = torch.clamp(torch.minimum(n, torch.full_like(n, m)), min=1)
-    if width < 1:
-        return n
-    i = torch.arange(width, device=sx.device, dtype=sx.dtype)
-    t = mirostat.zipf_weight(i, _T)
-    b = slp[..., :-1][..., :width] - slp[..., 1:][..., :width]
-    valid = i < (mm - 1)
-    b = torch.where(valid, b, torch.zeros_like(b))
-    tt = torch.where(valid, t * t, torch.zeros_like(b))
-    num = (t * b).sum(dim=-1, keepdim=True)
-    den = tt.sum(dim=-1, keepdim=True)
-    s = torch.where(den > 0, num / torch.where(den > 0, den, torch.ones_like(den)), torch.zeros_like(num))
-    eps = s - 1
-    ln_n = math.log(nv)
-    y = eps * ln_n
-    # eps / (1 - N^-eps) = 1 / (ln N * phi(y)), phi(y) = -expm1(-y)/y, phi(0) = 1
-    safe_y = torch.where(y == 0, torch.ones_like(y), y)
-    phi = torch.where(y == 0, torch.ones_like(y), -torch.expm1(-safe_y) / safe_y)
-    safe_s = torch.where(s > 0, s, torch.ones_like(s))
-    log_k = mirostat.log_k_hat(safe_s, mu, ln_n, phi, _T)
-    k_hat = torch.exp(log_k)
-    q = k_hat + 0.5 if mirostat.rounds_half_up(policy) else k_hat
-    big = q >= n.to(q.dtype)
-    k = torch.where(big, n.to(q.dtype), torch.floor(torch.where(big, torch.zeros_like(q), q)))
-    k = torch.clamp(k.to(n.dtype), min=1)
-    return torch.where(s > 0, torch.minimum(k, n), n)
-
-
-def _tfs_keep(sp, pos, n, z, m, policy):
-    """Tail-free sampling's kept prefix (see :mod:`ees_theory.core.truncation.tfs`)."""
-    if z >= 1 or sp.shape[-1] < 3:
-        count = torch.zeros_like(n)
-        flat = torch.zeros_like(n, dtype=torch.bool)
-    else:
-        j = pos[..., :-2]
-        valid = j < n - 2  # second differences of candidates only (masked entries sort last)
-        w = torch.where(valid, tfs.second_differences(sp).abs(), torch.zeros_like(sp[..., :-2]))
-        total = _numerics.total(w)  # the sums in the current numerics' order (a style's, or torch's)
-        cdf = _numerics.cumsum(w) / torch.where(total > 0, total, torch.ones_like(total))
-        uniform = tfs.flat_means_uniform(policy)
-        flat = total <= (tfs.FLAT if uniform else 0.0)
-        if uniform:  # uniform weights 1 / (n - 2) on a flat row
-            uni = (j + 1).to(sp.dtype) / torch.clamp(n - 2, min=1).to(sp.dtype)
-            cdf = torch.where(flat, uni, cdf)
-        count = ((cdf <= z) & valid).sum(dim=-1, keepdim=True)
-    k = tfs.kept(count, n, m, policy)
-    if tfs.short_rows_untouched(policy):
-        off = (n < 3) | (z >= 1)
-    else:  # a flat row of 3 or more has no tail; 1 or 2 candidates keep the first
-        off = (flat & (n >= 3)) | (z >= 1)
-    return pos < torch.where(off, n, k)
-
-
 def _as_row_param(value, name, batch_shape, dtype, device, lo=None, hi_open=None):
     t = torch.as_tensor(value, dtype=torch.float64, device=device)
     try:
@@ -232,7 +125,16 @@ def _as_row_param(value, name, batch_shape, dtype, device, lo=None, hi_open=None
 
 
 class _Row:
-    """One prepared batch (see :func:`_prepare`) with what every rule's kernel reads."""
+    """One prepared batch (see :func:`_prepare`) with what every rule's kernel reads (the
+    ``kernel`` of its module in :mod:`ees_theory.core.truncation`): the sorted scaled logits
+    ``sx``, their probabilities ``sp``, the sort ``idx``, the positions ``pos``, the candidate
+    counts ``n`` and mask ``cand``, the row length ``V`` and ``min_tokens_to_keep`` ``m``, and the
+    helpers below.
+
+    >>> r = _Row(*_prepare(torch.tensor([2.0, 1.0, 0.0, -1.0]), 1.0, "float32"), 1)
+    >>> r.count(r.sp >= 0.1).tolist(), r.at_least(r.pos < 0, truncation_rule("top-p").policy("paper")).tolist()
+    ([2], [True, False, False, False])
+    """
 
     __slots__ = ("x", "masked", "sx", "idx", "sp", "n", "pos", "sz", "cand", "V", "m", "params", "want_state")
 
@@ -250,121 +152,72 @@ class _Row:
         values left the float range (the rules that use them are rank- and scale-invariant)."""
         return self.sx if self.sz is None else self.sz
 
+    # ---- what a rule's kernel (``kernel`` of its module in core.truncation) reads ---------------
+    #: the tensor namespace a kernel computes with (the core modules import no torch)
+    t = torch
+    #: the torch arithmetic context, for the core formulas written against one
+    T = _T
 
-# The kernels of the rules in ees_theory.core.truncation, one per rule module: each takes the
-# prepared row, the checked parameters, the policy record, whether the policy's no-op condition
-# holds, the rule and the policy's name, and returns the kept sorted positions.
+    @property
+    def numerics(self):
+        """The current numerics (:mod:`._numerics`): how a port sums, ranks and compares."""
+        return _numerics.current()
 
+    def cumsum(self, x):
+        """Running sums along the last axis, in the current numerics' order."""
+        return _numerics.cumsum(x)
 
-def _top_k_kernel(r, prm, pol, noop, rule, policy):
-    if noop:
-        return r.all()
-    kk = top_k.width(prm["k"], r.m, r.V)
-    if pol.ties:  # every token tied with the kk-th value
-        s = r.values()
-        return s >= s[..., kk - 1 : kk]
-    return r.pos < kk
+    def total(self, x):
+        """The sum over the last axis, in the current numerics' order."""
+        return _numerics.total(x)
 
+    def against_param(self, x):
+        """``x`` at the precision it meets a parameter in, under the current numerics."""
+        return _numerics.against_param(x)
 
-def _top_p_kernel(r, prm, pol, noop, rule, policy):
-    p = prm["p"]
-    bottom = _numerics.current().mass == "bottom"
-    if noop and not bottom:  # a port summing from the bottom drops underflowed tokens even at p = 1
-        keep = r.all()
-    elif bottom:
-        keep = pol.holds(*top_p.sides_from_bottom(p, _numerics.against_param(_numerics.cumsum(r.sp.flip(-1)).flip(-1))))
-    else:
-        keep = pol.holds(*top_p.sides(p, _numerics.against_param(_mass_before(r.sp))))
-    return _at_least(r, keep, pol)
+    def log_softmax(self, x):
+        """``log_softmax`` over the last axis under the current numerics."""
+        return _numerics.log_softmax(x)
 
+    def log_probs(self):
+        """The log-probabilities of the sorted row (``torch.log_softmax``)."""
+        return _log_probs(self.sx)
 
-def _min_p_kernel(r, prm, pol, noop, rule, policy):
-    mp = prm["min_p"]
-    if noop:
-        keep = r.all()
-    elif _numerics.current().threshold == "probs":
-        keep = pol.holds(*min_p.prob_sides(r.sp, r.sp[..., :1], mp))
-    elif _numerics.current().threshold == "log_probs":
-        lsp = _numerics.log_softmax(r.sx)
-        keep = pol.holds(*min_p.log_sides(lsp - lsp[..., :1], mp, _T))
-    else:
-        keep = pol.holds(*min_p.log_sides(r.sx - r.sx[..., :1], mp, _T))
-    return _at_least(r, keep, pol)
+    def entropy(self, slp):
+        """The entropy of the sorted row from its log-probabilities ``slp`` (:func:`_entropy`)."""
+        return _entropy(self.sp, slp)
 
+    def mass_before(self):
+        """The mass of the tokens before each position of the sorted order (running sums under the
+        current numerics): the running sum less the token's own probability, or with
+        ``mass="top-shifted"`` the running sum up to the token before (a loop that stops once its
+        running sum reaches the parameter, as llama.cpp's top-p does)."""
+        c = _numerics.cumsum(self.sp)
+        if _numerics.current().mass == "top-shifted":
+            return torch.cat([torch.zeros_like(c[..., :1]), c[..., :-1]], dim=-1)
+        return c - self.sp
 
-def _at_least(r, keep, pol):
-    """``keep`` with the policy's ``min_tokens_to_keep`` floor (and the ties at it, if it has them)."""
-    return _floor(keep, r.pos, r.n, r.m, r.values() if pol.min_keep == "floor-ties" else None)
+    def count(self, mask):
+        """How many candidates of each row ``mask`` holds (keepdim)."""
+        return (mask & self.cand).sum(dim=-1, keepdim=True)
 
+    def floor(self, keep, m, values=None):
+        """``keep`` with at least ``m`` (and one) of the candidates; with ``values`` every token
+        tied with the m-th too."""
+        return _floor(keep, self.pos, self.n, m, values)
 
-def _threshold_kernel(r, pol, thr):
-    return _at_least(r, pol.holds(*epsilon.sides(_numerics.against_param(r.sp), thr)), pol)
+    def at_least(self, keep, pol):
+        """``keep`` with the policy's ``min_tokens_to_keep`` floor (and the ties at it, if it has them)."""
+        return _floor(keep, self.pos, self.n, self.m, self.values() if pol.min_keep == "floor-ties" else None)
 
+    def unsort(self, sorted_keep):
+        """A tensor of the sorted positions put back in token order."""
+        return _unsort(sorted_keep, self.idx)
 
-def _epsilon_kernel(r, prm, pol, noop, rule, policy):
-    return _threshold_kernel(r, pol, torch.full_like(_numerics.against_param(r.sp[..., :1]), prm["epsilon"]))
-
-
-def _eta_kernel(r, prm, pol, noop, rule, policy):
-    H = _entropy(r.sp, _log_probs(r.sx))
-    # at the parameter's precision the threshold is float64 arithmetic on the computed entropy
-    return _threshold_kernel(r, pol, eta_sampling.threshold(prm["epsilon"], _numerics.against_param(H), _T))
-
-
-def _p_less_kernel(r, prm, pol, noop, rule, policy):
-    s2 = _numerics.total(r.sp * r.sp)
-    thr = p_less.threshold(s2, r.V, rule.variant["norm"])
-    return _floor(pol.holds(r.sp, thr), r.pos, r.n, 1)
-
-
-def _top_n_sigma_kernel(r, prm, pol, noop, rule, policy):
-    if noop:
-        return r.all()
-    # the test is scale-invariant: on the logits themselves when their scaled values leave the
-    # float range
-    keep = _n_sigma_keep(r.values(), r.cand, r.n, prm["n"], policy)
-    return _floor(keep, r.pos, r.n, 1)
-
-
-def _xtc_kernel(r, prm, pol, noop, rule, policy):
-    if noop:  # the gate stays shut
-        return r.all()
-    above = (pol.holds(r.sp, prm["threshold"]) & r.cand).sum(dim=-1, keepdim=True)
-    return r.pos >= xtc.dropped(above, xtc.counted(r.n, r.V, policy), max(r.m, 1))  # the most probable ones go
-
-
-def _top_a_kernel(r, prm, pol, noop, rule, policy):
-    keep = r.all() if noop else pol.holds(r.sp, top_a.threshold(prm["a"], r.sp[..., :1]))
-    return _at_least(r, keep, pol)
-
-
-def _tfs_kernel(r, prm, pol, noop, rule, policy):
-    if noop:
-        return r.all()
-    return _tfs_keep(r.sp, r.pos, r.n, prm["z"], r.m, policy)
-
-
-def _typical_kernel(r, prm, pol, noop, rule, policy):
-    if noop:
-        return r.all()
-    slp = _log_probs(r.sx)
-    H = _entropy(r.sp, slp)
-    score = torch.where(r.cand, typical.score(slp, H), torch.full_like(r.sx, math.inf))
-    sscore, order = torch.sort(score, dim=-1, stable=True)  # ties keep the canonical order
-    count = _typical_count(torch.gather(r.sp, -1, order), prm["mass"], pol, r.n)
-    keep_o = r.pos < count
-    if pol.ties:  # every later token whose score ties the boundary token's
-        keep_o = keep_o | (sscore <= torch.gather(sscore, -1, count - 1))
-    keep_o = keep_o | (r.pos < min(max(r.m, 1), r.V))
-    return torch.zeros_like(keep_o).scatter(-1, order, keep_o)
-
-
-def _typical_count(p_in_order, mass, pol, n):
-    """Typical's cut along an order of the candidates (``p_in_order``: their probabilities in it):
-    the prefixes whose mass has not reached ``mass``, and the one that reaches it."""
-    cum = _numerics.cumsum(p_in_order)
-    reached_before = pol.holds(*typical.not_reached_sides(mass, _numerics.against_param(cum)))
-    return torch.minimum(reached_before.sum(dim=-1, keepdim=True) + 1, n)
+    def row_param(self, value, name, lo=None, hi_open=None):
+        """A per-row parameter (a number or a tensor of the batch shape), checked, as a column in
+        the compute dtype."""
+        return _as_row_param(value, name, self.x.shape[:-1], self.sx.dtype, self.x.device, lo=lo, hi_open=hi_open)
 
 
 def typical_count(logits: Any, order: Any, temperature: float = 1.0, policy: str = "paper", accumulate: str = "float32", **params: Any) -> int:
@@ -397,45 +250,9 @@ def typical_count(logits: Any, order: Any, temperature: float = 1.0, policy: str
     x, masked, sx, idx, sp, n, pos, sz = _prepare(logits, temperature, accumulate)
     p = _unsort(sp, idx)  # the probabilities by token id, as the kernel computed them
     ids = torch.as_tensor(list(order), dtype=torch.int64, device=p.device)
-    count = int(_typical_count(p[..., ids], prm["mass"], pol, n.reshape(-1)[:1]).reshape(-1)[0])
+    r = _Row(x, masked, sx, idx, sp, n, pos, sz, 1)
+    count = int(typical.kernel_count(r, p[..., ids], prm["mass"], pol, n.reshape(-1)[:1]).reshape(-1)[0])
     return max(count, min(max(int(prm.get("min_tokens_to_keep", 1)), 1), int(n.reshape(-1)[0])))
-
-
-def _mirostat_kernel(r, prm, pol, noop, rule, policy):
-    mu = r.params.get("mu")
-    mu_t = _as_row_param(2.0 * prm["tau"] if mu is None else mu, "mu", r.x.shape[:-1], r.sx.dtype, r.x.device)
-    k = _mirostat_k(rule.variant["version"], policy, prm, r.sx, r.sp, r.n, mu_t, r.V)
-    keep = r.pos < k
-    if not r.want_state:
-        return keep
-    u = _as_row_param(r.params["u"], "u", r.x.shape[:-1], r.sx.dtype, r.x.device, lo=0.0, hi_open=1.0)
-    kp = torch.where(keep, r.sp, torch.zeros_like(r.sp))
-    cum = torch.cumsum(kp, dim=-1)
-    total = cum[..., -1:]
-    j = torch.clamp((cum <= u * total).sum(dim=-1, keepdim=True), max=k - 1)
-    p_sel = torch.gather(r.sp, -1, j)
-    if mirostat.renormalised_surprise(policy):
-        p_sel = p_sel / total
-    surprise = -torch.log2(p_sel)
-    new_mu = mirostat.mu_update(mu_t, prm["eta"], surprise, prm["tau"])
-    token = torch.gather(r.idx, -1, j)
-    return _unsort(keep & r.cand, r.idx), token.squeeze(-1), new_mu.squeeze(-1)
-
-
-_KERNELS = {
-    top_k: _top_k_kernel,
-    top_p: _top_p_kernel,
-    min_p: _min_p_kernel,
-    typical: _typical_kernel,
-    epsilon: _epsilon_kernel,
-    eta_sampling: _eta_kernel,
-    p_less: _p_less_kernel,
-    top_n_sigma: _top_n_sigma_kernel,
-    xtc: _xtc_kernel,
-    top_a: _top_a_kernel,
-    tfs: _tfs_kernel,
-    mirostat: _mirostat_kernel,
-}
 
 
 def _mask(method, logits, temperature, policy, accumulate, params, want_state=False):
@@ -457,7 +274,9 @@ def _mask(method, logits, temperature, policy, accumulate, params, want_state=Fa
             prm[key] = V
     r = _Row(x, masked, sx, idx, sp, n, pos, sz, prm.get("min_tokens_to_keep", 1))
     r.params, r.want_state = params, want_state
-    out = _KERNELS[rule.module](r, prm, pol, pol.noop(prm), rule, policy)
+    # the rule's kernel (``kernel`` of its module): the kept sorted positions, or with the state
+    # (mask by token id, token, new mu) of a stateful sampler
+    out = rule.module.kernel(r, prm, pol, pol.noop(prm), rule, policy)
     return out if want_state else _unsort(out & r.cand, idx)
 
 

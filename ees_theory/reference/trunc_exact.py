@@ -247,7 +247,8 @@ class ExactContext:
     def a(self, i: int, prec: int):
         return self._weights(prec)[1][i]
 
-    def _sum(self, name: str, prec: int, term: Callable[[int], object]):
+    def total(self, name: str, prec: int, term: Callable[[int], object]):
+        """``sum_i term(i)`` over the ``n`` positions, in intervals, cached under ``(name, prec)``."""
         key = (name, prec)
         if key not in self._sums:
             total = iv.mpf(0)
@@ -258,15 +259,15 @@ class ExactContext:
 
     def S(self, prec: int):
         """``sum_i e_i``."""
-        return self._sum("S", prec, lambda i: self.e(i, prec))
+        return self.total("S", prec, lambda i: self.e(i, prec))
 
     def S2(self, prec: int):
         """``sum_i e_i**2``."""
-        return self._sum("S2", prec, lambda i: self.e(i, prec) ** 2)
+        return self.total("S2", prec, lambda i: self.e(i, prec) ** 2)
 
     def A(self, prec: int):
         """``sum_i e_i a_i``; the entropy is ``ln S + A/S``."""
-        return self._sum("A", prec, lambda i: self.e(i, prec) * self.a(i, prec))
+        return self.total("A", prec, lambda i: self.e(i, prec) * self.a(i, prec))
 
     def prefix(self, k: int, prec: int):
         """``sum_{i<k} e_i``."""
@@ -277,6 +278,64 @@ class ExactContext:
 
     def p(self, i: int, prec: int):
         return self.e(i, prec) / self.S(prec)
+
+    # ---- what a sampler's certifier reads (``certify`` of its module in core.truncation) --------
+    #: the interval arithmetic the gaps are written in (``mpmath.iv``)
+    iv = iv
+
+    @staticmethod
+    def known(what: str, index: int, sign: Optional[int], lo: float, hi: float, method: str) -> Check:
+        """A check whose sign is known without a gap to certify (:meth:`Check.of_sign`)."""
+        return Check.of_sign(what, index, sign, lo, hi, method)
+
+    def prefix_cut(self, est: np.ndarray, strict: bool, decide: Callable[[int], Check], n: Optional[int] = None) -> tuple[int, list[Check]]:
+        """Length of the kept prefix of the first ``n`` positions (default all) for a gap that is
+        non-increasing along the sorted order, and the checks that decide it.
+
+        ``est`` are float estimates of the gaps; ``decide(i)`` certifies the gap of position ``i``.
+        Monotonicity makes two certified comparisons enough: position ``k-1`` passes, ``k`` fails.
+
+        >>> from .rows import from_probs
+        >>> ctx = ExactContext(from_probs([0.5, 0.3, 0.2]), 1.0)
+        >>> k, checks = ctx.prefix_cut(ctx.est_p - 0.3, False, lambda i: ctx.decide("p_i - 0.3", i, lambda prec: ctx.p(i, prec) - ctx.iv.mpf(0.3)))
+        >>> k, [c.index for c in checks]
+        (2, [1, 2])
+        """
+        n = self.n if n is None else n
+        k = int(np.count_nonzero(est > 0 if strict else est >= 0))
+        # the estimate of a monotone gap is monotone up to rounding; start from its count
+        checks: dict[int, Check] = {}
+        while True:
+            if k < n:
+                c = checks.setdefault(k, decide(k))
+                ok = c.outcome(strict)
+                if ok:
+                    k += 1
+                    continue
+            if k > 0:
+                c = checks.setdefault(k - 1, decide(k - 1))
+                ok = c.outcome(strict)
+                if not ok:
+                    k -= 1
+                    continue
+            break
+        keep = [checks[i] for i in (k - 1, k) if i in checks]
+        return k, keep
+
+    def floor(self, k: int, m: int, ties: bool) -> int:
+        """``k``, raised to at least ``m`` tokens (and at least one); ``ties`` also keeps every token
+        tied with the m-th.
+
+        >>> from .rows import from_probs
+        >>> ExactContext(from_probs([0.4, 0.3, 0.3]), 1.0).floor(0, 2, ties=True)
+        3
+        """
+        n = self.row.n
+        m = min(max(m, 1), n)
+        if ties:
+            v = self.row.values
+            m = int(np.count_nonzero(v >= v[m - 1]))
+        return max(k, m)
 
     # ---- the decision procedure -----------------------------------------------------------------
     def decide(

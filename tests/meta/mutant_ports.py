@@ -2,7 +2,8 @@
 
 Each is a real port (the protocol's signature), built from the correct numpy port of
 ``tests/ports/numpy_port.py`` with one fault switched on, or written out where the fault is in the
-arithmetic itself (float16 ``log`` of underflowed probabilities, in-place mutation).
+arithmetic itself (float16 ``log`` of underflowed probabilities, in-place mutation). Each declares
+the diagnosis the harness must give it (``@mutant``, see ``tests/meta/diagnosis.py``).
 
 >>> import numpy as np
 >>> ees_crossing_included(np.array([2.0, 1.0, 0.0]), 1.0).tolist()
@@ -11,29 +12,35 @@ arithmetic itself (float16 ``log`` of underflowed probabilities, in-place mutati
 
 import numpy as np
 
+from tests.meta.diagnosis import mutant
 from tests.ports import numpy_port as good
 
 
+@mutant("ees", fault="crossing-included", words="crossing token is kept")
 def ees_crossing_included(logits, temperature):
     """The crossing token kept (k* = i* instead of i* - 1)."""
     return good.ees(logits, temperature, inclusive=True)
 
 
+@mutant("ees", fault="last-crossing", words="last crossing")
 def ees_last_crossing(logits, temperature):
     """The last crossing used instead of the first."""
     return good.ees(logits, temperature, last=True)
 
 
+@mutant("ees", fault="hbar-ln-vocab", words="ln V")
 def ees_hbar_ln_vocab(logits, temperature):
     """Hbar_k = H_k / ln V instead of H_k / ln k."""
     return good.ees(logits, temperature, ln_vocab=True)
 
 
+@mutant("ees", fault="non-strict", words="'<=' used instead of '<'")
 def ees_non_strict(logits, temperature):
     """'<=' instead of '<' in the crossing test."""
     return good.ees(logits, temperature, nonstrict=True)
 
 
+@mutant("ees", fault="mutated-input", words="modified its input", dtype="float32")
 def ees_mutates_input(logits, temperature):
     """Right answer, but the logits are divided by the temperature in place."""
     logits /= logits.dtype.type(temperature)
@@ -41,6 +48,7 @@ def ees_mutates_input(logits, temperature):
     return good.ees(logits, 1.0)
 
 
+@mutant("ees", fault="keeps-all", words="0*ln 0", dtype="float16")
 def ees_fp16_log_underflow(logits, temperature):
     """EES in float16 arithmetic with ``p * log(p)`` of underflowed probabilities: NaN gaps."""
     with np.errstate(all="ignore"):
@@ -61,11 +69,13 @@ def ees_fp16_log_underflow(logits, temperature):
     return mask
 
 
+@mutant("edt", fault="entropy-in-bits", words="bits")
 def edt_bits(logits, T0, theta, N):
     """EDT with the entropy in bits."""
     return good.edt(logits, T0, theta, N, bits=True)
 
 
+@mutant("edt", fault="entropy-of-tempered", words="softmax(z / T0)")
 def edt_tempered(logits, T0, theta, N):
     """EDT with the entropy of softmax(z / T0) instead of softmax(z)."""
     return good.edt(logits, T0, theta, N, tempered=True)
@@ -79,6 +89,7 @@ def _fp16_entropy(logits):
         return float(-(p * np.log(p)).sum(dtype=np.float16))  # NaN once a probability underflows
 
 
+@mutant("edt", fault="nan", words="NaN", dtype="float16")
 def edt_fp16_log_underflow(logits, T0, theta, N):
     """EDT in float16 with ``p * log(p)`` of underflowed probabilities: NaN."""
     if theta == 0:
@@ -87,11 +98,13 @@ def edt_fp16_log_underflow(logits, T0, theta, N):
     return 0.0 if H == 0 else float(T0 * N ** (theta / H))
 
 
+@mutant("dynatemp", fault="n-finite-only", words="only the finite entries")
 def dynatemp_finite_n(logits, temp, delta, exponent):
     """dynatemp with n counting only the finite entries."""
     return good.dynatemp(logits, temp, delta, exponent, finite_n=True)
 
 
+@mutant("dynatemp", fault="nan", words="NaN", dtype="float16")
 def dynatemp_fp16_log_underflow(logits, temp, delta, exponent):
     """dynatemp in float16 with ``p * log(p)`` of underflowed probabilities: NaN."""
     if delta <= 0:

@@ -1,7 +1,9 @@
 """Truncation ports in numpy float64, written from the definitions alone: top-p, min-p, top-k
 (transformers), top-n-sigma, p-less-norm and mirostat v2, each with keyword-only switches that
 reproduce a misreading seen in real engines. With the defaults every port is correct; the mutant
-ports at the end switch one fault on each, and the harness must reject them.
+ports at the end switch one fault on each, and the harness must reject them. Each port declares
+what the harness must say of it (``@conforms`` under a policy, or ``@mutant`` with the fault class
+and words of the message; see ``tests/meta/diagnosis.py``).
 
 Port signature (``PROTOCOL.md``): ``fn(logits, temperature, **params) -> bool mask``; mirostat
 returns ``(mask, token, new_mu)``.
@@ -13,6 +15,8 @@ returns ``(mask, token, new_mu)``.
 """
 
 import numpy as np
+
+from tests.meta.diagnosis import conforms, mutant
 
 
 def _probs(logits, temperature):
@@ -29,6 +33,7 @@ def _mask(size, ids):
     return mask
 
 
+@conforms("top-p", policy="paper")
 def top_p(logits, temperature, *, p, min_tokens_to_keep=1, exclude_crossing=False):
     """Smallest sorted prefix whose mass reaches p (the crossing token kept)."""
     order, sp, _ = _probs(logits, temperature)
@@ -38,6 +43,7 @@ def top_p(logits, temperature, *, p, min_tokens_to_keep=1, exclude_crossing=Fals
     return _mask(len(logits), order[:k])
 
 
+@conforms("min-p", policy="transformers")
 def min_p(logits, temperature, *, min_p, min_tokens_to_keep=1, strict=False):
     """p_i >= min_p * p_max, decided on logits: z_i - z_max >= ln(min_p)."""
     order, sp, z = _probs(logits, temperature)
@@ -49,6 +55,7 @@ def min_p(logits, temperature, *, min_p, min_tokens_to_keep=1, strict=False):
     return _mask(len(logits), order[:k])
 
 
+@conforms("top-k", policy="transformers")
 def top_k_transformers(logits, temperature, *, k, min_tokens_to_keep=1, drop_ties=False):
     """transformers' top-k: every token tied with the k-th value is kept."""
     z = np.asarray(logits, dtype=np.float64) / float(temperature)
@@ -60,6 +67,7 @@ def top_k_transformers(logits, temperature, *, k, min_tokens_to_keep=1, drop_tie
     return (z >= kth) & np.isfinite(z)
 
 
+@conforms("top-n-sigma", policy="paper")
 def top_n_sigma(logits, temperature, *, n, ddof=0):
     """l_i >= max l - n sigma(l) over the finite scaled logits (population sigma: ddof = 0)."""
     z = np.asarray(logits, dtype=np.float64) / float(temperature)
@@ -70,6 +78,7 @@ def top_n_sigma(logits, temperature, *, n, ddof=0):
     return finite & (z >= x.max() - n * np.std(x, ddof=ddof))
 
 
+@conforms("p-less-norm", policy="paper")
 def p_less_norm(logits, temperature, *, finite_v=False):
     """p_i >= (V sum p^2 - 1)/(V - 1), V the row length (masked entries included)."""
     order, sp, _ = _probs(logits, temperature)
@@ -79,6 +88,7 @@ def p_less_norm(logits, temperature, *, finite_v=False):
     return _mask(len(logits), order[:k])
 
 
+@conforms("mirostat-v2", policy="llama.cpp")
 def mirostat_v2_llama(logits, temperature, *, tau, eta, mu, u, untruncated=False):
     """llama.cpp's mirostat v2: keep -log2 p <= mu, draw by the inverse CDF at u, surprise under
     the renormalised kept set."""
@@ -91,36 +101,43 @@ def mirostat_v2_llama(logits, temperature, *, tau, eta, mu, u, untruncated=False
 
 
 # ---- mutant ports: one misreading each ----------------------------------------------------------
+@mutant("top-k", fault="ties-dropped", words="ties at the k-th value dropped", policy="transformers")
 def top_k_ties_dropped(logits, temperature, *, k, min_tokens_to_keep=1):
     """transformers' top-k keeping exactly k (an unstable partial sort's choice)."""
     return top_k_transformers(logits, temperature, k=k, min_tokens_to_keep=min_tokens_to_keep, drop_ties=True)
 
 
+@mutant("top-p", fault="crossing-excluded", words="crossing token", policy="paper")
 def top_p_crossing_excluded(logits, temperature, *, p, min_tokens_to_keep=1):
     """top-p that drops the token whose mass reaches p."""
     return top_p(logits, temperature, p=p, min_tokens_to_keep=min_tokens_to_keep, exclude_crossing=True)
 
 
+@mutant("min-p", fault="non-strict", words="'>' used instead of '>='", policy="paper")
 def min_p_strict(logits, temperature, *, min_p, min_tokens_to_keep=1):
     """min-p with '>' instead of '>='."""
     return globals()["min_p"](logits, temperature, min_p=min_p, min_tokens_to_keep=min_tokens_to_keep, strict=True)
 
 
+@mutant("top-n-sigma", fault="sample-std", words="divide by N - 1", policy="paper")
 def top_n_sigma_sample_std(logits, temperature, *, n):
     """top-n-sigma with torch.std's default, the sample standard deviation (N - 1)."""
     return top_n_sigma(logits, temperature, n=n, ddof=1)
 
 
+@mutant("p-less-norm", fault="v-finite-only", words="masked entries included", policy="paper")
 def p_less_norm_finite_v(logits, temperature):
     """p-less-norm whose V counts only the finite entries."""
     return p_less_norm(logits, temperature, finite_v=True)
 
 
+@mutant("mirostat-v2", fault="surprise-untruncated", words="renormalises over the kept set", policy="llama.cpp")
 def mirostat_v2_untruncated(logits, temperature, *, tau, eta, mu, u):
     """llama.cpp's mirostat v2 with the surprise under the full distribution."""
     return mirostat_v2_llama(logits, temperature, tau=tau, eta=eta, mu=mu, u=u, untruncated=True)
 
 
+@mutant("epsilon", fault="non-strict", words="'>=' used instead of '>'", policy="paper")
 def epsilon_inclusive(logits, temperature, *, epsilon, min_tokens_to_keep=1):
     """epsilon sampling with '>=' (transformers) where the paper's '>' is asked for."""
     order, sp, _ = _probs(logits, temperature)

@@ -1,7 +1,9 @@
 """Ports of XTC, top-a, tail-free and quadratic sampling written from the engines' descriptions alone, in
 plain Python loops over a sorted candidate list (one token at a time, as C code walks its
 candidate array), float64 throughout. The careful ports conform under their policy; the mutant
-ports at the end each carry one misreading, which the harness must reject and name.
+ports at the end each carry one misreading, which the harness must reject and name: each port
+declares what the harness must say of it (``@conforms`` under a policy, or ``@mutant`` with the
+fault class and words of the message; see ``tests/meta/diagnosis.py``).
 
 Port signature (``PROTOCOL.md``): ``fn(logits, temperature, **params) -> bool mask``.
 
@@ -13,6 +15,8 @@ Port signature (``PROTOCOL.md``): ``fn(logits, temperature, **params) -> bool ma
 
 import math
 import random
+
+from tests.meta.diagnosis import conforms, mutant
 
 
 def _candidates(logits, temperature):
@@ -52,16 +56,19 @@ def _xtc(logits, temperature, threshold, probability, u, min_keep, gate_le, all_
     return _keep(len(logits), [i for _, i in cands[start:]])
 
 
+@conforms("xtc", policy="llama.cpp")
 def xtc_llama(logits, temperature, *, threshold, probability, u, min_tokens_to_keep=1):
     """llama.cpp's XTC: the gate opens when the draw is <= probability."""
     return _xtc(logits, temperature, threshold, probability, u, min_tokens_to_keep, gate_le=True)
 
 
+@conforms("xtc", policy="paper")
 def xtc_webui(logits, temperature, *, threshold, probability, u, min_tokens_to_keep=1):
     """text-generation-webui's XTC: the gate opens when the draw is < probability."""
     return _xtc(logits, temperature, threshold, probability, u, min_tokens_to_keep, gate_le=False)
 
 
+@conforms("top-a", policy="paper")
 def top_a(logits, temperature, *, a, min_tokens_to_keep=1):
     """Walk the sorted candidates until one falls under a * p_max^2 (past min_tokens_to_keep)."""
     cands = _candidates(logits, temperature)
@@ -103,32 +110,38 @@ def _tfs(logits, temperature, z, min_keep, llama):
     return _keep(len(logits), kept)
 
 
+@conforms("tfs", policy="llama.cpp")
 def tfs_llama(logits, temperature, *, z, min_tokens_to_keep=1):
     """llama.cpp's tail-free sampling (removed late 2024)."""
     return _tfs(logits, temperature, z, min_tokens_to_keep, llama=True)
 
 
+@conforms("tfs", policy="paper")
 def tfs_webui(logits, temperature, *, z, min_tokens_to_keep=1):
     """text-generation-webui's tail-free sampling."""
     return _tfs(logits, temperature, z, min_tokens_to_keep, llama=False)
 
 
 # ---- mutant ports: one misreading each ----------------------------------------------------------
+@mutant("xtc", fault="least-above-dropped", words="keeps the least probable", policy="llama.cpp")
 def xtc_drops_all_above(logits, temperature, *, threshold, probability, u, min_tokens_to_keep=1):
     """XTC that drops every token reaching the threshold, the least probable of them too."""
     return _xtc(logits, temperature, threshold, probability, u, min_tokens_to_keep, gate_le=True, all_above=True)
 
 
+@mutant("xtc", fault="gate-comparison", words="u < probability", policy="paper")
 def xtc_gate_le(logits, temperature, *, threshold, probability, u, min_tokens_to_keep=1):
     """llama.cpp's gate (u <= probability) where text-generation-webui's is asked for."""
     return xtc_llama(logits, temperature, threshold=threshold, probability=probability, u=u, min_tokens_to_keep=min_tokens_to_keep)
 
 
+@mutant("xtc", fault="min-keep-partial", words="drops none", policy="llama.cpp")
 def xtc_min_keep_floor(logits, temperature, *, threshold, probability, u, min_tokens_to_keep=1):
     """XTC that drops as many as min_tokens_to_keep allows instead of none."""
     return _xtc(logits, temperature, threshold, probability, u, min_tokens_to_keep, gate_le=True, floor=True)
 
 
+@mutant("top-a", fault="linear-threshold", words="a * p_max^2", policy="paper")
 def top_a_linear(logits, temperature, *, a, min_tokens_to_keep=1):
     """top-a with min-p's threshold a * p_max."""
     cands = _candidates(logits, temperature)
@@ -136,12 +149,14 @@ def top_a_linear(logits, temperature, *, a, min_tokens_to_keep=1):
     return _keep(len(logits), kept)
 
 
+@mutant("tfs", fault="tail-index", words="one token more", policy="paper")
 def tfs_llama_as_paper(logits, temperature, *, z, min_tokens_to_keep=1):
     """llama.cpp's cut index where the original's is asked for."""
     return tfs_llama(logits, temperature, z=z, min_tokens_to_keep=min_tokens_to_keep)
 
 
 # ---- quadratic sampling: a logit transform ------------------------------------------------------
+@conforms("quadratic", policy="paper")
 def quadratic(logits, smoothing_factor, smoothing_curve):
     """text-generation-webui's quadratic sampling, token by token around the largest logit."""
     finite = [float(z) for z in logits if not math.isinf(float(z))]
@@ -161,6 +176,7 @@ def quadratic(logits, smoothing_factor, smoothing_curve):
     return out
 
 
+@mutant("quadratic", fault="curve-sign-flipped", words="wrong sign")
 def quadratic_curve_flipped(logits, smoothing_factor, smoothing_curve):
     """Quadratic sampling with the cubic term's sign reversed, s = (1 - c) / 2."""
     top = max(float(z) for z in logits if not math.isinf(float(z)))
@@ -169,6 +185,7 @@ def quadratic_curve_flipped(logits, smoothing_factor, smoothing_curve):
     return [float(z) if math.isinf(float(z)) else top - k * f * (float(z) - top) ** 2 + s * f * (float(z) - top) ** 3 for z in logits]
 
 
+@mutant("quadratic", fault="curve-ignored", words="smoothing curve ignored", dtype="float16")
 def quadratic_curve_ignored(logits, smoothing_factor, smoothing_curve):
     """Quadratic sampling that reads only the smoothing factor (the plain quadratic, c = 1)."""
     return quadratic(logits, smoothing_factor, 1.0)

@@ -1,14 +1,32 @@
-"""The truncation samplers' rules, one module per sampler, each written once.
+"""The truncation samplers, one module per sampler: all of a sampler's code is its module.
 
-Each module holds its sampler's formulas (on plain numbers, ``mpmath`` numbers, intervals and
-tensors alike, ``+ - * /`` only, or against an arithmetic context, :mod:`ees_theory.core.ctx`,
-where they need more) and its policy table ``POLICIES`` (``policy.Policy``: strict or not,
-the no-op condition and the values that meet it, tie extension, what ``min_tokens_to_keep``
-does), and ``RULES``, the samplers it is the rule of. :mod:`.registry` finds the modules and
-registers them in one table (``registry.register_builtin()``, called explicitly); the certified
-reference (``ees_theory.reference.truncation``, in ``mpmath.iv``) decides the comparisons a rule
-names and the torch kernels (``ees_theory.kernels.truncation``) evaluate the same rule on
-tensors, both dispatching through that table.
+Each module declares
+
+* its formulas (on plain numbers, ``mpmath`` numbers, intervals and tensors alike, ``+ - * /``
+  only, or against an arithmetic context, :mod:`ees_theory.core.ctx`, where they need more);
+* ``POLICIES``, its policy table (``policy.Policy``: strict or not, the no-op condition and the
+  values that meet it, tie extension, what ``min_tokens_to_keep`` does);
+* ``RULES``, the samplers it is the rule of (``{name: variant}``);
+* ``certify(row, ctx, tau, pol, prm, rule, policy)``, its certified driver: on one row (an
+  ``ExactRow``: ``n``, ``size``, ``values``, ``order``) and its exact context (an
+  ``ees_theory.reference.trunc_exact.ExactContext``: the weights ``e``, ``a``, ``p``, ``S``,
+  ``prefix``, the float estimates ``est_p``/``est_e``/``est_a``, ``decide`` to certify a gap's
+  sign, ``prefix_cut`` for a monotone gap, ``floor`` for ``min_tokens_to_keep``, ``iv`` the
+  interval arithmetic), at temperature ``tau``, with the policy record ``pol``, the checked
+  parameters ``prm``, its registry ``rule`` (``rule.variant``) and the policy's name, it returns
+  the kept prefix length (or the kept sorted positions), the decisive checks, and optionally a
+  dict of extras and one of a stateful sampler's state;
+* ``kernel(r, prm, pol, noop, rule, policy)``, its tensor kernel: on a prepared batch ``r`` of
+  ``ees_theory.kernels.truncation`` (sorted scaled logits ``sx``, probabilities ``sp``, positions
+  ``pos``, candidate counts ``n``, the tensor namespace ``t``, the torch context ``T``, the running
+  sums and comparisons of the current numerics, ``at_least``/``floor``/``count``), it returns the
+  kept sorted positions as a bool tensor.
+
+A module imports neither torch nor the drivers' layers: both drivers hand it what it computes with.
+:mod:`.registry` finds the modules and registers them in one table (``registry.register_builtin()``,
+called explicitly); the certified reference (``ees_theory.reference.truncation``) and the torch
+kernels (``ees_theory.kernels.truncation``) call the ``certify`` and ``kernel`` of the rule that
+table names.
 
 * :mod:`.top_k`, :mod:`.top_p`, :mod:`.min_p`, :mod:`.typical`, :mod:`.epsilon`: the classic
   samplers;

@@ -11,11 +11,13 @@ own threshold, under the same policies.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 from .policy import Policy
 
-__all__ = ["sides", "gap", "POLICIES", "RULES"]
+
+__all__ = ["sides", "gap", "certify_above", "certify", "keep_above", "kernel", "POLICIES", "RULES"]
 
 #: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
 RULES = {"epsilon": {}}
@@ -61,3 +63,71 @@ def gap(p: Any, threshold: Any) -> Any:
     """
     lhs, rhs = sides(p, threshold)
     return lhs - rhs
+
+
+# ---- the drivers: certified (ees_theory.reference.truncation) and on tensors (ees_theory.kernels.truncation)
+
+def certify_above(ctx, eps, strict):
+    """How many of the sorted tokens pass ``p_i > eps`` (``>=`` unless ``strict``), and the checks
+    that decide it: epsilon's cut, and the first of eta's two.
+
+    Parameters
+    ----------
+    ctx : ExactContext
+        The exact context of the row (``ees_theory.reference.trunc_exact``).
+    eps : float
+        The threshold, epsilon.
+    strict : bool
+        ``p_i > eps`` (True) or ``p_i >= eps``.
+
+    Returns
+    -------
+    tuple
+        ``(count, checks)``: the length of the passing prefix of the sorted order and the
+        decisive checks.
+    """
+    ef = Fraction(eps)
+    n = ctx.n
+
+    def decide(i):
+        return ctx.decide(
+            "p_i - epsilon",
+            i,
+            lambda prec: gap(ctx.p(i, prec), ctx.iv.mpf(eps)),
+            lambda: [(Fraction(1), (i,))] + [(-ef, (j,)) for j in range(n)],
+        )
+
+    return ctx.prefix_cut(gap(ctx.est_p, eps), strict, decide)
+
+
+def certify(row, ctx, tau, pol, prm, rule, policy):
+    """The kept prefix length on one row and the checks that decide it (see
+    :mod:`ees_theory.core.truncation` for the arguments)."""
+    k, checks = certify_above(ctx, prm["epsilon"], pol.strict)
+    return ctx.floor(k, prm["min_tokens_to_keep"], ties=pol.min_keep == "floor-ties"), checks
+
+
+def keep_above(r, pol, thr):
+    """The sorted positions whose probability passes a threshold, with the policy's
+    ``min_tokens_to_keep`` floor: epsilon's kernel, and eta's with its own threshold.
+
+    Parameters
+    ----------
+    r : kernels row
+        The prepared batch (``ees_theory.kernels.truncation``).
+    pol : Policy
+        The policy record (strict or not, the floor).
+    thr : tensor
+        The threshold of each row (a column).
+
+    Returns
+    -------
+    tensor
+        bool, the kept sorted positions.
+    """
+    return r.at_least(pol.holds(*sides(r.against_param(r.sp), thr)), pol)
+
+
+def kernel(r, prm, pol, noop, rule, policy):
+    """The kept sorted positions of a prepared batch ``r`` (bool tensor)."""
+    return keep_above(r, pol, r.t.full_like(r.against_param(r.sp[..., :1]), prm["epsilon"]))

@@ -14,13 +14,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..ctx import Context
+from ..ctx import FLOAT, IV
+from ..entropy import entropy_of_probs
 from .epsilon import POLICIES as _EPSILON_POLICIES
+from .epsilon import certify_above, keep_above
+
 
 #: eta's comparison is epsilon's against another threshold, under the same policies
 POLICIES = _EPSILON_POLICIES
 
-__all__ = ["threshold", "log_margin", "POLICIES", "RULES"]
+__all__ = ["threshold", "log_margin", "certify", "kernel", "POLICIES", "RULES"]
 
 #: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
 RULES = {"eta": {}}
@@ -69,3 +75,36 @@ def log_margin(log_p: Any, H: Any, epsilon: Any, ctx: Context) -> Any:
         ``ln p_i + H - ln(epsilon) / 2``.
     """
     return log_p + H - ctx.log(ctx.num(epsilon)) / 2
+
+
+# ---- the drivers: certified (ees_theory.reference.truncation) and on tensors (ees_theory.kernels.truncation)
+
+def certify(row, ctx, tau, pol, prm, rule, policy):
+    """The kept prefix length on one row and the checks that decide it (see
+    :mod:`ees_theory.core.truncation` for the arguments)."""
+    eps = prm["epsilon"]
+    strict = pol.strict
+    k1, checks = certify_above(ctx, eps, strict)
+    # ln p_i + H - ln(sqrt(eps)) = A/S - a_i - ln(eps)/2  (no exact form: intervals only)
+    p = ctx.est_p
+    H = float(entropy_of_probs(p, FLOAT))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        est = log_margin(np.log(p), H, eps, FLOAT)
+
+    def decide(i):
+        # ln p_i = -a_i - ln S and H = ln S + A/S: both shifted by ln S, which cancels
+        return ctx.decide(
+            "ln p_i + H - ln(eps)/2",
+            i,
+            lambda prec: log_margin(-ctx.a(i, prec), ctx.A(prec) / ctx.S(prec), eps, IV),
+        )
+
+    k2, checks2 = ctx.prefix_cut(est, strict, decide)
+    return ctx.floor(max(k1, k2), prm["min_tokens_to_keep"], ties=pol.min_keep == "floor-ties"), checks + checks2
+
+
+def kernel(r, prm, pol, noop, rule, policy):
+    """The kept sorted positions of a prepared batch ``r`` (bool tensor)."""
+    H = r.entropy(r.log_probs())
+    # at the parameter's precision the threshold is float64 arithmetic on the computed entropy
+    return keep_above(r, pol, threshold(prm["epsilon"], r.against_param(H), r.T))

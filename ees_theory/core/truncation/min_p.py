@@ -14,12 +14,14 @@ keeps every candidate under every policy; the policies differ only in the domain
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 from ..ctx import Context
 from .policy import Policy
 
-__all__ = ["sides", "gap", "log_sides", "prob_sides", "POLICIES", "RULES"]
+
+__all__ = ["sides", "gap", "log_sides", "prob_sides", "certify", "kernel", "POLICIES", "RULES"]
 
 #: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
 RULES = {"min-p": {}}
@@ -103,3 +105,37 @@ def prob_sides(p: Any, p_max: Any, min_p: Any) -> tuple[Any, Any]:
         ``(lhs, rhs) = (p_i, min_p * p_max)``.
     """
     return p, min_p * p_max
+
+
+# ---- the drivers: certified (ees_theory.reference.truncation) and on tensors (ees_theory.kernels.truncation)
+
+def certify(row, ctx, tau, pol, prm, rule, policy):
+    """The kept prefix length on one row and the checks that decide it (see
+    :mod:`ees_theory.core.truncation` for the arguments)."""
+    mp = prm["min_p"]
+    m = prm["min_tokens_to_keep"]
+    if pol.noop(prm):
+        return row.n, []
+    mf = Fraction(mp)
+    est = gap(ctx.est_e, mp)
+
+    def decide(i):  # e_i = p_i / p_max  vs  min_p
+        return ctx.decide("p_i/p_max - min_p", i, lambda prec: gap(ctx.e(i, prec), ctx.iv.mpf(mp)), lambda: [(Fraction(1), (i,)), (-mf, (0,))])
+
+    k, checks = ctx.prefix_cut(est, pol.strict, decide)
+    return ctx.floor(k, m, ties=pol.min_keep == "floor-ties"), checks
+
+
+def kernel(r, prm, pol, noop, rule, policy):
+    """The kept sorted positions of a prepared batch ``r`` (bool tensor)."""
+    mp = prm["min_p"]
+    if noop:
+        keep = r.all()
+    elif r.numerics.threshold == "probs":
+        keep = pol.holds(*prob_sides(r.sp, r.sp[..., :1], mp))
+    elif r.numerics.threshold == "log_probs":
+        lsp = r.log_softmax(r.sx)
+        keep = pol.holds(*log_sides(lsp - lsp[..., :1], mp, r.T))
+    else:
+        keep = pol.holds(*log_sides(r.sx - r.sx[..., :1], mp, r.T))
+    return r.at_least(keep, pol)

@@ -17,16 +17,24 @@
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
 from typing import Any
 
+import mpmath
+import numpy as np
+
+from ..certify import enclose, iv_bounds, iv_exp, iv_precision
 from ..ctx import Context
+from ..ctx import IV
 from .policy import Policy
+
 
 #: v2 keeps ``-log2 p_i <= mu``; paper: surprise under the untruncated distribution, v1's ``k``
 #: rounded half up; llama.cpp: surprise under the renormalised kept set, ``k`` truncated
 POLICIES = {"paper": Policy(min_keep="none"), "llama.cpp": Policy(min_keep="none")}
 
-__all__ = ["rounds_half_up", "renormalised_surprise", "zipf_weight", "log_k_hat", "mu_update", "POLICIES", "RULES"]
+__all__ = ["rounds_half_up", "renormalised_surprise", "zipf_weight", "log_k_hat", "mu_update", "certify", "kernel", "POLICIES", "RULES"]
 
 #: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
 RULES = {"mirostat-v1": {"version": 1}, "mirostat-v2": {"version": 2}}
@@ -127,3 +135,197 @@ def mu_update(mu: Any, eta: Any, surprise: Any, tau: Any) -> Any:
         The next ``mu``.
     """
     return mu - eta * (surprise - tau)
+
+
+# ---- the drivers: certified (ees_theory.reference.truncation) and on tensors (ees_theory.kernels.truncation)
+
+def _sample(ctx, k, u):
+    """Inverse CDF over the renormalised first ``k`` tokens of the exact context ``ctx``: the first
+    ``j`` with ``S_{j+1} > u S_k``, and the checks that decide it."""
+    iv = ctx.iv
+    uf = Fraction(u)
+    cum = np.cumsum(ctx.est_e[:k])
+    est = u * cum[-1] - cum  # "not yet past u" gaps, non-increasing: >= 0 means not past
+
+    def decide(j):
+        return ctx.decide(
+            "u S_k - S_{j+1}",
+            j,
+            lambda prec: iv.mpf(u) * ctx.prefix(k, prec) - ctx.prefix(j + 1, prec),
+            lambda: [(uf, (l,)) for l in range(k)] + [(Fraction(-1), (l,)) for l in range(j + 1)],
+        )
+
+    j, checks = ctx.prefix_cut(est, False, decide, n=k)
+    return min(j, k - 1), checks
+
+
+def certify(row, ctx, tau, pol, prm, rule, policy):
+    """The kept prefix length on one row, the checks that decide it, the Zipf estimates (v1) and the
+    state: the chosen ``token``, the updated ``mu`` and the ``surprise`` (see
+    :mod:`ees_theory.core.truncation` for the arguments)."""
+    iv = ctx.iv
+    version = rule.variant["version"]
+    n = row.n
+    target, eta, u = prm["tau"], prm["eta"], prm["u"]
+    mu = prm["mu"] if prm["mu"] is not None else 2.0 * target
+    ln2 = math.log(2.0)
+    checks: list = []
+    extras: dict = {"mu_in": mu}
+    if version == 2:
+        # keep surprise -log2 p_i <= mu:  mu ln 2 - a_i - ln S >= 0
+        with np.errstate(divide="ignore"):
+            est = mu * ln2 + np.log(ctx.est_p)
+
+        def decide(i):
+            return ctx.decide(
+                "mu ln2 - ln(1/p_i)",
+                i,
+                lambda prec: iv.mpf(mu) * iv.log(iv.mpf(2)) - ctx.a(i, prec) - iv.log(ctx.S(prec)),
+            )
+
+        k, checks = ctx.prefix_cut(est, False, decide)
+        k = max(k, 1)
+    else:
+        mm = min(prm["m"], n)
+        nv = prm["n_vocab"] if prm["n_vocab"] is not None else row.size
+        if nv < 2:
+            raise ValueError("mirostat-v1 needs a vocabulary of at least 2 tokens (n_vocab)")
+        vals = row.values[:mm]
+        if mm < 2 or np.all(vals == vals[0]):
+            k = n  # a flat (or one-token) head: the Zipf fit is degenerate, nothing is cut
+            extras.update(s_hat=0, k_hat=math.inf)
+        else:
+
+            def s_hat(prec):
+                num = iv.mpf(0)
+                den = iv.mpf(0)
+                for i in range(mm - 1):
+                    t = zipf_weight(i, IV)
+                    num += t * (ctx.a(i + 1, prec) - ctx.a(i, prec))
+                    den += t * t
+                return num / den
+
+            def log_k(prec):
+                s = s_hat(prec)
+                y = (s - 1) * iv.log(iv.mpf(nv))
+                # eps/(1 - N^-eps) = 1/(ln N * phi(eps ln N)), phi(y) = (1 - e^-y)/y decreasing, phi(0) = 1
+                ylo, yhi = iv_bounds(y)
+
+                def phi(x):
+                    if x == 0:
+                        return iv.mpf(1)
+                    xv = iv.mpf(x)
+                    return (1 - iv_exp(-xv)) / xv
+
+                plo, phi_hi = phi(yhi), phi(ylo)
+                ph = iv.mpf([iv_bounds(plo)[0], iv_bounds(phi_hi)[1]])
+                return log_k_hat(s, mu, iv.log(iv.mpf(nv)), ph, IV)
+
+            half = rounds_half_up(policy)  # floor(k_hat + 1/2)
+
+            def q(prec):
+                kh = iv_exp(log_k(prec))
+                return kh + iv.mpf(0.5) if half else kh
+
+            with iv_precision(128):
+                qlo, qhi = iv_bounds(q(128))
+                extras["s_hat"] = float(mpmath.mpf(iv_bounds(s_hat(128))[0]))
+                extras["k_hat"] = float(mpmath.mpf(iv_bounds(iv_exp(log_k(128)))[0]))
+            j = n if qlo >= n else max(int(mpmath.floor(qlo)), 1)
+            # certify j <= q (when j >= 2) and q < j + 1 (when j < n), walking if the guess was off
+            while True:
+                if j >= 2:
+                    c = ctx.decide("q - j", j, lambda prec, j=j: q(prec) - j)
+                    ok = c.outcome(False)
+                    if not ok:
+                        j -= 1
+                        continue
+                    checks = [c]
+                else:
+                    checks = []
+                if j < n:
+                    c2 = ctx.decide("j + 1 - q", j, lambda prec, j=j: (j + 1) - q(prec))
+                    ok = c2.outcome(True)
+                    if not ok:
+                        j += 1
+                        continue
+                    checks.append(c2)
+                break
+            k = j
+    tok_pos, sample_checks = _sample(ctx, k, u)
+    checks = list(checks) + sample_checks
+    renorm = renormalised_surprise(policy)
+
+    def surprise(prec):  # bits
+        denom = ctx.prefix(k, prec) if renorm else ctx.S(prec)
+        return (ctx.a(tok_pos, prec) + iv.log(denom)) / iv.log(iv.mpf(2))
+
+    s_val, ok_s = enclose(surprise, 30, ctx.max_prec, floor=1)
+    mu_val, ok_m = enclose(lambda prec: mu_update(iv.mpf(mu), iv.mpf(eta), surprise(prec), iv.mpf(target)), 30, ctx.max_prec, floor=1)
+    if not (ok_s and ok_m):
+        checks.append(ctx.known("mu to 30 digits", 0, None, float(mu_val), float(mu_val), "undecided"))
+    return k, checks, extras, {"token": row.order[tok_pos], "mu": mu_val, "surprise": s_val}
+
+
+def _kept_count(r, version, policy, prm, mu):
+    """Per-row kept count of mirostat ``version`` (1 or 2; sorted prefix length) on the prepared
+    batch ``r``, at the state tensor ``mu``."""
+    t, sx, n, size = r.t, r.sx, r.n, r.V
+    slp = r.log_probs()
+    if version == 2:
+        keep = slp >= -mu * math.log(2.0)
+        k = keep.sum(dim=-1, keepdim=True)
+        return t.clamp(k, min=1)
+    m = prm["m"]
+    nv = prm["n_vocab"] if prm["n_vocab"] is not None else size
+    width = min(m, sx.shape[-1]) - 1
+    mm = t.clamp(t.minimum(n, t.full_like(n, m)), min=1)
+    if width < 1:
+        return n
+    i = t.arange(width, device=sx.device, dtype=sx.dtype)
+    w = zipf_weight(i, r.T)
+    b = slp[..., :-1][..., :width] - slp[..., 1:][..., :width]
+    valid = i < (mm - 1)
+    b = t.where(valid, b, t.zeros_like(b))
+    tt = t.where(valid, w * w, t.zeros_like(b))
+    num = (w * b).sum(dim=-1, keepdim=True)
+    den = tt.sum(dim=-1, keepdim=True)
+    s = t.where(den > 0, num / t.where(den > 0, den, t.ones_like(den)), t.zeros_like(num))
+    eps = s - 1
+    ln_n = math.log(nv)
+    y = eps * ln_n
+    # eps / (1 - N^-eps) = 1 / (ln N * phi(y)), phi(y) = -expm1(-y)/y, phi(0) = 1
+    safe_y = t.where(y == 0, t.ones_like(y), y)
+    phi = t.where(y == 0, t.ones_like(y), -t.expm1(-safe_y) / safe_y)
+    safe_s = t.where(s > 0, s, t.ones_like(s))
+    log_k = log_k_hat(safe_s, mu, ln_n, phi, r.T)
+    k_hat = t.exp(log_k)
+    q = k_hat + 0.5 if rounds_half_up(policy) else k_hat
+    big = q >= n.to(q.dtype)
+    k = t.where(big, n.to(q.dtype), t.floor(t.where(big, t.zeros_like(q), q)))
+    k = t.clamp(k.to(n.dtype), min=1)
+    return t.where(s > 0, t.minimum(k, n), n)
+
+
+def kernel(r, prm, pol, noop, rule, policy):
+    """The kept sorted positions of a prepared batch ``r`` (bool tensor); where ``r.want_state``,
+    ``(kept mask by token id, drawn token, new mu)`` of every row instead."""
+    t = r.t
+    mu = r.params.get("mu")
+    mu_t = r.row_param(2.0 * prm["tau"] if mu is None else mu, "mu")
+    k = _kept_count(r, rule.variant["version"], policy, prm, mu_t)
+    keep = r.pos < k
+    if not r.want_state:
+        return keep
+    u = r.row_param(r.params["u"], "u", lo=0.0, hi_open=1.0)
+    kp = t.where(keep, r.sp, t.zeros_like(r.sp))
+    cum = t.cumsum(kp, dim=-1)
+    total = cum[..., -1:]
+    j = t.clamp((cum <= u * total).sum(dim=-1, keepdim=True), max=k - 1)
+    p_sel = t.gather(r.sp, -1, j)
+    if renormalised_surprise(policy):
+        p_sel = p_sel / total
+    surprise = -t.log2(p_sel)
+    new_mu = mu_update(mu_t, prm["eta"], surprise, prm["tau"])
+    token = t.gather(r.idx, -1, j)
+    return r.unsort(keep & r.cand), token.squeeze(-1), new_mu.squeeze(-1)

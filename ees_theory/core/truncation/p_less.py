@@ -10,13 +10,17 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
+
+import numpy as np
 
 from .policy import Policy
 
+
 POLICIES = {"paper": Policy(min_keep="none")}
 
-__all__ = ["threshold", "threshold_scale", "POLICIES", "RULES"]
+__all__ = ["threshold", "threshold_scale", "certify", "kernel", "POLICIES", "RULES"]
 
 #: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
 RULES = {"p-less": {"norm": False}, "p-less-norm": {"norm": True}}
@@ -59,3 +63,41 @@ def threshold_scale(V: int, norm: bool) -> float:
         ``V / (V - 1)`` for p-less-norm with ``V > 1``, else 1.
     """
     return V / (V - 1) if norm and V > 1 else 1.0
+
+
+# ---- the drivers: certified (ees_theory.reference.truncation) and on tensors (ees_theory.kernels.truncation)
+
+def certify(row, ctx, tau, pol, prm, rule, policy):
+    """The kept prefix length on one row and the checks that decide it (see
+    :mod:`ees_theory.core.truncation` for the arguments)."""
+    n, V = row.n, row.size
+    norm = rule.variant["norm"]
+    if n == 1:
+        return 1, []
+    p = ctx.est_p
+    s2 = float(np.sum(p * p))
+    thr = threshold(s2, V, norm)
+
+    def gap(i, prec):
+        S, S2 = ctx.S(prec), ctx.S2(prec)
+        return ctx.e(i, prec) / S - threshold(S2 / (S * S), V, norm)
+
+    def form(i):
+        if not norm:  # e_i S - sum e^2
+            return [(Fraction(1), (i, j)) for j in range(n)] + [(Fraction(-1), (j, j)) for j in range(n)]
+        # (V-1) e_i S - V sum e^2 + S^2
+        out = [(Fraction(V - 1), (i, j)) for j in range(n)] + [(Fraction(-V), (j, j)) for j in range(n)]
+        return out + [(Fraction(1), (j, l)) for j in range(n) for l in range(n)]
+
+    def decide(i):
+        return ctx.decide("p_i - threshold", i, lambda prec: gap(i, prec), lambda: form(i))
+
+    k, checks = ctx.prefix_cut(p - thr, pol.strict, decide)
+    return max(k, 1), checks
+
+
+def kernel(r, prm, pol, noop, rule, policy):
+    """The kept sorted positions of a prepared batch ``r`` (bool tensor)."""
+    s2 = r.total(r.sp * r.sp)
+    thr = threshold(s2, r.V, rule.variant["norm"])
+    return r.floor(pol.holds(r.sp, thr), 1)

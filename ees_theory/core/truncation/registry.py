@@ -4,9 +4,12 @@
 module registers nothing); :func:`rule` looks a sampler up, registering the built-in ones on first
 use. Each sampler module declares the samplers it is the rule of (``RULES``, ``{name: variant}``)
 and :func:`declared_rules` finds them: a new sampler is a new module, and no list here changes.
-The certified reference (:mod:`ees_theory.reference.truncation`) and the torch kernels
-(``ees_theory.kernels.truncation``) both dispatch through this table; a rule's policy names
-must be the ones its record (:data:`ees_theory.spec.methods.SAMPLERS`) declares.
+A module holds all of its sampler's code (see :mod:`ees_theory.core.truncation`): its formulas,
+its ``POLICIES`` table, ``certify`` (the certified driver, which
+:func:`ees_theory.reference.truncate` calls) and ``kernel`` (the tensor kernel, which
+``ees_theory.kernels.truncate_mask`` calls); :func:`register` refuses a module without them. A
+rule's policy names must be the ones its record (:data:`ees_theory.spec.methods.SAMPLERS`)
+declares.
 
 >>> r = rule("p-less-norm")
 >>> r.module.__name__, dict(r.variant), r.policy("paper").min_keep
@@ -14,7 +17,7 @@ must be the ones its record (:data:`ees_theory.spec.methods.SAMPLERS`) declares.
 >>> rule("top-q")
 Traceback (most recent call last):
 ...
-ValueError: unknown truncation method 'top-q'; expected one of top-k, top-p, min-p, typical, epsilon, eta, p-less, p-less-norm, top-n-sigma, mirostat-v1, mirostat-v2, xtc, top-a, tfs
+ValueError: unknown truncation method 'top-q'; expected one of top-k, top-p, min-p, ...
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from typing import Any, Mapping
 from ...spec.methods import SAMPLERS
 from .policy import Policy
 
-__all__ = ["Rule", "register", "register_builtin", "declared_rules", "rules", "rule"]
+__all__ = ["Rule", "DRIVERS", "register", "register_builtin", "declared_rules", "rules", "rule"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,9 @@ class Rule:
 
 _TABLE: dict[str, Rule] = {}
 
+#: the functions every sampler's module defines: its certified driver and its tensor kernel
+DRIVERS = ("certify", "kernel")
+
 
 def register(name: str, module: ModuleType, **variant: Any) -> Rule:
     """Register ``module`` as the rule of the sampler ``name`` (its record must exist in
@@ -76,9 +82,9 @@ def register(name: str, module: ModuleType, **variant: Any) -> Rule:
     name : str
         The sampler's name; its record must be in :data:`~ees_theory.spec.methods.SAMPLERS`.
     module : module
-        The module of its formulas and ``POLICIES`` table (a mapping of
+        The module of its formulas, ``POLICIES`` table (a mapping of
         :class:`~ees_theory.core.truncation.policy.Policy`, with the record's policies in the
-        record's order).
+        record's order) and its two drivers, the functions ``certify`` and ``kernel``.
     **variant
         The keyword arguments that pick this sampler among the module's.
 
@@ -92,7 +98,8 @@ def register(name: str, module: ModuleType, **variant: Any) -> Rule:
     ValueError
         ``name`` already registered or without a record, or policies that differ from the record's.
     TypeError
-        A module without a ``POLICIES`` table of :class:`~ees_theory.core.truncation.policy.Policy` records.
+        A module without a ``POLICIES`` table of :class:`~ees_theory.core.truncation.policy.Policy`
+        records, or without its ``certify`` and ``kernel`` functions.
     """
     if name in _TABLE:
         raise ValueError(f"truncation rule {name!r} is already registered")
@@ -101,6 +108,9 @@ def register(name: str, module: ModuleType, **variant: Any) -> Rule:
     pols = getattr(module, "POLICIES", None)
     if not isinstance(pols, Mapping) or not all(isinstance(p, Policy) for p in pols.values()):
         raise TypeError(f"{module.__name__} has no POLICIES table of Policy records")
+    missing = [f for f in DRIVERS if not callable(getattr(module, f, None))]
+    if missing:
+        raise TypeError(f"{module.__name__} has no {' and no '.join(missing)} function (a sampler's module holds both of its drivers)")
     if tuple(pols) != SAMPLERS[name].policies:
         raise ValueError(f"{name}: the rule's policies {tuple(pols)} differ from its record's {SAMPLERS[name].policies}")
     r = Rule(name, module, MappingProxyType(dict(variant)))

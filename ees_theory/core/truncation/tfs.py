@@ -21,16 +21,19 @@ being non-decreasing) the kept prefix is, by policy (:func:`kept`):
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
+from typing import Optional
 
 import numpy as np
 
 from .policy import Policy
 
+
 _P = Policy(noop=lambda prm: prm["z"] >= 1, noop_text="z >= 1", off={"z": 1.0})
 POLICIES = {"paper": _P, "llama.cpp": _P}
 
-__all__ = ["second_differences", "kept", "flat_means_uniform", "short_rows_untouched", "FLAT", "POLICIES", "RULES"]
+__all__ = ["second_differences", "kept", "flat_means_uniform", "short_rows_untouched", "FLAT", "certify", "kernel", "POLICIES", "RULES"]
 
 #: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
 RULES = {"tfs": {}}
@@ -114,3 +117,109 @@ def kept(count: Any, n: Any, min_keep: Any, policy: str) -> Any:
         return i + (n - i) * (i > n - 3)  # no j qualifies: everything
     k = count + 1 + (min_keep - count - 1) * (min_keep > count + 1)  # max(count + 1, min_keep)
     return k + (n - k) * (k > n)
+
+
+# ---- the drivers: certified (ees_theory.reference.truncation) and on tensors (ees_theory.kernels.truncation)
+
+def certify(row, ctx, tau, pol, prm, rule, policy):
+    """The kept prefix length on one row, the checks that decide it and whether a flat row read as
+    uniform (see :mod:`ees_theory.core.truncation` for the arguments)."""
+    iv = ctx.iv
+    z, n, m = prm["z"], row.n, prm["min_tokens_to_keep"]
+    if pol.noop(prm) or (short_rows_untouched(policy) and n < 3):
+        return n, [], {}
+    if n < 3:  # no second difference: the first token and min_tokens_to_keep
+        return int(kept(0, n, m, policy)), [], {}
+    w = n - 2
+    checks: list = []
+
+    def d2(i, prec):  # the second difference of the weights e (p times S)
+        return ctx.e(i, prec) - 2 * ctx.e(i + 1, prec) + ctx.e(i + 2, prec)
+
+    def d2_form(i):
+        return [(Fraction(1), (i,)), (Fraction(-2), (i + 1,)), (Fraction(1), (i + 2,))]
+
+    signs: dict = {}
+
+    def sign(i) -> Optional[int]:
+        if i not in signs:
+            signs[i] = ctx.decide("second difference", i, lambda prec: d2(i, prec), lambda: d2_form(i))
+        return signs[i].sign
+
+    def abs_form(coef):
+        """``sum_i coef(i) |D_i|`` as a form; ``None`` where a sign is not certified."""
+        out = []
+        for i in range(w):
+            s_i = sign(i)
+            if s_i is None:
+                return None
+            if s_i and coef(i):
+                out += [(c * s_i * coef(i), idx) for c, idx in d2_form(i)]
+        return out
+
+    def form_or_nonzero(coef):
+        f = abs_form(coef)
+        # an uncertified sign only happens on logits rows, where a single e^0 term reads "nonzero"
+        return f if f is not None else [(Fraction(1), ())]
+
+    def total(prec):
+        return ctx.total("tfs-w", prec, lambda i: abs(d2(i, prec)) if i < w else iv.mpf(0))
+
+    est_w = np.abs(second_differences(ctx.est_e))
+    est_total = float(est_w.sum())
+    uniform = False
+    if flat_means_uniform(policy):
+        ff = Fraction(FLAT)
+        c = ctx.decide("sum|d2| - 1e-6", 0, lambda prec: total(prec) / ctx.S(prec) - iv.mpf(FLAT),
+                       lambda: form_or_nonzero(lambda i: Fraction(1)) + [(-ff, (j,)) for j in range(n)])
+        checks.append(c)
+        uniform = not c.outcome(True)
+    else:
+        flat = all(sign(i) == 0 for i in range(w))
+        checks += list(signs.values()) if flat else []
+        if flat:
+            return n, checks, {}
+    if uniform:  # cdf_j = (j + 1) / (n - 2), exactly
+        count = sum(1 for j in range(w) if Fraction(j + 1, w) <= Fraction(z))
+        return int(kept(count, n, m, policy)), checks, {"uniform": True}
+    zf = Fraction(z)
+    est = z * est_total - np.cumsum(est_w)
+
+    def decide(j):  # cdf_j <= z:  z sum|D| - sum_{i<=j} |D_i| >= 0
+        return ctx.decide(
+            "z sum|d2| - cdf_j sum|d2|",
+            j,
+            lambda prec: iv.mpf(z) * total(prec) - sum((abs(d2(i, prec)) for i in range(j + 1)), iv.mpf(0)),
+            lambda: form_or_nonzero(lambda i: zf - (1 if i <= j else 0)),
+        )
+
+    count, cut = ctx.prefix_cut(est, False, decide, n=w)
+    return int(kept(count, n, m, policy)), checks + cut, {}
+
+
+def kernel(r, prm, pol, noop, rule, policy):
+    """The kept sorted positions of a prepared batch ``r`` (bool tensor)."""
+    if noop:
+        return r.all()
+    t, sp, pos, n, z, m = r.t, r.sp, r.pos, r.n, prm["z"], r.m
+    if z >= 1 or sp.shape[-1] < 3:
+        count = t.zeros_like(n)
+        flat = t.zeros_like(n, dtype=t.bool)
+    else:
+        j = pos[..., :-2]
+        valid = j < n - 2  # second differences of candidates only (masked entries sort last)
+        w = t.where(valid, second_differences(sp).abs(), t.zeros_like(sp[..., :-2]))
+        total = r.total(w)  # the sums in the current numerics' order (a style's, or torch's)
+        cdf = r.cumsum(w) / t.where(total > 0, total, t.ones_like(total))
+        uniform = flat_means_uniform(policy)
+        flat = total <= (FLAT if uniform else 0.0)
+        if uniform:  # uniform weights 1 / (n - 2) on a flat row
+            uni = (j + 1).to(sp.dtype) / t.clamp(n - 2, min=1).to(sp.dtype)
+            cdf = t.where(flat, uni, cdf)
+        count = ((cdf <= z) & valid).sum(dim=-1, keepdim=True)
+    k = kept(count, n, m, policy)
+    if short_rows_untouched(policy):
+        off = (n < 3) | (z >= 1)
+    else:  # a flat row of 3 or more has no tail; 1 or 2 candidates keep the first
+        off = (flat & (n >= 3)) | (z >= 1)
+    return pos < t.where(off, n, k)

@@ -10,13 +10,15 @@ With ``e_i = p_i / p_max`` and ``S = sum e`` the test is ``e_i S >= a`` (both si
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 from .policy import Policy
 
+
 POLICIES = {"paper": Policy(noop=lambda prm: prm["a"] <= 0, noop_text="a <= 0", off={"a": 0.0})}
 
-__all__ = ["threshold", "POLICIES", "RULES"]
+__all__ = ["threshold", "certify", "kernel", "POLICIES", "RULES"]
 
 #: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
 RULES = {"top-a": {}}
@@ -38,3 +40,32 @@ def threshold(a: Any, p_max: Any) -> Any:
         ``a * p_max**2``.
     """
     return a * p_max * p_max
+
+
+# ---- the drivers: certified (ees_theory.reference.truncation) and on tensors (ees_theory.kernels.truncation)
+
+def certify(row, ctx, tau, pol, prm, rule, policy):
+    """The kept prefix length on one row and the checks that decide it (see
+    :mod:`ees_theory.core.truncation` for the arguments)."""
+    a = prm["a"]
+    if pol.noop(prm):
+        return row.n, []
+    af = Fraction(a)
+    est = ctx.est_p - threshold(a, ctx.est_p[0])
+
+    def decide(i):  # p_i - a p_max^2, times S^2 (e_0 = 1): e_i S - a
+        return ctx.decide(
+            "p_i - a p_max^2",
+            i,
+            lambda prec: ctx.p(i, prec) - threshold(ctx.iv.mpf(a), ctx.p(0, prec)),
+            lambda: [(Fraction(1), (i, j)) for j in range(ctx.n)] + [(-af, (0, 0))],
+        )
+
+    k, checks = ctx.prefix_cut(est, pol.strict, decide)
+    return ctx.floor(k, prm["min_tokens_to_keep"], ties=pol.min_keep == "floor-ties"), checks
+
+
+def kernel(r, prm, pol, noop, rule, policy):
+    """The kept sorted positions of a prepared batch ``r`` (bool tensor)."""
+    keep = r.all() if noop else pol.holds(r.sp, threshold(prm["a"], r.sp[..., :1]))
+    return r.at_least(keep, pol)

@@ -18,9 +18,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .policy import Policy
 
-__all__ = ["width", "POLICIES", "RULES"]
+
+__all__ = ["width", "certify", "kernel", "POLICIES", "RULES"]
 
 #: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
 RULES = {"top-k": {}}
@@ -51,3 +54,30 @@ def width(k: Any, m: Any, size: Any) -> Any:
         ``min(max(k, m), size)``.
     """
     return min(max(k, m), size)
+
+
+# ---- the drivers: certified (ees_theory.reference.truncation) and on tensors (ees_theory.kernels.truncation)
+
+def certify(row, ctx, tau, pol, prm, rule, policy):
+    """The kept prefix length on one row, in exact arithmetic (comparisons of values only: no check
+    to certify); see :mod:`ees_theory.core.truncation` for the arguments."""
+    n, k, m = row.n, prm["k"], prm["min_tokens_to_keep"]
+    if pol.noop(prm):
+        return n, []
+    if pol.ties:  # every token tied with the k-th value
+        kk = width(k, m, row.size)
+        if kk > n:  # the k-th value is -inf: every candidate is kept
+            return n, []
+        return int(np.count_nonzero(row.values >= row.values[kk - 1])), []
+    return int(width(k, m, n)), []
+
+
+def kernel(r, prm, pol, noop, rule, policy):
+    """The kept sorted positions of a prepared batch ``r`` (bool tensor)."""
+    if noop:
+        return r.all()
+    kk = width(prm["k"], r.m, r.V)
+    if pol.ties:  # every token tied with the kk-th value
+        s = r.values()
+        return s >= s[..., kk - 1 : kk]
+    return r.pos < kk

@@ -8,7 +8,14 @@ candidates. The paper and llama.cpp use the population standard deviation (divid
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
+import numpy as np
+
+from ..certify import fraction_to_float
 from .policy import Policy
+
 
 POLICIES = {
     "paper": Policy(min_keep="none"),
@@ -16,7 +23,7 @@ POLICIES = {
     "sample-std": Policy(min_keep="none"),
 }
 
-__all__ = ["ddof", "POLICIES", "RULES"]
+__all__ = ["ddof", "certify", "power_of_two_near", "kernel", "POLICIES", "RULES"]
 
 #: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
 RULES = {"top-n-sigma": {}}
@@ -36,3 +43,107 @@ def ddof(policy: str) -> int:
         1 under ``sample-std``, else 0.
     """
     return 1 if policy == "sample-std" else 0
+
+
+# ---- the drivers: certified (ees_theory.reference.truncation) and on tensors (ees_theory.kernels.truncation)
+
+def certify(row, ctx, tau, pol, prm, rule, policy):
+    """The kept prefix length on one row and the checks that decide it (see
+    :mod:`ees_theory.core.truncation` for the arguments)."""
+    nn = prm["n"]
+    n = row.n
+    if pol.noop(prm) or n == 1:
+        return n, []
+    denom = n - ddof(policy)
+    xs = ctx.exponents
+    if xs is not None:  # logits: a_i = -x_i rational, sigma^2 rational: decide a_i^2 <= n^2 sigma^2 exactly
+        a = [-x for x in xs]
+        mean = sum(a, Fraction(0)) / n
+        var = sum(((ai - mean) ** 2 for ai in a), Fraction(0)) / denom
+        bound = Fraction(nn) ** 2 * var
+        est = np.array([fraction_to_float(bound - ai * ai) for ai in a])
+
+        def decide(i):
+            return ctx.decide_fraction("n^2 sigma^2 - (max - l_i)^2", i, bound - a[i] * a[i])
+
+    else:
+        a_est = ctx.est_a
+        est = nn * float(np.std(a_est, ddof=ddof(policy))) - a_est
+
+        def sigma(prec):
+            mean = ctx.total("a", prec, lambda j: ctx.a(j, prec)) / n
+            var = ctx.total(f"var{denom}", prec, lambda j: (ctx.a(j, prec) - mean) ** 2) / denom
+            return ctx.iv.sqrt(var)
+
+        def decide(i):
+            return ctx.decide("n sigma - (max - l_i)", i, lambda prec: ctx.iv.mpf(nn) * sigma(prec) - ctx.a(i, prec))
+
+    k, checks = ctx.prefix_cut(est, pol.strict, decide)
+    return max(k, 1), checks
+
+
+def power_of_two_near(x, t):
+    """``2**(e - 1)`` for ``x = m 2**e`` (``1/2 <= m < 1``): a power of two in ``(x/2, x]``, formed
+    without leaving ``x``'s dtype (``2**e`` itself may overflow it); 1 where ``x`` is 0.
+
+    Parameters
+    ----------
+    x : tensor or numpy.ndarray
+        Values ``>= 0``.
+    t : module
+        Their array namespace (``torch``, or ``numpy``): ``frexp``, ``where``, ``ones_like``.
+
+    Returns
+    -------
+    tensor or numpy.ndarray
+        The power of two of each value, in ``x``'s dtype.
+
+    >>> import numpy as np
+    >>> with np.errstate(invalid="ignore"):
+    ...     power_of_two_near(np.array([3.0, 0.375, 2.0**-1060, 0.0]), np).tolist() == [2.0, 0.25, 2.0**-1060, 1.0]
+    True
+    """
+    m, _ = t.frexp(x)
+    return t.where(x > 0, x / (2 * m), t.ones_like(x))
+
+
+def _sigma_test(t, r, sx, nn, policy):
+    cand, n = r.cand, r.n
+    nf = n.to(sx.dtype)
+    vals = t.where(cand, sx, t.zeros_like(sx))
+    mean = r.total(vals) / nf
+    dev = t.where(cand, sx - mean, t.zeros_like(sx))
+    # the squares of a row scaled far down (a huge temperature) underflow to 0: the deviations are
+    # squared divided by a power of two near the largest one (exact), the root scaled back
+    unit = power_of_two_near(dev.abs().amax(dim=-1, keepdim=True), t)
+    if r.numerics.variance == "plain":  # as plain code squares them (a style: see _numerics)
+        unit = t.ones_like(unit)
+    dev = dev / unit
+    denom = nf - ddof(policy)
+    var = r.total(dev * dev) / t.clamp(denom, min=1)
+    sigma = t.sqrt(var) * unit
+    return (sx >= sx[..., :1] - nn * sigma) | (n <= 1), sigma
+
+
+def kernel(r, prm, pol, noop, rule, policy):
+    """The kept sorted positions of a prepared batch ``r`` (bool tensor): the test
+    ``l_i >= max l - n sigma``. Where ``sigma`` (or ``n sigma``) overflows, the row is tested again
+    on its candidates scaled by a power of two into ``[-1, 1]`` (exact) and then shifted: the test
+    is shift- and scale-invariant, and the scaled statistics cannot overflow."""
+    if noop:
+        return r.all()
+    t, nn, cand = r.t, prm["n"], r.cand
+    # the test is scale-invariant: on the logits themselves when their scaled values leave the
+    # float range
+    sx = r.values()
+    keep, sigma = _sigma_test(t, r, sx, nn, policy)
+    bad = ~t.isfinite(nn * sigma)
+    if bool(bad.any()):
+        z = t.where(cand, sx, t.zeros_like(sx)).double()
+        span = z.abs().amax(dim=-1, keepdim=True)
+        _, exponent = t.frexp(t.where(span > 0, span, t.ones_like(span)))
+        zs = t.ldexp(z, -exponent)  # in [-1, 1]: exact unless it underflows
+        scaled = t.where(cand, zs - zs[..., :1], t.full_like(zs, -math.inf)).to(sx.dtype)
+        keep2, _ = _sigma_test(t, r, scaled, nn, policy)
+        keep = t.where(bad, keep2, keep)
+    return r.floor(keep, 1)

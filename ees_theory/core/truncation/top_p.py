@@ -15,11 +15,15 @@ True
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
+
+import numpy as np
 
 from .policy import Policy
 
-__all__ = ["sides", "gap", "sides_from_bottom", "POLICIES", "RULES"]
+
+__all__ = ["sides", "gap", "sides_from_bottom", "certify", "kernel", "POLICIES", "RULES"]
 
 #: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
 RULES = {"top-p": {}}
@@ -81,3 +85,46 @@ def sides_from_bottom(p: Any, mass_from_bottom: Any) -> tuple[Any, Any]:
         ``(lhs, rhs) = (mass_from_bottom, 1 - p)``.
     """
     return mass_from_bottom, 1 - p
+
+
+# ---- the drivers: certified (ees_theory.reference.truncation) and on tensors (ees_theory.kernels.truncation)
+
+def certify(row, ctx, tau, pol, prm, rule, policy):
+    """The kept prefix length on one row and the checks that decide it (see
+    :mod:`ees_theory.core.truncation` for the arguments)."""
+    p = prm["p"]
+    n = row.n
+    m = prm["min_tokens_to_keep"]
+    if pol.noop(prm):  # P_i < 1 <= p for every i < n: all kept (llama.cpp: a no-op)
+        return n, []
+    if p <= 0.0:  # no mass above a token is < p
+        return ctx.floor(0, m, ties=pol.min_keep == "floor-ties"), []
+    pf = Fraction(p)
+    est = gap(p, np.concatenate([[0.0], np.cumsum(ctx.est_p)[:-1]]))
+
+    def decide(i):  # token i is kept iff the mass before it, P_i, is < p
+        return ctx.decide(
+            "p - P_before",
+            i,
+            lambda prec: gap(ctx.iv.mpf(p), ctx.prefix(i, prec) / ctx.S(prec)),
+            lambda: [(pf, (j,)) for j in range(n)] + [(Fraction(-1), (j,)) for j in range(i)],
+        )
+
+    k, checks = ctx.prefix_cut(est, pol.strict, decide)
+    return ctx.floor(k, m, ties=pol.min_keep == "floor-ties"), checks
+
+
+def kernel(r, prm, pol, noop, rule, policy):
+    """The kept sorted positions of a prepared batch ``r`` (bool tensor)."""
+    p = prm["p"]
+    bottom = r.numerics.mass == "bottom"
+    # p >= 1 keeps every token, but only a port that says so: one summing from the bottom drops
+    # underflowed tokens even at p = 1, and so does one comparing its running mass with p at p's
+    # own precision (numpy, C in double) without a shortcut, once that mass has rounded to 1
+    if noop and not bottom and r.numerics.param != "exact":
+        keep = r.all()
+    elif bottom:
+        keep = pol.holds(*sides_from_bottom(p, r.against_param(r.cumsum(r.sp.flip(-1)).flip(-1))))
+    else:
+        keep = pol.holds(*sides(p, r.against_param(r.mass_before())))
+    return r.at_least(keep, pol)

@@ -18,11 +18,20 @@ crossing token is kept. Policies:
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+from functools import cmp_to_key
 from typing import Any
 
+import numpy as np
+
+from ..certify import Decision, float_bounds, iv_bounds, iv_precision, precisions
+from ..ctx import FLOAT
+from ..entropy import entropy_of_probs
 from .policy import Policy
 
-__all__ = ["score", "not_reached_sides", "POLICIES", "RULES"]
+
+__all__ = ["score", "not_reached_sides", "certify", "kernel_count", "kernel", "POLICIES", "RULES"]
 
 #: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
 RULES = {"typical": {}}
@@ -69,3 +78,148 @@ def not_reached_sides(mass: Any, mass_so_far: Any) -> tuple[Any, Any]:
         ``(lhs, rhs) = (mass, C_r)``.
     """
     return mass, mass_so_far
+
+
+# ---- the drivers: certified (ees_theory.reference.truncation) and on tensors (ees_theory.kernels.truncation)
+
+def certify(row, ctx, tau, pol, prm, rule, policy):
+    """The kept sorted positions on one row, the checks that decide them and the score order (see
+    :mod:`ees_theory.core.truncation` for the arguments)."""
+    iv = ctx.iv
+    mass = prm["mass"]
+    m = prm["min_tokens_to_keep"]
+    n = row.n
+    if pol.noop(prm):
+        return tuple(range(n)), [], {}
+    if n == 1:
+        return (0,), [], {}
+    xs = ctx.exponents
+    p = ctx.est_p
+    H = float(entropy_of_probs(p, FLOAT))
+    checks: list = []
+    prec0 = precisions(ctx.max_prec)[0]
+    with iv_precision(prec0):
+        h = ctx.A(prec0) / ctx.S(prec0)  # H - ln S: the shifted score is |a_i - h|
+        enc = []
+        for i in range(n):
+            enc.append(float_bounds(*iv_bounds(score(-ctx.a(i, prec0), h))))
+    cmp_cache: dict = {}
+
+    def compare(i: int, j: int):
+        """Certified sign of score_j - score_i."""
+        key = (i, j)
+        if key in cmp_cache:
+            return cmp_cache[key]
+        if row.values[i] == row.values[j]:
+            c = ctx.known("score_j - score_i", j, 0, 0.0, 0.0, "structure")
+        else:
+
+            def gap(prec):
+                hh = ctx.A(prec) / ctx.S(prec)
+                return score(-ctx.a(j, prec), hh) - score(-ctx.a(i, prec), hh)
+
+            def form():  # the mirror tie a_i + a_j = 2h, i.e. sum_l e_l (a_i + a_j - 2 a_l) = 0
+                ai, aj = -xs[i], -xs[j]
+                return [(ai + aj + 2 * xs[l], (l,)) for l in range(n)]
+
+            # a zero of the mirror form means h = (a_i + a_j)/2: the two scores tie exactly
+            c = ctx.decide("score_j - score_i", j, gap, form if xs is not None else None)
+        cmp_cache[key] = c
+        return c
+
+    def cmp(i: int, j: int) -> int:
+        lo_i, hi_i = enc[i]
+        lo_j, hi_j = enc[j]
+        if hi_i < lo_j:
+            return -1
+        if hi_j < lo_i:
+            return 1
+        c = compare(i, j)
+        if not c.certified:
+            checks.append(c)
+            s = 1 if 0.5 * (c.lo + c.hi) > 0 else -1
+        else:
+            s = 1 if c.positive is Decision.TRUE else (-1 if c.negative is Decision.TRUE else 0)
+        if s == 0:
+            return -1 if i < j else 1  # exact tie: canonical order (probability desc, id asc)
+        return -s
+
+    order = sorted(range(n), key=cmp_to_key(cmp))
+    mf = Fraction(mass)
+
+    def decide(r):  # gap of the prefix of r+1 tokens in score order: C_{r+1} - mass
+        idx = order[: r + 1]
+        return ctx.decide(
+            "C_r - mass",
+            r + 1,
+            lambda prec: sum((ctx.e(j, prec) for j in idx), iv.mpf(0)) / ctx.S(prec) - iv.mpf(mass),
+            lambda: [(Fraction(1), (j,)) for j in idx] + [(-mf, (j,)) for j in range(n)],
+        )
+
+    # "not reached yet" (C_r < mass, or C_r <= mass for llama.cpp) holds on a prefix of r = 1..n;
+    # the kept count is the first r where it fails: the crossing token is kept.
+    def not_reached(i):
+        c = decide(i)
+        return c.negated("mass - C_r")
+
+    r, cut_checks = ctx.prefix_cut(np.subtract(*not_reached_sides(mass, np.cumsum(p[order]))), pol.strict, not_reached)
+    keep_count = min(r + 1, n)  # the crossing token is kept
+    if pol.ties and keep_count < n:  # every later token whose score ties the boundary one's
+        boundary = order[keep_count - 1]
+        extra = 0
+        for j in order[keep_count:]:
+            c = compare(boundary, j)
+            if c.zero is Decision.TRUE:
+                extra += 1
+                checks.append(c)
+            else:
+                checks.append(c)
+                break
+        keep_count += extra
+    keep_count = max(keep_count, min(m, n))
+    kept_positions = order[:keep_count]
+    return tuple(sorted(kept_positions)), checks + cut_checks, {"order": tuple(row.order[i] for i in order)}
+
+
+def kernel_count(r, p_in_order, mass, pol, n):
+    """Typical's cut along an order of the candidates: the prefixes whose mass has not reached
+    ``mass``, and the one that reaches it.
+
+    Parameters
+    ----------
+    r : kernels row
+        The prepared batch (``ees_theory.kernels.truncation``): its running sums.
+    p_in_order : tensor
+        The candidates' probabilities in the order.
+    mass : float
+        Typical's ``mass``.
+    pol : Policy
+        The policy record (``< mass`` or ``<= mass`` not reached).
+    n : tensor
+        The candidate count of each row (a column).
+
+    Returns
+    -------
+    tensor
+        The kept count of each row (a column).
+    """
+    cum = r.cumsum(p_in_order)
+    reached_before = pol.holds(*not_reached_sides(mass, r.against_param(cum)))
+    return r.t.minimum(reached_before.sum(dim=-1, keepdim=True) + 1, n)
+
+
+def kernel(r, prm, pol, noop, rule, policy):
+    """The kept sorted positions of a prepared batch ``r`` (bool tensor)."""
+    if noop:
+        return r.all()
+    t = r.t
+    slp = r.log_probs()
+    H = r.entropy(slp)
+    sc = t.where(r.cand, score(slp, H), t.full_like(r.sx, math.inf))
+    sscore, order = t.sort(sc, dim=-1, stable=True)  # ties keep the canonical order
+    count = kernel_count(r, t.gather(r.sp, -1, order), prm["mass"], pol, r.n)
+    keep_o = r.pos < count
+    if pol.ties:  # every later token whose score ties the boundary token's
+        keep_o = keep_o | (sscore <= t.gather(sscore, -1, count - 1))
+    keep_o = keep_o | (r.pos < min(max(r.m, 1), r.V))
+    return t.zeros_like(keep_o).scatter(-1, order, keep_o)

@@ -17,11 +17,13 @@ the row length.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 from .policy import Policy
 
-__all__ = ["gate_open", "counted", "dropped", "POLICIES", "RULES"]
+
+__all__ = ["gate_open", "counted", "dropped", "certify", "kernel", "POLICIES", "RULES"]
 
 #: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
 RULES = {"xtc": {}}
@@ -97,3 +99,35 @@ POLICIES = {
                 off={"probability": 0.0, "u": 0.5})
     for pol in ("paper", "llama.cpp")
 }
+
+
+# ---- the drivers: certified (ees_theory.reference.truncation) and on tensors (ees_theory.kernels.truncation)
+
+def certify(row, ctx, tau, pol, prm, rule, policy):
+    """The kept sorted positions on one row (a suffix: XTC drops from the top), the checks that
+    decide them and whether the gate opened (see :mod:`ees_theory.core.truncation` for the
+    arguments)."""
+    n, thr = row.n, prm["threshold"]
+    if n < 2 or pol.noop(prm):  # the gate stays shut
+        return n, [], {"gate": False}
+    tf = Fraction(thr)
+
+    def decide(i):
+        return ctx.decide(
+            "p_i - xtc threshold",
+            i,
+            lambda prec: ctx.p(i, prec) - ctx.iv.mpf(thr),
+            lambda: [(Fraction(1), (i,))] + [(-tf, (j,)) for j in range(n)],
+        )
+
+    above, checks = ctx.prefix_cut(ctx.est_p - thr, pol.strict, decide)
+    d = int(dropped(above, counted(n, row.size, policy), max(prm["min_tokens_to_keep"], 1)))
+    return range(d, n), checks, {"gate": True, "above": above}
+
+
+def kernel(r, prm, pol, noop, rule, policy):
+    """The kept sorted positions of a prepared batch ``r`` (bool tensor)."""
+    if noop:  # the gate stays shut
+        return r.all()
+    above = r.count(pol.holds(r.sp, prm["threshold"]))
+    return r.pos >= dropped(above, counted(r.n, r.V, policy), max(r.m, 1))  # the most probable ones go

@@ -74,9 +74,30 @@ def k_overflows(k_hat: float) -> bool:
     return not (k_hat < INT_K_LIMIT)
 
 
+#: the smallest positive value of each compute dtype: a computed probability is 0 or at least this
+_SMALLEST_POSITIVE = {"float64": 2.0**-1074, "float32": 2.0**-149, "float16": 2.0**-24, "bfloat16": 2.0**-133}
+
+
 class _Mirostat(SamplerJudge):
     stateful = True
     needs_entropy = True
+
+    def member_tolerance(self, st, b, dtype, options) -> float:
+        """The rigorous near-tie of the logits, plus one rounding of the probabilities a port ranks
+        by. Mirostat is judged by the rigorous band alone (its state follows the kept set), and a
+        port sorting its computed probabilities sees two of them one rounding apart (relative
+        ``2u``; ``2u |ln p|`` when it takes them from log-probabilities) as equal, and puts either
+        first: in tempered logits that is ``2u max(1, |ln p|)``, ``|ln p|`` at most that of the
+        least probable candidate and of the compute dtype's smallest positive value."""
+        base = super().member_tolerance(st, b, dtype, options)
+        cd = tolerances.compute_dtype_name(st.dtype, options.accumulate)
+        z = np.asarray(st.values[: st.n], dtype=np.float64) / st.tau
+        if z.size == 0 or not np.all(np.isfinite(z)):
+            return base
+        with np.errstate(under="ignore"):
+            lnp_min = float(z[-1] - z[0] - np.log(np.sum(np.exp(z - z[0]))))
+        depth = min(-lnp_min, -math.log(_SMALLEST_POSITIVE[cd]))
+        return base + 2.0 * tolerances.unit_roundoff(st.dtype, options.accumulate) * st.tau * max(1.0, depth)
 
     def sequence_watch(self, row, tau: float, params: dict, probs, st):
         """What the draws judge watches for along its replay of the port's tokens (an object with
@@ -110,6 +131,13 @@ class _Mirostat(SamplerJudge):
         else:
             positions = {pos[int(r.token)] for r in edge_refs + [ref] if r.k == k}
             ok_token = bool(positions) and min(positions) <= pos[token] <= max(positions)
+            if not positions:  # no reference keeps k tokens: the inverse CDF over the port's own kept set
+                positions = self._draw_positions(st, kept, params["u"], b)
+                ok_token = bool(positions) and min(positions) <= pos[token] <= max(positions)
+            if not ok_token and positions:  # a near-tie the port's own order put at the drawn place
+                tie = self.member_tolerance(st, b, dtype, options)
+                v = st.values[pos[token]]
+                ok_token = any(abs(float(st.values[j]) - float(v)) <= tie for j in range(min(positions), max(positions) + 1))
         if not ok_token:
             expected = sorted({int(r.token) for r in edge_refs + [ref] if r.k == k})
             why = f"chose token {token}; the inverse CDF at u = {params['u']!r} over the {k} kept token(s) gives {expected[:4] or [ref.token]}"
@@ -138,6 +166,23 @@ class _Mirostat(SamplerJudge):
                 msg += ". Diagnosis: " + why
             return Verdict(Status.FAILED, msg, fault, **dict(base, severity=err / tol if tol > 0 else math.inf))
         return None
+
+    @staticmethod
+    def _draw_positions(st, kept: set, u: float, b: dict) -> set:
+        """The positions (in the canonical order) an inverse-CDF draw at ``u`` over ``kept`` may
+        land on: the one whose cumulative interval holds ``u``, and its neighbours where ``u`` lies
+        within the cumulative masses' error of an edge (float64 estimates of the masses, whose own
+        error is far below that band)."""
+        idx = [j for j, t in enumerate(st.order[: st.n]) if int(t) in kept]
+        if not idx:
+            return set()
+        z = np.asarray(st.values[: st.n], dtype=np.float64) / st.tau
+        w = np.exp(z - z[0])
+        pk = w[idx]
+        cum = np.cumsum(pk) / np.sum(pk)
+        du = 2 * (b["cum"] + b["underflow"]) / (np.sum(pk) / np.sum(w))
+        lo = np.concatenate([[0.0], cum[:-1]])
+        return {idx[i] for i in range(len(idx)) if lo[i] - du <= u <= cum[i] + du}
 
     def diagnose_mu(self, row, st, params, kept, token, mu, tol, options) -> tuple[str, str]:
         """The misreading of the surprise that reproduces the port's new mu, if one does."""

@@ -1,0 +1,73 @@
+"""Plain numpy ports (``tests/ports/numpy_ports.py``) on the rows where an earlier style set called
+their answers suspect or wrong: each answer must now be passed or admissible.
+
+The rows come from generated runs (``check --examples 60 --seed S``) and their shrunk forms. What
+each shows:
+
+* EES in float16: ``np.cumsum`` rounds every addition of the prefix sums into float16 while
+  ``np.sum`` forms the normaliser accurately; on a long flat row the running sum then runs ahead
+  (``P_n = 1.154``) and the crossing lands hundreds of tokens early. A float16 running sum beside a
+  library normaliser is careful code (the ``sequential-scan`` styles), and so is a temperature
+  applied as the product with its rounded reciprocal (the ``reciprocal`` styles).
+* top-p at ``p = 1``: a port comparing its running mass with ``p`` without a shortcut drops the
+  tokens left once the mass has rounded to 1 (float64 ``[0, -4]`` at ``T = 0.05``: ``p_2 = 1.8e-35``).
+* top-p in float16 on long flat rows: ties of probabilities taken from float16 log-probabilities,
+  and running sums that stall or run ahead (the directed-rounding brackets).
+* mirostat v2: near-tied top tokens ordered by their computed probabilities, and a draw over a kept
+  count no edge reference has.
+* top-n-sigma in float16: squared deviations that underflow to 0, as plain code computes them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ees_theory.harness import InProcessPort, Options, plan, run_check
+from ees_theory.running.cases import Case
+from tests.ports import numpy_ports as npp
+
+
+def _hex_case(method, case_id, logits_hex, params_hex, dtype):
+    row = np.array([float.fromhex(h) for h in logits_hex])
+    params = {k: float.fromhex(v) for k, v in params_hex.items()}
+    return Case(case_id, method, "given", row, params, "")
+
+
+SMALL = [
+    # (port, method, dtype, logits, params)
+    ("top_p_numpy", "top-p", "float64", ["0x0.0p+0", "-0x1.0000000000000p+2"],
+     {"temperature": "0x1.999999999999ap-5", "p": "0x1.0000000000000p+0", "min_tokens_to_keep": "0x1.0000000000000p+0"}),
+    ("top_p_numpy", "top-p", "float16", ["0x1.8000000000000p+1", "0x0.0p+0", "-0x1.0000000000000p+1", "-0x1.4000000000000p+2"],
+     {"temperature": "0x1.0000000000000p+0", "p": "0x1.0000000000000p+0", "min_tokens_to_keep": "0x1.0000000000000p+0"}),
+    ("top_n_sigma_numpy", "top-n-sigma", "float16", ["-0x1.c000000000000p-22", "0x0.0p+0"],
+     {"temperature": "0x1.0000000000000p+0", "n": "0x1.0000000000000p+1"}),
+]
+
+
+@pytest.mark.parametrize("port, method, dtype, logits, params", SMALL, ids=[f"{s[1]}-{s[2]}-{len(s[3])}" for s in SMALL])
+def test_plain_numpy_answers_on_small_rows_are_admissible(port, method, dtype, logits, params):
+    case = _hex_case(method, "given", logits, params, dtype)
+    r = run_check(InProcessPort(getattr(npp, port), port), method, dtype, [case], options=Options(accumulate="input"), shrink=False)
+    assert r.ok, r.text()
+    assert r.counts()["cases"] == 1
+
+
+GENERATED = [
+    # (port, method, dtype, seed, case ids): cases of `check --examples 60 --seed SEED`
+    ("ees_numpy", "ees", "float16", 2, ("gen2-ees-float16-0000", "gen2-ees-float16-0006", "gen2-ees-float16-0037")),
+    ("top_p_numpy", "top-p", "float16", 1, ("gen1-top-p-float16-0006", "gen1-top-p-float16-0030")),
+    ("top_p_numpy", "top-p", "float32", 1, ("gen1-top-p-float32-0040",)),
+    ("mirostat_v2_numpy", "mirostat-v2", "float32", 1, ("gen1-mirostat-v2-float32-0029", "gen1-mirostat-v2-float32-0042")),
+    ("mirostat_v2_numpy", "mirostat-v2", "float16", 1, ("gen1-mirostat-v2-float16-0003", "gen1-mirostat-v2-float16-0039")),
+]
+
+
+@pytest.mark.parametrize("port, method, dtype, seed, ids", GENERATED, ids=[f"{g[1]}-{g[2]}" for g in GENERATED])
+def test_plain_numpy_answers_on_generated_rows_are_admissible(port, method, dtype, seed, ids, monkeypatch):
+    monkeypatch.delenv("EXT_ACC", raising=False)
+    monkeypatch.delenv("EXT_BF16", raising=False)
+    cases = [c for c in plan(method, dtype, examples=60, seed=seed) if c.id in ids]
+    assert sorted(c.id for c in cases) == sorted(ids)
+    r = run_check(InProcessPort(getattr(npp, port), port), method, dtype, cases, options=Options(accumulate="input"), shrink=False)
+    assert r.ok, r.text()

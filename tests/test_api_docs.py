@@ -40,6 +40,7 @@ MODULES = (
     *(f"ees_theory.reference.{m}" for m in ("ees", "edt", "dynatemp", "entropy", "rows", "truncation")),
     "ees_theory.torch",
     "ees_theory.hf",
+    "ees_theory.examples",
     "ees_theory.core",
     *(f"ees_theory.core.{m}" for m in ("certify", "ctx", "entropy", "ees", "temperatures", "quadratic")),
     "ees_theory.core.truncation",

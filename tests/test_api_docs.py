@@ -66,28 +66,9 @@ PAGE_NAMES = {"ees_theory.torch": "torch", "ees_theory.harness": "conformance", 
 PROSE_PAGES = {"index", "protocol"}
 
 
-def _exempt(owner: str, methods: str, reason: str) -> dict[str, str]:
-    return {f"{owner}.{m}": reason for m in methods.split()}
-
-
 #: Names exempt from the parameter check, each with its reason. Every entry must still lack its
 #: section (``test_allowlist_entries_are_still_needed``): document one and the entry goes.
-ALLOW: dict[str, str] = {
-    **_exempt("ees_theory.harness.Method", "check_policy draw_params call call_batched split_batched normalize encode "
-              "decode reference expected_json judge judge_fault",
-              "the method-record protocol of ees_theory/judging/methods.py: its parameters are not described yet"),
-    **_exempt("ees_theory.harness.Truncation", "call call_batched split_batched normalize encode decode reference "
-              "expected_json bounds admissible member_tolerance judge",
-              "the truncation record of ees_theory/judging/truncation.py: its parameters are not described yet"),
-    **_exempt("ees_theory.reference.truncation.Check", "of_sign passes estimate outcome negated",
-              "defined in ees_theory/reference/trunc_exact.py: its parameters are not described yet"),
-    **_exempt("ees_theory.core.truncation.policy.Policy", "holds",
-              "defined in ees_theory/core/truncation/policy.py: its parameters are not described yet"),
-    **_exempt("ees_theory.core.truncation.registry.Rule", "policy",
-              "defined in ees_theory/core/truncation/registry.py: its parameters are not described yet"),
-    **_exempt("ees_theory.errormodel.bands.EESBand", "width",
-              "defined in ees_theory/errormodel/bands.py: its parameters are not described yet"),
-}
+ALLOW: dict[str, str] = {}
 #: The package whose sampler modules share one driver protocol, and the drivers: every sampler's
 #: ``certify`` and ``kernel`` take the same arguments, described once, in the package docstring.
 DRIVER_PACKAGE, DRIVERS = "ees_theory.core.truncation", ("certify", "kernel")

@@ -262,7 +262,18 @@ class EESBand:
     stats: dict = field(default_factory=dict, repr=False)
 
     def width(self, k: int) -> float:
-        """Half the width of the band of ``f(k)``."""
+        """Half the width of the band of ``f(k)``.
+
+        Parameters
+        ----------
+        k : int
+            A canonical position, ``2 <= k <= n`` (the band of ``f(1)``, index 0, is unused).
+
+        Returns
+        -------
+        float
+            ``(hi - lo) / 2`` at index ``k - 1``, ``>= 0``; ``inf`` where the band is unbounded.
+        """
         with np.errstate(over="ignore", invalid="ignore"):
             return float(self.hi[k - 1] / 2 - self.lo[k - 1] / 2)
 

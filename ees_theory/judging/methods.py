@@ -221,27 +221,109 @@ class Method:
             cls.temperature_param = cls.record.temperature_param
 
     def check_policy(self, policy: str) -> str:
-        """``policy``, if this method has it (a ValueError naming the ones it has otherwise)."""
+        """``policy``, if this method has it (a ValueError naming the ones it has otherwise).
+
+        Parameters
+        ----------
+        policy : str
+            An engine convention: one of :data:`~ees_theory.spec.methods.POLICIES` (``"paper"``,
+            ``"transformers"``, ``"llama.cpp"``, ``"sample-std"``), or of the method's own
+            ``policies`` where it sets them (dynatemp adds ``"finite-candidates"``).
+
+        Returns
+        -------
+        str
+            ``policy`` itself.
+
+        Raises
+        ------
+        ValueError
+            The method has no policy of that name.
+        """
         allowed = POLICIES if self.policies is None else self.policies
         if policy not in allowed:
             raise ValueError(f"policy {policy!r} is not defined for {self.name}; it has: {', '.join(allowed)}")
         return policy
 
     def draw_params(self, rng: np.random.Generator) -> dict[str, float]:
-        """Parameters for a generated case."""
+        """Parameters for a generated case.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The generator of the run (seeded), from which each value is drawn.
+
+        Returns
+        -------
+        dict
+            ``{name: value}`` for every name of :attr:`params`, each drawn from its :attr:`grid`,
+            as a float (whole-number parameters too; ``ees_theory.spec.methods.port_params``
+            makes them ints for the port).
+        """
         return {p: float(rng.choice(self.grid[p])) for p in self.params}
 
     def call(self, fn: Callable, row: np.ndarray, params: dict[str, float]) -> Any:
-        """Call a one-row port."""
+        """Call a one-row port: ``fn(row, *values)``, the values in the order of :attr:`params`.
+
+        Parameters
+        ----------
+        fn : callable
+            The port's one-row function.
+        row : numpy.ndarray
+            The logits, 1-D, in the port's numpy type for the case's dtype (``bfloat16`` rows as
+            float32); the port must not write to it.
+        params : dict
+            ``{name: value}`` holding every name of :attr:`params`.
+
+        Returns
+        -------
+        object
+            What the port returned, unread (:meth:`normalize` reads it).
+        """
         return fn(row, *(params[p] for p in self.params))
 
     def call_batched(self, fn: Callable, rows: np.ndarray, params: list[dict[str, float]]) -> Any:
-        """Call a batched port: each parameter becomes a float64 array with one entry per row."""
+        """Call a batched port: each parameter becomes a float64 array with one entry per row.
+
+        Parameters
+        ----------
+        fn : callable
+            The port's batched function.
+        rows : numpy.ndarray
+            The rows stacked, 2-D (one row per case, all of one length), in the port's numpy type.
+        params : list of dict
+            One ``{name: value}`` per row, in the order of ``rows``, each holding every name of
+            :attr:`params`.
+
+        Returns
+        -------
+        object
+            What the port returned for the whole batch, unread (:meth:`split_batched` splits it).
+        """
         cols = [np.array([p[name] for p in params], dtype=np.float64) for name in self.params]
         return fn(rows, *cols)
 
     def split_batched(self, raw: Any, count: int) -> list[Any]:
-        """Split a batched output into per-row outputs."""
+        """Split a batched output into per-row outputs.
+
+        Parameters
+        ----------
+        raw : object
+            What the batched port returned: an array (a torch tensor is accepted), a list or a
+            tuple with one entry per row.
+        count : int
+            The number of rows the port was given.
+
+        Returns
+        -------
+        list
+            ``count`` per-row outputs, each for :meth:`normalize`.
+
+        Raises
+        ------
+        OutputFault
+            ``bad-output``: not an array or list, or not ``count`` entries.
+        """
         raw = to_numpy(raw)
         if isinstance(raw, (list, tuple)) or isinstance(raw, np.ndarray):
             if len(raw) != count:
@@ -250,27 +332,154 @@ class Method:
         raise OutputFault("bad-output", f"batched output must be an array or a list, got {type(raw).__name__}")
 
     def normalize(self, raw: Any, vocab: int) -> Any:  # pragma: no cover - abstract
+        """A port's answer read into the method's normalised output (what :meth:`judge` takes).
+
+        Parameters
+        ----------
+        raw : object
+            What the port returned for one row (a torch tensor is accepted).
+        vocab : int
+            The length of the row the port was given (a mask must have that shape).
+
+        Returns
+        -------
+        object
+            The normalised output: a boolean mask of length ``vocab`` for a kept-set method, a
+            float (or ``None`` for a no-op) for a temperature, as the method's form says.
+
+        Raises
+        ------
+        OutputFault
+            An answer that cannot be read (``bad-output``, ``nan``).
+        """
         raise NotImplementedError
 
     def encode(self, value: Any) -> dict:  # pragma: no cover - abstract
-        """A normalised output as a JSON object (the JSON Lines protocol answer)."""
+        """A normalised output as a JSON object (the JSON Lines protocol answer).
+
+        Parameters
+        ----------
+        value : object
+            An output :meth:`normalize` returned.
+
+        Returns
+        -------
+        dict
+            The answer's JSON object (``{"kept": [...]}``, ``{"temperature": <hex float>}``, ...),
+            which :meth:`decode` reads back.
+        """
         raise NotImplementedError
 
     def decode(self, obj: dict, vocab: int) -> Any:  # pragma: no cover - abstract
-        """Read a JSON Lines answer into a normalised output (raises :class:`OutputFault`)."""
+        """Read a JSON Lines answer into a normalised output (raises :class:`OutputFault`).
+
+        Parameters
+        ----------
+        obj : dict
+            The answer's JSON object, as :meth:`encode` writes it.
+        vocab : int
+            The length of the row the port was given.
+
+        Returns
+        -------
+        object
+            The normalised output, as :meth:`normalize` returns it.
+
+        Raises
+        ------
+        OutputFault
+            ``bad-output``: a key missing or a value that cannot be read.
+        """
         raise NotImplementedError
 
     def reference(self, row: np.ndarray, params: dict[str, float], options: Options) -> Any:  # pragma: no cover
+        """The certified reference's answer for one case.
+
+        Parameters
+        ----------
+        row : numpy.ndarray
+            The logits the port was given, 1-D (exact values of the case's dtype).
+        params : dict
+            ``{name: value}`` holding every name of :attr:`params`.
+        options : Options
+            The run's options; the reference reads the EES ``rule`` or the engine ``policy``.
+
+        Returns
+        -------
+        object
+            The reference result: an :class:`~ees_theory.reference.EESResult` (EES), the exact
+            temperature (``None``: a no-op), or a truncation result, as the method's form says.
+
+        Raises
+        ------
+        ValueError
+            A row or parameter outside the method's domain (the case is skipped, not judged).
+        """
         raise NotImplementedError
 
     def expected_json(self, ref: Any) -> dict:  # pragma: no cover - abstract
+        """The reference's answer as the JSON object a golden vector stores.
+
+        Parameters
+        ----------
+        ref : object
+            What :meth:`reference` returned.
+
+        Returns
+        -------
+        dict
+            The expected answer (``"kept"``, ``"k"``, ``"temperature"``, ...); a run compares it
+            with the stored one to find a stale vector.
+        """
         raise NotImplementedError
 
     def judge(self, row: np.ndarray, params: dict[str, float], ref: Any, value: Any, dtype: str, options: Options) -> Verdict:  # pragma: no cover
+        """Judge a port's answer against the reference's.
+
+        Parameters
+        ----------
+        row : numpy.ndarray
+            The logits the port was given, 1-D (exact values of ``dtype``).
+        params : dict
+            ``{name: value}`` holding every name of :attr:`params`.
+        ref : object
+            What :meth:`reference` returned for ``row`` and ``params``.
+        value : object
+            The port's answer, as :meth:`normalize` returned it.
+        dtype : str
+            ``"float64"``, ``"float32"``, ``"float16"`` or ``"bfloat16"``: the format whose error
+            bound the answer is allowed.
+        options : Options
+            How to judge.
+
+        Returns
+        -------
+        Verdict
+            ``"pass"``, ``"admissible"`` or ``"fail"``, with the fault class of a failure.
+        """
         raise NotImplementedError
 
     def judge_fault(self, ref: Any, fault: str, message: str, dtype: str) -> Verdict:
-        """The verdict on a call that produced no answer (raised, timed out, ...): a failure."""
+        """The verdict on a call that produced no answer (raised, timed out, ...): a failure.
+
+        Parameters
+        ----------
+        ref : object
+            What :meth:`reference` returned for the case (a method may excuse a refusal by it).
+        fault : str
+            The fault class of the call (``"raised"``, ``"timeout"``, ``"crashed"``,
+            ``"mutated-input"``, ``"bad-output"``, ``"nan"``, ...).
+        message : str
+            What happened, for the report.
+        dtype : str
+            ``"float64"``, ``"float32"``, ``"float16"`` or ``"bfloat16"``.
+
+        Returns
+        -------
+        Verdict
+            A failure with ``fault`` and infinite severity (a temperature method admits a refusal
+            where the exact temperature overflows ``dtype``).
+        """
         return Verdict(Status.FAILED, message, fault, severity=math.inf)
 
 

@@ -85,10 +85,51 @@ class Truncation(Method):
 
     # ---- calling ports --------------------------------------------------------------------------
     def call(self, fn: Callable, row: np.ndarray, params: dict[str, float]) -> Any:
+        """Call a one-row port: ``fn(row, temperature, **params)``, the rest by name.
+
+        Parameters
+        ----------
+        fn : callable
+            The port's one-row function.
+        row : numpy.ndarray
+            The logits, 1-D, in the port's numpy type for the case's dtype; the port must not
+            write to it.
+        params : dict
+            ``{name: value}``: ``temperature`` and the sampler's parameters the port takes;
+            whole-number ones (``k``, ``min_tokens_to_keep``, ``m``) are passed as ints.
+
+        Returns
+        -------
+        object
+            What the port returned, unread (:meth:`normalize` reads it).
+
+        Raises
+        ------
+        ValueError
+            A whole-number parameter that is not a whole number.
+        """
         prm = port_params(params)
         return fn(row, prm.pop("temperature"), **prm)
 
     def call_batched(self, fn: Callable, rows: np.ndarray, params: list[dict[str, float]]) -> Any:
+        """Call a batched port: ``fn(rows, temperatures, **columns)``, one array entry per row.
+
+        Parameters
+        ----------
+        fn : callable
+            The port's batched function.
+        rows : numpy.ndarray
+            The rows stacked, 2-D (one per case, all of one length), in the port's numpy type.
+        params : list of dict
+            One ``{name: value}`` per row, in the order of ``rows``, all with the same names;
+            a name missing from the first (a parameter the port lacks) is not passed.
+
+        Returns
+        -------
+        object
+            What the port returned for the batch, unread (:meth:`split_batched` splits it).
+            Whole-number parameters go as int64 arrays, the rest as float64.
+        """
         cols = {
             name: np.array([p[name] for p in params], dtype=np.int64 if name in INT_PARAMS else np.float64)
             for name in self.params if name in params[0]  # a parameter the port lacks is not passed
@@ -96,6 +137,27 @@ class Truncation(Method):
         return fn(rows, cols.pop("temperature"), **cols)
 
     def split_batched(self, raw: Any, count: int) -> list[Any]:
+        """Split a batched output into per-row outputs; a mirostat port's ``(masks, tokens, mus)``
+        into one ``(mask, token, mu)`` per row.
+
+        Parameters
+        ----------
+        raw : object
+            What the batched port returned: masks with one row per case (array, list or tensor),
+            or for mirostat that triple of per-row arrays.
+        count : int
+            The number of rows the port was given.
+
+        Returns
+        -------
+        list
+            ``count`` per-row outputs, each for :meth:`normalize`.
+
+        Raises
+        ------
+        OutputFault
+            ``bad-output``: not ``count`` masks.
+        """
         if self.mirostat and isinstance(raw, tuple) and len(raw) == 3:  # (masks, tokens, mus)
             masks, tokens, mus = (to_numpy(r) for r in raw)
             return [(m, t, u) for m, t, u in zip(super().split_batched(masks, count), np.asarray(tokens), np.asarray(mus))]
@@ -106,6 +168,28 @@ class Truncation(Method):
         return EES.normalize(self, raw, vocab)
 
     def normalize(self, raw: Any, vocab: int) -> Any:
+        """A port's answer read into a boolean mask, or for mirostat ``(mask, token, mu)``.
+
+        Parameters
+        ----------
+        raw : object
+            What the port returned for one row: a boolean mask (True = kept; a torch tensor is
+            accepted), or for mirostat a ``(mask, token, new_mu)`` triple or a dict with
+            ``"mask"``, ``"token"`` and ``"mu"``.
+        vocab : int
+            The length of the row the port was given.
+
+        Returns
+        -------
+        object
+            A copy of the mask, length ``vocab``; for mirostat ``(mask, token, mu)`` with
+            ``token`` an int in ``0..vocab-1`` and ``mu`` a finite float.
+
+        Raises
+        ------
+        OutputFault
+            ``bad-output`` or ``nan``: an answer of the wrong type, shape or range.
+        """
         if not self.mirostat:
             return self._mask(raw, vocab)
         if isinstance(raw, dict):
@@ -127,12 +211,44 @@ class Truncation(Method):
         return mask, int(token), float(mu)
 
     def encode(self, value: Any) -> dict:
+        """A normalised output as the JSON Lines answer.
+
+        Parameters
+        ----------
+        value : object
+            An output :meth:`normalize` returned.
+
+        Returns
+        -------
+        dict
+            ``{"kept": [token ids]}``; for mirostat with ``"token"`` and ``"mu"`` (hex float).
+        """
         if not self.mirostat:
             return EES.encode(self, value)
         mask, token, mu = value
         return {"kept": [int(i) for i in np.flatnonzero(mask)], "token": int(token), "mu": float(mu).hex()}
 
     def decode(self, obj: dict, vocab: int) -> Any:
+        """Read a JSON Lines answer into a normalised output.
+
+        Parameters
+        ----------
+        obj : dict
+            The answer: ``"kept"`` (token ids) or ``"mask"``; for mirostat also ``"token"`` and
+            ``"mu"`` (hex float).
+        vocab : int
+            The length of the row the port was given.
+
+        Returns
+        -------
+        object
+            The output as :meth:`normalize` returns it.
+
+        Raises
+        ------
+        OutputFault
+            ``bad-output``: a key missing or a value that cannot be read.
+        """
         if "kept" not in obj and "mask" not in obj:
             raise OutputFault("bad-output", f"a {self.name} answer needs 'kept' (token ids) or 'mask'")
         mask = EES.decode(self, obj, vocab)
@@ -150,9 +266,43 @@ class Truncation(Method):
 
     # ---- the reference --------------------------------------------------------------------------
     def reference(self, row: np.ndarray, params: dict[str, float], options: Options) -> rt.TruncationResult:
+        """The certified reference's answer under the run's policy.
+
+        Parameters
+        ----------
+        row : numpy.ndarray
+            The logits the port was given, 1-D (exact values of the case's dtype).
+        params : dict
+            ``{name: value}``: ``temperature`` and the sampler's parameters.
+        options : Options
+            The run's options; ``options.policy`` is the engine convention judged against.
+
+        Returns
+        -------
+        TruncationResult
+            The certified kept set (:class:`~ees_theory.reference.truncation.TruncationResult`).
+
+        Raises
+        ------
+        ValueError
+            A row, parameter or policy the sampler does not take.
+        """
         return self.sampler_judge.truncate(row, params, options.policy)
 
     def expected_json(self, ref: rt.TruncationResult) -> dict:
+        """The reference's answer as the JSON object a golden vector stores.
+
+        Parameters
+        ----------
+        ref : TruncationResult
+            What :meth:`reference` returned.
+
+        Returns
+        -------
+        dict
+            ``policy``, ``k``, ``kept``, ``certified`` and ``margin`` (hex float or ``"inf"``);
+            for mirostat also ``token``, ``mu`` (hex) and ``mu_decimal``.
+        """
         out = {
             "policy": ref.policy,
             "k": ref.k,
@@ -168,6 +318,26 @@ class Truncation(Method):
 
     # ---- the judgement (the sampler's own rules are its judge's: judging/judges/) ----------------
     def bounds(self, st: RowStats, row: np.ndarray, dtype: str, options: Options) -> dict[str, float]:
+        """The error bounds of a float port on this row: the row's own where they can be had,
+        else the a-priori table.
+
+        Parameters
+        ----------
+        st : RowStats
+            The row's statistics at the case's temperature (``judging.judges.RowStats``).
+        row : numpy.ndarray
+            The logits the port was given, 1-D.
+        dtype : str
+            ``"float64"``, ``"float32"``, ``"float16"`` or ``"bfloat16"``.
+        options : Options
+            The run's options; ``options.accumulate`` sets the accumulation mode.
+
+        Returns
+        -------
+        dict
+            ``{quantity: bound}`` with the keys of
+            :func:`~ees_theory.errormodel.bands.truncation_row_bounds` (``"prob"``, ``"logit"``, ...).
+        """
         H = float(reference.entropy(row, st.tau)) if self.sampler_judge.needs_entropy else 0.0
         try:  # this row's bounds (finite in every dtype); the a-priori table where they cannot be had
             return truncation_row_bounds(row, st.tau, dtype, options.accumulate, H)
@@ -176,15 +346,76 @@ class Truncation(Method):
 
     def admissible(self, st, row, params, ref, b, options) -> tuple[set[int] | None, list[rt.TruncationResult]]:
         """Admissible kept counts (``None`` = no claim; every count >= 1: a sampler keeps a token)
-        and the reference results at the band edges."""
+        and the reference results at the band edges.
+
+        Parameters
+        ----------
+        st : RowStats
+            The row's statistics at the case's temperature.
+        row : numpy.ndarray
+            The logits the port was given, 1-D.
+        params : dict
+            ``{name: value}``: ``temperature`` and the sampler's parameters.
+        ref : TruncationResult
+            What :meth:`reference` returned.
+        b : dict
+            The error bounds of :meth:`bounds`.
+        options : Options
+            The run's options (its ``policy``).
+
+        Returns
+        -------
+        tuple
+            ``(counts, refs)``: the set of admissible kept counts, or ``None`` for no claim, and
+            the reference results at the edges of the parameter band.
+        """
         counts, refs = self.sampler_judge.admissible(st, row, params, ref, b, options)
         return (None if counts is None else {c for c in counts if c >= 1}), refs
 
     def member_tolerance(self, st, b, dtype, options) -> float:
-        """How far (in raw logits) a kept token's logit may lie below a dropped one's."""
+        """How far (in raw logits) a kept token's logit may lie below a dropped one's.
+
+        Parameters
+        ----------
+        st : RowStats
+            The row's statistics at the case's temperature.
+        b : dict
+            The error bounds of :meth:`bounds`.
+        dtype : str
+            ``"float64"``, ``"float32"``, ``"float16"`` or ``"bfloat16"``.
+        options : Options
+            The run's options.
+
+        Returns
+        -------
+        float
+            The tolerance, ``>= 0`` (0 where the comparisons are exact; ``inf`` where no bound).
+        """
         return self.sampler_judge.member_tolerance(st, b, dtype, options)
 
     def judge(self, row, params, ref, value, dtype, options) -> Verdict:
+        """Judge a port's kept set (and, for mirostat, its token and new ``mu``) against the reference.
+
+        Parameters
+        ----------
+        row : numpy.ndarray
+            The logits the port was given, 1-D (exact values of ``dtype``).
+        params : dict
+            ``{name: value}``: ``temperature`` and the sampler's parameters.
+        ref : TruncationResult
+            What :meth:`reference` returned.
+        value : object
+            The port's answer, as :meth:`normalize` returned it.
+        dtype : str
+            ``"float64"``, ``"float32"``, ``"float16"`` or ``"bfloat16"``.
+        options : Options
+            How to judge.
+
+        Returns
+        -------
+        Verdict
+            ``"pass"``, ``"admissible"`` or ``"fail"``, with the fault class of a failure.
+        """
         v = self._judge_rigorous(row, params, ref, value, dtype, options)
         if self.mirostat:  # the state check follows the reference's count (see the mirostat judge)
             return v

@@ -86,7 +86,26 @@ class Check:
 
     @classmethod
     def of_sign(cls, what: str, index: int, sign: Optional[int], lo: float, hi: float, method: str) -> "Check":
-        """A check from an exactly known sign (-1, 0, +1), or ``None`` when it is not known."""
+        """A check from an exactly known sign (-1, 0, +1), or ``None`` when it is not known.
+
+        Parameters
+        ----------
+        what : str
+            The gap compared with 0, in words.
+        index : int
+            The 0-based sorted position, or the count, it concerns.
+        sign : int or None
+            The sign of the gap, -1, 0 or +1; ``None``: not certified (both decisions undecided).
+        lo, hi : float
+            Certified float64 bounds on the gap, ``lo <= hi``.
+        method : str
+            What decided it (``"exact-rational"``, ``"mpmath-<bits>"``, ...).
+
+        Returns
+        -------
+        Check
+            The check, its two decisions read from ``sign``.
+        """
         if sign is None:
             return cls(what, index, Decision.UNDECIDED, Decision.UNDECIDED, lo, hi, method)
         return cls(what, index, Decision.of(sign < 0), Decision.of(sign > 0), lo, hi, method)
@@ -130,19 +149,54 @@ class Check:
     def passes(self, strict: bool) -> Decision:
         """Whether ``g > 0`` (``strict``) or ``g >= 0`` holds.
 
+        Parameters
+        ----------
+        strict : bool
+            The policy's comparison (``Policy.strict``): ``True`` asks ``g > 0``, ``False`` asks ``g >= 0``.
+
+        Returns
+        -------
+        Decision
+            TRUE, FALSE or UNDECIDED (not certified).
+
+        Examples
+        --------
         >>> Check.of_sign("g", 0, 0, 0.0, 0.0, "exact-lw").passes(strict=True)
         <Decision.FALSE: 'false'>
         """
         return self.positive if strict else ~self.negative
 
     def estimate(self, strict: bool) -> bool:
-        """The midpoint's answer, used only where :meth:`passes` is undecided (reported so)."""
+        """The midpoint's answer, used only where :meth:`passes` is undecided (reported so).
+
+        Parameters
+        ----------
+        strict : bool
+            ``True`` asks ``g > 0``, ``False`` asks ``g >= 0``.
+
+        Returns
+        -------
+        bool
+            The comparison evaluated at the midpoint of ``[lo, hi]``: an estimate, not certified.
+        """
         mid = 0.5 * (self.lo + self.hi)
         return mid > 0 if strict else mid >= 0
 
     def outcome(self, strict: bool) -> bool:
         """:meth:`passes` where certified, else the midpoint's :meth:`estimate` (reported undecided).
 
+        Parameters
+        ----------
+        strict : bool
+            ``True`` asks ``g > 0``, ``False`` asks ``g >= 0``.
+
+        Returns
+        -------
+        bool
+            Whether the comparison holds.
+
+        Examples
+        --------
         >>> Check.of_sign("g", 0, None, -1e-30, 3e-30, "mpmath").outcome(strict=True)
         True
         """
@@ -150,7 +204,18 @@ class Check:
         return self.estimate(strict) if ok is Decision.UNDECIDED else bool(ok)
 
     def negated(self, what: str) -> "Check":
-        """The check of ``-g``, named ``what``."""
+        """The check of ``-g``, named ``what``: the decisions swapped, the bounds negated.
+
+        Parameters
+        ----------
+        what : str
+            The name of the negated gap, in words (``"mass - C_r"``).
+
+        Returns
+        -------
+        Check
+            The same ``index`` and ``method``; ``-hi <= -g <= -lo``.
+        """
         return Check(what, self.index, self.positive, self.negative, -self.hi, -self.lo, self.method)
 
 

@@ -97,7 +97,22 @@ class Policy:
 
     def holds(self, lhs: Any, rhs: Any) -> Any:
         """The rule's comparison under this policy: ``lhs > rhs`` or ``lhs >= rhs`` (numbers,
-        arrays, tensors)."""
+        arrays, tensors).
+
+        Parameters
+        ----------
+        lhs : number, numpy.ndarray or torch.Tensor
+            The side of the rule's comparison that must reach ``rhs`` for a token to be kept
+            (a probability, a score, ...).
+        rhs : number, numpy.ndarray or torch.Tensor
+            The threshold it is compared with; broadcast against ``lhs``.
+
+        Returns
+        -------
+        bool or array
+            Whether the token is kept, elementwise for arrays and tensors (``strict``: ``>``,
+            else ``>=``).
+        """
         return lhs > rhs if self.strict else lhs >= rhs
 
 

@@ -60,7 +60,23 @@ class Rule:
         return self.module.POLICIES
 
     def policy(self, name: str) -> Policy:
-        """The record of one policy (a clear error for a policy the sampler does not have)."""
+        """The record of one policy (a clear error for a policy the sampler does not have).
+
+        Parameters
+        ----------
+        name : str
+            A key of :attr:`policies` (``"paper"``, ``"transformers"``, ``"llama.cpp"``, ...).
+
+        Returns
+        -------
+        Policy
+            That engine's convention for this sampler.
+
+        Raises
+        ------
+        ValueError
+            The sampler has no policy ``name``; the message lists the ones it has.
+        """
         try:
             return self.policies[name]
         except KeyError:

@@ -120,6 +120,49 @@ def test_records_journal_and_report_equal_a_local_run(client, tmp_path, port_on)
     assert remote.text().replace("b.jsonl", "a.jsonl") == local.text()
 
 
+class _JoinsAfter:
+    """Stands for a local cluster's workers that join after ``calls`` port calls were judged here."""
+
+    def __init__(self, calls):
+        self.left = calls
+
+    def ready(self):
+        self.left -= 1
+        return self.left < 0
+
+    def wait(self):
+        pass
+
+
+@pytest.mark.parametrize("joins_after", [3, 10**6])
+def test_cases_are_judged_here_while_the_workers_join(client, tmp_path, monkeypatch, joins_after):
+    # the first port calls judged in this process, the rest (if any) on the workers: one journal, in plan order
+    cases = cf.plan("top-p", "float32", vectors=True, examples=30, seed=6)
+    local = run_check(open_port("builtin", "top-p", "float32"), "top-p", "float32", cases, workers=1, journal=tmp_path / "a.jsonl")
+    stats = {}
+    real = cluster.judge_on_cluster
+    monkeypatch.setattr(cluster, "judge_on_cluster", lambda *args, **kw: real(*args, **kw, stats=stats))
+    monkeypatch.setitem(cluster._JOINING, id(client), _JoinsAfter(joins_after))
+    remote = run_check(open_port("builtin", "top-p", "float32"), "top-p", "float32", cases, executor=client, journal=tmp_path / "b.jsonl")
+    if joins_after == 3:
+        assert 3 <= stats["here"] < len(cases) and stats["tasks"] >= 1
+    else:  # the workers never joined: all judged here, no task
+        assert stats["here"] == len(cases) and stats["tasks"] == 0
+    assert without_timing(remote.records) == without_timing(local.records)
+    assert journal_lines(tmp_path / "b.jsonl") == journal_lines(tmp_path / "a.jsonl")
+
+
+def test_workers_that_do_not_start_are_a_cluster_error():
+    class NeverJoins:
+        def wait_for_workers(self, n, timeout):
+            raise TimeoutError(f"{n} workers not there")
+
+    joining = cluster._Joining(NeverJoins(), 2, 1.0)
+    with pytest.raises(cluster.ClusterError, match="the 2 workers of the local cluster did not all start within 1 s"):
+        joining.wait()
+    assert joining.ready()
+
+
 def test_resume_on_the_cluster_continues_a_local_journal(client, tmp_path):
     cases = cf.plan("ees", "float64", vectors=True, examples=30, seed=4)
     full = tmp_path / "full.jsonl"

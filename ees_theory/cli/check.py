@@ -69,7 +69,7 @@ def cluster_executor(args):
     from ..running.cluster import cluster_client, parse_address
 
     parse_address(args.cluster)
-    return cluster_client(args.cluster)
+    return cluster_client(args.cluster, wait=False)  # a local cluster's workers join while this process goes on
 
 
 def _workers(text: str):

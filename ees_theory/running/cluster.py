@@ -11,9 +11,10 @@ and ``--resume`` works as it does there. Dask is imported only here, only when a
   cases, about :data:`TASKS_PER_THREAD` per worker thread, so one task's scheduling (a few
   milliseconds) is well under 5% of its judging (about 10 to 40 ms a case). The tasks taper: none
   takes more than half a thread's share of the work left (work: the cases' vocabularies), so the
-  run ends in short tasks and the threads finish together. At most
-  :data:`WINDOW_PER_THREAD` tasks per thread are out at once: the scheduler and the checking process
-  hold a bounded number of tasks and results, whatever the size of the run.
+  run ends in short tasks and the threads finish together. A task goes out when a thread is free
+  (one unfinished task per thread: none waits behind another on a busy worker while a thread
+  idles), and at most :data:`WINDOW_PER_THREAD` tasks per thread are out or held: the scheduler and
+  the checking process hold a bounded number of tasks and results, whatever the size of the run.
 * ``port_on="workers"`` (the default): each worker opens the port itself from its
   :attr:`~ees_theory.running.ports.Port.recipe`, isolated as it is locally (a Python port in its
   own subprocess, so a port that kills its process gets the verdict ``crashed`` there as here),
@@ -24,6 +25,8 @@ and ``--resume`` works as it does there. Dask is imported only here, only when a
 * A ``local:N`` cluster's workers are forks of one server that imported torch, mpmath and the
   judges once (:data:`WORKER_PRELOAD`; the command line starts it as soon as it reads the option,
   so its imports overlap with the command's own), not fresh interpreters that each import them.
+  The command line does not wait for them: while they start, the checking process opens its port
+  and judges the first cases itself, in plan order, then hands the rest to the workers.
 * A worker that dies mid-task loses nothing: Dask runs its tasks again elsewhere, and a task's
   records count only when its result reaches the checking process, once.
 
@@ -51,6 +54,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import gc
 import importlib
 import logging
 import math
@@ -86,7 +90,7 @@ MAX_TASK_CASES = 8192
 MAX_TASK_TOKENS = 1 << 22
 #: the work left, over this many tasks per thread, bounds a task's work (the run ends in short tasks)
 TAPER_TASKS_PER_THREAD = 2
-#: tasks out at once per worker thread (the rest wait in the checking process)
+#: tasks out or held (results waiting for their turn) per worker thread; the rest wait to be sent
 WINDOW_PER_THREAD = 3
 
 _ADDRESS = re.compile(r"^(tcp|tls|ws|wss)://[^\s/:]+(:\d+)?$|^(tcp|tls)://\[[0-9a-fA-F:.]+\](:\d+)?$")
@@ -112,9 +116,10 @@ def parse_address(text: str) -> tuple[str, Any]:
 
 #: what a local cluster's fork server imports once; each worker then starts as a fork of it instead
 #: of a fresh interpreter importing torch, mpmath and the judges (about 2 s of CPU per worker, which
-#: on a small machine competes with the judging itself)
+#: on a small machine competes with the judging itself); the runner holds the functions a task
+#: names (the verdict, the record's completion, the journal line)
 WORKER_PRELOAD = ("distributed", "numpy", "mpmath", "torch", "ees_theory.running.cluster", "ees_theory.judging.methods",
-                  "ees_theory.judging.truncation", "ees_theory.engines.builtin")
+                  "ees_theory.judging.truncation", "ees_theory.engines.builtin", "ees_theory.running.runner")
 
 
 def _fork_server_usable() -> bool:
@@ -153,12 +158,32 @@ def _forked_workers() -> Iterator[None]:
         yield
 
 
+#: Dask settings of a local cluster (its workers get them from their nanny): no statistical profile
+#: of the tasks (a sample of the judging thread's stack every 10 ms, for a dashboard no one reads),
+#: and the event loop's health checks rarer (each wakes a thread that takes the GIL from the judging)
+LOCAL_SETTINGS = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s",
+                  "distributed.admin.system-monitor.interval": "5s"}
+
+
 @contextlib.contextmanager
-def cluster_client(address: str, *, timeout: float | None = None) -> Iterator[Any]:
+def _local_config() -> Iterator[None]:
+    import dask
+
+    with dask.config.set(LOCAL_SETTINGS), _forked_workers():
+        yield
+
+
+@contextlib.contextmanager
+def cluster_client(address: str, *, timeout: float | None = None, wait: bool = True) -> Iterator[Any]:
     """A ``distributed.Client`` for ``address`` (see :func:`parse_address`); a ``local:N``
     cluster is started here and closed on exit. A scheduler that cannot be reached within
     ``timeout`` seconds (default :data:`CONNECT_TIMEOUT_S`), or that has no worker by then, is a
-    :class:`ClusterError` before any work."""
+    :class:`ClusterError` before any work.
+
+    ``wait=False`` (the command line's ``check`` and ``stress``): a ``local:N`` client comes back
+    as soon as its scheduler runs, and the workers join in the background (seconds: their
+    processes start and connect); :func:`judge_on_cluster` judges here meanwhile. A remote
+    scheduler is reached, and has a worker, before the client comes back either way."""
     kind, where = parse_address(address)
     timeout = CONNECT_TIMEOUT_S if timeout is None else timeout
     try:
@@ -167,28 +192,69 @@ def cluster_client(address: str, *, timeout: float | None = None) -> Iterator[An
         raise ClusterError("--cluster needs Dask's distributed package: pip install 'ees_theory[cluster]'") from None
     cluster = client = None
     try:
-        if kind == "local":
-            # processes (a port or the reference holds the GIL), one thread each, loopback only; the
-            # scheduler's HTTP server on a free port (a fixed one may be taken by another cluster)
-            with _forked_workers():
-                cluster = distributed.LocalCluster(n_workers=where, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                                   dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
-            client = distributed.Client(cluster)
-        else:
-            try:
-                client = distributed.Client(where, timeout=timeout)
-            except (OSError, TimeoutError) as exc:
-                raise ClusterError(f"cannot reach the Dask scheduler at {where} within {timeout:g} s: {exc}") from None
-        try:
-            client.wait_for_workers(1, timeout=timeout)
-        except (OSError, TimeoutError):
-            raise ClusterError(f"the Dask scheduler at {address} has no worker (waited {timeout:g} s)") from None
-        yield client
+        with _local_config() if kind == "local" else contextlib.nullcontext():  # also for a nanny's restart
+            if kind == "local":
+                # processes (a port or the reference holds the GIL), one thread each, loopback only, no
+                # dashboard; the workers are asked for once the scheduler runs, and not waited for here
+                cluster = distributed.LocalCluster(n_workers=0, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                                   dashboard_address=None, silence_logs=logging.ERROR)
+                client = distributed.Client(cluster)
+                cluster.scale(where)
+                joining = _JOINING[id(client)] = _Joining(client, where, max(timeout, LOCAL_START_TIMEOUT_S))
+                if wait:
+                    joining.wait()
+            else:
+                try:
+                    client = distributed.Client(where, timeout=timeout)
+                except (OSError, TimeoutError) as exc:
+                    raise ClusterError(f"cannot reach the Dask scheduler at {where} within {timeout:g} s: {exc}") from None
+                try:
+                    client.wait_for_workers(1, timeout=timeout)
+                except (OSError, TimeoutError):
+                    raise ClusterError(f"the Dask scheduler at {address} has no worker (waited {timeout:g} s)") from None
+            yield client
     finally:
         if client is not None:
+            _JOINING.pop(id(client), None)
             client.close()
         if cluster is not None:
             cluster.close()
+
+
+#: seconds a local cluster's workers may take to start (a loaded machine: their imports take seconds)
+LOCAL_START_TIMEOUT_S = 120.0
+
+
+class _Joining:
+    """The workers of a local cluster joining in the background (:func:`cluster_client` with
+    ``wait=False``): :meth:`ready` asks without waiting, :meth:`wait` waits."""
+
+    def __init__(self, client: Any, n: int, timeout: float) -> None:
+        self.n, self.timeout = n, timeout
+        self._done = threading.Event()
+        self._error: BaseException | None = None
+        threading.Thread(target=self._watch, args=(client,), name="ees-cluster-join", daemon=True).start()
+
+    def _watch(self, client: Any) -> None:
+        try:
+            client.wait_for_workers(self.n, timeout=self.timeout)
+        except BaseException as exc:  # noqa: BLE001 - raised where the run waits (wait)
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def ready(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self) -> None:
+        self._done.wait()
+        if self._error is not None:
+            raise ClusterError(f"the {self.n} workers of the local cluster did not all start within {self.timeout:g} s "
+                               f"({type(self._error).__name__}: {self._error})") from None
+
+
+#: the local clusters started here (their workers perhaps still joining), by id of their client, while open
+_JOINING: dict[int, _Joining] = {}
 
 
 def _threads(client: Any) -> int:
@@ -244,6 +310,7 @@ def _work(case: Case) -> float:
 
 _IDLE: dict[tuple, list[Port]] = collections.defaultdict(list)
 _LOCK = threading.Lock()
+_FROZEN: list[bool] = []
 
 
 def _key(recipe: dict) -> tuple:
@@ -285,25 +352,39 @@ def _preflight(recipe: dict) -> str | None:
 
 
 def _run_chunk(recipe: dict, spec: str, method: str, dtype: str, options: Options, shrink: bool, chunk: list[list[Case]],
-               verdict: Callable, complete: Callable, encode: Callable | None) -> tuple[list, float]:
+               verdict: Callable, complete: Callable, encode: Callable | None, freeze: bool = False) -> tuple[list, float]:
     """On a worker: call the port on each batch of ``chunk``, judge and complete every record
-    (and ``encode`` it: the checking process then only writes it)."""
+    (and ``encode`` it: the checking process then only writes it). ``freeze`` (a local cluster's
+    worker): what the process holds before its first task is left out of garbage collection."""
     t0 = time.perf_counter()
-    m = get_method(method)
+    if freeze and not _FROZEN:
+        # torch, mpmath, the judges and Dask: about 200,000 objects that live as long as the process;
+        # each full collection would walk them all (about 0.1 s of CPU) and copy the pages the fork shares
+        gc.freeze()
+        _FROZEN.append(True)
     port = _take_port(recipe)
-    records = []
     try:
-        for batch in chunk:
-            rows = [c.row(dtype) for c in batch]
-            outcomes = port.run(method, [r.copy() for r in rows], [c.params for c in batch], dtype)
-            for c, row, out in zip(batch, rows, outcomes):
-                rec = complete(verdict(m, c, row, out, dtype, options), port, spec, c, dtype, options, shrink)
-                records.append(encode(rec) if encode else rec)
+        records = _judge_batches(port, spec, method, dtype, options, shrink, chunk, verdict, complete, encode)
     except BaseException:
         port.close()  # in an unknown state: the next task opens a fresh one
         raise
     _give_port(recipe, port)
     return records, time.perf_counter() - t0
+
+
+def _judge_batches(port: Port, spec: str, method: str, dtype: str, options: Options, shrink: bool, batches: list[list[Case]],
+                   verdict: Callable, complete: Callable, encode: Callable | None) -> list:
+    """Call ``port`` on each batch, judge and complete every record (and ``encode`` it): a
+    task's work on a worker, and the checking process's own while a local cluster's workers start."""
+    m = get_method(method)
+    records = []
+    for batch in batches:
+        rows = [c.row(dtype) for c in batch]
+        outcomes = port.run(method, [r.copy() for r in rows], [c.params for c in batch], dtype)
+        for c, row, out in zip(batch, rows, outcomes):
+            rec = complete(verdict(m, c, row, out, dtype, options), port, spec, c, dtype, options, shrink)
+            records.append(encode(rec) if encode else rec)
+    return records
 
 
 def _judge_items(method: str, dtype: str, options: Options, items: list[tuple], verdict: Callable) -> tuple[list[dict], float]:
@@ -393,8 +474,11 @@ def judge_on_cluster(client: Any, port: Port, spec: str, method: str, dtype: str
     order), one list per task, in plan order, judged on the cluster of ``client``: ``verdict``
     and ``complete`` are the runner's (``ees_theory.running.runner``), called on the workers
     (``complete`` here with ``port_on="client"``); with ``encode`` (the runner's journal line)
-    each record comes as that line, encoded on the worker. ``stats``, when given,
-    receives the number of tasks, their seconds of work on the workers and the wall seconds."""
+    each record comes as that line, encoded on the worker. While the workers of a local cluster
+    started with ``wait=False`` (:func:`cluster_client`) are still joining, the first port calls
+    are judged here with ``port``, one list per call, as a run without a cluster judges them.
+    ``stats``, when given, receives the number of tasks, their seconds of work on the workers,
+    the cases judged here and the wall seconds."""
     require_client(client)
     if port_on not in PORT_ON:
         raise ValueError(f"port_on must be one of {', '.join(PORT_ON)}, got {port_on!r}")
@@ -405,18 +489,16 @@ def judge_on_cluster(client: Any, port: Port, spec: str, method: str, dtype: str
         if recipe is None:
             raise ValueError(f"the port {port.name} was not opened by open_port, so the cluster's workers cannot open it; "
                              "pass port_on='client' to call it here")
-        check_workers(client, recipe)
-    from distributed import KilledWorker
+    from distributed import KilledWorker, wait
 
-    threads = _threads(client)
-    chunks = task_chunks(batches, threads)
-    window = WINDOW_PER_THREAD * threads
     t_start = time.perf_counter()
     work = 0.0
+    threads, chunks, here = 0, [], 0
 
     def submit(chunk: list[list[Case]]):
         if port_on == "workers":
-            return client.submit(_run_chunk, recipe, spec, method, dtype, options, shrink, chunk, verdict, complete, encode, pure=False)
+            return client.submit(_run_chunk, recipe, spec, method, dtype, options, shrink, chunk, verdict, complete, encode, local,
+                                 pure=False)
         items = []
         for batch in chunk:  # the port is called here, in plan order; the workers judge
             rows = [c.row(dtype) for c in batch]
@@ -425,12 +507,36 @@ def judge_on_cluster(client: Any, port: Port, spec: str, method: str, dtype: str
         return client.submit(_judge_items, method, dtype, options, items, verdict, pure=False)
 
     out: collections.deque = collections.deque()
-    nxt = 0
     try:
+        # a local cluster's workers still starting: the first port calls are judged here, in plan
+        # order, one at a time, until all have joined (this process would otherwise only wait)
+        joining = _JOINING.get(id(client))
+        local = joining is not None  # a local cluster: its workers are this command's own processes
+        while joining is not None and here < len(batches) and not joining.ready():
+            yield _judge_batches(port, spec, method, dtype, options, shrink, batches[here:here + 1], verdict, complete, encode)
+            here += 1
+        if here == len(batches):
+            return
+        if joining is not None:
+            joining.wait()
+        if port_on == "workers":
+            check_workers(client, recipe)
+        threads = _threads(client)
+        chunks = task_chunks(batches[here:], threads)
+        window = WINDOW_PER_THREAD * threads
+        nxt = 0
         while nxt < len(chunks) or out:
-            while nxt < len(chunks) and len(out) < window:
+            # one unfinished task per thread: the next waits here, not queued behind a running task on
+            # a worker (the other worker would idle until the scheduler moves it), and is sent to the
+            # first thread free; at most `window` tasks' results are held until their turn
+            unfinished = [f for _, f in out if not f.done()]
+            while nxt < len(chunks) and len(unfinished) < threads and len(out) < window:
                 out.append((chunks[nxt], submit(chunks[nxt])))
+                unfinished.append(out[-1][1])
                 nxt += 1
+            if not out[0][1].done() and nxt < len(chunks) and len(out) < window:
+                wait(unfinished, return_when="FIRST_COMPLETED")  # a thread is free: feed it
+                continue
             chunk, fut = out.popleft()
             try:
                 records, seconds = fut.result()
@@ -449,5 +555,4 @@ def judge_on_cluster(client: Any, port: Port, spec: str, method: str, dtype: str
             client.cancel([f for _, f in out])
         if stats is not None:
             stats.update(tasks=len(chunks), threads=threads, work_s=work, wall_s=time.perf_counter() - t_start,
-                         cases=sum(len(b) for b in batches))
-
+                         cases=sum(len(b) for b in batches), here=sum(len(b) for b in batches[:here]))

@@ -16,6 +16,8 @@ each shows:
 * mirostat v2: near-tied top tokens ordered by their computed probabilities, and a draw over a kept
   count no edge reference has.
 * top-n-sigma in float16: squared deviations that underflow to 0, as plain code computes them.
+* eta in float16: ``ln p_i`` against ``min(ln eps, ln(eps)/2 - H)`` in the compute dtype, where
+  ``ln(3e-4)`` and a token's ``ln p`` round to the same float16 number.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ GENERATED = [
     ("top_p_numpy", "top-p", "float32", 1, ("gen1-top-p-float32-0040",)),
     ("mirostat_v2_numpy", "mirostat-v2", "float32", 1, ("gen1-mirostat-v2-float32-0029", "gen1-mirostat-v2-float32-0042")),
     ("mirostat_v2_numpy", "mirostat-v2", "float16", 1, ("gen1-mirostat-v2-float16-0003", "gen1-mirostat-v2-float16-0039")),
+    ("eta_numpy", "eta", "float16", 2, ("gen2-eta-float16-0025",)),
 ]
 
 
@@ -71,3 +74,26 @@ def test_plain_numpy_answers_on_generated_rows_are_admissible(port, method, dtyp
     assert sorted(c.id for c in cases) == sorted(ids)
     r = run_check(InProcessPort(getattr(npp, port), port), method, dtype, cases, options=Options(accumulate="input"), shrink=False)
     assert r.ok, r.text()
+
+
+def _mirostat_v2_renormalised(logits, temperature, tau, eta, mu, u):
+    """Mirostat v2 whose surprise is that of the chosen token under the renormalised kept set
+    (llama.cpp's convention), judged under the paper's: a planted misreading."""
+    kept, token, _ = npp.mirostat_v2_numpy(logits, temperature, tau, eta, mu, u)
+    z = np.asarray(logits, dtype=np.float64)
+    p = np.exp(z - z.max())
+    share = p[token] / p[kept].sum()
+    return kept, token, float(mu - eta * (-np.log2(share) - tau))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float16", "bfloat16"])
+def test_a_renormalised_mirostat_surprise_is_rejected_on_a_uniform_row(dtype):
+    # 50 equal logits, mu = 2: one token kept (its surprise log2 50 = 5.64 bits > mu); the paper's
+    # update gives 2 - 0.1 (5.64 - 2) = 1.636, the renormalised one 2.2. In bfloat16 the mu check
+    # once took 64 units of the dtype (0.25 relative) for the update's roundings and passed it
+    case = Case("uniform-50", "mirostat-v2", "given", np.zeros(50), {"temperature": 1.0, "tau": 2.0, "eta": 0.1, "mu": 2.0, "u": 0.5}, "")
+    r = run_check(InProcessPort(_mirostat_v2_renormalised, "renormalised"), "mirostat-v2", dtype, [case], options=Options(accumulate="input"), shrink=False)
+    assert not r.ok, r.text()
+    assert {f["fault"] for f in r.failures} == {"surprise-renormalised"}, r.text()
+    careful = run_check(InProcessPort(npp.mirostat_v2_numpy, "careful"), "mirostat-v2", dtype, [case], options=Options(accumulate="input"), shrink=False)
+    assert careful.ok, careful.text()

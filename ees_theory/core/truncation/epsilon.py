@@ -11,6 +11,7 @@ own threshold, under the same policies.
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from typing import Any
 
@@ -130,4 +131,7 @@ def keep_above(r, pol, thr):
 
 def kernel(r, prm, pol, noop, rule, policy):
     """The kept sorted positions of a prepared batch ``r`` (bool tensor)."""
+    if r.numerics.threshold == "log_probs":  # ln p_i against ln(epsilon), both in the compute dtype
+        lp = r.log_probs()
+        return r.at_least(pol.holds(*sides(lp, r.t.full_like(lp[..., :1], math.log(prm["epsilon"])))), pol)
     return keep_above(r, pol, r.t.full_like(r.against_param(r.sp[..., :1]), prm["epsilon"]))

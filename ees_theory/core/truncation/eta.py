@@ -12,6 +12,7 @@ The comparison with the second term is ``ln p_i + H - ln(epsilon)/2`` against 0 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,7 @@ from ..ctx import Context
 from ..ctx import FLOAT, IV
 from ..entropy import entropy_of_probs
 from .epsilon import POLICIES as _EPSILON_POLICIES
-from .epsilon import certify_above, keep_above
+from .epsilon import certify_above, keep_above, sides
 
 
 #: eta's comparison is epsilon's against another threshold, under the same policies
@@ -105,6 +106,10 @@ def certify(row, ctx, tau, pol, prm, rule, policy):
 
 def kernel(r, prm, pol, noop, rule, policy):
     """The kept sorted positions of a prepared batch ``r`` (bool tensor)."""
-    H = r.entropy(r.log_probs())
+    lp = r.log_probs()
+    H = r.entropy(lp)
+    if r.numerics.threshold == "log_probs":  # ln p_i against min(ln eps, ln(eps)/2 - H), in the compute dtype
+        ln_eps = r.t.full_like(H, math.log(prm["epsilon"]))
+        return r.at_least(pol.holds(*sides(lp, r.t.minimum(ln_eps, ln_eps / 2 - H))), pol)
     # at the parameter's precision the threshold is float64 arithmetic on the computed entropy
     return keep_above(r, pol, threshold(prm["epsilon"], r.against_param(H), r.T))

@@ -154,7 +154,9 @@ class _Mirostat(SamplerJudge):
                 denom = mpmath.fsum(p[i] for i in kept) if renorm else mpmath.mpf(1)
                 surprise = -mpmath.log(p[token] / denom, 2)
                 expected = mpmath.mpf(params["mu"]) - params["eta"] * (surprise - params["tau"])
-        rho = tolerances.temperature_rtol(dtype)
+        # the surprise's error (s_err, rigorous) and the update's own roundings: mu, eta and tau held in
+        # the compute dtype and three operations, a few units of it (eight, for margin) of the terms
+        rho = 8.0 * tolerances.unit_roundoff(dtype, options.accumulate)
         s_err = (b["logp"] + (b["cum"] if renorm else 0.0)) / LN2
         tol = rho * (abs(params["mu"]) + params["eta"] * (abs(float(surprise)) + params["tau"])) + params["eta"] * s_err
         err = abs(float(mu) - float(expected))

@@ -74,8 +74,10 @@ def k_overflows(k_hat: float) -> bool:
     return not (k_hat < INT_K_LIMIT)
 
 
-#: the smallest positive value of each compute dtype: a computed probability is 0 or at least this
-_SMALLEST_POSITIVE = {"float64": 2.0**-1074, "float32": 2.0**-149, "float16": 2.0**-24, "bfloat16": 2.0**-133}
+def _draw_band(b: dict, kept_mass: float) -> float:
+    """How far an inverse-CDF draw over a kept set of mass ``kept_mass`` may land from ``u``: the
+    error of the cumulative masses (row bounds ``b``), twice, renormalised by the kept mass."""
+    return 2 * (b["cum"] + b["underflow"]) / kept_mass
 
 
 class _Mirostat(SamplerJudge):
@@ -96,7 +98,7 @@ class _Mirostat(SamplerJudge):
             return base
         with np.errstate(under="ignore"):
             lnp_min = float(z[-1] - z[0] - np.log(np.sum(np.exp(z - z[0]))))
-        depth = min(-lnp_min, -math.log(_SMALLEST_POSITIVE[cd]))
+        depth = min(-lnp_min, -math.log(tolerances.SMALLEST_SUBNORMAL[cd]))
         return base + 2.0 * tolerances.unit_roundoff(st.dtype, options.accumulate) * st.tau * max(1.0, depth)
 
     def sequence_watch(self, row, tau: float, params: dict, probs, st):
@@ -116,7 +118,7 @@ class _Mirostat(SamplerJudge):
         if dmu is None:
             return None
         pk = float(np.sum(np.exp(st.values[: ref.k] / st.tau - st.values[0] / st.tau)) / np.sum(np.exp(st.values / st.tau - st.values[0] / st.tau)))
-        du = 2 * (b["cum"] + b["underflow"]) / pk
+        du = _draw_band(b, pk)
         ulo, uhi = max(params["u"] - du, 0.0), min(params["u"] + du, 1.0 - 2.0**-53)
         return [{"mu": mu + a, "u": w} for a in (-dmu, dmu) for w in (ulo, uhi)]
 
@@ -182,7 +184,7 @@ class _Mirostat(SamplerJudge):
         w = np.exp(z - z[0])
         pk = w[idx]
         cum = np.cumsum(pk) / np.sum(pk)
-        du = 2 * (b["cum"] + b["underflow"]) / (np.sum(pk) / np.sum(w))
+        du = _draw_band(b, np.sum(pk) / np.sum(w))
         lo = np.concatenate([[0.0], cum[:-1]])
         return {idx[i] for i in range(len(idx)) if lo[i] - du <= u <= cum[i] + du}
 

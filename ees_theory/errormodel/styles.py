@@ -80,16 +80,6 @@ __all__ = [
 STYLES_VERSION = "5"
 
 _BLOCKS = ("blocked:8", "blocked:64", "blocked:512")
-#: the samplers whose kernels compare a computed value with a parameter (``_numerics.against_param``):
-#: the styles with ``param="exact"`` differ from the others only there
-_PARAM_MASS = ("top-p", "typical", "epsilon", "eta")
-#: the samplers whose kernels cut at a running sum (``_numerics.cumsum``): the only ones the
-#: directed running sums (``sums="sequential-down"/"sequential-up"``) can move
-_RUNNING_MASS = ("top-p", "typical", "tfs")
-#: the samplers whose kernels read the mass before a token (``mass="top-shifted"`` moves only them)
-_MASS_BEFORE = ("top-p",)
-#: the samplers whose kernels square deviations (``variance="plain"`` moves only them)
-_VARIANCE = ("top-n-sigma",)
 #: the envelope of the EES curve: the styles' hull widened by this many hull widths on each side
 _WIDEN = 0.5
 
@@ -176,7 +166,7 @@ def styles_for(kind: str, dtype: str, accumulate: str) -> tuple[Style, ...]:
             if seq and dtype != "float64":  # the bracket of every such running sum (see _numerics: sums)
                 variants += [N(sums=f"sequential-{d}", rank="probs", mass="top-shifted", param="exact") for d in ("down", "up")]
             variants += [N(sums="blocked:8", rank="probs", mass="bottom"), N(sums="blocked:64", probs="log_softmax", shift="before"), N(sums="blocked:512", threshold="probs")]
-            # the mass compared with the parameter at its own precision (run only for _PARAM_MASS)
+            # the mass compared with the parameter at its own precision (run only for the samplers reading it)
             variants += [N(param="exact"), N(param="exact", sums="blocked:8"), N(param="exact", probs="log_softmax_stepwise", shift="before"),
                          N(param="exact", mass="bottom", probs="log_softmax", rank="probs")]
             out += [Style(nm, c) for nm in variants]
@@ -548,14 +538,18 @@ def iter_mask_outcomes(method: str, row: np.ndarray, params: dict, dtype: str, a
         return
     from ..spec.methods import port_params
 
+    from ..core.truncation.registry import rule as truncation_rule
+
     prm = port_params(prm)
+    reads = truncation_rule(method).numerics_read
     for style in styles_for("mask", dtype, accumulate):
         # the styles that differ from another only where a sampler reads what they change
+        # (the choices each sampler's kernel reads are declared in its rule module: NUMERICS_READ)
         if style.numerics.sums in ("sequential-down", "sequential-up"):
-            if method not in _RUNNING_MASS:
+            if "running-sum" not in reads:
                 continue
-        elif ((style.numerics.param != "tensor" and method not in _PARAM_MASS) or (style.numerics.mass == "top-shifted" and method not in _MASS_BEFORE)
-              or (style.numerics.variance != "scaled" and method not in _VARIANCE)):
+        elif ((style.numerics.param != "tensor" and "param" not in reads) or (style.numerics.mass == "top-shifted" and "mass-before" not in reads)
+              or (style.numerics.variance != "scaled" and "variance" not in reads)):
             continue
         try:
             yield _truncation_outcome(method, z, tau, policy, prm, style, dtype)

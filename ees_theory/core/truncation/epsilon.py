@@ -22,6 +22,9 @@ __all__ = ["sides", "gap", "certify_above", "certify", "keep_above", "kernel", "
 
 #: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
 RULES = {"epsilon": {}}
+#: the arithmetic choices of a careful port (``kernels._numerics``) that its kernel reads beyond the
+#: probabilities and their order (see ``registry.numerics_read``)
+NUMERICS_READ = frozenset({"param"})
 
 POLICIES = {
     "paper": Policy(strict=True),

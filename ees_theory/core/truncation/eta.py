@@ -31,6 +31,9 @@ __all__ = ["threshold", "log_margin", "certify", "kernel", "POLICIES", "RULES"]
 
 #: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
 RULES = {"eta": {}}
+#: the arithmetic choices of a careful port (``kernels._numerics``) that its kernel reads beyond the
+#: probabilities and their order (see ``registry.numerics_read``)
+NUMERICS_READ = frozenset({"param"})
 
 
 def threshold(epsilon: Any, H: Any, ctx: Context) -> Any:

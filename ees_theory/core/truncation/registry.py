@@ -55,6 +55,16 @@ class Rule:
     variant: Mapping[str, Any] = field(default_factory=dict)
 
     @property
+    def numerics_read(self) -> frozenset:
+        """The arithmetic choices its kernel reads (its module's ``NUMERICS_READ``, a subset of
+        :data:`NUMERICS_CHOICES`; empty when the module declares none).
+
+        >>> sorted(rule("top-p").numerics_read), sorted(rule("min-p").numerics_read)
+        (['mass-before', 'param', 'running-sum'], [])
+        """
+        return frozenset(getattr(self.module, "NUMERICS_READ", frozenset()))
+
+    @property
     def policies(self) -> Mapping[str, Policy]:
         """Its policy table, ``{policy name: Policy}``."""
         return self.module.POLICIES
@@ -82,6 +92,12 @@ class Rule:
         except KeyError:
             raise ValueError(f"policy {name!r} is not defined for {self.name}; it has: {', '.join(self.policies)}") from None
 
+
+#: the arithmetic choices a rule module may declare its kernel reads (``NUMERICS_READ``): ``param``
+#: (a computed value compared with a parameter), ``running-sum`` (a cut at a running sum),
+#: ``mass-before`` (the mass before a token), ``variance`` (squared deviations); a module that
+#: declares none reads only the probabilities and their order
+NUMERICS_CHOICES = frozenset({"param", "running-sum", "mass-before", "variance"})
 
 _TABLE: dict[str, Rule] = {}
 
@@ -127,6 +143,9 @@ def register(name: str, module: ModuleType, **variant: Any) -> Rule:
     missing = [f for f in DRIVERS if not callable(getattr(module, f, None))]
     if missing:
         raise TypeError(f"{module.__name__} has no {' and no '.join(missing)} function (a sampler's module holds both of its drivers)")
+    unknown = sorted(set(getattr(module, "NUMERICS_READ", ())) - NUMERICS_CHOICES)
+    if unknown:
+        raise ValueError(f"{module.__name__}: NUMERICS_READ names {unknown}; expected some of {sorted(NUMERICS_CHOICES)}")
     if tuple(pols) != SAMPLERS[name].policies:
         raise ValueError(f"{name}: the rule's policies {tuple(pols)} differ from its record's {SAMPLERS[name].policies}")
     r = Rule(name, module, MappingProxyType(dict(variant)))

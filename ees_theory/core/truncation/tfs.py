@@ -37,6 +37,9 @@ __all__ = ["second_differences", "kept", "flat_means_uniform", "short_rows_untou
 
 #: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
 RULES = {"tfs": {}}
+#: the arithmetic choices of a careful port (``kernels._numerics``) that its kernel reads beyond the
+#: probabilities and their order (see ``registry.numerics_read``)
+NUMERICS_READ = frozenset({"running-sum"})
 
 #: llama.cpp's normalisation floor: ``1e-6f``, a sum of weights at or below it is "flat"
 FLAT = float(np.float32(1e-6))

@@ -27,6 +27,9 @@ __all__ = ["ddof", "certify", "power_of_two_near", "kernel", "POLICIES", "RULES"
 
 #: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
 RULES = {"top-n-sigma": {}}
+#: the arithmetic choices of a careful port (``kernels._numerics``) that its kernel reads beyond the
+#: probabilities and their order (see ``registry.numerics_read``)
+NUMERICS_READ = frozenset({"variance"})
 
 
 def ddof(policy: str) -> int:

@@ -27,6 +27,9 @@ __all__ = ["sides", "gap", "sides_from_bottom", "certify", "kernel", "POLICIES",
 
 #: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
 RULES = {"top-p": {}}
+#: the arithmetic choices of a careful port (``kernels._numerics``) that its kernel reads beyond the
+#: probabilities and their order (see ``registry.numerics_read``)
+NUMERICS_READ = frozenset({"param", "running-sum", "mass-before"})
 
 _P = Policy(strict=True, noop=lambda prm: prm["p"] >= 1, noop_text="p >= 1", off={"p": 1.0})
 POLICIES = {"paper": _P, "transformers": _P, "llama.cpp": _P}

@@ -35,6 +35,9 @@ __all__ = ["score", "not_reached_sides", "certify", "kernel_count", "kernel", "P
 
 #: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
 RULES = {"typical": {}}
+#: the arithmetic choices of a careful port (``kernels._numerics``) that its kernel reads beyond the
+#: probabilities and their order (see ``registry.numerics_read``)
+NUMERICS_READ = frozenset({"param", "running-sum"})
 
 POLICIES = {
     "paper": Policy(strict=True),

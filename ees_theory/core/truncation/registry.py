@@ -57,7 +57,7 @@ class Rule:
     @property
     def numerics_read(self) -> frozenset:
         """The arithmetic choices its kernel reads (its module's ``NUMERICS_READ``, a subset of
-        :data:`NUMERICS_CHOICES`; empty when the module declares none).
+        ``NUMERICS_CHOICES``; empty when the module declares none).
 
         >>> sorted(rule("top-p").numerics_read), sorted(rule("min-p").numerics_read)
         (['mass-before', 'param', 'running-sum'], [])

@@ -110,3 +110,19 @@ def test_the_chain_detector_sees_a_chain(tmp_path):
     p = tmp_path / "m.py"
     p.write_text('if name == "top-k":\n    pass\nelif name in ("eta", "typical"):\n    pass\nx = name.startswith("mirostat")\n')
     assert _sampler_comparisons(p) == ["m.py:1", "m.py:3", "m.py:5"]
+
+
+def test_protocol_names_every_fault_class_a_judge_can_give():
+    # the judges own their misreadings; the protocol's table of faults must name each of them
+    import re
+    from pathlib import Path
+
+    from ees_theory.judging import methods
+    from ees_theory.judging.draws import DRAW_FAULTS
+    from ees_theory.judging.judges import JUDGES
+
+    text = (Path(methods.__file__).resolve().parents[1] / "harness" / "PROTOCOL.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`([a-z0-9][a-z0-9-]*)`", text))
+    faults = {f for j in JUDGES.values() for f in j.misreadings} | set(methods.EES.MISREADINGS) | set(DRAW_FAULTS)
+    assert len(faults) > 30
+    assert sorted(faults - named) == []

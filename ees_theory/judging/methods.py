@@ -852,6 +852,9 @@ class EES(Method):
         "hbar-ln-candidates": "Hbar normalised by ln n (number of candidates) instead of ln k",
         "temperature-ignored": "the temperature is not applied before EES (p = softmax(z), not softmax(z / tau))",
         "keeps-all": "every candidate kept: no crossing was detected (a NaN gap compares false, e.g. from 0*ln 0 of underflowed probabilities)",
+        "one-fewer": "one token fewer than the rule keeps: the cut index taken one before the selected crossing (an off-by-one)",
+        "one-more": "one token more than the rule keeps: the cut index taken one past the selected crossing (an off-by-one)",
+        "entropy-in-bits": "H_k taken in bits (log2) over ln k: Hbar_k = H_k / (ln 2 ln k), not H_k / ln k (use one base for both)",
     }
 
     def diagnose(self, ref, k: int, row, params, options) -> tuple[str, list[str]]:
@@ -867,17 +870,24 @@ class EES(Method):
                     found.append("last-crossing")
             if ref.row.all_tied and n == 2 and m <= 1 and k == 1:
                 found.append("non-strict")
+            elif k == ref.k - 1:
+                found.append("one-fewer")
+            elif k == ref.k + 1 and "crossing-included" not in found:
+                found.append("one-more")
             if n >= 2 and n <= 20000:
                 curve = reference.exact_curve(ref.row, tau, dps=25)
                 lnV = mpmath.log(ref.row.size)
                 lnn = mpmath.log(n)
                 Hs = [r.hbar * mpmath.log(r.k) for r in curve]
-                for fault, denom in (("hbar-ln-vocab", lnV), ("hbar-ln-candidates", lnn)):
+                for fault, denom in (("hbar-ln-vocab", lnV), ("hbar-ln-candidates", lnn), ("entropy-in-bits", None)):
                     if denom == 0:
                         continue
                     if fault == "hbar-ln-candidates" and ref.row.size == n:
                         continue  # same as ln V
-                    gaps = [H / denom - r.P for H, r in zip(Hs, curve)]
+                    if denom is None:  # H in bits over ln k in nats
+                        gaps = [H / (mpmath.log(2) * mpmath.log(r.k)) - r.P for H, r in zip(Hs, curve)]
+                    else:
+                        gaps = [H / denom - r.P for H, r in zip(Hs, curve)]
                     i = _first_crossing(gaps, m, n)
                     if (n if i is None else i - 1) == k:
                         found.append(fault)
@@ -902,11 +912,14 @@ _STRUCTURAL_FAULTS = ("kept-masked", "bad-output", "tie-order", "exact-tie", "na
 
 
 def grade_mask(v: Verdict, method: str, row, params: dict, kept: set, ref_k: int, dtype: str, options: Options, min_tokens_to_keep: int = 1,
-               diagnose: Callable[[], list[str]] | None = None) -> Verdict:
+               diagnose: Callable[[], list[str]] | None = None, resolution: Callable[[], set[int] | None] | None = None) -> Verdict:
     """Refine a rigorous mask verdict with the styles (``ees_theory.errormodel.styles``): an answer some careful
-    implementation produces on this row is *admissible* (whatever the rigorous band says); one
-    only the rigorous band allows is *suspect* (a failure unless ``options.bands`` is
-    ``rigorous``); the certified answer and exact ties stay as they are."""
+    implementation produces on this row is *admissible* (whatever the rigorous band says); so is
+    one inside the rigorous band that ``resolution`` admits (the kept counts whose deciding
+    comparisons lie within two roundings of the compute dtype, ``None`` where the row's deciding
+    quantity is below that resolution: a truncation sampler's judge gives it); one only the
+    rigorous band allows is *suspect* (a failure unless ``options.bands`` is ``rigorous``); the
+    certified answer and exact ties stay as they are."""
     from ..errormodel import styles
 
     if v.status == Status.PASSED or v.details.get("category") in _EXACT_CATEGORIES or (v.status == Status.FAILED and v.fault in _STRUCTURAL_FAULTS):
@@ -950,6 +963,22 @@ def grade_mask(v: Verdict, method: str, row, params: dict, kept: set, ref_k: int
         if v.status == Status.FAILED:
             why += f"; outside the rigorous band's model ({v.fault})"
         return Verdict(Status.ADMISSIBLE, why, certified=v.certified, severity=v.severity, details=details)
+    if v.status == Status.ADMISSIBLE and resolution is not None:
+        try:
+            at_resolution: set[int] | None | tuple = resolution()
+        except (ValueError, ZeroDivisionError, OverflowError):
+            at_resolution = ()
+        if at_resolution is None or k in at_resolution:
+            details = dict(v.details, category="resolution", grade=Grade.ADMISSIBLE, resolution_k=None if at_resolution is None else sorted(at_resolution)[:16])
+            if at_resolution is None:
+                why = (f"kept {k} token(s) where the reference keeps {ref_k}: on this row the quantity {method} decides by is smaller than "
+                       f"two roundings of the {dtype} arithmetic ({options.accumulate} mode), so every count inside the rigorous band is what some "
+                       f"rounding gives (the styles keep {produced[:8]})")
+            else:
+                why = (f"kept {k} token(s) where the reference keeps {ref_k}: the comparisons that differ lie within two roundings of the "
+                       f"{dtype} arithmetic ({options.accumulate} mode) of their threshold, where careful evaluations go either way "
+                       f"(counts at that resolution: {sorted(at_resolution)[:8]}; the styles keep {produced[:8]})")
+            return Verdict(Status.ADMISSIBLE, why, certified=v.certified, severity=v.severity, details=details)
     if v.status == Status.ADMISSIBLE:
         details = dict(v.details, grade=Grade.SUSPECT)
         why = (

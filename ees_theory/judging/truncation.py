@@ -421,7 +421,38 @@ class Truncation(Method):
             return v
         kept = {int(i) for i in np.flatnonzero(value)}
         return grade_mask(v, self.name, row, params, kept, ref.k, dtype, options,
-                          diagnose=lambda: self.sampler_judge.diagnose(row, params, ref, kept, options))
+                          diagnose=lambda: self.sampler_judge.diagnose(row, params, ref, kept, options),
+                          resolution=lambda: self.resolution_counts(row, params, ref, dtype, options))
+
+    def resolution_counts(self, row, params, ref, dtype, options) -> set[int] | None:
+        """The kept counts of the sampler's band drawn at the dtype's resolution
+        (:meth:`~ees_theory.judging.judges.base.SamplerJudge.resolution_bounds`): the answers
+        that differ from the exact one only in comparisons within two roundings of the compute
+        dtype (``None``: the row's deciding quantity lies below that resolution).
+
+        Parameters
+        ----------
+        row : numpy.ndarray
+            The logits the port was given, 1-D.
+        params : dict
+            ``{name: value}``: ``temperature`` and the sampler's parameters.
+        ref : TruncationResult
+            What :meth:`reference` returned.
+        dtype : str
+            ``"float64"``, ``"float32"``, ``"float16"`` or ``"bfloat16"``.
+        options : Options
+            The run's options.
+
+        Returns
+        -------
+        set of int or None
+            The admissible counts at the dtype's resolution, or ``None`` (every count).
+        """
+        st = RowStats(row, params["temperature"])
+        st.dtype = dtype
+        b = self.sampler_judge.resolution_bounds(st, self.bounds(st, row, dtype, options), ref, options)
+        counts, _ = self.admissible(st, row, params, ref, b, options)
+        return counts
 
     def _judge_rigorous(self, row, params, ref, value, dtype, options) -> Verdict:
         mask, token, mu = value if self.mirostat else (value, None, None)

@@ -34,6 +34,18 @@ def ees_hbar_ln_vocab(logits, temperature):
     return good.ees(logits, temperature, ln_vocab=True)
 
 
+@mutant("ees", fault="one-fewer", words="one token fewer")
+def ees_one_fewer(logits, temperature):
+    """The cut index taken one before the crossing (k* - 1 tokens)."""
+    return good.ees(logits, temperature, one_fewer=True)
+
+
+@mutant("ees", fault="entropy-in-bits", words="in bits")
+def ees_entropy_in_bits(logits, temperature):
+    """H_k in bits over ln k in nats."""
+    return good.ees(logits, temperature, bits=True)
+
+
 @mutant("ees", fault="non-strict", words="'<=' used instead of '<'")
 def ees_non_strict(logits, temperature):
     """'<=' instead of '<' in the crossing test."""

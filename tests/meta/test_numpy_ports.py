@@ -63,6 +63,11 @@ GENERATED = [
     ("mirostat_v2_numpy", "mirostat-v2", "float32", 1, ("gen1-mirostat-v2-float32-0029", "gen1-mirostat-v2-float32-0042")),
     ("mirostat_v2_numpy", "mirostat-v2", "float16", 1, ("gen1-mirostat-v2-float16-0003", "gen1-mirostat-v2-float16-0039")),
     ("eta_numpy", "eta", "float16", 2, ("gen2-eta-float16-0025",)),
+    # near-uniform rows whose deciding comparisons lie within two roundings of their threshold
+    # (p-less: p_i against sum p^2, 4 tokens within 2 units of each other) or whose tail-free
+    # curvature (1.9e-8 on 100 tokens) is below one rounding of the probabilities
+    ("tfs_numpy", "tfs", "float32", 1, ("gen1-tfs-float32-0042",)),
+    ("p_less_numpy", "p-less", "float32", 1, ("gen1-p-less-float32-0029",)),
 ]
 
 
@@ -74,6 +79,18 @@ def test_plain_numpy_answers_on_generated_rows_are_admissible(port, method, dtyp
     assert sorted(c.id for c in cases) == sorted(ids)
     r = run_check(InProcessPort(getattr(npp, port), port), method, dtype, cases, options=Options(accumulate="input"), shrink=False)
     assert r.ok, r.text()
+
+
+def test_tail_free_on_three_equal_computed_probabilities_is_admissible_in_float32_mode():
+    # bfloat16 logits 1e-6 apart, probabilities in float32: the port's three probabilities come out
+    # evenly spaced, its one second difference exactly 0, and the flat-row rule keeps every token;
+    # the exact curvature (1.2e-7) is below two roundings of a probability of 1/3
+    case = _hex_case("tfs", "given", ["-0x1.0600000000000p-19", "0x0.0p+0", "-0x1.a800000000000p-21"],
+                     {"temperature": "0x1.0000000000000p+0", "z": "0x1.ccccccccccccdp-1", "min_tokens_to_keep": "0x1.0000000000000p+0"}, "bfloat16")
+    r = run_check(InProcessPort(npp.tfs_numpy, "tfs_numpy"), "tfs", "bfloat16", [case], options=Options(accumulate="float32"), shrink=False)
+    assert r.ok, r.text()
+    assert r.counts()["admissible"] == 1
+    assert r.records[0]["details"]["category"] == "resolution"
 
 
 def _mirostat_v2_renormalised(logits, temperature, tau, eta, mu, u):

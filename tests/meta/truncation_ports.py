@@ -143,3 +143,20 @@ def epsilon_inclusive(logits, temperature, *, epsilon, min_tokens_to_keep=1):
     order, sp, _ = _probs(logits, temperature)
     k = max(int(np.sum(sp >= epsilon)), min(min_tokens_to_keep, len(order)), 1)
     return _mask(len(logits), order[:k])
+
+
+@mutant("min-p", fault="temperature-ignored", words="temperature is not applied", policy="transformers")
+def min_p_temperature_ignored(logits, temperature, *, min_p, min_tokens_to_keep=1):
+    """min-p on softmax(z): the temperature never reaches the comparison."""
+    return globals()["min_p"](logits, 1.0, min_p=min_p, min_tokens_to_keep=min_tokens_to_keep)
+
+
+@mutant("eta", fault="entropy-in-bits", words="in bits", policy="paper")
+def eta_entropy_in_bits(logits, temperature, *, epsilon, min_tokens_to_keep=1):
+    """eta sampling with the entropy in bits: threshold min(epsilon, sqrt(epsilon) exp(-H / ln 2))."""
+    order, sp, _ = _probs(logits, temperature)
+    nz = sp[sp > 0]
+    H_bits = float(-np.sum(nz * np.log2(nz)))
+    eta = min(epsilon, np.sqrt(epsilon) * np.exp(-H_bits))
+    k = max(int(np.sum(sp > eta)), min(min_tokens_to_keep, len(order)), 1)
+    return _mask(len(logits), order[:k])

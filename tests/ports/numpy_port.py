@@ -40,7 +40,7 @@ def entropy(logits, tau=1.0, bits=False):
     return h / np.log(2) if bits else h
 
 
-def ees(logits, temperature, *, inclusive=False, last=False, nonstrict=False, ln_vocab=False):
+def ees(logits, temperature, *, inclusive=False, last=False, nonstrict=False, ln_vocab=False, one_fewer=False, bits=False):
     """Kept mask of EES (rule first-exclusive, min_tokens_to_keep = 1)."""
     z = np.asarray(logits, dtype=np.float64) / float(temperature)
     order = np.argsort(-z, kind="stable")
@@ -58,7 +58,7 @@ def ees(logits, temperature, *, inclusive=False, last=False, nonstrict=False, ln
     A = np.cumsum(e * a)
     H = np.log(S) + A / S
     ks = np.arange(1, n + 1, dtype=np.float64)
-    denom = np.full(n, np.log(len(z))) if ln_vocab else np.log(ks)
+    denom = np.full(n, np.log(len(z))) if ln_vocab else np.log(ks) * (np.log(2.0) if bits else 1.0)
     hbar = np.full(n, np.nan)
     hbar[1:] = H[1:] / denom[1:]
     P = S / S[-1]
@@ -73,6 +73,8 @@ def ees(logits, temperature, *, inclusive=False, last=False, nonstrict=False, ln
         if len(hits):
             i_star = int(hits[0]) + 2
             k = i_star if inclusive else i_star - 1
+            if one_fewer:
+                k = max(k - 1, 1)
         else:
             k = n
     mask[order[:k]] = True

@@ -24,7 +24,7 @@ from ...spec.methods import INT_PARAMS, port_params
 from ..methods import Verdict
 from ..outcomes import Status
 
-__all__ = ["RowStats", "SamplerJudge", "MassJudge", "port_params", "LN2", "SMALLEST_SUBNORMAL", "MIN_KEEP_IGNORED", "NON_STRICT", "MASKED_AS_ZERO",
+__all__ = ["RowStats", "SamplerJudge", "MassJudge", "port_params", "LN2", "SMALLEST_SUBNORMAL", "MIN_KEEP_IGNORED", "TEMPERATURE_IGNORED", "NON_STRICT", "MASKED_AS_ZERO",
            "THRESHOLD_STRICTNESS"]
 
 LN2 = math.log(2.0)
@@ -36,6 +36,9 @@ MIN_KEEP_IGNORED = {"min-keep-ignored": "min_tokens_to_keep is not applied"}
 #: the comparison at the boundary has the other strictness than the policy's; which way is
 #: :attr:`SamplerJudge.strictness`'s to say
 NON_STRICT = {"non-strict": "the boundary comparison has the other strictness ('>=' for '>' or the reverse)"}
+#: the sampler run at temperature 1 whatever the case's temperature (a sampler whose kept set
+#: depends on the temperature: :attr:`SamplerJudge.reads_temperature`)
+TEMPERATURE_IGNORED = {"temperature-ignored": "the temperature is not applied: the sampler ran on softmax(z), not softmax(z / T)"}
 #: ``non-strict`` for a threshold on a per-token value: (the port kept more, kept fewer)
 THRESHOLD_STRICTNESS = (
     "'>=' used instead of '>': a token exactly at the threshold was kept; this policy drops it",
@@ -95,13 +98,16 @@ class SamplerJudge:
     #: misreadings :meth:`diagnose` can name: fault class -> explanation (a subclass lists its own;
     #: ``min-keep-ignored``, which :meth:`diagnose` checks for every sampler, is added to each)
     misreadings: dict[str, str] = MIN_KEEP_IGNORED
+    #: its kept set depends on the temperature (``temperature-ignored`` is one of its misreadings;
+    #: top-k and top-n-sigma keep the same set at every temperature)
+    reads_temperature: bool = True
     #: what ``non-strict`` means for this sampler: (the port kept more, the port kept fewer) than
     #: the policy at a comparison that is exactly 0; ``None``: no such comparison (no diagnosis)
     strictness: tuple[str, str] | None = None
 
     def __init_subclass__(cls, **kwargs: Any):
         super().__init_subclass__(**kwargs)
-        cls.misreadings = {**cls.misreadings, **MIN_KEEP_IGNORED}
+        cls.misreadings = {**cls.misreadings, **MIN_KEEP_IGNORED, **(TEMPERATURE_IGNORED if cls.reads_temperature else {})}
 
     # ---- the reference ------------------------------------------------------------------------
     def truncate(self, row: np.ndarray, params: dict[str, float], policy: str, **override: Any) -> rt.TruncationResult:
@@ -151,6 +157,68 @@ class SamplerJudge:
         else:
             ks = set(range(lo, hi + 1))
         return ks, refs
+
+    # ---- the dtype's resolution ----------------------------------------------------------------
+    def resolution_bounds(self, st: RowStats, b: dict, ref, options) -> dict:
+        """The bounds ``b`` cut down to two roundings of the compute dtype: what two careful
+        evaluations of the same quantity differ by at least, whatever their order of operations.
+
+        A probability taken as ``exp`` of a log-probability carries a unit of ``ln p``, ``|ln p|``
+        times coarser than a unit of ``p``; ``L = max(1, |ln p|)`` at the reference's least
+        probable kept token (where the deciding comparisons lie) scales ``prob`` and ``logp``. A
+        mass is a weighted mean of its terms' relative errors, whose ``ln p`` parts differ in sign
+        from token to token: two roundings of the mass, ``2u``. An
+        entropy errs by two units at ``max(1, ln n)``. This is the tie the styles
+        already grant ranking values (two probabilities one rounding apart may come in either
+        order), applied to the sampler's own comparisons: the band :meth:`admissible` draws from
+        these bounds holds the answers that differ from the exact one only in comparisons closer
+        than two roundings (``None``: the row's deciding quantity lies below that resolution, as
+        a tail-free curvature smaller than the rounding of the probabilities). Each bound is at
+        most ``b``'s, so the band lies inside the rigorous one.
+
+        Parameters
+        ----------
+        st : RowStats
+            The row's statistics at the case's temperature (``st.dtype`` set).
+        b : dict
+            The rigorous bounds (:meth:`ees_theory.judging.truncation.Truncation.bounds`).
+        ref : TruncationResult
+            The reference's answer (its kept count places the deciding comparisons).
+        options : Options
+            The run's options (the accumulation mode picks the compute dtype).
+
+        Returns
+        -------
+        dict
+            The same keys as ``b``, each ``min(b[key], resolution)``.
+
+        Examples
+        --------
+        >>> from ees_theory.harness import Options
+        >>> st = RowStats(np.zeros(4), 1.0); st.dtype = "float32"
+        >>> class Ref: k = 2                     # the reference's kept count is all it reads
+        >>> b = dict.fromkeys(("logit", "prob", "underflow", "sum", "cum", "logp", "entropy"), 1.0)
+        >>> r = SamplerJudge().resolution_bounds(st, b, Ref(), Options())
+        >>> round(r["prob"] / 2.0**-24, 3), r["underflow"]     # 2 u ln 4 at p = 1/4
+        (2.773, 1.0)
+        """
+        u = self.unit_roundoff(st, options)
+        if st.n <= 1:
+            return dict(b)
+        x = st.values / st.tau
+        k = min(max(int(ref.k), 1), st.n)
+        top = x - x[0]
+        ln_pk = float(top[k - 1] - np.log(np.sum(np.exp(top))))  # ln p of the least probable kept token
+        L = max(1.0, -ln_pk)
+        res = {
+            "logit": 2.0 * u * max(1.0, st.X),
+            "prob": 2.0 * u * L,
+            "sum": 2.0 * u,
+            "cum": 2.0 * u,
+            "logp": 2.0 * u * L,
+            "entropy": 2.0 * u * max(1.0, math.log(st.n)),
+        }
+        return {key: min(val, res.get(key, val)) for key, val in b.items()}
 
     # ---- which tokens ---------------------------------------------------------------------------
     def member_tolerance(self, st: RowStats, b: dict, dtype: str, options) -> float:
@@ -238,6 +306,9 @@ class SamplerJudge:
             if self.non_strict(st, ref, kept):
                 found.append("non-strict")
             found += [f for f in self.misread(st, row, params, ref, kept, options) if f not in found]
+            if self.reads_temperature and params["temperature"] != 1.0 and not found:
+                if set(int(i) for i in self.truncate(row, dict(params, temperature=1.0), options.policy).kept) == kept != ref_set:
+                    found.append("temperature-ignored")
         except (ValueError, ZeroDivisionError):  # a diagnosis is best effort; the verdict stands
             pass
         return found

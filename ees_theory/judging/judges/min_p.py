@@ -2,7 +2,7 @@
 
 >>> j = MinP()
 >>> j.name, j.threshold, sorted(j.misreadings)
-('min-p', True, ['min-keep-ignored', 'non-strict'])
+('min-p', True, ['min-keep-ignored', 'non-strict', 'temperature-ignored'])
 """
 
 from __future__ import annotations

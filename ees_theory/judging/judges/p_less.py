@@ -2,7 +2,7 @@
 have no parameter: the admissible counts are the flips of their deciding comparisons.
 
 >>> PLess().rational, PLessNorm().norm, sorted(PLessNorm().misreadings)
-(True, True, ['min-keep-ignored', 'non-strict', 'v-finite-only'])
+(True, True, ['min-keep-ignored', 'non-strict', 'temperature-ignored', 'v-finite-only'])
 """
 
 from __future__ import annotations

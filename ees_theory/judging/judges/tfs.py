@@ -5,7 +5,7 @@ over the row's total curvature; a row too flat for its dtype has no claim.
 
 >>> j = Tfs()
 >>> j.name, j.threshold, sorted(j.misreadings)
-('tfs', False, ['min-keep-ignored', 'non-strict', 'tail-index'])
+('tfs', False, ['min-keep-ignored', 'non-strict', 'tail-index', 'temperature-ignored'])
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 >>> j = TopA()
 >>> j.name, j.rational, j.threshold, sorted(j.misreadings)
-('top-a', True, True, ['linear-threshold', 'min-keep-ignored', 'non-strict'])
+('top-a', True, True, ['linear-threshold', 'min-keep-ignored', 'non-strict', 'temperature-ignored'])
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ __all__ = ["TopK"]
 
 class TopK(SamplerJudge):
     name = "top-k"
+    reads_temperature = False  # the same kept set at every temperature
     rational = True
     misreadings = {"ties-dropped": "ties at the k-th value dropped; transformers keeps every token tied with the k-th",
                    "ties-kept": "every token tied with the k-th kept; this policy keeps exactly k"}

@@ -18,6 +18,7 @@ __all__ = ["TopNSigma"]
 
 class TopNSigma(SamplerJudge):
     name = "top-n-sigma"
+    reads_temperature = False  # the same kept set at every temperature
     threshold = True
     misreadings = {
         "sample-std": "sigma is the sample standard deviation (divide by N - 1); this policy uses the population one (divide by N)",

@@ -2,7 +2,7 @@
 
 >>> j = TopP()
 >>> j.name, j.rational, j.threshold, sorted(j.misreadings)
-('top-p', True, False, ['crossing-excluded', 'min-keep-ignored', 'non-strict', 'tie-block-kept'])
+('top-p', True, False, ['crossing-excluded', 'min-keep-ignored', 'non-strict', 'temperature-ignored', 'tie-block-kept'])
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ so the band is ``threshold (1 +- r)^2`` as for epsilon; the kept count is ``n - 
 
 >>> j = Xtc()
 >>> j.name, j.tie_order, sorted(j.misreadings)
-('xtc', False, ['gate-comparison', 'least-above-dropped', 'min-keep-ignored', 'min-keep-partial', 'non-strict'])
+('xtc', False, ['gate-comparison', 'least-above-dropped', 'min-keep-ignored', 'min-keep-partial', 'non-strict', 'temperature-ignored'])
 """
 
 from __future__ import annotations

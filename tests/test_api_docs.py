@@ -42,7 +42,7 @@ MODULES = (
     "ees_theory.hf",
     "ees_theory.examples",
     "ees_theory.core",
-    *(f"ees_theory.core.{m}" for m in ("certify", "ctx", "entropy", "ees", "temperatures", "quadratic")),
+    *(f"ees_theory.core.{m}" for m in ("certify", "ctx", "entropy", "ees", "temperatures", "quadratic", "records")),
     "ees_theory.core.truncation",
     *(f"ees_theory.core.truncation.{m}" for m in ("epsilon", "eta", "min_p", "mirostat", "p_less", "policy", "registry",
                                                   "tfs", "top_a", "top_k", "top_n_sigma", "top_p", "typical", "xtc")),

@@ -13,7 +13,7 @@ import pytest
 from ees_theory.judging import judges
 from ees_theory.judging.judges import JUDGES, SamplerJudge, get_judge
 from ees_theory.judging.methods import get_method
-from ees_theory.spec.methods import SAMPLERS
+from ees_theory.core.truncation.registry import SAMPLERS
 
 HARNESS = Path(judges.__file__).resolve().parent.parent
 

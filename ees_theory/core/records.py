@@ -59,7 +59,7 @@ def record(method: Any) -> MethodSpec:
     >>> record("top-q")
     Traceback (most recent call last):
     ...
-    ValueError: unknown method 'top-q'; expected one of ees, edt, dynatemp, temperature, quadratic, or a truncation sampler (top-k, top-p, min-p, typical, epsilon, eta, p-less, p-less-norm, top-n-sigma, mirostat-v1, mirostat-v2, xtc, top-a, tfs)
+    ValueError: unknown method 'top-q'; expected one of ees, edt, dynatemp, temperature, quadratic, or a truncation sampler (top-k, top-p, ...)
     """
     if not isinstance(method, str) or method not in RECORDS:
         others = ", ".join(n for n in RECORDS if n not in SAMPLERS)

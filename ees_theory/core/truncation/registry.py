@@ -297,7 +297,7 @@ def check_params(method: Any, policy: Any, params: dict) -> dict:
     Parameters
     ----------
     method : str
-        A truncation sampler's name (a key of :data:`SAMPLERS`).
+        A truncation sampler's name (a key of :data:`~ees_theory.core.truncation.registry.SAMPLERS`).
     policy : str
         One of that sampler's policies.
     params : dict

@@ -15,7 +15,7 @@ True
 >>> get_judge("top-z")
 Traceback (most recent call last):
 ...
-ValueError: no judge for sampler 'top-z'; expected one of epsilon, eta, min-p, mirostat-v1, mirostat-v2, p-less, p-less-norm, tfs, top-a, top-k, top-n-sigma, top-p, typical, xtc
+ValueError: no judge for sampler 'top-z'; expected one of epsilon, eta, min-p, ...
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
-"""Every public module has its own API page, and everything a page renders says what its parameters are.
+"""Every public module has its API page, and everything a page renders says what its parameters are.
 
 The API pages (``book/api/*.md``) are generated from the docstrings. Each public module has one page
 of its own, written with the book's ``api-module`` directive (``book/_ext/ees_book.py``): a table of
 the module's public names, then the module with those names as members. Which names those are is
 decided in ``book/_ext/api_names.py``, read here too, so the check and the page cannot disagree.
+The modules of a package in ``GENERATED`` (the truncation samplers, one module each) are rendered
+on their package's page (``:submodules:``), so a new one needs no page of its own; which modules
+there are is read from the package's folder here, not from that rule.
 
 A callable with parameters needs a numpydoc ``Parameters`` section, or its page shows its signature
 and nothing about what the arguments mean; one that is also annotated to return a value needs a
@@ -30,10 +33,21 @@ API = ROOT / "book" / "api"
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 import api_names  # noqa: E402  (the book's own rule of which names a page shows)
 
+#: Packages whose page renders each of their modules too (the directive's ``:submodules:`` option).
+GENERATED = ("ees_theory.core.truncation",)
+
+
+def modules_in_folder(package: str) -> list[str]:
+    """The public modules of ``package`` as its folder holds them (every ``*.py`` without a ``_``)."""
+    folder = ROOT.joinpath(*package.split("."))
+    return sorted(f"{package}.{p.stem}" for p in folder.glob("*.py") if not p.stem.startswith("_"))
+
+
 #: Modules whose ``__all__`` is the public contract (``ees_theory.ledger.claims`` holds the ledger's).
 PUBLIC = ("ees_theory", "ees_theory.reference", "ees_theory.harness", "ees_theory.ledger.claims")
 #: The public modules: the package, the ones its docstring and the README name, and their layers
-#: that the API reference shows. Each has its own page, ``book/api/<page_name(module)>.md``.
+#: that the API reference shows. Each has its own page, ``book/api/<page_name(module)>.md``, but
+#: the modules of a ``GENERATED`` package, which their package's page renders.
 MODULES = (
     "ees_theory",
     "ees_theory.reference",
@@ -42,10 +56,9 @@ MODULES = (
     "ees_theory.hf",
     "ees_theory.examples",
     "ees_theory.core",
-    *(f"ees_theory.core.{m}" for m in ("certify", "ctx", "entropy", "ees", "temperatures", "quadratic")),
+    *(f"ees_theory.core.{m}" for m in ("certify", "ctx", "entropy", "ees", "temperatures", "quadratic", "records")),
     "ees_theory.core.truncation",
-    *(f"ees_theory.core.truncation.{m}" for m in ("epsilon", "eta", "min_p", "mirostat", "p_less", "policy", "registry",
-                                                  "tfs", "top_a", "top_k", "top_n_sigma", "top_p", "typical", "xtc")),
+    *modules_in_folder("ees_theory.core.truncation"),
     "ees_theory.spec",
     *(f"ees_theory.spec.{m}" for m in ("inputs", "methods", "claims", "formats")),
     "ees_theory.tolerances",
@@ -84,8 +97,33 @@ def page_name(module: str) -> str:
 
 
 def page_modules(text: str) -> list[tuple[str, bool]]:
-    """``(module, is_package_page)`` for each ``api-module`` directive of a page, in order."""
-    return [(m.group(1), ":package:" in m.group(2)) for m in _API_MODULE.finditer(text)]
+    """``(module, is_package_page)`` for each module a page renders, in order: each ``api-module``
+    directive's, then, with ``:submodules:``, each submodule it renders (``api_names.submodules``)."""
+    found = []
+    for m in _API_MODULE.finditer(text):
+        found.append((m.group(1), ":package:" in m.group(2)))
+        if ":submodules:" in m.group(2):
+            found += [(sub, False) for sub in api_names.submodules(m.group(1))]
+    return found
+
+
+def page_of(module: str) -> str:
+    """The name of the page that renders ``module``: its own, or its ``GENERATED`` package's."""
+    package = module.rpartition(".")[0]
+    return page_name(package if package in GENERATED else module)
+
+
+def unrendered(modules, api: Path = API) -> list[str]:
+    """The modules that their page (:func:`page_of`) does not render as its first module, or, for a
+    module of a ``GENERATED`` package, among the modules it renders (:func:`page_modules`)."""
+    missing = []
+    for module in modules:
+        page = api / f"{page_of(module)}.md"
+        found = [m for m, _ in page_modules(page.read_text(encoding="utf-8"))] if page.exists() else []
+        own = page.stem == page_name(module)
+        if not found or (found[0] != module if own else module not in found):
+            missing.append(module)
+    return missing
 
 
 def parameters(obj) -> list[str]:
@@ -319,17 +357,41 @@ def test_the_walk_sees_the_public_names():
 
 # ---- one page per public module -------------------------------------------------------------------
 
-def test_every_public_module_has_its_own_page():
+def test_every_public_module_has_its_page():
+    assert unrendered(MODULES) == [], "modules no API page renders (book/api/<page>.md, one api-module directive)"
     for module in MODULES:
-        page = API / f"{page_name(module)}.md"
-        assert page.exists(), f"{module} has no API page ({page.relative_to(ROOT)})"
-        found = page_modules(page.read_text(encoding="utf-8"))
-        assert [m for m, _ in found] == [module], f"{page.name} must render {module} (one api-module directive), not {found}"
+        page = API / f"{page_of(module)}.md"
+        directives = _API_MODULE.findall(page.read_text(encoding="utf-8"))
+        assert len(directives) == 1, f"{page.name} must have one api-module directive, not {len(directives)}"
+    assert len(modules_in_folder("ees_theory.core.truncation")) >= 14
+
+
+def test_a_module_missing_from_the_pages_is_found(tmp_path, monkeypatch):
+    pkg = tmp_path / "api_demo_pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text('"""A package made for this check."""\n')
+    for name in ("alpha", "beta", "_private"):
+        (pkg / f"{name}.py").write_text(f'"""Module {name}."""\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sys.modules[__name__], "GENERATED", ("api_demo_pkg",))
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    modules = ["api_demo_pkg", *modules_in_folder("api_demo_pkg")]
+    assert modules == ["api_demo_pkg", "api_demo_pkg.alpha", "api_demo_pkg.beta"]
+    pages = tmp_path / "api"
+    pages.mkdir()
+    page = pages / "api_demo_pkg.md"
+    page.write_text("```{eval-rst}\n.. api-module:: api_demo_pkg\n   :package:\n```\n")
+    assert unrendered(modules, pages) == ["api_demo_pkg.alpha", "api_demo_pkg.beta"]  # no :submodules:
+    page.write_text("```{eval-rst}\n.. api-module:: api_demo_pkg\n   :package:\n   :submodules:\n```\n")
+    assert unrendered(modules, pages) == []
+    (pkg / "gamma.py").write_text('"""Module gamma, added."""\n')  # a new module: on the page, no page of its own
+    assert unrendered([*modules, "api_demo_pkg.gamma"], pages) == []
+    assert unrendered(["api_demo_pkg.delta"], pages) == ["api_demo_pkg.delta"]  # not in the folder: not rendered
 
 
 def test_every_api_page_belongs_to_a_public_module():
     pages = {p.stem for p in API.glob("*.md")}
-    assert pages - PROSE_PAGES == {page_name(m) for m in MODULES}
+    assert pages - PROSE_PAGES == {page_of(m) for m in MODULES}
 
 
 def test_the_table_of_contents_lists_every_api_page():
@@ -344,7 +406,7 @@ def test_the_page_rules_examples_hold():
 
 
 def _package_pages() -> list[str]:
-    pages = {m: API / f"{page_name(m)}.md" for m in MODULES}
+    pages = {m: API / f"{page_name(m)}.md" for m in MODULES if page_of(m) == page_name(m)}
     return [m for m, p in pages.items() if p.exists() and any(pkg for _, pkg in page_modules(p.read_text(encoding="utf-8")))]
 
 

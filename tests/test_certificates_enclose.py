@@ -225,7 +225,7 @@ SAMPLER_PARAMS = {
 
 
 def sampler_cases(method):
-    from ees_theory.spec.methods import SAMPLERS
+    from ees_theory.core.truncation.registry import SAMPLERS
 
     return st.tuples(st.just(method), st.sampled_from(SAMPLERS[method].policies), SAMPLER_PARAMS[method])
 

@@ -1,4 +1,5 @@
-"""The method records (``ees_theory.spec.methods``) and the truncation rule table
+"""The method records (``ees_theory.spec.methods``, each truncation sampler's in its module, all of
+them in ``ees_theory.core.records``) and the truncation rule table
 (``ees_theory.core.truncation.registry``): one record per method, every choice read from it.
 
 * no code outside ``spec/`` and ``core/truncation/`` tells methods apart by comparing a name with a
@@ -18,10 +19,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ees_theory.core import records as core_records
+from ees_theory.core.records import RECORDS, record
 from ees_theory.core.truncation import policy as policy_mod
-from ees_theory.core.truncation.registry import register, rule, rules
+from ees_theory.core.truncation.registry import SAMPLERS, check_params, register, rule, rules
 from ees_theory.spec import methods as spec_methods
-from ees_theory.spec.methods import FORMS, OTHER_METHODS, RECORDS, REQUIRED, SAMPLERS, TRANSFORMS, check_params, record
+from ees_theory.spec.methods import FORMS, OTHER_METHODS, REQUIRED, TRANSFORMS
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "ees_theory"
@@ -81,7 +84,7 @@ def test_no_method_name_comparisons_outside_the_records():
     found = method_name_comparisons()
     counts = {f: len(lines) for f, lines in found.items()}
     new = {f: found[f] for f in counts if counts[f] > ALLOWED.get(f, 0)}
-    assert not new, "compare records, not names (spec.methods.record(method).stateful, .form, ...):\n" + "\n".join(
+    assert not new, "compare records, not names (core.records.record(method).stateful, .form, ...):\n" + "\n".join(
         line for lines in new.values() for line in lines
     )
     stale = {f: (ALLOWED[f], counts.get(f, 0)) for f in ALLOWED if counts.get(f, 0) < ALLOWED[f]}
@@ -201,10 +204,10 @@ def test_every_harness_method_has_a_record():
 
 def test_protocol_method_table_is_generated_from_the_records():
     text = (PACKAGE / "harness" / "PROTOCOL.md").read_text(encoding="utf-8")
-    assert spec_methods.TABLE_BEGIN in text
-    assert spec_methods.with_method_table(text) == text, (
+    assert core_records.TABLE_BEGIN in text
+    assert core_records.with_method_table(text) == text, (
         "PROTOCOL.md's table of methods differs from the records; rewrite it with "
-        "ees_theory.spec.methods.with_method_table(text)"
+        "ees_theory.core.records.with_method_table(text)"
     )
     rows = [line for line in text.splitlines() if line.startswith("| `")]
     assert [r.split("`")[1] for r in rows[: len(RECORDS)]] == list(RECORDS)
@@ -214,6 +217,7 @@ def test_rule_table_matches_the_sampler_records():
     assert list(rules()) == list(SAMPLERS)
     for name, r in rules().items():
         assert tuple(r.policies) == SAMPLERS[name].policies
+        assert SAMPLERS[name] is r.module.RECORDS[name] and list(r.module.RECORDS) == list(r.module.RULES), name
         for p in r.policies.values():
             assert isinstance(p, policy_mod.Policy) and p.min_keep in policy_mod.MIN_KEEP
             if "min_tokens_to_keep" in SAMPLERS[name].params:
@@ -231,10 +235,14 @@ def test_every_rule_module_holds_both_drivers():
         assert list(inspect.signature(r.module.kernel).parameters) == ["r", "prm", "pol", "noop", "rule", "policy"], r.name
 
 
+#: the documented order of the samplers: the order every "expected one of" message lists them in (the
+#: registry's refusal); a sampler added later stands where its module's ORDER puts it among these
+DOCUMENTED_ORDER = ["top-k", "top-p", "min-p", "typical", "epsilon", "eta", "p-less", "p-less-norm", "top-n-sigma",
+                    "mirostat-v1", "mirostat-v2", "xtc", "top-a", "tfs"]
+
+
 def test_discovered_rules_keep_the_documented_order():
-    # the order every "expected one of" message lists the samplers in (the registry's refusal)
-    assert list(rules()) == ["top-k", "top-p", "min-p", "typical", "epsilon", "eta", "p-less", "p-less-norm", "top-n-sigma",
-                             "mirostat-v1", "mirostat-v2", "xtc", "top-a", "tfs"]
+    assert [name for name in rules() if name in DOCUMENTED_ORDER] == DOCUMENTED_ORDER
     assert {name: (r.module.__name__.rsplit(".", 1)[1], dict(r.variant)) for name, r in rules().items()
             if r.variant or name == "eta"} == {"eta": ("eta", {}), "p-less": ("p_less", {"norm": False}),
                                                "p-less-norm": ("p_less", {"norm": True}),
@@ -251,22 +259,31 @@ def _package(tmp_path, monkeypatch, modules: dict[str, str]) -> str:
     return name
 
 
-def test_rules_are_found_in_the_records_order_whatever_the_file_names(tmp_path, monkeypatch):
+def test_rules_are_found_in_their_declared_order_whatever_the_file_names(tmp_path, monkeypatch):
     from ees_theory.core.truncation.registry import declared_rules
 
-    pkg = _package(tmp_path, monkeypatch, {"a_last": 'RULES = {"tfs": {}}\n', "z_first": 'RULES = {"top-q": {}, "top-k": {"w": 2}}\n',
-                                           "helpers": "X = 1\n"})
+    pkg = _package(tmp_path, monkeypatch, {"a_last": 'RULES = {"tfs": {}}\nORDER = 30\n',
+                                           "z_first": 'RULES = {"top-q": {}, "top-k": {"w": 2}}\nORDER = 5\n',
+                                           "m_middle": 'RULES = {"xtc": {}}\nORDER = 20\n', "helpers": "X = 1\n"})
     found = declared_rules(pkg, skip=frozenset({"helpers"}))
     assert [(n, m.__name__.rsplit(".", 1)[1], v) for n, (m, v) in found.items()] == [
-        ("top-k", "z_first", {"w": 2}), ("tfs", "a_last", {}), ("top-q", "z_first", {})]
+        ("top-q", "z_first", {}), ("top-k", "z_first", {"w": 2}), ("xtc", "m_middle", {}), ("tfs", "a_last", {})]
     with pytest.raises(TypeError, match=rf"{pkg}.helpers declares no RULES table"):
+        declared_rules(pkg, skip=frozenset())
+
+
+def test_a_rule_module_without_its_order_is_refused(tmp_path, monkeypatch):
+    from ees_theory.core.truncation.registry import declared_rules
+
+    pkg = _package(tmp_path, monkeypatch, {"one": 'RULES = {"top-k": {}}\nORDER = 1\n', "two": 'RULES = {"tfs": {}}\nORDER = "2"\n'})
+    with pytest.raises(TypeError, match=rf"{pkg}.two declares no ORDER"):
         declared_rules(pkg, skip=frozenset())
 
 
 def test_a_sampler_declared_twice_is_refused(tmp_path, monkeypatch):
     from ees_theory.core.truncation.registry import declared_rules
 
-    pkg = _package(tmp_path, monkeypatch, {"one": 'RULES = {"top-k": {}}\n', "two": 'RULES = {"top-k": {}}\n'})
+    pkg = _package(tmp_path, monkeypatch, {"one": 'RULES = {"top-k": {}}\nORDER = 1\n', "two": 'RULES = {"top-k": {}}\nORDER = 2\n'})
     with pytest.raises(ValueError, match=rf"'top-k' is declared by both {pkg}.one and {pkg}.two"):
         declared_rules(pkg, skip=frozenset())
 
@@ -276,7 +293,7 @@ def test_registration_refuses_bad_rules():
 
     with pytest.raises(ValueError, match="already registered"):
         register("top-k", top_k)
-    with pytest.raises(ValueError, match="no record"):
+    with pytest.raises(ValueError, match=r"'top-q' has no record in ees_theory.core.truncation.top_k.RECORDS"):
         register("top-q", top_k)
     with pytest.raises(ValueError, match="unknown truncation method 'top-q'"):
         rule("top-q")
@@ -287,6 +304,9 @@ def test_registration_refuses_bad_rules():
 def test_records_refuse_a_bad_form():
     with pytest.raises(ValueError, match="form must be one of"):
         spec_methods.MethodSpec("x", {}, ("paper",), "", form="probabilities")
+    by_policy = spec_methods.Param(REQUIRED, {"paper": spec_methods.real("z")})
+    with pytest.raises(ValueError, match=r"x: z's domain is given for the policies \('paper',\), not its policies \('paper', 'llama.cpp'\)"):
+        spec_methods.MethodSpec("x", {"z": by_policy}, ("paper", "llama.cpp"), "")
     with pytest.raises(ValueError, match="unknown method 'top-q'"):
         record("top-q")
 

@@ -15,7 +15,9 @@ from ees_theory.kernels.truncation import truncate_mask
 from ees_theory.reference import from_probs, truncate
 from ees_theory.judging.quadratic import judge_quadratic, quadratic_reference
 from ees_theory.kernels import quadratic_logits
-from ees_theory.spec.methods import INT_PARAMS, OFF_VALUES, SAMPLERS, TRANSFORMS, check_params, check_transform_params, method_help
+from ees_theory.core.records import INT_PARAMS, method_help
+from ees_theory.core.truncation.registry import SAMPLERS, check_params
+from ees_theory.spec.methods import OFF_VALUES, TRANSFORMS, check_transform_params
 
 NEW = ("xtc", "top-a", "tfs")
 LN2 = math.log(2.0)

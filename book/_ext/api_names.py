@@ -10,6 +10,8 @@ Python (no Sphinx), so the test suite can import it.
 * A **package page** renders no member itself: its table links each public name to the page of the
   module that defines it (``summary_targets``), or, for a package without ``__all__``, lists its
   public submodules.
+* A package page with ``:submodules:`` also renders each of its public submodules (``submodules``,
+  found in the package's folder), one after the other: a module added there needs no page of its own.
 
 >>> public_names("ees_theory.reference.edt")
 ['edt_temperature']
@@ -17,6 +19,8 @@ Python (no Sphinx), so the test suite can import it.
 ['ees_theory.core.certify', 'ees_theory.core.ctx']
 >>> rendered_at("ees_theory.reference", "ees")
 'ees_theory.reference.ees.ees'
+>>> submodules("ees_theory.core.truncation")[:2]
+['ees_theory.core.truncation.epsilon', 'ees_theory.core.truncation.eta']
 """
 
 from __future__ import annotations
@@ -133,6 +137,30 @@ def rendered_at(package: str, name: str) -> str:
     return f"{max(candidates, key=shared_prefix)}.{name}"
 
 
+def submodules(package: str) -> list[str]:
+    """The public submodules of ``package`` (no ``_`` name), as its folder holds them, in name order.
+
+    Parameters
+    ----------
+    package : str
+        A dotted package name, importable.
+
+    Returns
+    -------
+    list of str
+        Full dotted names of its submodules.
+
+    Raises
+    ------
+    ValueError
+        ``package`` is a module, not a package.
+    """
+    mod = _module(package)
+    if not hasattr(mod, "__path__"):
+        raise ValueError(f"{package} is a module, not a package: it has no submodules")
+    return sorted(f"{package}.{m.name}" for m in pkgutil.iter_modules(mod.__path__) if not m.name.startswith("_"))
+
+
 def summary_targets(package: str) -> list[str]:
     """The entries of a package page's table: where each public name is rendered, or, for a package
     without public names, its public submodules.
@@ -153,4 +181,4 @@ def summary_targets(package: str) -> list[str]:
         return [rendered_at(package, n) for n in names]
     if not hasattr(mod, "__path__"):
         raise ValueError(f"{package} has no public names and no submodules: its page would be empty")
-    return [f"{package}.{m.name}" for m in pkgutil.iter_modules(mod.__path__) if not m.name.startswith("_")]
+    return submodules(package)

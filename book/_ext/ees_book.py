@@ -14,6 +14,9 @@
   added to a module's ``__all__`` reaches its page without editing the page. With ``:package:``
   the module renders no member itself: its table links each name to the page that renders it, or
   lists the package's submodules; a content block, when given, is the table's entries instead.
+  With ``:submodules:`` as well, the page then renders each public submodule the package's folder
+  holds (:func:`api_names.submodules`), under a heading of its name: a module added there reaches
+  the book without a page or a table-of-contents line of its own.
   The tables (``api-summary``, an ``autosummary``) link each name, but their summaries carry no
   links: a summary is the first sentence of a docstring, whose short references (``:class:`Policy```)
   name objects relative to the module that wrote them, not to the page that shows the table; a
@@ -99,24 +102,34 @@ class ApiSummary(Autosummary):
                 for display, sig, summary, real in super().get_items(names)]
 
 
+def _module_lines(name: str) -> list[str]:
+    """The lines of one module's page body: the table of its public names, then the module."""
+    names = api_names.public_names(name)
+    members = [f"   :members: {', '.join(names)}"] if names else ["   :no-members:"]
+    lines = [".. api-summary::", "   :nosignatures:", ""] + [f"   ~{name}.{n}" for n in names] + [""] if names else []
+    return lines + [f".. automodule:: {name}", *members, ""]
+
+
 class ApiModule(SphinxDirective):
-    """``.. api-module:: NAME`` (option ``:package:``; content: the table's entries, one a line)."""
+    """``.. api-module:: NAME`` (options ``:package:``, ``:submodules:``; content: the table's
+    entries, one a line)."""
 
     required_arguments = 1
     has_content = True
-    option_spec = {"package": directives.flag}
+    option_spec = {"package": directives.flag, "submodules": directives.flag}
 
     def run(self):
         name = self.arguments[0]
         if "package" in self.options:
             entries = [line.strip() for line in self.content if line.strip()] or api_names.summary_targets(name)
-            members = ["   :no-members:"]
+            lines = [".. api-summary::", "   :nosignatures:", ""] + [f"   ~{e}" for e in entries] + [""] if entries else []
+            lines += [f".. automodule:: {name}", "   :no-members:", ""]
         else:
-            names = api_names.public_names(name)
-            entries = [f"{name}.{n}" for n in names]
-            members = [f"   :members: {', '.join(names)}"] if names else ["   :no-members:"]
-        lines = [".. api-summary::", "   :nosignatures:", ""] + [f"   ~{e}" for e in entries] + [""] if entries else []
-        lines += [f".. automodule:: {name}", *members, ""]
+            lines = _module_lines(name)
+        if "submodules" in self.options:
+            for sub in api_names.submodules(name):
+                # no current module: the table names each entry in full, as on a page of its own
+                lines += [".. py:currentmodule:: None", "", f".. rubric:: ``{sub}``", "", *_module_lines(sub)]
         source, _ = self.get_source_info()
         # parsed in place of the directive, as if the page had these lines
         self.state_machine.insert_input(StringList(lines, source=source), source)

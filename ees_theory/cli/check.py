@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 from .. import spec
-from ..spec.methods import DYNATEMP_POLICIES, POLICIES, method_help, method_names
+from ..core.records import method_help, method_names
+from ..spec.methods import DYNATEMP_POLICIES, POLICIES
 from ..tolerances import ACCUMULATE
 from ._inputs import options_from_args
 

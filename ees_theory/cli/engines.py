@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from ..spec.methods import method_names
+from ..core.records import method_names
 from ._cluster import add_cluster_argument, cluster_context
 
 __all__ = ["register", "run", "install_hint"]

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from .. import spec
 from ..spec.formats import DTYPES
-from ..spec.methods import POLICIES, method_help, method_names
+from ..core.records import method_help, method_names
+from ..spec.methods import POLICIES
 from ..tolerances import ACCUMULATE
 from .check import add_workers_argument, cluster_executor
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import tolerances
 from ..spec.formats import DTYPES, check_dtype
-from ..spec.methods import record
+from ..core.records import record
 from ..running.ports import InProcessPort, register_scheme
 from ..judging.truncation import TRUNCATION_METHODS
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from . import gpu, llamacpp_engine, own, transformers_engine
 from ..spec.formats import DTYPES as ALL_DTYPES
-from ..spec.methods import record as spec_record
+from ..core.records import record as spec_record
 from .registry import EngineRow, register
 
 __all__ = ["ALL_DTYPES"]

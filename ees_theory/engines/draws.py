@@ -48,8 +48,8 @@ import numpy as np
 
 from . import gpu
 from ..judging.outcomes import RowVerdict, Status
-from ..spec.methods import SAMPLERS as TRUNCATION_SAMPLERS
-from ..spec.methods import record
+from ..core.records import record
+from ..core.truncation.registry import SAMPLERS as TRUNCATION_SAMPLERS
 
 __all__ = ["ENGINES", "ROW_NAMES", "REVISIONS", "factory", "available", "version", "register_rows", "run_draws_row", "MATRIX_DRAWS"]
 

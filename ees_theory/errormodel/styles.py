@@ -45,7 +45,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from ..spec.methods import SAMPLERS
+from ..core.truncation.registry import SAMPLERS
 from ..tolerances import UNIT_ROUNDOFF, compute_dtype_name
 
 __all__ = [
@@ -320,7 +320,7 @@ def _truncation_outcome(method: str, z, tau: float, policy: str, params: dict, s
     import torch
 
     from ..kernels.truncation import ranking_key, truncate_mask
-    from ..spec.methods import SAMPLERS
+    from ..core.truncation.registry import SAMPLERS
 
     nm = _numerics_module()
     acc = "input" if style.compute == "input" else "float32"
@@ -536,7 +536,7 @@ def iter_mask_outcomes(method: str, row: np.ndarray, params: dict, dtype: str, a
             except (ValueError, RuntimeError, OverflowError, ZeroDivisionError):
                 continue
         return
-    from ..spec.methods import port_params
+    from ..core.records import port_params
 
     from ..core.truncation.registry import rule as truncation_rule
 

@@ -231,7 +231,7 @@ def check_builtin(
     >>> [(r.options.policy, r.ok) for r in check_builtin(["min-p"], ["bfloat16"], ["input"])]
     [('paper', True), ('transformers', True), ('llama.cpp', True)]
     """
-    from ..spec.methods import SAMPLERS
+    from ..core.truncation.registry import SAMPLERS
 
     reports = []
     for method in methods:

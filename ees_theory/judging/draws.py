@@ -25,7 +25,7 @@ import numpy as np
 
 from .. import reference
 from . import gof
-from ..spec.methods import SAMPLERS as TRUNCATION_SAMPLERS
+from ..core.truncation.registry import SAMPLERS as TRUNCATION_SAMPLERS
 from .judges import JUDGES, RowStats
 from .methods import EES, Options, ees_admissible, get_method
 from .outcomes import Status

@@ -48,8 +48,9 @@ from ..core.ctx import FLOAT
 from ..core.ees import count_first, count_last, first_candidate
 from ..core.temperatures import dynatemp_range
 from ..core.certify import down, up
-from ..spec.methods import POLICIES, RECORDS, MethodSpec
-from ..spec.methods import record as method_record
+from ..core.records import RECORDS
+from ..core.records import record as method_record
+from ..spec.methods import POLICIES, MethodSpec
 from ..errormodel.bands import EESBand, dynatemp_band, edt_band, ees_band, entropy_band
 from .outcomes import Grade, Status
 
@@ -198,7 +199,7 @@ class Method:
     grid: dict[str, tuple[float, ...]] = {}
     #: the parameter that sharpens or flattens the row (generated cases draw it cold now and then)
     temperature_param: str = "temperature"
-    #: the method's record (:data:`~ees_theory.spec.methods.RECORDS`: its output form, policies,
+    #: the method's record (:data:`~ees_theory.core.records.RECORDS`: its output form, policies,
     #: options); a method built on another (a subclass) reads as that one unless it sets its own
     record: MethodSpec | None = None
     #: the policies the method is judged under (``None``: the engine conventions of
@@ -257,7 +258,7 @@ class Method:
         -------
         dict
             ``{name: value}`` for every name of :attr:`params`, each drawn from its :attr:`grid`,
-            as a float (whole-number parameters too; ``ees_theory.spec.methods.port_params``
+            as a float (whole-number parameters too; ``ees_theory.core.records.port_params``
             makes them ints for the port).
         """
         return {p: float(rng.choice(self.grid[p])) for p in self.params}

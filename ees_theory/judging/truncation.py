@@ -38,7 +38,8 @@ import mpmath
 import numpy as np
 
 from .. import reference, spec, tolerances
-from ..spec.methods import INT_PARAMS
+from ..core.records import INT_PARAMS
+from ..core.truncation.registry import SAMPLERS
 from ..reference import truncation as rt
 from ..errormodel.bands import truncation_row_bounds
 from .judges import RowStats
@@ -51,7 +52,7 @@ __all__ = ["Truncation", "TRUNCATION_METHODS", "PARAMS", "INT_PARAMS", "judge_tr
 #: parameters after ``temperature``, in the order the harness lists them: the specification's
 #: parameters that have a grid (``n_vocab`` has none: a port reads the vocabulary size from the row)
 PARAMS: dict[str, tuple[str, ...]] = {
-    name: tuple(p for p, prm in ms.params.items() if prm.grid) for name, ms in spec.methods.SAMPLERS.items()
+    name: tuple(p for p, prm in ms.params.items() if prm.grid) for name, ms in SAMPLERS.items()
 }
 TRUNCATION_METHODS = tuple(PARAMS)
 
@@ -75,9 +76,9 @@ class Truncation(Method):
     def __init__(self, name: str):
         self.name = name
         self.sampler_params = PARAMS[name]
-        self.record = spec.methods.SAMPLERS[name]
+        self.record = SAMPLERS[name]
         self.params = ("temperature",) + self.sampler_params
-        prm = spec.methods.SAMPLERS[name].params
+        prm = SAMPLERS[name].params
         self.grid = {"temperature": _TEMPERATURES, **{p: prm[p].grid for p in self.sampler_params}}
         #: this sampler's entry in the table of judges
         self.sampler_judge = get_judge(name)

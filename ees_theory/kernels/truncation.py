@@ -1,5 +1,5 @@
 """Batched float kernels for the truncation samplers (every one of
-:data:`~ees_theory.spec.methods.SAMPLERS`), with the same methods, parameters and policies as
+:data:`~ees_theory.core.truncation.registry.SAMPLERS`), with the same methods, parameters and policies as
 :func:`ees_theory.reference.truncate` (see :mod:`ees_theory.reference.truncation` for what each
 policy means). Device-agnostic; no Python loop over the vocabulary or the batch.
 
@@ -29,8 +29,8 @@ from typing import Any
 
 import torch
 
-from ..spec.methods import SAMPLERS
-from ..spec.methods import check_params
+from ..core.truncation.registry import SAMPLERS
+from ..core.truncation.registry import check_params
 from ..core.ctx import torch_context
 from ..core.truncation import typical
 from ..core.truncation.registry import rule as truncation_rule
@@ -291,7 +291,7 @@ def truncate_mask(
     Parameters
     ----------
     method : str
-        A truncation sampler, a key of :data:`~ees_theory.spec.methods.SAMPLERS`.
+        A truncation sampler, a key of :data:`~ees_theory.core.truncation.registry.SAMPLERS`.
     logits : torch.Tensor
         float16, bfloat16, float32 or float64; the last axis the vocabulary, any leading batch axes;
         ``-inf`` masks a token, every row needs a finite logit (no NaN, no ``+inf``). Not modified.

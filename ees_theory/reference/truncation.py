@@ -77,8 +77,9 @@ from typing import Any, Optional
 import mpmath
 
 from .. import spec
-from ..spec.methods import DEFAULT_POLICY, POLICIES, MethodSpec, check_params
-from ..spec.methods import SAMPLERS as METHODS
+from ..core.truncation.registry import SAMPLERS as METHODS
+from ..core.truncation.registry import check_params
+from ..spec.methods import DEFAULT_POLICY, POLICIES, MethodSpec
 from ..core.truncation.registry import rule as truncation_rule
 from ..core.certify import DEFAULT_MAX_PREC, precisions
 from .rows import as_row

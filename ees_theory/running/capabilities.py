@@ -26,7 +26,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from ..spec.methods import OFF_VALUES, SAMPLERS, TRANSFORMS
+from ..core.truncation.registry import SAMPLERS
+from ..spec.methods import OFF_VALUES, TRANSFORMS
 from ..judging.methods import get_method
 from .ports import WithoutParams, without_params
 

@@ -75,8 +75,8 @@ from .. import reference
 from ..judging import gof
 from .cases import Case, params_from_json, params_to_json
 from ..spec.formats import cast, from_hex_list, hex_list
-from ..spec.methods import SAMPLERS as TRUNCATION_SAMPLERS
-from ..spec.methods import record
+from ..core.records import record
+from ..core.truncation.registry import SAMPLERS as TRUNCATION_SAMPLERS
 from ..judging.methods import Options, OutputFault, to_numpy, get_method
 from ..judging.outcomes import Status
 from .ports import (IMPORT_TIMEOUT_S, Outcome, PortTimeout, SubprocessPort, Alarm, batchable, find_batched, try_batched, same_array, SigintWatch, worker_env,

@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..spec.methods import SAMPLERS
+from ..core.truncation.registry import SAMPLERS
 from .cases import Case
 from ..judging.methods import Options, Verdict
 from ..judging.outcomes import Status

@@ -299,7 +299,7 @@ def _truncation_hand_cases() -> list[tuple[str, str, np.ndarray, dict, str, str]
 
 def _truncation_family_cases() -> list[tuple[str, str, np.ndarray, dict, str, str]]:
     from ..families import distributions
-    from ..spec.methods import SAMPLERS
+    from ..core.truncation.registry import SAMPLERS
     from ..judging.truncation import TRUNCATION_METHODS
 
     out = []

@@ -2,7 +2,7 @@
 
 * :mod:`~ees_theory.spec.inputs`: input checks (logits, probabilities, temperatures), the
   canonical order;
-* :mod:`~ees_theory.spec.methods`: the method table (rules, parameters, domains, policies);
+* :mod:`~ees_theory.spec.methods`: the methods' records (rules, parameters, domains, policies);
 * :mod:`~ees_theory.spec.claims`: the claim statements;
 * :mod:`~ees_theory.spec.formats`: dtypes, the hex codec, rounding into fp16/bf16.
 
@@ -39,11 +39,9 @@ from .methods import (
     ENTROPY_OF,
     POLICIES,
     RULES,
-    SAMPLERS,
     check_dynatemp_params,
     check_edt_params,
     check_entropy_of,
-    check_params,
     check_rule,
 )
 
@@ -57,7 +55,6 @@ __all__ = [
     "EDT_DEFAULT_N",
     "POLICIES",
     "DEFAULT_POLICY",
-    "SAMPLERS",
     "DTYPES",
     "as_logits",
     "as_probs",
@@ -70,7 +67,6 @@ __all__ = [
     "check_edt_params",
     "check_dynatemp_params",
     "check_entropy_of",
-    "check_params",
     "check_dtype",
     "probs_sum_tolerance",
     "row_label",

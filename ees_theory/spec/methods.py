@@ -1,11 +1,15 @@
-"""The method table (specification §2-§4 and the truncation samplers): names, parameters, domains, policies.
+"""The methods' records (specification §2-§4): names, parameters, domains, policies.
 
-One table that the certified reference, the torch kernels, the port harness and the CLI help all
-read: the EES selection rules, which entropy EDT reads, the EDT and dynatemp parameter domains, and
-for every truncation sampler its parameters (default, validator), its policies and a summary.
+What a method's record is (:class:`MethodSpec`, its parameters' :class:`Param`, the validators they use,
+:data:`FORMS`, :data:`OFF_VALUES`) and the records of the methods that are not truncation samplers:
+the EES selection rules, which entropy EDT reads, the EDT and dynatemp parameter domains, the logit
+transforms. Each truncation sampler's record is declared in its own module of
+:mod:`ees_theory.core.truncation` (``RECORDS``); the table of them is
+:data:`ees_theory.core.truncation.registry.SAMPLERS`, and every method's record
+:data:`ees_theory.core.records.RECORDS`.
 
->>> sorted(SAMPLERS)[:3], POLICIES
-(['epsilon', 'eta', 'min-p'], ('paper', 'transformers', 'llama.cpp', 'sample-std'))
+>>> sorted(OTHER_METHODS)[:3], POLICIES
+(['dynatemp', 'edt', 'ees'], ('paper', 'transformers', 'llama.cpp', 'sample-std'))
 >>> check_rule("first")
 Traceback (most recent call last):
 ...
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping
 
 from .inputs import check_min_tokens_to_keep, check_real, check_temperature
 
@@ -33,21 +37,19 @@ __all__ = [
     "check_dynatemp_policy",
     "POLICIES",
     "DEFAULT_POLICY",
+    "whole",
+    "in_range",
+    "real",
+    "unit",
+    "positive",
+    "nonneg",
+    "check_draw",
     "Param",
     "MethodSpec",
     "FORMS",
-    "SAMPLERS",
     "REQUIRED",
-    "INT_PARAMS",
     "OFF_VALUES",
-    "check_params",
-    "method_help",
-    "method_names",
-    "method_table",
-    "with_method_table",
-    "signature",
-    "record",
-    "RECORDS",
+    "MIN_KEEP_PARAM",
     "OTHER_METHODS",
     "TRANSFORMS",
     "check_transform_params",
@@ -217,23 +219,79 @@ def check_dynatemp_policy(policy: Any) -> str:
 
 
 
-# ---- truncation samplers ----------------------------------------------------------------------
+# ---- truncation samplers (their records live in their modules, ees_theory.core.truncation) ------
 #: Engine conventions a truncation sampler can follow (``paper`` is the default).
 POLICIES = ("paper", "transformers", "llama.cpp", "sample-std")
 DEFAULT_POLICY = "paper"
 
 
-def _real(name: str, v: Any) -> float:
-    return check_real(v, name)
+# The validators a record's parameters use (``check(value, policy)``); the samplers' own ones are in
+# their modules.
+def whole(name: str, v: Any) -> int:
+    """``v`` as an int: a parameter that counts tokens.
 
+    Parameters
+    ----------
+    name : str
+        What the message calls the parameter.
+    v : object
+        The value to check.
 
-def _int(name: str, v: Any) -> int:
+    Returns
+    -------
+    int
+        ``v`` as a Python ``int``.
+
+    Raises
+    ------
+    TypeError
+        ``v`` is not an integer, or is a bool.
+
+    Examples
+    --------
+    >>> whole("k", 2.0)
+    Traceback (most recent call last):
+    ...
+    TypeError: k must be an int, got float
+    """
     if isinstance(v, bool) or not isinstance(v, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {type(v).__name__}")
     return int(v)
 
 
-def _in(name: str, x: float, lo: float, hi: float, lo_open: bool, hi_open: bool, policy: str) -> float:
+def in_range(name: str, x: float, lo: float, hi: float, lo_open: bool, hi_open: bool, policy: str) -> float:
+    """``x`` if it lies between ``lo`` and ``hi`` (each end open or closed), else a clear error.
+
+    Parameters
+    ----------
+    name : str
+        What the message calls the parameter.
+    x : float
+        The value to check.
+    lo, hi : float
+        The ends of the range.
+    lo_open, hi_open : bool
+        Whether ``lo`` (``hi``) itself is outside the range.
+    policy : str
+        The policy the range belongs to (named in the message).
+
+    Returns
+    -------
+    float
+        ``x``.
+
+    Raises
+    ------
+    ValueError
+        ``x`` outside the range.
+
+    Examples
+    --------
+    >>> in_range("p", 0.0, 0.0, 1.0, True, False, "paper")
+    Traceback (most recent call last):
+    ...
+    ValueError: p must lie in (0, 1] under policy 'paper', got 0.0
+    """
     ok = (x > lo if lo_open else x >= lo) and (x < hi if hi_open else x <= hi)
     if not ok:
         rng = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
@@ -241,28 +299,84 @@ def _in(name: str, x: float, lo: float, hi: float, lo_open: bool, hi_open: bool,
     return x
 
 
-def _unit(name: str, lo_open: bool, hi_open: bool, free_policies: tuple[str, ...] = ()):
+def real(name: str) -> Callable[[Any, str], float]:
+    """The validator of a parameter that may be any finite real number.
+
+    Parameters
+    ----------
+    name : str
+        What the message calls the parameter.
+
+    Returns
+    -------
+    callable
+        ``check(value, policy)``: ``value`` as a float.
+
+    Examples
+    --------
+    >>> real("z")(2, "llama.cpp")
+    2.0
+    """
     def check(v: Any, policy: str) -> float:
-        x = _real(name, v)
-        return x if policy in free_policies else _in(name, x, 0.0, 1.0, lo_open, hi_open, policy)
+        return check_real(v, name)
 
     return check
 
 
-def _k(v: Any, policy: str) -> int:
-    k = _int("k", v)
-    if policy != "llama.cpp" and k < 1:
-        raise ValueError(f"k must be >= 1 under policy {policy!r} (llama.cpp reads k <= 0 as a no-op), got {k}")
-    return k
+def unit(name: str, lo_open: bool, hi_open: bool, free_policies: tuple[str, ...] = ()) -> Callable[[Any, str], float]:
+    """The validator of a parameter in ``[0, 1]`` (each end open or closed), any real number under
+    ``free_policies``.
 
+    Parameters
+    ----------
+    name : str
+        What the message calls the parameter.
+    lo_open, hi_open : bool
+        Whether 0 (1) itself is outside the range.
+    free_policies : tuple of str
+        The policies under which any finite real number passes (default none).
 
-def _min_keep(v: Any, policy: str) -> int:
-    return check_min_tokens_to_keep(v)
+    Returns
+    -------
+    callable
+        ``check(value, policy)``: ``value`` as a float.
 
-
-def _positive(name: str):
+    Examples
+    --------
+    >>> unit("a", False, False)(1.5, "paper")
+    Traceback (most recent call last):
+    ...
+    ValueError: a must lie in [0, 1] under policy 'paper', got 1.5
+    """
     def check(v: Any, policy: str) -> float:
-        x = _real(name, v)
+        x = check_real(v, name)
+        return x if policy in free_policies else in_range(name, x, 0.0, 1.0, lo_open, hi_open, policy)
+
+    return check
+
+
+def positive(name: str) -> Callable[[Any, str], float]:
+    """The validator of a parameter that must be ``> 0``.
+
+    Parameters
+    ----------
+    name : str
+        What the message calls the parameter.
+
+    Returns
+    -------
+    callable
+        ``check(value, policy)``: ``value`` as a float.
+
+    Examples
+    --------
+    >>> positive("tau")(0.0, "paper")
+    Traceback (most recent call last):
+    ...
+    ValueError: tau must be > 0, got 0.0
+    """
+    def check(v: Any, policy: str) -> float:
+        x = check_real(v, name)
         if x <= 0:
             raise ValueError(f"{name} must be > 0, got {x!r}")
         return x
@@ -270,9 +384,28 @@ def _positive(name: str):
     return check
 
 
-def _nonneg(name: str, free_policies: tuple[str, ...] = ()):
+def nonneg(name: str, free_policies: tuple[str, ...] = ()) -> Callable[[Any, str], float]:
+    """The validator of a parameter that must be ``>= 0``, any real number under ``free_policies``.
+
+    Parameters
+    ----------
+    name : str
+        What the message calls the parameter.
+    free_policies : tuple of str
+        The policies under which a negative value passes (default none).
+
+    Returns
+    -------
+    callable
+        ``check(value, policy)``: ``value`` as a float.
+
+    Examples
+    --------
+    >>> nonneg("n", ("llama.cpp",))(-1.0, "llama.cpp")
+    -1.0
+    """
     def check(v: Any, policy: str) -> float:
-        x = _real(name, v)
+        x = check_real(v, name)
         if x < 0 and policy not in free_policies:
             raise ValueError(f"{name} must be >= 0 under policy {policy!r}, got {x!r}")
         return x
@@ -280,40 +413,41 @@ def _nonneg(name: str, free_policies: tuple[str, ...] = ()):
     return check
 
 
-def _mu(v: Any, policy: str) -> Optional[float]:
-    return None if v is None else _real("mu", v)
+def check_draw(v: Any, policy: str) -> float:
+    """A uniform draw ``u`` in ``[0, 1)`` (mirostat's token draw, XTC's gate).
 
+    Parameters
+    ----------
+    v : object
+        The value to check.
+    policy : str
+        The policy (every policy has the same domain).
 
-def _u(v: Any, policy: str) -> float:
-    x = _real("u", v)
+    Returns
+    -------
+    float
+        ``v`` as a float.
+
+    Raises
+    ------
+    ValueError
+        ``v`` outside ``[0, 1)``.
+
+    Examples
+    --------
+    >>> check_draw(1.0, "paper")
+    Traceback (most recent call last):
+    ...
+    ValueError: u (the uniform draw) must lie in [0, 1), got 1.0
+    """
+    x = check_real(v, "u")
     if not 0.0 <= x < 1.0:
         raise ValueError(f"u (the uniform draw) must lie in [0, 1), got {x!r}")
     return x
 
 
-def _m(v: Any, policy: str) -> int:
-    m = _int("m", v)
-    if m < 2:
-        raise ValueError(f"m (tokens used to fit the Zipf exponent) must be >= 2, got {m}")
-    return m
-
-
-def _n_vocab(v: Any, policy: str) -> Optional[int]:
-    if v is None:
-        return None
-    nv = _int("n_vocab", v)
-    if nv < 2:
-        raise ValueError(f"n_vocab must be >= 2, got {nv}")
-    return nv
-
-
-def _xtc_threshold(v: Any, policy: str) -> float:
-    x = _real("threshold", v)
-    if policy == "llama.cpp":  # any threshold > 0.5 is a no-op there
-        if x <= 0:
-            raise ValueError(f"threshold must be > 0 under policy {policy!r}, got {x!r}")
-        return x
-    return _in("threshold", x, 0.0, 1.0, True, False, policy)
+def _min_keep(v: Any, policy: str) -> int:
+    return check_min_tokens_to_keep(v)
 
 
 #: The default of a parameter that must be given.
@@ -322,10 +456,10 @@ REQUIRED = object()
 
 @dataclass(frozen=True)
 class Param:
-    """One parameter of a sampler, every fact about it stated once.
+    """One parameter of a method, every fact about it stated once.
 
-    ``default`` (:data:`REQUIRED` where it must be given), ``check(value, policy)`` its domain
-    (``None``: the domain differs by policy, see ``_P_CHECKS``), ``grid`` the values generated
+    ``default`` (:data:`REQUIRED` where it must be given), ``check(value, policy)`` its domain (a
+    mapping ``{policy: check}`` where the domain differs by policy), ``grid`` the values generated
     cases draw from (in this order: the golden vectors depend on it; empty: the harness does not
     pass it), ``integer`` whether it counts tokens (a port receives an int), ``plain`` a simple
     value a shrunk failing case tries (``None``: none), ``help`` what it is, in a few words.
@@ -334,9 +468,9 @@ class Param:
     ----------
     default : object
         The value used when the parameter is not given, or :data:`REQUIRED`.
-    check : callable or None
-        ``check(value, policy)`` returns the checked value or raises; ``None`` where the domain
-        differs by policy.
+    check : callable or mapping
+        ``check(value, policy)`` returns the checked value or raises; where the domain differs by
+        policy, ``{policy: check}`` with one entry per policy of the method.
     grid : tuple
         The values generated cases draw from, in order (default empty: not passed by the harness).
     integer : bool
@@ -348,16 +482,36 @@ class Param:
 
     Examples
     --------
-    >>> SAMPLERS["xtc"].params["u"].help
-    'the uniform draw of the gate, in [0, 1)'
+    >>> TRANSFORMS["quadratic"].params["smoothing_curve"].help
+    'shape: 1 quadratic, 3 cubic'
     """
 
     default: Any
-    check: Optional[Callable[[Any, str], Any]]
+    check: Any
     grid: tuple = ()
     integer: bool = False
     plain: Any = None
     help: str = ""
+
+    def checker(self, policy: str) -> Callable[[Any, str], Any]:
+        """The check of this parameter's domain under ``policy``.
+
+        Parameters
+        ----------
+        policy : str
+            A policy of the method.
+
+        Returns
+        -------
+        callable
+            ``check(value, policy)``.
+
+        Examples
+        --------
+        >>> Param(REQUIRED, {"paper": unit("z", False, False), "llama.cpp": real("z")}).checker("llama.cpp")(2.0, "llama.cpp")
+        2.0
+        """
+        return self.check[policy] if isinstance(self.check, Mapping) else self.check
 
 
 #: What a method hands back (a port's output form): a kept ``mask``, a ``temperature``, the
@@ -405,12 +559,13 @@ class MethodSpec:
     Raises
     ------
     ValueError
-        ``form`` not in ``FORMS``, or ``fixed`` naming a policy or parameter it does not have.
+        ``form`` not in ``FORMS``, ``fixed`` naming a policy or parameter it does not have, or a
+        parameter whose domain by policy (a mapping) does not list exactly its policies.
 
     Examples
     --------
-    >>> SAMPLERS["mirostat-v2"].form, SAMPLERS["mirostat-v2"].stateful, SAMPLERS["top-k"].fixed
-    ('mask-with-state', True, {'llama.cpp': {'min_tokens_to_keep': 1}})
+    >>> OTHER_METHODS["edt"].form, OTHER_METHODS["edt"].options, TRANSFORMS["quadratic"].fixed
+    ('temperature', ('entropy_of',), {})
     """
 
     name: str
@@ -431,13 +586,16 @@ class MethodSpec:
         for pol, pinned in self.fixed.items():
             if pol not in self.policies or not set(pinned) <= set(self.params):
                 raise ValueError(f"{self.name}: fixed names a policy or parameter it does not have: {pol!r} {sorted(pinned)}")
+        for name, prm in self.params.items():  # a domain by policy: one check for each of its policies
+            if isinstance(prm.check, Mapping) and tuple(prm.check) != self.policies:
+                raise ValueError(f"{self.name}: {name}'s domain is given for the policies {tuple(prm.check)}, not its policies {self.policies}")
 
     @property
     def off(self) -> dict:
         """Its parameters that have a value meaning "off" (``OFF_VALUES``), with that value.
 
-        >>> SAMPLERS["top-p"].off, SAMPLERS["p-less"].off
-        ({'min_tokens_to_keep': 1}, {})
+        >>> TRANSFORMS["quadratic"].off, OTHER_METHODS["edt"].off
+        ({'smoothing_curve': 1.0}, {})
         """
         return {p: OFF_VALUES[p] for p in self.params if p in OFF_VALUES}
 
@@ -453,200 +611,8 @@ OFF_VALUES: dict[str, Any] = {
 }
 
 
-_MK = {"min_tokens_to_keep": Param(1, _min_keep, (1, 1, 1, 1, 2), integer=True, help="the fewest tokens kept")}
-_MIRO = {
-    "tau": Param(REQUIRED, _positive("tau"), (2.0, 3.0, 5.0), help="target surprise (bits)"),
-    "eta": Param(REQUIRED, _positive("eta"), (0.1, 0.1, 0.5), help="learning rate of mu"),
-    "mu": Param(None, _mu, (2.0, 4.0, 6.0, 10.0), help="the state (bits; default 2 tau)"),
-    "u": Param(REQUIRED, _u, (0.05, 0.3, 0.5, 0.9), help="the uniform draw that picks the token, in [0, 1)"),
-}
-_EPS = Param(REQUIRED, _unit("epsilon", True, True), (1e-4, 3e-4, 1e-3, 0.01, 0.05), help="probability floor")
-
-#: Every truncation sampler with its parameters (their records) and the policies it has.
-SAMPLERS: dict[str, MethodSpec] = {
-    s.name: s
-    for s in (
-        MethodSpec(
-            "top-k",
-            {"k": Param(REQUIRED, _k, (1, 2, 3, 5, 10, 40), integer=True, help="tokens kept"), **_MK},
-            ("paper", "transformers", "llama.cpp"),
-            "the k most probable tokens",
-            fixed={"llama.cpp": {"min_tokens_to_keep": 1}},  # llama.cpp's top-k has no min_keep
-        ),
-        MethodSpec(
-            "top-p",
-            {"p": Param(REQUIRED, None, (0.1, 0.5, 0.8, 0.9, 0.95, 1.0), help="mass to reach"), **_MK},
-            ("paper", "transformers", "llama.cpp"),
-            "smallest sorted prefix with mass >= p",
-        ),
-        MethodSpec(
-            "min-p",
-            {"min_p": Param(REQUIRED, None, (0.01, 0.05, 0.1, 0.2, 0.5), help="fraction of p_max"), **_MK},
-            ("paper", "transformers", "llama.cpp"),
-            "p_i >= min_p * p_max",
-        ),
-        MethodSpec(
-            "typical",
-            {"mass": Param(REQUIRED, None, (0.2, 0.5, 0.9, 0.95), help="mass to reach in score order"), **_MK},
-            ("paper", "transformers", "llama.cpp"),
-            "shortest prefix by |-ln p - H| with mass >= mass",
-            ranking="typical-score",
-        ),
-        MethodSpec("epsilon", {"epsilon": _EPS, **_MK}, ("paper", "transformers"), "p_i > epsilon"),
-        MethodSpec(
-            "eta",
-            {"epsilon": _EPS, **_MK},
-            ("paper", "transformers"),
-            "p_i > min(epsilon, sqrt(epsilon) exp(-H))",
-        ),
-        MethodSpec("p-less", {}, ("paper",), "p_i >= sum p^2"),
-        MethodSpec("p-less-norm", {}, ("paper",), "p_i >= (V sum p^2 - 1)/(V - 1)"),
-        MethodSpec(
-            "top-n-sigma",
-            {"n": Param(REQUIRED, _nonneg("n", ("llama.cpp",)), (0.5, 1.0, 1.5, 2.0, 3.0), help="standard deviations below the maximum")},
-            ("paper", "llama.cpp", "sample-std"),
-            "l_i >= max l - n sigma(l)",
-        ),
-        MethodSpec(
-            "mirostat-v1",
-            {
-                **_MIRO,
-                "m": Param(100, _m, (2, 5, 100), integer=True, help="tokens of the Zipf fit"),
-                # a port reads the vocabulary size from the row itself: no grid
-                "n_vocab": Param(None, _n_vocab, integer=True, help="vocabulary size of the Zipf estimate"),
-            },
-            ("paper", "llama.cpp"),
-            "top-k with k from a Zipf fit, steered by mu",
-            form="mask-with-state",
-            stateful=True,
-        ),
-        MethodSpec("mirostat-v2", dict(_MIRO), ("paper", "llama.cpp"), "surprise -log2 p_i <= mu, steered by mu", form="mask-with-state", stateful=True),
-        MethodSpec(
-            "xtc",
-            {
-                "threshold": Param(REQUIRED, _xtc_threshold, (0.05, 0.1, 0.1, 0.2, 0.3, 0.5), plain=0.1, help="probability a top choice reaches"),
-                "probability": Param(REQUIRED, None, (0.0, 0.3, 0.5, 1.0, 1.0, 1.0), plain=1.0, help="chance the gate opens"),
-                "u": Param(REQUIRED, _u, (0.05, 0.3, 0.5, 0.9), plain=0.5, help="the uniform draw of the gate, in [0, 1)"),
-                **_MK,
-            },
-            ("paper", "llama.cpp"),
-            "gate open: drop every token with p_i >= threshold except the least probable of them",
-            keeps_suffix=True,
-        ),
-        MethodSpec(
-            "top-a",
-            {"a": Param(REQUIRED, _unit("a", False, False), (0.05, 0.1, 0.2, 0.5, 1.0), plain=0.2, help="factor of p_max^2"), **_MK},
-            ("paper",),
-            "p_i >= a * p_max^2",
-        ),
-        MethodSpec(
-            "tfs",
-            {"z": Param(REQUIRED, None, (0.25, 0.5, 0.9, 0.95, 0.99), plain=0.9, help="mass of the normalised second differences"), **_MK},
-            ("paper", "llama.cpp"),
-            "cut where the normalised |second difference| of the sorted p passes z",
-        ),
-    )
-}
-
-# Domains that differ by policy (paper / transformers / llama.cpp).
-_P_CHECKS = {
-    "top-p": {"paper": _unit("p", True, False), "transformers": _unit("p", False, False), "llama.cpp": lambda v, pol: _real("p", v)},
-    "min-p": {"paper": _unit("min_p", False, False), "transformers": _unit("min_p", False, False), "llama.cpp": lambda v, pol: _real("min_p", v)},
-    "typical": {"paper": _unit("mass", True, False), "transformers": _unit("mass", True, True), "llama.cpp": lambda v, pol: _real("mass", v)},
-    # llama.cpp: probability <= 0 never opens the gate, z >= 1 is a no-op
-    "xtc": {"paper": _unit("probability", False, False), "llama.cpp": lambda v, pol: _real("probability", v)},
-    "tfs": {"paper": _unit("z", False, False), "llama.cpp": lambda v, pol: _real("z", v)},
-}
-_P_NAME = {"top-p": "p", "min-p": "min_p", "typical": "mass"}
-
-
-#: how the engines name a parameter (for an error that says what the engine lacks)
-_ENGINE_NAME = {"min_tokens_to_keep": "min_keep"}
-
-
-def check_params(method: Any, policy: Any, params: dict) -> dict:
-    """Validate a method name, a policy and its parameters; return them with defaults filled in.
-
-    Parameters
-    ----------
-    method : str
-        A truncation sampler's name (a key of ``SAMPLERS``).
-    policy : str
-        One of that sampler's policies.
-    params : dict
-        ``{name: value}`` as the caller gave them; absent ones take their defaults.
-
-    Returns
-    -------
-    dict
-        Every parameter of the method, in the record's order, each checked by its rule.
-
-    Raises
-    ------
-    ValueError
-        An unknown method, a policy it does not have, a value out of range under the policy, or a
-        value the policy pins changed.
-    TypeError
-        A parameter the method does not take, a required one missing, or a value of the wrong type.
-
-    Examples
-    --------
-    >>> check_params("top-p", "paper", {"p": 0.9})
-    {'p': 0.9, 'min_tokens_to_keep': 1}
-    >>> check_params("top-p", "paper", {"p": 0.0})
-    Traceback (most recent call last):
-    ...
-    ValueError: p must lie in (0, 1] under policy 'paper', got 0.0
-    >>> check_params("p-less", "transformers", {})
-    Traceback (most recent call last):
-    ...
-    ValueError: policy 'transformers' is not defined for p-less; it has: paper
-    """
-    if method not in SAMPLERS:
-        raise ValueError(f"unknown truncation method {method!r}; expected one of {', '.join(SAMPLERS)}")
-    ms = SAMPLERS[method]
-    if policy not in ms.policies:
-        raise ValueError(f"policy {policy!r} is not defined for {method}; it has: {', '.join(ms.policies)}")
-    unknown = sorted(set(params) - set(ms.params))
-    if unknown:
-        raise TypeError(f"{method} got unexpected parameter(s) {', '.join(unknown)}; it takes: {', '.join(ms.params) or 'none'}")
-    out = {}
-    for name, prm in ms.params.items():
-        default, check = prm.default, prm.check
-        if name in params:
-            value = params[name]
-        elif default is REQUIRED:
-            raise TypeError(f"{method} needs the parameter {name!r} ({prm.help})")
-        else:
-            value = default
-        if check is None:
-            check = _P_CHECKS[method][policy]
-        out[name] = check(value, policy) if value is not None or default is not None else None
-    for name, value in ms.fixed.get(policy, {}).items():  # a parameter the engine does not have
-        if out[name] != value:
-            raise ValueError(f"{policy}'s {method} has no {_ENGINE_NAME.get(name, name)}; leave {name} at {value} under policy {policy!r}")
-    return out
-
-
-#: Parameters that count tokens: a port receives them as Python ints.
-INT_PARAMS = frozenset(name for ms in SAMPLERS.values() for name, prm in ms.params.items() if prm.integer)
-
-
-def port_params(params: dict[str, float]) -> dict[str, Any]:
-    """A case's parameters as a port receives them (ints where the sampler counts tokens).
-
-    >>> port_params({"temperature": 1.0, "k": 3.0})
-    {'temperature': 1.0, 'k': 3}
-    """
-    out: dict[str, Any] = {}
-    for name, v in params.items():
-        if name in INT_PARAMS:
-            if float(v) != int(v):
-                raise ValueError(f"parameter {name} must be a whole number, got {v!r}")
-            out[name] = int(v)
-        else:
-            out[name] = float(v)
-    return out
+#: ``min_tokens_to_keep``, the parameter most samplers share (spliced into their records' parameters)
+MIN_KEEP_PARAM = {"min_tokens_to_keep": Param(1, _min_keep, (1, 1, 1, 1, 2), integer=True, help="the fewest tokens kept")}
 
 
 #: Logit transforms, judged like ``temperature``: the port returns the transformed logits.
@@ -654,8 +620,8 @@ TRANSFORMS: dict[str, MethodSpec] = {
     "quadratic": MethodSpec(
         "quadratic",
         {
-            "smoothing_factor": Param(REQUIRED, _nonneg("smoothing_factor"), (0.1, 0.3, 1.0, 1.0, 3.0), plain=1.0, help="weight of the transform (0: off)"),
-            "smoothing_curve": Param(1.0, lambda v, pol: _real("smoothing_curve", v), (1.0, 1.0, 2.0, 3.0, 0.5), plain=1.0,
+            "smoothing_factor": Param(REQUIRED, nonneg("smoothing_factor"), (0.1, 0.3, 1.0, 1.0, 3.0), plain=1.0, help="weight of the transform (0: off)"),
+            "smoothing_curve": Param(1.0, real("smoothing_curve"), (1.0, 1.0, 2.0, 3.0, 0.5), plain=1.0,
                                      help="shape: 1 quadratic, 3 cubic"),
         },
         ("paper",),
@@ -707,7 +673,7 @@ def check_transform_params(method: Any, params: dict) -> dict:
     for name, prm in ms.params.items():
         if name not in params and prm.default is REQUIRED:
             raise TypeError(f"{method} needs the parameter {name!r} ({prm.help})")
-        out[name] = prm.check(params.get(name, prm.default), "paper")
+        out[name] = prm.checker("paper")(params.get(name, prm.default), "paper")
     return out
 
 
@@ -757,151 +723,3 @@ OTHER_METHODS: dict[str, MethodSpec] = {
         ),
     )
 }
-
-#: Every method's record: the temperature methods, the logit transforms and the truncation samplers.
-RECORDS: dict[str, MethodSpec] = {**OTHER_METHODS, **TRANSFORMS, **SAMPLERS}
-
-
-def record(method: Any) -> MethodSpec:
-    """The record of ``method``.
-
-    Parameters
-    ----------
-    method : str
-        A method's name (a temperature method, a logit transform or a truncation sampler).
-
-    Returns
-    -------
-    MethodSpec
-        Its record in :data:`RECORDS`.
-
-    Raises
-    ------
-    ValueError
-        An unknown method (the message lists the known ones).
-
-    Examples
-    --------
-    >>> record("edt").temperature_param, record("quadratic").form, record("mirostat-v1").stateful
-    ('T0', 'logits', True)
-    >>> record("top-q")
-    Traceback (most recent call last):
-    ...
-    ValueError: unknown method 'top-q'; expected one of ees, edt, dynatemp, temperature, quadratic, or a truncation sampler (top-k, top-p, min-p, typical, epsilon, eta, p-less, p-less-norm, top-n-sigma, mirostat-v1, mirostat-v2, xtc, top-a, tfs)
-    """
-    if not isinstance(method, str) or method not in RECORDS:
-        others = ", ".join(n for n in RECORDS if n not in SAMPLERS)
-        raise ValueError(f"unknown method {method!r}; expected one of {others}, or a truncation sampler ({', '.join(SAMPLERS)})")
-    return RECORDS[method]
-
-
-def method_names() -> tuple[str, ...]:
-    """Every method a port can be checked for, in the records' order (the command line's
-    ``--method`` choices).
-
-    >>> method_names()[:6]
-    ('ees', 'edt', 'dynatemp', 'temperature', 'quadratic', 'top-k')
-    """
-    return tuple(RECORDS)
-
-
-def method_help() -> str:
-    """The methods a port can be checked for, with each sampler's parameters, from the records
-    (the command line's ``--method`` help).
-
-    >>> method_help().split(": ")[0]
-    'ees, edt, dynatemp, temperature, quadratic (smoothing_factor, smoothing_curve), or a truncation sampler (parameters)'
-    >>> "xtc (threshold, probability, u, min_tokens_to_keep)" in method_help()
-    True
-    """
-    def listed(ms: MethodSpec) -> str:
-        shown = [p for p, prm in ms.params.items() if prm.grid]
-        return f"{ms.name} ({', '.join(shown)})" if shown else ms.name
-
-    others = ", ".join(ms.name if ms.name in OTHER_METHODS else listed(ms) for ms in RECORDS.values() if ms.name not in SAMPLERS)
-    samplers = ", ".join(listed(ms) for ms in SAMPLERS.values())
-    return f"{others}, or a truncation sampler (parameters): {samplers}"
-
-
-# ---- the method table of the port protocol (ees_theory/harness/PROTOCOL.md) ---------------------
-#: What a Python port returns, by output form.
-FORM_RETURNS = {
-    "mask": "`numpy.ndarray[bool]` of shape `(V,)`, `True` = kept",
-    "temperature": "`float` (`0.0` = greedy), or `None` for a row the method leaves alone",
-    "logits": "the `V` transformed logits (a float array, `-inf` where the input is masked)",
-    "mask-with-state": "`(mask, token, new_mu)`",
-    "draws": "`draws` token ids",
-}
-TABLE_BEGIN = "<!-- methods table: generated from ees_theory.spec.methods.RECORDS by method_table(); edit the records -->"
-TABLE_END = "<!-- end of the methods table -->"
-
-
-def signature(ms: MethodSpec) -> str:
-    """A Python port's call for ``ms``: a sampler takes the temperature, then its parameters by
-    name; every other method its parameters in the record's order.
-
-    Parameters
-    ----------
-    ms : MethodSpec
-        A method's record.
-
-    Returns
-    -------
-    str
-        The call, such as ``"fn(logits, temperature, p=, min_tokens_to_keep=)"``.
-
-    Examples
-    --------
-    >>> signature(SAMPLERS["top-p"]), signature(OTHER_METHODS["edt"])
-    ('fn(logits, temperature, p=, min_tokens_to_keep=)', 'fn(logits, T0, theta, N)')
-    """
-    if ms.temperature_param and ms.temperature_param not in ms.params:
-        named = ", ".join(f"{p}=" for p, prm in ms.params.items() if prm.grid)
-        return f"fn(logits, {ms.temperature_param}{', ' + named if named else ''})"
-    return f"fn(logits, {', '.join(ms.params)})"
-
-
-def method_table() -> str:
-    """The protocol's table of methods, one row per record, between its two marker lines.
-
-    >>> method_table().splitlines()[3].split(" | ")[:2]
-    ['| `ees`', '`fn(logits, temperature)`']
-    """
-    lines = [TABLE_BEGIN, "| method | signature | returns | policies | stateful |", "|---|---|---|---|---|"]
-    for ms in RECORDS.values():
-        lines.append(f"| `{ms.name}` | `{signature(ms)}` | {FORM_RETURNS[ms.form]} | {', '.join(ms.policies)} | {'yes' if ms.stateful else 'no'} |")
-    return "\n".join(lines + [TABLE_END])
-
-
-def with_method_table(text: str) -> str:
-    r"""``text`` (the protocol) with its generated table replaced by :func:`method_table`.
-
-    Parameters
-    ----------
-    text : str
-        Text holding the marker lines ``TABLE_BEGIN`` and ``TABLE_END``, in that order.
-
-    Returns
-    -------
-    str
-        ``text`` with everything from the first marker to the second replaced by
-        :func:`method_table`.
-
-    Raises
-    ------
-    ValueError
-        A marker line missing, or the two out of order.
-
-    Examples
-    --------
-    >>> with_method_table("a\n" + TABLE_BEGIN + "\nold\n" + TABLE_END + "\nb").splitlines()[-1]
-    'b'
-    >>> with_method_table("no table")
-    Traceback (most recent call last):
-    ...
-    ValueError: the text has no generated methods table (its marker lines are missing)
-    """
-    i, j = text.find(TABLE_BEGIN), text.find(TABLE_END)
-    if i < 0 or j < i:
-        raise ValueError("the text has no generated methods table (its marker lines are missing)")
-    return text[:i] + method_table() + text[j + len(TABLE_END):]

@@ -7,6 +7,9 @@ Each module declares
 * ``POLICIES``, its policy table (``policy.Policy``: strict or not, the no-op condition and the
   values that meet it, tie extension, what ``min_tokens_to_keep`` does);
 * ``RULES``, the samplers it is the rule of (``{name: variant}``);
+* ``RECORDS``, their records (``{name: ees_theory.spec.methods.MethodSpec}``: parameters with
+  their defaults, domains and grids, policies, a summary), and ``ORDER``, where they stand in the
+  listings of the samplers;
 * ``certify(row, ctx, tau, pol, prm, rule, policy)``, its certified driver: on one row (an
   ``ExactRow``: ``n``, ``size``, ``values``, ``order``) and its exact context (an
   ``ees_theory.reference.trunc_exact.ExactContext``: the weights ``e``, ``a``, ``p``, ``S``,
@@ -24,7 +27,7 @@ Each module declares
 
 A module imports neither torch nor the drivers' layers: both drivers hand it what it computes with.
 :mod:`.registry` finds the modules and registers them in one table (``registry.register_builtin()``,
-called explicitly); the certified reference (``ees_theory.reference.truncation``) and the torch
+called explicitly; ``registry.SAMPLERS`` holds the records); the certified reference (``ees_theory.reference.truncation``) and the torch
 kernels (``ees_theory.kernels.truncation``) call the ``certify`` and ``kernel`` of the rule that
 table names.
 

@@ -15,13 +15,24 @@ import math
 from fractions import Fraction
 from typing import Any
 
+from ...spec.methods import MIN_KEEP_PARAM, REQUIRED, MethodSpec, Param, unit
 from .policy import Policy
 
 
-__all__ = ["sides", "gap", "certify_above", "certify", "keep_above", "kernel", "POLICIES", "RULES"]
+__all__ = ["sides", "gap", "certify_above", "certify", "keep_above", "kernel", "POLICIES", "RULES", "ORDER", "RECORDS", "EPSILON_PARAM"]
 
 #: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
 RULES = {"epsilon": {}}
+
+#: where its samplers stand in every listing of the samplers (the command line's help, the reports):
+#: the table is ordered by ``ORDER``, then by each module's ``RULES``
+ORDER = 50
+
+#: the probability floor, a parameter of epsilon and of eta
+EPSILON_PARAM = Param(REQUIRED, unit("epsilon", True, True), (1e-4, 3e-4, 1e-3, 0.01, 0.05), help="probability floor")
+
+#: the records of its samplers (their parameters, domains, policies; see ``ees_theory.spec.methods.MethodSpec``)
+RECORDS = {"epsilon": MethodSpec("epsilon", {"epsilon": EPSILON_PARAM, **MIN_KEEP_PARAM}, ("paper", "transformers"), "p_i > epsilon")}
 #: the arithmetic choices of a careful port (``kernels._numerics``) that its kernel reads beyond the
 #: probabilities and their order (see ``registry.numerics_read``)
 NUMERICS_READ = frozenset({"param"})

@@ -17,20 +17,30 @@ from typing import Any
 
 import numpy as np
 
+from ...spec.methods import MIN_KEEP_PARAM, MethodSpec
 from ..ctx import Context
 from ..ctx import FLOAT, IV
 from ..entropy import entropy_of_probs
 from .epsilon import POLICIES as _EPSILON_POLICIES
-from .epsilon import certify_above, keep_above, sides
+from .epsilon import EPSILON_PARAM, certify_above, keep_above, sides
 
 
 #: eta's comparison is epsilon's against another threshold, under the same policies
 POLICIES = _EPSILON_POLICIES
 
-__all__ = ["threshold", "log_margin", "certify", "kernel", "POLICIES", "RULES"]
+__all__ = ["threshold", "log_margin", "certify", "kernel", "POLICIES", "RULES", "ORDER", "RECORDS"]
 
 #: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
 RULES = {"eta": {}}
+
+#: where its samplers stand in every listing of the samplers (the command line's help, the reports):
+#: the table is ordered by ``ORDER``, then by each module's ``RULES``
+ORDER = 60
+
+#: the records of its samplers (their parameters, domains, policies; see ``ees_theory.spec.methods.MethodSpec``)
+RECORDS = {
+    "eta": MethodSpec("eta", {"epsilon": EPSILON_PARAM, **MIN_KEEP_PARAM}, ("paper", "transformers"), "p_i > min(epsilon, sqrt(epsilon) exp(-H))"),
+}
 #: the arithmetic choices of a careful port (``kernels._numerics``) that its kernel reads beyond the
 #: probabilities and their order (see ``registry.numerics_read``)
 NUMERICS_READ = frozenset({"param"})

@@ -4,7 +4,7 @@ The comparison has three equal forms (:func:`sides`): on the ratio ``e_i``, on t
 (``p_i`` against ``min_p * p_max``) and in the log domain (``ln e_i = z_i/tau - z_max/tau``
 against ``ln min_p``, the form the reference and the kernels decide by default). ``min_p <= 0``
 keeps every candidate under every policy; the policies differ only in the domain
-(:mod:`ees_theory.spec.methods`).
+(its record, ``RECORDS``).
 
 >>> from ees_theory.core.ctx import FLOAT
 >>> pol = POLICIES["paper"]
@@ -17,14 +17,33 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
+from ...spec.methods import MIN_KEEP_PARAM, REQUIRED, MethodSpec, Param, real, unit
 from ..ctx import Context
 from .policy import Policy
 
 
-__all__ = ["sides", "gap", "log_sides", "prob_sides", "certify", "kernel", "POLICIES", "RULES"]
+__all__ = ["sides", "gap", "log_sides", "prob_sides", "certify", "kernel", "POLICIES", "RULES", "ORDER", "RECORDS"]
 
 #: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
 RULES = {"min-p": {}}
+
+#: where its samplers stand in every listing of the samplers (the command line's help, the reports):
+#: the table is ordered by ``ORDER``, then by each module's ``RULES``
+ORDER = 30
+
+#: the records of its samplers (their parameters, domains, policies; see ``ees_theory.spec.methods.MethodSpec``)
+RECORDS = {
+    "min-p": MethodSpec(
+        "min-p",
+        {
+            "min_p": Param(REQUIRED, {"paper": unit("min_p", False, False), "transformers": unit("min_p", False, False), "llama.cpp": real("min_p")},
+                           (0.01, 0.05, 0.1, 0.2, 0.5), help="fraction of p_max"),
+            **MIN_KEEP_PARAM,
+        },
+        ("paper", "transformers", "llama.cpp"),
+        "p_i >= min_p * p_max",
+    ),
+}
 
 _P = Policy(noop=lambda prm: prm["min_p"] <= 0, noop_text="min_p <= 0", off={"min_p": 0.0})
 POLICIES = {"paper": _P, "transformers": _P, "llama.cpp": _P}

@@ -24,6 +24,8 @@ from typing import Any
 import mpmath
 import numpy as np
 
+from ...spec.inputs import check_real
+from ...spec.methods import REQUIRED, MethodSpec, Param, check_draw, positive, whole
 from ..certify import enclose, iv_bounds, iv_exp, iv_precision
 from ..ctx import Context
 from ..ctx import IV
@@ -34,10 +36,61 @@ from .policy import Policy
 #: rounded half up; llama.cpp: surprise under the renormalised kept set, ``k`` truncated
 POLICIES = {"paper": Policy(min_keep="none"), "llama.cpp": Policy(min_keep="none")}
 
-__all__ = ["rounds_half_up", "renormalised_surprise", "zipf_weight", "log_k_hat", "mu_update", "certify", "kernel", "POLICIES", "RULES"]
+__all__ = ["rounds_half_up", "renormalised_surprise", "zipf_weight", "log_k_hat", "mu_update", "certify", "kernel", "POLICIES", "RULES", "ORDER", "RECORDS"]
 
 #: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
 RULES = {"mirostat-v1": {"version": 1}, "mirostat-v2": {"version": 2}}
+
+#: where its samplers stand in every listing of the samplers (the command line's help, the reports):
+#: the table is ordered by ``ORDER``, then by each module's ``RULES``
+ORDER = 90
+
+
+def _mu(v: Any, policy: str) -> Any:
+    return None if v is None else check_real(v, "mu")
+
+
+def _m(v: Any, policy: str) -> int:
+    m = whole("m", v)
+    if m < 2:
+        raise ValueError(f"m (tokens used to fit the Zipf exponent) must be >= 2, got {m}")
+    return m
+
+
+def _n_vocab(v: Any, policy: str) -> Any:
+    if v is None:
+        return None
+    nv = whole("n_vocab", v)
+    if nv < 2:
+        raise ValueError(f"n_vocab must be >= 2, got {nv}")
+    return nv
+
+
+_PARAMS = {
+    "tau": Param(REQUIRED, positive("tau"), (2.0, 3.0, 5.0), help="target surprise (bits)"),
+    "eta": Param(REQUIRED, positive("eta"), (0.1, 0.1, 0.5), help="learning rate of mu"),
+    "mu": Param(None, _mu, (2.0, 4.0, 6.0, 10.0), help="the state (bits; default 2 tau)"),
+    "u": Param(REQUIRED, check_draw, (0.05, 0.3, 0.5, 0.9), help="the uniform draw that picks the token, in [0, 1)"),
+}
+
+#: the records of its samplers (their parameters, domains, policies; see ``ees_theory.spec.methods.MethodSpec``)
+RECORDS = {
+    "mirostat-v1": MethodSpec(
+        "mirostat-v1",
+        {
+            **_PARAMS,
+            "m": Param(100, _m, (2, 5, 100), integer=True, help="tokens of the Zipf fit"),
+            # a port reads the vocabulary size from the row itself: no grid
+            "n_vocab": Param(None, _n_vocab, integer=True, help="vocabulary size of the Zipf estimate"),
+        },
+        ("paper", "llama.cpp"),
+        "top-k with k from a Zipf fit, steered by mu",
+        form="mask-with-state",
+        stateful=True,
+    ),
+    "mirostat-v2": MethodSpec("mirostat-v2", dict(_PARAMS), ("paper", "llama.cpp"), "surprise -log2 p_i <= mu, steered by mu", form="mask-with-state",
+                              stateful=True),
+}
 
 
 def rounds_half_up(policy: str) -> bool:

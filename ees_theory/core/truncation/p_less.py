@@ -15,15 +15,26 @@ from typing import Any
 
 import numpy as np
 
+from ...spec.methods import MethodSpec
 from .policy import Policy
 
 
 POLICIES = {"paper": Policy(min_keep="none")}
 
-__all__ = ["threshold", "threshold_scale", "certify", "kernel", "POLICIES", "RULES"]
+__all__ = ["threshold", "threshold_scale", "certify", "kernel", "POLICIES", "RULES", "ORDER", "RECORDS"]
 
 #: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
 RULES = {"p-less": {"norm": False}, "p-less-norm": {"norm": True}}
+
+#: where its samplers stand in every listing of the samplers (the command line's help, the reports):
+#: the table is ordered by ``ORDER``, then by each module's ``RULES``
+ORDER = 70
+
+#: the records of its samplers (their parameters, domains, policies; see ``ees_theory.spec.methods.MethodSpec``)
+RECORDS = {
+    "p-less": MethodSpec("p-less", {}, ("paper",), "p_i >= sum p^2"),
+    "p-less-norm": MethodSpec("p-less-norm", {}, ("paper",), "p_i >= (V sum p^2 - 1)/(V - 1)"),
+}
 
 
 def threshold(s2: Any, V: int, norm: bool) -> Any:

@@ -1,14 +1,15 @@
-"""The one table of truncation rules: every sampler's module, its policy table and its variant.
+"""The one table of truncation samplers: every sampler's record, its module, policy table and variant.
 
 :func:`register_builtin` registers the samplers of this package, explicitly and once (importing a
-module registers nothing); :func:`rule` looks a sampler up, registering the built-in ones on first
-use. Each sampler module declares the samplers it is the rule of (``RULES``, ``{name: variant}``)
-and :func:`declared_rules` finds them: a new sampler is a new module, and no list here changes.
-A module holds all of its sampler's code (see :mod:`ees_theory.core.truncation`): its formulas,
-its ``POLICIES`` table, ``certify`` (the certified driver, which
-:func:`ees_theory.reference.truncate` calls) and ``kernel`` (the tensor kernel, which
-``ees_theory.kernels.truncate_mask`` calls); :func:`register` refuses a module without them. A
-rule's policy names must be the ones its record (:data:`ees_theory.spec.methods.SAMPLERS`)
+module registers nothing); :func:`rule` looks a sampler up, and :data:`SAMPLERS` holds their
+records, both registering the built-in ones on first use. Each sampler module declares the samplers
+it is the rule of (``RULES``, ``{name: variant}``), their records (``RECORDS``, ``{name:
+MethodSpec}``: parameters, domains, policies) and where they stand in the listings (``ORDER``);
+:func:`declared_rules` finds them: a new sampler is a new module, and no list here changes. A
+module holds all of its sampler's code (see :mod:`ees_theory.core.truncation`): its formulas, its
+``POLICIES`` table, ``certify`` (the certified driver, which :func:`ees_theory.reference.truncate`
+calls) and ``kernel`` (the tensor kernel, which ``ees_theory.kernels.truncate_mask`` calls);
+:func:`register` refuses a module without them. A rule's policy names must be the ones its record
 declares.
 
 >>> r = rule("p-less-norm")
@@ -18,6 +19,8 @@ declares.
 Traceback (most recent call last):
 ...
 ValueError: unknown truncation method 'top-q'; expected one of top-k, top-p, min-p, ...
+>>> list(SAMPLERS)[:4], SAMPLERS["xtc"].params["u"].help
+(['top-k', 'top-p', 'min-p', 'typical'], 'the uniform draw of the gate, in [0, 1)')
 """
 
 from __future__ import annotations
@@ -26,12 +29,12 @@ import importlib
 import pkgutil
 from dataclasses import dataclass, field
 from types import MappingProxyType, ModuleType
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
-from ...spec.methods import SAMPLERS
+from ...spec.methods import REQUIRED, MethodSpec
 from .policy import Policy
 
-__all__ = ["Rule", "DRIVERS", "register", "register_builtin", "declared_rules", "rules", "rule"]
+__all__ = ["Rule", "DRIVERS", "SAMPLERS", "register", "register_builtin", "declared_rules", "rules", "rule", "check_params"]
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ class Rule:
     Parameters
     ----------
     name : str
-        The sampler's name (a key of :data:`~ees_theory.spec.methods.SAMPLERS`).
+        The sampler's name (a key of :data:`SAMPLERS`).
     module : module
         The module of its formulas and ``POLICIES`` table.
     variant : mapping
@@ -53,6 +56,15 @@ class Rule:
     name: str
     module: ModuleType
     variant: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def record(self) -> MethodSpec:
+        """Its record (its module's ``RECORDS[name]``).
+
+        >>> rule("mirostat-v2").record.stateful
+        True
+        """
+        return self.module.RECORDS[self.name]
 
     @property
     def numerics_read(self) -> frozenset:
@@ -101,20 +113,43 @@ NUMERICS_CHOICES = frozenset({"param", "running-sum", "mass-before", "variance"}
 
 _TABLE: dict[str, Rule] = {}
 
+
+class _Records(Mapping):
+    """The records of the registered samplers, read-only, in the table's order; reading it
+    registers the built-in samplers first (:func:`register_builtin`)."""
+
+    def __getitem__(self, name: str) -> MethodSpec:
+        return rules()[name].record
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(rules())
+
+    def __len__(self) -> int:
+        return len(rules())
+
+    def __repr__(self) -> str:
+        return f"SAMPLERS({', '.join(self)})"
+
+
+#: Every truncation sampler's record (``{name: MethodSpec}``: its parameters with their defaults,
+#: domains and grids, its policies, a summary), in the order of the listings; each declared in its
+#: module's ``RECORDS``
+SAMPLERS: Mapping[str, MethodSpec] = _Records()
+
 #: the functions every sampler's module defines: its certified driver and its tensor kernel
 DRIVERS = ("certify", "kernel")
 
 
 def register(name: str, module: ModuleType, **variant: Any) -> Rule:
-    """Register ``module`` as the rule of the sampler ``name`` (its record must exist in
-    :data:`~ees_theory.spec.methods.SAMPLERS` and declare the same policies).
+    """Register ``module`` as the rule of the sampler ``name`` (the module declares its record, in
+    ``RECORDS``, with the same policies as its ``POLICIES`` table).
 
     Parameters
     ----------
     name : str
-        The sampler's name; its record must be in :data:`~ees_theory.spec.methods.SAMPLERS`.
+        The sampler's name, a key of the module's ``RECORDS``.
     module : module
-        The module of its formulas, ``POLICIES`` table (a mapping of
+        The module of its record, formulas, ``POLICIES`` table (a mapping of
         :class:`~ees_theory.core.truncation.policy.Policy`, with the record's policies in the
         record's order) and its two drivers, the functions ``certify`` and ``kernel``.
     **variant
@@ -135,8 +170,9 @@ def register(name: str, module: ModuleType, **variant: Any) -> Rule:
     """
     if name in _TABLE:
         raise ValueError(f"truncation rule {name!r} is already registered")
-    if name not in SAMPLERS:
-        raise ValueError(f"truncation rule {name!r} has no record in ees_theory.spec.methods.SAMPLERS")
+    record = getattr(module, "RECORDS", {}).get(name)
+    if not isinstance(record, MethodSpec) or record.name != name:
+        raise ValueError(f"truncation rule {name!r} has no record in {module.__name__}.RECORDS (a MethodSpec named {name!r})")
     pols = getattr(module, "POLICIES", None)
     if not isinstance(pols, Mapping) or not all(isinstance(p, Policy) for p in pols.values()):
         raise TypeError(f"{module.__name__} has no POLICIES table of Policy records")
@@ -146,8 +182,8 @@ def register(name: str, module: ModuleType, **variant: Any) -> Rule:
     unknown = sorted(set(getattr(module, "NUMERICS_READ", ())) - NUMERICS_CHOICES)
     if unknown:
         raise ValueError(f"{module.__name__}: NUMERICS_READ names {unknown}; expected some of {sorted(NUMERICS_CHOICES)}")
-    if tuple(pols) != SAMPLERS[name].policies:
-        raise ValueError(f"{name}: the rule's policies {tuple(pols)} differ from its record's {SAMPLERS[name].policies}")
+    if tuple(pols) != record.policies:
+        raise ValueError(f"{name}: the rule's policies {tuple(pols)} differ from its record's {record.policies}")
     r = Rule(name, module, MappingProxyType(dict(variant)))
     _TABLE[name] = r
     return r
@@ -159,8 +195,8 @@ NOT_RULES = frozenset({"policy", "registry"})
 
 def declared_rules(package: str = __package__, skip: frozenset[str] = NOT_RULES) -> dict[str, tuple[ModuleType, dict[str, Any]]]:
     """``{sampler: (module, variant)}`` from the ``RULES`` of every module of ``package`` but ``skip``,
-    in the order of the records (:data:`~ees_theory.spec.methods.SAMPLERS`; a name without a record
-    last), so that the methods are listed in the specification's order whatever the file names.
+    ordered by each module's ``ORDER`` (then by the order of its ``RULES``), so that the methods are
+    listed in the specification's order whatever the file names.
 
     Parameters
     ----------
@@ -172,12 +208,12 @@ def declared_rules(package: str = __package__, skip: frozenset[str] = NOT_RULES)
     Returns
     -------
     dict
-        ``{sampler name: (module, variant)}``, in the order of the records.
+        ``{sampler name: (module, variant)}``, in the order of the listings.
 
     Raises
     ------
     TypeError
-        A module without a non-empty ``RULES`` table of mappings.
+        A module without a non-empty ``RULES`` table of mappings, or without an integer ``ORDER``.
     ValueError
         A sampler declared by two modules.
 
@@ -187,6 +223,7 @@ def declared_rules(package: str = __package__, skip: frozenset[str] = NOT_RULES)
     {'p-less': ('p_less', {'norm': False}), 'p-less-norm': ('p_less', {'norm': True})}
     """
     found: dict[str, tuple[ModuleType, dict[str, Any]]] = {}
+    place: dict[str, tuple[int, int]] = {}
     for info in sorted(pkgutil.iter_modules(importlib.import_module(package).__path__), key=lambda i: i.name):
         if info.name in skip:
             continue
@@ -194,23 +231,23 @@ def declared_rules(package: str = __package__, skip: frozenset[str] = NOT_RULES)
         declared = getattr(module, "RULES", None)
         if not isinstance(declared, Mapping) or not declared or not all(isinstance(v, Mapping) for v in declared.values()):
             raise TypeError(f"{module.__name__} declares no RULES table ({{sampler name: {{variant keyword: value}}}})")
-        for name, variant in declared.items():
+        order = getattr(module, "ORDER", None)
+        if isinstance(order, bool) or not isinstance(order, int):
+            raise TypeError(f"{module.__name__} declares no ORDER (an int: where its samplers stand in the listings)")
+        for i, (name, variant) in enumerate(declared.items()):
             if name in found:
                 raise ValueError(f"truncation rule {name!r} is declared by both {found[name][0].__name__} and {module.__name__}")
             found[name] = (module, dict(variant))
-    order = {name: i for i, name in enumerate(SAMPLERS)}
-    return {name: found[name] for name in sorted(found, key=lambda n: (order.get(n, len(order)), n))}
+            place[name] = (order, i)
+    return {name: found[name] for name in sorted(found, key=lambda n: (place[n], found[n][0].__name__))}
 
 
 def register_builtin() -> None:
     """Register every truncation sampler of this package (once; a second call does nothing): each
-    sampler its module declares (:func:`declared_rules`), in the order of the records."""
+    sampler its module declares (:func:`declared_rules`), in the order of the listings."""
     if _TABLE:
         return
     declared = declared_rules()
-    missing = [name for name in SAMPLERS if name not in declared]
-    if missing:
-        raise ValueError(f"no module of {__package__} declares a rule (RULES) for {', '.join(missing)}")
     try:
         for name, (module, variant) in declared.items():
             register(name, module, **variant)
@@ -247,3 +284,70 @@ def rule(name: Any) -> Rule:
     if name not in table:
         raise ValueError(f"unknown truncation method {name!r}; expected one of {', '.join(table)}")
     return table[name]
+
+
+#: how the engines name a parameter (for an error that says what the engine lacks)
+_ENGINE_NAME = {"min_tokens_to_keep": "min_keep"}
+
+
+def check_params(method: Any, policy: Any, params: dict) -> dict:
+    """Validate a truncation sampler's name, a policy and its parameters; return them with defaults
+    filled in.
+
+    Parameters
+    ----------
+    method : str
+        A truncation sampler's name (a key of :data:`~ees_theory.core.truncation.registry.SAMPLERS`).
+    policy : str
+        One of that sampler's policies.
+    params : dict
+        ``{name: value}`` as the caller gave them; absent ones take their defaults.
+
+    Returns
+    -------
+    dict
+        Every parameter of the method, in the record's order, each checked by its rule.
+
+    Raises
+    ------
+    ValueError
+        An unknown method, a policy it does not have, a value out of range under the policy, or a
+        value the policy pins changed.
+    TypeError
+        A parameter the method does not take, a required one missing, or a value of the wrong type.
+
+    Examples
+    --------
+    >>> check_params("top-p", "paper", {"p": 0.9})
+    {'p': 0.9, 'min_tokens_to_keep': 1}
+    >>> check_params("top-p", "paper", {"p": 0.0})
+    Traceback (most recent call last):
+    ...
+    ValueError: p must lie in (0, 1] under policy 'paper', got 0.0
+    >>> check_params("p-less", "transformers", {})
+    Traceback (most recent call last):
+    ...
+    ValueError: policy 'transformers' is not defined for p-less; it has: paper
+    """
+    if method not in SAMPLERS:
+        raise ValueError(f"unknown truncation method {method!r}; expected one of {', '.join(SAMPLERS)}")
+    ms = SAMPLERS[method]
+    if policy not in ms.policies:
+        raise ValueError(f"policy {policy!r} is not defined for {method}; it has: {', '.join(ms.policies)}")
+    unknown = sorted(set(params) - set(ms.params))
+    if unknown:
+        raise TypeError(f"{method} got unexpected parameter(s) {', '.join(unknown)}; it takes: {', '.join(ms.params) or 'none'}")
+    out = {}
+    for name, prm in ms.params.items():
+        default = prm.default
+        if name in params:
+            value = params[name]
+        elif default is REQUIRED:
+            raise TypeError(f"{method} needs the parameter {name!r} ({prm.help})")
+        else:
+            value = default
+        out[name] = prm.checker(policy)(value, policy) if value is not None or default is not None else None
+    for name, value in ms.fixed.get(policy, {}).items():  # a parameter the engine does not have
+        if out[name] != value:
+            raise ValueError(f"{policy}'s {method} has no {_ENGINE_NAME.get(name, name)}; leave {name} at {value} under policy {policy!r}")
+    return out

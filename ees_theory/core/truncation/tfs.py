@@ -27,16 +27,36 @@ from typing import Optional
 
 import numpy as np
 
+from ...spec.methods import MIN_KEEP_PARAM, REQUIRED, MethodSpec, Param, real, unit
 from .policy import Policy
 
 
 _P = Policy(noop=lambda prm: prm["z"] >= 1, noop_text="z >= 1", off={"z": 1.0})
 POLICIES = {"paper": _P, "llama.cpp": _P}
 
-__all__ = ["second_differences", "kept", "flat_means_uniform", "short_rows_untouched", "FLAT", "certify", "kernel", "POLICIES", "RULES"]
+__all__ = ["second_differences", "kept", "flat_means_uniform", "short_rows_untouched", "FLAT", "certify", "kernel", "POLICIES", "RULES", "ORDER", "RECORDS"]
 
 #: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
 RULES = {"tfs": {}}
+
+#: where its samplers stand in every listing of the samplers (the command line's help, the reports):
+#: the table is ordered by ``ORDER``, then by each module's ``RULES``
+ORDER = 120
+
+#: the records of its samplers (their parameters, domains, policies; see ``ees_theory.spec.methods.MethodSpec``)
+RECORDS = {
+    "tfs": MethodSpec(
+        "tfs",
+        {
+            # llama.cpp: z >= 1 is a no-op
+            "z": Param(REQUIRED, {"paper": unit("z", False, False), "llama.cpp": real("z")}, (0.25, 0.5, 0.9, 0.95, 0.99), plain=0.9,
+                       help="mass of the normalised second differences"),
+            **MIN_KEEP_PARAM,
+        },
+        ("paper", "llama.cpp"),
+        "cut where the normalised |second difference| of the sorted p passes z",
+    ),
+}
 #: the arithmetic choices of a careful port (``kernels._numerics``) that its kernel reads beyond the
 #: probabilities and their order (see ``registry.numerics_read``)
 NUMERICS_READ = frozenset({"running-sum"})

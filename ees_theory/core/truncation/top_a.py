@@ -13,15 +13,30 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
+from ...spec.methods import MIN_KEEP_PARAM, REQUIRED, MethodSpec, Param, unit
 from .policy import Policy
 
 
 POLICIES = {"paper": Policy(noop=lambda prm: prm["a"] <= 0, noop_text="a <= 0", off={"a": 0.0})}
 
-__all__ = ["threshold", "certify", "kernel", "POLICIES", "RULES"]
+__all__ = ["threshold", "certify", "kernel", "POLICIES", "RULES", "ORDER", "RECORDS"]
 
 #: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
 RULES = {"top-a": {}}
+
+#: where its samplers stand in every listing of the samplers (the command line's help, the reports):
+#: the table is ordered by ``ORDER``, then by each module's ``RULES``
+ORDER = 110
+
+#: the records of its samplers (their parameters, domains, policies; see ``ees_theory.spec.methods.MethodSpec``)
+RECORDS = {
+    "top-a": MethodSpec(
+        "top-a",
+        {"a": Param(REQUIRED, unit("a", False, False), (0.05, 0.1, 0.2, 0.5, 1.0), plain=0.2, help="factor of p_max^2"), **MIN_KEEP_PARAM},
+        ("paper",),
+        "p_i >= a * p_max^2",
+    ),
+}
 
 
 def threshold(a: Any, p_max: Any) -> Any:

@@ -20,13 +20,37 @@ from typing import Any
 
 import numpy as np
 
+from ...spec.methods import MIN_KEEP_PARAM, REQUIRED, MethodSpec, Param, whole
 from .policy import Policy
 
 
-__all__ = ["width", "certify", "kernel", "POLICIES", "RULES"]
+__all__ = ["width", "certify", "kernel", "POLICIES", "RULES", "ORDER", "RECORDS"]
 
 #: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
 RULES = {"top-k": {}}
+
+#: where its samplers stand in every listing of the samplers (the command line's help, the reports):
+#: the table is ordered by ``ORDER``, then by each module's ``RULES``
+ORDER = 10
+
+
+def _k(v: Any, policy: str) -> int:
+    k = whole("k", v)
+    if policy != "llama.cpp" and k < 1:
+        raise ValueError(f"k must be >= 1 under policy {policy!r} (llama.cpp reads k <= 0 as a no-op), got {k}")
+    return k
+
+
+#: the records of its samplers (their parameters, domains, policies; see ``ees_theory.spec.methods.MethodSpec``)
+RECORDS = {
+    "top-k": MethodSpec(
+        "top-k",
+        {"k": Param(REQUIRED, _k, (1, 2, 3, 5, 10, 40), integer=True, help="tokens kept"), **MIN_KEEP_PARAM},
+        ("paper", "transformers", "llama.cpp"),
+        "the k most probable tokens",
+        fixed={"llama.cpp": {"min_tokens_to_keep": 1}},  # llama.cpp's top-k has no min_keep
+    ),
+}
 
 POLICIES = {
     "paper": Policy(min_keep="raises-k"),

@@ -13,6 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from ...spec.methods import REQUIRED, MethodSpec, Param, nonneg
 from ..certify import fraction_to_float
 from .policy import Policy
 
@@ -23,10 +24,24 @@ POLICIES = {
     "sample-std": Policy(min_keep="none"),
 }
 
-__all__ = ["ddof", "certify", "power_of_two_near", "kernel", "POLICIES", "RULES"]
+__all__ = ["ddof", "certify", "power_of_two_near", "kernel", "POLICIES", "RULES", "ORDER", "RECORDS"]
 
 #: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
 RULES = {"top-n-sigma": {}}
+
+#: where its samplers stand in every listing of the samplers (the command line's help, the reports):
+#: the table is ordered by ``ORDER``, then by each module's ``RULES``
+ORDER = 80
+
+#: the records of its samplers (their parameters, domains, policies; see ``ees_theory.spec.methods.MethodSpec``)
+RECORDS = {
+    "top-n-sigma": MethodSpec(
+        "top-n-sigma",
+        {"n": Param(REQUIRED, nonneg("n", ("llama.cpp",)), (0.5, 1.0, 1.5, 2.0, 3.0), help="standard deviations below the maximum")},
+        ("paper", "llama.cpp", "sample-std"),
+        "l_i >= max l - n sigma(l)",
+    ),
+}
 #: the arithmetic choices of a careful port (``kernels._numerics``) that its kernel reads beyond the
 #: probabilities and their order (see ``registry.numerics_read``)
 NUMERICS_READ = frozenset({"variance"})

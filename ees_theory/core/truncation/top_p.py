@@ -2,7 +2,7 @@
 
 Token ``i`` (sorted) is kept when the mass before it is below ``p``: ``p > P_before(i)``
 (:func:`sides`; the crossing token is kept). All three engines agree on the cut in exact
-arithmetic; they differ in the domain (:mod:`ees_theory.spec.methods`). ``p >= 1`` keeps every
+arithmetic; they differ in the domain (its record, ``RECORDS``). ``p >= 1`` keeps every
 candidate; ``p <= 0`` keeps only the ``min_tokens_to_keep`` floor. The same comparison from the
 bottom of the order is ``P_from_bottom(i) > 1 - p`` (:func:`sides_from_bottom`), the mass from the
 least probable token up to and with token ``i``.
@@ -20,13 +20,32 @@ from typing import Any
 
 import numpy as np
 
+from ...spec.methods import MIN_KEEP_PARAM, REQUIRED, MethodSpec, Param, real, unit
 from .policy import Policy
 
 
-__all__ = ["sides", "gap", "sides_from_bottom", "certify", "kernel", "POLICIES", "RULES"]
+__all__ = ["sides", "gap", "sides_from_bottom", "certify", "kernel", "POLICIES", "RULES", "ORDER", "RECORDS"]
 
 #: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
 RULES = {"top-p": {}}
+
+#: where its samplers stand in every listing of the samplers (the command line's help, the reports):
+#: the table is ordered by ``ORDER``, then by each module's ``RULES``
+ORDER = 20
+
+#: the records of its samplers (their parameters, domains, policies; see ``ees_theory.spec.methods.MethodSpec``)
+RECORDS = {
+    "top-p": MethodSpec(
+        "top-p",
+        {
+            "p": Param(REQUIRED, {"paper": unit("p", True, False), "transformers": unit("p", False, False), "llama.cpp": real("p")},
+                       (0.1, 0.5, 0.8, 0.9, 0.95, 1.0), help="mass to reach"),
+            **MIN_KEEP_PARAM,
+        },
+        ("paper", "transformers", "llama.cpp"),
+        "smallest sorted prefix with mass >= p",
+    ),
+}
 #: the arithmetic choices of a careful port (``kernels._numerics``) that its kernel reads beyond the
 #: probabilities and their order (see ``registry.numerics_read``)
 NUMERICS_READ = frozenset({"param", "running-sum", "mass-before"})

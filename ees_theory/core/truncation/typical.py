@@ -25,16 +25,36 @@ from typing import Any
 
 import numpy as np
 
+from ...spec.methods import MIN_KEEP_PARAM, REQUIRED, MethodSpec, Param, real, unit
 from ..certify import Decision, float_bounds, iv_bounds, iv_precision, precisions
 from ..ctx import FLOAT
 from ..entropy import entropy_of_probs
 from .policy import Policy
 
 
-__all__ = ["score", "not_reached_sides", "certify", "kernel_count", "kernel", "POLICIES", "RULES"]
+__all__ = ["score", "not_reached_sides", "certify", "kernel_count", "kernel", "POLICIES", "RULES", "ORDER", "RECORDS"]
 
 #: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
 RULES = {"typical": {}}
+
+#: where its samplers stand in every listing of the samplers (the command line's help, the reports):
+#: the table is ordered by ``ORDER``, then by each module's ``RULES``
+ORDER = 40
+
+#: the records of its samplers (their parameters, domains, policies; see ``ees_theory.spec.methods.MethodSpec``)
+RECORDS = {
+    "typical": MethodSpec(
+        "typical",
+        {
+            "mass": Param(REQUIRED, {"paper": unit("mass", True, False), "transformers": unit("mass", True, True), "llama.cpp": real("mass")},
+                          (0.2, 0.5, 0.9, 0.95), help="mass to reach in score order"),
+            **MIN_KEEP_PARAM,
+        },
+        ("paper", "transformers", "llama.cpp"),
+        "shortest prefix by |-ln p - H| with mass >= mass",
+        ranking="typical-score",
+    ),
+}
 #: the arithmetic choices of a careful port (``kernels._numerics``) that its kernel reads beyond the
 #: probabilities and their order (see ``registry.numerics_read``)
 NUMERICS_READ = frozenset({"param", "running-sum"})

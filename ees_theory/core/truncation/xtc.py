@@ -20,13 +20,47 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
+from ...spec.inputs import check_real
+from ...spec.methods import MIN_KEEP_PARAM, REQUIRED, MethodSpec, Param, check_draw, in_range, real, unit
 from .policy import Policy
 
 
-__all__ = ["gate_open", "counted", "dropped", "certify", "kernel", "POLICIES", "RULES"]
+__all__ = ["gate_open", "counted", "dropped", "certify", "kernel", "POLICIES", "RULES", "ORDER", "RECORDS"]
 
 #: the samplers this module is the rule of, each with its variant (see ``registry.register_builtin``)
 RULES = {"xtc": {}}
+
+#: where its samplers stand in every listing of the samplers (the command line's help, the reports):
+#: the table is ordered by ``ORDER``, then by each module's ``RULES``
+ORDER = 100
+
+
+def _threshold(v: Any, policy: str) -> float:
+    x = check_real(v, "threshold")
+    if policy == "llama.cpp":  # any threshold > 0.5 is a no-op there
+        if x <= 0:
+            raise ValueError(f"threshold must be > 0 under policy {policy!r}, got {x!r}")
+        return x
+    return in_range("threshold", x, 0.0, 1.0, True, False, policy)
+
+
+#: the records of its samplers (their parameters, domains, policies; see ``ees_theory.spec.methods.MethodSpec``)
+RECORDS = {
+    "xtc": MethodSpec(
+        "xtc",
+        {
+            "threshold": Param(REQUIRED, _threshold, (0.05, 0.1, 0.1, 0.2, 0.3, 0.5), plain=0.1, help="probability a top choice reaches"),
+            # llama.cpp: probability <= 0 never opens the gate
+            "probability": Param(REQUIRED, {"paper": unit("probability", False, False), "llama.cpp": real("probability")},
+                                 (0.0, 0.3, 0.5, 1.0, 1.0, 1.0), plain=1.0, help="chance the gate opens"),
+            "u": Param(REQUIRED, check_draw, (0.05, 0.3, 0.5, 0.9), plain=0.5, help="the uniform draw of the gate, in [0, 1)"),
+            **MIN_KEEP_PARAM,
+        },
+        ("paper", "llama.cpp"),
+        "gate open: drop every token with p_i >= threshold except the least probable of them",
+        keeps_suffix=True,
+    ),
+}
 
 
 def gate_open(u: Any, probability: Any, policy: str) -> Any:

@@ -1,4 +1,4 @@
-"""The table of judges: one entry per truncation sampler of :data:`ees_theory.spec.methods.SAMPLERS`,
+"""The table of judges: one entry per truncation sampler of :data:`ees_theory.core.truncation.registry.SAMPLERS`,
 looked up by name.
 
 An entry (a :class:`~.base.SamplerJudge`) holds everything the harness does differently for its
@@ -15,7 +15,7 @@ True
 >>> get_judge("top-z")
 Traceback (most recent call last):
 ...
-ValueError: no judge for sampler 'top-z'; expected one of epsilon, eta, min-p, mirostat-v1, mirostat-v2, p-less, p-less-norm, tfs, top-a, top-k, top-n-sigma, top-p, typical, xtc
+ValueError: no judge for sampler 'top-z'; expected one of epsilon, eta, min-p, ...
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from ...spec.methods import SAMPLERS
+from ...core.truncation.registry import SAMPLERS
 from .base import RowStats, SamplerJudge, port_params
 
 __all__ = ["JUDGES", "get_judge", "discover_judges", "SamplerJudge", "RowStats", "port_params"]
@@ -42,7 +42,7 @@ def discover_judges(package: str = __name__, skip: frozenset[str] = frozenset({"
     """One judge for each class of the modules of ``package`` (but ``skip``) that names its sampler:
     a :class:`~.base.SamplerJudge` subclass defined there with a ``name`` of its own (a shared base
     such as mirostat's has none). In the order of the records
-    (:data:`~ees_theory.spec.methods.SAMPLERS`; a name without a record last), whatever the file names.
+    (:data:`~ees_theory.core.truncation.registry.SAMPLERS`; a name without a record last), whatever the file names.
 
     >>> [type(j).__name__ for j in discover_judges().values()][:4]
     ['TopK', 'TopP', 'MinP', 'Typical']

@@ -20,7 +20,7 @@ from ... import reference, spec, tolerances
 from ...core.certify import Decision
 from ...reference import truncation as rt
 from ...spec.formats import round_to_dtype
-from ...spec.methods import INT_PARAMS, port_params
+from ...core.records import INT_PARAMS, port_params
 from ..methods import Verdict
 from ..outcomes import Status
 

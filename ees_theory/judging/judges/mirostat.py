@@ -16,7 +16,7 @@ import numpy as np
 from ... import reference, tolerances
 from ...core.ctx import FLOAT
 from ...core.truncation import mirostat
-from ...spec.methods import SAMPLERS
+from ...core.truncation.registry import SAMPLERS
 from ..methods import Verdict
 from ..outcomes import Status
 from .base import LN2, SamplerJudge

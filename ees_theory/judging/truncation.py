@@ -427,7 +427,7 @@ class Truncation(Method):
 
     def resolution_counts(self, row, params, ref, dtype, options) -> set[int] | None:
         """The kept counts of the sampler's band drawn at the dtype's resolution
-        (:meth:`~ees_theory.judging.judges.base.SamplerJudge.resolution_bounds`): the answers
+        (``SamplerJudge.resolution_bounds`` of ``ees_theory.judging.judges.base``): the answers
         that differ from the exact one only in comparisons within two roundings of the compute
         dtype (``None``: the row's deciding quantity lies below that resolution).
 

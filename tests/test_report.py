@@ -141,3 +141,34 @@ def test_markdown_cells_are_literal():
 def test_compact_tables_are_smaller():
     wide, small = Table([(1,)], ["a"])._repr_html_(), Table([(1,)], ["a"], compact=True)._repr_html_()
     assert "font-size:0.8em" in small and "font-size:0.8em" not in wide
+
+
+def test_every_key_of_real_records_is_declared_in_case_record():
+    # a failing mask run (stored logits, repro line, shrunk case), a passing one, and draws runs with a
+    # certain failure and a family-wise rejection: each record's keys are CaseRecord's, the shrunk
+    # form's ShrunkCase's
+    from ees_theory.harness import InProcessPort, Options, plan, run_check
+    from ees_theory.running.cases import CaseRecord, ShrunkCase
+    from ees_theory.running.draws import InProcessDrawsPort, check_draws
+    from tests.meta import draws_ports
+    from tests.ports import numpy_port as good
+
+    def keeps_one_more(logits, temperature):
+        return good.ees(logits, temperature, inclusive=True)
+
+    records = []
+    for fn in (keeps_one_more, good.ees):
+        r = run_check(InProcessPort(fn, fn.__name__), "ees", "float64", plan("ees", "float64", examples=4, seed=1), options=Options())
+        records += r.records
+    for kind in ("inverse_cdf", "off_by_one", "untruncated"):
+        cases = plan("top-p", "float64", examples=4, seed=1)[:12]
+        r = check_draws(InProcessDrawsPort(draws_ports.for_method(kind, "top-p"), kind), "top-p", cases=cases, draws=400)
+        records += r.records
+    assert {rec["status"] for rec in records} >= {"pass", "fail"}
+    seen = set().union(*records)
+    assert {"shrunk", "repro", "logits", "pvalue", "certain", "details", "answer"} <= seen, sorted(seen)
+    declared = set(CaseRecord.__annotations__)
+    for rec in records:
+        assert set(rec) <= declared, sorted(set(rec) - declared)
+        if "shrunk" in rec:
+            assert set(rec["shrunk"]) <= set(ShrunkCase.__annotations__), sorted(set(rec["shrunk"]) - set(ShrunkCase.__annotations__))

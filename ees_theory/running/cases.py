@@ -15,13 +15,66 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional, TypedDict
 
 import numpy as np
 
 from ..spec.formats import DTYPES, cast, exact_in, from_hex, from_hex_list, hex_list, to_hex
 
-__all__ = ["Case", "params_from_json", "params_to_json", "port_batches"]
+__all__ = ["Case", "CaseRecord", "ShrunkCase", "params_from_json", "params_to_json", "port_batches"]
+
+
+class ShrunkCase(TypedDict):
+    """The smallest failing form of a failed case (``CaseRecord["shrunk"]``): its vocabulary, logits
+    and parameters, the verdict's message on it, its own repro line and the port calls it took."""
+
+    vocab: int
+    logits: list
+    params: dict
+    message: str
+    repro: str
+    port_calls: int
+
+
+class CaseRecord(TypedDict, total=False):
+    """One judged case as a run records it (``Report.records``, one line of the journal), for both
+    answer forms; every key a record may hold is declared here (``tests/test_report.py`` checks
+    the records of real runs against it).
+
+    ``case``, ``family``, ``vocab``, ``params``, ``comment``: the case; ``status`` (an
+    :class:`~ees_theory.judging.outcomes.Status` word), ``fault``, ``message``, ``certified``,
+    ``severity``, ``details`` (the judge's numbers: bounds, admissible counts, grade, diagnosis):
+    the verdict; ``answer``: the port's answer, encoded; ``elapsed_s``: the call's time;
+    ``logits`` (hex, small rows), ``repro``, ``shrunk``: a failure's evidence; ``kind``: the
+    journal line's kind (``"case"``). Draws form: ``seed``, ``draws``, ``pvalue`` (before the
+    family-wise step), ``certain`` (a failure no sample size undoes), ``diagnosis`` (the fault
+    the test would name, where the case passes), ``threshold`` (the family-wise step's level a
+    rejected case's p-value fell below).
+    """
+
+    case: str
+    family: str
+    vocab: int
+    params: dict
+    comment: str
+    status: str
+    fault: Optional[str]
+    message: str
+    certified: bool
+    severity: Optional[float]
+    details: dict
+    answer: Any
+    elapsed_s: float
+    logits: list
+    repro: str
+    shrunk: ShrunkCase
+    kind: str
+    seed: int
+    draws: int
+    pvalue: Optional[float]
+    certain: bool
+    diagnosis: dict
+    threshold: float
 
 
 def params_to_json(params: dict[str, float]) -> dict[str, str]:

@@ -73,7 +73,7 @@ import numpy as np
 
 from .. import reference
 from ..judging import gof
-from .cases import Case, params_from_json, params_to_json
+from .cases import Case, CaseRecord, params_from_json, params_to_json
 from ..spec.formats import cast, from_hex_list, hex_list
 from ..core.records import record
 from ..core.truncation.registry import SAMPLERS as TRUNCATION_SAMPLERS
@@ -640,7 +640,7 @@ def _outcome_of(answer: Any, n: int, vocab: int) -> Outcome:
         raise ValueError(exc.message) from None
 
 
-def _case_record(c: Case, v: DrawVerdict, seed: int, draws: int, answer: dict | None) -> dict:
+def _case_record(c: Case, v: DrawVerdict, seed: int, draws: int, answer: dict | None) -> CaseRecord:
     """A case's journal record: its own verdict (``pass``/``admissible`` carry the p-value that
     the family-wise step reads, and the diagnosis it reports if it rejects the case)."""
     rec = {"case": c.id, "family": c.family, "vocab": c.vocab, "params": params_to_json(c.params), "seed": seed, "draws": draws,

@@ -40,7 +40,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from .cases import Case, params_to_json, port_batches
+from .cases import Case, CaseRecord, params_to_json, port_batches
 from ..spec.formats import hex_list
 from ..spec.methods import DEFAULT_RULE
 from ..judging.methods import METHODS, OPTION_FLAGS, Options, OutputFault, Verdict, get_method
@@ -441,7 +441,7 @@ class Report(JudgedRun):
     method: str
     dtype: str
     options: Options
-    records: list[dict]
+    records: list[CaseRecord]
     skipped: list[dict] = field(default_factory=list)
     journal: str | None = None
     #: the port was a Python port called in the judge's own process (``--in-process``)
@@ -938,10 +938,10 @@ def _judge_case(m, port: Port, spec: str, c: Case, row: np.ndarray, out: Outcome
     return _complete_record(_verdict_record(m, c, row, out, dtype, options), port, spec, c, dtype, options, shrink)
 
 
-def _verdict_record(m, c: Case, row: np.ndarray, out: Outcome, dtype: str, options: Options) -> dict:
+def _verdict_record(m, c: Case, row: np.ndarray, out: Outcome, dtype: str, options: Options) -> CaseRecord:
     """The record of one case judged against the reference: no call of the port (so it can run in
     another process); a failure's repro line and shrinking come after (:func:`_complete_record`)."""
-    rec: dict[str, Any] = {
+    rec: CaseRecord = {
         "case": c.id,
         "family": c.family,
         "vocab": c.vocab,
@@ -977,7 +977,7 @@ def _verdict_in_worker(method: str, c: Case, row: np.ndarray, out: Outcome, dtyp
     return _verdict_record(get_method(method), c, row, out, dtype, options)
 
 
-def _complete_record(rec: dict, port: Port, spec: str, c: Case, dtype: str, options: Options, shrink: bool) -> dict:
+def _complete_record(rec: CaseRecord, port: Port, spec: str, c: Case, dtype: str, options: Options, shrink: bool) -> CaseRecord:
     """Add a failure's stored logits, repro line and shrunk case (which calls the port again)."""
     if rec.get("status") == Status.FAILED:
         if c.vocab <= STORE_LOGITS_MAX:

@@ -16,10 +16,11 @@ import numpy as np
 from ... import reference, tolerances
 from ...core.ctx import FLOAT
 from ...core.truncation import mirostat
+from ...core.truncation.faults import LN2
 from ...core.truncation.registry import SAMPLERS
 from ..methods import Verdict
 from ..outcomes import Status
-from .base import LN2, SamplerJudge
+from .base import SamplerJudge
 
 __all__ = ["MirostatV1", "MirostatV2", "INT_K_LIMIT", "k_estimate", "k_overflows", "KOverflowWatch"]
 

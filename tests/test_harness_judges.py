@@ -30,26 +30,25 @@ def test_every_sampler_has_exactly_one_judge():
 
 def test_the_judges_are_the_classes_that_name_a_sampler():
     # the documented table: every judge, in the specification's order, with the module that declares
-    # it (a sampler's own module, or this package for mirostat's) and the class it is assembled as
-    # (a sampler added later stands where its rule's ORDER puts it among these)
-    core, here = "ees_theory.core.truncation", judges.__name__
+    # it and the class it is assembled as (a sampler added later stands where its rule's ORDER puts
+    # it among these)
+    core = "ees_theory.core.truncation"
     documented = [
         ("top-k", f"{core}.top_k", "TopK"), ("top-p", f"{core}.top_p", "TopP"), ("min-p", f"{core}.min_p", "MinP"),
         ("typical", f"{core}.typical", "Typical"), ("epsilon", f"{core}.epsilon", "Epsilon"), ("eta", f"{core}.eta", "Eta"),
         ("p-less", f"{core}.p_less", "PLess"), ("p-less-norm", f"{core}.p_less", "PLessNorm"),
-        ("top-n-sigma", f"{core}.top_n_sigma", "TopNSigma"), ("mirostat-v1", f"{here}.mirostat", "MirostatV1"),
-        ("mirostat-v2", f"{here}.mirostat", "MirostatV2"), ("xtc", f"{core}.xtc", "Xtc"), ("top-a", f"{core}.top_a", "TopA"),
+        ("top-n-sigma", f"{core}.top_n_sigma", "TopNSigma"), ("mirostat-v1", f"{core}.mirostat", "MirostatV1"),
+        ("mirostat-v2", f"{core}.mirostat", "MirostatV2"), ("xtc", f"{core}.xtc", "Xtc"), ("top-a", f"{core}.top_a", "TopA"),
         ("tfs", f"{core}.tfs", "Tfs")]
     names = {name for name, _, _ in documented}
     found = [(name, getattr(type(j), "declaration", type(j)).__module__, type(j).__name__) for name, j in JUDGES.items() if name in names]
     assert found == documented
 
 
-def test_the_judges_folder_holds_no_sampler_but_mirostat():
-    # a sampler's judge is declared in its own module: here only the shared machinery (and mirostat's
-    # judge, which also checks the returned state)
-    assert sorted(m.name for m in pkgutil.iter_modules(judges.__path__)) == ["base", "mirostat"]
-    assert set(judges.declared_judges()) == set(SAMPLERS) - {"mirostat-v1", "mirostat-v2"}
+def test_the_judges_folder_holds_no_sampler():
+    # a sampler's judge is declared in its own module: here only the shared machinery
+    assert sorted(m.name for m in pkgutil.iter_modules(judges.__path__)) == ["base"]
+    assert list(judges.declared_judges()) == list(SAMPLERS)
     for name, d in judges.declared_judges().items():
         assert d.__module__.startswith("ees_theory.core.truncation.") and not issubclass(d, SamplerJudge)
         assert type(JUDGES[name]).declaration is d

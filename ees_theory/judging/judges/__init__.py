@@ -11,8 +11,8 @@ A sampler's module declares its judge (``Judge``, a plain class, or one per samp
 module's ``JUDGES``; see :mod:`ees_theory.core.truncation`): :func:`assemble` builds the working
 judge on :class:`~.base.SamplerJudge` (or :class:`~.base.MassJudge`, ``base = "mass"``), and
 :func:`discover_judges` does so for every registered sampler, so a new sampler adds no file here.
-Mirostat's judge, which also checks the returned state, is a class of this package
-(:mod:`.mirostat`); discovery takes such classes too.
+(A judge class written in a module of this package, a ``SamplerJudge`` subclass that names its
+sampler, is taken too.)
 
 >>> sorted(JUDGES) == sorted(SAMPLERS)
 True

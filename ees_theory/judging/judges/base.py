@@ -6,7 +6,8 @@ declaration in the sampler's module (its ``Judge``, which states only what diffe
 the band edges of its parameter, its misreadings, ...) on top of :class:`SamplerJudge` or
 :class:`MassJudge`. A declaration reaches the reference only through the methods here
 (:meth:`SamplerJudge.truncate`, :meth:`SamplerJudge.truncate_as`, :meth:`SamplerJudge.softmax`,
-:meth:`SamplerJudge.entropy`): a sampler's module lies below the reference.
+:meth:`SamplerJudge.entropy`) and gives a verdict only through :meth:`SamplerJudge.fail` and
+:meth:`SamplerJudge.failed`: a sampler's module lies below the reference and the judging layer.
 
 >>> st = RowStats(np.array([1.0, 1.0, 0.0, -np.inf]), 1.0)
 >>> st.n, st.uniform, st.blocks().tolist()
@@ -328,6 +329,11 @@ class SamplerJudge:
             message += ". Diagnosis: " + "; ".join(f"{f}: {self.explain(f, ref, kept)}" for f in found)
             base["details"]["diagnosis"] = found
         return Verdict(Status.FAILED, message, fault, **dict(base, severity=math.inf))
+
+    @staticmethod
+    def failed(message: str, fault: str, base: dict, **extra: Any) -> Verdict:
+        """A failure verdict as it stands (no diagnosis): ``base``'s fields, ``extra`` over them."""
+        return Verdict(Status.FAILED, message, fault, **dict(base, **extra))
 
     def unit_roundoff(self, st: RowStats, options) -> float:
         return tolerances.unit_roundoff(st.dtype, options.accumulate)

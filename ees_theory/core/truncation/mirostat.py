@@ -609,7 +609,7 @@ class V2Judge(Judge):
         return b["logp"] / LN2
 
 
-#: each version's judge declaration
+#: the judge declaration of each version (read in place of a single ``Judge``)
 JUDGES = {"mirostat-v1": V1Judge, "mirostat-v2": V2Judge}
 
 

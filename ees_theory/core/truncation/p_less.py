@@ -178,5 +178,5 @@ class NormJudge(Judge):
         return []
 
 
-#: each sampler's judge declaration (its module's ``Judge`` but where named here)
+#: the judge declaration of each of its samplers (read in place of a single ``Judge``)
 JUDGES = {"p-less": Judge, "p-less-norm": NormJudge}

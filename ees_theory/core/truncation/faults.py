@@ -3,7 +3,7 @@ the constants their parameter bands use.
 
 A sampler's module declares its judge (its ``Judge`` class: the edges of its parameter band, the
 misreadings it can diagnose, ...) with plain classes and these words; the judging layer
-(:mod:`ees_theory.judging.judges`) assembles the working judge from that declaration. Each
+(``ees_theory.judging.judges``) assembles the working judge from that declaration. Each
 misreading table maps a fault class to its explanation.
 
 >>> sorted({**NON_STRICT, **MASKED_AS_ZERO})

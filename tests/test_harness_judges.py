@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import pkgutil
 import textwrap
 from pathlib import Path
 
@@ -28,16 +29,50 @@ def test_every_sampler_has_exactly_one_judge():
 
 
 def test_the_judges_are_the_classes_that_name_a_sampler():
-    # the documented table: every judge class, in the specification's order, found in its module (a
-    # sampler added later stands where its rule's ORDER puts it among these)
+    # the documented table: every judge, in the specification's order, with the module that declares
+    # it and the class it is assembled as (a sampler added later stands where its rule's ORDER puts
+    # it among these)
+    core = "ees_theory.core.truncation"
     documented = [
-        ("top-k", "top_k", "TopK"), ("top-p", "top_p", "TopP"), ("min-p", "min_p", "MinP"), ("typical", "typical", "Typical"),
-        ("epsilon", "epsilon", "Epsilon"), ("eta", "epsilon", "Eta"), ("p-less", "p_less", "PLess"),
-        ("p-less-norm", "p_less", "PLessNorm"), ("top-n-sigma", "top_n_sigma", "TopNSigma"),
-        ("mirostat-v1", "mirostat", "MirostatV1"), ("mirostat-v2", "mirostat", "MirostatV2"), ("xtc", "xtc", "Xtc"),
-        ("top-a", "top_a", "TopA"), ("tfs", "tfs", "Tfs")]
+        ("top-k", f"{core}.top_k", "TopK"), ("top-p", f"{core}.top_p", "TopP"), ("min-p", f"{core}.min_p", "MinP"),
+        ("typical", f"{core}.typical", "Typical"), ("epsilon", f"{core}.epsilon", "Epsilon"), ("eta", f"{core}.eta", "Eta"),
+        ("p-less", f"{core}.p_less", "PLess"), ("p-less-norm", f"{core}.p_less", "PLessNorm"),
+        ("top-n-sigma", f"{core}.top_n_sigma", "TopNSigma"), ("mirostat-v1", f"{core}.mirostat", "MirostatV1"),
+        ("mirostat-v2", f"{core}.mirostat", "MirostatV2"), ("xtc", f"{core}.xtc", "Xtc"), ("top-a", f"{core}.top_a", "TopA"),
+        ("tfs", f"{core}.tfs", "Tfs")]
     names = {name for name, _, _ in documented}
-    assert [(name, type(j).__module__.rsplit(".", 1)[1], type(j).__name__) for name, j in JUDGES.items() if name in names] == documented
+    found = [(name, getattr(type(j), "declaration", type(j)).__module__, type(j).__name__) for name, j in JUDGES.items() if name in names]
+    assert found == documented
+
+
+def test_the_judges_folder_holds_no_sampler():
+    # a sampler's judge is declared in its own module: here only the shared machinery
+    assert sorted(m.name for m in pkgutil.iter_modules(judges.__path__)) == ["base"]
+    assert list(judges.declared_judges()) == list(SAMPLERS)
+    for name, d in judges.declared_judges().items():
+        assert d.__module__.startswith("ees_theory.core.truncation.") and not issubclass(d, SamplerJudge)
+        assert type(JUDGES[name]).declaration is d
+
+
+def test_assembly_puts_the_declaration_over_its_base():
+    class Judge:
+        base = "mass"
+        mass_param = "q"
+        reads_temperature = False
+
+        def misread(self, st, row, params, ref, kept, options):
+            return ["far-off"]
+
+    j = judges.assemble("top-q", Judge)
+    assert isinstance(j, judges.BASES["mass"]) and j.name == "top-q" and type(j).__name__ == "TopQ"
+    assert j.misread(None, None, None, None, set(), None) == ["far-off"]
+    assert j.mass_param == "q" and "temperature-ignored" not in j.misreadings and "min-keep-ignored" in j.misreadings
+    with pytest.raises(TypeError, match="plain class"):
+        judges.assemble("top-q", type(j))
+    with pytest.raises(TypeError, match="plain class"):
+        judges.assemble("top-q", Judge())
+    with pytest.raises(ValueError, match="base 'quadratic'"):
+        judges.assemble("top-q", type("Judge", (), {"base": "quadratic"}))
 
 
 def _judges_package(tmp_path, monkeypatch, modules: dict[str, str]) -> str:
@@ -58,7 +93,7 @@ def test_discovery_takes_each_named_class_once(tmp_path, monkeypatch):
         # a class imported from another module is that module's judge, not this one's
         "a_more": "from .b_mass import TopP\nclass Later(TopP):\n    pass\nclass TopQ(SamplerJudge):\n    name = 'top-q'\n",
     })
-    found = judges.discover_judges(pkg, skip=frozenset())
+    found = judges.discover_judges(pkg, skip=frozenset(), declarations={})
     assert [(n, type(j).__name__) for n, j in found.items()] == [("top-p", "TopP"), ("tfs", "Tfs"), ("top-q", "TopQ")]
 
 
@@ -66,7 +101,13 @@ def test_a_second_judge_for_a_sampler_is_refused(tmp_path, monkeypatch):
     pkg = _judges_package(tmp_path, monkeypatch, {"one": "class A(SamplerJudge):\n    name = 'top-p'\n",
                                                   "two": "class B(SamplerJudge):\n    name = 'top-p'\n"})
     with pytest.raises(ValueError, match="two judges for sampler 'top-p'"):
-        judges.discover_judges(pkg, skip=frozenset())
+        judges.discover_judges(pkg, skip=frozenset(), declarations={})
+
+
+def test_a_declared_judge_and_a_class_for_one_sampler_are_refused(tmp_path, monkeypatch):
+    pkg = _judges_package(tmp_path, monkeypatch, {"one": "class A(SamplerJudge):\n    name = 'top-p'\n"})
+    with pytest.raises(ValueError, match="two judges for sampler 'top-p'"):
+        judges.discover_judges(pkg, skip=frozenset(), declarations={"top-p": type("Judge", (), {})})
 
 
 def test_the_harness_method_reads_its_judge():
@@ -82,7 +123,10 @@ def test_every_named_misreading_is_explained():
     for j in JUDGES.values():
         assert "min-keep-ignored" in j.misreadings
         assert all(isinstance(v, str) and len(v) > 20 for v in j.misreadings.values())
-        src = [textwrap.dedent(inspect.getsource(c)) for c in type(j).__mro__ if c.__module__.startswith(judges.__name__)]
+        # its declaration and the judge classes above it (the assembled class has no source of its own)
+        classes = [c for c in type(j).__mro__ if c.__module__.startswith((judges.__name__, "ees_theory.core.truncation"))
+                   and "declaration" not in vars(c)]
+        src = [textwrap.dedent(inspect.getsource(c)) for c in classes]
         returns = [n.value for t in src for n in ast.walk(ast.parse(t)) if isinstance(n, ast.Return) and isinstance(n.value, ast.List)]
         named = {e.value for r in returns for e in r.elts if isinstance(e, ast.Constant)}
         assert named <= set(j.misreadings), (j.name, named - set(j.misreadings))

@@ -317,7 +317,7 @@ class Truncation(Method):
             out["mu_decimal"] = mpmath.nstr(ref.mu, 25)
         return out
 
-    # ---- the judgement (the sampler's own rules are its judge's: judging/judges/) ----------------
+    # ---- the judgement (the sampler's own rules are its judge's, declared in its core module) -------
     def bounds(self, st: RowStats, row: np.ndarray, dtype: str, options: Options) -> dict[str, float]:
         """The error bounds of a float port on this row: the row's own where they can be had,
         else the a-priori table.

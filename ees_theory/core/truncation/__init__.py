@@ -23,9 +23,16 @@ Each module declares
   ``ees_theory.kernels.truncation`` (sorted scaled logits ``sx``, probabilities ``sp``, positions
   ``pos``, candidate counts ``n``, the tensor namespace ``t``, the torch context ``T``, the running
   sums and comparisons of the current numerics, ``at_least``/``floor``/``count``), it returns the
-  kept sorted positions as a bool tensor.
+  kept sorted positions as a bool tensor;
+* ``Judge``, what its judge states (the edges of its parameter band, the misreadings it can
+  diagnose, which tokens it may keep where that differs from a prefix of the canonical order): a
+  plain class whose methods reach the reference and the row statistics through ``self``, which
+  ``ees_theory.judging.judges`` assembles into the working judge (``base = "mass"`` for a cut at a
+  cumulative mass; a module of several samplers names each one's in ``JUDGES``). Misreadings and
+  constants several judges share are in :mod:`.faults`.
 
-A module imports neither torch nor the drivers' layers: both drivers hand it what it computes with.
+A module imports neither torch nor the drivers' layers (nor the judging one): both drivers hand it
+what it computes with, and the judging layer builds its judge.
 :mod:`.registry` finds the modules and registers them in one table (``registry.register_builtin()``,
 called explicitly; ``registry.SAMPLERS`` holds the records); the certified reference (``ees_theory.reference.truncation``) and the torch
 kernels (``ees_theory.kernels.truncation``) call the ``certify`` and ``kernel`` of the rule that
@@ -39,5 +46,6 @@ table names.
 * :mod:`.mirostat`: the Zipf estimate of mirostat v1 and the ``mu`` update;
 * :mod:`.xtc`: XTC's gate and how many top choices it drops;
 * :mod:`.top_a`: the top-a threshold;
-* :mod:`.tfs`: tail-free sampling's second differences and kept prefix.
+* :mod:`.tfs`: tail-free sampling's second differences and kept prefix;
+* :mod:`.faults`: the misreadings and constants the judges of several samplers share.
 """

@@ -16,6 +16,7 @@ from fractions import Fraction
 from typing import Any
 
 from ...spec.methods import MIN_KEEP_PARAM, REQUIRED, MethodSpec, Param, unit
+from .faults import NON_STRICT, SMALLEST_SUBNORMAL, THRESHOLD_STRICTNESS
 from .policy import Policy
 
 
@@ -149,3 +150,34 @@ def kernel(r, prm, pol, noop, rule, policy):
         lp = r.log_probs()
         return r.at_least(pol.holds(*sides(lp, r.t.full_like(lp[..., :1], math.log(prm["epsilon"])))), pol)
     return keep_above(r, pol, r.t.full_like(r.against_param(r.sp[..., :1]), prm["epsilon"]))
+
+
+# ---- its judge (assembled by ees_theory.judging.judges) ---------------------------------------
+
+class Judge:
+    """What epsilon sampling's judge states (``ees_theory.judging.judges`` assembles it): ``p_i > epsilon``;
+    the band is ``epsilon (1 +- r)^2`` with ``r`` the probabilities' relative error (eta's judge,
+    :class:`ees_theory.core.truncation.eta.Judge`, adds the entropy's).
+
+    >>> Judge.rational, Judge.threshold, sorted(Judge.misreadings)
+    (True, True, ['non-strict'])
+    """
+
+    rational = True
+    threshold = True
+    misreadings = NON_STRICT
+    strictness = THRESHOLD_STRICTNESS
+
+    def relative_error(self, b: dict, u: float) -> float:
+        """Relative error of the compared quantities."""
+        return b["prob"]
+
+    def band(self, st, row, params, ref, b, options):
+        eps = params["epsilon"]
+        r = self.relative_error(b, self.unit_roundoff(st, options))
+        if r >= 0.5:
+            return None
+        tiny = b["underflow"]
+        lo = max(eps * (1 - r) ** 2 - tiny, SMALLEST_SUBNORMAL)
+        hi = min(eps * (1 + r) ** 2 + tiny, 1.0 - 2.0**-53)
+        return [{"epsilon": lo}, {"epsilon": hi}]

@@ -21,8 +21,10 @@ from ...spec.methods import MIN_KEEP_PARAM, MethodSpec
 from ..ctx import Context
 from ..ctx import FLOAT, IV
 from ..entropy import entropy_of_probs
-from .epsilon import POLICIES as _EPSILON_POLICIES
 from .epsilon import EPSILON_PARAM, certify_above, keep_above, sides
+from .epsilon import Judge as EpsilonJudge
+from .epsilon import POLICIES as _EPSILON_POLICIES
+from .faults import LN2, NON_STRICT
 
 
 #: eta's comparison is epsilon's against another threshold, under the same policies
@@ -126,3 +128,36 @@ def kernel(r, prm, pol, noop, rule, policy):
         return r.at_least(pol.holds(*sides(lp, r.t.minimum(ln_eps, ln_eps / 2 - H))), pol)
     # at the parameter's precision the threshold is float64 arithmetic on the computed entropy
     return keep_above(r, pol, threshold(prm["epsilon"], r.against_param(H), r.T))
+
+
+# ---- its judge (assembled by ees_theory.judging.judges) ---------------------------------------
+
+class Judge(EpsilonJudge):
+    """What eta sampling's judge states (``ees_theory.judging.judges`` assembles it): epsilon's
+    (``p_i > min(epsilon, sqrt(epsilon) e^-H)``), with the entropy's error in the band.
+
+    >>> Judge.rational, Judge.needs_entropy, sorted(Judge.misreadings)
+    (False, True, ['entropy-in-bits', 'non-strict'])
+    """
+
+    rational = False
+    needs_entropy = True
+    misreadings = {**NON_STRICT, "entropy-in-bits": "the entropy in sqrt(epsilon) exp(-H) taken in bits (log2); eta's H is in nats"}
+
+    def relative_error(self, b: dict, u: float) -> float:
+        return b["prob"] + (b["entropy"] + 6 * u)
+
+    def misread(self, st, row, params, ref, kept, options) -> list[str]:
+        # the threshold with H / ln 2 for H: more tokens kept wherever the entropy term decides
+        if st.n < 2:
+            return []
+        x = st.values / st.tau
+        p = np.exp(x - x[0])
+        p /= p.sum()
+        H = float(-np.sum(p[p > 0] * np.log(p[p > 0])))
+        thr = float(threshold(params["epsilon"], H / LN2, FLOAT))
+        m = min(max(int(params.get("min_tokens_to_keep", 1)), 1), st.n)
+        for count in {int(np.count_nonzero(p > thr)), int(np.count_nonzero(p >= thr))}:
+            if kept == {int(i) for i in st.order[: max(count, m)]} != {int(i) for i in ref.kept}:
+                return ["entropy-in-bits"]
+        return []

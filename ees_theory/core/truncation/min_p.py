@@ -14,11 +14,13 @@ keeps every candidate under every policy; the policies differ only in the domain
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from typing import Any
 
 from ...spec.methods import MIN_KEEP_PARAM, REQUIRED, MethodSpec, Param, real, unit
 from ..ctx import Context
+from .faults import NON_STRICT, THRESHOLD_STRICTNESS
 from .policy import Policy
 
 
@@ -158,3 +160,32 @@ def kernel(r, prm, pol, noop, rule, policy):
     else:
         keep = pol.holds(*log_sides(r.sx - r.sx[..., :1], mp, r.T))
     return r.at_least(keep, pol)
+
+
+# ---- its judge (assembled by ees_theory.judging.judges) ---------------------------------------
+
+class Judge:
+    """What min-p's judge states (``ees_theory.judging.judges`` assembles it): ``p_i >= min_p * p_max``;
+    the band is ``min_p e^(+-d)`` with ``d`` the logit bound.
+
+    >>> Judge.threshold, sorted(Judge.misreadings)
+    (True, ['non-strict'])
+    """
+
+    rational = True
+    threshold = True
+    misreadings = NON_STRICT
+    strictness = THRESHOLD_STRICTNESS
+
+    def band(self, st, row, params, ref, b, options):
+        u = self.unit_roundoff(st, options)
+        mp = params["min_p"]
+        if mp <= 0:
+            return []
+        d = max(b["logit"] + 4 * u * abs(math.log(mp)) + u, 2 * b["prob"])
+        if d > 700:  # the band spans every threshold a float can hold: no claim on this row
+            return None
+        lo, hi = mp * math.exp(-d), mp * math.exp(d)
+        if mp <= 1.0:
+            hi = min(hi, 1.0)
+        return [{"min_p": lo}, {"min_p": hi}]

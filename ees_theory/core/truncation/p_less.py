@@ -10,12 +10,15 @@
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from typing import Any
 
+import mpmath
 import numpy as np
 
 from ...spec.methods import MethodSpec
+from .faults import NON_STRICT, THRESHOLD_STRICTNESS
 from .policy import Policy
 
 
@@ -112,3 +115,68 @@ def kernel(r, prm, pol, noop, rule, policy):
     s2 = r.total(r.sp * r.sp)
     thr = threshold(s2, r.V, rule.variant["norm"])
     return r.floor(pol.holds(r.sp, thr), 1)
+
+
+# ---- its judge (assembled by ees_theory.judging.judges) ---------------------------------------
+
+class Judge:
+    """What p-less's judge states (``ees_theory.judging.judges`` assembles it): ``p_i >= sum p^2``;
+    no parameter, so the admissible counts are the flips of its deciding comparisons.
+
+    >>> Judge.rational, Judge.norm, sorted(Judge.misreadings)
+    (True, False, ['non-strict'])
+    """
+
+    rational = True
+    threshold = True
+    misreadings = NON_STRICT
+    strictness = THRESHOLD_STRICTNESS
+    #: the threshold is the normalised one (p-less-norm)
+    norm = False
+
+    def admissible(self, st, row, params, ref, b, options):
+        """Every count whose kept tokens have ``p_i - threshold >= -bound`` and whose dropped ones
+        ``<= bound`` (exact gaps from the 30-digit probabilities), on exact-tie blocks."""
+        if st.dyadic() or st.n <= 1:
+            return {ref.k}, []
+        if not math.isfinite(b["prob"]):
+            return None, []
+        with mpmath.workdps(30):
+            p = self.softmax(row, st.tau)
+            p = [p[int(i)] for i in st.order]
+            s2 = mpmath.fsum(x * x for x in p)
+            V = st.size
+            thr = threshold(s2, V, self.norm)
+            gaps = np.array([float(x - thr) for x in p])
+        scale = float(s2) * threshold_scale(V, self.norm)
+        bound = (3 * b["prob"] + b["sum"] + 4 * self.unit_roundoff(st, options)) * 1.01 * scale + b["underflow"]
+        counts = {ref.k}
+        for c in st.blocks():
+            c = int(c)
+            if np.all(gaps[:c] >= -bound) and np.all(gaps[c:] <= bound):
+                counts.add(max(c, 1))
+        return counts, []
+
+
+class NormJudge(Judge):
+    """What p-less-norm's judge states: p-less's, on the normalised threshold ``(V sum p^2 - 1) / (V - 1)``.
+
+    >>> NormJudge.norm, sorted(NormJudge.misreadings)
+    (True, ['non-strict', 'v-finite-only'])
+    """
+
+    norm = True
+    misreadings = {**Judge.misreadings, "v-finite-only": "V counts only the finite entries; p-less-norm's V is the row length, masked entries included"}
+
+    def misread(self, st, row, params, ref, kept, options) -> list[str]:
+        if st.n < st.size:
+            finite = np.asarray(row, dtype=np.float64)[np.isfinite(row)]
+            alt = self.truncate_as("p-less-norm", finite, st.tau)
+            ids = np.flatnonzero(np.isfinite(row))
+            if {int(ids[i]) for i in alt.kept} == kept:
+                return ["v-finite-only"]
+        return []
+
+
+#: the judge declaration of each of its samplers (read in place of a single ``Judge``)
+JUDGES = {"p-less": Judge, "p-less-norm": NormJudge}

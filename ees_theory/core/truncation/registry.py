@@ -190,7 +190,7 @@ def register(name: str, module: ModuleType, **variant: Any) -> Rule:
 
 
 #: the modules of this package that are not a sampler's rule
-NOT_RULES = frozenset({"policy", "registry"})
+NOT_RULES = frozenset({"faults", "policy", "registry"})
 
 
 def declared_rules(package: str = __package__, skip: frozenset[str] = NOT_RULES) -> dict[str, tuple[ModuleType, dict[str, Any]]]:
@@ -203,7 +203,7 @@ def declared_rules(package: str = __package__, skip: frozenset[str] = NOT_RULES)
     package : str
         The package whose modules are read (default ``"ees_theory.core.truncation"``).
     skip : frozenset of str
-        Module names that are not rules (default ``{"registry", "policy"}``).
+        Module names that are not rules (default ``{"faults", "policy", "registry"}``).
 
     Returns
     -------

@@ -21,13 +21,16 @@ being non-decreasing) the kept prefix is, by policy (:func:`kept`):
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from typing import Any
 from typing import Optional
 
 import numpy as np
 
+from ... import tolerances
 from ...spec.methods import MIN_KEEP_PARAM, REQUIRED, MethodSpec, Param, real, unit
+from .faults import NON_STRICT
 from .policy import Policy
 
 
@@ -63,6 +66,9 @@ NUMERICS_READ = frozenset({"running-sum"})
 
 #: llama.cpp's normalisation floor: ``1e-6f``, a sum of weights at or below it is "flat"
 FLAT = float(np.float32(1e-6))
+
+# the name of the certified check of ``cdf_j <= z`` (its judge reads it to flip the cut)
+_CUT = "z sum|d2| - cdf_j sum|d2|"
 
 
 def flat_means_uniform(policy: str) -> bool:
@@ -210,7 +216,7 @@ def certify(row, ctx, tau, pol, prm, rule, policy):
 
     def decide(j):  # cdf_j <= z:  z sum|D| - sum_{i<=j} |D_i| >= 0
         return ctx.decide(
-            "z sum|d2| - cdf_j sum|d2|",
+            _CUT,
             j,
             lambda prec: iv.mpf(z) * total(prec) - sum((abs(d2(i, prec)) for i in range(j + 1)), iv.mpf(0)),
             lambda: form_or_nonzero(lambda i: zf - (1 if i <= j else 0)),
@@ -246,3 +252,62 @@ def kernel(r, prm, pol, noop, rule, policy):
     else:  # a flat row of 3 or more has no tail; 1 or 2 candidates keep the first
         off = (flat & (n >= 3)) | (z >= 1)
     return pos < t.where(off, n, k)
+
+
+# ---- its judge (assembled by ees_theory.judging.judges) ---------------------------------------
+
+class Judge:
+    """What tail-free sampling's judge states (``ees_theory.judging.judges`` assembles it): the kept
+    prefix ends where the normalised cumulative ``|second difference|`` of the sorted probabilities
+    passes ``z``. The second differences cancel: their absolute error is about ``4 r`` in all (``r``
+    the probabilities' relative error), so the band on ``z`` is that error over the row's total
+    curvature; a row too flat for its dtype has no claim.
+
+    >>> sorted(Judge.misreadings), Judge.strictness[0][:24]
+    (['non-strict', 'tail-index'], "'<' used instead of '<='")
+    """
+
+    misreadings = {
+        **NON_STRICT,
+        "tail-index": "the cut index of the other convention: llama.cpp keeps the tokens before the first cdf_j > z, "
+        "the original (text-generation-webui) one token more",
+    }
+    strictness = (
+        "'<' used instead of '<=' at a cumulative second difference exactly equal to z: a token was kept that this policy drops",
+        "'<' used instead of '<=' at a cumulative second difference exactly equal to z: a token was dropped that this policy keeps",
+    )
+
+    def band(self, st, row, params, ref, b, options):
+        z, n = params["z"], st.n
+        if z >= 1.0 or n < 3:
+            return []
+        x = st.values / st.tau
+        p = np.exp(x - x[0])
+        p = p / p.sum()
+        T = float(np.abs(second_differences(p)).sum())
+        u = max(self.unit_roundoff(st, options), tolerances.unit_roundoff(st.dtype, "input"))
+        E = 4 * b["prob"] + 4 * (n - 2) * b["underflow"]  # absolute error of sum |d2| (and of any partial sum)
+        dz = n * u + u * abs(z)  # the running sum and z as the port holds it
+        if st.uniform:  # equal probabilities: every second difference is exactly 0 in any dtype
+            if options.policy != "llama.cpp":
+                return []
+        elif options.policy == "llama.cpp" and T + E <= FLAT:
+            pass  # uniform weights 1 / (n - 2) on both sides
+        elif T <= 4 * E or (options.policy == "llama.cpp" and T - E <= FLAT):
+            return None  # too flat for this dtype, or the uniform fallback may go either way
+        else:
+            dz += 2 * E / (T - E)
+        lo = z - dz if options.policy == "llama.cpp" else max(z - dz, 0.0)
+        return [{"z": lo}, {"z": min(z + dz, math.nextafter(1.0, 0.0))}]
+
+    def flipped_count(self, st, ref, check):
+        # cdf_j equals z exactly: the other strictness counts j as past z
+        if check.what != _CUT:
+            return None
+        m = int(ref.params.get("min_tokens_to_keep", 1))
+        return int(kept(check.index, st.n, m, ref.policy))
+
+    def misread(self, st, row, params, ref, kept, options) -> list[str]:
+        other = "paper" if options.policy == "llama.cpp" else "llama.cpp"
+        alt = self.truncate(row, params, other)
+        return ["tail-index"] if set(int(i) for i in alt.kept) == kept != set(int(i) for i in ref.kept) else []

@@ -13,7 +13,10 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
+
 from ...spec.methods import MIN_KEEP_PARAM, REQUIRED, MethodSpec, Param, unit
+from .faults import NON_STRICT, THRESHOLD_STRICTNESS
 from .policy import Policy
 
 
@@ -84,3 +87,39 @@ def kernel(r, prm, pol, noop, rule, policy):
     """The kept sorted positions of a prepared batch ``r`` (bool tensor)."""
     keep = r.all() if noop else pol.holds(r.sp, threshold(prm["a"], r.sp[..., :1]))
     return r.at_least(keep, pol)
+
+
+# ---- its judge (assembled by ees_theory.judging.judges) ---------------------------------------
+
+class Judge:
+    """What top-a's judge states (``ees_theory.judging.judges`` assembles it): ``p_i >= a * p_max^2``;
+    the band is ``a`` times the relative error of ``p_i / p_max^2``.
+
+    >>> Judge.rational, Judge.threshold, sorted(Judge.misreadings)
+    (True, True, ['linear-threshold', 'non-strict'])
+    """
+
+    rational = True
+    threshold = True
+    misreadings = {**NON_STRICT, "linear-threshold": "threshold a * p_max (min-p's) used instead of a * p_max^2"}
+    strictness = THRESHOLD_STRICTNESS
+
+    def band(self, st, row, params, ref, b, options):
+        a = params["a"]
+        if a <= 0:
+            return []
+        r = b["prob"]
+        if r >= 0.25:
+            return None
+        u = self.unit_roundoff(st, options)
+        x = st.values / st.tau
+        p_max = 1.0 / float(np.sum(np.exp(x - x[0])))
+        # p_i / p_max^2 is off by at most a factor ((1 + r) / (1 - r))^3 (and a rounding of the product)
+        f = ((1 + r) / (1 - r)) ** 3 * (1 + 4 * u)
+        under = b["underflow"] / (p_max * p_max)  # an underflowed p_i moves by the absolute floor
+        return [{"a": max(a / f - under, 0.0)}, {"a": min(a * f + under, 1.0)}]
+
+    def misread(self, st, row, params, ref, kept, options) -> list[str]:
+        m = int(params.get("min_tokens_to_keep", 1))
+        lin = self.truncate_as("min-p", row, st.tau, "paper", min_p=params["a"], min_tokens_to_keep=m)
+        return ["linear-threshold"] if set(int(i) for i in lin.kept) == kept != set(int(i) for i in ref.kept) else []

@@ -1,8 +1,13 @@
 """What every truncation judge shares: the row statistics, the reference call, the admissible
 counts from a parameter band, the membership check and the diagnosis frame.
 
-A judge is one sampler's entry in :data:`ees_theory.judging.judges.JUDGES`; a subclass states
-only what differs for its sampler (the band edges of its parameter, its misreadings, ...).
+A judge is one sampler's entry in :data:`ees_theory.judging.judges.JUDGES`, assembled from the
+declaration in the sampler's module (its ``Judge``, which states only what differs for its sampler:
+the band edges of its parameter, its misreadings, ...) on top of :class:`SamplerJudge` or
+:class:`MassJudge`. A declaration reaches the reference only through the methods here
+(:meth:`SamplerJudge.truncate`, :meth:`SamplerJudge.truncate_as`, :meth:`SamplerJudge.softmax`,
+:meth:`SamplerJudge.entropy`) and gives a verdict only through :meth:`SamplerJudge.fail` and
+:meth:`SamplerJudge.failed`: a sampler's module lies below the reference and the judging layer.
 
 >>> st = RowStats(np.array([1.0, 1.0, 0.0, -np.inf]), 1.0)
 >>> st.n, st.uniform, st.blocks().tolist()
@@ -21,31 +26,11 @@ from ...core.certify import Decision
 from ...reference import truncation as rt
 from ...spec.formats import round_to_dtype
 from ...core.records import INT_PARAMS, port_params
+from ...core.truncation.faults import MIN_KEEP_IGNORED, TEMPERATURE_IGNORED
 from ..methods import Verdict
 from ..outcomes import Status
 
-__all__ = ["RowStats", "SamplerJudge", "MassJudge", "port_params", "LN2", "SMALLEST_SUBNORMAL", "MIN_KEEP_IGNORED", "TEMPERATURE_IGNORED", "NON_STRICT", "MASKED_AS_ZERO",
-           "THRESHOLD_STRICTNESS"]
-
-LN2 = math.log(2.0)
-#: the smallest positive float64: the lower end of a parameter band that must stay positive
-SMALLEST_SUBNORMAL = 2.0**-1074
-
-# misreadings more than one sampler can show (fault class -> explanation)
-MIN_KEEP_IGNORED = {"min-keep-ignored": "min_tokens_to_keep is not applied"}
-#: the comparison at the boundary has the other strictness than the policy's; which way is
-#: :attr:`SamplerJudge.strictness`'s to say
-NON_STRICT = {"non-strict": "the boundary comparison has the other strictness ('>=' for '>' or the reverse)"}
-#: the sampler run at temperature 1 whatever the case's temperature (a sampler whose kept set
-#: depends on the temperature: :attr:`SamplerJudge.reads_temperature`)
-TEMPERATURE_IGNORED = {"temperature-ignored": "the temperature is not applied: the sampler ran on softmax(z), not softmax(z / T)"}
-#: ``non-strict`` for a threshold on a per-token value: (the port kept more, kept fewer)
-THRESHOLD_STRICTNESS = (
-    "'>=' used instead of '>': a token exactly at the threshold was kept; this policy drops it",
-    "'>' used instead of '>=': a token exactly at the threshold was dropped; this policy keeps it",
-)
-#: a statistic taken over every entry of the row with the masked (-inf) ones counted as logits of 0
-MASKED_AS_ZERO = {"masked-as-zero": "masked (-inf) entries counted as logits of 0 in a statistic of the row"}
+__all__ = ["RowStats", "SamplerJudge", "MassJudge", "port_params"]
 
 
 class RowStats:
@@ -107,7 +92,9 @@ class SamplerJudge:
 
     def __init_subclass__(cls, **kwargs: Any):
         super().__init_subclass__(**kwargs)
-        cls.misreadings = {**cls.misreadings, **MIN_KEEP_IGNORED, **(TEMPERATURE_IGNORED if cls.reads_temperature else {})}
+        # an inherited table may carry temperature-ignored from a base that reads the temperature
+        own = {fault: text for fault, text in cls.misreadings.items() if fault not in TEMPERATURE_IGNORED}
+        cls.misreadings = {**own, **MIN_KEEP_IGNORED, **(TEMPERATURE_IGNORED if cls.reads_temperature else {})}
 
     # ---- the reference ------------------------------------------------------------------------
     def truncate(self, row: np.ndarray, params: dict[str, float], policy: str, **override: Any) -> rt.TruncationResult:
@@ -116,6 +103,21 @@ class SamplerJudge:
         tau = prm.pop("temperature")
         prm.update(override)
         return reference.truncate(self.name, row, tau, policy, **prm)
+
+    @staticmethod
+    def truncate_as(name: str, row, tau: float, policy: str = "paper", **params: Any) -> rt.TruncationResult:
+        """The reference's answer of another sampler ``name`` (a misreading that is that sampler's rule)."""
+        return reference.truncate(name, row, tau, policy, **params)
+
+    @staticmethod
+    def softmax(row, tau: float) -> list:
+        """The row's probabilities in token-id order, to 30 digits (``mpmath`` numbers)."""
+        return reference.softmax(row, tau)
+
+    @staticmethod
+    def entropy(row, tau: float):
+        """The row's entropy in nats, to 30 digits (an ``mpmath`` number)."""
+        return reference.entropy(row, tau)
 
     # ---- admissible counts --------------------------------------------------------------------
     def band(self, st: RowStats, row, params, ref, b: dict, options) -> list[dict] | None:
@@ -327,6 +329,11 @@ class SamplerJudge:
             message += ". Diagnosis: " + "; ".join(f"{f}: {self.explain(f, ref, kept)}" for f in found)
             base["details"]["diagnosis"] = found
         return Verdict(Status.FAILED, message, fault, **dict(base, severity=math.inf))
+
+    @staticmethod
+    def failed(message: str, fault: str, base: dict, **extra: Any) -> Verdict:
+        """A failure verdict as it stands (no diagnosis): ``base``'s fields, ``extra`` over them."""
+        return Verdict(Status.FAILED, message, fault, **dict(base, **extra))
 
     def unit_roundoff(self, st: RowStats, options) -> float:
         return tolerances.unit_roundoff(st.dtype, options.accumulate)

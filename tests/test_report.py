@@ -143,12 +143,13 @@ def test_compact_tables_are_smaller():
     assert "font-size:0.8em" in small and "font-size:0.8em" not in wide
 
 
-def test_every_key_of_real_records_is_declared_in_case_record():
+def test_every_key_of_real_records_and_draw_statistics_is_declared():
     # a failing mask run (stored logits, repro line, shrunk case), a passing one, and draws runs with a
     # certain failure and a family-wise rejection: each record's keys are CaseRecord's, the shrunk
     # form's ShrunkCase's
     from ees_theory.harness import InProcessPort, Options, plan, run_check
     from ees_theory.running.cases import CaseRecord, ShrunkCase
+    from ees_theory.judging.draws import DrawStatistics
     from ees_theory.running.draws import InProcessDrawsPort, check_draws
     from tests.meta import draws_ports
     from tests.ports import numpy_port as good
@@ -160,10 +161,12 @@ def test_every_key_of_real_records_is_declared_in_case_record():
     for fn in (keeps_one_more, good.ees):
         r = run_check(InProcessPort(fn, fn.__name__), "ees", "float64", plan("ees", "float64", examples=4, seed=1), options=Options())
         records += r.records
-    for kind in ("inverse_cdf", "off_by_one", "untruncated"):
-        cases = plan("top-p", "float64", examples=4, seed=1)[:12]
-        r = check_draws(InProcessDrawsPort(draws_ports.for_method(kind, "top-p"), kind), "top-p", cases=cases, draws=400)
-        records += r.records
+    drawn = []
+    for kind, method in (("inverse_cdf", "top-p"), ("off_by_one", "top-p"), ("untruncated", "top-p"), ("inverse_cdf", "mirostat-v2")):
+        cases = plan(method, "float64", examples=4, seed=1)[:12]
+        r = check_draws(InProcessDrawsPort(draws_ports.for_method(kind, method), kind), method, cases=cases, draws=400)
+        drawn += r.records
+    records += drawn
     assert {rec["status"] for rec in records} >= {"pass", "fail"}
     seen = set().union(*records)
     assert {"shrunk", "repro", "logits", "pvalue", "certain", "details", "answer"} <= seen, sorted(seen)
@@ -172,3 +175,7 @@ def test_every_key_of_real_records_is_declared_in_case_record():
         assert set(rec) <= declared, sorted(set(rec) - declared)
         if "shrunk" in rec:
             assert set(rec["shrunk"]) <= set(ShrunkCase.__annotations__), sorted(set(rec["shrunk"]) - set(ShrunkCase.__annotations__))
+    # the draws judge's statistics: every key of a real run's details is DrawStatistics'
+    stats = set().union(*(rec.get("details") or {} for rec in drawn))
+    assert {"pvalue", "token", "tested_steps", "admissible_k"} <= stats, sorted(stats)
+    assert sorted(stats - set(DrawStatistics.__annotations__)) == []

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Sequence, TypedDict
 
 import mpmath
 import numpy as np
@@ -33,6 +33,7 @@ from .truncation import Truncation
 
 __all__ = [
     "DRAW_FAULTS",
+    "DrawStatistics",
     "Support",
     "support",
     "judge_draws",
@@ -240,6 +241,50 @@ def _alternatives(outcomes: Sequence, order: np.ndarray, block: np.ndarray, coun
 
 
 # ---- the statistical judgement -----------------------------------------------------------------
+class DrawStatistics(TypedDict, total=False):
+    """The numbers behind a draws verdict (``DrawVerdict.details``, a case record's ``details``);
+    every key the judge writes is declared here (``tests/test_report.py`` checks real runs).
+
+    A certain failure: ``token``, ``draw_index``, ``seed``, ``untruncated_p``, ``outside_draws``,
+    ``outside_tokens`` (mirostat: ``mu``), and ``diagnosis`` where the draws fit the untruncated
+    distribution. A goodness-of-fit test: ``admissible_k`` and ``expected_k`` (the kept counts),
+    ``draws``, ``style_sets`` (careful styles' kept sets tried), ``pvalue``, ``test`` (its name),
+    ``l1``, ``bins``, ``best_k`` and ``best_set`` (the admissible set that fits best),
+    ``worst_bin_tokens``, ``worst_observed``, ``worst_expected``, and ``beyond_reference`` /
+    ``beyond_reference_draws`` (draws past the reference's kept set). Mirostat's replay:
+    ``tested_steps``, ``skipped_steps``, ``replay_stopped_at``, ``ks`` (the KS distance of the
+    probability integral transforms).
+    """
+
+    token: int
+    draw_index: int
+    seed: int
+    untruncated_p: float
+    outside_draws: int
+    outside_tokens: list
+    mu: float
+    diagnosis: list
+    admissible_k: list
+    expected_k: int
+    draws: int
+    style_sets: int
+    pvalue: float
+    test: str
+    l1: float
+    bins: int
+    best_k: int
+    best_set: str
+    worst_bin_tokens: list
+    worst_observed: float
+    worst_expected: float
+    beyond_reference: list
+    beyond_reference_draws: int
+    tested_steps: int
+    skipped_steps: int
+    replay_stopped_at: Any
+    ks: float
+
+
 @dataclass
 class DrawVerdict:
     """The judgement of one case's draws before the family-wise step: ``status`` is
@@ -252,7 +297,7 @@ class DrawVerdict:
     pvalue: float = math.nan
     certified: bool = True
     admissible: str = ""
-    details: dict = field(default_factory=dict)
+    details: DrawStatistics = field(default_factory=dict)  # type: ignore[assignment]
 
 
 def _fmt_prob(x: Any) -> str:
@@ -336,7 +381,7 @@ def judge_draws(method: str, row: np.ndarray, params: dict[str, float], tokens: 
     if not s.claim:
         return DrawVerdict(Status.SKIPPED, "the dtype's error bound is unbounded on this row: no kept set is claimed", certified=s.certified)
     fits = _fits(s, tokens)
-    details: dict[str, Any] = {"admissible_k": list(s.counts)[:16], "expected_k": s.ref_k, "draws": int(tokens.size),
+    details: DrawStatistics = {"admissible_k": list(s.counts)[:16], "expected_k": s.ref_k, "draws": int(tokens.size),
                                "style_sets": len(s.alternatives)}
     if not fits:  # band tokens beyond every admissible set: a near-tie swap; no single kept set to test
         return DrawVerdict(Status.SKIPPED, "draws include near-tied tokens of the admissible band beyond every prefix kept set "

@@ -173,3 +173,21 @@ def test_protocol_names_every_fault_class_a_judge_can_give():
     faults = {f for j in JUDGES.values() for f in j.misreadings} | set(methods.EES.MISREADINGS) | set(DRAW_FAULTS)
     assert len(faults) > 30
     assert sorted(faults - named) == []
+
+
+def test_protocol_misreadings_table_is_generated_from_the_judges():
+    from pathlib import Path
+
+    from ees_theory.judging import judges
+
+    text = (Path(judges.__file__).resolve().parents[2] / "harness" / "PROTOCOL.md").read_text(encoding="utf-8")
+    assert judges.MISREADINGS_BEGIN in text
+    assert judges.with_misreading_table(text) == text, (
+        "PROTOCOL.md's table of misreadings differs from the judges' declarations; rewrite it with "
+        "ees_theory.judging.judges.with_misreading_table(text)"
+    )
+    # every judge's every misreading has its row, naming that sampler
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    for name, j in judges.JUDGES.items():
+        for fault in j.misreadings:
+            assert any(r.startswith(f"| `{fault}` |") and (name in r.split("|")[2] or "every sampler" in r) for r in rows), (name, fault)

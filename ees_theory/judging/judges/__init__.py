@@ -35,7 +35,8 @@ from typing import Mapping
 from ...core.truncation.registry import SAMPLERS, rules
 from .base import MassJudge, RowStats, SamplerJudge, port_params
 
-__all__ = ["JUDGES", "get_judge", "discover_judges", "declared_judges", "assemble", "BASES", "SamplerJudge", "RowStats", "port_params"]
+__all__ = ["JUDGES", "get_judge", "discover_judges", "declared_judges", "assemble", "BASES", "SamplerJudge", "RowStats", "port_params",
+           "MISREADINGS_BEGIN", "MISREADINGS_END", "misreading_table", "with_misreading_table"]
 
 #: what a declaration's ``base`` names: the judge it is assembled on (``"sampler"`` by default)
 BASES: Mapping[str, type] = {"sampler": SamplerJudge, "mass": MassJudge}
@@ -174,3 +175,68 @@ def get_judge(name: str) -> SamplerJudge:
         return JUDGES[name]
     except KeyError:
         raise ValueError(f"no judge for sampler {name!r}; expected one of {', '.join(sorted(JUDGES))}") from None
+
+
+# ---- the protocol's table of misreadings (ees_theory/harness/PROTOCOL.md) ------------------------
+MISREADINGS_BEGIN = "<!-- misreadings table: generated from the judges' declarations by misreading_table(); edit the declarations -->"
+MISREADINGS_END = "<!-- end of the misreadings table -->"
+
+
+def misreading_table() -> str:
+    """The protocol's table of the truncation samplers' misreadings, from the judges themselves:
+    one row per fault class and explanation, with the samplers whose judge can name it (in the
+    registry's order), between the marker lines.
+
+    Returns
+    -------
+    str
+        Markdown: ``MISREADINGS_BEGIN``, the table, ``MISREADINGS_END``.
+
+    Examples
+    --------
+    >>> rows = misreading_table().splitlines()
+    >>> rows[0] == MISREADINGS_BEGIN and rows[-1] == MISREADINGS_END
+    True
+    >>> next(r for r in rows if r.startswith("| `linear-threshold`"))[:40]
+    '| `linear-threshold` | top-a | threshold'
+    """
+    rows: dict[tuple[str, str], list[str]] = {}
+    for name, judge in JUDGES.items():
+        for fault, why in judge.misreadings.items():
+            rows.setdefault((fault, why), []).append(name)
+    lines = [MISREADINGS_BEGIN, "| fault | samplers | what the port did |", "|---|---|---|"]
+    for (fault, why), names in sorted(rows.items(), key=lambda item: item[0][0]):
+        everyone = len(names) == len(JUDGES)
+        lines.append(f"| `{fault}` | {'every sampler' if everyone else ', '.join(names)} | {why.replace('|', '&#124;')} |")
+    return "\n".join(lines + [MISREADINGS_END])
+
+
+def with_misreading_table(text: str) -> str:
+    r"""``text`` (the protocol) with its generated misreadings table replaced by :func:`misreading_table`.
+
+    Parameters
+    ----------
+    text : str
+        Text holding the marker lines ``MISREADINGS_BEGIN`` and ``MISREADINGS_END``, in that order.
+
+    Returns
+    -------
+    str
+        ``text`` with everything from the first marker to the second replaced.
+
+    Raises
+    ------
+    ValueError
+        A marker line missing, or the two out of order.
+
+    Examples
+    --------
+    >>> with_misreading_table("no table")
+    Traceback (most recent call last):
+    ...
+    ValueError: the text has no generated misreadings table (its marker lines are missing)
+    """
+    i, j = text.find(MISREADINGS_BEGIN), text.find(MISREADINGS_END)
+    if i < 0 or j < i:
+        raise ValueError("the text has no generated misreadings table (its marker lines are missing)")
+    return text[:i] + misreading_table() + text[j + len(MISREADINGS_END):]

@@ -423,7 +423,7 @@ class Truncation(Method):
         kept = {int(i) for i in np.flatnonzero(value)}
         return grade_mask(v, self.name, row, params, kept, ref.k, dtype, options,
                           diagnose=lambda: self.sampler_judge.diagnose(row, params, ref, kept, options),
-                          resolution=lambda: self.resolution_counts(row, params, ref, dtype, options))
+                          resolution=(lambda: self.resolution_counts(row, params, ref, dtype, options)) if self.sampler_judge.resolution_grade else None)
 
     def resolution_counts(self, row, params, ref, dtype, options) -> set[int] | None:
         """The kept counts of the sampler's band drawn at the dtype's resolution

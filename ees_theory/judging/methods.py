@@ -863,6 +863,7 @@ class EES(Method):
         n, m = ref.n, ref.min_tokens_to_keep
         tau = params["temperature"]
         found: list[str] = []
+        later: list[str] = []
         try:
             if options.rule == "first-exclusive":
                 if reference.ees(row, tau, rule="first-inclusive").k == k:
@@ -897,13 +898,16 @@ class EES(Method):
                         gaps = [H / denom - r.P for H, r in zip(Hs, curve)]
                     i = _first_crossing(gaps, m, n)
                     if (n if i is None else i - 1) == k:
-                        found.append(fault)
+                        later.append(fault) if fault == "entropy-in-bits" else found.append(fault)
             if tau != 1.0 and reference.ees(row, 1.0, rule=options.rule).k == k:
                 found.append("temperature-ignored")
             if k == n and ref.k < n:
                 found.append("keeps-all")
         except (ValueError, ZeroDivisionError):  # a diagnosis is best effort; the verdict stands
             pass
+        # entropy in bits raises every Hbar_k, so it also explains a port that keeps everything:
+        # named after the plainer readings
+        found += later
         fault = found[0] if found else "wrong-kept-set"
         return fault, [f"{f}: {self.MISREADINGS[f]}" for f in found]
 

@@ -27,6 +27,7 @@ __all__ = [
     "signature",
     "method_table",
     "with_method_table",
+    "replace_generated",
 ]
 
 
@@ -173,10 +174,43 @@ def with_method_table(text: str) -> str:
     ...
     ValueError: the text has no generated methods table (its marker lines are missing)
     """
-    i, j = text.find(TABLE_BEGIN), text.find(TABLE_END)
+    return replace_generated(text, TABLE_BEGIN, TABLE_END, method_table(), "methods table")
+
+
+def replace_generated(text: str, begin: str, end: str, table: str, what: str) -> str:
+    r"""``text`` with everything from the marker line ``begin`` to the marker line ``end`` replaced
+    by ``table`` (which carries both markers): a generated section of a hand-written document.
+
+    Parameters
+    ----------
+    text : str
+        The document.
+    begin, end : str
+        The marker lines, in that order.
+    table : str
+        The generated section, markers included.
+    what : str
+        What the section is, for the error message.
+
+    Returns
+    -------
+    str
+        The document with its section regenerated.
+
+    Raises
+    ------
+    ValueError
+        A marker line missing, or the two out of order.
+
+    Examples
+    --------
+    >>> replace_generated("a\n<b>\nold\n<e>\nz", "<b>", "<e>", "<b>\nnew\n<e>", "table").split()
+    ['a', '<b>', 'new', '<e>', 'z']
+    """
+    i, j = text.find(begin), text.find(end)
     if i < 0 or j < i:
-        raise ValueError("the text has no generated methods table (its marker lines are missing)")
-    return text[:i] + method_table() + text[j + len(TABLE_END):]
+        raise ValueError(f"the text has no generated {what} (its marker lines are missing)")
+    return text[:i] + table + text[j + len(end):]
 
 
 #: Parameters that count tokens: a port receives them as Python ints.

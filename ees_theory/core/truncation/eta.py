@@ -151,11 +151,9 @@ class Judge(EpsilonJudge):
         # the threshold with H / ln 2 for H: more tokens kept wherever the entropy term decides
         if st.n < 2:
             return []
-        x = st.values / st.tau
-        p = np.exp(x - x[0])
-        p /= p.sum()
-        H = float(-np.sum(p[p > 0] * np.log(p[p > 0])))
-        thr = float(threshold(params["epsilon"], H / LN2, FLOAT))
+        probs = self.softmax(row, st.tau)
+        p = np.array([float(probs[int(i)]) for i in st.order])
+        thr = float(threshold(params["epsilon"], float(self.entropy(row, st.tau)) / LN2, FLOAT))
         m = min(max(int(params.get("min_tokens_to_keep", 1)), 1), st.n)
         for count in {int(np.count_nonzero(p > thr)), int(np.count_nonzero(p >= thr))}:
             if kept == {int(i) for i in st.order[: max(count, m)]} != {int(i) for i in ref.kept}:

@@ -32,6 +32,7 @@ import importlib
 import pkgutil
 from typing import Mapping
 
+from ...core.records import replace_generated
 from ...core.truncation.registry import SAMPLERS, rules
 from .base import MassJudge, RowStats, SamplerJudge, port_params
 
@@ -236,7 +237,4 @@ def with_misreading_table(text: str) -> str:
     ...
     ValueError: the text has no generated misreadings table (its marker lines are missing)
     """
-    i, j = text.find(MISREADINGS_BEGIN), text.find(MISREADINGS_END)
-    if i < 0 or j < i:
-        raise ValueError("the text has no generated misreadings table (its marker lines are missing)")
-    return text[:i] + misreading_table() + text[j + len(MISREADINGS_END):]
+    return replace_generated(text, MISREADINGS_BEGIN, MISREADINGS_END, misreading_table(), "misreadings table")

@@ -40,7 +40,7 @@ False
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -76,8 +76,12 @@ __all__ = [
 #: directed running sums bracketing every sequential one; the mass before a token as the running sum up
 #: to the token before, mass="top-shifted"; top-p at p >= 1 evaluated by the styles comparing at p's precision;
 #: the logits times the reciprocal temperature rounded to the compute dtype, shift="reciprocal"; top-n-sigma's
-#: deviations squared unscaled, variance="plain")
-STYLES_VERSION = "5"
+#: deviations squared unscaled, variance="plain"; 6: in half-precision input mode every style also
+#: with the temperature a Python number, temperature="scalar": torch divides a half-precision tensor
+#: by a Python float in float32 and rounds the quotient once, where the tensor styles divide by the
+#: temperature rounded to the half dtype, another temperature; and, where a float16 sum is rounded
+#: at every addition, that sum also in ranking order, order="ranked", as a loop over sorted candidates)
+STYLES_VERSION = "6"
 
 _BLOCKS = ("blocked:8", "blocked:64", "blocked:512")
 #: the envelope of the EES curve: the styles' hull widened by this many hull widths on each side
@@ -101,10 +105,14 @@ class Style:
     numerics: Any
     compute: str = "input"
     form: str = "closed"
+    #: the order the row's sums run in: the token ids' (``ids``) or the ranking's (``ranked``: the
+    #: row sorted by logit first, as llama.cpp's loops over sorted candidates sum the softmax's
+    #: normaliser); only a sum rounded at every addition depends on it
+    order: str = "ids"
 
     @property
     def name(self) -> str:
-        return f"{self.form}/{self.compute}/{self.numerics.name}"
+        return f"{self.form}/{self.compute}/{self.numerics.name}" + ("/ranked" if self.order == "ranked" else "")
 
 
 def _numerics_module():
@@ -169,7 +177,8 @@ def styles_for(kind: str, dtype: str, accumulate: str) -> tuple[Style, ...]:
             # the mass compared with the parameter at its own precision (run only for the samplers reading it)
             variants += [N(param="exact"), N(param="exact", sums="blocked:8"), N(param="exact", probs="log_softmax_stepwise", shift="before"),
                          N(param="exact", mass="bottom", probs="log_softmax", rank="probs")]
-            out += [Style(nm, c) for nm in variants]
+            out += [Style(nm, c) for nm in _both_temperatures(variants, dtype, c)]
+            out += _ranked([st for st in out if st.compute == c])
         elif kind == "ees":
             out += [
                 Style(N(rank="probs"), c, "closed"),
@@ -196,6 +205,10 @@ def styles_for(kind: str, dtype: str, accumulate: str) -> tuple[Style, ...]:
                         Style(N(sums="sequential", probs="log_softmax", shift="before", rank="probs"), c, "closed")]
             out += [Style(N(probs="log_softmax_stepwise", rank="probs"), c, "closed")]
             out += [Style(N(sums="blocked:64", rank="probs"), c, "closed"), Style(N(sums="blocked:512"), c, "weights")]
+            if c == "input" and half:
+                ees_styles = [st for st in out if st.compute == c]
+                out += [replace(st, numerics=nm) for st, nm in zip(ees_styles, _both_temperatures([st.numerics for st in ees_styles], dtype, c)[len(ees_styles):])]
+            out += _ranked([st for st in out if st.compute == c])
         elif kind == "entropy":
             out += [
                 Style(N(), c, "closed"),
@@ -208,6 +221,42 @@ def styles_for(kind: str, dtype: str, accumulate: str) -> tuple[Style, ...]:
         else:
             raise ValueError(f"no styles of kind {kind!r}")
     return tuple(out)
+
+
+def _both_temperatures(variants: list, dtype: str, compute: str) -> list:
+    """``variants``, and in half precision with the input dtype as compute dtype each again with
+    the temperature a Python number (``temperature="scalar"``): torch divides a half-precision
+    tensor by ``0.7`` in float32 and rounds ``z / 0.7`` once, numpy (and a tensor temperature) by
+    ``0.7`` rounded to the half dtype; both are everyday careful code."""
+    if compute != "input" or dtype not in ("float16", "bfloat16"):
+        return list(variants)
+    return list(variants) + [replace(nm, temperature="scalar") for nm in variants]
+
+
+def _ranked(styles: list) -> list:
+    """Copies of the styles whose normaliser is a sum rounded at every addition, with the row's
+    sums in ranking order (``order="ranked"``): in float16 such a sum depends on its order, and a
+    loop over sorted candidates (llama.cpp's softmax, ported to a half-precision type) adds the
+    largest terms first, after which the tail's terms fall below the running sum's rounding."""
+    return [replace(st, order="ranked") for st in styles if st.numerics.sums == "sequential"]
+
+
+def _in_ranking_order(style: Style, z, outcome):
+    """``outcome(z)`` for a style in token-id order; for a ``ranked`` style, ``outcome`` of the row
+    sorted by logit (ties in id order), its kept set, ranking values and recount mapped back to
+    the token ids (the curve and the prefix sums run along the ranking either way)."""
+    if style.order != "ranked":
+        return outcome(z)
+    import torch
+
+    perm = torch.sort(z.double(), descending=True, stable=True)[1]
+    o = outcome(z[perm])
+    ids = perm.tolist()
+    key = np.empty_like(o.key)
+    key[np.asarray(ids, dtype=np.int64)] = o.key
+    position = {t: j for j, t in enumerate(ids)}
+    recount = None if o.recount is None else (lambda order, _r=o.recount: _r([position[int(t)] for t in order]))
+    return replace(o, kept=frozenset(ids[j] for j in o.kept), key=key, recount=recount)
 
 
 def _torch_dtypes(dtype: str, compute: str):
@@ -364,16 +413,7 @@ def _ees_outcome(z, tau: float, rule: str, m: int, style: Style) -> MaskOutcome:
     with nm.using(style.numerics):
         finite = torch.isfinite(z)
         n = int(finite.sum())
-        zc = z.to(cd)
-        t = torch.tensor(tau, dtype=torch.float64).to(cd)
-        if style.numerics.shift == "before":
-            x = (zc - zc[finite].max()) / t
-        elif style.numerics.shift == "reciprocal":  # times 1/tau rounded to the compute dtype
-            inv = torch.tensor(1.0 / tau, dtype=torch.float64).to(cd)
-            x = (zc - zc[finite].max()) * inv if bool(torch.isfinite(inv)) else (zc - zc[finite].max()) / t
-        else:
-            x = zc / t
-        x = x.masked_fill(~finite, -math.inf)
+        x = nm.scale(z, torch.tensor([tau], dtype=torch.float64), cd)
         p_all = nm.softmax(x)
         key_all = p_all if style.numerics.rank == "probs" else x
         _, idx = torch.sort(key_all, descending=True, stable=True)
@@ -532,7 +572,7 @@ def iter_mask_outcomes(method: str, row: np.ndarray, params: dict, dtype: str, a
     if method not in SAMPLERS:  # EES: the styles' own curves and selection rule
         for style in styles_for("ees", dtype, accumulate):
             try:
-                yield _ees_outcome(z, tau, rule, min_tokens_to_keep, style)
+                yield _in_ranking_order(style, z, lambda zz, st=style: _ees_outcome(zz, tau, rule, min_tokens_to_keep, st))
             except (ValueError, RuntimeError, OverflowError, ZeroDivisionError):
                 continue
         return
@@ -552,7 +592,7 @@ def iter_mask_outcomes(method: str, row: np.ndarray, params: dict, dtype: str, a
               or (style.numerics.variance != "scaled" and "variance" not in reads)):
             continue
         try:
-            yield _truncation_outcome(method, z, tau, policy, prm, style, dtype)
+            yield _in_ranking_order(style, z, lambda zz, st=style: _truncation_outcome(method, zz, tau, policy, prm, st, dtype))
         except (ValueError, RuntimeError, OverflowError, ZeroDivisionError):
             continue
 

@@ -12,6 +12,11 @@ differ only in rounding:
 * ``shift``: ``after`` (divide by the temperature, then the softmax shifts), ``before``
   (``(z - max) / tau``) or ``reciprocal`` (``(z - max) * (1 / tau)``, the reciprocal rounded to
   the compute dtype);
+* ``temperature``: the temperature the logits are divided by (or multiplied by the reciprocal of)
+  is a ``tensor`` in the compute dtype (in half precision that is another temperature: ``0.7``
+  becomes ``0.69921875`` in bfloat16) or a Python ``scalar`` (``logits / 0.7``: torch carries the
+  operation out in float32 and rounds the quotient once, so it is the correctly rounded ``z / T``
+  almost always); the two differ only in half precision;
 * ``rank``: tokens ordered by their scaled ``logits`` or by their computed ``probs`` (ties
   between computed probabilities are then real ties for the port);
 * ``mass``: the mass before a token summed from the ``top`` (the running sum less the token's
@@ -49,6 +54,7 @@ differ only in rounding:
 from __future__ import annotations
 
 import contextlib
+import math
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Iterator
@@ -63,7 +69,7 @@ _SEQUENTIAL = ("sequential", "sequential-scan", "sequential-down", "sequential-u
 #: the ``sums`` choices whose totals (the softmax's normaliser, an entropy) are the library's
 _LIBRARY_TOTALS = ("torch", "sequential-scan", "sequential-down", "sequential-up")
 
-__all__ = ["Numerics", "DEFAULT", "current", "using", "against_param", "cumsum", "total", "softmax", "log_softmax"]
+__all__ = ["Numerics", "DEFAULT", "current", "using", "against_param", "cumsum", "total", "softmax", "log_softmax", "scale"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,7 @@ class Numerics:
 
     probs: str = "softmax"
     shift: str = "after"
+    temperature: str = "tensor"
     rank: str = "logits"
     mass: str = "top"
     threshold: str = "logits"
@@ -83,6 +90,7 @@ class Numerics:
         for name, allowed in (
             ("probs", ("softmax", "log_softmax", "log_softmax_stepwise")),
             ("shift", ("after", "before", "reciprocal")),
+            ("temperature", ("tensor", "scalar")),
             ("rank", ("logits", "probs")),
             ("mass", ("top", "top-shifted", "bottom")),
             ("threshold", ("logits", "probs", "log_probs")),
@@ -97,7 +105,7 @@ class Numerics:
     @property
     def name(self) -> str:
         """A short label: the choices that differ from :data:`DEFAULT`."""
-        parts = [f"{k}={getattr(self, k)}" for k in ("probs", "shift", "rank", "mass", "threshold", "sums", "param", "variance") if getattr(self, k) != getattr(DEFAULT, k)]
+        parts = [f"{k}={getattr(self, k)}" for k in ("probs", "shift", "temperature", "rank", "mass", "threshold", "sums", "param", "variance") if getattr(self, k) != getattr(DEFAULT, k)]
         return ",".join(parts) or "default"
 
 
@@ -226,6 +234,41 @@ def total(x: torch.Tensor) -> torch.Tensor:
     if s == "sequential":
         return _sequential_cumsum(x)[..., -1:]
     return _blocked_total(x, int(s[8:]))
+
+
+def scale(z: torch.Tensor, tau64: torch.Tensor, cd: torch.dtype, masked: torch.Tensor | None = None) -> torch.Tensor:
+    """The scaled logits ``z / tau`` in the compute dtype ``cd`` under the current numerics: the
+    ``shift`` (subtract the maximum before or after), the ``temperature`` (a tensor in ``cd`` or a
+    Python scalar) and the reciprocal. ``z`` holds the logits (``-inf`` masked, along the last
+    axis), ``tau64`` the temperatures in float64, one per row (shape ``(..., 1)``); ``masked``, where
+    the caller has it, is ``isneginf(z)``.
+
+    In half precision a scalar temperature is the correctly rounded quotient, a tensor one the
+    quotient by the rounded temperature:
+
+    >>> z = torch.tensor([1.0, 2.203125], dtype=torch.bfloat16); t = torch.tensor([[0.7]], dtype=torch.float64)
+    >>> scale(z, t, torch.bfloat16).tolist()   # divided by 0.69921875
+    [[1.4296875, 3.15625]]
+    >>> with using(Numerics(temperature="scalar")):   # z / 0.7 as torch computes it
+    ...     scale(z, t, torch.bfloat16).tolist()
+    [[1.4296875, 3.140625]]
+    >>> (z / 0.7).tolist()
+    [1.4296875, 3.140625]
+    """
+    nm = current()
+    masked = torch.isneginf(z) if masked is None else masked
+    zc = z.to(cd)
+    half = cd in (torch.float16, torch.bfloat16)
+    # torch computes a half-precision tensor op with a Python number in float32 and rounds once
+    od = torch.float32 if (half and nm.temperature == "scalar") else cd
+    tau = tau64.to(od)
+    if nm.shift in ("before", "reciprocal"):  # (z - max) / tau: the shift happens before the division
+        x = (zc - torch.where(masked, -math.inf, zc).amax(dim=-1, keepdim=True)).to(od)
+        inv = (1.0 / tau64).to(od)  # the reciprocal rounded (inf: divide instead)
+        x = torch.where(torch.isfinite(inv), x * inv, x / tau) if nm.shift == "reciprocal" else x / tau
+    else:
+        x = zc.to(od) / tau
+    return x.to(cd).masked_fill(masked, -math.inf)
 
 
 def log_softmax(x: torch.Tensor) -> torch.Tensor:

@@ -59,16 +59,8 @@ def _prepare(logits, temperature, accumulate):
         sx = torch.gather(x, -1, idx)
         sz = torch.gather(logits, -1, idx).double()  # for the rank- and scale-invariant rules
     else:
-        tau = row_temperature(temperature, logits.shape[:-1], cd, logits.device)
         nm = _numerics.current()
-        if nm.shift in ("before", "reciprocal"):  # (z - max) / tau: the shift happens before the division
-            zc = logits.to(cd)
-            x = zc - torch.where(masked, -math.inf, zc).amax(dim=-1, keepdim=True)
-            inv = (1.0 / tau64).to(cd)  # the reciprocal rounded to the compute dtype (inf: divide)
-            x = torch.where(torch.isfinite(inv), x * inv, x / tau) if nm.shift == "reciprocal" else x / tau
-        else:
-            x = logits.to(cd) / tau
-        x = x.masked_fill(masked, -math.inf)
+        x = _numerics.scale(logits, tau64, cd, masked)
         if nm.rank == "probs":  # ordered by the computed probabilities (their ties are the port's)
             _, idx = torch.sort(_numerics.softmax(x), dim=-1, descending=True, stable=True)
             sx = torch.gather(x, -1, idx)

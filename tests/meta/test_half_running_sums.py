@@ -44,3 +44,48 @@ def test_a_numpy_float16_port_with_half_precision_running_sums_conforms():
                        options=Options(accumulate="input"), shrink=False)
     assert report.ok, report.text()
     assert report.counts()["admissible"] >= 10  # these rows are exactly where the answer is not the certified one
+
+
+def c_loop_float16_ees(logits, temperature):
+    """llama.cpp's shape in float16 scalars: candidates sorted by logit, ``(l - max) / t``,
+    ``expf``, the normaliser summed in a loop over the sorted candidates (largest first), then the
+    prefix sums in the same loop order; every operation rounded to float16."""
+    h = np.float16
+    x = np.asarray(logits).astype(h)
+    order = [int(i) for i in np.argsort(-x.astype(np.float64), kind="stable") if np.isfinite(x[i])]
+    t = h(temperature)
+    with np.errstate(all="ignore"):
+        e = [h(np.exp(h(h(x[i] - x[order[0]]) / t))) for i in order]
+        total = h(0)
+        for v in e:
+            total = h(total + v)
+        p = [h(v / total) for v in e]
+        P, S, k = p[0], h(-h(p[0] * h(np.log(p[0])))) if p[0] > 0 else h(0), len(order)
+        for i in range(1, len(order)):
+            if p[i] == 0:
+                k = i
+                break
+            P = h(P + p[i])
+            S = h(S - h(p[i] * h(np.log(p[i]))))
+            H = h(h(np.log(P)) + h(S / P))
+            if h(H / h(np.log(i + 1))) < P:
+                k = i
+                break
+    mask = np.zeros(len(logits), dtype=bool)
+    mask[order[:k]] = True
+    return mask
+
+
+#: generated float16 rows (seed 3) where the loop's normaliser, summed largest first, leaves its
+#: count outside every id-order style's (keeps 11 where they keep 13; 1033 where they keep 1036 to 2048)
+LOOP_ORDER_ROWS = ("gen3-ees-float16-0021", "gen4-ees-float16-0030", "gen4-ees-float16-0043", "gen4-ees-float16-0044")
+
+
+def test_a_float16_loop_over_sorted_candidates_conforms():
+    """Its normaliser is a float16 running sum in ranking order: the styles run that order too."""
+    cases = [c for s in (3, 4) for c in plan("ees", "float16", examples=60, seed=s) if c.id in LOOP_ORDER_ROWS]
+    assert len(cases) == len(LOOP_ORDER_ROWS)
+    report = run_check(InProcessPort(c_loop_float16_ees, "c_loop_float16_ees"), "ees", "float16", cases,
+                       options=Options(accumulate="input"), shrink=False)
+    assert report.ok, report.text()
+    assert report.counts()["admissible"] == len(LOOP_ORDER_ROWS)

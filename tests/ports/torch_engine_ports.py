@@ -12,7 +12,16 @@ emulation of ``independent_ports.py``.
 * ``min_p_probs``: ``p < min_p * max p`` dropped (transformers); ``min_p_logits``: the same on logits;
 * ``typical_scores``: transformers' typical (``|-log p - H|`` ascending, ties of the cut score kept);
 * ``epsilon_probs``, ``eta_probs``: transformers' epsilon and eta; ``top_k_threshold``: ``topk``'s
-  k-th value as a threshold (ties kept).
+  k-th value as a threshold (ties kept);
+* ``min_p_log_probs``: ``log_softmax``, kept where ``lp >= lp.max() + ln min_p`` (the threshold
+  rounded to the compute dtype before the comparison);
+* ``epsilon_strict``: ``softmax(x / T) > epsilon`` (the paper's strict threshold);
+* ``top_n_sigma_std``: ``z = x / T``, kept where ``z >= z.max() - n * z.std(correction=0)``;
+* ``typical_log_softmax``: ``log_softmax`` and its ``exp``, ``H`` by ``sum``, a stable ascending
+  sort of ``|-lp - H|``, kept while the mass before a token (``cumsum - p``) is below ``mass``.
+
+Every port divides by the temperature as a Python number: in half precision torch computes that
+quotient in float32 and rounds it once.
 
 >>> import numpy as np
 >>> port = make("ees_softmax", "bfloat16")
@@ -124,8 +133,39 @@ def _ports(cd):
         kk = min(max(int(k), min_tokens_to_keep), len(logits))
         return (x >= torch.topk(x, kk)[0][..., -1]).numpy() & np.isfinite(logits)
 
+    def min_p_log_probs(logits, temperature, min_p, min_tokens_to_keep=1):
+        lp = torch.log_softmax(x_of(logits) / temperature, -1)
+        keep = lp >= lp.max() + math.log(min_p) if min_p > 0 else torch.isfinite(lp)
+        keep[torch.argsort(lp, descending=True)[:min_tokens_to_keep]] = True
+        return keep.numpy() & np.isfinite(logits)
+
+    def epsilon_strict(logits, temperature, epsilon, min_tokens_to_keep=1):
+        probs = torch.softmax(x_of(logits) / temperature, -1)
+        keep = probs > epsilon
+        keep[torch.argsort(probs, descending=True)[:min_tokens_to_keep]] = True
+        return keep.numpy() & np.isfinite(logits)
+
+    def top_n_sigma_std(logits, temperature, n):
+        z = x_of(logits) / temperature
+        zf = z[torch.isfinite(z)]
+        return (z >= zf.max() - n * zf.std(correction=0)).numpy() & np.isfinite(logits)
+
+    def typical_log_softmax(logits, temperature, mass, min_tokens_to_keep=1):
+        lp = torch.log_softmax(x_of(logits) / temperature, -1)
+        p = lp.exp()
+        ent = -torch.where(p > 0, p * lp, torch.zeros_like(p)).sum()
+        finite = torch.isfinite(lp)
+        score = torch.where(finite, (-lp - ent).abs(), torch.full_like(p, math.inf))
+        _, si = torch.sort(score, stable=True)
+        before = torch.cumsum(p[si], 0) - p[si]
+        keep = before < mass
+        keep[:min_tokens_to_keep] = True
+        keep[int(finite.sum()):] = False
+        return _mask_from(si[keep], int(keep.sum()), len(logits))
+
     return {f.__name__: f for f in (ees_softmax, ees_logsoftmax, top_p_ascending, top_p_descending, min_p_probs, min_p_logits,
-                                    typical_scores, epsilon_probs, eta_probs, top_k_threshold)}
+                                    typical_scores, epsilon_probs, eta_probs, top_k_threshold, min_p_log_probs, epsilon_strict,
+                                    top_n_sigma_std, typical_log_softmax)}
 
 
 #: port name -> (method, policy it follows)
@@ -140,6 +180,10 @@ PORTS = {
     "epsilon_probs": ("epsilon", "transformers"),
     "eta_probs": ("eta", "transformers"),
     "top_k_threshold": ("top-k", "transformers"),
+    "min_p_log_probs": ("min-p", "paper"),
+    "epsilon_strict": ("epsilon", "paper"),
+    "top_n_sigma_std": ("top-n-sigma", "paper"),
+    "typical_log_softmax": ("typical", "paper"),
 }
 
 

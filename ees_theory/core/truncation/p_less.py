@@ -131,9 +131,6 @@ class Judge:
     threshold = True
     misreadings = NON_STRICT
     strictness = THRESHOLD_STRICTNESS
-    #: each p_i is compared with sum p^2, a sum of the same size over the row: on a near-uniform
-    #: row the comparisons lie within a few roundings, and the judge grades at that resolution
-    resolution_grade = True
     #: the threshold is the normalised one (p-less-norm)
     norm = False
 

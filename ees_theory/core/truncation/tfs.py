@@ -267,9 +267,6 @@ class Judge:
     (['non-strict', 'tail-index'], "'<' used instead of '<='")
     """
 
-    #: the second differences cancel: on a near-uniform row they are rounding noise, and the judge
-    #: grades at the dtype's resolution
-    resolution_grade = True
     misreadings = {
         **NON_STRICT,
         "tail-index": "the cut index of the other convention: llama.cpp keeps the tokens before the first cdf_j > z, "

@@ -86,13 +86,15 @@ class SamplerJudge:
     #: its kept set depends on the temperature (``temperature-ignored`` is one of its misreadings;
     #: top-k and top-n-sigma keep the same set at every temperature)
     reads_temperature: bool = True
-    #: graded at the dtype's resolution too (:meth:`resolution_bounds`): a sampler whose deciding
-    #: quantity is ill-conditioned on near-uniform rows by construction (p-less compares each
-    #: probability with a sum over the row of the same size; tail-free's second differences
-    #: cancel). The others compare with a parameter, which the styles round both ways; a wider grade
-    #: there only hides faults (measured: bfloat16 top-p and min-p off-by-one ports lose 6 and 7
-    #: of about 70 rejected rows)
-    resolution_grade: bool = False
+    #: graded at the dtype's resolution too (:meth:`resolution_bounds`): inside the rigorous band, an
+    #: answer that differs from the exact one only in comparisons closer than two roundings of the
+    #: compute dtype is admissible even where no style produces it. The styles enumerate formulas;
+    #: careful code writes others (a threshold ``ln p_max + ln r`` rounded before the comparison,
+    #: a standard deviation rounded before ``n sigma``), which land on either side of a comparison
+    #: that close. A sampler whose kept set depends on ranks alone (top-k) has no such comparison.
+    #: Measured with engine-style torch ports in bfloat16: min-p, epsilon, eta, top-n-sigma and
+    #: typical answers one or two tokens past every style, all within this resolution
+    resolution_grade: bool = True
     #: what ``non-strict`` means for this sampler: (the port kept more, the port kept fewer) than
     #: the policy at a comparison that is exactly 0; ``None``: no such comparison (no diagnosis)
     strictness: tuple[str, str] | None = None

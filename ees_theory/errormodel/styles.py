@@ -79,8 +79,9 @@ __all__ = [
 #: deviations squared unscaled, variance="plain"; 6: in half-precision input mode every style also
 #: with the temperature a Python number, temperature="scalar": torch divides a half-precision tensor
 #: by a Python float in float32 and rounds the quotient once, where the tensor styles divide by the
-#: temperature rounded to the half dtype, another temperature; and, where a float16 sum is rounded
-#: at every addition, that sum also in ranking order, order="ranked", as a loop over sorted candidates)
+#: temperature rounded to the half dtype, another temperature; and, where a sum is rounded at every
+#: addition (float16, float32), that sum also in ranking order, order="ranked", as a loop over sorted candidates,
+#: for the masks, EES and the entropies)
 STYLES_VERSION = "6"
 
 _BLOCKS = ("blocked:8", "blocked:64", "blocked:512")
@@ -218,6 +219,7 @@ def styles_for(kind: str, dtype: str, accumulate: str) -> tuple[Style, ...]:
             out += [Style(N(sums=s_), c, "closed") for s_ in seq]
             out += [Style(N(probs="log_softmax_stepwise"), c, "closed")]
             out += [Style(N(sums="blocked:64"), c, "closed"), Style(N(sums="blocked:8", shift="before"), c, "weights")]
+            out += _ranked([st for st in out if st.compute == c])
         else:
             raise ValueError(f"no styles of kind {kind!r}")
     return tuple(out)
@@ -235,7 +237,8 @@ def _both_temperatures(variants: list, dtype: str, compute: str) -> list:
 
 def _ranked(styles: list) -> list:
     """Copies of the styles whose normaliser is a sum rounded at every addition, with the row's
-    sums in ranking order (``order="ranked"``): in float16 such a sum depends on its order, and a
+    sums in ranking order (``order="ranked"``): such a sum depends on its order (in float16 by whole
+    tokens of a flat tail), and a
     loop over sorted candidates (llama.cpp's softmax, ported to a half-precision type) adds the
     largest terms first, after which the tail's terms fall below the running sum's rounding."""
     return [replace(st, order="ranked") for st in styles if st.numerics.sums == "sequential"]
@@ -645,10 +648,12 @@ def iter_entropies(row: np.ndarray, dtype: str, accumulate: str) -> Iterator[tup
     """The row entropy (nats) as each style computes it, one style at a time (EDT and dynatemp read
     the row only through it: their formulas are then judged with the rigorous per-operation
     rounding of :mod:`.bands`, fed with :func:`entropy_envelope`)."""
+    import torch
+
     z = _row_tensor(row, dtype)
     for style in styles_for("entropy", dtype, accumulate):
         try:
-            H = _entropy(z, style)
+            H = _entropy(z[torch.sort(z.double(), descending=True, stable=True)[1]] if style.order == "ranked" else z, style)
         except (ValueError, RuntimeError, OverflowError, ZeroDivisionError):
             continue
         if math.isfinite(H):

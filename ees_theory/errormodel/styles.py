@@ -81,7 +81,8 @@ __all__ = [
 #: by a Python float in float32 and rounds the quotient once, where the tensor styles divide by the
 #: temperature rounded to the half dtype, another temperature; and, where a sum is rounded at every
 #: addition (float16, float32), that sum also in ranking order, order="ranked", as a loop over sorted candidates,
-#: for the masks, EES and the entropies)
+#: for the masks, EES and the entropies; top-p's and typical's mass before a token in both forms,
+#: the running sum less the token's probability and the running sum up to the token before, for every style)
 STYLES_VERSION = "6"
 
 _BLOCKS = ("blocked:8", "blocked:64", "blocked:512")
@@ -585,7 +586,12 @@ def iter_mask_outcomes(method: str, row: np.ndarray, params: dict, dtype: str, a
 
     prm = port_params(prm)
     reads = truncation_rule(method).numerics_read
-    for style in styles_for("mask", dtype, accumulate):
+    every = list(styles_for("mask", dtype, accumulate))
+    if "mass-before" in reads:  # both forms of the mass before a token, for every style
+        known = set(every)
+        every += [sh for st in every if st.numerics.mass == "top"
+                  for sh in [replace(st, numerics=replace(st.numerics, mass="top-shifted"))] if sh not in known]
+    for style in every:
         # the styles that differ from another only where a sampler reads what they change
         # (the choices each sampler's kernel reads are declared in its rule module: NUMERICS_READ)
         if style.numerics.sums in ("sequential-down", "sequential-up"):

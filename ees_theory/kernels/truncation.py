@@ -179,15 +179,18 @@ class _Row:
         """The entropy of the sorted row from its log-probabilities ``slp`` (:func:`_entropy`)."""
         return _entropy(self.sp, slp)
 
-    def mass_before(self):
-        """The mass of the tokens before each position of the sorted order (running sums under the
-        current numerics): the running sum less the token's own probability, or with
-        ``mass="top-shifted"`` the running sum up to the token before (a loop that stops once its
-        running sum reaches the parameter, as llama.cpp's top-p does)."""
-        c = _numerics.cumsum(self.sp)
-        if _numerics.current().mass == "top-shifted":
+    def mass_before(self, p=None, kernel_form: str = "top"):
+        """The mass of the tokens before each position of the sorted order, or of the order ``p``
+        (probabilities) comes in (running sums under the current numerics): the running sum less
+        the token's own probability, or with ``mass="top-shifted"`` the running sum up to the token
+        before (a loop that stops once its running sum reaches the parameter, as llama.cpp's
+        top-p does). ``kernel_form`` is the form the kernel itself uses (its default numerics)."""
+        p = self.sp if p is None else p
+        c = _numerics.cumsum(p)
+        nm = _numerics.current()
+        if (kernel_form if nm is _numerics.DEFAULT else nm.mass) == "top-shifted":
             return torch.cat([torch.zeros_like(c[..., :1]), c[..., :-1]], dim=-1)
-        return c - self.sp
+        return c - p
 
     def count(self, mask):
         """How many candidates of each row ``mask`` holds (keepdim)."""

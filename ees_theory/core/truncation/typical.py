@@ -59,7 +59,7 @@ RECORDS = {
 }
 #: the arithmetic choices of a careful port (``kernels._numerics``) that its kernel reads beyond the
 #: probabilities and their order (see ``registry.numerics_read``)
-NUMERICS_READ = frozenset({"param", "running-sum"})
+NUMERICS_READ = frozenset({"param", "running-sum", "mass-before"})
 
 POLICIES = {
     "paper": Policy(strict=True),
@@ -228,9 +228,14 @@ def kernel_count(r, p_in_order, mass, pol, n):
     tensor
         The kept count of each row (a column).
     """
-    cum = r.cumsum(p_in_order)
-    reached_before = pol.holds(*not_reached_sides(mass, r.against_param(cum)))
-    return r.t.minimum(reached_before.sum(dim=-1, keepdim=True) + 1, n)
+    # the mass before each token: the running sum up to the token before (the kernel's own form)
+    # or the running sum less the token's probability (``cumsum - p``), which in half precision
+    # rounds differently (a bfloat16 running sum over 2048 tokens of 2**-11 moves in steps of 4)
+    before = r.mass_before(p_in_order, kernel_form="top-shifted")
+    not_reached = pol.holds(*not_reached_sides(mass, r.against_param(before)))
+    count = not_reached.sum(dim=-1, keepdim=True)
+    # the first token is the one that reaches the mass when nothing before it is below it (mass <= 0)
+    return r.t.minimum(r.t.maximum(count, r.t.ones_like(count)), n)
 
 
 def kernel(r, prm, pol, noop, rule, policy):

@@ -83,7 +83,7 @@ __all__ = [
 #: addition (float16, float32), that sum also in ranking order, order="ranked", as a loop over sorted candidates,
 #: for the masks, EES and the entropies; top-p's and typical's mass before a token in both forms,
 #: the running sum less the token's probability and the running sum up to the token before, for every style)
-STYLES_VERSION = "6"
+STYLES_VERSION = "7"
 
 _BLOCKS = ("blocked:8", "blocked:64", "blocked:512")
 #: the envelope of the EES curve: the styles' hull widened by this many hull widths on each side
@@ -179,6 +179,9 @@ def styles_for(kind: str, dtype: str, accumulate: str) -> tuple[Style, ...]:
             # the mass compared with the parameter at its own precision (run only for the samplers reading it)
             variants += [N(param="exact"), N(param="exact", sums="blocked:8"), N(param="exact", probs="log_softmax_stepwise", shift="before"),
                          N(param="exact", mass="bottom", probs="log_softmax", rank="probs")]
+            # typical's score from the logarithm of the computed probabilities (llama.cpp's -logf(p)):
+            # the tokens whose probability underflowed tie (run only for the samplers reading it)
+            variants += [N(log_p="log")] + [N(log_p="log", sums=f"{s_}-scan", mass="top-shifted") for s_ in seq]
             out += [Style(nm, c) for nm in _both_temperatures(variants, dtype, c)]
             out += _ranked([st for st in out if st.compute == c])
         elif kind == "ees":
@@ -594,6 +597,8 @@ def iter_mask_outcomes(method: str, row: np.ndarray, params: dict, dtype: str, a
     for style in every:
         # the styles that differ from another only where a sampler reads what they change
         # (the choices each sampler's kernel reads are declared in its rule module: NUMERICS_READ)
+        if style.numerics.log_p != "log_softmax" and "log-p" not in reads:
+            continue
         if style.numerics.sums in ("sequential-down", "sequential-up"):
             if "running-sum" not in reads:
                 continue

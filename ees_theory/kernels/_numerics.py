@@ -19,6 +19,10 @@ differ only in rounding:
   almost always); the two differ only in half precision;
 * ``rank``: tokens ordered by their scaled ``logits`` or by their computed ``probs`` (ties
   between computed probabilities are then real ties for the port);
+* ``log_p``: a log-probability as ``log_softmax`` of the scaled logits (finite for every
+  candidate) or as the ``log`` of the computed probability (llama.cpp's typical sampler takes
+  ``-logf(p)``): a probability that underflowed to 0 then has ``ln p = -inf``, so every such token
+  gets the same typicality score, ``inf``, and they tie at the end of typical's order;
 * ``mass``: the mass before a token summed from the ``top`` (the running sum less the token's
   own probability), ``top-shifted`` (the running sum up to the token before: a loop stopping
   once its sum reaches the parameter) or as ``1 - (sum from the bottom)``;
@@ -80,6 +84,7 @@ class Numerics:
     shift: str = "after"
     temperature: str = "tensor"
     rank: str = "logits"
+    log_p: str = "log_softmax"
     mass: str = "top"
     threshold: str = "logits"
     sums: str = "torch"
@@ -92,6 +97,7 @@ class Numerics:
             ("shift", ("after", "before", "reciprocal")),
             ("temperature", ("tensor", "scalar")),
             ("rank", ("logits", "probs")),
+            ("log_p", ("log_softmax", "log")),
             ("mass", ("top", "top-shifted", "bottom")),
             ("threshold", ("logits", "probs", "log_probs")),
             ("param", ("tensor", "exact")),
@@ -105,7 +111,7 @@ class Numerics:
     @property
     def name(self) -> str:
         """A short label: the choices that differ from :data:`DEFAULT`."""
-        parts = [f"{k}={getattr(self, k)}" for k in ("probs", "shift", "temperature", "rank", "mass", "threshold", "sums", "param", "variance") if getattr(self, k) != getattr(DEFAULT, k)]
+        parts = [f"{k}={getattr(self, k)}" for k in ("probs", "shift", "temperature", "rank", "log_p", "mass", "threshold", "sums", "param", "variance") if getattr(self, k) != getattr(DEFAULT, k)]
         return ",".join(parts) or "default"
 
 

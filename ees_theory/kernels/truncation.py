@@ -88,7 +88,11 @@ def _floor(keep, pos, n, m, sx=None):
 _T = torch_context()
 
 
-def _log_probs(sx):
+def _log_probs(sx, sp):
+    # the kernels' own: log_softmax, finite for every candidate; under numerics with
+    # log_p="log" the logarithm of the computed probabilities (-inf where one underflowed)
+    if _numerics.current().log_p == "log":
+        return torch.log(sp)
     return torch.log_softmax(sx, dim=-1)
 
 
@@ -172,8 +176,9 @@ class _Row:
         return _numerics.log_softmax(x)
 
     def log_probs(self):
-        """The log-probabilities of the sorted row (``torch.log_softmax``)."""
-        return _log_probs(self.sx)
+        """The log-probabilities of the sorted row (``torch.log_softmax``, or under the numerics'
+        ``log_p="log"`` the logarithm of the computed probabilities)."""
+        return _log_probs(self.sx, self.sp)
 
     def entropy(self, slp):
         """The entropy of the sorted row from its log-probabilities ``slp`` (:func:`_entropy`)."""
@@ -336,8 +341,11 @@ def ranking_key(logits: Any, temperature: Any = 1.0, accumulate: str = "float32"
     """
     x, masked, sx, idx, sp, n, pos, sz = _prepare(logits, temperature, accumulate)
     if method in SAMPLERS and SAMPLERS[method].ranking == "typical-score":
-        slp = _log_probs(sx)
+        slp = _log_probs(sx, sp)
         score = typical.score(slp, _entropy(sp, slp))
+        # a candidate whose probability underflowed has score inf under log_p="log": the lowest
+        # finite key, so that such tokens tie with each other and stay apart from masked ones
+        score = torch.where(score == math.inf, torch.finfo(score.dtype).max, score)
         return _unsort(-score, idx).masked_fill(masked, -math.inf)
     if _numerics.current().rank == "probs":
         return _unsort(sp, idx).masked_fill(masked, -math.inf)

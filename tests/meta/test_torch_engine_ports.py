@@ -52,3 +52,19 @@ def test_torch_engine_ports_conform_on_half_precision_rows(name, case_id):
     assert len(cases) == 1
     report = run_check(InProcessPort(fn, fn.__name__), method, "bfloat16", cases, options=Options(accumulate="input", policy=policy), shrink=False)
     assert report.ok, report.text()
+
+
+#: typical with ``min_tokens_to_keep = 2`` at ``T = 0.05``: only the first token's probability is
+#: not 0 in float32 (``exp(-220)`` underflows), so the second token kept is one of the two whose
+#: probability underflowed. The exact answer keeps the larger logit (``-11.0``); a port taking
+#: ``-log p`` gives both the score ``inf``, they tie, and a stable sort keeps the first by id.
+UNDERFLOW_TIE_CASE = {"id": "underflow-tie", "method": "typical", "logits": [0.0, -11.25, -11.0], "params": {"temperature": 0.05, "mass": 0.95, "min_tokens_to_keep": 2}}
+
+
+@pytest.mark.parametrize("dtype, mode", [("float32", "input"), ("float16", "input"), ("float16", "float32"), ("bfloat16", "float32")])
+def test_typical_keeps_either_of_the_tokens_whose_probability_underflowed(dtype, mode):
+    fn = make("typical_log_of_probs", tolerances.compute_dtype_name(dtype, mode))
+    case = cf.Case.from_json(UNDERFLOW_TIE_CASE)
+    assert fn(case.row(dtype), **case.params).tolist() == [True, True, False]  # the tie taken by id
+    report = run_check(InProcessPort(fn, fn.__name__), "typical", dtype, [case], options=Options(accumulate=mode), shrink=False)
+    assert report.ok, report.text()

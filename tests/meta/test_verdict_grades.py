@@ -331,3 +331,22 @@ def test_an_eta_port_comparing_with_epsilon_itself_is_admissible():
     wide = np.zeros(16, dtype=bool)
     wide[np.argsort(-z, kind="stable")[:12]] = True  # the 12th has probability 0.0066: below any rounding of 0.01
     assert judge("eta", z, prm, wide, "float16").status == "fail"
+
+
+def test_a_suspect_temperature_is_named_only_by_a_wrong_formula_it_lies_nearer():
+    # a generated bfloat16 row of 2048 logits: careful bfloat16 dynatemp lands in [0.778, 0.834]
+    # around the exact 0.8065. A C loop rounding every addition to bfloat16 gives 0.609375: inside
+    # the rigorous band and inside the wide band of the entropy taken in bits, but the entropy in bits
+    # gives a larger temperature (about 1.2), not a smaller one: suspect, with no formula named
+    case = next(c for c in plan("dynatemp", "bfloat16", examples=60, seed=3) if c.id == "gen3-dynatemp-bfloat16-0006")
+    row, params = case.row("bfloat16"), case.params
+    v = judge("dynatemp", row, params, 0.609375, "bfloat16", Options(accumulate="input"))
+    assert (v.status, v.fault) == ("fail", "suspect") and "diagnosis" not in v.details
+    z = row.astype(np.float64)
+    p = np.exp(z - z.max())
+    p /= p.sum()
+    bits = -(p * np.log2(p)).sum()  # the wrong formula, evaluated apart from the toolkit
+    t_min, t_max = max(params["temp"] - params["delta"], 0.0), params["temp"] + params["delta"]
+    in_bits = t_min + (t_max - t_min) * (bits / math.log(z.size)) ** params["exponent"]
+    v = judge("dynatemp", row, params, float(np.float32(in_bits)), "bfloat16", Options(accumulate="input"))
+    assert v.status == "fail" and v.fault == "entropy-in-bits", v.message

@@ -18,7 +18,10 @@ emulation of ``independent_ports.py``.
 * ``epsilon_strict``: ``softmax(x / T) > epsilon`` (the paper's strict threshold);
 * ``top_n_sigma_std``: ``z = x / T``, kept where ``z >= z.max() - n * z.std(correction=0)``;
 * ``typical_log_softmax``: ``log_softmax`` and its ``exp``, ``H`` by ``sum``, a stable ascending
-  sort of ``|-lp - H|``, kept while the mass before a token (``cumsum - p``) is below ``mass``.
+  sort of ``|-lp - H|``, kept while the mass before a token (``cumsum - p``) is below ``mass``;
+* ``typical_log_of_probs``: llama.cpp's typical written in torch: ``softmax``, ``H`` over ``p > 0``,
+  scores ``|-log p - H|`` (``inf`` for every token whose probability underflowed to 0, so those
+  tie), a stable ascending sort, kept up to the token whose running sum reaches ``mass``.
 
 Every port divides by the temperature as a Python number: in half precision torch computes that
 quotient in float32 and rounds it once.
@@ -163,9 +166,19 @@ def _ports(cd):
         keep[int(finite.sum()):] = False
         return _mask_from(si[keep], int(keep.sum()), len(logits))
 
+    def typical_log_of_probs(logits, temperature, mass, min_tokens_to_keep=1):
+        p = torch.softmax(x_of(logits) / temperature, -1)
+        logp = torch.log(p)
+        ent = -torch.where(p > 0, p * logp, torch.zeros_like(p)).sum()
+        cand = torch.nonzero(torch.from_numpy(np.isfinite(logits))).reshape(-1)  # masked tokens never
+        _, si = torch.sort((-logp[cand] - ent).abs(), stable=True)
+        order = cand[si]
+        k = int((torch.cumsum(p[order], 0) < mass).sum()) + 1
+        return _mask_from(order, min(max(k, int(min_tokens_to_keep)), len(order)), len(logits))
+
     return {f.__name__: f for f in (ees_softmax, ees_logsoftmax, top_p_ascending, top_p_descending, min_p_probs, min_p_logits,
                                     typical_scores, epsilon_probs, eta_probs, top_k_threshold, min_p_log_probs, epsilon_strict,
-                                    top_n_sigma_std, typical_log_softmax)}
+                                    top_n_sigma_std, typical_log_softmax, typical_log_of_probs)}
 
 
 #: port name -> (method, policy it follows)
@@ -184,6 +197,7 @@ PORTS = {
     "epsilon_strict": ("epsilon", "paper"),
     "top_n_sigma_std": ("top-n-sigma", "paper"),
     "typical_log_softmax": ("typical", "paper"),
+    "typical_log_of_probs": ("typical", "paper"),
 }
 
 

@@ -107,9 +107,10 @@ class Rule:
 
 #: the arithmetic choices a rule module may declare its kernel reads (``NUMERICS_READ``): ``param``
 #: (a computed value compared with a parameter), ``running-sum`` (a cut at a running sum),
-#: ``mass-before`` (the mass before a token), ``variance`` (squared deviations); a module that
-#: declares none reads only the probabilities and their order
-NUMERICS_CHOICES = frozenset({"param", "running-sum", "mass-before", "variance"})
+#: ``mass-before`` (the mass before a token), ``variance`` (squared deviations), ``log-p`` (a
+#: log-probability: ``log_softmax`` or the logarithm of the probability); a module that declares
+#: none reads only the probabilities and their order
+NUMERICS_CHOICES = frozenset({"param", "running-sum", "mass-before", "variance", "log-p"})
 
 _TABLE: dict[str, Rule] = {}
 

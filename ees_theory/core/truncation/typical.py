@@ -59,7 +59,7 @@ RECORDS = {
 }
 #: the arithmetic choices of a careful port (``kernels._numerics``) that its kernel reads beyond the
 #: probabilities and their order (see ``registry.numerics_read``)
-NUMERICS_READ = frozenset({"param", "running-sum", "mass-before"})
+NUMERICS_READ = frozenset({"param", "running-sum", "mass-before", "log-p"})
 
 POLICIES = {
     "paper": Policy(strict=True),

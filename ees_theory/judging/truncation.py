@@ -422,7 +422,7 @@ class Truncation(Method):
             return v
         kept = {int(i) for i in np.flatnonzero(value)}
         return grade_mask(v, self.name, row, params, kept, ref.k, dtype, options,
-                          diagnose=lambda: self.sampler_judge.diagnose(row, params, ref, kept, options),
+                          diagnose=lambda: self.sampler_judge.diagnose(row, params, ref, kept, options, dtype),
                           resolution=(lambda: self.resolution_counts(row, params, ref, dtype, options)) if self.sampler_judge.resolution_grade else None)
 
     def resolution_counts(self, row, params, ref, dtype, options) -> set[int] | None:
@@ -483,11 +483,11 @@ class Truncation(Method):
         sj = self.sampler_judge
         shape = sj.members(st, row, ref, b, kept, dtype, options)
         if shape is not None:
-            return sj.fail(row, params, ref, kept, options, shape, "not-a-prefix", base)
+            return sj.fail(row, params, ref, kept, options, shape, "not-a-prefix", base, dtype)
         same = kept == set(int(i) for i in ref.kept)
         if counts is not None and k not in counts:
             why = f"kept {k} token(s) where the reference keeps {ref.k} ({options.policy} policy; admissible counts inside the {dtype} error bound: {sorted(counts)[:8]})"
-            return sj.fail(row, params, ref, kept, options, why, "wrong-kept-set", base)
+            return sj.fail(row, params, ref, kept, options, why, "wrong-kept-set", base, dtype)
         if k == ref.k and not same and options.strict_ties and sj.tie_order:
             if all(st.values[j] == st.values[ref.k - 1] for j in range(st.n) if int(st.order[j]) in kept ^ set(ref.kept)):
                 return Verdict(Status.FAILED, f"kept the right count {k} but broke a tie against token id order (expected {list(ref.kept)[:8]})", "tie-order", **base)

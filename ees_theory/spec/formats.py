@@ -25,6 +25,7 @@ __all__ = [
     "DTYPES",
     "check_dtype",
     "numpy_dtype",
+    "largest_finite",
     "to_hex",
     "from_hex",
     "hex_list",
@@ -94,6 +95,18 @@ def numpy_dtype(dtype: str) -> type:
     """
     check_dtype(dtype)
     return {"float64": np.float64, "float32": np.float32, "float16": np.float16, "bfloat16": np.float32}[dtype]
+
+
+def largest_finite(dtype: str) -> float:
+    """The largest finite value of ``dtype``: ``(2 - 2**(1 - p)) * 2**emax`` with ``p`` the
+    significand bits.
+
+    >>> largest_finite("float16"), largest_finite("bfloat16") == (2 - 2**-7) * 2**127
+    (65504.0, True)
+    """
+    check_dtype(dtype)
+    p, emax = {"float64": (53, 1023), "float32": (24, 127), "float16": (11, 15), "bfloat16": (8, 127)}[dtype]
+    return (2.0 - 2.0 ** (1 - p)) * 2.0**emax
 
 
 # ---- the hex codec ------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import zlib
 import numpy as np
 import pytest
 
-from ees_theory.harness import InProcessPort, Options, plan, run_check
+from ees_theory.harness import Case, InProcessPort, Options, plan, run_check
 from ees_theory.running.generate import generated_cases
 from ees_theory.errormodel.styles import typical_score_tie
 from ees_theory.judging.methods import judge
@@ -350,3 +350,43 @@ def test_a_suspect_temperature_is_named_only_by_a_wrong_formula_it_lies_nearer()
     in_bits = t_min + (t_max - t_min) * (bits / math.log(z.size)) ** params["exponent"]
     v = judge("dynatemp", row, params, float(np.float32(in_bits)), "bfloat16", Options(accumulate="input"))
     assert v.status == "fail" and v.fault == "entropy-in-bits", v.message
+
+
+def test_a_float32_mode_failure_that_input_mode_admits_is_diagnosed_as_half_storage():
+    # softmax in float32, the probabilities stored in bfloat16 (as a kernel writing a bfloat16 output
+    # does), top-k ranked by the stored values: exp(-140) and exp(-100) both underflow to 0 there and
+    # tie, and a stable sort keeps token 0 where the exact answer keeps token 1
+    import torch
+
+    def top_k_on_stored_probs(logits, temperature, k, min_tokens_to_keep=1):
+        p = torch.softmax(torch.tensor(np.asarray(logits, dtype=np.float32)) / temperature, -1).to(torch.bfloat16)
+        order = torch.argsort(p.float(), descending=True, stable=True)
+        keep = np.zeros(len(logits), dtype=bool)
+        keep[order[: max(int(k), int(min_tokens_to_keep))].numpy()] = True
+        return keep
+
+    case = Case.from_json({"id": "stored", "method": "top-k", "logits": [-14.0, -10.0, 0.0], "params": {"temperature": 0.1, "k": 2, "min_tokens_to_keep": 1}})
+    port = InProcessPort(top_k_on_stored_probs, "top_k_on_stored_probs")
+    failed = run_check(port, "top-k", "bfloat16", [case], options=Options(accumulate="float32"), shrink=False)
+    (rec,) = failed.records
+    assert rec["status"] == "fail" and "half-precision-storage" in rec["message"], rec["message"]
+    assert run_check(port, "top-k", "bfloat16", [case], options=Options(accumulate="input"), shrink=False).ok
+
+
+def test_a_float16_top_n_sigma_whose_variance_overflows_is_diagnosed():
+    # z / T = 0, -200, -400, -600: every squared deviation (90,000 or 10,000) is near or above
+    # float16's largest value, 65504, so a float16 sum of squares is inf, sigma with it, and the port
+    # keeps every token; the exact sigma is 223.6 and n = 1 keeps the first two
+    def top_n_sigma_in_float16(logits, temperature, n):
+        x = (np.asarray(logits, dtype=np.float16) / np.float16(temperature)).astype(np.float16)
+        dev = (x - x.mean(dtype=np.float16)).astype(np.float16)
+        with np.errstate(over="ignore"):
+            sigma = np.sqrt((dev * dev).sum(dtype=np.float16) / np.float16(len(x)))
+        return x >= x.max() - np.float16(n) * sigma
+
+    case = Case.from_json({"id": "overflow", "method": "top-n-sigma", "logits": [0.0, -10.0, -20.0, -30.0], "params": {"temperature": 0.05, "n": 1.0}})
+    assert top_n_sigma_in_float16(case.row("float16"), **case.params).all()
+    report = run_check(InProcessPort(top_n_sigma_in_float16, "top_n_sigma_in_float16"), "top-n-sigma", "float16", [case],
+                       options=Options(accumulate="input"), shrink=False)
+    (rec,) = report.records
+    assert rec["status"] == "fail" and rec["fault"] == "sigma-overflow", rec["message"]

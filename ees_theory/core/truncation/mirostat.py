@@ -517,7 +517,7 @@ class Judge:
         if not ok_token:
             expected = sorted({int(r.token) for r in edge_refs + [ref] if r.k == k})
             why = f"chose token {token}; the inverse CDF at u = {params['u']!r} over the {k} kept token(s) gives {expected[:4] or [ref.token]}"
-            return self.fail(row, params, ref, kept, options, why, "wrong-token", base)
+            return self.fail(row, params, ref, kept, options, why, "wrong-token", base, dtype)
         # expected new mu for this token and kept set, from the exact probabilities
         renorm = options.policy == "llama.cpp"
         if token == ref.token and k == ref.k:

@@ -176,7 +176,7 @@ class Judge:
     standard-deviation errors over ``sigma``.
 
     >>> Judge.threshold, Judge.reads_temperature, sorted(Judge.misreadings)
-    (True, False, ['masked-as-zero', 'population-std', 'sample-std'])
+    (True, False, ['masked-as-zero', 'population-std', 'sample-std', 'sigma-overflow'])
     """
 
     reads_temperature = False  # the same kept set at every temperature
@@ -185,6 +185,9 @@ class Judge:
         "sample-std": "sigma is the sample standard deviation (divide by N - 1); this policy uses the population one (divide by N)",
         "population-std": "sigma is the population standard deviation; the sample-std policy divides by N - 1",
         **MASKED_AS_ZERO,
+        "sigma-overflow": ("the squared deviations of the scaled logits, or their sum, overflow the compute dtype (float16's largest "
+                           "value is 65504: a deviation above 256, or a few dozen above 40), so sigma is inf and every token is kept; "
+                           "sum the squares in float32, or scale the deviations by a power of two first"),
     }
 
     def band(self, st, row, params, ref, b, options):
@@ -202,6 +205,8 @@ class Judge:
 
     def misread(self, st, row, params, ref, kept, options) -> list[str]:
         found: list[str] = []
+        if self._sigma_overflows(st, kept, options):
+            return ["sigma-overflow"]
         if params["n"] > 0:
             pol = options.policy
             other = "paper" if pol == "sample-std" else "sample-std"
@@ -214,6 +219,19 @@ class Judge:
             if other_std not in found and set(int(i) for i in self.truncate(row, params, other).kept) == kept:
                 found.append(other_std)
         return found
+
+    @staticmethod
+    def _sigma_overflows(st, kept, options) -> bool:
+        """Every candidate kept on a row whose squared deviations of ``z / T`` (each, or their sum)
+        exceed the largest finite value of the compute dtype (see ``misreadings``)."""
+        from ...spec.formats import largest_finite
+        from ...tolerances import compute_dtype_name
+
+        dtype = getattr(st, "dtype", None)
+        if dtype is None or st.n < 2 or len(kept) != st.n:
+            return False
+        x = np.asarray(st.values, dtype=np.float64) / st.tau
+        return float(((x - x.mean()) ** 2).sum()) > largest_finite(compute_dtype_name(dtype, options.accumulate))
 
     @staticmethod
     def _spread_of_filled(st, row, params, kept, ddof: int) -> bool:

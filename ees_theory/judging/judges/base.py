@@ -304,11 +304,13 @@ class SamplerJudge:
                         return True
         return False
 
-    def diagnose(self, row, params, ref, kept: set, options) -> list[str]:
-        """Known misreadings that reproduce the port's kept set exactly (best effort).
-        ``min-keep-ignored`` is decided first: where it reproduces the answer, it is the diagnosis."""
+    def diagnose(self, row, params, ref, kept: set, options, dtype: str | None = None) -> list[str]:
+        """Known misreadings that reproduce the port's kept set exactly (best effort; ``dtype``, the
+        case's, for those that depend on it). ``min-keep-ignored`` is decided first: where it
+        reproduces the answer, it is the diagnosis."""
         found: list[str] = []
         st = RowStats(row, params["temperature"])
+        st.dtype = dtype
         ref_set = set(int(i) for i in ref.kept)
         try:
             if "min_tokens_to_keep" in params and params["min_tokens_to_keep"] > 1:
@@ -330,9 +332,9 @@ class SamplerJudge:
             return self.strictness[0 if len(kept) > ref.k else 1]
         return self.misreadings[fault]
 
-    def fail(self, row, params, ref, kept: set, options, message: str, default_fault: str, base: dict) -> Verdict:
+    def fail(self, row, params, ref, kept: set, options, message: str, default_fault: str, base: dict, dtype: str | None = None) -> Verdict:
         """The failure verdict, its fault the first misreading that reproduces the answer."""
-        found = self.diagnose(row, params, ref, kept, options)
+        found = self.diagnose(row, params, ref, kept, options, dtype)
         fault = found[0] if found else default_fault
         if found:
             message += ". Diagnosis: " + "; ".join(f"{f}: {self.explain(f, ref, kept)}" for f in found)

@@ -262,7 +262,7 @@ def _in_ranking_order(style: Style, z, outcome):
     key = np.empty_like(o.key)
     key[np.asarray(ids, dtype=np.int64)] = o.key
     position = {t: j for j, t in enumerate(ids)}
-    recount = None if o.recount is None else (lambda order, _r=o.recount: _r([position[int(t)] for t in order]))
+    recount = None if o.recount is None else (lambda orders, _r=o.recount: _r([[position[int(t)] for t in order] for order in orders]))
     return replace(o, kept=frozenset(ids[j] for j in o.kept), key=key, recount=recount)
 
 
@@ -300,8 +300,8 @@ class MaskOutcome:
     #: ranking values this close (absolute) count as tied: typical's scores ``|-ln p - H|`` are
     #: differences of numbers near ``H``, so their rounding is a few units of ``H``, whatever the score
     tie_abs: float = 0.0
-    #: typical only: the style's kept count when its candidates come in another order (a list of
-    #: token ids), for a kept set that near-ties in the scores put first
+    #: typical only: the style's kept counts when its candidates come in other orders (a list of
+    #: token-id lists), for a kept set that near-ties in the scores put first
     recount: Any = field(default=None, compare=False)
 
     def admits(self, kept: set) -> bool:
@@ -315,7 +315,7 @@ class MaskOutcome:
             # the cut reads the mass without and with the last of the kept tokens: any of them
             # tied with the least typical one may come last in the port's order
             lasts = [j for j in first if self.key[j] <= self.key[first[-1]] + self.tie_abs][-8:]
-            return any(self.recount([i for i in first if i != j] + [j] + rest) == len(kept) for j in lasts)
+            return len(kept) in self.recount([[i for i in first if i != j] + [j] + rest for j in lasts])
         if kept == self.kept:
             return True
         return self.ranks_first(kept)
@@ -395,13 +395,16 @@ def _truncation_outcome(method: str, z, tau: float, policy: str, params: dict, s
         return MaskOutcome(style, kept, key, tie=2.0 * UNIT_ROUNDOFF[_dtype_name(cd)], tie_log=style.numerics.rank == "probs")
     # typical: scores count as tied within what another careful evaluation moves them by (the
     # cut is then the style's own along the port's order); see typical_score_tie
-    from ..kernels.truncation import typical_count
+    from ..kernels.truncation import typical_counter
 
     tie_abs = typical_score_tie(int(np.isfinite(key).sum()), _dtype_name(cd))
+    counter: list = []  # the style's counter, made at the first recount (most outcomes never need one)
 
-    def recount(order: list) -> int:
+    def recount(orders: list) -> list[int]:
         with nm.using(style.numerics):
-            return typical_count(z, order, tau, policy=policy, accumulate=acc, **params)
+            if not counter:
+                counter.append(typical_counter(z, tau, policy=policy, accumulate=acc, **params))
+            return counter[0](orders)
 
     return MaskOutcome(style, kept, key, tie_abs=tie_abs, recount=recount)
 

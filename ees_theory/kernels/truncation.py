@@ -38,7 +38,7 @@ from ._core import check_logits, compute_dtype, needs_wide, row_temperature, wid
 from ._workspace import scratch
 from . import _numerics
 
-__all__ = ["truncate_mask", "mirostat_step", "ranking_key", "typical_count"]
+__all__ = ["truncate_mask", "mirostat_step", "ranking_key", "typical_count", "typical_counter"]
 
 
 def _prepare(logits, temperature, accumulate):
@@ -245,14 +245,34 @@ def typical_count(logits: Any, order: Any, temperature: float = 1.0, policy: str
     >>> typical_count(z, [0, 1, 2, 3], mass=0.5), typical_count(z, [1, 2, 0, 3], mass=0.5)
     (2, 3)
     """
+    return typical_counter(logits, temperature, policy, accumulate, **params)([order])[0]
+
+
+def typical_counter(logits: Any, temperature: float = 1.0, policy: str = "paper", accumulate: str = "float32", **params: Any):
+    """:func:`typical_count` for many orders of one row: the row's probabilities are computed
+    once (under the numerics current now), and the returned ``counts(orders)`` gives the kept
+    count along each order (a list of token-id lists of the same length), all in one batch; call
+    it under the same numerics.
+
+    >>> import torch
+    >>> counts = typical_counter(torch.tensor([0.0, -0.1, -0.2, -0.3]), mass=0.5)
+    >>> counts([[0, 1, 2, 3], [1, 2, 0, 3]])
+    [2, 3]
+    """
     prm = check_params("typical", policy, params)
     pol = truncation_rule("typical").policy(policy)
     x, masked, sx, idx, sp, n, pos, sz = _prepare(logits, temperature, accumulate)
-    p = _unsort(sp, idx)  # the probabilities by token id, as the kernel computed them
-    ids = torch.as_tensor(list(order), dtype=torch.int64, device=p.device)
+    p = _unsort(sp, idx).reshape(-1)  # the probabilities by token id, as the kernel computed them
     r = _Row(x, masked, sx, idx, sp, n, pos, sz, 1)
-    count = int(typical.kernel_count(r, p[..., ids], prm["mass"], pol, n.reshape(-1)[:1]).reshape(-1)[0])
-    return max(count, min(max(int(prm.get("min_tokens_to_keep", 1)), 1), int(n.reshape(-1)[0])))
+    floor = min(max(int(prm.get("min_tokens_to_keep", 1)), 1), int(n.reshape(-1)[0]))
+    n1 = n.reshape(-1)[:1]
+
+    def counts(orders) -> list[int]:
+        ids = torch.as_tensor([list(o) for o in orders], dtype=torch.int64, device=p.device)
+        c = typical.kernel_count(r, p[ids], prm["mass"], pol, n1.expand(ids.shape[0]).unsqueeze(-1))
+        return [max(int(v), floor) for v in c.reshape(-1).tolist()]
+
+    return counts
 
 
 def _mask(method, logits, temperature, policy, accumulate, params, want_state=False):

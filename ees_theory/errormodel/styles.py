@@ -50,6 +50,8 @@ from ..tolerances import UNIT_ROUNDOFF, compute_dtype_name
 
 __all__ = [
     "STYLES_VERSION",
+    "outside_styles",
+    "BFLOAT16_RUNNING_SUM",
     "typical_score_tie",
     "Style",
     "MaskOutcome",
@@ -82,7 +84,9 @@ __all__ = [
 #: temperature rounded to the half dtype, another temperature; and, where a sum is rounded at every
 #: addition (float16, float32), that sum also in ranking order, order="ranked", as a loop over sorted candidates,
 #: for the masks, EES and the entropies; top-p's and typical's mass before a token in both forms,
-#: the running sum less the token's probability and the running sum up to the token before, for every style)
+#: the running sum less the token's probability and the running sum up to the token before, for every style;
+#: 7: typical's log-probabilities also as the logarithm of the computed probabilities, log_p="log", where the
+#: tokens whose probability underflowed tie at the end of its order)
 STYLES_VERSION = "7"
 
 _BLOCKS = ("blocked:8", "blocked:64", "blocked:512")
@@ -227,6 +231,42 @@ def styles_for(kind: str, dtype: str, accumulate: str) -> tuple[Style, ...]:
         else:
             raise ValueError(f"no styles of kind {kind!r}")
     return tuple(out)
+
+
+#: the diagnosis the styles outside the set (:func:`outside_styles`) give an answer they produce
+BFLOAT16_RUNNING_SUM = (
+    "bfloat16-running-sum",
+    "the answer of code whose sums (the softmax's normaliser, prefix masses, an entropy) are rounded to bfloat16 at every "
+    "addition, as a loop over a bfloat16 type does: such a sum stops absorbing terms below 2**-9 of itself, so a prefix mass "
+    "stalls on a long tail and a normaliser comes out short; accumulate in float32, as every library's bfloat16 reductions do",
+)
+
+
+def outside_styles(kind: str, dtype: str, accumulate: str) -> tuple[Style, ...]:
+    """Styles that are *not* careful, run only to name a suspect or failed answer they produce:
+    in bfloat16 with the input dtype as compute dtype, sums rounded to bfloat16 at every addition,
+    in token-id and in ranking order (a C loop over sorted candidates), with the temperature a
+    tensor or a Python number (:data:`BFLOAT16_RUNNING_SUM`). Empty in every other cell.
+
+    >>> len(outside_styles("mask", "bfloat16", "input")), outside_styles("mask", "float16", "input")
+    (12, ())
+    """
+    if dtype != "bfloat16" or accumulate != "input":
+        return ()
+    N = _numerics_module().Numerics
+    if kind == "mask":
+        # every sum a loop (a C port), or the library's softmax beside a running sum in a loop
+        variants = [N(sums="sequential"), N(sums="sequential", rank="probs", mass="top-shifted", param="exact"),
+                    N(sums="sequential-scan"), N(sums="sequential-scan", mass="top-shifted", param="exact")]
+        out = [Style(nm, "input") for nm in _both_temperatures(variants, dtype, "input")]
+    elif kind == "ees":
+        variants = [N(sums="sequential"), N(sums="sequential", rank="probs")]
+        out = [Style(nm, "input", "closed") for nm in _both_temperatures(variants, dtype, "input")]
+    elif kind == "entropy":
+        out = [Style(N(sums="sequential"), "input", "closed")]
+    else:
+        raise ValueError(f"no styles of kind {kind!r}")
+    return tuple(out + _ranked(out))
 
 
 def _both_temperatures(variants: list, dtype: str, compute: str) -> list:
@@ -572,15 +612,17 @@ def produced(outcomes: Sequence[MaskOutcome], kept: set) -> tuple[MaskOutcome | 
     return None, ""
 
 
-def iter_mask_outcomes(method: str, row: np.ndarray, params: dict, dtype: str, accumulate: str, policy: str = "paper", rule: str = "first-exclusive", min_tokens_to_keep: int = 1) -> Iterator[MaskOutcome]:
+def iter_mask_outcomes(method: str, row: np.ndarray, params: dict, dtype: str, accumulate: str, policy: str = "paper", rule: str = "first-exclusive", min_tokens_to_keep: int = 1, outside: bool = False) -> Iterator[MaskOutcome]:
     """What each style keeps for ``method`` on ``row`` (exact values of ``dtype``), one outcome per
     style, lazily (a caller that finds its answer stops early); a style that refuses the row (a
-    value it cannot represent, say) is left out."""
+    value it cannot represent, say) is left out. ``outside``: the styles outside the careful set
+    instead (:func:`outside_styles`), for a diagnosis."""
     prm = dict(params)
     tau = float(prm.pop("temperature"))
     z = _row_tensor(row, dtype)
+    source = outside_styles if outside else styles_for
     if method not in SAMPLERS:  # EES: the styles' own curves and selection rule
-        for style in styles_for("ees", dtype, accumulate):
+        for style in source("ees", dtype, accumulate):
             try:
                 yield _in_ranking_order(style, z, lambda zz, st=style: _ees_outcome(zz, tau, rule, min_tokens_to_keep, st))
             except (ValueError, RuntimeError, OverflowError, ZeroDivisionError):
@@ -592,8 +634,8 @@ def iter_mask_outcomes(method: str, row: np.ndarray, params: dict, dtype: str, a
 
     prm = port_params(prm)
     reads = truncation_rule(method).numerics_read
-    every = list(styles_for("mask", dtype, accumulate))
-    if "mass-before" in reads:  # both forms of the mass before a token, for every style
+    every = list(source("mask", dtype, accumulate))
+    if "mass-before" in reads and not outside:  # both forms of the mass before a token, for every style
         known = set(every)
         every += [sh for st in every if st.numerics.mass == "top"
                   for sh in [replace(st, numerics=replace(st.numerics, mass="top-shifted"))] if sh not in known]
@@ -658,14 +700,15 @@ def _entropy(z, style: Style) -> float:
         return float(H)
 
 
-def iter_entropies(row: np.ndarray, dtype: str, accumulate: str) -> Iterator[tuple[Style, float]]:
+def iter_entropies(row: np.ndarray, dtype: str, accumulate: str, outside: bool = False) -> Iterator[tuple[Style, float]]:
     """The row entropy (nats) as each style computes it, one style at a time (EDT and dynatemp read
     the row only through it: their formulas are then judged with the rigorous per-operation
-    rounding of :mod:`.bands`, fed with :func:`entropy_envelope`)."""
+    rounding of :mod:`.bands`, fed with :func:`entropy_envelope`). ``outside``: the styles outside
+    the careful set instead (:func:`outside_styles`), for a diagnosis."""
     import torch
 
     z = _row_tensor(row, dtype)
-    for style in styles_for("entropy", dtype, accumulate):
+    for style in (outside_styles if outside else styles_for)("entropy", dtype, accumulate):
         try:
             H = _entropy(z[torch.sort(z.double(), descending=True, stable=True)[1]] if style.order == "ranked" else z, style)
         except (ValueError, RuntimeError, OverflowError, ZeroDivisionError):

@@ -1005,13 +1005,39 @@ def grade_mask(v: Verdict, method: str, row, params: dict, kept: set, ref_k: int
                 found = diagnose()
             except (ValueError, ZeroDivisionError):
                 found = []
+        # both named where both reproduce the answer: a misreading and a bfloat16 loop can coincide
+        found = list(found) + _outside_diagnosis(method, row, params, kept, dtype, options, min_tokens_to_keep)
         if found:
             details["diagnosis"] = found
             why += ". Diagnosis: " + "; ".join(found)
         fault = found[0].split(":")[0] if found else "suspect"
         return Verdict(Status.FAILED, why, fault, certified=v.certified, severity=v.severity, details=details)
     v.details["grade"] = Grade.FAILED
+    if v.status == Status.FAILED and v.fault in ("wrong-kept-set", "not-a-prefix", "keeps-all"):
+        found = _outside_diagnosis(method, row, params, kept, dtype, options, min_tokens_to_keep)
+        if found:
+            v.message += ". Diagnosis: " + "; ".join(found)
+            v.details["diagnosis"] = found
+            v.fault = found[0].split(":")[0]
     return v
+
+
+def _outside_diagnosis(method: str, row, params: dict, kept: set, dtype: str, options: Options, min_tokens_to_keep: int) -> list[str]:
+    """``["bfloat16-running-sum: ..."]`` when a style outside the careful set (sums rounded to
+    bfloat16 at every addition, :func:`styles.outside_styles <ees_theory.errormodel.styles.outside_styles>`)
+    keeps exactly ``kept``; empty otherwise (and in every cell without such styles)."""
+    from ..errormodel import styles
+
+    if not styles.outside_styles("mask", dtype, options.accumulate):
+        return []
+    try:
+        for o in styles.iter_mask_outcomes(method, np.asarray(row, dtype=np.float64), params, dtype, options.accumulate, options.policy,
+                                           options.rule, min_tokens_to_keep, outside=True):
+            if o.admits(kept):
+                return [": ".join(styles.BFLOAT16_RUNNING_SUM)]
+    except (ValueError, TypeError, RuntimeError, OverflowError):
+        pass
+    return []
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1159,6 +1185,24 @@ class _Temperature(Method):
             centre = None
         return lo, hi, why, centre
 
+    def _add_bfloat16_running_sum(self, alternatives: dict, row, params, dtype: str, options: Options) -> None:
+        """The band of a port whose entropy sums round to bfloat16 at every addition (a style
+        outside the careful set: :func:`styles.outside_styles <ees_theory.errormodel.styles.outside_styles>`)."""
+        from ..errormodel import styles
+
+        if not styles.available() or not styles.outside_styles("entropy", dtype, options.accumulate):
+            return
+        z = np.asarray(row, dtype=np.float64)
+        try:
+            Hs = [H for _, H in styles.iter_entropies(z, dtype, options.accumulate, outside=True)]
+            if not Hs:
+                return
+            H_env = styles.entropy_envelope(Hs, dtype, options.accumulate, int(np.isfinite(z).sum()), styles.entropy_sensitivity(z))
+            name, why = styles.BFLOAT16_RUNNING_SUM
+            alternatives[name] = self._alternative(row, params, dtype, options, H_env, 0.5 * (min(Hs) + max(Hs)), why)
+        except (ValueError, TypeError, RuntimeError, OverflowError, ZeroDivisionError):
+            return
+
     def _add_masked_as_zero(self, alternatives: dict, row, params, dtype: str, options: Options, temperature: float = 1.0) -> None:
         """The band of a port whose entropy counts masked (-inf) entries as logits of 0."""
         z = np.asarray(row)
@@ -1250,6 +1294,7 @@ class EDT(_Temperature):
                     alts["entropy-of-tempered"] = self._alternative(row, params, dtype, options, Ht, float(reference.entropy(row, params["T0"])),
                                                                     "the entropy of softmax(z / T0) is used instead of the raw softmax(z)")
             self._add_masked_as_zero(alts, row, params, dtype, options)
+            self._add_bfloat16_running_sum(alts, row, params, dtype, options)
             self._attach_diagnosis(v, value, alts)
         return v
 
@@ -1301,6 +1346,7 @@ class Dynatemp(_Temperature):
                 else:
                     alts["n-finite-only"] = self._alternative(row, params, dtype, options, H, H_exact, "n counts only the finite entries (run with --policy finite-candidates if that is the port's convention); llama.cpp counts every entry of the candidate array, -inf included", size=n_finite)
             self._add_masked_as_zero(alts, row, params, dtype, options)
+            self._add_bfloat16_running_sum(alts, row, params, dtype, options)
             self._attach_diagnosis(v, value, alts)
         return v
 

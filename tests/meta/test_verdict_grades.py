@@ -337,11 +337,13 @@ def test_a_suspect_temperature_is_named_only_by_a_wrong_formula_it_lies_nearer()
     # a generated bfloat16 row of 2048 logits: careful bfloat16 dynatemp lands in [0.778, 0.834]
     # around the exact 0.8065. A C loop rounding every addition to bfloat16 gives 0.609375: inside
     # the rigorous band and inside the wide band of the entropy taken in bits, but the entropy in bits
-    # gives a larger temperature (about 1.2), not a smaller one: suspect, with no formula named
+    # gives a larger temperature (about 1.2), not a smaller one: suspect, named by the bfloat16 loop
+    # (outside the careful set) and not by the entropy in bits
     case = next(c for c in plan("dynatemp", "bfloat16", examples=60, seed=3) if c.id == "gen3-dynatemp-bfloat16-0006")
     row, params = case.row("bfloat16"), case.params
     v = judge("dynatemp", row, params, 0.609375, "bfloat16", Options(accumulate="input"))
-    assert (v.status, v.fault) == ("fail", "suspect") and "diagnosis" not in v.details
+    assert v.status == "fail" and v.details["grade"] == "suspect"
+    assert v.fault == "bfloat16-running-sum" and "entropy-in-bits" not in v.message, v.message
     z = row.astype(np.float64)
     p = np.exp(z - z.max())
     p /= p.sum()
@@ -390,3 +392,29 @@ def test_a_float16_top_n_sigma_whose_variance_overflows_is_diagnosed():
                        options=Options(accumulate="input"), shrink=False)
     (rec,) = report.records
     assert rec["status"] == "fail" and rec["fault"] == "sigma-overflow", rec["message"]
+
+
+def test_a_bfloat16_loop_that_rounds_every_addition_is_named():
+    # top-p as a C loop over sorted candidates with its running mass a bfloat16 variable: on a
+    # 256-token row at T = 2 the mass stalls and the loop runs past the cut; no careful style keeps
+    # that (they keep 111 or 112), and the style outside the set that rounds every addition does
+    import torch
+
+    def top_p_bfloat16_loop(logits, temperature, p, min_tokens_to_keep=1):
+        x = torch.tensor(np.asarray(logits, dtype=np.float32)).to(torch.bfloat16) / temperature
+        probs = torch.softmax(x.float(), -1).to(torch.bfloat16)  # a float32 softmax, stored
+        order = torch.argsort(x.float(), descending=True, stable=True)
+        cum, kept = torch.tensor(0.0, dtype=torch.bfloat16), len(order)
+        for i, t in enumerate(order.tolist()):
+            cum = (cum + probs[t]).to(torch.bfloat16)
+            if float(cum) >= p and i + 1 >= min_tokens_to_keep:
+                kept = i + 1
+                break
+        keep = np.zeros(len(logits), dtype=bool)
+        keep[order[:kept].numpy()] = True
+        return keep
+
+    cases = [c for c in generated_cases("top-p", "bfloat16", 24, seed=3) if c.vocab >= 256]
+    report = _run("top-p", "bfloat16", "input", top_p_bfloat16_loop, cases)
+    faults = [r["fault"] for r in report.records if r["status"] == "fail"]
+    assert faults and faults.count("bfloat16-running-sum") >= len(faults) - 1, faults

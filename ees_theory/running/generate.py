@@ -25,8 +25,10 @@ __all__ = ["generated_cases", "family_names", "DEFAULT_VOCABS", "fit_to_dtype"]
 #: vocabulary sizes drawn for generated cases (mostly small; a few large)
 DEFAULT_VOCABS = (2, 3, 4, 5, 8, 12, 16, 32, 50, 64, 100, 128, 256, 512, 1000, 4096)
 #: every ``COVERAGE_EVERY`` generated cases, one is cold (its temperature parameter drawn from
-#: ``COLD_TEMPERATURES``) and one has more than 1,000 entries (``BIG_VOCABS``), so a fault that
-#: shows only there is found as fast as one that shows on an eighth of the rows
+#: ``COLD_TEMPERATURES``; every other one of those, for the samplers that divide the logits by the
+#: temperature, is the family's row times that temperature, so that it is not one-hot) and one has
+#: more than 1,000 entries (``BIG_VOCABS``), so a fault that shows only there is found as fast as
+#: one that shows on an eighth of the rows
 COVERAGE_EVERY, COLD_SLOT, BIG_SLOT = 8, 3, 6
 COLD_TEMPERATURES = (0.05, 0.1, 0.2)
 BIG_VOCABS = (1100, 1500, 2048)
@@ -142,6 +144,11 @@ def generated_cases(
         drawn = m.draw_params(rng)
         if i % COVERAGE_EVERY == COLD_SLOT and m.temperature_param in drawn:  # a bug that shows only when cold
             drawn[m.temperature_param] = float(extra.choice(COLD_TEMPERATURES))
+            if i % (2 * COVERAGE_EVERY) == COLD_SLOT and m.temperature_param == "temperature":
+                # every other cold row is the family's row times its temperature: the tempered
+                # distribution keeps the family's spread (logits a few units apart are one-hot at
+                # T = 0.05, where a rule that mishandles a cold temperature still keeps one token)
+                z = fit_to_dtype(np.where(np.isfinite(z), z * drawn["temperature"], z), dtype)
         for k, values in overrides.items():
             drawn[k] = float(rng.choice(values))
         out.append(Case(f"gen{seed}-{method}-{dtype}-{i:04d}", method, family, z, drawn, f"generated: {family}, vocab {vocab}"))

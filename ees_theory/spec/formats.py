@@ -101,6 +101,23 @@ def largest_finite(dtype: str) -> float:
     """The largest finite value of ``dtype``: ``(2 - 2**(1 - p)) * 2**emax`` with ``p`` the
     significand bits.
 
+    Parameters
+    ----------
+    dtype : str
+        One of :data:`DTYPES`.
+
+    Returns
+    -------
+    float
+        The largest finite value (65504 for float16).
+
+    Raises
+    ------
+    ValueError
+        An unknown ``dtype``.
+
+    Examples
+    --------
     >>> largest_finite("float16"), largest_finite("bfloat16") == (2 - 2**-7) * 2**127
     (65504.0, True)
     """

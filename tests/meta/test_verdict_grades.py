@@ -111,6 +111,17 @@ def test_bugs_that_show_only_cold_or_only_on_big_rows_are_found_by_the_default_p
     assert not r.ok, r.text()
 
 
+@pytest.mark.parametrize("dtype, mode", MODES)
+def test_a_top_p_clamping_cold_temperatures_is_found_in_60_rows_in_every_cell(dtype, mode):
+    # every other cold row is the family's row times its temperature, so the tempered distribution
+    # is spread and clamping T at 0.3 (six times flatter at T = 0.05) moves the cut; on raw rows
+    # a few units apart a cold top-p keeps one token whatever the clamp
+    cases = plan("top-p", dtype, vectors=False, examples=60, seed=5)
+    fn = truncation_port("top-p", cd=_cd(dtype, mode), bug="cold", **PORT_STYLES[0])
+    r = _run("top-p", dtype, mode, fn, cases)
+    assert not r.ok, r.text()
+
+
 def test_a_fault_on_two_percent_of_rows_is_found_by_the_default_example_count():
     from ees_theory.running.runner import miss_probability, rows_for
 

@@ -85,8 +85,9 @@ __all__ = [
 #: addition (float16, float32), that sum also in ranking order, order="ranked", as a loop over sorted candidates,
 #: for the masks, EES and the entropies; top-p's and typical's mass before a token in both forms,
 #: the running sum less the token's probability and the running sum up to the token before, for every style;
-#: 7: typical's log-probabilities also as the logarithm of the computed probabilities, log_p="log", where the
-#: tokens whose probability underflowed tie at the end of its order)
+#: 7: typical's and eta's log-probabilities also as the logarithm of the computed probabilities, log_p="log"
+#: (typical: the tokens whose probability underflowed tie at the end of its order; eta: the entropy of a loop
+#: whose half-precision normaliser came out short reads those probabilities' own logarithms))
 STYLES_VERSION = "7"
 
 _BLOCKS = ("blocked:8", "blocked:64", "blocked:512")
@@ -185,7 +186,9 @@ def styles_for(kind: str, dtype: str, accumulate: str) -> tuple[Style, ...]:
                          N(param="exact", mass="bottom", probs="log_softmax", rank="probs")]
             # typical's score from the logarithm of the computed probabilities (llama.cpp's -logf(p)):
             # the tokens whose probability underflowed tie (run only for the samplers reading it)
+            # (and eta's entropy: a C loop takes -p * log(p) of the probabilities its own normaliser gave)
             variants += [N(log_p="log")] + [N(log_p="log", sums=f"{s_}-scan", mass="top-shifted") for s_ in seq]
+            variants += [N(log_p="log", sums=s_) for s_ in seq]
             out += [Style(nm, c) for nm in _both_temperatures(variants, dtype, c)]
             out += _ranked([st for st in out if st.compute == c])
         elif kind == "ees":

@@ -45,7 +45,7 @@ RECORDS = {
 }
 #: the arithmetic choices of a careful port (``kernels._numerics``) that its kernel reads beyond the
 #: probabilities and their order (see ``registry.numerics_read``)
-NUMERICS_READ = frozenset({"param"})
+NUMERICS_READ = frozenset({"param", "log-p"})
 
 
 def threshold(epsilon: Any, H: Any, ctx: Context) -> Any:

@@ -272,6 +272,11 @@ def outside_styles(kind: str, dtype: str, accumulate: str) -> tuple[Style, ...]:
     return tuple(out + _ranked(out))
 
 
+def _style_set(outside: bool):
+    """:func:`outside_styles` (for a diagnosis) or the careful set, :func:`styles_for`."""
+    return outside_styles if outside else styles_for
+
+
 def _both_temperatures(variants: list, dtype: str, compute: str) -> list:
     """``variants``, and in half precision with the input dtype as compute dtype each again with
     the temperature a Python number (``temperature="scalar"``): torch divides a half-precision
@@ -623,7 +628,7 @@ def iter_mask_outcomes(method: str, row: np.ndarray, params: dict, dtype: str, a
     prm = dict(params)
     tau = float(prm.pop("temperature"))
     z = _row_tensor(row, dtype)
-    source = outside_styles if outside else styles_for
+    source = _style_set(outside)
     if method not in SAMPLERS:  # EES: the styles' own curves and selection rule
         for style in source("ees", dtype, accumulate):
             try:
@@ -711,7 +716,7 @@ def iter_entropies(row: np.ndarray, dtype: str, accumulate: str, outside: bool =
     import torch
 
     z = _row_tensor(row, dtype)
-    for style in (outside_styles if outside else styles_for)("entropy", dtype, accumulate):
+    for style in _style_set(outside)("entropy", dtype, accumulate):
         try:
             H = _entropy(z[torch.sort(z.double(), descending=True, stable=True)[1]] if style.order == "ranked" else z, style)
         except (ValueError, RuntimeError, OverflowError, ZeroDivisionError):

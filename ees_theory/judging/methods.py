@@ -37,7 +37,7 @@ the port's answer, a diagnosis naming it. The classic truncation samplers are re
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import mpmath
@@ -920,6 +920,8 @@ class EES(Method):
 _EXACT_CATEGORIES = ("tie-order", "exact-tie")
 #: failures no arithmetic can produce (a masked token kept, no token, a broken state, ...)
 _STRUCTURAL_FAULTS = ("kept-masked", "bad-output", "tie-order", "exact-tie", "nan", "raised", "timeout", "crashed", "mutated-input")
+#: the faults of a failure no known misreading explained: a style outside the set may still name it
+_UNEXPLAINED_FAULTS = ("wrong-kept-set", "not-a-prefix", "keeps-all")
 
 
 def grade_mask(v: Verdict, method: str, row, params: dict, kept: set, ref_k: int, dtype: str, options: Options, min_tokens_to_keep: int = 1,
@@ -1013,13 +1015,42 @@ def grade_mask(v: Verdict, method: str, row, params: dict, kept: set, ref_k: int
         fault = found[0].split(":")[0] if found else "suspect"
         return Verdict(Status.FAILED, why, fault, certified=v.certified, severity=v.severity, details=details)
     v.details["grade"] = Grade.FAILED
-    if v.status == Status.FAILED and v.fault in ("wrong-kept-set", "not-a-prefix", "keeps-all"):
-        found = _outside_diagnosis(method, row, params, kept, dtype, options, min_tokens_to_keep)
-        if found:
-            v.message += ". Diagnosis: " + "; ".join(found)
-            v.details["diagnosis"] = found
-            v.fault = found[0].split(":")[0]
+    if v.status == Status.FAILED and v.fault in _UNEXPLAINED_FAULTS:
+        add_diagnosis(v, _outside_diagnosis(method, row, params, kept, dtype, options, min_tokens_to_keep), name_fault=True)
     return v
+
+
+def add_diagnosis(verdict: Verdict, found: list[str], name_fault: bool = False) -> None:
+    """Append the diagnoses ``found`` (``"fault: why"`` or a fault name) to a failing verdict's
+    message and details; with ``name_fault`` the first one becomes its fault."""
+    if not found:
+        return
+    verdict.message += ". Diagnosis: " + "; ".join(found)
+    verdict.details["diagnosis"] = list(verdict.details.get("diagnosis") or []) + list(found)
+    if name_fault:
+        verdict.fault = found[0].split(":")[0]
+
+
+#: the diagnosis of a failure in float32 mode that input mode admits (:func:`note_half_storage`)
+HALF_STORAGE = "half-precision-storage"
+
+
+def note_half_storage(m: "Method", row, params, ref, value, dtype: str, options: Options, verdict: Verdict) -> None:
+    """A half-precision case failed in ``float32`` mode: when ``input`` mode admits the answer, say
+    so. Such a port keeps some values in the input dtype (probabilities a softmax kernel stores in
+    bfloat16, running sums written back to a bfloat16 tensor), which float32 mode rules out (every
+    step in at least float32) and input mode allows; the port should be judged in input mode. The
+    fault class stays."""
+    if verdict.status != Status.FAILED or options.accumulate != "float32" or dtype not in ("float16", "bfloat16"):
+        return
+    try:
+        again = m.judge(row, params, ref, value, dtype, replace(options, accumulate="input"))
+    except (ValueError, TypeError, ZeroDivisionError, OverflowError):
+        return
+    if again.status != Status.FAILED:
+        add_diagnosis(verdict, [f"{HALF_STORAGE}: the answer of careful code that keeps some values in {dtype} (probabilities stored by the "
+                                f"softmax, running sums written to a {dtype} tensor); --accumulate float32 promises every step in at least "
+                                f"float32, and under --accumulate input this answer is {again.status}"])
 
 
 def _outside_diagnosis(method: str, row, params: dict, kept: set, dtype: str, options: Options, min_tokens_to_keep: int) -> list[str]:

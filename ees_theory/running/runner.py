@@ -34,7 +34,7 @@ import shlex
 import time
 import weakref
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -43,7 +43,7 @@ import numpy as np
 from .cases import Case, CaseRecord, params_to_json, port_batches
 from ..spec.formats import hex_list
 from ..spec.methods import DEFAULT_RULE
-from ..judging.methods import METHODS, OPTION_FLAGS, Options, OutputFault, Verdict, get_method
+from ..judging.methods import METHODS, OPTION_FLAGS, Options, OutputFault, Verdict, get_method, note_half_storage
 from ..judging.outcomes import JUDGED, Grade, Status
 from .capabilities import check_unsupported, skip_reason, without_params
 from .ports import Outcome, Port, port_identity, scheme_of
@@ -962,7 +962,7 @@ def _verdict_record(m, c: Case, row: np.ndarray, out: Outcome, dtype: str, optio
         verdict = m.judge_fault(ref, out.fault, out.message, dtype)
     else:
         verdict = m.judge(row, c.params, ref, out.value, dtype, options)
-        _note_half_storage(m, row, c.params, ref, out.value, dtype, options, verdict)
+        note_half_storage(m, row, c.params, ref, out.value, dtype, options, verdict)
     rec.update(
         status=Status(verdict.status),  # a judge's word, checked against the vocabulary
         fault=verdict.fault,
@@ -972,30 +972,6 @@ def _verdict_record(m, c: Case, row: np.ndarray, out: Outcome, dtype: str, optio
         details=verdict.details,
     )
     return rec
-
-
-#: the diagnosis of a failure in float32 mode that input mode admits
-HALF_STORAGE = "half-precision-storage"
-
-
-def _note_half_storage(m, row, params, ref, value, dtype: str, options: Options, verdict: Verdict) -> None:
-    """A half-precision case failed in ``float32`` mode: when ``input`` mode admits the answer, say
-    so. Such a port keeps some values in the input dtype (probabilities a softmax kernel stores in
-    bfloat16, running sums written back to a bfloat16 tensor), which float32 mode rules out (every
-    step in at least float32) and input mode allows; the port should be judged in input mode."""
-    if verdict.status != Status.FAILED or options.accumulate != "float32" or dtype not in ("float16", "bfloat16"):
-        return
-    try:
-        again = m.judge(row, params, ref, value, dtype, replace(options, accumulate="input"))
-    except (ValueError, TypeError, ZeroDivisionError, OverflowError):
-        return
-    if again.status == Status.FAILED:
-        return
-    why = (f"{HALF_STORAGE}: the answer of careful code that keeps some values in {dtype} (probabilities stored by the softmax, "
-           f"running sums written to a {dtype} tensor); --accumulate float32 promises every step in at least float32, "
-           f"and under --accumulate input this answer is {again.status}")
-    verdict.message += ". Diagnosis: " + why
-    verdict.details["diagnosis"] = list(verdict.details.get("diagnosis") or []) + [why]
 
 
 def _verdict_in_worker(method: str, c: Case, row: np.ndarray, out: Outcome, dtype: str, options: Options) -> dict:

@@ -46,10 +46,10 @@ def test_a_numpy_float16_port_with_half_precision_running_sums_conforms():
     assert report.counts()["admissible"] >= 10  # these rows are exactly where the answer is not the certified one
 
 
-def c_loop_float16_ees(logits, temperature):
-    """llama.cpp's shape in float16 scalars: candidates sorted by logit, ``(l - max) / t``,
-    ``expf``, the normaliser summed in a loop over the sorted candidates (largest first), then the
-    prefix sums in the same loop order; every operation rounded to float16."""
+def c_loop_float16_softmax(logits, temperature):
+    """llama.cpp's softmax in float16 scalars: candidates sorted by logit, ``(l - max) / t``,
+    ``expf``, the normaliser summed in a loop over the sorted candidates (largest first); every
+    operation rounded to float16. Returns the candidates' ids in that order and their probabilities."""
     h = np.float16
     x = np.asarray(logits).astype(h)
     order = [int(i) for i in np.argsort(-x.astype(np.float64), kind="stable") if np.isfinite(x[i])]
@@ -59,7 +59,15 @@ def c_loop_float16_ees(logits, temperature):
         total = h(0)
         for v in e:
             total = h(total + v)
-        p = [h(v / total) for v in e]
+        return order, [h(v / total) for v in e]
+
+
+def c_loop_float16_ees(logits, temperature):
+    """EES on :func:`c_loop_float16_softmax`: the prefix sums in the same loop order, every
+    operation rounded to float16."""
+    h = np.float16
+    order, p = c_loop_float16_softmax(logits, temperature)
+    with np.errstate(all="ignore"):
         P, S, k = p[0], h(-h(p[0] * h(np.log(p[0])))) if p[0] > 0 else h(0), len(order)
         for i in range(1, len(order)):
             if p[i] == 0:
@@ -92,19 +100,12 @@ def test_a_float16_loop_over_sorted_candidates_conforms():
 
 
 def c_loop_float16_eta(logits, temperature, epsilon, min_tokens_to_keep=1):
-    """Eta as a C loop in float16 scalars: candidates sorted by logit, the normaliser summed in
-    that order, ``H -= p * logf(p)`` over the probabilities that normaliser gave, the threshold
-    ``min(eps, sqrt(eps) * exp(-H))`` in float16, tokens kept while ``p > eta``."""
+    """Eta on :func:`c_loop_float16_softmax`: ``H -= p * logf(p)`` over the probabilities that
+    loop's normaliser gave, the threshold ``min(eps, sqrt(eps) * exp(-H))`` in float16, tokens
+    kept while ``p > eta``."""
     h = np.float16
-    x = np.asarray(logits).astype(h)
-    order = [int(i) for i in np.argsort(-x.astype(np.float64), kind="stable") if np.isfinite(x[i])]
-    t = h(temperature)
+    order, p = c_loop_float16_softmax(logits, temperature)
     with np.errstate(all="ignore"):
-        e = [h(np.exp(h(h(x[i] - x[order[0]]) / t))) for i in order]
-        total = h(0)
-        for v in e:
-            total = h(total + v)
-        p = [h(v / total) for v in e]
         H = h(0)
         for q in p:
             if q > 0:

@@ -52,6 +52,7 @@ __all__ = [
     "STYLES_VERSION",
     "outside_styles",
     "BFLOAT16_RUNNING_SUM",
+    "outside_draws",
     "typical_score_tie",
     "Style",
     "MaskOutcome",
@@ -270,6 +271,63 @@ def outside_styles(kind: str, dtype: str, accumulate: str) -> tuple[Style, ...]:
     else:
         raise ValueError(f"no styles of kind {kind!r}")
     return tuple(out + _ranked(out))
+
+
+def outside_draws(row: np.ndarray, tau: float, ranked_kept: Sequence[int], u: float, dtype: str, accumulate: str) -> set[int]:
+    """The tokens an inverse-CDF draw at ``u`` over the kept tokens ``ranked_kept`` (most probable
+    first) lands on in code outside the careful set whose sums are rounded to bfloat16 at every
+    addition (:data:`BFLOAT16_RUNNING_SUM`: mirostat's draw as a C loop over a bfloat16 type);
+    empty in every cell without :func:`outside_styles`.
+
+    Each variant rounds every operation to bfloat16: the kept weights (the exact probabilities
+    rounded, or a loop softmax ``exp((z - z_max) / T)`` over its running-sum normaliser, with ``T``
+    as given or rounded), their total (a running sum, or float32's rounded once), the quotients
+    and the running cumulative mass; the draw is the first token whose mass exceeds ``u``. One
+    token of mass 0.453 and a flat tail of 40: the exact draw at ``u = 1/2`` is token 4, and the
+    bfloat16 loops land two tokens either side:
+
+    >>> row = np.array([0.0] + [-3.5] * 40)
+    >>> sorted(outside_draws(row, 1.0, list(range(41)), 0.5, "bfloat16", "input"))
+    [2, 4, 6]
+    >>> outside_draws(row, 1.0, list(range(41)), 0.5, "float16", "input")
+    set()
+    """
+    if not outside_styles("mask", dtype, accumulate) or not ranked_kept:
+        return set()
+    from ..spec.formats import cast
+
+    def rnd(x):
+        return cast(np.asarray(x, dtype=np.float64).reshape(-1), "bfloat16").astype(np.float64)
+
+    def running(v):
+        acc, out = 0.0, np.empty(len(v))
+        for i, t in enumerate(v):
+            acc = float(rnd(acc + t)[0])
+            out[i] = acc
+        return out
+
+    z = np.asarray(row, dtype=np.float64)
+    finite = np.flatnonzero(np.isfinite(z))
+    ranked = finite[np.argsort(-z[finite], kind="stable")]
+    kept = np.asarray(ranked_kept, dtype=np.int64)
+    pos = {int(t): i for i, t in enumerate(ranked)}
+    exact = np.exp((z[ranked] - z[ranked[0]]) / tau)
+    weights = [rnd(exact / exact.sum())]
+    for t in (tau, float(rnd(tau)[0])):
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            e = rnd(np.exp(rnd(rnd(z[ranked] - z[ranked[0]]) / t)))
+            weights.append(rnd(e / running(e)[-1]))
+    found: set[int] = set()
+    idx = np.asarray([pos[int(t)] for t in kept if int(t) in pos], dtype=np.int64)
+    for w in weights:
+        p = w[idx]
+        for total in (running(p)[-1], float(rnd(np.float32(p.astype(np.float32).sum()))[0])):
+            if not total > 0:
+                continue
+            cum = running(rnd(p / total))
+            hit = np.flatnonzero(cum > u)
+            found.add(int(ranked[idx[hit[0] if hit.size else len(idx) - 1]]))
+    return found
 
 
 def _style_set(outside: bool):

@@ -44,7 +44,7 @@ from ..reference import truncation as rt
 from ..errormodel.bands import truncation_row_bounds
 from .judges import RowStats
 from .judges import get_judge, port_params
-from .methods import EES, Method, Options, OutputFault, Verdict, to_numpy, grade_mask, register_method
+from .methods import EES, Method, Options, OutputFault, Verdict, add_diagnosis, to_numpy, grade_mask, register_method
 from .outcomes import Status
 
 __all__ = ["Truncation", "TRUNCATION_METHODS", "PARAMS", "INT_PARAMS", "judge_truncation", "port_params"]
@@ -419,6 +419,8 @@ class Truncation(Method):
         """
         v = self._judge_rigorous(row, params, ref, value, dtype, options)
         if self.mirostat:  # the state check follows the reference's count (see the mirostat judge)
+            if v.status == Status.FAILED and v.fault == "wrong-token":
+                add_diagnosis(v, _outside_draw_diagnosis(row, params, value, dtype, options), name_fault=True)
             return v
         kept = {int(i) for i in np.flatnonzero(value)}
         return grade_mask(v, self.name, row, params, kept, ref.k, dtype, options,
@@ -498,6 +500,23 @@ class Truncation(Method):
         if same and (not self.mirostat or token == ref.token):
             return Verdict(Status.PASSED, "", **base)
         return Verdict(Status.ADMISSIBLE, f"kept {k} token(s) where the reference keeps {ref.k}: a comparison inside the {dtype} error bound went the other way", **base)
+
+
+def _outside_draw_diagnosis(row, params, value, dtype: str, options: Options) -> list[str]:
+    """``["bfloat16-running-sum: ..."]`` when a mirostat draw over the port's own kept set, with
+    every sum rounded to bfloat16 (:func:`~ees_theory.errormodel.styles.outside_draws`), lands
+    on the port's token; empty otherwise."""
+    from ..errormodel import styles
+
+    mask, token, _ = value
+    z = np.asarray(row, dtype=np.float64)
+    kept = np.flatnonzero(mask)
+    ranked = kept[np.argsort(-z[kept], kind="stable")]
+    try:
+        hit = int(token) in styles.outside_draws(z, params["temperature"], ranked.tolist(), params["u"], dtype, options.accumulate)
+    except (ValueError, OverflowError, ZeroDivisionError):
+        hit = False
+    return [": ".join(styles.BFLOAT16_RUNNING_SUM)] if hit else []
 
 
 for _name in TRUNCATION_METHODS:

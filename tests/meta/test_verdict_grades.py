@@ -429,3 +429,24 @@ def test_a_bfloat16_loop_that_rounds_every_addition_is_named():
     report = _run("top-p", "bfloat16", "input", top_p_bfloat16_loop, cases)
     faults = [r["fault"] for r in report.records if r["status"] == "fail"]
     assert faults and faults.count("bfloat16-running-sum") >= len(faults) - 1, faults
+
+
+def test_a_mirostat_draw_whose_bfloat16_mass_comes_out_short_is_named():
+    # mirostat-v2 as a C loop over a bfloat16 type (softmax normaliser, kept total and cumulative
+    # mass each a bfloat16 running sum): on this 32-token row at T = 0.7 (mu = 10 keeps 19) the
+    # kept total comes out short, the top token's share rises above u = 1/2 and the loop draws it,
+    # where the exact inverse CDF draws the second (token 17). Still a failure, now with its cause.
+    row = np.array([-3.265625, -2.890625, -4.8125, -6.25, -6.53125, -2.8125, -4.1875, -4.4375, -2.546875, -2.84375, -1.25,
+                    -4.6875, -4.0625, -7.28125, -2.609375, -2.21875, -2.3125, -0.6640625, -5.34375, -4.46875, -2.125, -2.953125,
+                    -3.078125, -7.03125, -2.6875, -6.90625, -4.65625, 0.0, -1.5078125, -6.90625, -2.203125, -7.96875])
+    params = {"temperature": 0.7, "tau": 2.0, "eta": 0.1, "mu": 10.0, "u": 0.5}
+    kept = np.zeros(row.size, dtype=bool)
+    kept[[0, 1, 5, 6, 8, 9, 10, 12, 14, 15, 16, 17, 20, 21, 22, 24, 27, 28, 30]] = True
+    loop = judge("mirostat-v2", row, params, (kept, 27, 10.125), "bfloat16", Options(accumulate="input"))
+    assert loop.status == "fail" and loop.fault == "bfloat16-running-sum", (loop.fault, loop.message)
+    assert "[17]" in loop.message
+    # the exact draw, with the paper's update (the surprise under the untruncated softmax), passes
+    z = row / params["temperature"]
+    p17 = math.exp(z[17] - z.max()) / np.exp(z - z.max()).sum()
+    mu17 = params["mu"] - params["eta"] * (-math.log2(p17) - params["tau"])
+    assert judge("mirostat-v2", row, params, (kept, 17, mu17), "bfloat16", Options(accumulate="input")).status == "pass"

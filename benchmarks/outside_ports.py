@@ -1,4 +1,4 @@
-"""Run the two sets of ports written apart from the toolkit through ``ees-theory check``.
+"""Run the three sets of ports written apart from the toolkit through ``ees-theory check``.
 
 The ports in ``benchmarks/outside_ports/`` were written from the specification, the protocol and the
 engines' background notes only, without reading the toolkit's ports, styles or judges:
@@ -8,7 +8,11 @@ engines' background notes only, without reading the toolkit's ports, styles or j
   recurrence, ...), 33 careful ports and 21 planted bugs;
 * ``kernel_c.py`` (with ``fnum.py``, its float emulation): CUDA-kernel shapes (blocked tree
   reductions of 32 to 1024 lanes, online softmax, block scans, half-precision storage) and
-  llama.cpp's scalar loops over sorted candidates, 33 careful ports and 21 planted bugs.
+  llama.cpp's scalar loops over sorted candidates, 33 careful ports and 21 planted bugs;
+* ``numpy_style.py``: NumPy code as a JAX/NumPy or hand-written CPU engine writes it (numpy's own
+  float16 arithmetic, bfloat16 rounded after every operation with float32 reductions,
+  ``x - logsumexp(x)``, ``searchsorted`` on a cumulative sum, sums from the bottom, the entropy as
+  ``logsumexp - sum p x``), 16 careful ports and 8 planted bugs.
 
 Each careful port runs in the 8 dtype x ``--accumulate`` cells (golden vectors and ``--examples``
 generated rows, one run per seed); a run that exits 0 conforms. The table says, per port and cell,
@@ -17,7 +21,7 @@ Runs are resumable (a run whose ``.rc`` file exists is not repeated).
 
 Usage::
 
-    python benchmarks/outside_ports.py --out /tmp/outside [--set engine|kernel] [--only SUBSTR]
+    python benchmarks/outside_ports.py --out /tmp/outside [--set engine|kernel|numpy] [--only SUBSTR]
         [--cells bfloat16/input,float16/input] [--seeds 1,2] [--bugs] [--examples 60]
 
 Two sets x 33 ports x 8 cells x 2 seeds take about 4 hours on 2 cores; ``--only`` and ``--cells``
@@ -69,6 +73,12 @@ def ports(which: str, bugs: bool) -> list[tuple[str, str, str, str]]:
             return [("engine_torch.py", n, m, "paper") for n, m in ENGINE_BUGS.items()]
         return [("engine_torch.py", n, m, p) for n, (m, p) in ENGINE.items()]
     sys.path.insert(0, str(HERE))
+    if which == "numpy":
+        import numpy_style
+
+        if bugs:
+            return [("numpy_style.py", n, m, "paper") for n, m in numpy_style.BUGS.items()]
+        return [("numpy_style.py", n, m, p) for n, (m, p) in numpy_style.CAREFUL.items()]
     import kernel_c
 
     return [("kernel_c.py", name, method, "paper") for method, name, _, _ in (kernel_c.BUGS if bugs else kernel_c.CAREFUL)]
@@ -108,7 +118,7 @@ def failures(out: Path, name: str, dtype: str, mode: str, seed: int) -> list[dic
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True, help="folder for the runs' journals and the table (results.md)")
-    ap.add_argument("--set", choices=("engine", "kernel", "both"), default="both")
+    ap.add_argument("--set", choices=("engine", "kernel", "numpy", "all"), default="all")
     ap.add_argument("--only", help="ports whose name contains this")
     ap.add_argument("--cells", help="comma-separated dtype/mode cells (default all 8)")
     ap.add_argument("--seeds", default="1,2")
@@ -119,7 +129,7 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     cells = [tuple(c.split("/")) for c in args.cells.split(",")] if args.cells else [(d, m) for d in DTYPES for m in MODES]
     seeds = [int(s) for s in args.seeds.split(",")]
-    sets = ("engine", "kernel") if args.set == "both" else (args.set,)
+    sets = ("engine", "kernel", "numpy") if args.set == "all" else (args.set,)
     todo = [(s, *p) for s in sets for p in ports(s, args.bugs) if args.only is None or args.only in p[1]]
     lines = [f"# Outside ports ({'planted bugs' if args.bugs else 'careful ports'})", "",
              f"`OK`: the run conforms; `FAIL(n: faults)`: n failed cases. Seeds {args.seeds}, {args.examples} generated rows + golden vectors.", "",

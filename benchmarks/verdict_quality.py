@@ -1,4 +1,4 @@
-"""How right are the verdicts? Three tables, in every dtype x accumulation mode:
+"""How right are the verdicts? Four tables, the first three in every dtype x accumulation mode:
 
 1. false rejections: careful ports written apart from the toolkit (``tests/ports/independent_ports.py``:
    softmax or log_softmax, ranking by logits or by computed probabilities, mass from the top or the
@@ -13,10 +13,14 @@
    (all others) with the share of them rejected and how many of them an independent careful port
    (``tests/ports/independent_ports.py``: every combination of its switches, three seeds for the
    random reductions) keeps k*+-1 tokens on: careful answers the style set does not enumerate,
-   which no judge may reject either.
+   which no judge may reject either;
+4. the rejectable off-by-one answers the judge admits in half precision with the input dtype as
+   compute dtype, by the widening of the EES curve band that admits them (the styles' hull, one
+   unit, half the hull's width, the double rounding: ``styles.CURVE_TERMS``), and how many of them
+   an independent careful port keeps with ten seeds for its random reductions.
 
-Usage: ``python benchmarks/verdict_quality.py [--examples N] [--out FILE.md]`` (run from the
-repository root; it imports the test ports).
+Usage: ``python benchmarks/verdict_quality.py [--examples N] [--tables 1,2,3,4] [--out FILE.md]``
+(run from the repository root; it imports the test ports).
 """
 
 from __future__ import annotations
@@ -95,21 +99,70 @@ def planted(method, dtype, mode, examples):
     return out
 
 
-#: every independent careful EES port: probabilities, ranking, shift and reduction (random trees and
-#: random blocks with three seeds each)
-ALL_EES_PORTS = [
-    (dict(probs=a, rank=b, shift=c, sums=d), seed)
+#: every combination of the independent careful EES ports' switches: probabilities, ranking, shift
+#: and reduction (sequential, random trees, random blocks)
+EES_PORT_SWITCHES = [
+    dict(probs=a, rank=b, shift=c, sums=d)
     for a in ("softmax", "logsoftmax")
     for b in ("logits", "probs")
     for c in ("after", "before")
     for d in ("seq", "tree", "blocks")
-    for seed in (range(1) if d == "seq" else range(3))
 ]
 
 
-def port_counts(c, cd):
-    """How many tokens the independent careful EES ports keep on case ``c``."""
-    return {int(ees_port(cd=cd, seed=seed, **st)(c.logits, c.params["temperature"]).sum()) for st, seed in ALL_EES_PORTS}
+def port_counts(c, cd, seeds=3):
+    """How many tokens the independent careful EES ports keep on case ``c``: every combination of
+    their switches, ``seeds`` seeds for each port with random reductions (trees, blocks)."""
+    ports = [(st, seed) for st in EES_PORT_SWITCHES for seed in (range(1) if st["sums"] == "seq" else range(seeds))]
+    return {int(ees_port(cd=cd, seed=seed, **st)(c.logits, c.params["temperature"]).sum()) for st, seed in ports}
+
+
+#: the ablations of the EES curve band table 4 walks, smallest first: which widening admits an answer
+BAND_STEPS = (("hull", ()), ("unit", ("unit",)), ("unit+widen", ("unit", "widen")), ("unit+double", ("unit", "double-rounding")),
+              ("all", styles.CURVE_TERMS))
+
+
+def admitted_by(outs, n, k, dtype, mode):
+    """The first step of :data:`BAND_STEPS` whose curve band (over the styles' outcomes ``outs`` on
+    a row of ``n`` candidates) admits ``k`` kept tokens."""
+    from ees_theory.judging.methods import _admissible_counts
+
+    for name, terms in BAND_STEPS:
+        band = styles.ees_curve_band(outs, n, dtype, mode, terms)
+        if band is not None and k in _admissible_counts(*band, n, 1, "first-exclusive"):
+            return name
+    return None
+
+
+def off_by_one_admitted(dtype, mode, examples, seeds):
+    """Table 4: the rejectable rows (no style keeps ``k* +- 1``, no exact tie) on which the judge
+    admits it, by the band term that admits it, and whether an independent careful port with any
+    of ``seeds`` seeds for its random reductions keeps it."""
+    out = {"+1": {}, "-1": {}}
+    for c in generated_cases("ees", dtype, examples, seed=25):
+        ref = reference.ees(c.logits, c.params["temperature"])
+        order = list(ref.row.order)
+        counts = outs = None
+        for d, key in ((1, "+1"), (-1, "-1")):
+            k = ref.k + d
+            if k < 1 or k > ref.n:
+                continue
+            mask = np.zeros(len(c.logits), dtype=bool)
+            mask[order[:k]] = True
+            v = judge("ees", c.logits, c.params, mask, dtype, Options(accumulate=mode))
+            if v.status == "fail" or v.details.get("category") == "exact-tie":
+                continue
+            if outs is None:
+                outs = styles.mask_outcomes("ees", c.logits, c.params, dtype, mode)
+            if any(o.admits(set(order[:k])) for o in outs):  # a style keeps it: not rejectable
+                continue
+            if counts is None:
+                counts = port_counts(c, compute_dtype(dtype, mode), seeds)
+            step = admitted_by(outs, ref.n, k, dtype, mode) or "other"
+            slot = out[key].setdefault(step, [0, 0])
+            slot[0] += 1
+            slot[1] += k in counts
+    return out
 
 
 def off_by_one(dtype, mode, examples):
@@ -150,7 +203,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--examples", type=int, default=60)
     ap.add_argument("--out", default=None)
-    ap.add_argument("--tables", default="1,2,3")
+    ap.add_argument("--tables", default="1,2,3,4")
     args = ap.parse_args(argv)
     which = set(args.tables.split(","))
     lines = [f"# Verdict quality (style set v{styles.STYLES_VERSION}, {args.examples} generated rows per run + golden vectors)", ""]
@@ -199,6 +252,25 @@ def main(argv=None):
                 t = off_by_one(d, m, args.examples * 2)
                 p, q = t["+1"], t["-1"]
                 lines.append(f"| {d}/{m} | {share(p[1], p[0])} | {share(q[1], q[0])} | {p[2]} / {q[2]} | {p[3]} / {q[3]} | {share(p[5], p[4])} | {share(q[5], q[4])} | {p[6]} / {q[6]} |")
+                print(lines[-1], flush=True)
+        lines.append("")
+    if "4" in which:
+        seeds = 10
+        lines += [
+            "## 4. EES off by one: the rejectable answers the judge admits, by the band term that admits them",
+            "",
+            f"Steps of the curve band, smallest first: the styles' hull alone; one unit (and the accumulator's 2k unit roundoffs); "
+            f"with half the hull's width; with the double rounding; all. Each cell: admitted rows (rows on which an independent "
+            f"careful port, any switches, {seeds} seeds for the random reductions, keeps that count).",
+            "",
+            "| dtype/mode | off by | " + " | ".join(name for name, _ in BAND_STEPS) + " |",
+            "|---|---|" + "---|" * len(BAND_STEPS),
+        ]
+        for d, m in (("bfloat16", "input"), ("float16", "input")):
+            t = off_by_one_admitted(d, m, args.examples * 2, seeds)
+            for key in ("+1", "-1"):
+                cells = [f"{t[key].get(name, [0, 0])[0]} ({t[key].get(name, [0, 0])[1]})" for name, _ in BAND_STEPS]
+                lines.append(f"| {d}/{m} | {key} | " + " | ".join(cells) + " |")
                 print(lines[-1], flush=True)
         lines.append("")
     lines.append(f"time: {time.time() - t0:.0f} s")

@@ -84,3 +84,32 @@ def test_a_uniform_row_is_judged_not_refused():
     v = judge_draws("top-k", np.zeros(8, dtype=np.float32), {"temperature": 2.0, "k": 2, "min_tokens_to_keep": 1}, tokens, "float32",
                     Options(policy="transformers"), 0)
     assert v.status == "tested" and v.pvalue > 1e-6
+
+
+def test_torch_multinomial_float16_draws_of_zero_probability_are_named():
+    # torch.multinomial on the CPU in float16 returns indices it was handed with probability exactly
+    # 0 (its exponential race casts q ~ Exp(1) to float16, where a small q becomes 0 and p / q = 0 / 0).
+    # One kept token among 4096 whose other probabilities are 0 in float16 (e**-30): a few of 20,000
+    # draws land on the zeros; the adapter records them and a failure of that case names the cause
+    # (the draws judge's own verdict on such draws, a certain outside-support failure, is tested with
+    # the judge; it takes a minute on a row this long)
+    from types import SimpleNamespace
+
+    from ees_theory.harness import Case
+
+    row = np.full(4096, -30.0)
+    row[7] = 0.0
+    case = Case("one-hot-4096", "ees", "one-hot", row, {"temperature": 1.0})
+    fn = ed.factory("torch.multinomial", "ees", "float16")
+    tokens = fn(row, 1.0, 20000, 0)
+    count, zero = fn.zero_draws[next(iter(fn.zero_draws))]
+    assert count >= 1 and 7 not in zero and zero <= set(tokens.tolist())
+    report = SimpleNamespace(records=[{"status": "fail", "case": case.id, "fault": "outside-support", "message": "drawn outside"},
+                                      {"status": "pass", "case": "other", "fault": None, "message": ""}])
+    ed.name_engine_faults(report, fn, [case], "float16")
+    assert report.records[0]["fault"] == "multinomial-zero-probability"
+    assert "pytorch/pytorch#192812" in report.records[0]["message"] and str(sorted(zero)[0]) in report.records[0]["message"]
+    assert report.records[1]["fault"] is None
+    # float32 probabilities: no such draw, nothing recorded
+    fn32 = ed.factory("torch.multinomial", "ees", "float32")
+    assert int(fn32(row, 1.0, 20000, 0)[0]) == 7 and not fn32.zero_draws

@@ -51,7 +51,7 @@ from ..judging.outcomes import RowVerdict, Status
 from ..core.records import record
 from ..core.truncation.registry import SAMPLERS as TRUNCATION_SAMPLERS
 
-__all__ = ["ENGINES", "ROW_NAMES", "REVISIONS", "factory", "available", "version", "register_rows", "run_draws_row", "MATRIX_DRAWS"]
+__all__ = ["ENGINES", "ROW_NAMES", "REVISIONS", "factory", "available", "version", "register_rows", "run_draws_row", "name_engine_faults", "MATRIX_DRAWS", "MULTINOMIAL_FLOAT16_ZERO"]
 
 #: engine -> (policy, methods, dtypes, what it calls)
 ENGINES = {
@@ -169,12 +169,46 @@ def _softmax_masked(logits, temperature: float, mask, dtype: str):
     return torch.softmax((x - top) / temperature, dim=-1)
 
 
+def _row_key(logits, temperature: float) -> bytes:
+    return np.asarray(logits, dtype=np.float64).tobytes() + np.float64(temperature).tobytes()
+
+
 def _torch_engine(method: str, dtype: str, race: bool, device: str = "cpu") -> Callable:
     def draw(logits, temperature, draws, seed, /, **params):
         mask = _kernel_mask(method, logits, temperature, params, dtype, device)
-        return _per_row(_softmax_masked(logits, temperature, mask, dtype), draws, seed, race)
+        probs = _softmax_masked(logits, temperature, mask, dtype)
+        tokens = _per_row(probs, draws, seed, race)
+        handed = probs.cpu().numpy()[tokens]
+        if np.any(handed == 0):  # the engine returned an index it was handed with probability exactly 0
+            count, seen = draw.zero_draws.get(_row_key(logits, temperature), (0, set()))
+            draw.zero_draws[_row_key(logits, temperature)] = (count + int(np.sum(handed == 0)), seen | {int(t) for t in tokens[handed == 0]})
+        return tokens
 
+    #: per row (logits and temperature): how many draws returned an index whose probability in the
+    #: tensor handed to the engine is exactly 0, and which indices (:func:`_zero_draw_diagnosis`)
+    draw.zero_draws = {}
     return draw
+
+
+#: the cause of a ``torch.multinomial`` draw of an index handed with probability 0 on the CPU in
+#: float16 (found by this row, traced to pytorch/pytorch#192812)
+MULTINOMIAL_FLOAT16_ZERO = (
+    "multinomial-zero-probability",
+    "torch.multinomial returned {count} index(es) it was handed with probability exactly 0 in the {dtype} tensor ({tokens}): "
+    "on the CPU it takes argmax(p / q) with q ~ Exp(1) drawn in double and cast to {dtype}; a q below the dtype's smallest "
+    "positive value becomes 0, p / q = 0 / 0 is NaN and argmax returns that index (pytorch/pytorch#192812). Those indices "
+    "had probability 0 in the tensor handed to it: the draw put them there, not the kept set; draw from float32 probabilities",
+)
+
+
+def _zero_draw_diagnosis(fn: Callable, case, dtype: str) -> str | None:
+    """The diagnosis of a failing case on which the engine drew indices handed with probability 0."""
+    zero = getattr(fn, "zero_draws", {}).get(_row_key(case.logits, case.params.get("temperature", 1.0)))
+    if not zero:
+        return None
+    count, tokens = zero
+    name, why = MULTINOMIAL_FLOAT16_ZERO
+    return f"{name}: " + why.format(count=count, dtype=dtype, tokens=sorted(tokens)[:8])
 
 
 #: FlashInfer's sampling operation for each method: its name, the parameter it takes and its type.
@@ -335,8 +369,23 @@ def run_draws_row(engine: str, method: str, dtype: str, *, examples: int = 20, s
     skip = None
     if engine == "flashinfer":
         skip = gpu.flashinfer_skip_case
-    return check_draws(port, method, dtype, cases=cases, draws=draws, seed=seed, alpha=alpha,
-                       options=Options(policy=policy), shrink=shrink, skip_case=skip)
+    report = check_draws(port, method, dtype, cases=cases, draws=draws, seed=seed, alpha=alpha,
+                         options=Options(policy=policy), shrink=shrink, skip_case=skip)
+    return name_engine_faults(report, fn, cases, dtype)
+
+
+def name_engine_faults(report, fn: Callable, cases, dtype: str):
+    """``report`` with each failure that the engine's own draws explain (``fn``'s record of indices
+    it returned though they were handed with probability 0: :data:`MULTINOMIAL_FLOAT16_ZERO`)
+    given that cause as its fault and diagnosis."""
+    by_id = {c.id: c for c in cases}
+    for rec in report.records:
+        if rec["status"] == Status.FAILED and rec["case"] in by_id:
+            why = _zero_draw_diagnosis(fn, by_id[rec["case"]], dtype)
+            if why:
+                rec["fault"] = why.split(":")[0]
+                rec["message"] += ". Diagnosis: " + why
+    return report
 
 
 def _runner(engine: str):

@@ -62,6 +62,7 @@ __all__ = [
     "iter_entropies",
     "produced",
     "ees_curve_band",
+    "CURVE_TERMS",
     "entropy_envelope",
     "entropy_sensitivity",
     "available",
@@ -88,8 +89,10 @@ __all__ = [
 #: the running sum less the token's probability and the running sum up to the token before, for every style;
 #: 7: typical's and eta's log-probabilities also as the logarithm of the computed probabilities, log_p="log"
 #: (typical: the tokens whose probability underflowed tie at the end of its order; eta: the entropy of a loop
-#: whose half-precision normaliser came out short reads those probabilities' own logarithms))
-STYLES_VERSION = "7"
+#: whose half-precision normaliser came out short reads those probabilities' own logarithms);
+#: 8: log-probabilities as ``x - logsumexp(x)`` (probs="logsumexp"): the log-sum-exp rounded at the
+#: logits' magnitude moves every log-probability alike, which on a peaked row is most of a small entropy)
+STYLES_VERSION = "8"
 
 _BLOCKS = ("blocked:8", "blocked:64", "blocked:512")
 #: the envelope of the EES curve: the styles' hull widened by this many hull widths on each side
@@ -190,6 +193,8 @@ def styles_for(kind: str, dtype: str, accumulate: str) -> tuple[Style, ...]:
             # (and eta's entropy: a C loop takes -p * log(p) of the probabilities its own normaliser gave)
             variants += [N(log_p="log")] + [N(log_p="log", sums=f"{s_}-scan", mass="top-shifted") for s_ in seq]
             variants += [N(log_p="log", sums=s_) for s_ in seq]
+            # log-probabilities as x - logsumexp(x), the log-sum-exp rounded at the logits' magnitude
+            variants += _logsumexp([N(probs="logsumexp"), N(probs="logsumexp", rank="probs", mass="bottom")], dtype, c)
             out += [Style(nm, c) for nm in _both_temperatures(variants, dtype, c)]
             out += _ranked([st for st in out if st.compute == c])
         elif kind == "ees":
@@ -218,6 +223,7 @@ def styles_for(kind: str, dtype: str, accumulate: str) -> tuple[Style, ...]:
                         Style(N(sums="sequential", probs="log_softmax", shift="before", rank="probs"), c, "closed")]
             out += [Style(N(probs="log_softmax_stepwise", rank="probs"), c, "closed")]
             out += [Style(N(sums="blocked:64", rank="probs"), c, "closed"), Style(N(sums="blocked:512"), c, "weights")]
+            out += [Style(nm, c, "closed") for nm in _logsumexp([N(probs="logsumexp")], dtype, c)]
             if c == "input" and half:
                 ees_styles = [st for st in out if st.compute == c]
                 out += [replace(st, numerics=nm) for st, nm in zip(ees_styles, _both_temperatures([st.numerics for st in ees_styles], dtype, c)[len(ees_styles):])]
@@ -229,7 +235,7 @@ def styles_for(kind: str, dtype: str, accumulate: str) -> tuple[Style, ...]:
                 Style(N(), c, "weights"),
             ]
             out += [Style(N(sums=s_), c, "closed") for s_ in seq]
-            out += [Style(N(probs="log_softmax_stepwise"), c, "closed")]
+            out += [Style(N(probs="log_softmax_stepwise"), c, "closed")] + [Style(nm, c, "closed") for nm in _logsumexp([N(probs="logsumexp")], dtype, c)]
             out += [Style(N(sums="blocked:64"), c, "closed"), Style(N(sums="blocked:8", shift="before"), c, "weights")]
             out += _ranked([st for st in out if st.compute == c])
         else:
@@ -328,6 +334,22 @@ def outside_draws(row: np.ndarray, tau: float, ranked_kept: Sequence[int], u: fl
             hit = np.flatnonzero(cum > u)
             found.add(int(ranked[idx[hit[0] if hit.size else len(idx) - 1]]))
     return found
+
+
+def _logsumexp(variants: list, dtype: str, compute: str) -> list:
+    """``variants`` (log-probabilities as ``x - logsumexp(x)``) where the compute dtype is float32
+    or float64; none in half precision with the input dtype as compute dtype. There the
+    log-sum-exp, rounded at the logits' magnitude, is off by ``|max| u``: at logits near 20 that
+    is 2**-6 in float16 and 2**-3 in bfloat16 on every log-probability, so every probability
+    moves by up to 1.6% or 12% alike; careful half-precision code shifts by the maximum first.
+
+    >>> N = _numerics_module().Numerics
+    >>> len(_logsumexp([N(probs="logsumexp")], "float32", "input")), len(_logsumexp([N(probs="logsumexp")], "bfloat16", "input"))
+    (1, 0)
+    """
+    if compute == "input" and dtype in ("float16", "bfloat16"):
+        return []
+    return list(variants)
 
 
 def _style_set(outside: bool):
@@ -579,14 +601,22 @@ def _ees_outcome(z, tau: float, rule: str, m: int, style: Style) -> MaskOutcome:
     return MaskOutcome(style, kept, _key_numpy(key_all), curve, sums, tie=2.0 * UNIT_ROUNDOFF[_dtype_name(cd)], tie_log=style.numerics.rank == "probs")
 
 
-def ees_curve_band(outcomes: Sequence[MaskOutcome], n: int, dtype: str, accumulate: str) -> tuple[np.ndarray, np.ndarray] | None:
+#: the widening terms of the EES curve band (:func:`ees_curve_band`), each of which can be left out
+#: for an ablation: half the hull's width, one unit at 1/2 to 1 with the accumulator's ``2k`` unit
+#: roundoffs, and the half-precision double rounding
+CURVE_TERMS = ("widen", "unit", "double-rounding")
+
+
+def ees_curve_band(outcomes: Sequence[MaskOutcome], n: int, dtype: str, accumulate: str, terms: Sequence[str] = CURVE_TERMS) -> tuple[np.ndarray, np.ndarray] | None:
     """Where careful implementations put the EES curve: at each ``k = 2..n`` (index ``k - 2``) the
     hull of the styles' ``f(k)``, widened on each side by the largest of half its width, one unit
     in the last place of the compute dtype at 1/2 to 1 (where ``Hbar_k`` and ``P_k`` lie), ``2k``
     unit roundoffs of the accumulator and, in half precision, the double-rounding term
     (:func:`_double_rounding`): reduction orders and block boundaries the set does not enumerate
     land between and around the enumerated ones. Returns ``(can_cross, can_stay)``: whether a
-    value below 0, resp. at least 0, lies in the band; ``None`` without curves."""
+    value below 0, resp. at least 0, lies in the band; ``None`` without curves. ``terms``: the
+    widening terms applied (:data:`CURVE_TERMS`, all by default; fewer only to measure what each
+    one admits)."""
     curves = [o.curve for o in outcomes if o.curve is not None and o.curve.size == n - 1]
     if n < 2 or not curves:
         return None
@@ -599,14 +629,21 @@ def ees_curve_band(outcomes: Sequence[MaskOutcome], n: int, dtype: str, accumula
     # and a running sum of k terms carried in the accumulator (float32 for half precision) differs
     # between summation orders by up to 2k of its unit roundoffs (sorted terms make the error
     # systematic): orders the set does not enumerate
+    unknown = set(terms) - set(CURVE_TERMS)
+    if unknown:
+        raise ValueError(f"unknown curve band term(s) {sorted(unknown)}; choose from {CURVE_TERMS}")
     k = np.arange(2, n + 1, dtype=np.float64)
-    w = np.maximum(np.maximum(_WIDEN * (hi - lo), UNIT_ROUNDOFF[cd]), 2.0 * k * _accumulator_roundoff(cd))
-    if cd in ("float16", "bfloat16"):
+    w = np.zeros(n - 1)
+    if "widen" in terms:
+        w = np.maximum(w, _WIDEN * (hi - lo))
+    if "unit" in terms:
+        w = np.maximum(w, np.maximum(UNIT_ROUNDOFF[cd], 2.0 * k * _accumulator_roundoff(cd)))
+    if "double-rounding" in terms and cd in ("float16", "bfloat16"):
         w = np.maximum(w, _double_rounding(outcomes, n, cd))
     # two tokens have one summation order and the styles enumerate the formula's forms: no more
     # spread than theirs (on a two-token uniform row f(2) = 0 wherever ln 2 is rounded alike in H_2
     # and ln k; the float-ln-k style's own value shows where it is not)
-    w[0] = _WIDEN * (hi[0] - lo[0])
+    w[0] = _WIDEN * (hi[0] - lo[0]) if "widen" in terms else 0.0
     return lo - w < 0, hi + w >= 0
 
 

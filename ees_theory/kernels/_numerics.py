@@ -7,8 +7,11 @@ written twice, only the arithmetic around it changes. Every choice is exact math
 differ only in rounding:
 
 * ``probs``: ``softmax`` (``exp(x - max) / sum``), ``log_softmax`` then ``exp`` (the library's
-  fused log-softmax: one rounding), or ``log_softmax_stepwise`` then ``exp`` (``t = x - max``,
-  ``t - ln(sum exp t)``, each step rounded into the compute dtype, as hand-written code does);
+  fused log-softmax: one rounding), ``log_softmax_stepwise`` then ``exp`` (``t = x - max``,
+  ``t - ln(sum exp t)``, each step rounded into the compute dtype, as hand-written code does), or
+  ``logsumexp`` then ``exp`` (``x - logsumexp(x)``, the log-sum-exp a rounded value
+  ``max + ln(sum exp(x - max))``: its rounding at the logits' magnitude moves every
+  log-probability, so a log-probability near 0 carries an error of about ``|max| u``);
 * ``shift``: ``after`` (divide by the temperature, then the softmax shifts), ``before``
   (``(z - max) / tau``) or ``reciprocal`` (``(z - max) * (1 / tau)``, the reciprocal rounded to
   the compute dtype);
@@ -93,7 +96,7 @@ class Numerics:
 
     def __post_init__(self) -> None:
         for name, allowed in (
-            ("probs", ("softmax", "log_softmax", "log_softmax_stepwise")),
+            ("probs", ("softmax", "log_softmax", "log_softmax_stepwise", "logsumexp")),
             ("shift", ("after", "before", "reciprocal")),
             ("temperature", ("tensor", "scalar")),
             ("rank", ("logits", "probs")),
@@ -280,7 +283,13 @@ def scale(z: torch.Tensor, tau64: torch.Tensor, cd: torch.dtype, masked: torch.T
 def log_softmax(x: torch.Tensor) -> torch.Tensor:
     """Log-probabilities of the scaled logits ``x`` under the current numerics' sums
     (``torch.log_softmax`` with the library's sums)."""
-    if current().sums in _LIBRARY_TOTALS and current().probs != "log_softmax_stepwise":
+    nm = current()
+    if nm.probs == "logsumexp":
+        if nm.sums in _LIBRARY_TOTALS:
+            return x - torch.logsumexp(x, dim=-1, keepdim=True)
+        top = x.amax(dim=-1, keepdim=True)
+        return x - (top + torch.log(total(torch.exp(x - top))))
+    if nm.sums in _LIBRARY_TOTALS and nm.probs != "log_softmax_stepwise":
         return torch.log_softmax(x, dim=-1)
     t = x - x.amax(dim=-1, keepdim=True)
     return t - torch.log(total(torch.exp(t)))

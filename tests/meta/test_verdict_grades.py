@@ -450,3 +450,20 @@ def test_a_mirostat_draw_whose_bfloat16_mass_comes_out_short_is_named():
     p17 = math.exp(z[17] - z.max()) / np.exp(z - z.max()).sum()
     mu17 = params["mu"] - params["eta"] * (-math.log2(p17) - params["tau"])
     assert judge("mirostat-v2", row, params, (kept, 17, mu17), "bfloat16", Options(accumulate="input")).status == "pass"
+
+
+def test_a_dynatemp_through_x_minus_logsumexp_on_a_peaked_row_conforms():
+    # log p = z - logsumexp(z), the log-sum-exp a rounded value near 20.9: its rounding (about
+    # 1.8e-15) moves the top token's log-probability (-3.1e-9) and so an entropy of 6.3e-8 by a
+    # relative 3e-8, all of which exponent -1 carries into T. A NumPy port written from the
+    # specification returned this float64 T; the styles without that form keep T within
+    # [11274493.96, 11274494.30], so it was suspect
+    from ees_theory.spec.formats import from_hex
+
+    row = np.array([from_hex("0x1.47d0f2e672fecp+0"), from_hex("0x1.4e9730bacb20ep+4")])
+    params = {"temp": 1.0, "delta": 0.5, "exponent": -1.0}
+    lse = judge("dynatemp", row, params, 11274494.331038965, "float64", Options())
+    assert lse.status in ("pass", "admissible"), lse.message
+    # below every careful form's value, inside the rigorous band: still suspect
+    low = judge("dynatemp", row, params, 11274493.9, "float64", Options())
+    assert low.status == "fail" and low.fault == "suspect", (low.fault, low.message)

@@ -178,7 +178,7 @@ def _torch_engine(method: str, dtype: str, race: bool, device: str = "cpu") -> C
         mask = _kernel_mask(method, logits, temperature, params, dtype, device)
         probs = _softmax_masked(logits, temperature, mask, dtype)
         tokens = _per_row(probs, draws, seed, race)
-        handed = probs.cpu().numpy()[tokens]
+        handed = probs.float().cpu().numpy()[tokens]  # float32 holds every half-precision value (numpy has no bfloat16)
         if np.any(handed == 0):  # the engine returned an index it was handed with probability exactly 0
             count, seen = draw.zero_draws.get(_row_key(logits, temperature), (0, set()))
             draw.zero_draws[_row_key(logits, temperature)] = (count + int(np.sum(handed == 0)), seen | {int(t) for t in tokens[handed == 0]})

@@ -52,6 +52,8 @@ __all__ = [
     "STYLES_VERSION",
     "outside_styles",
     "BFLOAT16_RUNNING_SUM",
+    "HALF_PRECISION_RECURRENCE",
+    "outside_name",
     "outside_draws",
     "typical_score_tie",
     "Style",
@@ -261,9 +263,14 @@ def outside_styles(kind: str, dtype: str, accumulate: str) -> tuple[Style, ...]:
     >>> len(outside_styles("mask", "bfloat16", "input")), outside_styles("mask", "float16", "input")
     (12, ())
     """
-    if dtype != "bfloat16" or accumulate != "input":
-        return ()
     N = _numerics_module().Numerics
+    if accumulate != "input" or dtype not in ("float16", "bfloat16"):
+        return ()
+    # the paper's incremental update of H_k carried in the half dtype (HALF_PRECISION_RECURRENCE)
+    recurrence = [Style(nm, "input", form) for form in RECURRENCE_FORMS
+                  for nm in _both_temperatures([N(), N(rank="probs"), N(shift="reciprocal", rank="probs")], dtype, "input")]
+    if dtype != "bfloat16":
+        return tuple(recurrence) if kind == "ees" else ()
     if kind == "mask":
         # every sum a loop (a C port), or the library's softmax beside a running sum in a loop
         variants = [N(sums="sequential"), N(sums="sequential", rank="probs", mass="top-shifted", param="exact"),
@@ -272,11 +279,17 @@ def outside_styles(kind: str, dtype: str, accumulate: str) -> tuple[Style, ...]:
     elif kind == "ees":
         variants = [N(sums="sequential"), N(sums="sequential", rank="probs")]
         out = [Style(nm, "input", "closed") for nm in _both_temperatures(variants, dtype, "input")]
+        return tuple(out + _ranked(out) + recurrence)
     elif kind == "entropy":
         out = [Style(N(sums="sequential"), "input", "closed")]
     else:
         raise ValueError(f"no styles of kind {kind!r}")
     return tuple(out + _ranked(out))
+
+
+def outside_name(style: Style) -> tuple[str, str]:
+    """The diagnosis ``(fault, why)`` an answer of ``style``, one of :func:`outside_styles`, gets."""
+    return HALF_PRECISION_RECURRENCE if style.form in RECURRENCE_FORMS else BFLOAT16_RUNNING_SUM
 
 
 def outside_draws(row: np.ndarray, tau: float, ranked_kept: Sequence[int], u: float, dtype: str, accumulate: str) -> set[int]:
@@ -564,6 +577,10 @@ def _ees_outcome(z, tau: float, rule: str, m: int, style: Style) -> MaskOutcome:
             lnk64 = torch.log(torch.arange(1, n + 1, dtype=torch.float64))
             lnk64[0] = 1
             lnk = lnk64.to(cd)
+            if style.form in RECURRENCE_FORMS:  # outside the set: H_k carried from step to step (a diagnosis)
+                k = _recurrence_count(p_all[idx], lnk, style.form, rule, n, m)
+                return MaskOutcome(style, frozenset(int(i) for i in idx[:k].tolist()), _key_numpy(key_all), None, None,
+                                   tie=2.0 * UNIT_ROUNDOFF[_dtype_name(cd)], tie_log=style.numerics.rank == "probs")
             if style.form == "weights":  # relative weights e = p / p_max, as the kernels' curve
                 top = xs.max()
                 a = top - xs
@@ -599,6 +616,58 @@ def _ees_outcome(z, tau: float, rule: str, m: int, style: Style) -> MaskOutcome:
                 k = count_first(i_star, rule, n)
         kept = frozenset(int(i) for i in idx[:k].tolist())
     return MaskOutcome(style, kept, _key_numpy(key_all), curve, sums, tie=2.0 * UNIT_ROUNDOFF[_dtype_name(cd)], tie_log=style.numerics.rank == "probs")
+
+
+#: the forms of the paper's incremental update of ``H_k`` (outside the careful set in half precision):
+#: the authors' shape, ``H_k = a H_{k-1} + (a ln(P_k / P_{k-1}) - b ln b)`` with ``a = P_{k-1} / P_k``,
+#: ``b = p_k / P_k`` over the library's prefix sums, and a loop carrying ``P_k`` too,
+#: ``H_k = a (H_{k-1} + log1p(p_k / P_{k-1})) - b ln b``
+RECURRENCE_FORMS = ("incremental", "incremental-log1p")
+
+#: the diagnosis an answer of the incremental update in half precision gets
+HALF_PRECISION_RECURRENCE = (
+    "half-precision-recurrence",
+    "the answer of the paper's incremental update of H_k (H_{k+1} = (P_k / P_{k+1}) (H_k + ln(P_{k+1} / P_k)) - q ln q) "
+    "carried in the half-precision dtype: H_k is rounded at every step and the errors add up along the row, like a running "
+    "sum rounded at every addition (and ln(P_{k+1} / P_k) of a ratio within a unit or two of 1 keeps no correct digit); "
+    "compute H_k in closed form, ln P_k + S_k / P_k, from prefix sums accumulated in float32",
+)
+
+
+def _recurrence_count(p, lnk, form: str, rule: str, n: int, m: int) -> int:
+    """The kept count of the paper's incremental update over the probabilities ``p`` (ranking
+    order, a tensor of the compute dtype), every operation rounded to that dtype; the selection as
+    :func:`~ees_theory.core.ees.count_first` / ``count_last`` over ``f(k) = H_k / ln k - P_k``."""
+    import torch
+
+    from ..core.ees import count_first, count_last, first_candidate
+
+    H = torch.zeros((), dtype=p.dtype)
+    if form == "incremental":  # every step's coefficients at once, over the library's prefix sums
+        Ps = _numerics_module().cumsum(p)
+        a = Ps[:-1] / Ps[1:]
+        b = p[1:] / Ps[1:]
+        u = a * torch.log(Ps[1:] / Ps[:-1]) - torch.where(b > 0, b * torch.log(b), torch.zeros_like(b))
+    P = p[0]
+    f = [0.0]
+    for j in range(1, n):
+        if form == "incremental":
+            H = a[j - 1] * H + u[j - 1]
+            P = Ps[j]
+        else:
+            pj = p[j]
+            Pn = P + pj
+            if float(pj) > 0:
+                q = pj / Pn
+                H = (P / Pn) * (H + torch.log1p(pj / P)) - q * torch.log(q)
+            P = Pn
+        f.append(float(H / lnk[j] - P))
+        if rule != "last" and j + 1 >= first_candidate(m) and f[-1] < 0:
+            break
+    if rule == "last":
+        return count_last(max((i for i in range(2, len(f) + 1) if not f[i - 1] < 0), default=0), n, m)
+    i_star = next((i for i in range(first_candidate(m), len(f) + 1) if f[i - 1] < 0), None)
+    return count_first(i_star, rule, n)
 
 
 #: the widening terms of the EES curve band (:func:`ees_curve_band`), each of which can be left out

@@ -1007,8 +1007,11 @@ def grade_mask(v: Verdict, method: str, row, params: dict, kept: set, ref_k: int
                 found = diagnose()
             except (ValueError, ZeroDivisionError):
                 found = []
-        # both named where both reproduce the answer: a misreading and a bfloat16 loop can coincide
-        found = list(found) + _outside_diagnosis(method, row, params, kept, dtype, options, min_tokens_to_keep)
+        # both named where both reproduce the answer: a misreading and a bfloat16 loop can coincide;
+        # "every token kept" only describes the answer, so code that reproduces it comes first
+        outside = _outside_diagnosis(method, row, params, kept, dtype, options, min_tokens_to_keep)
+        found = list(found)
+        found = outside + found if outside and found and found[0].startswith("keeps-all") else found + outside
         if found:
             details["diagnosis"] = found
             why += ". Diagnosis: " + "; ".join(found)
@@ -1054,18 +1057,19 @@ def note_half_storage(m: "Method", row, params, ref, value, dtype: str, options:
 
 
 def _outside_diagnosis(method: str, row, params: dict, kept: set, dtype: str, options: Options, min_tokens_to_keep: int) -> list[str]:
-    """``["bfloat16-running-sum: ..."]`` when a style outside the careful set (sums rounded to
-    bfloat16 at every addition, :func:`styles.outside_styles <ees_theory.errormodel.styles.outside_styles>`)
+    """``["bfloat16-running-sum: ..."]`` (or, for EES in half precision, ``["half-precision-recurrence: ..."]``)
+    when a style outside the careful set (sums rounded to bfloat16 at every addition, the paper's
+    incremental update carried in the half dtype: :func:`styles.outside_styles <ees_theory.errormodel.styles.outside_styles>`)
     keeps exactly ``kept``; empty otherwise (and in every cell without such styles)."""
     from ..errormodel import styles
 
-    if not styles.outside_styles("mask", dtype, options.accumulate):
+    if not styles.outside_styles("ees" if method == "ees" else "mask", dtype, options.accumulate):
         return []
     try:
         for o in styles.iter_mask_outcomes(method, np.asarray(row, dtype=np.float64), params, dtype, options.accumulate, options.policy,
                                            options.rule, min_tokens_to_keep, outside=True):
             if o.admits(kept):
-                return [": ".join(styles.BFLOAT16_RUNNING_SUM)]
+                return [": ".join(styles.outside_name(o.style))]
     except (ValueError, TypeError, RuntimeError, OverflowError):
         pass
     return []

@@ -1063,7 +1063,9 @@ def _outside_diagnosis(method: str, row, params: dict, kept: set, dtype: str, op
     keeps exactly ``kept``; empty otherwise (and in every cell without such styles)."""
     from ..errormodel import styles
 
-    if not styles.outside_styles("ees" if method == "ees" else "mask", dtype, options.accumulate):
+    from ..core.truncation.registry import SAMPLERS
+
+    if not styles.outside_styles("mask" if method in SAMPLERS else "ees", dtype, options.accumulate):
         return []
     try:
         for o in styles.iter_mask_outcomes(method, np.asarray(row, dtype=np.float64), params, dtype, options.accumulate, options.policy,

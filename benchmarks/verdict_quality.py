@@ -134,68 +134,68 @@ def admitted_by(outs, n, k, dtype, mode):
     return None
 
 
+def off_by_one_answers(dtype, mode, examples):
+    """``(case, order, key, k, verdict)`` for every generated EES row (seed 25) and each of the
+    reference's top-(k*+1) and top-(k*-1) sets (``key`` ``"+1"`` / ``"-1"``) that exists, judged."""
+    for c in generated_cases("ees", dtype, examples, seed=25):
+        ref = reference.ees(c.logits, c.params["temperature"])
+        order = list(ref.row.order)
+        for d, key in ((1, "+1"), (-1, "-1")):
+            k = ref.k + d
+            if k < 1 or k > ref.n:
+                continue
+            mask = np.zeros(len(c.logits), dtype=bool)
+            mask[order[:k]] = True
+            yield c, order, key, k, judge("ees", c.logits, c.params, mask, dtype, Options(accumulate=mode))
+
+
 def off_by_one_admitted(dtype, mode, examples, seeds):
     """Table 4: the rejectable rows (no style keeps ``k* +- 1``, no exact tie) on which the judge
     admits it, by the band term that admits it, and whether an independent careful port with any
     of ``seeds`` seeds for its random reductions keeps it."""
     out = {"+1": {}, "-1": {}}
-    for c in generated_cases("ees", dtype, examples, seed=25):
-        ref = reference.ees(c.logits, c.params["temperature"])
-        order = list(ref.row.order)
-        counts = outs = None
-        for d, key in ((1, "+1"), (-1, "-1")):
-            k = ref.k + d
-            if k < 1 or k > ref.n:
-                continue
-            mask = np.zeros(len(c.logits), dtype=bool)
-            mask[order[:k]] = True
-            v = judge("ees", c.logits, c.params, mask, dtype, Options(accumulate=mode))
-            if v.status == "fail" or v.details.get("category") == "exact-tie":
-                continue
-            if outs is None:
-                outs = styles.mask_outcomes("ees", c.logits, c.params, dtype, mode)
-            if any(o.admits(set(order[:k])) for o in outs):  # a style keeps it: not rejectable
-                continue
-            if counts is None:
-                counts = port_counts(c, compute_dtype(dtype, mode), seeds)
-            step = admitted_by(outs, ref.n, k, dtype, mode) or "other"
-            slot = out[key].setdefault(step, [0, 0])
-            slot[0] += 1
-            slot[1] += k in counts
+    last = outs = counts = None
+    for c, order, key, k, v in off_by_one_answers(dtype, mode, examples):
+        if c is not last:  # the styles and the ports run once per row
+            last, outs, counts = c, None, None
+        if v.status == "fail" or v.details.get("category") == "exact-tie":
+            continue
+        if outs is None:
+            outs = styles.mask_outcomes("ees", c.logits, c.params, dtype, mode)
+        if any(o.admits(set(order[:k])) for o in outs):  # a style keeps it: not rejectable
+            continue
+        if counts is None:
+            counts = port_counts(c, compute_dtype(dtype, mode), seeds)
+        step = admitted_by(outs, len(order), k, dtype, mode) or "other"
+        slot = out[key].setdefault(step, [0, 0])
+        slot[0] += 1
+        slot[1] += k in counts
     return out
 
 
 def off_by_one(dtype, mode, examples):
-    cases = generated_cases("ees", dtype, examples, seed=25)
     # rows, rejected, a style keeps it, an exact tie (no style) makes it admissible, rejectable
     # (neither), rejected among rejectable, rejectable ones an independent careful port keeps
     tally = {"+1": [0] * 7, "-1": [0] * 7}
-    for c in cases:
-        ref = reference.ees(c.logits, c.params["temperature"])
-        order = list(ref.row.order)
-        outs = counts = None
-        for d, key in ((1, "+1"), (-1, "-1")):
-            k = ref.k + d
-            if k < 1 or k > ref.n:
-                continue
-            mask = np.zeros(len(c.logits), dtype=bool)
-            mask[order[:k]] = True
-            v = judge("ees", c.logits, c.params, mask, dtype, Options(accumulate=mode))
-            t = tally[key]
-            t[0] += 1
-            t[1] += v.status == "fail"
-            if outs is None:
-                outs = styles.mask_outcomes("ees", c.logits, c.params, dtype, mode)
-            if any(o.admits(set(order[:k])) for o in outs):
-                t[2] += 1
-            elif v.details.get("category") == "exact-tie":
-                t[3] += 1
-            else:
-                t[4] += 1
-                t[5] += v.status == "fail"
-                if counts is None:
-                    counts = port_counts(c, compute_dtype(dtype, mode))
-                t[6] += k in counts
+    last = outs = counts = None
+    for c, order, key, k, v in off_by_one_answers(dtype, mode, examples):
+        if c is not last:  # the styles and the ports run once per row
+            last, outs, counts = c, None, None
+        t = tally[key]
+        t[0] += 1
+        t[1] += v.status == "fail"
+        if outs is None:
+            outs = styles.mask_outcomes("ees", c.logits, c.params, dtype, mode)
+        if any(o.admits(set(order[:k])) for o in outs):
+            t[2] += 1
+        elif v.details.get("category") == "exact-tie":
+            t[3] += 1
+        else:
+            t[4] += 1
+            t[5] += v.status == "fail"
+            if counts is None:
+                counts = port_counts(c, compute_dtype(dtype, mode))
+            t[6] += k in counts
     return tally
 
 

@@ -313,17 +313,18 @@ def outside_draws(row: np.ndarray, tau: float, ranked_kept: Sequence[int], u: fl
     """
     if not outside_styles("mask", dtype, accumulate) or not ranked_kept:
         return set()
-    from ..spec.formats import cast
+    import torch
+
+    from ..spec.formats import round_to_dtype
+
+    nm = _numerics_module()
 
     def rnd(x):
-        return cast(np.asarray(x, dtype=np.float64).reshape(-1), "bfloat16").astype(np.float64)
+        return round_to_dtype(np.asarray(x, dtype=np.float64).reshape(-1), "bfloat16")
 
-    def running(v):
-        acc, out = 0.0, np.empty(len(v))
-        for i, t in enumerate(v):
-            acc = float(rnd(acc + t)[0])
-            out[i] = acc
-        return out
+    def running(v):  # the numerics' running sum, one bfloat16 rounding per addition
+        with nm.using(nm.Numerics(sums="sequential")):
+            return nm.cumsum(torch.tensor(np.asarray(v, dtype=np.float64)).to(torch.bfloat16)).double().numpy()
 
     z = np.asarray(row, dtype=np.float64)
     finite = np.flatnonzero(np.isfinite(z))
